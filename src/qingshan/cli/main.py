@@ -1,0 +1,33 @@
+"""Entry point of the ``qingshan`` console script: assembles the command groups."""
+
+from __future__ import annotations
+
+import typer
+
+from qingshan import __version__
+
+app = typer.Typer(
+    name="qingshan",
+    help="青山 Qingshan: ecological-environment protection platform.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"qingshan {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """青山 Qingshan: ecological-environment protection platform."""
+
+
+def main() -> None:
+    app()
