@@ -1,0 +1,1 @@
+"""Application services: the use cases between the adapters (CLI, gateway, web) and storage."""

@@ -1,0 +1,456 @@
+"""Parsed HJ 212 packets → stored data, in one transaction per batch, idempotently.
+
+This is the single validation-and-write path used by the gateway (group commit: one call per
+batch of packets from many connections) and by ``qingshan ingest-file``.
+
+Per packet:
+
+1. **Authentication.** The MN must belong to an active device and the PW must match
+   (HJ 212 QnRtn 4 "MN error" / 3 "PW error"); the ST must be the device's or 91 (系统交互,
+   QnRtn 5). A rejected packet goes to ``quarantine`` with the reason; nothing else is stored.
+2. **Validation.** Upload commands (CN 2011/2051/2061/2031) need a ``DataTime``; every value
+   must be a finite decimal number and every data flag one of N F M S D C T B. A violation
+   rejects the whole packet (reason ``missing_datatime`` / ``bad_value`` / ``bad_flag``).
+3. **Idempotency.** The key is (MN, QN, CN); a packet without QN is keyed by a digest of its
+   data segment. The key is inserted with ``ON CONFLICT DO NOTHING RETURNING``; a packet whose
+   key already exists (a re-send after a lost acknowledgement, or a 2025 ``RF=1`` resend) is a
+   *duplicate*: acknowledged again, never stored twice.
+4. **Storage.** Observations (CN 2011 → realtime, 2051 → minute, 2061 → hour, 2031 → day)
+   are upserted: a later packet with a different QN for the same device, code, resolution and
+   time is a correction and replaces the value (and always replaces a derived value). Other
+   commands with content (2021 running state, 2041 running time, 3020 site information, …)
+   go to ``device_status``. The raw bytes go to ``raw_packet``; minute/hour inputs mark their
+   hour/day bucket for roll-up; the packet is queued for each upstream platform of the
+   device's group. Heartbeats (9015) and the device's own replies (90xx) only update
+   last-seen.
+
+All of it, for the whole batch, commits in one transaction; the caller acknowledges packets
+only after :meth:`Ingestor.write` returned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any, Literal
+
+from sqlalchemy import Engine, Table, bindparam, delete, insert, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from qingshan.services.registry import DeviceInfo, Directory, utcnow
+from qingshan.storage import partitions
+from qingshan.storage.models import (
+    Device,
+    DeviceStatus,
+    ForwardItem,
+    Observation,
+    Quarantine,
+    RawPacket,
+    ReceivedPacket,
+    Resolution,
+    RollupDirty,
+)
+
+if TYPE_CHECKING:
+    from qingshan.protocol.hj212 import Packet
+
+DATA_CN: dict[str, Resolution] = {
+    "2011": Resolution.REALTIME,
+    "2051": Resolution.MINUTE,
+    "2061": Resolution.HOUR,
+    "2031": Resolution.DAY,
+}
+SEEN_ONLY_CN = frozenset({"9011", "9012", "9013", "9014", "9015"})
+HEARTBEAT_CN = "9015"
+SYSTEM_ST = "91"
+FLAGS = frozenset("NFMSDCTB")
+
+# HJ 212-2017 table 8 QnRtn codes used for rejected packets.
+QNRTN_PW_ERROR = 3
+QNRTN_MN_ERROR = 4
+QNRTN_ST_ERROR = 5
+
+# Field suffixes → observation columns. Realtime uploads carry Rtd/ZsRtd, interval uploads
+# Avg/Min/Max/Cou/ZsAvg.
+_VALUE_FIELDS = ("Rtd", "Avg")
+_ZS_FIELDS = ("ZsRtd", "ZsAvg")
+_NUMERIC_FIELDS = ("Rtd", "Avg", "Min", "Max", "Cou", "ZsRtd", "ZsAvg", "ZsMin", "ZsMax")
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """A packet that parsed; it still has to pass authentication."""
+
+    packet: Packet
+    raw: bytes
+    peer: str | None = None
+    received_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """Input that is rejected before storage (unparsable frame, failed check)."""
+
+    raw: bytes
+    reason: str
+    detail: str = ""
+    mn: str | None = None
+    peer: str | None = None
+    received_at: datetime = field(default_factory=utcnow)
+
+
+Item = Accepted | Rejected
+Status = Literal["stored", "duplicate", "seen", "rejected"]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: Status
+    reason: str | None = None
+    detail: str = ""
+    qn_rtn: int | None = None  # QnRtn for a 9011 reply to a rejected packet
+
+    @property
+    def committed(self) -> bool:
+        """True when the packet may be acknowledged (its effect is durable)."""
+        return self.status in ("stored", "duplicate", "seen")
+
+
+class PacketRejected(Exception):
+    def __init__(self, reason: str, detail: str, qn_rtn: int | None = None) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason, self.detail, self.qn_rtn = reason, detail, qn_rtn
+
+
+def idempotency_key(packet: Packet) -> tuple[str, str, str]:
+    qn = packet.qn or "sha1:" + hashlib.sha1(packet.segment.encode("utf-8")).hexdigest()
+    return packet.mn, qn, packet.cn
+
+
+def authenticate(packet: Packet, device: DeviceInfo | None) -> DeviceInfo:
+    """Return the device, or raise :class:`PacketRejected` with the HJ 212 QnRtn code."""
+    if device is None:
+        raise PacketRejected("unknown_mn", f"MN {packet.mn} is not registered", QNRTN_MN_ERROR)
+    if not device.active:
+        raise PacketRejected("retired_device", f"device {packet.mn} is retired", QNRTN_MN_ERROR)
+    if packet.pw != device.pw:
+        raise PacketRejected("wrong_pw", f"wrong access password for {packet.mn}", QNRTN_PW_ERROR)
+    if packet.st not in (device.st, SYSTEM_ST):
+        raise PacketRejected(
+            "wrong_st", f"ST {packet.st} but device {packet.mn} is ST {device.st}", QNRTN_ST_ERROR
+        )
+    return device
+
+
+def _decimal_text(code: str, suffix: str, text: str) -> str:
+    try:
+        d = Decimal(text)
+    except InvalidOperation:
+        raise PacketRejected("bad_value", f"{code}-{suffix}={text!r} is not a number") from None
+    if not d.is_finite():
+        raise PacketRejected("bad_value", f"{code}-{suffix}={text!r} is not finite")
+    return text
+
+
+def _first(fields: Any, names: Iterable[str]) -> str | None:
+    for n in names:
+        if n in fields:
+            return str(fields[n])
+    return None
+
+
+def observation_rows(packet: Packet, device_id: int) -> list[dict[str, Any]]:
+    """The observation rows of a data upload (CN 2011/2051/2061/2031)."""
+    res = DATA_CN[packet.cn]
+    when = packet.cp.data_time
+    if when is None:
+        raise PacketRejected("missing_datatime", f"CN {packet.cn} without DataTime")
+    rows = []
+    for code, pol in packet.cp.pollutants.items():
+        fields = pol.fields
+        for suffix in _NUMERIC_FIELDS:
+            if suffix in fields:
+                _decimal_text(code, suffix, str(fields[suffix]))
+        flag = fields.get("Flag")
+        if flag is not None and (len(flag) != 1 or flag not in FLAGS):
+            raise PacketRejected("bad_flag", f"{code}-Flag={flag!r} is not one of N F M S D C T B")
+        rows.append(
+            {
+                "device_id": device_id,
+                "resolution": int(res),
+                "data_time": when,
+                "code": code,
+                "value": _first(fields, _VALUE_FIELDS),
+                "vmin": fields.get("Min"),
+                "vmax": fields.get("Max"),
+                "cou": fields.get("Cou"),
+                "zs": _first(fields, _ZS_FIELDS),
+                "flag": flag,
+                "derived": False,
+                "samples": None,
+            }
+        )
+    return rows
+
+
+def status_rows(packet: Packet, device_id: int, received_at: datetime) -> list[dict[str, Any]]:
+    """Non-measurement content (running state, site information, …) as code → text rows."""
+    when = packet.cp.data_time or received_at
+    rows: dict[str, dict[str, Any]] = {}
+    for code, pol in packet.cp.pollutants.items():
+        for suffix, text in pol.fields.items():
+            name = f"{code}-{suffix}" if suffix else code
+            rows[name] = {"code": name, "value": str(text)}
+    for name, text in packet.cp.params.items():
+        if name != "DataTime":
+            rows[name] = {"code": name, "value": str(text)}
+    return [
+        {"device_id": device_id, "data_time": when, "cn": packet.cn, **r} for r in rows.values()
+    ]
+
+
+def hour_floor(t: datetime) -> datetime:
+    return t.replace(minute=0, second=0, microsecond=0)
+
+
+def day_floor(t: datetime) -> datetime:
+    return t.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def dirty_marks(rows: Iterable[dict[str, Any]]) -> set[tuple[int, int, datetime]]:
+    """Roll-up buckets touched by observation rows: minute → its hour, hour → its day."""
+    out: set[tuple[int, int, datetime]] = set()
+    for r in rows:
+        if r["resolution"] == Resolution.MINUTE:
+            out.add((r["device_id"], int(Resolution.HOUR), hour_floor(r["data_time"])))
+        elif r["resolution"] == Resolution.HOUR:
+            out.add((r["device_id"], int(Resolution.DAY), day_floor(r["data_time"])))
+    return out
+
+
+def dialect_insert(conn: Connection, table: Table) -> Any:
+    return (sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert)(table)
+
+
+def upsert_observations(conn: Connection, rows: Sequence[dict[str, Any]], *, derived: bool) -> None:
+    """Insert or replace observations in one executemany.
+
+    Device data (``derived=False``) replaces whatever is stored; derived data replaces only
+    derived rows, never a value the device sent itself.
+    """
+    if not rows:
+        return
+    table = Observation.__table__
+    assert isinstance(table, Table)
+    stmt = dialect_insert(conn, table)
+    cols = ("value", "vmin", "vmax", "cou", "zs", "flag", "derived", "samples")
+    where = table.c.derived if derived else None
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["device_id", "resolution", "data_time", "code"],
+        set_={c: stmt.excluded[c] for c in cols},
+        where=where,
+    )
+    conn.execute(stmt, list(rows))
+
+
+def mark_dirty(conn: Connection, marks: Iterable[tuple[int, int, datetime]]) -> None:
+    """Flag roll-up buckets for (re)computation; an existing mark gets a fresh ``marked_at``."""
+    now = utcnow()
+    rows = [
+        {"device_id": d, "resolution": r, "bucket": b, "marked_at": now}
+        for d, r, b in sorted(marks)
+    ]
+    if not rows:
+        return
+    table = RollupDirty.__table__
+    assert isinstance(table, Table)
+    stmt = dialect_insert(conn, table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["device_id", "resolution", "bucket"],
+        set_={"marked_at": stmt.excluded.marked_at},
+    )
+    conn.execute(stmt, rows)
+
+
+@dataclass
+class _Plan:
+    index: int
+    item: Accepted
+    device: DeviceInfo
+    key: tuple[str, str, str]
+    observations: list[dict[str, Any]]
+    status: list[dict[str, Any]]
+    seen_only: bool
+
+
+class Ingestor:
+    """Writes batches of packets; one instance per process (it caches the device directory)."""
+
+    def __init__(self, engine: Engine, directory: Directory | None = None) -> None:
+        self.engine = engine
+        self.directory = directory or Directory(engine)
+
+    def write(self, items: Sequence[Item]) -> list[Outcome]:
+        """Validate and store ``items`` in one transaction; one outcome per item, in order.
+
+        Raises whatever the database raises (nothing is committed then): the caller must not
+        acknowledge any packet of the batch.
+        """
+        outcomes: list[Outcome | None] = [None] * len(items)
+        quarantine: list[dict[str, Any]] = []
+        plans: list[_Plan] = []
+        for i, item in enumerate(items):
+            if isinstance(item, Rejected):
+                outcomes[i] = Outcome("rejected", item.reason, item.detail)
+                quarantine.append(_quarantine_row(item.raw, item.reason, item.detail, item))
+                continue
+            pkt = item.packet
+            try:
+                device = authenticate(pkt, self.directory.get(pkt.mn))
+                seen_only = pkt.cn in SEEN_ONLY_CN
+                obs: list[dict[str, Any]] = []
+                st: list[dict[str, Any]] = []
+                if pkt.cn in DATA_CN:
+                    obs = observation_rows(pkt, device.id)
+                elif not seen_only:
+                    st = status_rows(pkt, device.id, item.received_at)
+            except PacketRejected as rej:
+                outcomes[i] = Outcome("rejected", rej.reason, rej.detail, rej.qn_rtn)
+                quarantine.append(
+                    _quarantine_row(item.raw, rej.reason, rej.detail, item, mn=pkt.mn)
+                )
+                continue
+            plans.append(_Plan(i, item, device, idempotency_key(pkt), obs, st, seen_only))
+
+        months = {partitions.month_of(r["data_time"]) for p in plans for r in p.observations}
+        partitions.ensure_months(self.engine, months)
+
+        with self.engine.begin() as conn:
+            # Idempotency: which keys are new? In-batch repeats count as duplicates.
+            keyed = [p for p in plans if not p.seen_only]
+            first: dict[tuple[str, str, str], _Plan] = {}
+            for p in keyed:
+                first.setdefault(p.key, p)
+            new_keys = self._insert_keys(conn, first.values())
+            obs_rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+            status: dict[tuple[Any, ...], dict[str, Any]] = {}
+            raw_rows: list[dict[str, Any]] = []
+            forward: list[dict[str, Any]] = []
+            for p in plans:
+                if p.seen_only:
+                    outcomes[p.index] = Outcome("seen")
+                    continue
+                if p.key not in new_keys or first[p.key] is not p:
+                    outcomes[p.index] = Outcome("duplicate")
+                    continue
+                outcomes[p.index] = Outcome("stored")
+                for r in p.observations:  # later packets in the batch win (corrections)
+                    obs_rows[(r["device_id"], r["resolution"], r["data_time"], r["code"])] = r
+                for r in p.status:
+                    status[(r["device_id"], r["data_time"], r["cn"], r["code"])] = r
+                raw_rows.append(
+                    {
+                        "received_at": p.item.received_at,
+                        "mn": p.item.packet.mn,
+                        "qn": p.item.packet.qn,
+                        "cn": p.item.packet.cn,
+                        "peer": p.item.peer,
+                        "raw": p.item.raw,
+                    }
+                )
+                for up in p.device.upstream_ids:
+                    forward.append(
+                        {
+                            "upstream_id": up,
+                            "raw": p.item.raw,
+                            "created_at": p.item.received_at,
+                            "attempts": 0,
+                            "next_attempt_at": p.item.received_at,
+                        }
+                    )
+            upsert_observations(conn, list(obs_rows.values()), derived=False)
+            mark_dirty(conn, dirty_marks(obs_rows.values()))
+            if status:
+                table = DeviceStatus.__table__
+                assert isinstance(table, Table)
+                stmt = dialect_insert(conn, table)
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=["device_id", "data_time", "cn", "code"],
+                    set_={"value": stmt.excluded.value},
+                )
+                conn.execute(stmt, list(status.values()))
+            if raw_rows:
+                conn.execute(insert(RawPacket), raw_rows)
+            if forward:
+                conn.execute(insert(ForwardItem), forward)
+            if quarantine:
+                conn.execute(insert(Quarantine), quarantine)
+            self._touch(conn, plans)
+        assert all(o is not None for o in outcomes)
+        return [o for o in outcomes if o is not None]
+
+    def _insert_keys(self, conn: Connection, plans: Iterable[_Plan]) -> set[tuple[str, str, str]]:
+        rows = [
+            {"mn": p.key[0], "qn": p.key[1], "cn": p.key[2], "received_at": p.item.received_at}
+            for p in plans
+        ]
+        if not rows:
+            return set()
+        table = ReceivedPacket.__table__
+        assert isinstance(table, Table)
+        stmt = (
+            dialect_insert(conn, table)
+            .on_conflict_do_nothing()
+            .returning(table.c.mn, table.c.qn, table.c.cn)
+        )
+        result = conn.execute(stmt, rows)
+        return {(r[0], r[1], r[2]) for r in result}
+
+    def _touch(self, conn: Connection, plans: Sequence[_Plan]) -> None:
+        last: dict[int, tuple[datetime, str | None]] = {}
+        for p in plans:
+            prev = last.get(p.device.id)
+            if prev is None or p.item.received_at >= prev[0]:
+                last[p.device.id] = (p.item.received_at, p.item.peer)
+        if not last:
+            return
+        table = Device.__table__
+        assert isinstance(table, Table)
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(last_seen_at=bindparam("b_at"), last_peer=bindparam("b_peer"))
+        )
+        conn.execute(
+            stmt,
+            [{"b_id": k, "b_at": at, "b_peer": peer} for k, (at, peer) in sorted(last.items())],
+        )
+
+
+def _quarantine_row(
+    raw: bytes, reason: str, detail: str, item: Item, mn: str | None = None
+) -> dict[str, Any]:
+    return {
+        "received_at": item.received_at,
+        "peer": item.peer,
+        "mn": mn if mn is not None else getattr(item, "mn", None),
+        "reason": reason,
+        "detail": detail[:2000],
+        "raw": raw,
+    }
+
+
+def purge_raw(engine: Engine, retention_days: int, now: datetime | None = None) -> int:
+    """Delete archived raw packets and idempotency keys older than the retention period."""
+    if retention_days < 1:
+        raise ValueError("raw packet retention must be at least 1 day")
+    cutoff = (now or utcnow()) - timedelta(days=retention_days)
+    with engine.begin() as conn:
+        n = conn.execute(delete(RawPacket).where(RawPacket.received_at < cutoff)).rowcount
+        conn.execute(delete(ReceivedPacket).where(ReceivedPacket.received_at < cutoff))
+        conn.execute(delete(Quarantine).where(Quarantine.received_at < cutoff))
+    return int(n or 0)

@@ -1,0 +1,284 @@
+"""Roll-ups computed by the platform: minute → hour → day, marked ``derived``.
+
+Rules (numbers in ``data/rollup.toml``, source GB 3095-2012 §8 表4):
+
+* Only records whose flag is valid (``N``; a missing flag counts as ``N``) and that carry a
+  value are averaged. Maintenance (M), calibration (C), fault (D), stopped (F), over range (T),
+  communication fault (B) and manual (S) records never enter a valid value.
+* **Hour** from minute records: valid when the valid records cover at least 45 minutes.
+  Coverage = number of valid records × the device's minute interval (``device.minute_interval``;
+  if unset, the smallest gap between record times in that hour; if there is no gap to see,
+  ``fallback_minute_interval``).
+* **Day** from hour values (sent by the device or derived): valid with at least 20 valid hours.
+* Value = arithmetic mean x̄ = Σxᵢ / n of the valid values, computed in exact decimal
+  arithmetic and rounded half-to-even (GB/T 8170 "四舍六入五成双") to the largest number of
+  decimals among the inputs. Min/Max = extremes of the valid records' Min/Max (or values).
+  Cou (cumulative amount, e.g. discharged volume) = Σ Cou of the valid records. ZsAvg is
+  averaged like the value.
+* An invalid bucket is still written, with an empty value, ``samples`` = valid count and the
+  flag of the invalid records (most frequent; ties by ``invalid_flag_order``), or ``B`` when
+  every record was valid but there were too few (data missing, i.e. not received).
+* A bucket whose resolution the device sends itself (a non-derived row exists for that code)
+  is never overwritten; devices' own values win.
+
+Buckets are labelled by their start (the hour 08:00 covers [08:00, 09:00) in China Standard
+Time; the day covers [00:00, 24:00)). Ingestion marks the hour of every stored minute record and
+the day of every hour record as *dirty*; :func:`run_rollups` recomputes dirty buckets, so late
+or corrected data is rolled up again automatically.
+"""
+
+from __future__ import annotations
+
+import itertools
+import tomllib
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from sqlalchemy import Engine, Row, and_, delete, select
+
+from qingshan.services.ingest import mark_dirty, upsert_observations
+from qingshan.storage import partitions
+from qingshan.storage.models import Device, Observation, Resolution, RollupDirty
+
+
+@dataclass(frozen=True, slots=True)
+class RollupRules:
+    valid_flags: frozenset[str]
+    hour_min_minutes: int
+    day_min_hours: int
+    fallback_minute_interval: int
+    invalid_flag_order: tuple[str, ...]
+
+
+@cache
+def default_rules() -> RollupRules:
+    raw = resources.files("qingshan.services").joinpath("data/rollup.toml").read_bytes()
+    d = tomllib.loads(raw.decode("utf-8"))
+    return RollupRules(
+        valid_flags=frozenset(d["valid_flags"]),
+        hour_min_minutes=int(d["hour_min_minutes"]),
+        day_min_hours=int(d["day_min_hours"]),
+        fallback_minute_interval=int(d["fallback_minute_interval"]),
+        invalid_flag_order=tuple(d["invalid_flag_order"]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One input record of a bucket (text values as stored)."""
+
+    data_time: datetime
+    value: str | None
+    vmin: str | None
+    vmax: str | None
+    cou: str | None
+    zs: str | None
+    flag: str | None
+
+
+def _scale(texts: Sequence[str]) -> int:
+    return max(max(0, -int(Decimal(t).as_tuple().exponent)) for t in texts)
+
+
+def _quant(x: Decimal, scale: int) -> str:
+    return str(x.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_EVEN))
+
+
+def _mean(texts: Sequence[str]) -> str:
+    total = sum((Decimal(t) for t in texts), Decimal(0))
+    return _quant(total / len(texts), _scale(texts))
+
+
+def aggregate(
+    records: Sequence[Record], *, needed: int, unit: int, rules: RollupRules
+) -> dict[str, Any]:
+    """Aggregate one code's records of one bucket.
+
+    ``unit`` is how much of the requirement each valid record satisfies (minutes per minute
+    record; 1 per hour value) and ``needed`` the requirement (45 minutes; 20 hours).
+    """
+    valid = [r for r in records if (r.flag or "N") in rules.valid_flags and r.value is not None]
+    out: dict[str, Any] = {
+        "value": None,
+        "vmin": None,
+        "vmax": None,
+        "cou": None,
+        "zs": None,
+        "samples": len(valid),
+        "derived": True,
+    }
+    if valid and len(valid) * unit >= needed:
+        values = [r.value for r in valid if r.value is not None]
+        out["value"] = _mean(values)
+        mins = [m for m in (r.vmin or r.value for r in valid) if m is not None]
+        maxs = [m for m in (r.vmax or r.value for r in valid) if m is not None]
+        out["vmin"] = min(mins, key=Decimal) if mins else None
+        out["vmax"] = max(maxs, key=Decimal) if maxs else None
+        cous = [r.cou for r in valid if r.cou is not None]
+        if cous:
+            out["cou"] = _quant(sum((Decimal(c) for c in cous), Decimal(0)), _scale(cous))
+        zss = [r.zs for r in valid if r.zs is not None]
+        if zss:
+            out["zs"] = _mean(zss)
+        out["flag"] = "N"
+        return out
+    bad = Counter(r.flag for r in records if (r.flag or "N") not in rules.valid_flags)
+    if bad:
+        order = {f: i for i, f in enumerate(rules.invalid_flag_order)}
+        out["flag"] = min(bad, key=lambda f: (-bad[f], order.get(f or "", 99), f or ""))
+    else:
+        out["flag"] = "B"
+    return out
+
+
+def infer_interval(times: Sequence[datetime], configured: int | None, fallback: int) -> int:
+    """Minutes covered by one minute record (see the module docstring)."""
+    if configured:
+        return configured
+    ts = sorted(set(times))
+    gaps = [int((b - a).total_seconds() // 60) for a, b in itertools.pairwise(ts)]
+    gaps = [g for g in gaps if g > 0]
+    return min(min(gaps), 60) if gaps else fallback
+
+
+def _rows(conn: Any, device_id: int, res: Resolution, lo: datetime, hi: datetime) -> list[Row[Any]]:
+    o = Observation.__table__.c
+    q = select(o.code, o.data_time, o.value, o.vmin, o.vmax, o.cou, o.zs, o.flag, o.derived).where(
+        o.device_id == device_id,
+        o.resolution == int(res),
+        o.data_time >= lo,
+        o.data_time < hi,
+    )
+    return list(conn.execute(q))
+
+
+def recompute_bucket(
+    conn: Any,
+    device_id: int,
+    target: Resolution,
+    bucket: datetime,
+    *,
+    minute_interval: int | None,
+    rules: RollupRules,
+) -> int:
+    """Recompute one derived bucket; returns the number of rows written."""
+    if target == Resolution.HOUR:
+        source, span = Resolution.MINUTE, timedelta(hours=1)
+    elif target == Resolution.DAY:
+        source, span = Resolution.HOUR, timedelta(days=1)
+    else:
+        raise ValueError(f"no roll-up produces {target.name.lower()} data")
+    inputs = _rows(conn, device_id, source, bucket, bucket + span)
+    existing = {
+        r.code: r.derived
+        for r in _rows(conn, device_id, target, bucket, bucket + span)
+        if r.data_time == bucket
+    }
+    by_code: dict[str, list[Record]] = {}
+    for r in inputs:
+        by_code.setdefault(r.code, []).append(
+            Record(r.data_time, r.value, r.vmin, r.vmax, r.cou, r.zs, r.flag)
+        )
+    if target == Resolution.HOUR:
+        unit = infer_interval(
+            [r.data_time for r in inputs], minute_interval, rules.fallback_minute_interval
+        )
+        needed = rules.hour_min_minutes
+    else:
+        unit, needed = 1, rules.day_min_hours
+    rows = []
+    for code, records in by_code.items():
+        if existing.get(code) is False:  # the device sends this resolution itself
+            continue
+        agg = aggregate(records, needed=needed, unit=unit, rules=rules)
+        rows.append(
+            {
+                "device_id": device_id,
+                "resolution": int(target),
+                "data_time": bucket,
+                "code": code,
+                **agg,
+            }
+        )
+    stale = [c for c, derived in existing.items() if derived and c not in by_code]
+    if stale:
+        o = Observation.__table__.c
+        conn.execute(
+            delete(Observation).where(
+                and_(
+                    o.device_id == device_id,
+                    o.resolution == int(target),
+                    o.data_time == bucket,
+                    o.code.in_(stale),
+                    o.derived,
+                )
+            )
+        )
+    upsert_observations(conn, rows, derived=True)
+    if target == Resolution.HOUR and (rows or stale):
+        day = bucket.replace(hour=0, minute=0, second=0, microsecond=0)
+        mark_dirty(conn, [(device_id, int(Resolution.DAY), day)])
+    return len(rows)
+
+
+def run_rollups(
+    engine: Engine, *, rules: RollupRules | None = None, batch: int = 200, max_batches: int = 0
+) -> int:
+    """Process dirty buckets (hours before days) until none is left; returns rows written.
+
+    Each batch is one short transaction, so a running gateway's group commits interleave.
+    ``max_batches`` > 0 bounds the work of one call (the gateway's periodic worker).
+    """
+    rules = rules or default_rules()
+    written = 0
+    done = 0
+    d = RollupDirty.__table__.c
+    while max_batches <= 0 or done < max_batches:
+        with engine.connect() as conn:
+            marks = list(
+                conn.execute(
+                    select(d.device_id, d.resolution, d.bucket, d.marked_at)
+                    .order_by(d.resolution, d.bucket, d.device_id)
+                    .limit(batch)
+                )
+            )
+            conn.rollback()
+        if not marks:
+            break
+        months = {partitions.month_of(m.bucket) for m in marks}
+        partitions.ensure_months(engine, months)
+        with engine.begin() as conn:
+            intervals = dict(
+                conn.execute(
+                    select(Device.id, Device.minute_interval).where(
+                        Device.id.in_({m.device_id for m in marks})
+                    )
+                ).all()
+            )
+            for m in marks:
+                written += recompute_bucket(
+                    conn,
+                    m.device_id,
+                    Resolution(m.resolution),
+                    m.bucket,
+                    minute_interval=intervals.get(m.device_id),
+                    rules=rules,
+                )
+                conn.execute(
+                    delete(RollupDirty).where(
+                        and_(
+                            d.device_id == m.device_id,
+                            d.resolution == m.resolution,
+                            d.bucket == m.bucket,
+                            d.marked_at <= m.marked_at,
+                        )
+                    )
+                )
+        done += 1
+    return written

@@ -1,0 +1,1 @@
+"""Storage adapter: SQLAlchemy models, migrations, engine factory, PostgreSQL partitions."""

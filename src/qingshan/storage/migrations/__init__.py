@@ -1,0 +1,1 @@
+"""Alembic migrations of the Qingshan schema (run by ``qingshan init``)."""
