@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from qingshan import __version__
+from qingshan.cli import data, device, ingest, serve, storage, upstream
 
 app = typer.Typer(
     name="qingshan",
@@ -27,6 +28,15 @@ def _root(
     ),
 ) -> None:
     """青山 Qingshan: ecological-environment protection platform."""
+
+
+# Command groups (one line each; keep alphabetical within a group of lines).
+app.command("init")(storage.init)
+app.command("ingest-file")(ingest.ingest_file)
+app.command("serve")(serve.serve)
+app.add_typer(data.app, name="data")
+app.add_typer(device.app, name="device")
+app.add_typer(upstream.app, name="upstream")
 
 
 def main() -> None:

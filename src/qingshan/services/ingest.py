@@ -44,6 +44,7 @@ from sqlalchemy.engine import Connection
 from qingshan.services.registry import DeviceInfo, Directory, utcnow
 from qingshan.storage import partitions
 from qingshan.storage.models import (
+    Base,
     Device,
     DeviceStatus,
     ForwardItem,
@@ -89,6 +90,9 @@ class Accepted:
     raw: bytes
     peer: str | None = None
     received_at: datetime = field(default_factory=utcnow)
+    # The frames as parsed: the packet itself, or every part of a split packet (each part
+    # that asked for a reply is answered once the merged packet is committed).
+    parts: tuple[Packet, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,8 +298,12 @@ class Ingestor:
         self.engine = engine
         self.directory = directory or Directory(engine)
 
-    def write(self, items: Sequence[Item]) -> list[Outcome]:
+    def write(
+        self, items: Sequence[Item], log_rows: Sequence[tuple[type[Base], dict[str, Any]]] = ()
+    ) -> list[Outcome]:
         """Validate and store ``items`` in one transaction; one outcome per item, in order.
+
+        ``log_rows`` (connection log, device events) are inserted in the same transaction.
 
         Raises whatever the database raises (nothing is committed then): the caller must not
         acknowledge any packet of the batch.
@@ -389,6 +397,11 @@ class Ingestor:
                 conn.execute(insert(ForwardItem), forward)
             if quarantine:
                 conn.execute(insert(Quarantine), quarantine)
+            by_model: dict[type[Base], list[dict[str, Any]]] = {}
+            for model, row in log_rows:
+                by_model.setdefault(model, []).append(row)
+            for model, rows in by_model.items():
+                conn.execute(insert(model), rows)
             self._touch(conn, plans)
         assert all(o is not None for o in outcomes)
         return [o for o in outcomes if o is not None]

@@ -1,0 +1,85 @@
+"""``qingshan device …``: register and list HJ 212 devices."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from qingshan.cli._db import DB_OPTION_HELP, fail, open_engine
+from qingshan.services.registry import RegistryError, add_device, list_devices
+
+app = typer.Typer(
+    help="Register and list HJ 212 devices (data acquisition units).", no_args_is_help=True
+)
+
+
+@app.command("add")
+def add(
+    mn: str = typer.Option(..., "--mn", help="Device MN (HJ 212 2017/2025: 24 hex digits)"),
+    pw: str = typer.Option(..., "--pw", help="Access password (PW)"),
+    st: str = typer.Option(..., "--st", help="System code ST, e.g. 22 air, 31 flue gas, 32 water"),
+    site: str | None = typer.Option(None, "--site", help="Code of the site the device serves"),
+    edition: str = typer.Option("2017", "--edition", help="HJ 212 edition: 2005, 2017 or 2025"),
+    encoding: str = typer.Option("gbk", "--encoding", help="Text encoding of the device's CP"),
+    group: str | None = typer.Option(
+        None, "--group", help="Device group (its upstream platforms receive the data)"
+    ),
+    db: str | None = typer.Option(None, "--db", help=DB_OPTION_HELP),
+) -> None:
+    """Register a device (a retired device with the same MN is reactivated)."""
+    engine = open_engine(db)
+    try:
+        info = add_device(
+            engine, mn=mn, pw=pw, st=st, site=site, edition=edition, encoding=encoding, group=group
+        )
+    except RegistryError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(
+        f"device {info.mn} registered (ST {info.st}, HJ 212-{info.edition}, {info.encoding})",
+        err=True,
+    )
+
+
+@app.command("list")
+def list_(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table"),
+    db: str | None = typer.Option(None, "--db", help=DB_OPTION_HELP),
+) -> None:
+    """List registered devices (passwords are not printed)."""
+    devices = list_devices(open_engine(db))
+    if as_json:
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "mn": d.mn,
+                        "st": d.st,
+                        "edition": d.edition,
+                        "encoding": d.encoding,
+                        "site": d.site_code,
+                        "group": d.group,
+                        "active": d.active,
+                    }
+                    for d in devices
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("MN", "ST", "edition", "encoding", "site", "group", "状态")
+    for d in devices:
+        table.add_row(
+            d.mn,
+            d.st,
+            d.edition,
+            d.encoding,
+            d.site_code or "",
+            d.group or "",
+            "在用" if d.active else "停用",
+        )
+    Console().print(table)

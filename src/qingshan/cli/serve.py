@@ -1,0 +1,49 @@
+"""``qingshan serve``: run the HJ 212 gateway (and the HTTP endpoint)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import typer
+
+from qingshan.cli._db import DB_OPTION_HELP, open_engine
+from qingshan.settings import get_settings
+
+
+def serve(
+    db: str | None = typer.Option(None, "--db", help=DB_OPTION_HELP),
+    hj212_port: int | None = typer.Option(
+        None, "--hj212-port", help="HJ 212 TCP port (0 = any free port; default 9212)"
+    ),
+    http_port: int | None = typer.Option(
+        None, "--http-port", help="HTTP port (0 = any free port; default 8000)"
+    ),
+    hj212_host: str | None = typer.Option(None, "--hj212-host", help="Address to listen on"),
+) -> None:
+    """Run the gateway; prints `hj212_port=N` and `http_port=M` on stdout; stops on SIGTERM."""
+    from qingshan.gateway.runner import print_ports
+    from qingshan.gateway.runner import serve as run
+    from qingshan.gateway.server import GatewayConfig
+
+    s = get_settings(db_url=db, hj212_port=hj212_port, http_port=http_port, hj212_host=hj212_host)
+    logging.basicConfig(
+        level=s.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    engine = open_engine(s.db_url)
+    config = GatewayConfig(
+        host=s.hj212_host,
+        port=s.hj212_port,
+        idle_timeout=s.hj212_idle_timeout,
+        max_segment=s.hj212_max_segment,
+    )
+    asyncio.run(
+        run(
+            engine,
+            config,
+            http_host=s.http_host,
+            http_port=s.http_port,
+            retention_days=s.raw_retention_days,
+            ready=print_ports,
+        )
+    )

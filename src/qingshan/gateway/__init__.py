@@ -1,0 +1,1 @@
+"""HJ 212 gateway: asyncio TCP server, group commit, upward forwarding."""

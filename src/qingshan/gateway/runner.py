@@ -1,0 +1,140 @@
+"""``qingshan serve``: the gateway, the forwarder, background jobs and a health endpoint.
+
+Background jobs: roll-ups of dirty buckets every ``rollup_interval`` seconds, and the purge of
+raw packets, idempotency keys and quarantine older than ``raw_retention_days`` once an hour.
+The HTTP port serves ``GET /healthz`` (JSON: database state, connections, queue, forwarding
+backlog) until the web application of Qingshan is mounted there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Engine
+
+from qingshan.gateway.forward import Forwarder
+from qingshan.gateway.server import Gateway, GatewayConfig
+from qingshan.services.ingest import purge_raw
+from qingshan.services.rollups import run_rollups
+
+log = logging.getLogger("qingshan.serve")
+
+
+class HealthServer:
+    def __init__(self, status: Callable[[], dict[str, Any]]) -> None:
+        self.status = status
+        self._server: asyncio.Server | None = None
+
+    async def start(self, host: str, port: int) -> int:
+        self._server = await asyncio.start_server(self._handle, host, port)
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            line = await asyncio.wait_for(reader.readline(), 5.0)
+            while (await asyncio.wait_for(reader.readline(), 5.0)) not in (b"\r\n", b"\n", b""):
+                pass
+            parts = line.decode("latin-1").split()
+            if len(parts) >= 2 and parts[0] == "GET" and parts[1] == "/healthz":
+                body = json.dumps(self.status(), ensure_ascii=False).encode()
+                head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n"
+            else:
+                body = b'{"error": "not found; try GET /healthz"}'
+                head = b"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n"
+            writer.write(
+                head + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body
+            )
+            await writer.drain()
+        except (TimeoutError, ConnectionError, OSError):
+            pass
+        finally:
+            writer.close()
+
+
+async def _periodic(name: str, every: float, job: Callable[[], object]) -> None:
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await asyncio.to_thread(job)
+        except Exception as exc:
+            log.warning("%s failed (will retry): %s", name, exc)
+
+
+async def serve(
+    engine: Engine,
+    config: GatewayConfig,
+    *,
+    http_host: str,
+    http_port: int,
+    retention_days: int,
+    rollup_interval: float = 10.0,
+    ready: Callable[[int, int], None] | None = None,
+    stop_event: asyncio.Event | None = None,
+) -> None:
+    """Run until SIGTERM/SIGINT (or ``stop_event``), then shut down gracefully."""
+    gateway = Gateway(engine, config)
+    forwarder = Forwarder(engine)
+    hj_port = await gateway.start()
+    forwarder.start()
+
+    def status() -> dict[str, Any]:
+        c = gateway.commit.stats
+        return {
+            "status": "degraded" if c.db_down_since is not None else "ok",
+            "database": "unavailable" if c.db_down_since is not None else "ok",
+            "connections": gateway.stats.connections,
+            "committed_packets": gateway.stats.committed,
+            "rejected_packets": gateway.stats.rejected,
+            "queued": gateway.commit.pending,
+            "batches": c.batches,
+            "largest_batch": c.largest_batch,
+            "forwarded": forwarder.stats.delivered,
+            "forward_errors": forwarder.stats.last_error,
+        }
+
+    health = HealthServer(status)
+    web_port = await health.start(http_host, http_port)
+    jobs = [
+        asyncio.create_task(
+            _periodic("roll-ups", rollup_interval, lambda: run_rollups(engine, max_batches=20))
+        ),
+        asyncio.create_task(
+            _periodic("raw packet purge", 3600.0, lambda: purge_raw(engine, retention_days))
+        ),
+    ]
+    stop = stop_event or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    if ready is not None:
+        ready(hj_port, web_port)
+    try:
+        await stop.wait()
+    finally:
+        log.info("shutting down: draining in-flight packets")
+        await health.stop()
+        await gateway.stop()
+        await forwarder.stop()
+        for j in jobs:
+            j.cancel()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
+
+
+def print_ports(hj_port: int, web_port: int) -> None:
+    """Machine-readable start-up line(s) on stdout (scripts and tests parse them)."""
+    sys.stdout.write(f"hj212_port={hj_port}\nhttp_port={web_port}\n")
+    sys.stdout.flush()
