@@ -59,16 +59,19 @@ def is_sqlite(engine_or_url: Engine | str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    # The driver's own transaction handling would issue BEGIN lazily and make
-    # "BEGIN IMMEDIATE" impossible; we let SQLAlchemy's events below do it.
-    dbapi_conn.isolation_level = None
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=FULL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=5000")
-    cur.close()
+def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # The driver's own transaction handling would issue BEGIN lazily and make
+        # "BEGIN IMMEDIATE" impossible; we let SQLAlchemy's events below do it.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cur.close()
+
+    return on_connect
 
 
 READONLY = {"qingshan_readonly": True}
@@ -84,7 +87,9 @@ def _sqlite_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
+def make_engine(
+    url: str, *, pool_size: int = 5, echo: bool = False, sqlite_busy_timeout_ms: int = 5000
+) -> Engine:
     """An engine configured for the backend of ``url`` (see the module docstring)."""
     url = normalise_url(url)
     if is_sqlite(url):
@@ -92,7 +97,7 @@ def make_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas(sqlite_busy_timeout_ms))
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(
