@@ -7,7 +7,7 @@ import logging
 
 import typer
 
-from qingshan.cli._db import DB_OPTION_HELP, open_engine
+from qingshan.cli._db import DB_OPTION_HELP, fail, open_engine
 from qingshan.settings import get_settings
 
 
@@ -30,6 +30,10 @@ def serve(
     logging.basicConfig(
         level=s.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    for name, port in (("--hj212-port", s.hj212_port), ("--http-port", s.http_port)):
+        if not 0 <= port <= 65535:
+            raise fail(f"{name} {port} out of range 0-65535 (0 = any free port)", 2)
     engine = open_engine(s.db_url)
     config = GatewayConfig(
         host=s.hj212_host,
@@ -37,13 +41,16 @@ def serve(
         idle_timeout=s.hj212_idle_timeout,
         max_segment=s.hj212_max_segment,
     )
-    asyncio.run(
-        run(
-            engine,
-            config,
-            http_host=s.http_host,
-            http_port=s.http_port,
-            retention_days=s.raw_retention_days,
-            ready=print_ports,
+    try:
+        asyncio.run(
+            run(
+                engine,
+                config,
+                http_host=s.http_host,
+                http_port=s.http_port,
+                retention_days=s.raw_retention_days,
+                ready=print_ports,
+            )
         )
-    )
+    except OSError as exc:  # port in use, address not available
+        raise fail(f"cannot listen: {exc}", 2) from None

@@ -81,13 +81,16 @@ class Decoder:
         """Decode one packet (``frame``: already cut by a :class:`Framer`, saves re-framing)."""
         at = received_at or utcnow()
         mn = sniff_mn(raw)
-        opts = {
-            "lenient": self.lenient,
-            "encoding": self.encoding_for(mn),
-            "max_segment": self.max_segment,
-        }
+        enc = self.encoding_for(mn)
         try:
-            pkt = parse_frame(frame, **opts) if frame else parse_packet(raw, **opts)
+            if frame is not None:
+                pkt = parse_frame(
+                    frame, lenient=self.lenient, encoding=enc, max_segment=self.max_segment
+                )
+            else:
+                pkt = parse_packet(
+                    raw, lenient=self.lenient, encoding=enc, max_segment=self.max_segment
+                )
         except ProtocolError as exc:
             return Rejected(raw, exc.reason, exc.detail, mn=mn, peer=peer, received_at=at)
         if not pkt.is_split:

@@ -50,24 +50,34 @@ class ExportRow:
 def export_observations(
     engine: Engine, *, mn: str, resolution: Resolution, start: datetime, end: datetime
 ) -> Iterator[ExportRow]:
-    """Observations of device ``mn`` with ``start <= time <= end``, by time then code."""
+    """Observations of device ``mn`` with ``start <= time <= end``, by time then code.
+
+    The request is checked before anything is yielded, so errors come before any output.
+    """
     if end < start:
         raise ExportError(f"--to {end.isoformat()} is before --from {start.isoformat()}")
     reader = engine.execution_options(**READONLY)
     with reader.connect() as conn:
         dev_id = conn.execute(select(Device.id).where(Device.mn == mn)).scalar()
-        if dev_id is None:
-            raise ExportError(f"no device with MN {mn}")
-        o = Observation
-        q = (
-            select(o.code, o.data_time, o.value, o.flag, o.derived)
-            .where(
-                o.device_id == dev_id,
-                o.resolution == int(resolution),
-                o.data_time >= start,
-                o.data_time <= end,
-            )
-            .order_by(o.data_time, o.code)
+    if dev_id is None:
+        raise ExportError(f"no device with MN {mn}")
+    return _rows(reader, dev_id, resolution, start, end)
+
+
+def _rows(
+    reader: Engine, dev_id: int, resolution: Resolution, start: datetime, end: datetime
+) -> Iterator[ExportRow]:
+    o = Observation
+    q = (
+        select(o.code, o.data_time, o.value, o.flag, o.derived)
+        .where(
+            o.device_id == dev_id,
+            o.resolution == int(resolution),
+            o.data_time >= start,
+            o.data_time <= end,
         )
+        .order_by(o.data_time, o.code)
+    )
+    with reader.connect() as conn:
         for r in conn.execute(q.execution_options(yield_per=5000)):
             yield ExportRow(r.code, r.data_time, r.value, r.flag, bool(r.derived))
