@@ -31,6 +31,7 @@ only after :meth:`Ingestor.write` returned.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -42,7 +43,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from qingshan.services.registry import DeviceInfo, Directory, utcnow
-from qingshan.storage import partitions
+from qingshan.storage import bulk, partitions
 from qingshan.storage.models import (
     Base,
     Device,
@@ -69,6 +70,7 @@ SEEN_ONLY_CN = frozenset({"9011", "9012", "9013", "9014", "9015"})
 HEARTBEAT_CN = "9015"
 SYSTEM_ST = "91"
 FLAGS = frozenset("NFMSDCTB")
+_DECIMAL = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 # HJ 212-2017 table 8 QnRtn codes used for rejected packets.
 QNRTN_PW_ERROR = 3
@@ -77,9 +79,9 @@ QNRTN_ST_ERROR = 5
 
 # Field suffixes → observation columns. Realtime uploads carry Rtd/ZsRtd, interval uploads
 # Avg/Min/Max/Cou/ZsAvg.
-_VALUE_FIELDS = ("Rtd", "Avg")
-_ZS_FIELDS = ("ZsRtd", "ZsAvg")
-_NUMERIC_FIELDS = ("Rtd", "Avg", "Min", "Max", "Cou", "ZsRtd", "ZsAvg", "ZsMin", "ZsMax")
+_NUMERIC_FIELDS = frozenset(
+    ("Rtd", "Avg", "Min", "Max", "Cou", "ZsRtd", "ZsAvg", "ZsMin", "ZsMax")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,39 +162,39 @@ def _decimal_text(code: str, suffix: str, text: str) -> str:
     return text
 
 
-def _first(fields: Any, names: Iterable[str]) -> str | None:
-    for n in names:
-        if n in fields:
-            return str(fields[n])
-    return None
-
-
 def observation_rows(packet: Packet, device_id: int) -> list[dict[str, Any]]:
     """The observation rows of a data upload (CN 2011/2051/2061/2031)."""
-    res = DATA_CN[packet.cn]
+    res = int(DATA_CN[packet.cn])
     when = packet.cp.data_time
     if when is None:
         raise PacketRejected("missing_datatime", f"CN {packet.cn} without DataTime")
     rows = []
     for code, pol in packet.cp.pollutants.items():
         fields = pol.fields
-        for suffix in _NUMERIC_FIELDS:
-            if suffix in fields:
-                _decimal_text(code, suffix, str(fields[suffix]))
+        for suffix in _NUMERIC_FIELDS.intersection(fields):
+            text = fields[suffix]
+            if _DECIMAL.fullmatch(text) is None:  # fast path; Decimal gives the exact verdict
+                _decimal_text(code, suffix, text)
         flag = fields.get("Flag")
-        if flag is not None and (len(flag) != 1 or flag not in FLAGS):
+        if flag is not None and flag not in FLAGS:
             raise PacketRejected("bad_flag", f"{code}-Flag={flag!r} is not one of N F M S D C T B")
+        value = fields.get("Rtd")
+        if value is None:
+            value = fields.get("Avg")
+        zs = fields.get("ZsRtd")
+        if zs is None:
+            zs = fields.get("ZsAvg")
         rows.append(
             {
                 "device_id": device_id,
-                "resolution": int(res),
+                "resolution": res,
                 "data_time": when,
                 "code": code,
-                "value": _first(fields, _VALUE_FIELDS),
+                "value": value,
                 "vmin": fields.get("Min"),
                 "vmax": fields.get("Max"),
                 "cou": fields.get("Cou"),
-                "zs": _first(fields, _ZS_FIELDS),
+                "zs": zs,
                 "flag": flag,
                 "derived": False,
                 "samples": None,
@@ -258,7 +260,7 @@ def upsert_observations(conn: Connection, rows: Sequence[dict[str, Any]], *, der
         set_={c: stmt.excluded[c] for c in cols},
         where=where,
     )
-    conn.execute(stmt, list(rows))
+    bulk.executemany(conn, f"observation-upsert-{derived}", stmt, rows)
 
 
 def mark_dirty(conn: Connection, marks: Iterable[tuple[int, int, datetime]]) -> None:
@@ -277,7 +279,7 @@ def mark_dirty(conn: Connection, marks: Iterable[tuple[int, int, datetime]]) -> 
         index_elements=["device_id", "resolution", "bucket"],
         set_={"marked_at": stmt.excluded.marked_at},
     )
-    conn.execute(stmt, rows)
+    bulk.executemany(conn, "rollup-dirty-mark", stmt, rows)
 
 
 @dataclass
@@ -390,13 +392,10 @@ class Ingestor:
                     index_elements=["device_id", "data_time", "cn", "code"],
                     set_={"value": stmt.excluded.value},
                 )
-                conn.execute(stmt, list(status.values()))
-            if raw_rows:
-                conn.execute(insert(RawPacket), raw_rows)
-            if forward:
-                conn.execute(insert(ForwardItem), forward)
-            if quarantine:
-                conn.execute(insert(Quarantine), quarantine)
+                bulk.executemany(conn, "status-upsert", stmt, list(status.values()))
+            bulk.executemany(conn, "raw-insert", insert(RawPacket), raw_rows)
+            bulk.executemany(conn, "forward-insert", insert(ForwardItem), forward)
+            bulk.executemany(conn, "quarantine-insert", insert(Quarantine), quarantine)
             by_model: dict[type[Base], list[dict[str, Any]]] = {}
             for model, row in log_rows:
                 by_model.setdefault(model, []).append(row)
@@ -420,7 +419,7 @@ class Ingestor:
             .on_conflict_do_nothing()
             .returning(table.c.mn, table.c.qn, table.c.cn)
         )
-        result = conn.execute(stmt, rows)
+        result = bulk.executemany(conn, "received-keys", stmt, rows, returning=True)
         return {(r[0], r[1], r[2]) for r in result}
 
     def _touch(self, conn: Connection, plans: Sequence[_Plan]) -> None:
@@ -431,6 +430,19 @@ class Ingestor:
                 last[p.device.id] = (p.item.received_at, p.item.peer)
         if not last:
             return
+        ordered = sorted(last.items())
+        if conn.dialect.name == "postgresql":  # one set-wise UPDATE instead of one per device
+            conn.exec_driver_sql(
+                "UPDATE device SET last_seen_at = v.at, last_peer = v.peer FROM unnest("
+                "%(ids)s::integer[], %(ats)s::timestamp[], %(peers)s::varchar[]) "
+                "AS v(id, at, peer) WHERE device.id = v.id",
+                {
+                    "ids": [k for k, _ in ordered],
+                    "ats": [at for _, (at, _p) in ordered],
+                    "peers": [peer for _, (_a, peer) in ordered],
+                },
+            )
+            return
         table = Device.__table__
         assert isinstance(table, Table)
         stmt = (
@@ -438,9 +450,11 @@ class Ingestor:
             .where(table.c.id == bindparam("b_id"))
             .values(last_seen_at=bindparam("b_at"), last_peer=bindparam("b_peer"))
         )
-        conn.execute(
+        bulk.executemany(
+            conn,
+            "device-last-seen",
             stmt,
-            [{"b_id": k, "b_at": at, "b_peer": peer} for k, (at, peer) in sorted(last.items())],
+            [{"b_id": k, "b_at": at, "b_peer": peer} for k, (at, peer) in ordered],
         )
 
 
