@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -81,10 +81,18 @@ def start_serve(url: str) -> tuple[subprocess.Popen[str], int]:
     return proc, int(line.split("=")[1])
 
 
-def report(name: str, r: LoadResult) -> None:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def report(name: str, r: LoadResult, gw_cpu: float) -> None:
+    per = gw_cpu / r.acked * 1e6 if r.acked else float("nan")
     print(f"  {name:<11} connections={r.connections} (failed {r.connect_failures})  "
           f"sent={r.sent} acked={r.acked} in {r.elapsed:.1f}s -> {r.acked_per_s:,.0f} acked/s  "
-          f"latency p50={r.percentile(50) * 1000:.1f} ms p99={r.percentile(99) * 1000:.1f} ms"
+          f"latency p50={r.percentile(50) * 1000:.1f} ms p99={r.percentile(99) * 1000:.1f} ms  "
+          f"gateway CPU {gw_cpu:.1f}s = {per:.0f} us/packet"
           + (f"  errors={len(r.errors)} first: {r.errors[0]}" if r.errors else ""))
 
 
@@ -96,14 +104,21 @@ def bench(url: str, label: str, args: argparse.Namespace) -> None:
     try:
         t = time.perf_counter()
         per_held = max(1, int(args.rate * args.seconds / n))
-        held = [minute_packets(mn, "123456", per_held, datetime(2026, 1, 1)) for mn in mns(n)]
+        # Live data: the devices report the last minutes (China time), as in production.
+        now = (datetime.now(UTC) + timedelta(hours=8)).replace(tzinfo=None, second=0,
+                                                               microsecond=0)
+        held = [minute_packets(mn, "123456", per_held, now - timedelta(minutes=per_held))
+                for mn in mns(n)]
         per_tp = max(1, args.packets // n)
-        tp = [minute_packets(mn, "123456", per_tp, datetime(2026, 2, 1)) for mn in mns(n)]
+        start_tp = now - timedelta(minutes=per_held + per_tp)
+        tp = [minute_packets(mn, "123456", per_tp, start_tp) for mn in mns(n)]
         print(f"  (built {n * (per_held + per_tp):,} packets in {time.perf_counter() - t:.1f}s)")
+        c0 = cpu_seconds(proc.pid)
         r1 = asyncio.run(run_load("127.0.0.1", port, held, rate=args.rate))
-        report(f"held@{args.rate:g}/s", r1)
+        c1 = cpu_seconds(proc.pid)
+        report(f"held@{args.rate:g}/s", r1, c1 - c0)
         r2 = asyncio.run(run_load("127.0.0.1", port, tp, window=args.window))
-        report("throughput", r2)
+        report("throughput", r2, cpu_seconds(proc.pid) - c1)
         stored = acked_in_db(url)
         print(f"  check: {stored:,} packets in the database, {r1.acked + r2.acked:,} acked")
     finally:

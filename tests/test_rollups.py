@@ -145,3 +145,21 @@ def test_rollup_batches_process_everything(engine: Engine, batch: int) -> None:
     run_rollups(engine, batch=batch)
     assert [r[2] for r in _get(engine, Resolution.HOUR)] == ["2", "2", "2"]
     assert _get(engine, Resolution.DAY)[0][2:4] == (None, "B")  # only 3 of 20 hours
+
+
+def test_live_buckets_wait_until_they_have_closed(engine: Engine) -> None:
+    from qingshan.services.registry import utcnow
+
+    dev = add_device(engine, mn="AA04", pw="123456", st="22").id
+    hour = (utcnow() + timedelta(hours=8)).replace(minute=0, second=0, microsecond=0)  # CST
+    _store(engine, _minute_rows(dev, hour, 60, 1, "5"))  # the current hour, China time
+    end_utc = hour - timedelta(hours=8) + timedelta(hours=1)
+    grace = timedelta(minutes=2)
+    assert run_rollups(engine, grace=grace) == 0  # still open
+    assert run_rollups(engine, grace=grace, now=end_utc + timedelta(minutes=1)) == 0
+    assert run_rollups(engine, grace=grace, now=end_utc + timedelta(minutes=3)) == 1
+    assert _get(engine, Resolution.HOUR)[0][2:4] == ("5", "N")
+    assert _get(engine, Resolution.DAY) == []  # the day has not closed yet
+    with engine.connect() as conn:
+        marks = conn.execute(select(RollupDirty.resolution)).scalars().all()
+    assert marks == [int(Resolution.DAY)]

@@ -43,10 +43,12 @@ def data_packet(
     rf: bool = False,
 ) -> bytes:
     """An upload packet; ``values`` maps code → {suffix: text}, e.g. {"a21026": {"Avg": "1.2"}}."""
-    cp: dict[str, object] = {"DataTime": when}
-    for code, fields in values.items():
-        for suffix, text in fields.items():
-            cp[f"{code}-{suffix}"] = text
+    # One group per code, its fields joined by "," (HJ 212 CP layout).
+    groups = [f"DataTime={when:%Y%m%d%H%M%S}"]
+    groups += [
+        ",".join(f"{code}-{k}={v}" for k, v in fields.items()) for code, fields in values.items()
+    ]
+    cp = ";".join(groups)
     packet: bytes = build_packet(
         st=st, cn=cn, pw=pw, mn=mn, cp=cp, qn=qn, edition=edition, needs_reply=reply, rf=rf
     )

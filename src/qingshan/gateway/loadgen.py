@@ -64,17 +64,14 @@ def minute_packets(
     for i in range(count):
         when = start + timedelta(minutes=i)
         qn = when.strftime("%Y%m%d%H%M%S") + f"{i % 1000:03d}"
-        cp = {
-            "DataTime": when,
-            "a21026-Avg": f"{8 + i % 5}.{i % 10}",
-            "a21026-Flag": "N",
-            "a21004-Avg": f"{20 + i % 9}.{i % 7}",
-            "a21004-Flag": "N",
-            "a34004-Avg": f"0.0{30 + i % 20}",
-            "a34004-Flag": "N",
-            "a34002-Avg": f"0.0{50 + i % 30}",
-            "a34002-Flag": "N",
-        }
+        # One group per code, its fields joined by "," (HJ 212 CP layout).
+        cp = (
+            f"DataTime={when:%Y%m%d%H%M%S};"
+            f"a21026-Avg={8 + i % 5}.{i % 10},a21026-Flag=N;"
+            f"a21004-Avg={20 + i % 9}.{i % 7},a21004-Flag=N;"
+            f"a34004-Avg=0.0{30 + i % 20},a34004-Flag=N;"
+            f"a34002-Avg=0.0{50 + i % 30},a34002-Flag=N"
+        )
         out.append(
             (qn, build_packet(st=st, cn="2051", pw=pw, mn=mn, cp=cp, qn=qn, needs_reply=True))
         )

@@ -15,6 +15,7 @@ import logging
 import signal
 import sys
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -107,7 +108,13 @@ async def serve(
     web_port = await health.start(http_host, http_port)
     jobs = [
         asyncio.create_task(
-            _periodic("roll-ups", rollup_interval, lambda: run_rollups(engine, max_batches=20))
+            _periodic(
+                "roll-ups",
+                rollup_interval,
+                lambda: run_rollups(
+                    engine, max_batches=20, grace=timedelta(minutes=2), settle=timedelta(seconds=10)
+                ),
+            )
         ),
         asyncio.create_task(
             _periodic("raw packet purge", 3600.0, lambda: purge_raw(engine, retention_days))

@@ -266,26 +266,38 @@ class Gateway:
     ) -> None:
         broken = False  # after a write error keep consuming so the reader never blocks
         while True:
-            entry = await replies.get()
-            if entry is None:
-                return
-            fut, item = entry
-            try:
-                outcome = await fut
-            except asyncio.CancelledError:
-                return
-            except Exception:
-                continue  # not stored, not acknowledged (logged by the commit queue)
-            if not isinstance(item, Accepted):
-                continue
-            if outcome.status == "rejected":
-                self.stats.rejected += 1
-            out = b"".join(r for p in item.parts if (r := reply_for(p, outcome)) is not None)
-            if outcome.committed:
-                self.stats.committed += 1
+            batch = [await replies.get()]
+            # Everything else already queued goes out in the same write (one syscall).
+            while not replies.empty():
+                batch.append(replies.get_nowait())
+            out: list[bytes] = []
+            stop = False
+            for entry in batch:
+                if entry is None:
+                    stop = True
+                    break
+                fut, item = entry
+                try:
+                    outcome = await fut
+                except asyncio.CancelledError:
+                    return
+                except Exception:
+                    continue  # not stored, not acknowledged (logged by the commit queue)
+                if not isinstance(item, Accepted):
+                    continue
+                if outcome.status == "rejected":
+                    self.stats.rejected += 1
+                elif outcome.committed:
+                    self.stats.committed += 1
+                for p in item.parts:
+                    r = reply_for(p, outcome)
+                    if r is not None:
+                        out.append(r)
             if out and not broken and not writer.is_closing():
-                writer.write(out)
+                writer.write(b"".join(out))
                 try:
                     await writer.drain()
                 except (ConnectionError, OSError):
                     broken = True
+            if stop:
+                return

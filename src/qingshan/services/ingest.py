@@ -79,9 +79,7 @@ QNRTN_ST_ERROR = 5
 
 # Field suffixes → observation columns. Realtime uploads carry Rtd/ZsRtd, interval uploads
 # Avg/Min/Max/Cou/ZsAvg.
-_NUMERIC_FIELDS = frozenset(
-    ("Rtd", "Avg", "Min", "Max", "Cou", "ZsRtd", "ZsAvg", "ZsMin", "ZsMax")
-)
+_NUMERIC_FIELDS = frozenset(("Rtd", "Avg", "Min", "Max", "Cou", "ZsRtd", "ZsAvg", "ZsMin", "ZsMax"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,9 +40,10 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import Engine, Row, and_, delete, select
+from sqlalchemy import Engine, Row, and_, delete, or_, select
 
 from qingshan.services.ingest import mark_dirty, upsert_observations
+from qingshan.services.registry import utcnow
 from qingshan.storage import partitions
 from qingshan.storage.models import Device, Observation, Resolution, RollupDirty
 
@@ -228,22 +229,57 @@ def recompute_bucket(
 
 
 def run_rollups(
-    engine: Engine, *, rules: RollupRules | None = None, batch: int = 200, max_batches: int = 0
+    engine: Engine,
+    *,
+    rules: RollupRules | None = None,
+    batch: int = 50,
+    max_batches: int = 0,
+    grace: timedelta | None = None,
+    settle: timedelta = timedelta(0),
+    now: datetime | None = None,
 ) -> int:
     """Process dirty buckets (hours before days) until none is left; returns rows written.
 
     Each batch is one short transaction, so a running gateway's group commits interleave.
     ``max_batches`` > 0 bounds the work of one call (the gateway's periodic worker).
+
+    With ``grace``, a bucket is rolled up only once it has ended ``grace`` ago (China time), so
+    a live hour is computed once after it closes instead of after every minute record; with
+    ``settle``, only marks untouched for that long are taken, so a burst of late records for
+    one bucket is rolled up once. ``now`` is UTC (tests pin it). Without ``grace``, every
+    dirty bucket is processed (``qingshan`` commands and tests).
     """
     rules = rules or default_rules()
     written = 0
     done = 0
     d = RollupDirty.__table__.c
+
+    def ready() -> Any:
+        t = now or utcnow()  # fresh each batch: marks made by earlier batches qualify
+        cond: Any = d.marked_at <= t - settle
+        if grace is None:
+            return cond
+        cst = t + timedelta(hours=8)
+        return and_(
+            cond,
+            or_(
+                and_(
+                    d.resolution == int(Resolution.HOUR),
+                    d.bucket <= cst - timedelta(hours=1) - grace,
+                ),
+                and_(
+                    d.resolution == int(Resolution.DAY),
+                    d.bucket <= cst - timedelta(days=1) - grace,
+                ),
+            ),
+        )
+
     while max_batches <= 0 or done < max_batches:
         with engine.connect() as conn:
             marks = list(
                 conn.execute(
                     select(d.device_id, d.resolution, d.bucket, d.marked_at)
+                    .where(ready())
                     .order_by(d.resolution, d.bucket, d.device_id)
                     .limit(batch)
                 )
