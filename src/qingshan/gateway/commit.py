@@ -1,14 +1,15 @@
 """Group commit: packets from every connection are written in shared transactions.
 
-Handlers :meth:`~CommitQueue.submit` items and get a future; one writer task takes everything
+Connections :meth:`~CommitQueue.enqueue` items with a callback; one writer task takes everything
 queued, writes it with one :meth:`Ingestor.write` call in a worker thread (one transaction,
-batched statements) and resolves the futures. While a commit runs, new items accumulate, so
+batched statements) and calls the callbacks in order. While a commit runs, new items accumulate, so
 the batch size adapts to the load without any deliberate delay.
 
 Database outages: a batch that fails with a connection-level error is retried, with back-off
 up to ``max_backoff`` seconds, until the database is back; nothing is acknowledged meanwhile.
-The queue is bounded, so handlers stop reading from their sockets (TCP back-pressure) rather
-than buffer without limit; devices, not receiving replies, keep their data and re-send. A batch
+Each connection bounds its own unacknowledged packets and stops reading from its socket at
+the bound (TCP back-pressure) rather than buffer without limit; devices, not receiving
+replies, keep their data and re-send. A batch
 that fails for any other reason is bisected so one poisonous packet cannot block the rest; that
 packet alone fails (not acknowledged, logged).
 """
@@ -18,7 +19,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,10 +43,13 @@ class CommitStats:
     largest_batch: int = 0
 
 
-@dataclass
+Callback = Callable[[Outcome | None], None]
+
+
+@dataclass(slots=True)
 class _Entry:
     item: Item | None
-    future: asyncio.Future[Outcome] | None
+    callback: Callback | None
     log_row: tuple[type[Base], dict[str, Any]] | None = None
 
 
@@ -56,42 +61,47 @@ def _is_outage(exc: BaseException) -> bool:
 
 @dataclass
 class CommitQueue:
+    """Runs in the event loop; :meth:`enqueue` never blocks (callers bound their own load).
+
+    Callbacks run in the event loop thread, in enqueue order, with the item's
+    :class:`Outcome` once its transaction has committed, or ``None`` when the item could not
+    be stored (it must not be acknowledged).
+    """
+
     ingestor: Ingestor
-    max_queue: int = 20000
     max_batch: int = 5000
     max_backoff: float = 5.0
+    linger: float = 0.01
     stats: CommitStats = field(default_factory=CommitStats)
 
     def __post_init__(self) -> None:
-        self._queue: asyncio.Queue[_Entry] = asyncio.Queue(self.max_queue)
+        self._queue: deque[_Entry] = deque()
+        self._wake = asyncio.Event()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="qingshan-commit")
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self.after_batch: list[Callable[[], None]] = []
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="group-commit")
 
     @property
     def pending(self) -> int:
-        return self._queue.qsize()
+        return len(self._queue)
 
-    async def submit(self, item: Item) -> asyncio.Future[Outcome]:
-        """Queue ``item``; waits while the queue is full (back-pressure)."""
-        fut: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Entry(item, fut))
-        return fut
+    def enqueue(self, item: Item, callback: Callback | None) -> None:
+        self._queue.append(_Entry(item, callback))
+        self._wake.set()
 
     def log(self, model: type[Base], row: dict[str, Any]) -> None:
-        """Queue a log row (connection, event); written with the next batch, never blocks."""
-        try:
-            self._queue.put_nowait(_Entry(None, None, (model, row)))
-        except asyncio.QueueFull:
-            log.warning("commit queue full: dropped a %s log row", model.__tablename__)
+        """Queue a log row (connection, event); written with the next batch."""
+        self._queue.append(_Entry(None, None, (model, row)))
+        self._wake.set()
 
     async def close(self, timeout: float) -> None:
         """Commit what is queued (waiting at most ``timeout`` s), then stop the writer."""
         self._closing = True
-        await self._queue.put(_Entry(None, None))  # sentinel
+        self._wake.set()
         if self._task is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(self._task), timeout)
@@ -106,25 +116,22 @@ class CommitQueue:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        stop = False
-        while not stop:
-            entries = [await self._queue.get()]
-            while len(entries) < self.max_batch:
-                try:
-                    entries.append(self._queue.get_nowait())
-                except asyncio.QueueEmpty:
-                    break
-            if any(e.item is None and e.log_row is None for e in entries):
-                stop = True
-            entries = [e for e in entries if e.item is not None or e.log_row is not None]
-            if entries:
-                try:
-                    await self._commit(loop, entries)
-                except asyncio.CancelledError:
-                    for e in entries:
-                        if e.future is not None and not e.future.done():
-                            e.future.cancel()
-                    raise
+        while True:
+            if not self._queue:
+                if self._closing:
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            if self.linger > 0 and len(self._queue) < self.max_batch // 10 and not self._closing:
+                # Every transaction has a fixed cost (fsync, statements); under a steady trickle
+                # waiting a few ms gathers a bigger batch and saves CPU for more packets.
+                await asyncio.sleep(self.linger)
+            n = min(len(self._queue), self.max_batch)
+            entries = [self._queue.popleft() for _ in range(n)]
+            await self._commit(loop, entries)
+            for hook in self.after_batch:
+                hook()
 
     async def _commit(self, loop: asyncio.AbstractEventLoop, entries: list[_Entry]) -> None:
         backoff = 0.1
@@ -138,7 +145,7 @@ class CommitQueue:
                         log.error(
                             "database unavailable, not acknowledging packets (%d queued); "
                             "retrying: %s",
-                            len(entries),
+                            len(entries) + len(self._queue),
                             _short(exc),
                         )
                     self.stats.failures += 1
@@ -150,7 +157,8 @@ class CommitQueue:
             break
         if self.stats.db_down_since is not None:
             log.warning(
-                "database available again after %.1f s", time.monotonic() - self.stats.db_down_since
+                "database available again after %.1f s",
+                time.monotonic() - self.stats.db_down_since,
             )
             self.stats.db_down_since = None
         self._resolve(entries, outcomes)
@@ -168,8 +176,8 @@ class CommitQueue:
                 continue
             out = next(it)
             n += 1
-            if e.future is not None and not e.future.done():
-                e.future.set_result(out)
+            if e.callback is not None:
+                _call(e.callback, out)
         self.stats.batches += 1
         self.stats.items += n
         self.stats.last_batch_size = n
@@ -181,12 +189,19 @@ class CommitQueue:
         if len(entries) == 1:
             e = entries[0]
             log.error("could not store an item (not acknowledged): %s", _short(exc))
-            if e.future is not None and not e.future.done():
-                e.future.set_exception(exc)
+            if e.callback is not None:
+                _call(e.callback, None)
             return
         mid = len(entries) // 2
         for half in (entries[:mid], entries[mid:]):
             await self._commit(loop, half)
+
+
+def _call(callback: Callback, outcome: Outcome | None) -> None:
+    try:
+        callback(outcome)
+    except Exception:  # a connection's bug must not stop the writer
+        log.exception("reply callback failed")
 
 
 def _short(exc: BaseException) -> str:
