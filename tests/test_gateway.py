@@ -293,3 +293,50 @@ def test_forwarding_survives_upstream_outage(engine: Engine) -> None:
 
     asyncio.run(main())
 
+
+
+def test_socket_to_database_to_export_round_trip(engine: Engine, db_url: str) -> None:
+    """Values sent over TCP come back out of `qingshan data export` exactly."""
+    from datetime import timedelta
+
+    from typer.testing import CliRunner
+
+    from qingshan.cli.main import app
+    from qingshan.gateway.devicesim import data_packet, make_qn
+    from qingshan.protocol.hj212 import heartbeat
+    from qingshan.storage.models import Device
+
+    add_device(engine, mn=MN, pw=PW, st="32")
+    sent: list[tuple[str, str, str, str]] = []
+    texts = ["0.000", "12.30", "7", "1234567.891", "-0.5", "3.14159265358979"]
+
+    async def scenario(gw: Gateway) -> None:
+        dev = await DeviceClient("127.0.0.1", gw.port).connect()
+        futs = []
+        for i, v in enumerate(texts):
+            when = T0 + timedelta(hours=i)
+            flag = "N" if i % 2 == 0 else "M"
+            raw = data_packet(mn=MN, pw=PW, st="32", cn="2061", when=when, qn=make_qn(when, i),
+                              values={"w01018": {"Avg": v, "Flag": flag},
+                                      "w21003": {"Avg": v[::-1].strip("-.") or "0",
+                                                 "Flag": "N"}})
+            futs.append(await dev.send(raw, make_qn(when, i)))
+            iso = when.isoformat() + "+08:00"
+            sent.append(("w01018", iso, v, flag))
+            sent.append(("w21003", iso, v[::-1].strip("-.") or "0", "N"))
+        hb = await dev.send(heartbeat(mn=MN, pw=PW, qn="20260301090000999", needs_reply=True),
+                            "20260301090000999")
+        acks = await asyncio.wait_for(asyncio.gather(*[f for f in [*futs, hb] if f]), 10)
+        assert [a.reply.cn for a in acks] == ["9014"] * (len(texts) + 1)
+        await dev.close()
+
+    run(engine, scenario)
+    r = CliRunner().invoke(app, ["data", "export", "--mn", MN, "--resolution", "hour",
+                                 "--from", "2026-03-01", "--to", "2026-03-02", "--db", db_url])
+    assert r.exit_code == 0, r.stderr
+    got = [tuple(line.split(",")[:4]) for line in r.stdout.splitlines()[1:]]
+    assert sorted(got) == sorted(sent)
+    assert all(line.endswith(",0") for line in r.stdout.splitlines()[1:])  # not derived
+    with engine.connect() as conn:
+        seen = conn.execute(select(Device.last_seen_at, Device.last_peer)).one()
+    assert seen[0] is not None and seen[1].startswith("127.0.0.1:")

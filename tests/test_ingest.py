@@ -138,3 +138,18 @@ def test_split_packets_are_reassembled_and_stored_once(engine: Engine) -> None:
     rows = list(export_observations(engine, mn=MN, resolution=Resolution.MINUTE,
                                     start=T0, end=T0))
     assert {r.code: r.value for r in rows} == values
+
+
+def test_incomplete_split_packets_are_bounded(engine: Engine) -> None:
+    add_device(engine, mn=MN, pw=PW, st="22")
+    directory = Directory(engine)
+    directory.reload()
+    dec = Decoder(directory, max_parts=10)
+    for i in range(100):  # first parts of 100 different split packets, never completed
+        cp: dict[str, object] = {"DataTime": T0}
+        cp.update({f"a{20000 + k}-Avg": "1.5" for k in range(30)})
+        part = build_packets(st="22", cn="2051", pw=PW, mn=MN, cp=cp,
+                             qn=f"2026030108{i:02d}00123"[:17], max_segment=300)[0]
+        assert isinstance(dec.decode(part, peer="t", now=float(i)), Pending)
+    assert sum(len(p.raws) for p in dec._parts.values()) <= 10
+    assert dec.reassembler.held() <= 10

@@ -62,6 +62,7 @@ class Decoder:
         self.lenient = lenient
         self.max_segment = max_segment
         self.max_age_s = max_age_s
+        self.max_parts = max_parts
         self.reassembler = Reassembler(max_parts=max_parts, max_age_s=max_age_s)
         self._parts: dict[tuple[str, str | None, str], _Parts] = {}
 
@@ -116,3 +117,8 @@ class Decoder:
         old = [k for k, p in self._parts.items() if now - p.first_seen > self.max_age_s]
         for k in old:
             del self._parts[k]
+        # Bounded like the reassembler: a stream of never-completed splits cannot grow memory.
+        held = sum(len(p.raws) for p in self._parts.values())
+        while held >= self.max_parts and self._parts:
+            oldest = min(self._parts, key=lambda k: self._parts[k].first_seen)
+            held -= len(self._parts.pop(oldest).raws)
