@@ -7,8 +7,9 @@ original bytes. A packet whose Flag asks for a reply counts as delivered when th
 9014 (or 9011) with the same QN arrives; others when the bytes were written and drained. Only
 then is the row deleted. On any failure (refused, reset, timeout, missing reply) the
 connection is dropped and retried with exponential back-off (``base`` · 2ⁿ, capped at
-``max_backoff``); ``attempts``, ``last_error`` and ``next_attempt_at`` of the head row record it,
-so the state survives restarts. Delivery is at-least-once: a packet may reach the upstream twice
+``max_backoff``), in order (the head is retried before anything behind it is sent);
+``attempts``, ``last_error`` and ``next_attempt_at`` of the head row record the failures for
+operators. Delivery is at-least-once: a packet may reach the upstream twice
 if the gateway dies between the upstream's reply and the delete; HJ 212 receivers de-duplicate
 on MN + QN + CN.
 """
@@ -121,9 +122,7 @@ class Forwarder:
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(ForwardItem.id, ForwardItem.raw, ForwardItem.attempts)
-                .where(
-                    ForwardItem.upstream_id == target.id, ForwardItem.next_attempt_at <= utcnow()
-                )
+                .where(ForwardItem.upstream_id == target.id)
                 .order_by(ForwardItem.id)
                 .limit(self.batch)
             ).all()
