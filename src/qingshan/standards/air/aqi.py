@@ -58,6 +58,7 @@ __all__ = [
     "iaqi",
     "iaqi_array",
     "round_concentration",
+    "round_concentration_array",
 ]
 
 MissingPolicy = Literal["present", "strict", "na_rule"]
@@ -361,7 +362,8 @@ def _lut(table_id: str, key: str) -> FloatArray:
 
 
 def _round_array(values: FloatArray, decimals: int, name: str) -> FloatArray:
-    """Half-even rounding of an array, identical to :func:`round_concentration` per element."""
+    """Half-even rounding of an array, identical to :func:`round_concentration` per element,
+    returned in units of the last kept digit (CO: tenths)."""
     bad = ~np.isnan(values) & ~np.isfinite(values)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -382,6 +384,14 @@ def _round_array(values: FloatArray, decimals: int, name: str) -> FloatArray:
     for j in near.tolist():
         out[j] = float(round_half_even(float(values[j]), decimals) * 10**decimals)
     return out
+
+
+def round_concentration_array(indicator: str, values: npt.ArrayLike) -> FloatArray:
+    """Vectorised :func:`round_concentration` (NaN stays NaN; negatives raise)."""
+    a = np.asarray(values, dtype=np.float64)
+    d = _decimals(indicator)
+    r = _round_array(a.ravel(), d, indicator).reshape(a.shape)
+    return r / 10**d if d else r
 
 
 def iaqi_array(indicator: str, concentrations: npt.ArrayLike, table: AqiTable | str) -> FloatArray:
