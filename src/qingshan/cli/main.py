@@ -29,5 +29,11 @@ def _root(
     """青山 Qingshan: ecological-environment protection platform."""
 
 
+from qingshan.cli import air as _air  # noqa: E402
+
+app.command("aqi")(_air.aqi_command)
+app.add_typer(_air.app, name="air")
+
+
 def main() -> None:
     app()
