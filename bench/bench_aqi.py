@@ -1,4 +1,5 @@
-"""Benchmark: bulk hourly AQI over 10 million station-hours.
+"""Benchmarks: bulk hourly AQI over 10 million station-hours; annual HJ 663 evaluation of
+1,000 stations × 8,760 hours.
 
 Run: ``.venv/bin/python bench/bench_aqi.py``. Prints station-hours per second. The machine is
 shared (2 cores, other engineers' tests); figures are indicative.
@@ -8,9 +9,12 @@ from __future__ import annotations
 
 import time
 
+from datetime import date
+
 import numpy as np
 
 from qingshan.standards.air.aqi import hourly_aqi_array
+from qingshan.standards.air.evaluation import HourlyData, evaluate_many
 
 
 def _hourly_inputs(n: int, seed: int = 1) -> dict[str, np.ndarray]:
@@ -43,5 +47,25 @@ def bench_bulk_aqi(n: int = 10_000_000) -> float:
     return rate
 
 
+def bench_annual_evaluation(stations: int = 1000, days: int = 365) -> float:
+    n = stations * days * 24
+    flat = _hourly_inputs(n, seed=2)
+    names = {"so2": "SO2", "no2": "NO2", "co": "CO", "o3": "O3", "pm10": "PM10",
+             "pm2_5": "PM2_5"}
+    data = HourlyData(
+        date(2025, 1, 1), {names[k]: v.reshape(stations, days, 24) for k, v in flat.items()}
+    )
+    del flat
+    t0 = time.perf_counter()
+    results = evaluate_many(data, "HJ663-2013", include_days=False)
+    elapsed = time.perf_counter() - t0
+    assert len(results) == stations
+    print(f"annual evaluation (HJ663-2013): {stations:,} stations × {days * 24:,} hours "
+          f"in {elapsed:.2f} s = {stations / elapsed:,.0f} stations/s "
+          f"({n / elapsed / 1e6:.1f} million station-hours/s)")
+    return elapsed
+
+
 if __name__ == "__main__":
     bench_bulk_aqi()
+    bench_annual_evaluation()
