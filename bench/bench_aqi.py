@@ -8,7 +8,6 @@ shared (2 cores, other engineers' tests); figures are indicative.
 from __future__ import annotations
 
 import time
-
 from datetime import date
 
 import numpy as np
