@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from qingshan import __version__
+from qingshan.cli import air as air_cli
 
 app = typer.Typer(
     name="qingshan",
@@ -29,10 +30,8 @@ def _root(
     """青山 Qingshan: ecological-environment protection platform."""
 
 
-from qingshan.cli import air as _air  # noqa: E402
-
-app.command("aqi")(_air.aqi_command)
-app.add_typer(_air.app, name="air")
+app.command("aqi")(air_cli.aqi_command)
+app.add_typer(air_cli.app, name="air")
 
 
 def main() -> None:
