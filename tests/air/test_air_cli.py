@@ -124,3 +124,16 @@ def test_air_evaluate_errors() -> None:
     dup = hourly_csv(1) + "2025-01-01 01:00,1,1,1,1,1,1\n"
     res = runner.invoke(app, ["air", "evaluate"], input=dup)
     assert res.exit_code == 2 and "duplicate hour" in res.stderr
+
+
+def test_aqi_platform_policy_with_national_markers() -> None:
+    # Rows of the national platform's 2026-04-20 15:00 publication (see the fixture).
+    text = (
+        "time,so2,no2,co,o3,pm10,pm2_5\n"
+        "2026-04-20T15:00,8,NA,0.3,86,NA,12\n"  # 大庆 萨区政府监测点: published NA
+        "2026-04-20T15:00,4,6,0.2,104,NA,8\n"  # 大同大学: published 33
+        "2026-04-20T15:00,/,16,/,69,34,18\n"  # '/' = not in the plan: published 34
+    )
+    res = runner.invoke(app, ["aqi", "--missing", "platform"], input=text)
+    assert res.exit_code == 0, res.stderr
+    assert [r["aqi"] for r in rows(res.stdout)] == ["NA", "33", "34"]

@@ -152,34 +152,55 @@ def _published_rows() -> list[dict[str, str]]:
         return list(csv.DictReader(line for line in fh if not line.startswith("#")))
 
 
-def _opt(v: str) -> str | None:
-    return v or None
+def _cell(v: str) -> str | None:
+    return None if v in ("", "NA", "/") else v
 
 
 def test_reproduces_published_national_figures() -> None:
-    """Every archived station-hour: our AQI and primary pollutants equal the published ones.
+    """Every archived station-hour: our AQI, NA marker and primary pollutants equal the
+    published ones (138 rows: 2022, 2023 under HJ 633-2012; March and April 2026 under 2026).
 
-    2012-era archives publish no AQI when any of the six is missing ("strict"); the 2026-era
-    archive publishes the maximum over the indicators present ("present").
+    Missing data as the platform handles it (``missing="platform"``): 2012 era no AQI when any
+    of the six is missing; 2026 §5.3.1 (NA when ≤ 100) except a missing PM10; "/" ignored.
     """
     rows = _published_rows()
-    assert len(rows) >= 90
+    assert len(rows) >= 130
+    na_rows = 0
     for row in rows:
-        policy = "strict" if row["standard"] == "HJ633-2012" else "present"
+        cells = {c: row[c] for c in ("so2", "no2", "co", "o3", "pm10", "pm2_5")}
+        not_monitored = [c.upper().replace("O3", "O3_1H") for c, v in cells.items() if v == "/"]
         r = hourly_aqi(
             row["standard"],
-            so2=_opt(row["so2"]),
-            no2=_opt(row["no2"]),
-            co=_opt(row["co"]),
-            o3=_opt(row["o3"]),
-            pm10=_opt(row["pm10"]),
-            pm2_5=_opt(row["pm2_5"]),
-            missing=policy,  # type: ignore[arg-type]
+            so2=_cell(cells["so2"]),
+            no2=_cell(cells["no2"]),
+            co=_cell(cells["co"]),
+            o3=_cell(cells["o3"]),
+            pm10=_cell(cells["pm10"]),
+            pm2_5=_cell(cells["pm2_5"]),
+            not_monitored=not_monitored,
+            missing="platform",
         )
-        expected = int(row["aqi"]) if row["aqi"] else None
+        expected = int(row["aqi"]) if row["aqi"] not in ("", "NA") else None
         assert r.aqi == expected, row
+        assert r.na == (row["aqi"] == "NA"), row
+        na_rows += r.na
         published = set(row["primary"].split(";")) - {""}
         assert set(r.primary_pollutants) == published, row
+    assert na_rows >= 8
+
+
+def test_platform_policy_differs_from_plain_policies() -> None:
+    # 大庆 萨区政府监测点 2026-04-20 15:00: NO2 and PM10 missing, rest ≤ 100 → published NA.
+    kw = {"so2": 8, "no2": None, "co": 0.3, "o3": 86, "pm10": None, "pm2_5": 12}
+    assert hourly_aqi("HJ633-2026", missing="platform", **kw).na
+    assert hourly_aqi("HJ633-2026", missing="present", **kw).aqi == 27
+    # 大同大学: only PM10 missing → published (33) although ≤ 100.
+    kw = {"so2": 4, "no2": 6, "co": 0.2, "o3": 104, "pm10": None, "pm2_5": 8}
+    assert hourly_aqi("HJ633-2026", missing="platform", **kw).aqi == 33
+    assert hourly_aqi("HJ633-2026", missing="na_rule", **kw).na
+    # "/" (not in the plan) never counts as missing.
+    kw = {"so2": 7, "no2": 16, "co": None, "o3": 69, "pm10": 34, "pm2_5": 18}
+    assert hourly_aqi("HJ633-2026", missing="na_rule", not_monitored=["CO"], **kw).aqi == 34
 
 
 def test_published_2026_rows_differ_under_2012() -> None:
@@ -200,7 +221,7 @@ conc = st.one_of(
 @given(
     st.sampled_from(BOTH),
     st.lists(st.tuples(conc, conc, conc, conc, conc, conc), min_size=1, max_size=20),
-    st.sampled_from(["present", "strict", "na_rule"]),
+    st.sampled_from(["present", "strict", "na_rule", "platform"]),
 )
 def test_scalar_equals_bulk_hourly(version: str, rows: list[tuple], missing: str) -> None:
     rows = [

@@ -56,6 +56,7 @@ class Missing(StrEnum):
     present = "present"
     strict = "strict"
     na_rule = "na-rule"
+    platform = "platform"
 
 
 class EvalStandard(StrEnum):
@@ -101,7 +102,7 @@ def _read_csv(stream: TextIO) -> tuple[list[str], list[list[str]]]:
 
 def _parse_number(cell: str, column: str, line: int, errors: list[str]) -> float:
     text = cell.strip()
-    if text == "":
+    if text in ("", "NA", "/"):  # empty/NA: missing; "/": not in the monitoring plan
         return math.nan
     try:
         value = float(text)
@@ -131,20 +132,24 @@ def _parse_time(cell: str, line: int, errors: list[str]) -> datetime | None:
 
 def _columns(
     header: list[str], rows: list[list[str]], wanted: tuple[str, ...]
-) -> dict[str, np.ndarray]:
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Numeric columns (NaN = missing) and, per column, where the cell is "/" (not monitored)."""
     errors: list[str] = []
     index = {name: i for i, name in enumerate(header)}
     out = {c: np.full(len(rows), np.nan) for c in wanted}
+    slash = {c: np.zeros(len(rows), dtype=bool) for c in wanted}
     for r, row in enumerate(rows):
         line = r + 2
         if len(row) != len(header):
             errors.append(f"line {line}: {len(row)} fields, the header has {len(header)}")
             continue
         for c in wanted:
-            out[c][r] = _parse_number(row[index[c]], c, line, errors)
+            cell = row[index[c]]
+            out[c][r] = _parse_number(cell, c, line, errors)
+            slash[c][r] = cell.strip() == "/"
     if errors:
         raise InputError(errors)
-    return out
+    return out, slash
 
 
 def _times(header: list[str], rows: list[list[str]]) -> list[datetime]:
@@ -182,7 +187,8 @@ def aqi_command(
         typer.Option(
             "--missing",
             help="present: AQI over the pollutants present; strict: no AQI if any is missing; "
-            "na-rule: HJ 633-2026 §5.3.1 (AQI only if > 100, else NA).",
+            "na-rule: HJ 633-2026 §5.3.1 (AQI only if > 100, else NA); platform: as the "
+            "national platform publishes (2012 strict; 2026 na-rule ignoring a missing PM10).",
         ),
     ] = Missing.present,
     with_iaqi: Annotated[
@@ -197,7 +203,8 @@ def aqi_command(
     Input columns: time (for auto), so2,no2,co,o3,pm10,pm2_5 (µg/m³, CO mg/m³); optional
     o3_8h (required in daily mode), so2_24h (needed under HJ633-2012 when SO2 1-hour > 800).
     Appended: aqi,level,category,primary_pollutants,exceeding_pollutants; pollutants as
-    SO2 NO2 CO O3_1H O3_8H PM10 PM2_5 joined by ';'. Empty cells are missing data.
+    SO2 NO2 CO O3_1H O3_8H PM10 PM2_5 joined by ';'. Empty and NA cells are missing data;
+    "/" marks an indicator outside the monitoring plan (never counted as missing).
     """
     header, rows = _read_csv(sys.stdin)
     needed = list(POLLUTANT_COLUMNS)
@@ -216,7 +223,7 @@ def aqi_command(
         _fail([f"input already has column(s) {', '.join(clash)}; use --prefix"])
     extra = tuple(c for c in ("so2_24h", "o3_8h") if c in header)
     try:
-        cols = _columns(header, rows, (*POLLUTANT_COLUMNS, *extra))
+        cols, slash = _columns(header, rows, (*POLLUTANT_COLUMNS, *extra))
         if standard is AqiStandard.auto:
             times = _times(header, rows)
             versions = [resolve("HJ633", AUTO, t).id for t in times]
@@ -227,8 +234,11 @@ def aqi_command(
     except UnknownVersionError as exc:
         _fail([str(exc)])
     policies: dict[Missing, MissingPolicy] = {
-        Missing.present: "present", Missing.strict: "strict", Missing.na_rule: "na_rule"
+        Missing.present: "present", Missing.strict: "strict", Missing.na_rule: "na_rule",
+        Missing.platform: "platform",
     }
+    labels = {"so2": "SO2", "no2": "NO2", "co": "CO", "o3": "O3", "pm10": "PM10",
+              "pm2_5": "PM2_5"}
     policy = policies[missing]
     n = len(rows)
     aqi = np.full(n, np.nan)
@@ -240,18 +250,22 @@ def aqi_command(
     for v in sorted(set(versions)):
         m = np.flatnonzero(ver == v)
         sub = {k: a[m] for k, a in cols.items()}
+        not_monitored = {labels[c]: slash[c][m] for c in POLLUTANT_COLUMNS if slash[c].any()}
+        if mode is Mode.daily and "o3_8h" in slash and slash["o3_8h"].any():
+            not_monitored["O3"] = slash["o3_8h"][m] | slash["o3"][m]
         try:
             res: BulkAqi
             if mode is Mode.hourly:
                 res = hourly_aqi_array(
                     v, so2=sub["so2"], no2=sub["no2"], co=sub["co"], o3=sub["o3"],
                     pm10=sub["pm10"], pm2_5=sub["pm2_5"], so2_24h=sub.get("so2_24h"),
-                    missing=policy,
+                    missing=policy, not_monitored=not_monitored,
                 )
             else:
                 res = daily_aqi_array(
                     v, so2=sub["so2"], no2=sub["no2"], co=sub["co"], o3_8h=sub["o3_8h"],
                     pm10=sub["pm10"], pm2_5=sub["pm2_5"], o3_1h=sub["o3"], missing=policy,
+                    not_monitored=not_monitored,
                 )
         except AqiInputError as exc:
             _fail([_with_line(str(exc), m)])
@@ -349,7 +363,7 @@ def evaluate_command(
     if absent:
         _fail([f"missing column(s): {', '.join(absent)} (header: {','.join(header)})"])
     try:
-        cols = _columns(header, rows, POLLUTANT_COLUMNS)
+        cols, _slash = _columns(header, rows, POLLUTANT_COLUMNS)
         times = _times(header, rows)
     except InputError as exc:
         _fail(exc.errors)

@@ -23,14 +23,17 @@ Formulas (HJ 633-2012 §4.2, §4.4; HJ 633-2026 §4.2.4, 式1–2)::
   1-hour (7 indicators; 2026: 6).
 
 Missing data policy (``missing``):
-``"present"`` (default) AQI over the indicators present; ``"strict"`` no AQI if any is missing
-(what the archived 2012-era national publications show); ``"na_rule"`` HJ 633-2026 §5.3.1:
-with an indicator missing the AQI is published only when it exceeds 100, otherwise NA.
+``"present"`` (default) AQI over the indicators present; ``"strict"`` no AQI if any is missing;
+``"na_rule"`` HJ 633-2026 §5.3.1: with an indicator missing the AQI is published only when it
+exceeds 100, otherwise NA; ``"platform"`` what the national platform's hourly publication does
+(observed, see the data files): 2012 era ``strict``, 2026 ``na_rule`` ignoring a missing PM10.
+Indicators named in ``not_monitored`` ("/": not in the monitoring plan, §5.3.2) are left out
+and never count as missing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
@@ -61,7 +64,7 @@ __all__ = [
     "round_concentration_array",
 ]
 
-MissingPolicy = Literal["present", "strict", "na_rule"]
+MissingPolicy = Literal["present", "strict", "na_rule", "platform"]
 Number = Decimal | float | int | str
 
 #: Every AQI label, in the order used for output and bit masks.
@@ -190,6 +193,7 @@ class AqiResult:
     exceeding_pollutants: tuple[str, ...]
     sensitive_groups: dict[str, str] = field(default_factory=dict)
     beside: dict[str, int] = field(default_factory=dict)  # published beside, not in the AQI
+    not_monitored: tuple[str, ...] = ()  # "/" indicators, left out
 
 
 def _finish(
@@ -198,20 +202,25 @@ def _finish(
     values: dict[str, int | None],
     missing: MissingPolicy,
     beside: dict[str, int],
+    not_monitored: tuple[str, ...] = (),
 ) -> AqiResult:
+    labels = tuple(lab for lab in labels if lab not in not_monitored)
     present = {lab: v for lab in labels if (v := values.get(lab)) is not None}
     absent = tuple(lab for lab in labels if values.get(lab) is None)
     aqi: int | None = max(present.values()) if present else None
     na = False
-    if absent and aqi is not None:
+    exempt: tuple[str, ...] = ()
+    if missing == "platform":
+        missing, exempt = tab.platform_missing, tab.platform_exempt  # type: ignore[assignment]
+    if any(lab not in exempt for lab in absent):
         if missing == "strict":
             aqi = None
-        elif missing == "na_rule" and aqi <= 100:
-            aqi, na = None, True
+        elif missing == "na_rule" and (aqi is None or aqi <= 100):
+            aqi, na = None, True  # §5.3.1: published as NA (also when nothing is left)
     if aqi is None:
         return AqiResult(
             tab.id, present, absent, None, na, None, None, None, None, None, None, (), (), {},
-            beside,
+            beside, not_monitored,
         )
     cat = tab.category_of(aqi)
     primary = tuple(lab for lab, v in present.items() if v == aqi) if aqi > 50 else ()
@@ -240,7 +249,21 @@ def _finish(
         exceeding_pollutants=exceeding,
         sensitive_groups=groups,
         beside=beside,
+        not_monitored=not_monitored,
     )
+
+
+def _labels(names: Iterable[str], daily: bool = False) -> tuple[str, ...]:
+    """Normalise not-monitored names: ``O3`` stands for its indicators."""
+    out: list[str] = []
+    for n in names:
+        if n == "O3":
+            out += ["O3_1H", "O3_8H"] if daily else ["O3_1H"]
+        elif n in LABELS:
+            out.append(n)
+        else:
+            raise AqiInputError(f"unknown pollutant {n!r}; expected one of {', '.join(LABELS)}")
+    return tuple(out)
 
 
 def hourly_aqi(
@@ -257,6 +280,7 @@ def hourly_aqi(
     pm10_24h: Number | None = None,
     pm2_5_24h: Number | None = None,
     missing: MissingPolicy = "present",
+    not_monitored: Iterable[str] = (),
 ) -> AqiResult:
     """Hourly (实时报) AQI as published by the national platform (see module doc).
 
@@ -286,7 +310,7 @@ def hourly_aqi(
         v = iaqi(ind, c, tab)
         if v is not None:
             beside[lab] = v
-    return _finish(tab, HOURLY_LABELS, values, missing, beside)
+    return _finish(tab, HOURLY_LABELS, values, missing, beside, _labels(not_monitored))
 
 
 def daily_aqi(
@@ -300,6 +324,7 @@ def daily_aqi(
     pm2_5: Number | None,
     o3_1h: Number | None = None,
     missing: MissingPolicy = "present",
+    not_monitored: Iterable[str] = (),
 ) -> AqiResult:
     """Daily (日报) AQI from 24-hour means and the O3 daily maximum 8-hour mean.
 
@@ -329,7 +354,7 @@ def daily_aqi(
                 "daily maximum 1-hour value, which is missing"
             )
         labels = tuple(lab for lab in labels if lab != "O3_8H")
-    return _finish(tab, labels, values, missing, {})
+    return _finish(tab, labels, values, missing, {}, _labels(not_monitored, daily=True))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -437,17 +462,33 @@ def decode_mask(mask: int) -> tuple[str, ...]:
 
 
 def _combine(
-    tab: AqiTable, values: dict[str, FloatArray], missing: MissingPolicy
+    tab: AqiTable,
+    values: dict[str, FloatArray],
+    missing: MissingPolicy,
+    not_monitored: Mapping[str, npt.ArrayLike] | None = None,
 ) -> BulkAqi:
     labels = tuple(values)
     stack = np.stack([values[lab] for lab in labels])
-    any_missing = np.isnan(stack).any(axis=0)
+    exempt: tuple[str, ...] = ()
+    if missing == "platform":
+        missing, exempt = tab.platform_missing, tab.platform_exempt  # type: ignore[assignment]
+    any_missing = np.zeros(stack.shape[1:], dtype=np.bool_)
+    nm = not_monitored or {}
+    for i, lab in enumerate(labels):
+        if lab in exempt:
+            continue
+        gap = np.isnan(stack[i])
+        key = "O3" if lab.startswith("O3") and "O3" in nm else lab
+        if key in nm:
+            gap &= ~np.asarray(nm[key], dtype=np.bool_)
+        any_missing |= gap
     aqi = np.fmax.reduce(stack, axis=0)  # ignores NaN; all-NaN → NaN
     na = np.zeros(aqi.shape, dtype=np.bool_)
     if missing == "strict":
         aqi = np.where(any_missing, np.nan, aqi)
     elif missing == "na_rule":
-        na = any_missing & ~np.isnan(aqi) & (aqi <= 100)
+        with np.errstate(invalid="ignore"):
+            na = any_missing & (np.isnan(aqi) | (aqi <= 100))
         aqi = np.where(na, np.nan, aqi)
     primary = np.zeros(aqi.shape, dtype=np.uint8)
     exceeding = np.zeros(aqi.shape, dtype=np.uint8)
@@ -480,8 +521,12 @@ def hourly_aqi_array(
     pm2_5: npt.ArrayLike,
     so2_24h: npt.ArrayLike | None = None,
     missing: MissingPolicy = "present",
+    not_monitored: Mapping[str, npt.ArrayLike] | None = None,
 ) -> BulkAqi:
-    """Vectorised :func:`hourly_aqi` (NaN = missing); same results element by element."""
+    """Vectorised :func:`hourly_aqi` (NaN = missing); same results element by element.
+
+    ``not_monitored`` maps a label (or ``O3``) to a boolean array: True where that indicator
+    is "/" (its NaN then does not count as missing)."""
     tab = aqi_table(table) if isinstance(table, str) else table
     shape = np.asarray(so2).shape
     conc = {"SO2": so2, "NO2": no2, "CO": co, "O3_1H": o3, "PM10": pm10, "PM2_5": pm2_5}
@@ -499,7 +544,7 @@ def hourly_aqi_array(
                 "24-hour mean, which is missing (give so2_24h)"
             )
         values["SO2"] = np.where(not_indexed, fallback, values["SO2"])
-    return _combine(tab, values, missing)
+    return _combine(tab, values, missing, not_monitored)
 
 
 def daily_aqi_array(
@@ -513,6 +558,7 @@ def daily_aqi_array(
     pm2_5: npt.ArrayLike,
     o3_1h: npt.ArrayLike | None = None,
     missing: MissingPolicy = "present",
+    not_monitored: Mapping[str, npt.ArrayLike] | None = None,
 ) -> BulkAqi:
     """Vectorised :func:`daily_aqi` (NaN = missing); same results element by element.
 
@@ -545,7 +591,7 @@ def daily_aqi_array(
             # Not indexed: take it out of the max and of the missing check by copying the 1-h
             # IAQI (which is in the max anyway); it can then tie only with itself.
             values["O3_8H"] = np.where(not_indexed, -np.inf, values["O3_8H"])
-    result = _combine(tab, values, missing)
+    result = _combine(tab, values, missing, not_monitored)
     if "O3_8H" in values:
         values["O3_8H"][np.isneginf(values["O3_8H"])] = np.nan
     return result

@@ -66,6 +66,8 @@ class AqiTable:
     daily_indicators: tuple[str, ...]
     categories: tuple[Category, ...]
     sensitive_groups: dict[str, str]
+    platform_missing: str  # observed national-platform policy: "strict" or "na_rule"
+    platform_exempt: tuple[str, ...]  # labels whose absence the platform ignores
 
     def category_of(self, aqi: int) -> Category:
         """The band an AQI value falls in (0 is mapped to the first band)."""
@@ -113,6 +115,8 @@ def aqi_table(version_id: str) -> AqiTable:
         daily_indicators=tuple(raw["daily_indicators"]),
         categories=cats,
         sensitive_groups=dict(raw.get("sensitive_groups", {})),
+        platform_missing=raw["platform_missing"],
+        platform_exempt=tuple(raw["platform_exempt"]),
     )
 
 
