@@ -272,3 +272,32 @@ def test_iaqi_never_decreases(version: str, ind: str, c: Decimal, step: Decimal)
     a, b = iaqi(ind, c, version), iaqi(ind, c + step, version)
     if a is not None and b is not None:
         assert b >= a
+
+
+pollutant_conc = st.decimals(min_value=0, max_value=3000, places=1)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.sampled_from(BOTH),
+    st.tuples(*[pollutant_conc] * 6),
+    st.integers(min_value=0, max_value=5),
+    st.decimals(min_value=0, max_value=500, places=1),
+)
+def test_hourly_aqi_never_decreases(
+    version: str, conc: tuple[Decimal, ...], which: int, step: Decimal
+) -> None:
+    """Raising one concentration never lowers the AQI. Under HJ 633-2012 the SO2 1-hour value is
+    kept ≤ 800: above it the standard switches to the 24-hour IAQI, which can be lower (a
+    discontinuity of the 2012 standard itself, removed in 2026)."""
+    names = ("so2", "no2", "co", "o3", "pm10", "pm2_5")
+    base = dict(zip(names, conc, strict=True))
+    base["co"] = base["co"] / 10
+    raised = dict(base)
+    raised[names[which]] = base[names[which]] + (step / 10 if which == 2 else step)
+    if version == "HJ633-2012":
+        for d in (base, raised):
+            d["so2"] = min(d["so2"], Decimal(800))
+    a = hourly_aqi(version, **base).aqi  # type: ignore[arg-type]
+    b = hourly_aqi(version, **raised).aqi  # type: ignore[arg-type]
+    assert a is not None and b is not None and b >= a
