@@ -137,3 +137,18 @@ def test_aqi_platform_policy_with_national_markers() -> None:
     res = runner.invoke(app, ["aqi", "--missing", "platform"], input=text)
     assert res.exit_code == 0, res.stderr
     assert [r["aqi"] for r in rows(res.stdout)] == ["NA", "33", "34"]
+
+
+def test_air_evaluate_hour_label_start_and_hint() -> None:
+    lines = ["time,so2,no2,co,o3,pm10,pm2_5"]
+    for h in range(24):
+        lines.append(f"2025-01-01 {h:02d}:00,8,25,0.7,90,60,40")
+    text = "\n".join(lines) + "\n"
+    res = runner.invoke(app, ["air", "evaluate", "--standard", "HJ663-2013"], input=text)
+    out = json.loads(res.stdout)
+    assert "note: the data start at 00:00" in res.stderr
+    assert [d["date"] for d in out["days"]] == ["2024-12-31", "2025-01-01"]
+    res = runner.invoke(app, ["air", "evaluate", "--standard", "HJ663-2013", "--hour-label",
+                              "start"], input=text)
+    out = json.loads(res.stdout)
+    assert res.stderr == "" and [d["aqi"] for d in out["days"]] == [57]

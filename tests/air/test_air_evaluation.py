@@ -101,7 +101,7 @@ def test_composite_index_attainment_and_versions() -> None:
     assert e13.composite_index == Decimal("3.42")  # 10/60+20/40+70/70+35/35+1/4+80/160
     assert e13.attained is True and e13.primary_pollutants == []
     assert e13.valid_days == 365 and e13.good_days == 365 and e13.good_day_ratio == 100
-    assert e13.annual_complete is True
+    assert e13.complete is True and e13.period_kind == "year"
 
     e26 = evaluate(data, "HJ663-2026", include_days=False)
     assert (e26.limits_standard, e26.limits_phase) == ("GB3095-2026", "过渡阶段")
@@ -142,7 +142,7 @@ def test_good_days_heavy_days_and_dust_deduction() -> None:
     e = evaluate(data, "HJ663-2013")
     assert [d["aqi"] for d in e.days][6:9] == [132, 250, 350]
     assert (e.valid_days, e.good_days, e.heavy_pollution_days) == (10, 7, 2)
-    assert e.good_day_ratio == Decimal("70.0") and e.annual_complete is None
+    assert e.good_day_ratio == Decimal("70.0") and e.complete is None
     dusty = evaluate(data, "HJ663-2013", dust_days={date(2025, 3, 8), date(2025, 3, 9)})
     assert (dusty.valid_days, dusty.good_days, dusty.heavy_pollution_days) == (8, 7, 0)
     assert dusty.good_day_ratio == Decimal("87.5") and dusty.dust_days_excluded == 2
@@ -162,8 +162,14 @@ def test_annual_validity_february() -> None:
     data = constant_year(2025)
     data.values["PM2_5"][31:35, :] = np.nan  # 4 days missing in February → 24 < 25
     e = evaluate(data, "HJ663-2013", include_days=False)
-    assert e.annual_complete is False
-    assert e.annual_short["PM2_5"] == ["month 2: 24 valid days < 25"]
+    assert e.complete is False
+    assert e.incomplete_reasons["PM2_5"] == ["month 2: 24 valid days < 25"]
+    # The same February alone: a calendar month is held to the monthly minimum.
+    feb = HourlyData(date(2025, 2, 1), {p: v[31:59] for p, v in data.values.items()})
+    m = evaluate(feb, "HJ663-2013", include_days=False)
+    assert m.period_kind == "month" and m.complete is False
+    assert m.incomplete_reasons["PM2_5"] == ["24 valid days < 25"]
+    assert m.incomplete_reasons.keys() == {"PM2_5"}
 
 
 def test_from_records_hour_label() -> None:

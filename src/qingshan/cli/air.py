@@ -379,6 +379,14 @@ def evaluate_command(
                 for c in POLLUTANT_COLUMNS
             }
 
+    if hour_label is HourLabelOpt.end and times and min(times).hour == 0:
+        # A series starting at 00:00 is usually labelled by the hour's start; under "end" its
+        # first hour belongs to the previous day. Say so; the result is still what was asked.
+        typer.echo(
+            "note: the data start at 00:00, which --hour-label end reads as the last hour of "
+            "the previous day; use --hour-label start if times label the hour's beginning",
+            err=True,
+        )
     try:
         data = HourlyData.from_records(records(), hour_label=hour_label.value)
         result = evaluate(

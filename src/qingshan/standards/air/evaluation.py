@@ -37,6 +37,7 @@ choices in docs/standards/hj663.md):
 
 from __future__ import annotations
 
+import calendar
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -313,8 +314,9 @@ class StationEvaluation:
     statistics: list[PollutantStatistic]
     pollutant_attained: dict[str, bool | None]
     attained: bool | None
-    annual_complete: bool | None  # None when the period is not one calendar year
-    annual_short: dict[str, list[str]]  # pollutant → reasons the year is incomplete
+    period_kind: str | None  # "year" / "month" for one calendar year / month, else None
+    complete: bool | None  # data validity of a calendar year or month; None otherwise
+    incomplete_reasons: dict[str, list[str]]  # pollutant → why the period is incomplete
     valid_days: int
     good_days: int
     good_day_ratio: Decimal | None  # percent, 1 decimal
@@ -336,7 +338,8 @@ class StationEvaluation:
             "standard": self.standard,
             "limits": {"standard": self.limits_standard, "phase": self.limits_phase,
                        "class": self.air_class},
-            "period": {"start": self.start.isoformat(), "end": self.end.isoformat()},
+            "period": {"start": self.start.isoformat(), "end": self.end.isoformat(),
+                       "kind": self.period_kind},
             "days": self.days,
             "pollutants": {
                 p: {
@@ -358,8 +361,8 @@ class StationEvaluation:
                 for p in POLLUTANTS
             },
             "attained": self.attained,
-            "annual_complete": self.annual_complete,
-            "annual_incomplete_reasons": self.annual_short,
+            "complete": self.complete,
+            "incomplete_reasons": self.incomplete_reasons,
             "valid_days": self.valid_days,
             "good_days": self.good_days,
             "good_day_ratio": num(self.good_day_ratio),
@@ -428,9 +431,25 @@ def _daily_aqi(
     return aqi, primary
 
 
-def _months_short(valid: npt.NDArray[np.bool_], dates: list[date], v: Any) -> list[str]:
+def _period_kind(start: date, end: date) -> str | None:
+    if start.month == 1 and start.day == 1 and end == date(start.year, 12, 31):
+        return "year"
+    last = calendar.monthrange(start.year, start.month)[1]
+    if start.day == 1 and end == date(start.year, start.month, last):
+        return "month"
+    return None
+
+
+def _validity_short(
+    valid: npt.NDArray[np.bool_], dates: list[date], v: Any, kind: str
+) -> list[str]:
+    """GB 3095 表4: a year needs ≥ 324 valid days and ≥ 27 in each month (February ≥ 25); a
+    month alone is held to the same monthly minimum (our reading for monthly statistics)."""
     reasons: list[str] = []
     n = int(valid.sum())
+    if kind == "month":
+        need = v.february_min_days if dates[0].month == 2 else v.monthly_min_days
+        return [f"{n} valid days < {need}"] if n < need else []
     if n < v.annual_min_days:
         reasons.append(f"{n} valid days < {v.annual_min_days}")
     months = np.array([d.month for d in dates])
@@ -477,7 +496,6 @@ def evaluate_many(
     dust = set(dust_days)
     keep = np.array([d not in dust for d in dates])
     n_dust = int((~keep).sum())
-    kept_dates = [d for d, k in zip(dates, keep, strict=True) if k]
     kept = {k: v[:, keep] for k, v in daily.items()}
 
     aqi, primary = _daily_aqi(daily, _aqi_versions(standard, rules, dates))
@@ -488,9 +506,7 @@ def evaluate_many(
         n_good = (valid_aqi & (aqi_k <= 100)).sum(axis=-1)
         n_heavy = (valid_aqi & (aqi_k > 200)).sum(axis=-1)
 
-    full_year = (
-        start.month == 1 and start.day == 1 and end == date(start.year, 12, 31)
-    )
+    kind = _period_kind(start, end)
 
     # Period statistics, vectorised over stations.
     stats: dict[tuple[str, str], FloatArray] = {}
@@ -525,9 +541,10 @@ def evaluate_many(
             ))
             prev = pol_ok.get(pol, True)
             pol_ok[pol] = None if (ok is None or prev is None) else (prev and ok)
-            if full_year:
-                reasons = _months_short(~np.isnan(kept[series][i]), kept_dates,
-                                        limits.validity)
+            if kind is not None:
+                # Validity is judged on the data, before any dust-day deduction.
+                reasons = _validity_short(~np.isnan(daily[series][i]), dates,
+                                          limits.validity, kind)
                 if reasons:
                     short[pol] = reasons
         overall: bool | None = None
@@ -576,8 +593,9 @@ def evaluate_many(
             statistics=st_stats,
             pollutant_attained=pol_ok,
             attained=overall,
-            annual_complete=(not short) if full_year else None,
-            annual_short=short,
+            period_kind=kind,
+            complete=(not short) if kind is not None else None,
+            incomplete_reasons=short,
             valid_days=nv,
             good_days=ng,
             good_day_ratio=ratio,
