@@ -99,7 +99,7 @@ def test_composite_index_attainment_and_versions() -> None:
     e13 = evaluate(data, "HJ663-2013", include_days=False)
     assert e13.limits_standard == "GB3095-2012"
     assert e13.composite_index == Decimal("3.42")  # 10/60+20/40+70/70+35/35+1/4+80/160
-    assert e13.attained is True and e13.primary_pollutants == []
+    assert e13.attained is True and e13.primary_pollutants == ["PM10", "PM2_5"]  # Iᵢ = 1.00
     assert e13.valid_days == 365 and e13.good_days == 365 and e13.good_day_ratio == 100
     assert e13.complete is True and e13.period_kind == "year"
 

@@ -29,8 +29,9 @@ choices in docs/standards/hj663.md):
   dropped from the daily series before every day-based statistic.
 * 综合指数 = Σ wᵢ · Cᵢ / Sᵢ (SO2, NO2, PM10, PM2.5 period means; CO P95; O3 P90), Sᵢ the
   class-II GB 3095 limits of that statistic; equal weights for both editions (the 2026 weights
-  are unverified and not used). Single indices Iᵢ = Cᵢ/Sᵢ; the period's primary pollutant is
-  the one with the largest Iᵢ (ties all listed) when that index exceeds 1.
+  are unverified and not used). Single indices Iᵢ = Cᵢ/Sᵢ (2 decimals); the period's primary
+  pollutant is the one with the largest Iᵢ (ties all listed), as the city ranking rules
+  (城市环境空气质量排名技术规定) define it per secondary sources.
 * City: each hour the arithmetic mean of the valid station values, then evaluated like a
   station. Region: arithmetic mean of the city statistics and of the city good-day ratios.
 """
@@ -569,8 +570,7 @@ def evaluate_many(
         prim: list[str] = []
         if single:
             top = max(single.values())
-            if top > 1:
-                prim = [p for p, v in single.items() if v == top]
+            prim = [p for p, v in single.items() if v == top]
 
         pdays = {lab: 0 for lab in LABELS}
         for m in primary_k[i].tolist():
