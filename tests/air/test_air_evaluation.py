@@ -14,11 +14,13 @@ from qingshan.standards.air.evaluation import (
     EvaluationError,
     HourlyData,
     city_hourly,
+    composite_index,
     daily_max_8h,
     daily_means,
     evaluate,
     evaluate_many,
     evaluate_region,
+    good_day_ratio,
     hj663_percentile,
     o3_8h_day_windows,
 )
@@ -212,3 +214,47 @@ def test_limit_phases() -> None:
     assert limit_set("GB3095-2012", air_class=1).get("PM2_5", "annual") == 15
     with pytest.raises(ValueError, match="class"):
         limit_set("GB3095-2012", air_class=3)
+
+
+def test_published_composite_index_and_ratio() -> None:
+    """婺源县 2023-09 (http://www.wuyuan.gov.cn/hjbh/44700.html): SO2 11, NO2 16, O3 P90 139,
+    CO P95 0.6, PM10 40, PM2.5 16 µg/m³ → 综合指数 2.63; 27 good of 29 valid days → 93.1 %."""
+    values = {"SO2": Decimal(11), "NO2": Decimal(16), "PM10": Decimal(40), "PM2_5": Decimal(16),
+              "CO": Decimal("0.6"), "O3": Decimal(139)}
+    index, single = composite_index(values, "HJ663-2013", limit_set("GB3095-2012"))
+    assert index == Decimal("2.63")
+    assert single["O3"] == Decimal("0.87") and max(single, key=single.__getitem__) == "O3"
+    assert good_day_ratio(27, 29) == Decimal("93.1")
+    assert good_day_ratio(0, 0) is None
+    values["CO"] = None  # type: ignore[assignment]
+    assert composite_index(values, "HJ663-2013", limit_set("GB3095-2012"))[0] is None
+
+
+def test_dust_scopes() -> None:
+    start = date(2025, 4, 1)
+    pm10 = np.array([60.0, 60, 60, 60, 500])  # day 5: dust storm
+    vals = {
+        "SO2": np.full((5, 24), 5.0),
+        "NO2": np.full((5, 24), 10.0),
+        "CO": np.full((5, 24), 0.5),
+        "O3": np.full((5, 24), 50.0),
+        "PM10": np.repeat(pm10[:, None], 24, axis=1),
+        "PM2_5": np.full((5, 24), 20.0),
+    }
+    data = HourlyData(start, vals)
+    dust = {date(2025, 4, 5)}
+    plain = evaluate(data, "HJ663-2013", include_days=False)
+    assert (plain.valid_days, plain.good_days) == (5, 4)
+    assert stat(plain, "PM10", "mean").value == 148
+    everything = evaluate(data, "HJ663-2013", dust_days=dust, include_days=False)
+    assert (everything.valid_days, everything.good_days) == (4, 4)
+    assert stat(everything, "PM10", "mean").value == 60
+    conc = evaluate(data, "HJ663-2013", dust_days=dust, dust_scope="concentrations",
+                    include_days=False)
+    assert (conc.valid_days, conc.good_days, conc.good_day_ratio) == (5, 4, Decimal("80.0"))
+    assert stat(conc, "PM10", "mean").value == 60 and stat(conc, "SO2", "mean").valid_days == 5
+    days = evaluate(data, "HJ663-2013", dust_days=dust, dust_scope="days", include_days=False)
+    assert (days.valid_days, days.good_days) == (4, 4)
+    assert stat(days, "PM10", "mean").value == 148
+    with pytest.raises(EvaluationError, match="dust_scope"):
+        evaluate(data, "HJ663-2013", dust_days=dust, dust_scope="some")  # type: ignore[arg-type]

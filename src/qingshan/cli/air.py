@@ -65,6 +65,12 @@ class EvalStandard(StrEnum):
     auto = "auto"
 
 
+class DustScopeOpt(StrEnum):
+    all = "all"
+    concentrations = "concentrations"
+    days = "days"
+
+
 class HourLabelOpt(StrEnum):
     end = "end"
     start = "start"
@@ -339,6 +345,14 @@ def evaluate_command(
             help="Dust-storm days to deduct (扣沙): a file or a comma list of YYYY-MM-DD.",
         ),
     ] = None,
+    dust_scope: Annotated[
+        DustScopeOpt,
+        typer.Option(
+            "--dust-scope",
+            help="What the dust days are deducted from: all day-based statistics; only PM10/PM2.5 "
+            "and the composite index (national monthly reports); or only the day counts.",
+        ),
+    ] = DustScopeOpt.all,
     hour_label: Annotated[
         HourLabelOpt,
         typer.Option(
@@ -391,7 +405,8 @@ def evaluate_command(
         data = HourlyData.from_records(records(), hour_label=hour_label.value)
         result = evaluate(
             data, standard.value, air_class=air_class, phase=phase,
-            dust_days=_dust_days(dust_days), include_days=not no_days,
+            dust_days=_dust_days(dust_days), dust_scope=dust_scope.value,
+            include_days=not no_days,
         )
     except (EvaluationError, UnknownVersionError, ValueError) as exc:
         _fail([str(exc)])

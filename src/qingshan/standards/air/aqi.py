@@ -588,8 +588,8 @@ def daily_aqi_array(
                     f"O3 8-hour > 800 µg/m³ at index {i}: {tab.id} reports the O3 IAQI from the "
                     "daily maximum 1-hour value, which is missing"
                 )
-            # Not indexed: take it out of the max and of the missing check by copying the 1-h
-            # IAQI (which is in the max anyway); it can then tie only with itself.
+            # Not indexed: −inf keeps it out of the maximum, the primary/exceeding sets and the
+            # missing check (as the scalar API drops the indicator); reported as NaN after.
             values["O3_8H"] = np.where(not_indexed, -np.inf, values["O3_8H"])
     result = _combine(tab, values, missing, not_monitored)
     if "O3_8H" in values:

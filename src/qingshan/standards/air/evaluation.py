@@ -26,7 +26,7 @@ choices in docs/standards/hj663.md):
   daily values ↔ 24-hour/daily limit, O3 P90 ↔ 8-hour limit). Exceedance multiple (C − S)/S.
 * 优良天数 = AQI-valid days with AQI ≤ 100; 优良天数比率 = 优良天数 / 有效天数 × 100 %;
   heavy-pollution days (重污染天数) = AQI > 200. Dust deduction (扣沙): the given dust days are
-  dropped from the daily series before every day-based statistic.
+  dropped from the day-based statistics chosen by ``dust_scope`` (see :func:`evaluate_many`).
 * 综合指数 = Σ wᵢ · Cᵢ / Sᵢ (SO2, NO2, PM10, PM2.5 period means; CO P95; O3 P90), Sᵢ the
   class-II GB 3095 limits of that statistic; equal weights for both editions (the 2026 weights
   are unverified and not used). Single indices Iᵢ = Cᵢ/Sᵢ (2 decimals); the period's primary
@@ -73,18 +73,22 @@ __all__ = [
     "RegionSummary",
     "StationEvaluation",
     "city_hourly",
+    "composite_index",
     "daily_max_1h",
     "daily_max_8h",
     "daily_means",
     "evaluate",
     "evaluate_many",
     "evaluate_region",
+    "good_day_ratio",
     "hj663_percentile",
     "o3_8h_day_windows",
 ]
 
 FloatArray = npt.NDArray[np.float64]
 HourLabel = Literal["end", "start"]
+DustScope = Literal["all", "concentrations", "days"]
+_DUST_PM = ("PM10", "PM2_5")
 
 # Statistic name → (daily series, limit period).
 _STAT_SOURCE = {
@@ -468,6 +472,41 @@ def _dec(x: float, pollutant: str) -> Decimal | None:
     return round_half_even(float(x), 1 if pollutant == "CO" else 0)
 
 
+def composite_index(
+    values: Mapping[str, Decimal | None], rules: EvaluationRules | str, limits: LimitSet
+) -> tuple[Decimal | None, dict[str, Decimal]]:
+    """综合指数 Σ wᵢ·Cᵢ/Sᵢ and the single indices Iᵢ = Cᵢ/Sᵢ (both rounded half-even to 2
+    decimals; the sum uses the unrounded Iᵢ).
+
+    ``values``: SO2, NO2, PM10, PM2_5 period means, CO P95, O3 MDA8 P90 (rounded as published);
+    ``limits``: class-II limits (annual for the means, daily for CO, 8-hour for O3). The index is
+    None when a value is missing. Example (婺源县 2023-09, published 2.63): SO2 11, NO2 16,
+    PM10 40, PM2.5 16, CO 0.6, O3 139 → 11/60 + 16/40 + 40/70 + 16/35 + 0.6/4 + 139/160 = 2.63.
+    """
+    r = evaluation_rules(rules) if isinstance(rules, str) else rules
+    single: dict[str, Decimal] = {}
+    total = Decimal(0)
+    complete = True
+    for pol, w in r.composite_weights.items():
+        value = values.get(pol)
+        if value is None:
+            complete = False
+            continue
+        _series, period = _STAT_SOURCE[(pol, r.composite_statistic[pol])]
+        idx = value / limits.get(pol, period)
+        single[pol] = round_half_even(idx, 2)
+        total += w * idx
+    return (round_half_even(total, 2) if complete and single else None), single
+
+
+def good_day_ratio(good_days: int, valid_days: int) -> Decimal | None:
+    """优良天数比率 = 优良天数 / 有效天数 × 100 %, rounded half-even to 0.1 (None without valid
+    days). Example (婺源县 2023-09, published 93.1 %): 27 / 29."""
+    if valid_days <= 0:
+        return None
+    return round_half_even(Decimal(good_days) * 100 / valid_days, 1)
+
+
 def evaluate_many(
     data: HourlyData,
     standard: str = AUTO,
@@ -475,6 +514,7 @@ def evaluate_many(
     air_class: int = 2,
     phase: str | None = None,
     dust_days: Iterable[date] = (),
+    dust_scope: DustScope = "all",
     include_days: bool = True,
 ) -> list[StationEvaluation]:
     """Evaluate every station of ``data`` over its whole period; leading axes are flattened in
@@ -482,7 +522,10 @@ def evaluate_many(
 
     ``standard``: ``HJ663-2013``, ``HJ663-2026`` or ``auto`` (edition in force at the end of the
     period for the method and limits; each day's AQI under the HJ 633 edition in force that
-    day). ``dust_days`` are excluded from all day-based statistics (扣沙).
+    day). ``dust_days`` (扣沙) are excluded from: every day-based statistic (``dust_scope="all"``,
+    as 昌吉市 reports its good-day ratio); only the PM10/PM2.5 statistics and hence the composite
+    index (``"concentrations"``, the national monthly reports: "PM10、PM2.5浓度、综合质量指数扣除
+    沙尘天气影响；优良天数比例、重度及以上天数比例保留沙尘"); or only the day counts (``"days"``).
     """
     dates = data.dates
     start, end = dates[0], dates[-1]
@@ -494,13 +537,25 @@ def evaluate_many(
     daily = {k: v.reshape(-1, nd) for k, v in daily.items()}
     n_st = daily["SO2"].shape[0]
 
+    if dust_scope not in ("all", "concentrations", "days"):
+        raise EvaluationError(
+            f"dust_scope must be 'all', 'concentrations' or 'days', not {dust_scope!r}"
+        )
     dust = set(dust_days)
     keep = np.array([d not in dust for d in dates])
     n_dust = int((~keep).sum())
-    kept = {k: v[:, keep] for k, v in daily.items()}
+    everything = np.ones(nd, dtype=np.bool_)
+    day_keep = keep if dust_scope in ("all", "days") else everything
+
+    def conc_keep(series: str) -> npt.NDArray[np.bool_]:
+        if dust_scope == "all" or (dust_scope == "concentrations" and series in _DUST_PM):
+            return keep
+        return everything
+
+    kept = {k: v[:, conc_keep(k)] for k, v in daily.items()}
 
     aqi, primary = _daily_aqi(daily, _aqi_versions(standard, rules, dates))
-    aqi_k, primary_k = aqi[:, keep], primary[:, keep]
+    aqi_k, primary_k = aqi[:, day_keep], primary[:, day_keep]
     valid_aqi = ~np.isnan(aqi_k)
     n_valid = valid_aqi.sum(axis=-1)
     with np.errstate(invalid="ignore"):
@@ -552,21 +607,13 @@ def evaluate_many(
         if pol_ok and all(v is not None for v in pol_ok.values()):
             overall = all(bool(v) for v in pol_ok.values())
 
-        single: dict[str, Decimal] = {}
-        total = Decimal(0)
-        complete = True
-        for pol, w in rules.composite_weights.items():
-            stat = rules.composite_statistic[pol]
-            series, period = _STAT_SOURCE[(pol, stat)]
-            value = next((s.value for s in st_stats if s.pollutant == pol and s.statistic == stat),
-                         None)
-            if value is None:
-                complete = False
-                continue
-            idx = value / composite_limits.get(pol, period)
-            single[pol] = round_half_even(idx, 2)
-            total += w * idx
-        composite = round_half_even(total, 2) if complete and single else None
+        values = {
+            pol: next((x.value for x in st_stats
+                       if x.pollutant == pol and x.statistic == rules.composite_statistic[pol]),
+                      None)
+            for pol in rules.composite_weights
+        }
+        composite, single = composite_index(values, rules, composite_limits)
         prim: list[str] = []
         if single:
             top = max(single.values())
@@ -577,7 +624,7 @@ def evaluate_many(
             for lab in decode_mask(int(m)):
                 pdays[lab] += 1
         nv, ng = int(n_valid[i]), int(n_good[i])
-        ratio = round_half_even(Decimal(ng) * 100 / nv, 1) if nv else None
+        ratio = good_day_ratio(ng, nv)
 
         days: list[dict[str, Any]] = []
         if include_days:
@@ -651,6 +698,7 @@ def evaluate(
     air_class: int = 2,
     phase: str | None = None,
     dust_days: Iterable[date] = (),
+    dust_scope: DustScope = "all",
     include_days: bool = True,
 ) -> StationEvaluation:
     """Evaluate one station (or one city series, see :func:`city_hourly`)."""
@@ -658,7 +706,7 @@ def evaluate(
         raise EvaluationError("evaluate() takes one station (days, 24); use evaluate_many()")
     return evaluate_many(
         data, standard, air_class=air_class, phase=phase, dust_days=dust_days,
-        include_days=include_days,
+        dust_scope=dust_scope, include_days=include_days,
     )[0]
 
 
