@@ -301,3 +301,18 @@ def test_hourly_aqi_never_decreases(
     a = hourly_aqi(version, **base).aqi  # type: ignore[arg-type]
     b = hourly_aqi(version, **raised).aqi  # type: ignore[arg-type]
     assert a is not None and b is not None and b >= a
+
+
+def test_auto_table_and_level_index() -> None:
+    from datetime import date
+
+    from qingshan.standards.air.tables import aqi_table_for
+
+    assert aqi_table_for("auto", date(2026, 2, 28)).id == "HJ633-2012"
+    assert aqi_table_for("auto", date(2026, 3, 1)).id == "HJ633-2026"
+    b = hourly_aqi_array(
+        "HJ633-2026", so2=[1, 1, 1, np.nan], no2=[1, 1, 1, np.nan], co=[0.1, 0.1, 0.1, np.nan],
+        o3=[1, 1, 1, np.nan], pm10=[1, 1, 1, np.nan], pm2_5=[35, 36, 600, np.nan],
+    )
+    assert b.aqi[:3].tolist() == [50, 52, 500] and np.isnan(b.aqi[3])
+    assert b.level_index().tolist() == [0, 1, 5, -1]

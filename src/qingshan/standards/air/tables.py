@@ -24,6 +24,7 @@ __all__ = [
     "LimitSet",
     "Validity",
     "aqi_table",
+    "aqi_table_for",
     "evaluation_rules",
     "limit_set",
 ]
@@ -118,6 +119,11 @@ def aqi_table(version_id: str) -> AqiTable:
         platform_missing=raw["platform_missing"],
         platform_exempt=tuple(raw["platform_exempt"]),
     )
+
+
+def aqi_table_for(standard: str, when: date | None = None) -> AqiTable:
+    """The HJ 633 table named by ``standard`` or, with ``auto``, in force on ``when``."""
+    return aqi_table(resolve("HJ633", standard, when).id)
 
 
 @dataclass(frozen=True, slots=True)
