@@ -152,3 +152,13 @@ def test_air_evaluate_hour_label_start_and_hint() -> None:
                               "start"], input=text)
     out = json.loads(res.stdout)
     assert res.stderr == "" and [d["aqi"] for d in out["days"]] == [57]
+
+
+def test_aqi_hourly_beside_values() -> None:
+    # 实时报 indicators published beside the hourly AQI never change it.
+    text = ("so2,no2,co,o3,o3_8h,pm10,pm10_24h,pm2_5,pm2_5_24h\n"
+            "12,61,1.4,19,24,79,56,54,33\n")
+    res = runner.invoke(app, ["aqi", "--standard", "HJ633-2012", "--iaqi"], input=text)
+    out = rows(res.stdout)[0]
+    assert out["aqi"] == "74"  # published 万寿西宫 2022-01-04 16:00
+    assert (out["iaqi_o3_8h"], out["iaqi_pm10_24h"], out["iaqi_pm2_5_24h"]) == ("12", "53", "48")

@@ -37,7 +37,7 @@ app = typer.Typer(help="Ambient air quality: evaluation after HJ 663.", no_args_
 
 POLLUTANT_COLUMNS = ("so2", "no2", "co", "o3", "pm10", "pm2_5")
 APPENDED = ("aqi", "level", "category", "primary_pollutants", "exceeding_pollutants")
-IAQI_LABELS = ("SO2", "NO2", "CO", "O3_1H", "O3_8H", "PM10", "PM2_5")
+IAQI_LABELS = ("SO2", "NO2", "CO", "O3_1H", "O3_8H", "PM10", "PM2_5", "PM10_24H", "PM2_5_24H")
 MAX_ERRORS = 20
 
 
@@ -207,7 +207,8 @@ def aqi_command(
     """Compute the AQI of each CSV row (stdin → stdout, columns appended).
 
     Input columns: time (for auto), so2,no2,co,o3,pm10,pm2_5 (µg/m³, CO mg/m³); optional
-    o3_8h (required in daily mode), so2_24h (needed under HJ633-2012 when SO2 1-hour > 800).
+    o3_8h (required in daily mode), so2_24h (needed under HJ633-2012 when SO2 1-hour > 800),
+    pm10_24h, pm2_5_24h (hourly: 24-hour moving means, indexed beside the AQI with --iaqi).
     Appended: aqi,level,category,primary_pollutants,exceeding_pollutants; pollutants as
     SO2 NO2 CO O3_1H O3_8H PM10 PM2_5 joined by ';'. Empty and NA cells are missing data;
     "/" marks an indicator outside the monitoring plan (never counted as missing).
@@ -227,7 +228,7 @@ def aqi_command(
     clash = [c for c in appended if c in header]
     if clash:
         _fail([f"input already has column(s) {', '.join(clash)}; use --prefix"])
-    extra = tuple(c for c in ("so2_24h", "o3_8h") if c in header)
+    extra = tuple(c for c in ("so2_24h", "o3_8h", "pm10_24h", "pm2_5_24h") if c in header)
     try:
         cols, slash = _columns(header, rows, (*POLLUTANT_COLUMNS, *extra))
         if standard is AqiStandard.auto:
@@ -282,6 +283,11 @@ def aqi_command(
             # Published beside the hourly AQI, never part of it; 2012 does not index > 800.
             beside = iaqi_array("O3_8H", sub["o3_8h"], v)
             iaqi_cols["O3_8H"][m] = np.where(beside < 0, np.nan, beside)
+        if mode is Mode.hourly:
+            # 2012 实时报 Table 4 also lists the PM 24-hour moving means with their IAQI.
+            for col, lab in (("pm10_24h", "PM10_24H"), ("pm2_5_24h", "PM2_5_24H")):
+                if col in sub:
+                    iaqi_cols[lab][m] = iaqi_array(lab, sub[col], v)
     out = csv.writer(sys.stdout, lineterminator="\n")
     out.writerow(header + appended)
     for r, row in enumerate(rows):
