@@ -138,6 +138,14 @@ def test_missing_policies() -> None:
     assert nothing.aqi is None and len(nothing.missing) == 6
 
 
+def test_co_in_wrong_units_is_rejected() -> None:
+    with pytest.raises(AqiInputError, match="were µg/m³ given"):
+        iaqi("CO_1H", 800, "HJ633-2026")
+    with pytest.raises(AqiInputError, match=r"index 1.*were µg/m³ given"):
+        iaqi_array("CO_24H", [0.8, 800.0], "HJ633-2026")
+    assert iaqi("CO_1H", 150, "HJ633-2026") == 500
+
+
 @pytest.mark.parametrize("bad", [-1, "-0.1", "abc", float("nan"), float("inf")])
 def test_bad_concentrations(bad: object) -> None:
     with pytest.raises(AqiInputError):
@@ -225,7 +233,8 @@ conc = st.one_of(
 )
 def test_scalar_equals_bulk_hourly(version: str, rows: list[tuple], missing: str) -> None:
     rows = [
-        (min(s, 800.0) if s is not None else None, n, c, o, p10, p25)
+        (min(s, 800.0) if s is not None else None, n, c / 30 if c is not None else None, o, p10,
+         p25)
         for s, n, c, o, p10, p25 in rows
     ]
     cols = [
@@ -252,6 +261,7 @@ def test_scalar_equals_bulk_hourly(version: str, rows: list[tuple], missing: str
              max_size=10),
 )
 def test_scalar_equals_bulk_daily(version: str, rows: list[tuple[float, ...]]) -> None:
+    rows = [(s, n, c / 10, *rest) for s, n, c, *rest in rows]
     cols = [np.array(col) for col in zip(*rows, strict=True)]
     bulk = daily_aqi_array(version, so2=cols[0], no2=cols[1], co=cols[2], o3_8h=cols[3],
                            pm10=cols[4], pm2_5=cols[5], o3_1h=cols[6])
@@ -269,6 +279,8 @@ def test_scalar_equals_bulk_daily(version: str, rows: list[tuple[float, ...]]) -
     st.decimals(min_value=0, max_value=50, places=2),
 )
 def test_iaqi_never_decreases(version: str, ind: str, c: Decimal, step: Decimal) -> None:
+    if ind.startswith("CO"):
+        c, step = c / 10, step / 10  # mg/m³
     a, b = iaqi(ind, c, version), iaqi(ind, c + step, version)
     if a is not None and b is not None:
         assert b >= a
@@ -292,7 +304,7 @@ def test_hourly_aqi_never_decreases(
     discontinuity of the 2012 standard itself, removed in 2026)."""
     names = ("so2", "no2", "co", "o3", "pm10", "pm2_5")
     base = dict(zip(names, conc, strict=True))
-    base["co"] = base["co"] / 10
+    base["co"] = base["co"] / 30
     raised = dict(base)
     raised[names[which]] = base[names[which]] + (step / 10 if which == 2 else step)
     if version == "HJ633-2012":

@@ -311,7 +311,8 @@ def _with_line(message: str, rows: np.ndarray) -> str:
         num, _, rest = tail.partition(":")
         if num.strip().isdigit():
             line = int(rows[int(num)]) + 2
-            return f"line {line}: {head.strip()}{rest}"
+            detail = f"{head.strip()}{rest}".strip()
+            return f"line {line}: {detail}"
     return message
 
 

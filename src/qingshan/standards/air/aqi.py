@@ -107,6 +107,9 @@ _HOURLY_INDICATOR = {
     "PM2_5": "PM2_5_1H",
 }
 _THRESHOLD_800 = Decimal(800)
+# Plausibility bound (ours, not a standard's): CO is given in mg/m³; ambient values stay far
+# below 150 mg/m³ (the top of the CO tables), while CO sent in µg/m³ is typically 300–3000.
+_CO_MAX_MG = 150.0
 
 
 class AqiInputError(ValueError):
@@ -135,7 +138,14 @@ def round_concentration(indicator: str, value: Number) -> Decimal:
         raise AqiInputError(f"{indicator}: {exc}") from None
     if dec < 0:
         raise AqiInputError(f"{indicator}: negative concentration {value}")
+    if indicator.startswith("CO") and dec > Decimal(str(_CO_MAX_MG)):
+        raise AqiInputError(_co_unit_message(indicator, value))
     return round_half_even(dec, _decimals(indicator))
+
+
+def _co_unit_message(indicator: str, value: object) -> str:
+    return (f"{indicator}: {value} mg/m³ is not a plausible ambient CO value; CO is expected in "
+            f"mg/m³ (were µg/m³ given?)")
 
 
 def _iaqi_exact(bps: Sequence[Decimal], nodes: Sequence[int], c: Decimal) -> int:
@@ -397,6 +407,11 @@ def _round_array(values: FloatArray, decimals: int, name: str) -> FloatArray:
     if neg.any():
         i = int(np.flatnonzero(neg)[0])
         raise AqiInputError(f"{name}: negative concentration at index {i}: {values[i]!r}")
+    if name.startswith("CO"):
+        big = values > _CO_MAX_MG
+        if big.any():
+            i = int(np.flatnonzero(big)[0])
+            raise AqiInputError(f"at index {i}: {_co_unit_message(name, values[i])}")
     if decimals == 0:
         # np.rint is round-half-even on the exact binary value; a float is an exact .5 tie iff
         # its shortest decimal text is, so this equals Decimal(repr(x)) rounding.
