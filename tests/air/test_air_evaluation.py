@@ -190,6 +190,8 @@ def test_from_records_hour_label() -> None:
 def test_bad_hourly_data() -> None:
     with pytest.raises(EvaluationError, match="negative"):
         HourlyData(date(2025, 1, 1), {"SO2": np.full((1, 24), -1.0)})
+    with pytest.raises(EvaluationError, match="µg/m³ given"):
+        HourlyData(date(2025, 1, 1), {"CO": np.full((1, 24), 900.0)})
     with pytest.raises(EvaluationError, match="shape"):
         HourlyData(date(2025, 1, 1), {"SO2": np.full((1, 23), 1.0)})
 

@@ -139,6 +139,14 @@ class HourlyData:
                 raise EvaluationError(f"{p}: negative concentration in the hourly data")
             if np.isinf(v).any():
                 raise EvaluationError(f"{p}: infinite value in the hourly data")
+            if p == "CO":
+                with np.errstate(invalid="ignore"):
+                    big = v > 150.0
+                if big.any():
+                    raise EvaluationError(
+                        "CO: values above 150 mg/m³ in the hourly data; CO is expected in mg/m³ "
+                        "(were µg/m³ given?)"
+                    )
 
     @property
     def n_days(self) -> int:
