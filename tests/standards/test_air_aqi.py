@@ -23,7 +23,7 @@ from qingshan.standards.air.aqi import (
 )
 from qingshan.standards.air.tables import aqi_table
 
-FIXTURE = Path(__file__).parent / "fixtures" / "cnemc_published_hourly.csv"
+FIXTURE = Path(__file__).parent.parent / "data" / "air" / "cnemc_published_hourly.csv"
 BOTH = ("HJ633-2012", "HJ633-2026")
 
 
