@@ -138,6 +138,20 @@ def test_missing_policies() -> None:
     assert nothing.aqi is None and len(nothing.missing) == 6
 
 
+def test_bad_options() -> None:
+    kw = {"so2": 1, "no2": 1, "co": 0.1, "o3": 1, "pm10": 1, "pm2_5": 1}
+    with pytest.raises(AqiInputError, match="missing must be"):
+        hourly_aqi("HJ633-2026", missing="sometimes", **kw)  # type: ignore[arg-type]
+    with pytest.raises(AqiInputError, match="missing must be"):
+        hourly_aqi_array("HJ633-2026", missing="x", **kw)  # type: ignore[arg-type]
+    with pytest.raises(AqiInputError, match="unknown pollutant"):
+        hourly_aqi("HJ633-2026", not_monitored=["NOX"], **kw)
+    with pytest.raises(AqiInputError, match="unknown pollutant"):
+        hourly_aqi_array("HJ633-2026", not_monitored={"NOX": [True]}, **kw)
+    with pytest.raises(AqiInputError, match="unknown AQI indicator"):
+        iaqi("PM1_24H", 1, "HJ633-2026")
+
+
 def test_co_in_wrong_units_is_rejected() -> None:
     with pytest.raises(AqiInputError, match="were µg/m³ given"):
         iaqi("CO_1H", 800, "HJ633-2026")

@@ -214,6 +214,7 @@ def _finish(
     beside: dict[str, int],
     not_monitored: tuple[str, ...] = (),
 ) -> AqiResult:
+    _check_policy(missing)
     labels = tuple(lab for lab in labels if lab not in not_monitored)
     present = {lab: v for lab in labels if (v := values.get(lab)) is not None}
     absent = tuple(lab for lab in labels if values.get(lab) is None)
@@ -261,6 +262,14 @@ def _finish(
         beside=beside,
         not_monitored=not_monitored,
     )
+
+
+_POLICIES = ("present", "strict", "na_rule", "platform")
+
+
+def _check_policy(missing: str) -> None:
+    if missing not in _POLICIES:
+        raise AqiInputError(f"missing must be one of {', '.join(_POLICIES)}, not {missing!r}")
 
 
 def _labels(names: Iterable[str], daily: bool = False) -> tuple[str, ...]:
@@ -440,14 +449,15 @@ def iaqi_array(indicator: str, concentrations: npt.ArrayLike, table: AqiTable | 
     key = _bp_key(indicator)
     c = np.asarray(concentrations, dtype=np.float64)
     lut = _lut(tab.id, key)
-    # Rounded values in lookup units (CO: tenths of mg/m³).
-    r = _round_array(c.ravel(), _decimals(indicator), indicator).reshape(c.shape)
+    # Rounded values in lookup units (CO: tenths of mg/m³); work on a flat copy so 0-d input
+    # works too.
+    r = _round_array(c.ravel(), _decimals(indicator), indicator)
     nan = np.isnan(r)
     np.minimum(r, len(lut) - 1, out=r)
     r[nan] = 0
     out = lut[r.astype(np.intp)]
     out[nan] = np.nan
-    return out
+    return out.reshape(c.shape)
 
 
 @dataclass(frozen=True, slots=True)
@@ -482,7 +492,11 @@ def _combine(
     missing: MissingPolicy,
     not_monitored: Mapping[str, npt.ArrayLike] | None = None,
 ) -> BulkAqi:
+    _check_policy(missing)
     labels = tuple(values)
+    for key in not_monitored or {}:
+        if key not in (*LABELS, "O3"):
+            raise AqiInputError(f"unknown pollutant {key!r} in not_monitored")
     stack = np.stack([values[lab] for lab in labels])
     exempt: tuple[str, ...] = ()
     if missing == "platform":
