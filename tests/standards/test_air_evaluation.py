@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from qingshan.standards.air.aqi import round_concentration_array
 from qingshan.standards.air.evaluation import (
     EvaluationError,
     HourlyData,
@@ -22,6 +23,7 @@ from qingshan.standards.air.evaluation import (
     evaluate_region,
     good_day_ratio,
     hj663_percentile,
+    moving_mean,
     o3_8h_day_windows,
 )
 from qingshan.standards.air.tables import limit_set
@@ -260,3 +262,22 @@ def test_dust_scopes() -> None:
     assert stat(days, "PM10", "mean").value == 148
     with pytest.raises(EvaluationError, match="dust_scope"):
         evaluate(data, "HJ663-2013", dust_days=dust, dust_scope="some")  # type: ignore[arg-type]
+
+
+def test_o3_8h_moving_mean_matches_published_values() -> None:
+    """The national platform's hourly O3 8-h moving mean, 2023-07-15 15:00 (archived in GitHub
+    HeQinWill/CNEMC, Archive/2023-07-15/2023-07-15T08.csv … T15.csv, commits ff9fa59a, bb6cda95,
+    49a57844, 1881f644, 044f4c03, b9483c3c, 0e70ce41, 918ccbc8; the archive's `o3_24h` column
+    is the hour's 1-hour value). Hours are labelled by their end: 15:00 averages 08:00…15:00."""
+    hours = {  # station: O3 1-hour values at 08:00 … 15:00, published o3_8h at 15:00
+        "1141A 上海 普陀": ([47, 88, 148, 188, 218, 243, 241, 237], 176),
+        "1001A 北京 万寿西宫": ([95, 100, 107, 112, 112, 111, 110, 101], 106),
+        "1145A 上海 杨浦四漂": ([None, 63, 116, 185, 227, 233, 238, 232], 185),  # 7 valid
+    }
+    for name, (values, published) in hours.items():
+        x = np.array([np.nan if v is None else v for v in values], dtype=float)
+        got = moving_mean(x, 8, 6)[-1]
+        assert round_concentration_array("O3_8H", got) == published, name
+    # Fewer than 6 valid hours in the window: no 8-hour value.
+    assert np.isnan(moving_mean(np.array([np.nan] * 3 + [100.0] * 5), 8, 6)[-1])
+    assert moving_mean(np.arange(30, dtype=float), 24, 20)[23] == pytest.approx(11.5)

@@ -82,6 +82,7 @@ __all__ = [
     "evaluate_region",
     "good_day_ratio",
     "hj663_percentile",
+    "moving_mean",
     "o3_8h_day_windows",
 ]
 
@@ -238,6 +239,30 @@ def _nanmax(a: FloatArray, axis: int) -> FloatArray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         out: FloatArray = np.nanmax(a, axis=axis)
+    return out
+
+
+def moving_mean(hourly: FloatArray, window: int, min_valid: int) -> FloatArray:
+    """Trailing moving mean over the last axis of a continuous hourly series: the value at hour
+    t is the mean of the valid values of hours t−window+1 … t, NaN with fewer than
+    ``min_valid`` of them (and for the first window−1 hours when they lack data).
+
+    O3 8-hour moving mean: ``window=8, min_valid=6`` ("当前小时前8小时", GB 3095 表4); PM 24-hour
+    moving mean of the 2012 实时报: ``window=24, min_valid=20``.
+    """
+    valid = ~np.isnan(hourly)
+    vals = np.where(valid, hourly, 0.0)
+    zeros = np.zeros((*hourly.shape[:-1], 1))
+    csum = np.concatenate([zeros, np.cumsum(vals, axis=-1)], axis=-1)
+    ccnt = np.concatenate([zeros, np.cumsum(valid, axis=-1)], axis=-1)
+    n = hourly.shape[-1]
+    lo = np.maximum(np.arange(1, n + 1) - window, 0)
+    hi = np.arange(1, n + 1)
+    s = csum[..., hi] - csum[..., lo]
+    c = ccnt[..., hi] - ccnt[..., lo]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out: FloatArray = s / c
+    out[c < min_valid] = np.nan
     return out
 
 
