@@ -268,7 +268,9 @@ def test_o3_8h_moving_mean_matches_published_values() -> None:
     """The national platform's hourly O3 8-h moving mean, 2023-07-15 15:00 (archived in GitHub
     HeQinWill/CNEMC, Archive/2023-07-15/2023-07-15T08.csv … T15.csv, commits ff9fa59a, bb6cda95,
     49a57844, 1881f644, 044f4c03, b9483c3c, 0e70ce41, 918ccbc8; the archive's `o3_24h` column
-    is the hour's 1-hour value). Hours are labelled by their end: 15:00 averages 08:00…15:00."""
+    is the hour's 1-hour value; its `o3_8h` and `o3_8h_24h` columns agree for these rows, so the
+    column swap of the old files does not matter here). Hours are labelled by their end: the
+    value at 15:00 averages the hours ending 08:00 … 15:00."""
     hours = {  # station: O3 1-hour values at 08:00 … 15:00, published o3_8h at 15:00
         "1141A 上海 普陀": ([47, 88, 148, 188, 218, 243, 241, 237], 176),
         "1001A 北京 万寿西宫": ([95, 100, 107, 112, 112, 111, 110, 101], 106),
