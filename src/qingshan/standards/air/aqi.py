@@ -390,9 +390,10 @@ def _lut(table_id: str, key: str) -> FloatArray:
     bps = tab.breakpoints[key]
     scale = 10 if key.startswith("CO") else 1
     top = int(bps[-1] * scale)
-    out = np.empty(top + 2, dtype=np.float64)
+    out = np.empty(top + 3, dtype=np.float64)
     for i in range(top + 1):
         out[i] = _iaqi_exact(bps, tab.iaqi_nodes, Decimal(i) / scale)
+    out[top + 2] = np.nan  # index top+2 stands for "missing"
     # Index top+1 stands for "above the table".
     above: int | None
     if key == "SO2_1H":
@@ -408,7 +409,7 @@ def _lut(table_id: str, key: str) -> FloatArray:
 def _round_array(values: FloatArray, decimals: int, name: str) -> FloatArray:
     """Half-even rounding of an array, identical to :func:`round_concentration` per element,
     returned in units of the last kept digit (CO: tenths)."""
-    bad = ~np.isnan(values) & ~np.isfinite(values)
+    bad = np.isinf(values)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise AqiInputError(f"{name}: not a finite number at index {i}: {values[i]!r}")
@@ -449,14 +450,13 @@ def iaqi_array(indicator: str, concentrations: npt.ArrayLike, table: AqiTable | 
     key = _bp_key(indicator)
     c = np.asarray(concentrations, dtype=np.float64)
     lut = _lut(tab.id, key)
-    # Rounded values in lookup units (CO: tenths of mg/m³); work on a flat copy so 0-d input
-    # works too.
+    # Rounded values in lookup units (CO: tenths of mg/m³), clipped to "above the table"
+    # (top+1); NaN (missing) goes to the LUT's NaN slot (top+2). Flat, so 0-d input works too.
     r = _round_array(c.ravel(), _decimals(indicator), indicator)
-    nan = np.isnan(r)
-    np.minimum(r, len(lut) - 1, out=r)
-    r[nan] = 0
+    above = len(lut) - 2
+    np.minimum(r, above, out=r)  # NaN stays NaN
+    np.nan_to_num(r, copy=False, nan=above + 1)
     out = lut[r.astype(np.intp)]
-    out[nan] = np.nan
     return out.reshape(c.shape)
 
 
@@ -497,36 +497,46 @@ def _combine(
     for key in not_monitored or {}:
         if key not in (*LABELS, "O3"):
             raise AqiInputError(f"unknown pollutant {key!r} in not_monitored")
-    stack = np.stack([values[lab] for lab in labels])
     exempt: tuple[str, ...] = ()
     if missing == "platform":
         missing, exempt = tab.platform_missing, tab.platform_exempt  # type: ignore[assignment]
-    any_missing = np.zeros(stack.shape[1:], dtype=np.bool_)
-    nm = not_monitored or {}
-    for i, lab in enumerate(labels):
-        if lab in exempt:
-            continue
-        gap = np.isnan(stack[i])
-        key = "O3" if lab.startswith("O3") and "O3" in nm else lab
-        if key in nm:
-            gap &= ~np.asarray(nm[key], dtype=np.bool_)
-        any_missing |= gap
-    aqi = np.fmax.reduce(stack, axis=0)  # ignores NaN; all-NaN → NaN
+    first = values[labels[0]]
+    aqi = first.copy()
+    for lab in labels[1:]:
+        np.fmax(aqi, values[lab], out=aqi)  # ignores NaN; all-NaN stays NaN
     na = np.zeros(aqi.shape, dtype=np.bool_)
-    if missing == "strict":
-        aqi = np.where(any_missing, np.nan, aqi)
-    elif missing == "na_rule":
-        with np.errstate(invalid="ignore"):
-            na = any_missing & (np.isnan(aqi) | (aqi <= 100))
-        aqi = np.where(na, np.nan, aqi)
+    if missing in ("strict", "na_rule"):
+        any_missing = np.zeros(aqi.shape, dtype=np.bool_)
+        nm = not_monitored or {}
+        for lab in labels:
+            if lab in exempt:
+                continue
+            gap = np.isnan(values[lab])
+            key = "O3" if lab.startswith("O3") and "O3" in nm else lab
+            if key in nm:
+                gap &= ~np.asarray(nm[key], dtype=np.bool_)
+            any_missing |= gap
+        if missing == "strict":
+            aqi[any_missing] = np.nan
+        else:
+            with np.errstate(invalid="ignore"):
+                na = any_missing & (np.isnan(aqi) | (aqi <= 100))
+            aqi[na] = np.nan
     primary = np.zeros(aqi.shape, dtype=np.uint8)
     exceeding = np.zeros(aqi.shape, dtype=np.uint8)
-    has = ~np.isnan(aqi)
-    for i, lab in enumerate(labels):
-        v = stack[i]
-        primary |= np.where(has & (aqi > 50) & (v == aqi), _BIT[lab], 0).astype(np.uint8)
-        if tab.exceeding_pollutants:
-            exceeding |= np.where(has & (v > 100), _BIT[lab], 0).astype(np.uint8)
+    with np.errstate(invalid="ignore"):
+        above_50 = aqi > 50  # NaN compares False
+    has = ~np.isnan(aqi) if tab.exceeding_pollutants else above_50
+    for lab in labels:
+        v = values[lab]
+        cond = v == aqi
+        cond &= above_50
+        np.bitwise_or(primary, _BIT[lab], out=primary, where=cond)
+        if tab.exceeding_pollutants:  # only where an AQI is published, as in the scalar API
+            with np.errstate(invalid="ignore"):
+                over = v > 100
+            over &= has
+            np.bitwise_or(exceeding, _BIT[lab], out=exceeding, where=over)
     return BulkAqi(tab.id, labels, values, aqi, na, primary, exceeding)
 
 
