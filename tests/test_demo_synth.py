@@ -2,8 +2,8 @@ from datetime import datetime
 
 import numpy as np
 import pytest
-from aqi_check import daily, evaluate
 
+from aqi_check import daily, evaluate
 from qingshan.demo import synth
 from qingshan.demo.district import District, load_district
 from qingshan.demo.synth import HOUR, MINUTE, Scenario, SynthError, SynthResult, generate
@@ -210,10 +210,10 @@ def test_deterministic(district: District) -> None:
     a = generate(district, datetime(2026, 5, 1), datetime(2026, 5, 3), seed=7, kinds=["air"])
     b = generate(district, datetime(2026, 5, 1), datetime(2026, 5, 3), seed=7, kinds=["air"])
     c = generate(district, datetime(2026, 5, 1), datetime(2026, 5, 3), seed=8, kinds=["air"])
-    assert all(np.array_equal(x.value, y.value, equal_nan=True) for x, y in zip(a.series, b.series))
-    assert any(
-        not np.array_equal(x.value, y.value, equal_nan=True) for x, y in zip(a.series, c.series)
-    )
+    pairs_ab = zip(a.series, b.series, strict=True)
+    pairs_ac = zip(a.series, c.series, strict=True)
+    assert all(np.array_equal(x.value, y.value, equal_nan=True) for x, y in pairs_ab)
+    assert any(not np.array_equal(x.value, y.value, equal_nan=True) for x, y in pairs_ac)
 
 
 def test_progress_is_reported(district: District) -> None:
