@@ -585,8 +585,8 @@ class Scenario:
         ("E01/DA001", "a21002", 130, 14, 9, 1.35),  # cement NOx: SNCR ammonia supply failure
         ("E04/DA001", "a21026", 290, 6, 20, 1.45),  # brick kiln SO2: desulfurisation stopped
         ("E02/DA001", "a34013", 20, 18, 5, 1.6),  # coal boiler dust: bag filter damage
-        ("E03/DW001", "w01018", 200, 10, 6, 1.3),  # paper mill COD: treatment upset
-        ("E24/DW001", "w21003", 25, 0, 14, 1.5),  # WWTP NH3-N: cold-water nitrification loss
+        ("E03/DW001", "w01018", 200, 2, 20, 1.4),  # paper mill COD: treatment upset
+        ("E24/DW001", "w21003", 25, 1, 22, 1.5),  # WWTP NH3-N: cold-water nitrification loss
     )
     recent_exceed: tuple[tuple[str, str, int, int, float], ...] = (
         ("E09/DA001", "a21002", 30, 3, 1.3),  # brick kiln NOx, 30 h before the anchor
