@@ -19,8 +19,9 @@ The model (documented where it is built):
 Air (HJ 633 pollutants; µg/m³, CO mg/m³). A regional daily "weather" factor (log-normal,
 AR(1)-like smoothed, σ = 0.45 for particles) drives all stations. PM2.5 rises by a factor
 2.1 in the heating season (1 Nov – 31 Mar, Pingliang's heating period); coarse particles
-(PM10 − PM2.5) peak in spring; 4 spring dust events per year add PM10 peaks of 450–900 µg/m³
-(hourly), with a PM2.5/PM10 ratio of 0.2 for the dust; 2 winter heavy-pollution episodes
+(PM10 − PM2.5) peak in spring; 4 spring dust events per year add 420–700 µg/m³ to hourly
+PM10 at their peak (yearly maxima ≈ 750–1 300 µg/m³ at the city stations), with a PM2.5/PM10
+ratio of 0.2 for the dust; 2 winter heavy-pollution episodes
 multiply PM2.5 up to ×5 over three days; O3 follows insolation (summer, clear days) with a
 15:00 peak; NO2 and CO have morning/evening traffic peaks; SO2 follows coal heating.
 Station multipliers give spatial differences (the 崆峒山 background station is cleaner,
