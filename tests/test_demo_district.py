@@ -81,6 +81,38 @@ def test_everything_says_simulated() -> None:
     assert all("虚构" in e.name for e in d.enterprises)
     assert all("模拟" in s.name for s in (*d.micro_stations, *d.noise_stations))
     assert all("示意" in s.name and not s.name_is_real for s in d.air_stations)
+    records = (*d.sections, *d.water_sources, *d.groundwater, *d.air_stations)
+    records += (*d.micro_stations, *d.noise_stations, *d.enterprises)
+    assert all("模拟数据" in r.note for r in records)
+
+
+def test_editions() -> None:
+    d = load_district()
+    editions = Counter(dev.edition for _, dev in d.devices())
+    assert editions["2005"] == 2 and editions["2025"] == 4 and editions["2017"] == 86
+    for e, o in d.outlets():
+        if o.device.edition == "2005":
+            assert all(d.pollutants[p].code_2005 for p in o.pollutants), (e.id, o.code)
+
+
+def test_note_must_say_simulated(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    p = root / "sites.toml"
+    text = p.read_text(encoding="utf-8").replace(
+        'note = "名称取自规划；位置为示意；监测数据为模拟数据"', 'note = "真实数据"', 1
+    )
+    p.write_text(text, encoding="utf-8")
+    with pytest.raises(DistrictDataError, match="section WS01: note must say"):
+        load_district_from(root)
+
+
+def test_2005_device_needs_2005_codes(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    p = root / "pollutants.toml"
+    text = p.read_text(encoding="utf-8").replace('code_2005 = "S08"\n', "")
+    p.write_text(text, encoding="utf-8")
+    with pytest.raises(DistrictDataError, match=r"E10 outlet DA001: a 2005-edition device"):
+        load_district_from(root)
 
 
 def _copy(tmp_path: Path) -> Path:

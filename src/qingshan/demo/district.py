@@ -63,12 +63,14 @@ class Device:
 
     mn: str
     password: str
+    edition: str = "2017"  # HJ 212 edition the device speaks: 2005, 2017 or 2025
 
 
 @dataclass(frozen=True, slots=True)
 class WaterSection:
     id: str
     name: str
+    note: str  # says that the monitoring data is simulated (模拟数据)
     river: str
     river_assumed: bool
     control_level: str
@@ -83,6 +85,7 @@ class WaterSection:
 class WaterSource:
     id: str
     name: str
+    note: str  # says that the monitoring data is simulated (模拟数据)
     level: str  # 城市 / 乡镇
     water_type: str  # 地表水 / 地下水
     township: str
@@ -95,6 +98,7 @@ class WaterSource:
 class GroundwaterPoint:
     id: str
     name: str
+    note: str  # says that the monitoring data is simulated (模拟数据)
     level: str
     township: str
     lon: float
@@ -105,6 +109,7 @@ class GroundwaterPoint:
 class AirStation:
     id: str
     name: str
+    note: str  # says that the monitoring data is simulated (模拟数据)
     kind: str  # 国控 or 微站
     township: str
     lon: float
@@ -118,6 +123,7 @@ class AirStation:
 class NoiseStation:
     id: str
     name: str
+    note: str  # says that the monitoring data is simulated (模拟数据)
     zone: str  # GB 3096-2008 functional zone class
     township: str
     lon: float
@@ -162,6 +168,7 @@ class Outlet:
 class Enterprise:
     id: str
     name: str
+    note: str  # says that the monitoring data is simulated (模拟数据)
     industry: str
     industry_code: str  # GB/T 4754-2017
     control_level: str
@@ -254,6 +261,9 @@ def _choice(item: Mapping[str, Any], key: str, where: str, allowed: tuple[str, .
     return v
 
 
+EDITIONS = ("2005", "2017", "2025")
+
+
 def _device(item: Mapping[str, Any], where: str) -> Device:
     mn = _str(item, "mn", where)
     if not MN_RE.match(mn):
@@ -261,7 +271,17 @@ def _device(item: Mapping[str, Any], where: str) -> Device:
     pw = _str(item, "password", where)
     if not PW_RE.match(pw):
         raise DistrictDataError(f"{where}: password {pw!r} must be 6 letters or digits")
-    return Device(mn=mn, password=pw)
+    edition = item.get("edition", "2017")
+    if edition not in EDITIONS:
+        raise DistrictDataError(f"{where}: edition {edition!r} is not one of {', '.join(EDITIONS)}")
+    return Device(mn=mn, password=pw, edition=edition)
+
+
+def _note(item: Mapping[str, Any], where: str) -> str:
+    note = _str(item, "note", where)
+    if SIMULATED not in note:
+        raise DistrictDataError(f"{where}: note must say that the data is {SIMULATED}")
+    return note
 
 
 def _multipolygon(geom: Mapping[str, Any], where: str) -> MultiPolygon:
@@ -434,6 +454,7 @@ def load_district_from(root: Traversable | Path) -> District:
             WaterSection(
                 id=_str(s, "id", where),
                 name=_str(s, "name", where),
+                note=_note(s, where),
                 river=_str(s, "river", where),
                 river_assumed=_bool(s, "river_assumed", where),
                 control_level=_choice(s, "control_level", where, CONTROL_LEVELS),
@@ -452,6 +473,7 @@ def load_district_from(root: Traversable | Path) -> District:
             WaterSource(
                 id=_str(s, "id", where),
                 name=_str(s, "name", where),
+                note=_note(s, where),
                 level=_choice(s, "level", where, ("城市", "乡镇")),
                 water_type=_choice(s, "water_type", where, ("地表水", "地下水")),
                 township=town,
@@ -468,6 +490,7 @@ def load_district_from(root: Traversable | Path) -> District:
             GroundwaterPoint(
                 id=_str(s, "id", where),
                 name=_str(s, "name", where),
+                note=_note(s, where),
                 level=_str(s, "level", where),
                 township=town,
                 lon=lon,
@@ -480,6 +503,7 @@ def load_district_from(root: Traversable | Path) -> District:
         return AirStation(
             id=_str(s, "id", where),
             name=_str(s, "name", where),
+            note=_note(s, where),
             kind=kind,
             township=town,
             lon=lon,
@@ -502,6 +526,7 @@ def load_district_from(root: Traversable | Path) -> District:
             NoiseStation(
                 id=_str(s, "id", where),
                 name=_str(s, "name", where),
+                note=_note(s, where),
                 zone=_choice(s, "zone", where, NOISE_ZONES),
                 township=town,
                 lon=lon,
@@ -534,6 +559,11 @@ def load_district_from(root: Traversable | Path) -> District:
             aux = GAS_AUX if medium == "gas" else WATER_AUX
             if any(a not in polls for a in aux):
                 raise DistrictDataError(f"{ow}: must also monitor {', '.join(aux)}")
+            device = _device(o, ow)
+            if device.edition == "2005":
+                no05 = [p for p in polls if pollutants[p].code_2005 is None]
+                if no05:
+                    raise DistrictDataError(f"{ow}: a 2005-edition device cannot send {no05}")
             code_re = r"^DA\d{3}$" if medium == "gas" else r"^DW\d{3}$"
             ocode = _str(o, "code", ow)
             if not re.match(code_re, ocode):
@@ -545,13 +575,14 @@ def load_district_from(root: Traversable | Path) -> District:
                     medium=medium,
                     category=cat,
                     pollutants=polls,
-                    device=_device(o, ow),
+                    device=device,
                 )
             )
         enterprises.append(
             Enterprise(
                 id=_str(e, "id", where),
                 name=_str(e, "name", where),
+                note=_note(e, where),
                 industry=_str(e, "industry", where),
                 industry_code=_str(e, "industry_code", where),
                 control_level=_choice(e, "control_level", where, CONTROL_LEVELS),
