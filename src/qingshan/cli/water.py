@@ -25,7 +25,7 @@ app = typer.Typer(
 )
 
 ITEM_COLUMNS = (
-    "ph,do,codmn,cod,bod5,nh3n,tp,tn,cu,zn,f,se,as,hg,cd,cr6,pb,cn,vp,oil,las,s2,fc".split(",")
+    ["ph", "do", "codmn", "cod", "bod5", "nh3n", "tp", "tn", "cu", "zn", "f", "se", "as", "hg", "cd", "cr6", "pb", "cn", "vp", "oil", "las", "s2", "fc"]
 )
 OUTPUT_COLUMNS = ("class", "status", "failing_items")
 
