@@ -24,9 +24,8 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-ITEM_COLUMNS = (
-    ["ph", "do", "codmn", "cod", "bod5", "nh3n", "tp", "tn", "cu", "zn", "f", "se", "as", "hg", "cd", "cr6", "pb", "cn", "vp", "oil", "las", "s2", "fc"]
-)
+# ph,do,codmn,cod,bod5,nh3n,tp,tn,cu,zn,f,se,as,hg,cd,cr6,pb,cn,vp,oil,las,s2,fc (Table 1 order)
+ITEM_COLUMNS = tuple(item_limits())
 OUTPUT_COLUMNS = ("class", "status", "failing_items")
 
 
