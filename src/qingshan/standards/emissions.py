@@ -118,9 +118,7 @@ def _o2(value: object, what: str) -> float:
     return number
 
 
-def to_reference_o2(
-    measured: float, o2_measured: float, o2_reference: float | str
-) -> float:
+def to_reference_o2(measured: float, o2_measured: float, o2_reference: float | str) -> float:
     """折算浓度 ``C_ref = C_meas × (21 − O2_ref) / (21 − O2_meas)``.
 
     ``o2_reference`` is a percentage or an id of :func:`reference_o2_table` (e.g.
