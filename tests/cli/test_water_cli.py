@@ -72,3 +72,15 @@ def test_bad_input_names_the_line_and_exits_non_zero() -> None:
 def test_unknown_standard_is_refused() -> None:
     code, _, out = _run("waterbody,codmn\nriver,1\n", "--standard", "GB3838-1988")
     assert code == 2 and "known: GB3838-2002" in out
+
+
+def test_item_columns_are_the_issue_contract() -> None:
+    from qingshan.cli.water import ITEM_COLUMNS
+
+    contract = "ph,do,codmn,cod,bod5,nh3n,tp,tn,cu,zn,f,se,as,hg,cd,cr6,pb,cn,vp,oil,las,s2,fc"
+    assert ",".join(ITEM_COLUMNS) == contract
+
+
+def test_help_is_available() -> None:
+    result = runner.invoke(app, ["water", "classify", "--help"])
+    assert result.exit_code == 0 and "waterbody" in result.output
