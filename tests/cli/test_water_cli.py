@@ -84,3 +84,13 @@ def test_item_columns_are_the_issue_contract() -> None:
 def test_help_is_available() -> None:
     result = runner.invoke(app, ["water", "classify", "--help"])
     assert result.exit_code == 0 and "waterbody" in result.output
+
+
+def test_gb18030_and_bom_input_is_read_and_output_is_utf8() -> None:
+    gbk = "station,waterbody,codmn\n西湖村,river,7\n".encode("gb18030")
+    result = runner.invoke(app, ["water", "classify"], input=gbk)
+    assert result.exit_code == 0
+    assert result.stdout_bytes.decode("utf-8").splitlines()[1] == "西湖村,river,7,IV,轻度污染,codmn"
+    bom = "\ufeffwaterbody,codmn\nriver,1\n".encode()
+    result = runner.invoke(app, ["water", "classify"], input=bom)
+    assert result.exit_code == 0 and result.stdout.startswith("waterbody,codmn,class")

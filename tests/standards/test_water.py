@@ -313,3 +313,17 @@ def test_standard_versions() -> None:
         classify_sample({"cod": 16.0}, standard="GB3838-1988")
     with pytest.raises(UnknownVersionError):
         classify_sample({"cod": 16.0}, standard="auto", when=date(2001, 1, 1))
+
+
+def test_published_exceedance_multiples_guangdong_2016() -> None:
+    """广东省2016年第二季度重点河流水质状况 (swhqglq.gov.cn/swhqglq/zdly/hjbh/szhj/content/
+    post_434417.html), Table 1 (April 2016): section 西湖村 (龙岗河), target Ⅲ, class 劣Ⅴ,
+    主要超标项目 "氨氮/1.3、总磷/0.6、化学需氧量/0.2". The concentrations are not published;
+    we rebuild them from the multiples (C = S_Ⅲ × (1 + m)), so this checks the class, the
+    ranking and the multiple formula, not the raw data."""
+    values = {"nh3n": 1.0 * 2.3, "tp": 0.2 * 1.6, "cod": 20.0 * 1.2}
+    result = section_assessment([values], target_class=WaterClass.III)
+    assert result.water_class is WaterClass.WORSE_THAN_V
+    assert result.meets_target is False
+    got = [(p.name, round(p.multiple or 0.0, 1)) for p in result.main_pollutants]
+    assert got == [("氨氮", 1.3), ("总磷", 0.6), ("化学需氧量", 0.2)]

@@ -48,6 +48,20 @@ def _row_date(row: dict[str, str], line: int) -> date:
         raise _RowError(f"line {line}: time {text!r} is not an ISO 8601 date/time") from None
 
 
+def _read_stdin() -> str:
+    """Stdin as text: UTF-8 (with or without BOM), else GB 18030 — the encoding Excel on
+    Chinese Windows writes CSV in. Output is always UTF-8."""
+    raw = sys.stdin.buffer.read()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("gb18030")
+    except UnicodeDecodeError:
+        raise _fail("stdin is neither UTF-8 nor GB 18030 text") from None
+
+
 @app.command("classify")
 def classify(
     standard: str = typer.Option(
@@ -72,7 +86,7 @@ def classify(
             resolve(FAMILY, standard)
         except UnknownVersionError as exc:
             raise _fail(str(exc)) from None
-    text = sys.stdin.read().removeprefix("\ufeff")
+    text = _read_stdin()
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = reader.fieldnames
     if not header:
@@ -123,4 +137,5 @@ def classify(
         raise _fail(str(exc)) from None
     except csv.Error as exc:
         raise _fail(f"line {reader.line_num}: malformed CSV: {exc}") from None
-    sys.stdout.write(out.getvalue())
+    sys.stdout.buffer.write(out.getvalue().encode("utf-8"))
+    sys.stdout.flush()
