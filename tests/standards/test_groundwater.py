@@ -116,3 +116,14 @@ def test_exceedance_multiples() -> None:
     assert exceedance_multiple("ph", 9.5) is None
     assert exceedance_multiple("alpha", 1.0, against=G.IV) is None
     assert exceedance_multiple("las", 0.2, against=G.I) is None
+
+
+def test_class_shares_of_points() -> None:
+    from qingshan.standards.groundwater import class_shares
+
+    shares = class_shares([G.I, G.III, G.IV, G.V, None])
+    assert shares.n_classed == 4 and shares.n_missing == 1
+    assert shares.share_i_iii == pytest.approx(0.5)
+    assert shares.share_i_iv == pytest.approx(0.75)
+    assert shares.share_v == pytest.approx(0.25)
+    assert class_shares([]).share_v is None

@@ -21,7 +21,7 @@ than" — because a detection limit above a class limit cannot prove the better 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 from functools import cache
@@ -36,12 +36,14 @@ from qingshan.standards._checks import (
 from qingshan.standards.versions import resolve
 
 __all__ = [
+    "ClassShares",
     "GroundwaterAssessment",
     "GroundwaterClass",
     "IndicatorLimits",
     "InvalidValueError",
     "NotDetected",
     "UnknownItemError",
+    "class_shares",
     "classify",
     "exceedance_multiple",
     "indicator_class",
@@ -235,3 +237,45 @@ def exceedance_multiple(
     if limit == 0.0 or math.isinf(limit):  # LAS Ⅰ "不得检出"; radioactivity Ⅳ: no finite S
         return None
     return max(0.0, (number - limit) / limit)
+
+
+@dataclass(frozen=True, slots=True)
+class ClassShares:
+    """Shares of monitoring points by class (points without a class excluded)."""
+
+    counts: Mapping[GroundwaterClass, int]
+    n_classed: int
+    n_missing: int
+
+    def share(self, *classes: GroundwaterClass) -> float | None:
+        """Fraction of classed points in ``classes`` (None when no point has a class)."""
+        if self.n_classed == 0:
+            return None
+        return sum(self.counts.get(c, 0) for c in classes) / self.n_classed
+
+    @property
+    def share_i_iii(self) -> float | None:
+        """Ⅰ–Ⅲ类 share (达到或优于Ⅲ类, suitable for drinking-water sources)."""
+        return self.share(GroundwaterClass.I, GroundwaterClass.II, GroundwaterClass.III)
+
+    @property
+    def share_i_iv(self) -> float | None:
+        """Ⅰ–Ⅳ类 share (the national groundwater target indicator 地下水Ⅰ–Ⅳ类水比例)."""
+        return self.share(*(c for c in GroundwaterClass if c <= GroundwaterClass.IV))
+
+    @property
+    def share_v(self) -> float | None:
+        """Ⅴ类 share (水十条's 地下水质量极差的比例)."""
+        return self.share(GroundwaterClass.V)
+
+
+def class_shares(classes: Iterable[GroundwaterClass | None]) -> ClassShares:
+    """Counts and shares of points by class; ``None`` (no data) is counted as missing."""
+    counts: dict[GroundwaterClass, int] = {}
+    missing = 0
+    for cls in classes:
+        if cls is None:
+            missing += 1
+        else:
+            counts[cls] = counts.get(cls, 0) + 1
+    return ClassShares(counts, sum(counts.values()), missing)
