@@ -327,3 +327,9 @@ def test_published_exceedance_multiples_guangdong_2016() -> None:
     assert result.meets_target is False
     got = [(p.name, round(p.multiple or 0.0, 1)) for p in result.main_pollutants]
     assert got == [("氨氮", 1.3), ("总磷", 0.6), ("化学需氧量", 0.2)]
+
+
+def test_lake_with_many_points_uses_the_mean_of_its_points() -> None:
+    points = [{"tp": 0.02}] * 4 + [{"tp": 0.07}, {"tp": 0.06}]  # mean 0.035 → lake Ⅲ
+    result = basin_assessment(points, LAKE)
+    assert result.method == "mean" and result.water_class is WaterClass.III

@@ -26,7 +26,8 @@ Rules implemented
 - **Status words**: Ⅰ–Ⅱ 优, Ⅲ 良好, Ⅳ 轻度污染, Ⅴ 中度污染, 劣Ⅴ 重度污染.
 - **River / basin status**: fewer than 5 sections → mean concentrations over the sections,
   classified as one section; otherwise by the shares of sections Ⅰ–Ⅲ and 劣Ⅴ (see the data
-  file for the thresholds and what is unverified).
+  file for the thresholds and what is unverified). A lake or reservoir with several points:
+  the mean over its points, classified as one section.
 """
 
 from __future__ import annotations
@@ -608,11 +609,13 @@ def basin_assessment(
     *,
     standard: str = DEFAULT_STANDARD,
 ) -> BasinAssessment:
-    """Status of a river or basin (水系) from its sections' period-mean concentrations.
+    """Status of a river or basin (水系) from its sections' period-mean concentrations, or of
+    one lake/reservoir from its points.
 
     2011 method: with fewer than 5 sections, average each item over all sections and classify
     the averages like one section; otherwise classify each section and use the shares of
-    sections Ⅰ–Ⅲ and 劣Ⅴ (:func:`status_from_shares`).
+    sections Ⅰ–Ⅲ and 劣Ⅴ (:func:`status_from_shares`). A lake or reservoir with several
+    points (``waterbody="lake"``) is always evaluated on the mean over its points.
     """
     table = _table(standard)
     body = _waterbody(waterbody)
@@ -620,7 +623,7 @@ def basin_assessment(
         raise InvalidValueError("a river or basin needs at least one section")
     checked = [_checked_values(table, s) for s in sections]
     classes = tuple(_assess(table, s, body, False).water_class for s in checked)
-    if len(sections) < table.min_sections_for_shares:
+    if body is WaterbodyType.LAKE or len(sections) < table.min_sections_for_shares:
         means, _ = _means(table, checked)
         cls = _assess(table, means, body, False).water_class
         return BasinAssessment(
