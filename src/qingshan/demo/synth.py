@@ -467,7 +467,9 @@ def _water_series(
     step = WATER_STEP
 
     def z(code: str, phi: float = 0.8) -> F64:
-        return _site_noise(seed, t, step, phi, site, code)
+        noise = _site_noise(seed, t, step, phi, site, code)
+        # drinking-water sources stay compliant: no 4-sigma tails
+        return noise if kind == "section" else np.clip(noise, -3.0, 3.0)
 
     vals: dict[str, F64] = {}
     if kind == "ground":
@@ -493,7 +495,7 @@ def _water_series(
         else:  # protected reservoir: clean, low nutrients
             vals["w01019"] = _r(1.6 * np.exp(0.15 * z("w01019")), 2)
             vals["w21003"] = _r(0.08 * np.exp(0.3 * z("w21003")), 3)
-            vals["w21011"] = _r(0.02 * np.exp(0.25 * z("w21011")), 3)
+            vals["w21011"] = _r(0.018 * np.exp(0.25 * z("w21011")), 3)
             vals["w21001"] = _r(0.6 * np.exp(0.15 * z("w21001")), 2)
     n = len(t)
     hr = np.floor(hour).astype(np.int64)
