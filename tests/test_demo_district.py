@@ -149,3 +149,19 @@ def test_unknown_limit_category_and_missing_file(tmp_path: Path) -> None:
     (root / "pollutants.toml").unlink()
     with pytest.raises(DistrictDataError, match=r"'pollutants\.toml' not found"):
         load_district_from(root)
+
+
+def test_reference_o2_agrees_with_the_standards_engine() -> None:
+    from qingshan.standards.emissions import reference_o2
+
+    engine = {
+        "GB13271-2014/燃煤锅炉": "boiler-coal",
+        "GB13271-2014/燃气锅炉": "boiler-oil-gas",
+        "GB4915-2013/水泥窑": "cement-kiln",
+        "GB29620-2013/人工干燥及焙烧": "brick-kiln",
+    }
+    cats = {o.category.id: o.category for _, o in load_district().outlets()}
+    with_ref = {cid for cid, c in cats.items() if c.o2_ref is not None}
+    assert with_ref == set(engine)
+    for cid, fid in engine.items():
+        assert cats[cid].o2_ref == reference_o2(fid).o2_ref
