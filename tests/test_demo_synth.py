@@ -1,3 +1,4 @@
+import itertools
 from datetime import datetime
 
 import numpy as np
@@ -294,3 +295,13 @@ def test_sources_by_the_standards_engine(district: District, history: SynthResul
                     continue  # nothing valid received (maintenance or a lost packet)
                 a = classify_sample(sample, WaterbodyType.LAKE)
                 assert a.water_class is not None and a.water_class <= WaterClass.III
+
+
+def test_records_are_plain_rows(history: SynthResult) -> None:
+    s = history.get("E12/DA001", "a21002")  # includes the offline days
+    rows = list(s.records())
+    assert len(rows) == int(s.received().sum()) < len(s.time)
+    t, v, f, c = rows[0]
+    assert isinstance(t, datetime) and t == s.time[0].astype(datetime)
+    assert isinstance(v, float) and f in {"N", "C", "M", "F"} and isinstance(c, float)
+    assert all(r[0] < q[0] for r, q in itertools.pairwise(rows))

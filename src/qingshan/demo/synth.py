@@ -48,7 +48,7 @@ the last days before ``anchor`` and one device whose pollutant values are frozen
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import cast
@@ -112,6 +112,16 @@ class Series:
 
     def received(self) -> npt.NDArray[np.bool_]:
         return ~np.isnan(self.value)
+
+    def records(self) -> Iterator[tuple[datetime, float, str, float | None]]:
+        """Received values as plain rows (time, value, flag, converted-or-None), in time order;
+        intervals where nothing was received are skipped."""
+        idx = np.flatnonzero(self.received())
+        times = self.time[idx].astype("datetime64[s]").astype(datetime)
+        conv = self.converted
+        for k, i in enumerate(idx):
+            c = None if conv is None or np.isnan(conv[i]) else float(conv[i])
+            yield times[k], float(self.value[i]), str(self.flag[i]), c
 
 
 @dataclass(frozen=True, slots=True)
