@@ -237,6 +237,7 @@ def test_progress_is_reported(district: District) -> None:
         ({"step": 30}, "step must be"),
         ({"step": MINUTE, "end": datetime(2026, 3, 1)}, "at most 31 days"),
         ({"kinds": ["air", "soil"]}, "unknown site kinds"),
+        ({"seed": -1}, "non-negative integer"),
         ({"scenario": Scenario(offline="E99/DA001")}, "E99/DA001"),
         ({"scenario": Scenario(exceed=(("E01/DA002", "a21002", 1, 1, 1, 2.0),))}, "no limit"),
     ],

@@ -10,9 +10,9 @@ mean over the interval that *starts* at its time stamp.
 
 Determinism: every random draw is seeded from ``seed`` and the *absolute* calendar block it
 belongs to (the calendar year for regional weather and episodes, the calendar month for
-site noise, the day for minute noise), never from the window. So the slice of a 13-month
-history and a separately generated 3-day window agree, and the minute values of an hour
-average exactly to that hour's value.
+site and minute noise), never from the window. So the slice of a 13-month history and a
+separately generated 3-day window agree, and the minute values of an hour average to that
+hour's value (exactly before rounding to the reported digits).
 
 The model (documented where it is built):
 
@@ -21,8 +21,8 @@ AR(1)-like smoothed, σ = 0.45 for particles) drives all stations. PM2.5 rises b
 2.1 in the heating season (1 Nov – 31 Mar, Pingliang's heating period); coarse particles
 (PM10 − PM2.5) peak in spring; 4 spring dust events per year add 420–700 µg/m³ to hourly
 PM10 at their peak (yearly maxima ≈ 750–1 300 µg/m³ at the city stations), with a PM2.5/PM10
-ratio of 0.2 for the dust; 2 winter heavy-pollution episodes
-multiply PM2.5 up to ×5 over three days; O3 follows insolation (summer, clear days) with a
+ratio of 0.2 for the dust; 2 winter heavy-pollution episodes multiply PM2.5 up to ×5 over
+three days; O3 follows insolation (summer, clear days) with a
 15:00 peak; NO2 and CO have morning/evening traffic peaks; SO2 follows coal heating.
 Station multipliers give spatial differences (the 崆峒山 background station is cleaner,
 micro-stations near brick kilns dirtier). Calibrated so that 2020 in the four urban national
@@ -31,8 +31,8 @@ baseline); see ``tests/test_demo_synth.py`` and ``docs/demo.md`` for the achieve
 
 Water (GB 3838 items, every 4 hours as the national automatic stations publish). Levels are
 set from the real 泾河 stations (弹筝峡, 长庆桥) in ``shared/oracles/water``: pH ≈ 8.3,
-DO 8–12 mg/L, CODMn ≈ 2, TN 3–5; NH3-N rises in the low-flow months (Dec–Mar) and exceeds
-Class Ⅲ (1.0 mg/L) at times below the city, as the plan reports. Drinking-water sources stay
+DO 8–12 mg/L, CODMn ≈ 2, TN 3–5; NH3-N rises in the low-flow months (peak in mid-January)
+and exceeds Class Ⅲ (1.0 mg/L) below the city, as the plan reports (泾河个别月份氨氮超标). Drinking-water sources stay
 well within Class Ⅲ.
 
 Outlets (CEMS and water analysers). Each outlet runs on its industry's schedule (heating
@@ -819,6 +819,8 @@ def generate(
     ``progress(done, total)`` is called after each site.
     """
     start, end = _check_window(start, end, step)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise SynthError(f"seed must be a non-negative integer, got {seed!r}")
     kinds = tuple(kinds)
     bad = [k for k in kinds if k not in KINDS]
     if bad:
