@@ -32,8 +32,8 @@ baseline); see ``tests/test_demo_synth.py`` and ``docs/demo.md`` for the achieve
 Water (GB 3838 items, every 4 hours as the national automatic stations publish). Levels are
 set from the real 泾河 stations (弹筝峡, 长庆桥) in ``shared/oracles/water``: pH ≈ 8.3,
 DO 8–12 mg/L, CODMn ≈ 2, TN 3–5; NH3-N rises in the low-flow months (peak in mid-January)
-and exceeds Class Ⅲ (1.0 mg/L) below the city, as the plan reports (泾河个别月份氨氮超标). Drinking-water sources stay
-well within Class Ⅲ.
+and exceeds Class Ⅲ (1.0 mg/L) below the city, as the plan reports (泾河个别月份氨氮超标).
+Drinking-water sources stay well within Class Ⅲ.
 
 Outlets (CEMS and water analysers). Each outlet runs on its industry's schedule (heating
 boilers Nov–Mar, cement 错峰生产 Dec–Feb, brick kilns stop around the Spring Festival,
