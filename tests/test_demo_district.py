@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from qingshan.demo.district import DistrictDataError, load_district, load_district_from
-from qingshan.geo import point_in_polygons
+from qingshan.geo import haversine_m, point_in_polygons
 
 DATA = Path(__file__).resolve().parents[1] / "src" / "qingshan" / "demo" / "data"
 
@@ -51,6 +51,10 @@ def test_counts_match_the_plan() -> None:
     assert [n[:-3] for n in town] == ["峡门", "上杨", "白水", "花所", "草峰", "安国"]
     assert [g.name for g in d.groundwater] == ["南部山区", "水桥沟", "十里铺", "米家湾"]
     assert len(d.micro_stations) == 40
+    # the plan: 在中心城区布设40个“微型”站点 — all within a few km of the city centre
+    for m in d.micro_stations:
+        assert haversine_m(m.lon, m.lat, 106.668, 35.545) < 8000, m.id
+    assert len({m.township for m in d.micro_stations}) == 5
     air23 = [e for e in d.enterprises if e.on_air_platform]
     assert len(air23) == 23
     assert Counter(e.control_level for e in air23) == {"国控": 3, "省市控": 4, "区控": 16}

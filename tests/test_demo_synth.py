@@ -81,12 +81,9 @@ def test_spatial_differences(district: District, year2020: SynthResult) -> None:
     city = np.mean([annual(s.id) for s in synth.city_stations(district)])
     background = [s for s in district.air_stations if s.background]
     assert annual(background[0].id) < 0.75 * city
-    town = {m.id: district.township(m.township) for m in district.micro_stations}
-    industrial = [annual(i) for i, t in town.items() if t.name == "四十里铺镇"]
-    rural = [annual(i) for i, t in town.items() if t.kind == "乡"]
-    assert min(industrial) > max(rural)
     values = [annual(m.id) for m in district.micro_stations]
-    assert np.std(values) / np.mean(values) > 0.1
+    assert np.std(values) / np.mean(values) > 0.1  # micro-sites differ
+    assert 0.8 * city < np.mean(values) < 1.35 * city  # but all in the same city
 
 
 def test_jinghe_ammonia_in_low_flow_months(district: District, history: SynthResult) -> None:

@@ -17,17 +17,17 @@ hour's value (exactly before rounding to the reported digits).
 The model (documented where it is built):
 
 Air (HJ 633 pollutants; µg/m³, CO mg/m³). A regional daily "weather" factor (log-normal,
-AR(1)-like smoothed, σ = 0.45 for particles) drives all stations. PM2.5 rises by a factor
-2.1 in the heating season (1 Nov – 31 Mar, Pingliang's heating period); coarse particles
-(PM10 − PM2.5) peak in spring; 4 spring dust events per year add 420–700 µg/m³ to hourly
-PM10 at their peak (yearly maxima ≈ 750–1 300 µg/m³ at the city stations), with a PM2.5/PM10
-ratio of 0.2 for the dust; 2 winter heavy-pollution episodes multiply PM2.5 up to ×5 over
-three days; O3 follows insolation (summer, clear days) with a
-15:00 peak; NO2 and CO have morning/evening traffic peaks; SO2 follows coal heating.
-Station multipliers give spatial differences (the 崆峒山 background station is cleaner,
-micro-stations near brick kilns dirtier). Calibrated so that 2020 in the four urban national
-stations gives PM2.5 ≈ 22 µg/m³, PM10 ≈ 55 µg/m³ and ≈ 96.7 % good days (the plan's
-baseline); see ``tests/test_demo_synth.py`` and ``docs/demo.md`` for the achieved figures.
+AR(1)-like smoothed, σ = 0.45 for particles) drives all stations. PM2.5 rises by a factor 2.1
+in the heating season (1 Nov – 31 Mar, Pingliang's heating period); coarse particles (PM10 −
+PM2.5) peak in spring; 4 spring dust events per year add 420–700 µg/m³ to hourly PM10 at their
+peak (yearly maxima ≈ 750–1 300 µg/m³ at the city stations), with a PM2.5/PM10 ratio of 0.2 for
+the dust; 2 winter heavy-pollution episodes multiply PM2.5 up to ×5 over three days; O3 follows
+insolation (summer, clear days) with a 15:00 peak; NO2 and CO have morning/evening traffic
+peaks; SO2 follows coal heating. Station multipliers give spatial differences (the 崆峒山
+background station is cleaner; each micro-station has its own micro-site factor and sensor
+bias). Calibrated so that 2020 in the four urban national stations gives PM2.5 ≈ 22 µg/m³, PM10
+≈ 55 µg/m³ and ≈ 96.7 % good days (the plan's baseline); see ``tests/test_demo_synth.py`` and
+``docs/demo.md`` for the achieved figures.
 
 Water (GB 3838 items, every 4 hours as the national automatic stations publish). Levels are
 set from the real 泾河 stations (弹筝峡, 长庆桥) in ``shared/oracles/water``: pH ≈ 8.3,
@@ -336,20 +336,14 @@ def _air_profile(district: District, st: AirStation) -> _AirProfile:
         # small, stable differences between the urban national stations
         k = (_key(st.id) % 1000) / 1000.0
         return _AirProfile(0.94 + 0.12 * k, 0.9 + 0.25 * k, 0.95 + 0.1 * k, 1.0, 0.2)
-    # micro-stations: the township decides (industrial towns with brick kilns are dirtier)
+    # micro-stations (low-cost sensors in the central city): each sits at its own micro-site
+    # (road side, construction site, park ...), a stable multiplier of 0.8–1.35, plus a
+    # sensor bias within ±10 %; street units carry more traffic than the town fringes
     town = district.township(st.township)
-    industrial = {"620802106": 1.32, "620802102": 1.28, "620802103": 1.15, "620802107": 1.12}
-    if town.kind == "街道":
-        pm = 1.08
-    elif town.code in industrial:
-        pm = industrial[town.code]
-    elif town.kind == "类似乡级单位":
-        pm = 0.7
-    else:
-        pm = 0.86
-    bias = 1.0 + ((_key(st.id, "bias") % 200) - 100) / 1000.0  # sensor bias within ±10 %
-    traffic = 1.1 if town.kind == "街道" else 0.6
-    return _AirProfile(pm=pm * bias, traffic=traffic, coal=pm, o3=1.0, noise_sd=0.3)
+    site = 0.8 + 0.55 * ((_key(st.id, "site") % 1000) / 1000.0)
+    bias = 1.0 + ((_key(st.id, "bias") % 200) - 100) / 1000.0
+    traffic = (1.15 if town.kind == "街道" else 0.85) * site
+    return _AirProfile(pm=site * bias, traffic=traffic, coal=site, o3=1.0, noise_sd=0.3)
 
 
 def _diurnal_pm(h: F64) -> F64:
