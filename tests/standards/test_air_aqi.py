@@ -180,7 +180,7 @@ def _cell(v: str) -> str | None:
 
 def test_reproduces_published_national_figures() -> None:
     """Every archived station-hour: our AQI, NA marker and primary pollutants equal the
-    published ones (138 rows: 2022, 2023 under HJ 633-2012; March and April 2026 under 2026).
+    published ones (132 rows: 2022, 2023 under HJ 633-2012; March and April 2026 under 2026).
 
     Missing data as the platform handles it (``missing="platform"``): 2012 era no AQI when any
     of the six is missing; 2026 §5.3.1 (NA when ≤ 100) except a missing PM10; "/" ignored.
