@@ -180,13 +180,14 @@ def _cell(v: str) -> str | None:
 
 def test_reproduces_published_national_figures() -> None:
     """Every archived station-hour: our AQI, NA marker and primary pollutants equal the
-    published ones (132 rows: 2022, 2023 under HJ 633-2012; March and April 2026 under 2026).
+    published ones (148 rows: 2022, 2023 under HJ 633-2012; March and April 2026 under 2026).
 
-    Missing data as the platform handles it (``missing="platform"``): 2012 era no AQI when any
-    of the six is missing; 2026 §5.3.1 (NA when ≤ 100) except a missing PM10; "/" ignored.
+    Missing data as the platform handles it (``missing="platform"``): with an indicator missing
+    the AQI is published only above 100 (§5.3.1; the 2022/2023 archives write the suppressed
+    AQI as an empty cell, the 2026 ones as NA); since 2026 a missing PM10 is ignored; "/" too.
     """
     rows = _published_rows()
-    assert len(rows) >= 130
+    assert len(rows) >= 145
     na_rows = 0
     for row in rows:
         cells = {c: row[c] for c in ("so2", "no2", "co", "o3", "pm10", "pm2_5")}
@@ -204,11 +205,22 @@ def test_reproduces_published_national_figures() -> None:
         )
         expected = int(row["aqi"]) if row["aqi"] not in ("", "NA") else None
         assert r.aqi == expected, row
-        assert r.na == (row["aqi"] == "NA"), row
+        suppressed = row["aqi"] == "NA" or (row["aqi"] == "" and row["standard"] == "HJ633-2012")
+        assert r.na == suppressed, row
         na_rows += r.na
         published = set(row["primary"].split(";")) - {""}
         assert set(r.primary_pollutants) == published, row
-    assert na_rows >= 8
+    assert na_rows >= 20
+
+
+def test_platform_2012_publishes_above_100_with_a_pollutant_missing() -> None:
+    # 上海 虹口 2023-07-15 12:00 (Archive/2023-07-15/2023-07-15T12.csv): PM2.5 missing, O3 208
+    # → AQI 104 published; 南通 城中 same hour: PM10 missing, rest ≤ 100 → no AQI.
+    hongkou = {"so2": 8, "no2": 17, "co": 0.6, "o3": 208, "pm10": 61, "pm2_5": None}
+    assert hourly_aqi("HJ633-2012", missing="platform", **hongkou).aqi == 104
+    assert hourly_aqi("HJ633-2012", missing="strict", **hongkou).aqi is None
+    chengzhong = {"so2": 14, "no2": 18, "co": 0.9, "o3": 138, "pm10": None, "pm2_5": 31}
+    assert hourly_aqi("HJ633-2012", missing="platform", **chengzhong).na
 
 
 def test_platform_policy_differs_from_plain_policies() -> None:

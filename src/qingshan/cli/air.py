@@ -194,7 +194,7 @@ def aqi_command(
             "--missing",
             help="present: AQI over the pollutants present; strict: no AQI if any is missing; "
             "na-rule: HJ 633-2026 §5.3.1 (AQI only if > 100, else NA); platform: as the "
-            "national platform publishes (2012 strict; 2026 na-rule ignoring a missing PM10).",
+            "national platform publishes (na-rule; since 2026 a missing PM10 is ignored).",
         ),
     ] = Missing.present,
     with_iaqi: Annotated[

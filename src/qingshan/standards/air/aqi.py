@@ -26,7 +26,7 @@ Missing data policy (``missing``):
 ``"present"`` (default) AQI over the indicators present; ``"strict"`` no AQI if any is missing;
 ``"na_rule"`` HJ 633-2026 §5.3.1: with an indicator missing the AQI is published only when it
 exceeds 100, otherwise NA; ``"platform"`` what the national platform's hourly publication does
-(observed, see the data files): 2012 era ``strict``, 2026 ``na_rule`` ignoring a missing PM10.
+(observed, see the data files): ``na_rule`` in both eras, in 2026 ignoring a missing PM10.
 Indicators named in ``not_monitored`` ("/": not in the monitoring plan, §5.3.2) are left out
 and never count as missing.
 """
