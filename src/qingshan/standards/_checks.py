@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import math
 import tomllib
-from decimal import ROUND_HALF_EVEN, Decimal
 from functools import cache
 from importlib import resources
 from typing import Any
+
+from qingshan.standards.rounding import round_half_even as _round_decimal
 
 
 class InvalidValueError(ValueError):
@@ -62,13 +63,9 @@ def parse_cell(text: str, what: str) -> float | None:
 
 
 def round_half_even(value: float, decimals: int) -> float:
-    """Round to ``decimals`` places, ties to even (GB/T 8170-2008 数值修约: 四舍六入五成双).
-
-    Works on the decimal representation Python prints for ``value`` (``repr``), so 2.675 is
-    a tie (→ 2.68) as a person reading the number would expect, not the binary 2.67499….
-    """
-    quantum = Decimal(1).scaleb(-decimals)
-    return float(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_EVEN))
+    """GB/T 8170 half-even rounding for float pipelines; the rule itself lives in
+    :func:`qingshan.standards.rounding.round_half_even` (one place per rule)."""
+    return float(_round_decimal(value, decimals))
 
 
 @cache
