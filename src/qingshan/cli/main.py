@@ -5,7 +5,9 @@ from __future__ import annotations
 import typer
 
 from qingshan import __version__
+from qingshan.cli import air as air_cli
 from qingshan.cli import data, device, ingest, serve, storage, upstream
+from qingshan.cli import water as water_cli
 
 app = typer.Typer(
     name="qingshan",
@@ -30,7 +32,9 @@ def _root(
     """青山 Qingshan: ecological-environment protection platform."""
 
 
-# Command groups (one line each; keep alphabetical within a group of lines).
+app.command("aqi")(air_cli.aqi_command)
+app.add_typer(air_cli.app, name="air")
+app.add_typer(water_cli.app, name="water")
 app.command("init")(storage.init)
 app.command("ingest-file")(ingest.ingest_file)
 app.command("serve")(serve.serve)

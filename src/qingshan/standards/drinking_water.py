@@ -1,0 +1,194 @@
+"""Drinking-water sources (集中式生活饮用水水源地): compliance per source and 达标率.
+
+Basis (see ``data/drinking-water.toml`` and docs/standards/gb3838.md):
+
+- **Surface sources**: GB 3838-2002 Class Ⅲ on the 21 items the 2011 evaluation method
+  counts (Table 1 less water temperature, TN and fecal coliform), plus the GB 3838 Table 2
+  supplementary items (硫酸盐 250, 氯化物 250, 硝酸盐 10, 铁 0.3, 锰 0.1 mg/L) when supplied.
+- **Groundwater sources**: GB/T 14848-2017 Class Ⅲ on the supplied conventional indicators.
+- A source complies (达标) when every evaluated item meets Class Ⅲ. Over a period either the
+  period mean of each item is judged (``mode="mean"``, like a surface-water section) or every
+  sample must comply (``mode="every"``).
+- 达标率 = complying sources / sources with data; with volumes, also the volume-weighted rate
+  达标水量 / 总取水量.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from typing import Any
+
+from qingshan.standards import groundwater, water
+from qingshan.standards._checks import (
+    InvalidValueError,
+    UnknownItemError,
+    load_toml,
+    non_negative,
+)
+
+__all__ = [
+    "ComplianceRate",
+    "InvalidValueError",
+    "SourceCompliance",
+    "SourceType",
+    "UnknownItemError",
+    "compliance_rate",
+    "groundwater_source_compliance",
+    "supplementary_limits",
+    "surface_source_compliance",
+]
+
+
+class SourceType(StrEnum):
+    SURFACE = "surface"
+    GROUNDWATER = "groundwater"
+
+
+@cache
+def _raw() -> dict[str, Any]:
+    return load_toml("drinking-water.toml")
+
+
+def supplementary_limits() -> Mapping[str, tuple[str, float]]:
+    """GB 3838-2002 Table 2 items: code → (name, limit mg/L)."""
+    return {r["code"]: (r["name"], float(r["limit"])) for r in _raw()["supplementary"]}
+
+
+@dataclass(frozen=True, slots=True)
+class SourceCompliance:
+    source_type: SourceType
+    complies: bool | None  # None: no evaluated item had a value
+    failing_items: tuple[str, ...]  # items worse than Class Ⅲ (or over the Table 2 limit)
+    n_samples: int
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in ("mean", "every"):
+        raise InvalidValueError(f"unknown mode {mode!r}; expected 'mean' or 'every'")
+
+
+def _surface_failures(
+    values: Mapping[str, float | None], body: water.WaterbodyType | str
+) -> tuple[bool, list[str]]:
+    extra = supplementary_limits()
+    main = {c: v for c, v in values.items() if c not in extra}
+    assessment = water.classify_sample(main, body)
+    failing = list(assessment.failing_items)
+    seen = bool(assessment.item_classes)
+    for code, (name, limit) in extra.items():
+        value = values.get(code)
+        if value is None:
+            continue
+        seen = True
+        if non_negative(value, f"{code} ({name})") > limit:
+            failing.append(code)
+    return seen, failing
+
+
+def surface_source_compliance(
+    samples: Sequence[Mapping[str, float | None]],
+    waterbody: water.WaterbodyType | str = water.WaterbodyType.RIVER,
+    *,
+    mode: str = "mean",
+) -> SourceCompliance:
+    """Compliance of a surface drinking-water source with GB 3838-2002 Class Ⅲ (+ Table 2).
+
+    Item codes are those of :mod:`qingshan.standards.water` plus ``so4, cl, no3n, fe, mn``.
+    """
+    _check_mode(mode)
+    if mode == "mean":
+        sums: dict[str, float] = {}
+        counts: dict[str, int] = {}
+        for sample in samples:
+            for code, value in sample.items():
+                if value is None:
+                    continue
+                sums[code] = sums.get(code, 0.0) + non_negative(value, code)
+                counts[code] = counts.get(code, 0) + 1
+        batches: list[Mapping[str, float | None]] = [{c: sums[c] / counts[c] for c in sums}]
+    else:
+        batches = list(samples)
+    seen_any = False
+    failing: list[str] = []
+    for batch in batches:
+        seen, fails = _surface_failures(batch, waterbody)
+        seen_any |= seen
+        failing += [c for c in fails if c not in failing]
+    return SourceCompliance(
+        SourceType.SURFACE, (not failing) if seen_any else None, tuple(failing), len(samples)
+    )
+
+
+def groundwater_source_compliance(
+    samples: Sequence[Mapping[str, groundwater.Value | None]], *, mode: str = "every"
+) -> SourceCompliance:
+    """Compliance of a groundwater drinking-water source with GB/T 14848-2017 Class Ⅲ.
+
+    ``mode="mean"`` averages numeric values only; presence indicators and non-detects need
+    ``mode="every"`` (the default), where every sample must meet Class Ⅲ.
+    """
+    _check_mode(mode)
+    if mode == "mean":
+        sums: dict[str, float] = {}
+        counts: dict[str, int] = {}
+        for sample in samples:
+            for code, value in sample.items():
+                if value is None:
+                    continue
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise InvalidValueError(
+                        f"{code}: {value!r} cannot be averaged; use mode='every'"
+                    )
+                sums[code] = sums.get(code, 0.0) + non_negative(value, code)
+                counts[code] = counts.get(code, 0) + 1
+        batches: list[Mapping[str, groundwater.Value | None]] = [
+            {c: sums[c] / counts[c] for c in sums}
+        ]
+    else:
+        batches = list(samples)
+    seen_any = False
+    failing: list[str] = []
+    for batch in batches:
+        result = groundwater.classify(batch)
+        seen_any |= result.water_class is not None
+        failing += [c for c in result.exceeding_iii if c not in failing]
+    return SourceCompliance(
+        SourceType.GROUNDWATER,
+        (not failing) if seen_any else None,
+        tuple(failing),
+        len(samples),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ComplianceRate:
+    n_sources: int
+    n_complying: int
+    n_missing: int  # sources without data, left out of the rate
+    rate: float | None  # 达标率 by number of sources
+    volume_rate: float | None  # 达标率 weighted by volume drawn (None without volumes)
+
+
+def compliance_rate(
+    results: Iterable[SourceCompliance], volumes: Iterable[float] | None = None
+) -> ComplianceRate:
+    """饮用水水源地达标率 of a set of sources: complying / sources with data.
+
+    With ``volumes`` (the volume drawn from each source, same order), also the
+    volume-weighted rate. Sources without data are excluded from both rates.
+    """
+    items = list(results)
+    vols = None if volumes is None else [non_negative(v, "volume") for v in volumes]
+    if vols is not None and len(vols) != len(items):
+        raise InvalidValueError(f"{len(vols)} volumes for {len(items)} sources")
+    judged = [i for i, r in enumerate(items) if r.complies is not None]
+    ok = [i for i in judged if items[i].complies]
+    rate = len(ok) / len(judged) if judged else None
+    volume_rate = None
+    if vols is not None:
+        total = sum(vols[i] for i in judged)
+        volume_rate = sum(vols[i] for i in ok) / total if total > 0 else None
+    return ComplianceRate(len(items), len(ok), len(items) - len(judged), rate, volume_rate)

@@ -1,0 +1,64 @@
+"""Numeric rounding as Chinese standards prescribe it.
+
+GB/T 8170-2008 《数值修约规则与极限数值的表示和判定》 §3.2 ("四舍六入五成双"): a digit
+below 5 is dropped, above 5 carries, and an exact 5 with nothing after it rounds so the kept
+digit becomes even. That is IEEE "round half to even" applied to the *decimal* value as
+written, so the work is done on :class:`decimal.Decimal`.
+
+Floats are converted through their shortest round-tripping text (``repr``): ``4.05`` is
+treated as the decimal 4.05 a person typed (→ 4.0), not as its binary neighbour
+4.04999… . This is what the number on the page means.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal, InvalidOperation
+
+__all__ = ["NumberError", "ceil_int", "round_half_even", "to_decimal"]
+
+
+class NumberError(ValueError):
+    """A value that is not a finite number."""
+
+
+def to_decimal(value: Decimal | float | int | str) -> Decimal:
+    """Exact decimal of ``value``; floats via their shortest text (``repr``).
+
+    Raises :class:`NumberError` for text that is not a number, NaN and infinities.
+    """
+    if isinstance(value, bool):
+        raise NumberError(f"not a number: {value!r}")
+    if isinstance(value, Decimal):
+        out = value
+    elif isinstance(value, int):
+        out = Decimal(value)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise NumberError(f"not a finite number: {value!r}")
+        out = Decimal(repr(value))
+    elif isinstance(value, str):
+        try:
+            out = Decimal(value.strip())
+        except InvalidOperation:
+            raise NumberError(f"not a number: {value!r}") from None
+    else:
+        raise NumberError(f"not a number: {value!r}")
+    if not out.is_finite():
+        raise NumberError(f"not a finite number: {value!r}")
+    return out
+
+
+def round_half_even(value: Decimal | float | int | str, ndigits: int = 0) -> Decimal:
+    """Round ``value`` to ``ndigits`` decimals by GB/T 8170 (round half to even).
+
+    ``round_half_even("60.5", 0) == Decimal("60")``, ``round_half_even(4.15, 1) ==
+    Decimal("4.2")``, ``round_half_even(125, -1) == Decimal("1.2E+2")`` (tens).
+    """
+    exp = Decimal(1).scaleb(-ndigits)
+    return to_decimal(value).quantize(exp, rounding=ROUND_HALF_EVEN)
+
+
+def ceil_int(value: Decimal | float | int | str) -> int:
+    """Round up to an integer ("向上进位取整数", HJ 633 §4.2.6 / 2012 §6.2)."""
+    return int(to_decimal(value).to_integral_value(rounding=ROUND_CEILING))
