@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from qingshan import __version__
+from qingshan.cli import hj212
 
 app = typer.Typer(
     name="qingshan",
@@ -27,6 +28,9 @@ def _root(
     ),
 ) -> None:
     """青山 Qingshan: ecological-environment protection platform."""
+
+
+app.add_typer(hj212.app, name="hj212")
 
 
 def main() -> None:
