@@ -1,5 +1,7 @@
 """Builders, replies, commands, splitting + reassembly, HJ 212-2025 heartbeat/RF/1014/SM4."""
 
+# ruff: noqa: E501  (verbatim HJ 212 packets are longer than a line)
+
 from __future__ import annotations
 
 from datetime import datetime

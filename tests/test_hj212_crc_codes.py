@@ -1,5 +1,7 @@
 """CRC16 (Appendix A) and the code tables."""
 
+# ruff: noqa: E501  (verbatim HJ 212 packets are longer than a line)
+
 from __future__ import annotations
 
 import os

@@ -1,5 +1,7 @@
 """Parser: fields, suffixes, editions, strict reasons, lenient tolerances, length semantics."""
 
+# ruff: noqa: E501  (verbatim HJ 212 packets are longer than a line)
+
 from __future__ import annotations
 
 from datetime import datetime

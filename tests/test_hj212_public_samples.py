@@ -3,6 +3,8 @@
 Every sample is cited in tests/fixtures/hj212_public_samples.json (repository, path, commit).
 """
 
+# ruff: noqa: E501  (verbatim HJ 212 packets are longer than a line)
+
 from __future__ import annotations
 
 import json

@@ -1,0 +1,120 @@
+"""Nothing a device sends may raise anything but ProtocolError; the framer never hangs or grows."""
+
+# ruff: noqa: E501  (verbatim HJ 212 packets are longer than a line)
+
+from __future__ import annotations
+
+import contextlib
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from qingshan.protocol.hj212 import (
+    Frame,
+    Framer,
+    FramingError,
+    Packet,
+    ProtocolError,
+    crc16,
+    parse_frame,
+    parse_packet,
+)
+
+VALID = [
+    b"##0101QN=20160801085857223;ST=32;CN=1062;PW=100000;MN=010000A8900016F000169DC0;Flag=5;CP=&&RtdInterval=30&&1C80\r\n",
+    b"##0087QN=20240601085857223;ST=32;CN=1011;PW=123456;MN=010000A8900016F000169DC0;Flag=9;CP=&&&&2200\r\n",
+    b"##0139ST=32;CN=2011;PW=123456;MN=LD130133000015;CP=&&DataTime=20160824003817000;B01-Rtd=36.91;011-Rtd=231.0,011-Flag=N;060-Rtd=1.803,060-Flag=N&&4980\r\n",
+    b"##0144ST=32;CN=2021;PW=123456;MN=LD130104000268;CP=&&DataTime=20160824045500;SB1-RS=0;SB2-RS=0;SB3-RS=0;SB4-RS=0;SB5-RS=0;SB6-RS=0;SB7-RS=0;SB8-RS=0&&E2C1\r\n",
+]
+MAX = 256
+SETTINGS = settings(max_examples=150, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _parse_all(data: bytes) -> None:
+    for lenient in (False, True):
+        for encoding in ("utf-8", "gbk"):
+            try:
+                result = parse_packet(data, lenient=lenient, encoding=encoding)
+            except ProtocolError as exc:
+                assert exc.reason and exc.detail
+            else:
+                assert isinstance(result, Packet)
+
+
+@SETTINGS
+@given(st.lists(st.binary(max_size=300), max_size=20), st.integers(16, MAX))
+def test_framer_on_random_chunks(chunks: list[bytes], max_segment: int) -> None:
+    framer = Framer(max_segment=max_segment)
+    for chunk in chunks:
+        for event in framer.feed(chunk):
+            assert isinstance(event, Frame | FramingError)
+            assert len(getattr(event, "skipped", b"")) <= 64
+            if isinstance(event, Frame):
+                with contextlib.suppress(ProtocolError):
+                    parse_frame(event, lenient=True, max_segment=max_segment)
+        assert framer.buffered() <= max_segment + 12
+
+
+def _mutate(data: bytes, ops: list[tuple[int, int, int]]) -> bytes:
+    buf = bytearray(data)
+    for kind, pos, value in ops:
+        if not buf:
+            buf.append(value)
+            continue
+        i = pos % len(buf)
+        if kind == 0:
+            buf[i] = value
+        elif kind == 1:
+            buf.insert(i, value)
+        elif kind == 2:
+            del buf[i]
+        else:
+            del buf[i:]
+    return bytes(buf)
+
+
+MUTATIONS = st.lists(st.tuples(st.integers(0, 3), st.integers(0, 10_000), st.integers(0, 255)),
+                     min_size=1, max_size=6)
+
+
+@SETTINGS
+@given(st.sampled_from(VALID), MUTATIONS)
+def test_mutated_packets_raise_only_protocol_error(packet: bytes, ops: list[tuple[int, int, int]]) -> None:
+    _parse_all(_mutate(packet, ops))
+
+
+SEGMENT_ALPHABET = st.sampled_from(
+    [*"=;,&-QSTCNPWMFlagRtdAvgFlagDataTime0123456789.xN{}",
+     "CP=&&", "&&", "Flag=", "PNUM=", "PNO=", "RF=", "DataTime=", "中"]
+)
+
+
+@SETTINGS
+@given(st.lists(SEGMENT_ALPHABET, max_size=80))
+def test_random_segments_with_valid_crc(parts: list[str]) -> None:
+    # A correct length and CRC let random text reach the field parser.
+    segment = "ST=32;CN=2011;PW=1;MN=AB;" + "".join(parts)
+    for encoding in ("utf-8", "gbk"):
+        raw = segment.encode(encoding)
+        _parse_all(b"##%04d" % len(raw) + raw + b"%04X\r\n" % crc16(raw))
+
+
+@SETTINGS
+@given(st.lists(st.tuples(st.sampled_from(VALID), st.binary(max_size=40).filter(lambda b: b"#" not in b)),
+                max_size=6),
+       st.lists(st.integers(1, 50), min_size=1, max_size=10))
+def test_valid_packets_survive_garbage_and_any_chunking(
+    items: list[tuple[bytes, bytes]], sizes: list[int]
+) -> None:
+    stream = b"".join(garbage + packet for packet, garbage in items)
+    framer = Framer()
+    events: list[Frame | FramingError] = []
+    pos = 0
+    i = 0
+    while pos < len(stream):
+        size = sizes[i % len(sizes)]
+        events += framer.feed(stream[pos : pos + size])
+        pos += size
+        i += 1
+    got = [parse_packet(e.raw, lenient=True) for e in events if isinstance(e, Frame)]
+    assert [p.segment.encode() for p in got] == [p[6:-6] for p, _ in items]
