@@ -39,7 +39,7 @@ from qingshan.protocol.hj212._model import (
     ProtocolError,
 )
 from qingshan.protocol.hj212.codes import cn_codes, data_flags, map_2005_to_2017, st_codes
-from qingshan.protocol.hj212.crypto import SM4Error, decrypt_cp_text, is_encrypted_cp
+from qingshan.protocol.hj212.crypto import SM4Error, decrypt_cp_text
 
 __all__ = ["parse_frame", "parse_packet", "parse_segment"]
 
@@ -249,10 +249,12 @@ def _check_params(params: dict[str, str], ctx: _Ctx) -> None:
             raise ProtocolError("bad_value", f"{key}={value!r} is not a number")
 
 
-def parse_segment(text: str, *, lenient: bool = False, _ctx: _Ctx | None = None) -> Packet:
+def parse_segment(
+    text: str, *, lenient: bool = False, _ctx: _Ctx | None = None, _cp_at: int | None = None
+) -> Packet:
     """Parse and validate a decoded data segment (no length/CRC checks)."""
     ctx = _ctx if _ctx is not None else _Ctx(lenient)
-    cp_at = text.find("CP=&&")
+    cp_at = text.find("CP=&&") if _cp_at is None else _cp_at
     if cp_at < 0:
         raise ProtocolError("missing_field", "no 'CP=&&' in the data segment")
     if not text.endswith("&&") or len(text) < cp_at + 7:
@@ -331,7 +333,7 @@ def parse_segment(text: str, *, lenient: bool = False, _ctx: _Ctx | None = None)
     elif pnum_text is not None or pno_text is not None or split:
         if pnum_text is None or pno_text is None:
             raise ProtocolError("missing_field", "PNUM and PNO must both be present")
-        if not (pnum_text.isdigit() and pno_text.isdigit()):
+        if not (pnum_text.isdigit() and pno_text.isdigit() and (pnum_text + pno_text).isascii()):
             raise ProtocolError("bad_split", f"PNUM={pnum_text!r}/PNO={pno_text!r} not numbers")
         pnum, pno = int(pnum_text), int(pno_text)
         if not 1 <= pno <= pnum:
@@ -360,18 +362,28 @@ def parse_frame(
 
     ``sm4_key``: the device's SM4 key, needed when the CP content is encrypted (HJ 212-2025).
     """
-    ctx = _Ctx(lenient)
     raw = frame.raw
-    seg = frame.segment
     if raw[:2] != b"##":
         raise ProtocolError("no_header", "frame does not start with '##'")
-    declared_text = raw[2:6]
+    return _parse_wire(raw[2:6], frame.segment, frame.crc_text, lenient, encoding, max_segment,
+                       sm4_key)
+
+
+def _parse_wire(
+    declared_text: bytes,
+    seg: bytes,
+    crc_text: str,
+    lenient: bool,
+    encoding: str,
+    max_segment: int,
+    sm4_key: bytes | None,
+) -> Packet:
+    ctx = _Ctx(lenient)
     if len(declared_text) != 4 or not declared_text.isdigit():
         raise ProtocolError("bad_length", f"length field {bytes(declared_text)!r} is not 4 digits")
     declared = int(declared_text)
     if len(seg) > max_segment:
         raise ProtocolError("segment_too_long", f"data segment {len(seg)} > maximum {max_segment}")
-    crc_text = frame.crc_text
     if len(crc_text) != 4 or not _HEX4_ANY.issuperset(crc_text):
         raise ProtocolError("bad_crc_format", f"CRC field {crc_text!r} is not 4 hex digits")
     if not _HEX4.issuperset(crc_text):
@@ -382,7 +394,7 @@ def parse_frame(
         raise ProtocolError("bad_encoding", f"data segment is not valid {encoding}") from None
     plain = seg
     cp_at = text.find("CP=&&")
-    if cp_at >= 0 and is_encrypted_cp(text[cp_at + 5 :]):
+    if cp_at >= 0 and (text.startswith("{0x", cp_at + 5) or text.startswith("{0X", cp_at + 5)):
         if sm4_key is None:
             raise ProtocolError("encrypted_cp", "CP is SM4-encrypted and no key was given")
         try:
@@ -411,7 +423,7 @@ def parse_frame(
     computed = crc16(plain)
     if computed != int(crc_text, 16):
         raise ProtocolError("crc_mismatch", f"CRC {crc_text} ≠ computed {computed:04X}")
-    return parse_segment(text, lenient=lenient, _ctx=ctx)
+    return parse_segment(text, lenient=lenient, _ctx=ctx, _cp_at=cp_at)
 
 
 def parse_packet(
@@ -447,7 +459,5 @@ def parse_packet(
     seg = data[6:-4]
     if len(seg) > max_segment:
         raise ProtocolError("segment_too_long", f"data segment {len(seg)} > maximum {max_segment}")
-    frame = Frame(data, seg, data[-4:].decode("latin-1"))
-    return parse_frame(
-        frame, lenient=lenient, encoding=encoding, max_segment=max_segment, sm4_key=sm4_key
-    )
+    return _parse_wire(head, seg, data[-4:].decode("latin-1"), lenient, encoding, max_segment,
+                       sm4_key)
