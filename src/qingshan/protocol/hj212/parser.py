@@ -126,6 +126,31 @@ def _pollutant(code: str, fields: dict[str, str], original: str | None) -> Pollu
     return obj
 
 
+_PACKET_SETTERS = tuple(vars(Packet)[n].__set__ for n in Packet.__slots__)
+
+
+def _make_packet(*values: Any) -> Packet:
+    """``Packet(*values)`` without the frozen-dataclass ``__init__`` (13 ``object.__setattr__``)."""
+    obj: Packet = _new(Packet)
+    (s_qn, s_st, s_cn, s_pw, s_mn, s_flag, s_pnum, s_pno, s_rf, s_ed, s_cp, s_tol,
+     s_seg) = _PACKET_SETTERS
+    (qn, st, cn, pw, mn, flag, pnum, pno, rf, edition, cp, tolerated, segment) = values
+    s_qn(obj, qn)
+    s_st(obj, st)
+    s_cn(obj, cn)
+    s_pw(obj, pw)
+    s_mn(obj, mn)
+    s_flag(obj, flag)
+    s_pnum(obj, pnum)
+    s_pno(obj, pno)
+    s_rf(obj, rf)
+    s_ed(obj, edition)
+    s_cp(obj, cp)
+    s_tol(obj, tolerated)
+    s_seg(obj, segment)
+    return obj
+
+
 def _parse_cp(inner: str, edition: Edition, ctx: _Ctx, fast: bool = True) -> CP:
     """Split CP into DataTime, per-code fields and parameters, validating as it goes.
 
@@ -344,7 +369,7 @@ def parse_segment(
     if rf_text is not None and rf_text != "1":
         raise ProtocolError("bad_field", f"RF={rf_text[:10]!r}: only RF=1 is defined")
     cp = _parse_cp(text[cp_at + 5 : -2], edition, ctx)
-    return Packet(
+    return _make_packet(
         qn, st, cn, pw, mn, flag, pnum, pno, rf_text == "1", edition, cp,
         tuple(ctx.tolerated), text,
     )
