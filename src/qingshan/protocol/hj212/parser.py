@@ -54,6 +54,11 @@ _NUMS = re.compile(rf"{_NUM}(?:,{_NUM})*")
 _NUM1 = re.compile(_NUM)
 _ID = re.compile(r"[A-Za-z0-9_-]{1,24}")
 _MN_2025 = re.compile(r"[0-9A-F]{24}")
+#: The common header, in the standard's field order, every field already well formed.
+_FAST_HEAD = re.compile(
+    r"QN=([0-9]{17});ST=([0-9]{2});CN=([0-9]{4});PW=([A-Za-z0-9]{1,6});"
+    r"MN=([A-Za-z0-9_-]{1,24});Flag=([0-9]{1,3});"
+)
 _HEX4 = frozenset("0123456789ABCDEF")
 _HEX4_ANY = frozenset("0123456789abcdefABCDEF")
 
@@ -284,6 +289,23 @@ def parse_segment(
         raise ProtocolError("missing_field", "no 'CP=&&' in the data segment")
     if not text.endswith("&&") or len(text) < cp_at + 7:
         raise ProtocolError("bad_cp", "CP is not closed with '&&'")
+    fast = _FAST_HEAD.fullmatch(text, 0, cp_at)
+    if fast is not None:
+        # The usual 2017/2025 upload header, in the standard's order and all fields well formed.
+        qn, st, cn, pw, mn, flag_text = fast.groups()
+        flag = int(flag_text)
+        edition = EDITION_OF_BITS.get(flag >> 2)
+        if (
+            edition is not None
+            and flag <= 255
+            and not flag & FLAG_SPLIT
+            and st in _ST
+            and cn in _CN
+            and (edition is not Edition.V2025 or _MN_2025.fullmatch(mn) is not None)
+        ):
+            cp = _parse_cp(text[cp_at + 5 : -2], edition, ctx)
+            return _make_packet(qn, st, cn, pw, mn, flag, None, None, False, edition, cp,
+                                tuple(ctx.tolerated), text)
     head = text[:cp_at]
     if head and head[-1] != ";":
         raise ProtocolError("bad_field", "the field before CP is not closed with ';'")
