@@ -248,3 +248,16 @@ def test_wrong_encoding_is_reported() -> None:
 
 def test_unknown_encoding_name() -> None:
     assert reason(GOOD, encoding="no-such-codec") == "bad_encoding"
+
+
+@pytest.mark.parametrize("flag", [4, 5, 8, 9])
+def test_fast_and_general_paths_agree(flag: int) -> None:
+    # The standard field order takes the one-regex header path and the grouped CP path; a
+    # reordered header and split groups take the general paths. Both must give the same packet.
+    cp = "DataTime=20240601085800;a21026-Rtd=1.5,a21026-Flag=N;SB1-RS=1;a21002-Avg=-2.0,a21002-Cou=0.1"
+    usual = f"QN=20240601085857223;ST=31;CN=2011;PW=123456;MN={MN};Flag={flag};CP=&&{cp}&&"
+    odd_cp = cp.replace(",a21026-Flag=N", ";a21026-Flag=N")
+    odd = f"MN={MN};QN=20240601085857223;CN=2011;ST=31;Flag={flag};PW=123456;CP=&&{odd_cp}&&"
+    a, b = parse_packet(frame(usual)), parse_packet(frame(odd))
+    for name in ("qn", "st", "cn", "pw", "mn", "flag", "pnum", "pno", "rf", "edition", "cp", "tolerated"):
+        assert getattr(a, name) == getattr(b, name), name

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from itertools import repeat
 from operator import methodcaller
 from typing import Any
 
@@ -180,12 +181,10 @@ def _parse_cp(inner: str, edition: Edition, ctx: _Ctx, fast: bool = True) -> CP:
             state[0] = _parse_time(groups[0][9:], "DataTime", ctx)
             del groups[0]
         for group in groups:
-            dash = group.find("-")
-            if fast and dash > 0:
-                code = group[:dash]
-                if code.isalnum() and code not in codes:
-                    items = group.split("," + group[: dash + 1])
-                    items[0] = items[0][dash + 1 :]
+            if fast:
+                code, dash, rest = group.partition("-")
+                if dash and code.isalnum() and code not in codes:
+                    items = rest.split("," + code + "-")
                     try:
                         fields = dict(map(_split_eq, items))
                     except ValueError:
@@ -218,8 +217,7 @@ def _parse_cp(inner: str, edition: Edition, ctx: _Ctx, fast: bool = True) -> CP:
             else:
                 pollutants[new] = make(new, fields, code)
     else:
-        for code, fields in codes.items():
-            pollutants[code] = make(code, fields, None)
+        pollutants = dict(zip(codes, map(make, codes, codes.values(), repeat(None))))
     return CP(state[0], pollutants, params)
 
 
@@ -293,18 +291,18 @@ def parse_segment(
     if fast is not None:
         # The usual 2017/2025 upload header, in the standard's order and all fields well formed.
         qn, st, cn, pw, mn, flag_text = fast.groups()
-        flag = int(flag_text)
-        edition = EDITION_OF_BITS.get(flag >> 2)
+        f_flag = int(flag_text)
+        f_edition = EDITION_OF_BITS.get(f_flag >> 2)
         if (
-            edition is not None
-            and flag <= 255
-            and not flag & FLAG_SPLIT
+            f_edition is not None
+            and f_flag <= 255
+            and not f_flag & FLAG_SPLIT
             and st in _ST
             and cn in _CN
-            and (edition is not Edition.V2025 or _MN_2025.fullmatch(mn) is not None)
+            and (f_edition is not Edition.V2025 or _MN_2025.fullmatch(mn) is not None)
         ):
-            cp = _parse_cp(text[cp_at + 5 : -2], edition, ctx)
-            return _make_packet(qn, st, cn, pw, mn, flag, None, None, False, edition, cp,
+            cp = _parse_cp(text[cp_at + 5 : -2], f_edition, ctx)
+            return _make_packet(qn, st, cn, pw, mn, f_flag, None, None, False, f_edition, cp,
                                 tuple(ctx.tolerated), text)
     head = text[:cp_at]
     if head and head[-1] != ";":
