@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import lru_cache
 from itertools import repeat
 from operator import methodcaller
 from typing import Any
@@ -92,13 +93,13 @@ class _Ctx:
             self.tolerated.append(tolerance)
 
 
-def _parse_time(text: str, what: str, ctx: _Ctx) -> datetime:
-    """YYYYMMDDhhmmss (strict); lenient also takes YYYYMMDDhhmmsszzz (milliseconds)."""
+@lru_cache(maxsize=4096)
+def _time_value(text: str) -> datetime | None:
+    """YYYYMMDDhhmmss[zzz] -> datetime, or None when malformed (cached: every device of a
+    network reports the same minute/hour timestamps)."""
     n = len(text)
-    if not text.isdigit() or n not in (14, 17) or not text.isascii():
-        raise ProtocolError("bad_datatime", f"{what}={text!r} is not YYYYMMDDhhmmss")
-    if n == 17:
-        ctx.quirk("datatime_millis", "bad_datatime", f"{what}={text!r} carries milliseconds")
+    if n not in (14, 17) or not text.isdigit() or not text.isascii():
+        return None
     try:
         return datetime(
             int(text[0:4]), int(text[4:6]), int(text[6:8]),
@@ -106,7 +107,19 @@ def _parse_time(text: str, what: str, ctx: _Ctx) -> datetime:
             int(text[14:17]) * 1000 if n == 17 else 0,
         )
     except ValueError:
-        raise ProtocolError("bad_datatime", f"{what}={text!r} is not a valid date/time") from None
+        return None
+
+
+def _parse_time(text: str, what: str, ctx: _Ctx) -> datetime:
+    """YYYYMMDDhhmmss (strict); lenient also takes YYYYMMDDhhmmsszzz (milliseconds)."""
+    value = _time_value(text)
+    if value is None:
+        if len(text) in (14, 17) and text.isdigit() and text.isascii():
+            raise ProtocolError("bad_datatime", f"{what}={text!r} is not a valid date/time")
+        raise ProtocolError("bad_datatime", f"{what}={text[:30]!r} is not YYYYMMDDhhmmss")
+    if len(text) == 17:
+        ctx.quirk("datatime_millis", "bad_datatime", f"{what}={text!r} carries milliseconds")
+    return value
 
 
 #: Suffixes allowed in the fast path (numeric) plus the data flag.
