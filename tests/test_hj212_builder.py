@@ -75,7 +75,8 @@ def test_format_cp_forms() -> None:
     cp = CP(when, {"a21026": Pollutant("a21026", {"Rtd": "1.50", "Flag": "N"})}, {"PolId": "x"})
     assert format_cp(cp) == "DataTime=20240601085800;PolId=x;a21026-Rtd=1.50,a21026-Flag=N"
     assert format_cp({"a21026": {"Avg": "2"}, "DataTime": when}) == "DataTime=20240601085800;a21026-Avg=2"
-    for bad in ({"a": {"Rtd": "1;2"}}, {"a": {}}, "x&&y", {"Bad=Name": "1"}):
+    for bad in ({"a": {"Rtd": "1;2"}}, {"a": {}}, "x&&y", {"Bad=Name": "1"}, {"a": None},
+                {"a": {"Rtd": [1, 2]}}):
         with pytest.raises(ValueError):
             format_cp(bad)  # type: ignore[arg-type]
 

@@ -121,3 +121,20 @@ def test_valid_packets_survive_garbage_and_any_chunking(
         i += 1
     got = [parse_packet(e.raw, lenient=True) for e in events if isinstance(e, Frame)]
     assert [p.segment.encode() for p in got] == [p[6:-6] for p, _ in items]
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from(["{", "}", "0x", "0X", ",", "A1", "ff", "7", "g=N", "&&", "中"]),
+                max_size=60),
+       st.booleans())
+def test_random_ciphertext_with_key(parts: list[str], lenient: bool) -> None:
+    segment = f"QN=20240601085857223;ST=31;CN=2011;PW=1;MN={'0' * 24};Flag=8;CP=&&{{0x" + "".join(parts) + "&&"
+    raw = segment.encode()
+    data = b"##%04d" % len(raw) + raw + b"%04X\r\n" % crc16(raw)
+    for encoding in ("utf-8", "gbk"):
+        try:
+            result = parse_packet(data, lenient=lenient, encoding=encoding, sm4_key=b"0" * 16)
+        except ProtocolError as exc:
+            assert exc.reason
+        else:
+            assert isinstance(result, Packet)

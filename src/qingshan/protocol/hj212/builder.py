@@ -43,6 +43,8 @@ def format_time(when: datetime) -> str:
 
 
 def _text(name: str, value: object) -> str:
+    if value is None or isinstance(value, (list, dict, tuple, set)):
+        raise ValueError(f"{name} has no usable value: {value!r}")
     text = format_time(value) if isinstance(value, datetime) else str(value)
     for bad in _FORBIDDEN:
         if bad in text:
