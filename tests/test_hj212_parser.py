@@ -148,6 +148,7 @@ STRICT_CASES = [
     ("SampleTime bad", frame(HEAD + "CP=&&a21026-SampleTime=2024&&"), "bad_datatime"),
     ("value not a number", frame(HEAD + "CP=&&a21026-Rtd=1.2.3,a21026-Flag=N&&"), "bad_value"),
     ("value empty", frame(HEAD + "CP=&&a21026-Rtd=&&"), "bad_value"),
+    ("value with non-ASCII digits", frame(HEAD + "CP=&&a21026-Rtd=１.5,a21026-Flag=N&&"), "bad_value"),
     ("status not a number", frame(HEAD + "CP=&&SB1-RS=on&&"), "bad_value"),
     ("QnRtn not a number", frame(HEAD + "CP=&&QnRtn=ok&&"), "bad_value"),
     ("data flag unknown", frame(HEAD + "CP=&&a21026-Rtd=1,a21026-Flag=X&&"), "bad_data_flag"),

@@ -15,9 +15,10 @@ too. Lenient mode also accepts a count of *characters* and marks ``length_in_cha
 Strict mode rejects with a specific reason; lenient mode accepts field quirks and lists them in
 :attr:`Packet.tolerated` (``lowercase_crc``, ``datatime_millis``, ``missing_flag``,
 ``trailing_separator``, ``length_in_chars``, ``unknown_st``, ``unknown_cn``, ``unknown_edition``,
-``duplicate_field``, ``bad_value``, ``bad_data_flag``, ``qn_format``, ``pw_format``, ``mn_format``,
-``split_without_flag``, ``split_flag_without_pnum``, ``empty_item``, ``unknown_header_field``). Structural damage (no header,
-CRC mismatch, length mismatch, bad DataTime, …) is rejected in both modes.
+``duplicate_field``, ``bad_value``, ``bad_data_flag``, ``qn_format``, ``pw_format``,
+``mn_format``, ``split_without_flag``, ``split_flag_without_pnum``, ``empty_item``,
+``unknown_header_field``). Structural damage (no header, CRC mismatch, length mismatch, bad
+DataTime, …) is rejected in both modes.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ NUMERIC_SUFFIXES = frozenset(
 )
 _TIME_PARAMS = frozenset({"SystemTime", "BeginTime", "EndTime", "RestartTime"})
 _HEADER_KEYS = frozenset({"QN", "ST", "CN", "PW", "MN", "Flag", "PNUM", "PNO", "RF"})
-_NUM = r"[-+]?\d+(?:\.\d+)?"
+_NUM = r"[-+]?[0-9]+(?:\.[0-9]+)?"  # ASCII digits only (\d would admit "２" or "١")
 _NUMS = re.compile(rf"{_NUM}(?:,{_NUM})*")
 _NUM1 = re.compile(_NUM)
 _ID = re.compile(r"[A-Za-z0-9_-]{1,24}")
@@ -65,7 +66,7 @@ _HEX4 = frozenset("0123456789ABCDEF")
 _HEX4_ANY = frozenset("0123456789abcdefABCDEF")
 
 
-def _lazy_tables() -> tuple[frozenset[str], frozenset[str], frozenset[str], dict[str, str]]:
+def _load_tables() -> tuple[frozenset[str], frozenset[str], frozenset[str], dict[str, str]]:
     return (
         frozenset(st_codes()),
         frozenset(cn_codes()),
@@ -74,7 +75,7 @@ def _lazy_tables() -> tuple[frozenset[str], frozenset[str], frozenset[str], dict
     )
 
 
-_ST, _CN, _FLAGS, _MAP2005 = _lazy_tables()
+_ST, _CN, _FLAGS, _MAP2005 = _load_tables()
 
 
 class _Ctx:
@@ -124,7 +125,7 @@ def _parse_time(text: str, what: str, ctx: _Ctx) -> datetime:
 
 #: Suffixes allowed in the fast path (numeric) plus the data flag.
 _FAST_KEYS = NUMERIC_SUFFIXES | {"Flag"}
-_ITEM = rf"Flag=[NFMSDCTB]|(?:Zs)?(?:Rtd|Avg|Min|Max|Cou)={_NUM}|R[ST]={_NUM}"
+_ITEM = rf"Flag=[{''.join(sorted(_FLAGS))}]|(?:Zs)?(?:Rtd|Avg|Min|Max|Cou)={_NUM}|R[ST]={_NUM}"
 #: The fast groups of a packet with their code prefixes removed, joined by ';'.
 _FAST_BODY = re.compile(rf"(?:{_ITEM})(?:[,;](?:{_ITEM}))*")
 _split_eq = methodcaller("split", "=")
