@@ -101,6 +101,12 @@ def test_2005_packet_maps_codes() -> None:
     assert pol["XYZ"].original_code is None  # not in the correspondence table: kept as sent
 
 
+def test_2005_code_and_its_2017_code_in_one_packet_are_both_kept() -> None:
+    p = parse_packet(frame("ST=32;CN=2011;PW=123456;MN=LD130133000015;CP=&&011-Rtd=1;w01018-Rtd=2&&"))
+    assert p.cp.pollutants["011"].fields == {"Rtd": "1"}
+    assert p.cp.pollutants["w01018"].fields == {"Rtd": "2"}
+
+
 def test_2017_codes_are_not_remapped() -> None:
     p = parse_packet(frame(HEAD + "CP=&&011-Rtd=1&&"))
     assert "011" in p.cp.pollutants

@@ -137,20 +137,14 @@ class Framer:
                     )
                 del buf[: crlf + 2]
                 continue
-            if len(buf) >= end and len(buf) > limit:
+            if len(buf) > limit:  # implies len(buf) >= end: nothing fits, give the frame up
                 events.append(
                     FramingError("no_frame_end", "no CRC/CRLF where the length says",
                                  bytes(buf[:_PREVIEW]))
                 )
                 del buf[:2]
                 continue
-            if len(buf) > limit:
-                # Cannot happen for length <= max_segment, kept as a hard memory guard.
-                events.append(FramingError("no_frame_end", "frame exceeds the bound",
-                                           bytes(buf[:_PREVIEW])))
-                del buf[:2]
-                continue
-            break
+            break  # incomplete: wait for more bytes
         return events
 
     @staticmethod

@@ -226,7 +226,7 @@ def _parse_cp(inner: str, edition: Edition, ctx: _Ctx, fast: bool = True) -> CP:
         mapping = _MAP2005
         for code, fields in codes.items():
             new = mapping.get(code)
-            if new is None:
+            if new is None or new in codes:  # unmapped, or the 2017 code was sent as well
                 pollutants[code] = make(code, fields, None)
             else:
                 pollutants[new] = make(new, fields, code)
