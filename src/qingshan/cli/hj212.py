@@ -167,7 +167,7 @@ def build(
         int, typer.Option("--max-segment", help="Split CP above this size.")
     ] = 1024,
 ) -> None:
-    """Read a JSON object like ``check`` writes (without ``ok``) from stdin and print the packet.
+    """Read a JSON object as "check" writes it (without "ok") from stdin and print the packet.
 
     Without "flag" the Flag follows "edition" (default 2017); a long CP is split into PNUM/PNO
     packets, one per line. Packets end with CRLF.
