@@ -160,6 +160,7 @@ STRICT_CASES = [
     ("data flag unknown", frame(HEAD + "CP=&&a21026-Rtd=1,a21026-Flag=X&&"), "bad_data_flag"),
     ("trailing ;", frame(HEAD + "CP=&&a21026-Rtd=1;&&"), "trailing_separator"),
     ("item without =", frame(HEAD + "CP=&&a21026-Rtd&&"), "bad_cp"),
+    ("comma before the code's dash", frame(HEAD + "CP=&&x,a21026-Rtd=1&&"), "bad_cp"),
     ("empty item", frame(HEAD + "CP=&&a21026-Rtd=1;;a21002-Rtd=2&&"), "bad_cp"),
     ("empty suffix", frame(HEAD + "CP=&&a21026-=1&&"), "bad_cp"),
     ("empty name", frame(HEAD + "CP=&&=1&&"), "bad_cp"),

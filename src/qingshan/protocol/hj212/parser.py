@@ -123,8 +123,6 @@ def _parse_time(text: str, what: str, ctx: _Ctx) -> datetime:
     return value
 
 
-#: Suffixes allowed in the fast path (numeric) plus the data flag.
-_FAST_KEYS = NUMERIC_SUFFIXES | {"Flag"}
 _ITEM = rf"Flag=[{''.join(sorted(_FLAGS))}]|(?:Zs)?(?:Rtd|Avg|Min|Max|Cou)={_NUM}|R[ST]={_NUM}"
 #: The fast groups of a packet with their code prefixes removed, joined by ';'.
 _FAST_BODY = re.compile(rf"(?:{_ITEM})(?:[,;](?:{_ITEM}))*")
@@ -185,11 +183,11 @@ def _parse_cp(inner: str, edition: Edition, ctx: _Ctx, fast: bool = True) -> CP:
     nums: list[str] = []
     flags: list[str] = []
     bodies: list[list[str]] = []
+    fast_codes: list[str] = []
     if inner:
         if inner[-1] in ";,":
             ctx.quirk("trailing_separator", "trailing_separator", "CP ends with a separator")
             inner = inner.rstrip(";,")
-        fast_keys = _FAST_KEYS
         groups = inner.split(";")
         if fast and groups[0].startswith("DataTime=") and "," not in groups[0]:
             state[0] = _parse_time(groups[0][9:], "DataTime", ctx)
@@ -197,19 +195,25 @@ def _parse_cp(inner: str, edition: Edition, ctx: _Ctx, fast: bool = True) -> CP:
         for group in groups:
             if fast:
                 code, dash, rest = group.partition("-")
-                if dash and code.isalnum() and code not in codes:
+                if dash and code not in codes:
                     items = rest.split("," + code + "-")
                     try:
                         fields = dict(map(_split_eq, items))
                     except ValueError:
-                        pass
+                        pass  # an item without exactly one '=': item by item below
                     else:
-                        if len(fields) == len(items) and fields.keys() <= fast_keys:
+                        if len(fields) == len(items):
                             codes[code] = fields
+                            fast_codes.append(code)
                             bodies.append(items)
                             continue
             _slow_group(group, codes, params, state, nums, flags, ctx)
-    if bodies and _FAST_BODY.fullmatch(";".join(map(_join_items, bodies))) is None:
+    # The fast groups are checked in bulk: alphanumeric codes, only numeric suffixes + Flag,
+    # valid numbers and flag letters. Anything else: start again item by item.
+    if bodies and (
+        not "".join(fast_codes).isalnum()
+        or _FAST_BODY.fullmatch(";".join(map(_join_items, bodies))) is None
+    ):
         return _parse_cp(inner, edition, ctx, fast=False)
     if nums and _NUMS.fullmatch(",".join(nums)) is None:
         bad = next((v for v in nums if _NUM1.fullmatch(v) is None), nums[0])
