@@ -138,3 +138,46 @@ def test_random_ciphertext_with_key(parts: list[str], lenient: bool) -> None:
             assert exc.reason
         else:
             assert isinstance(result, Packet)
+
+
+CODES = st.sampled_from(["a21026", "a34013", "w01018", "SB1", "LA", "011", "a,b", "x y", ""])
+SUFFIXES = st.sampled_from(["Rtd", "Avg", "Min", "Max", "Cou", "ZsAvg", "RS", "Flag", "EFlag",
+                            "SampleTime", "Info", ""])
+VALUES = st.sampled_from(["1.5", "-0.25", "+3", "12", "N", "D", "X", "", "1.", "２", "a-b",
+                          "20240601085800", "1=2"])
+
+
+@st.composite
+def cp_texts(draw: st.DrawFn) -> str:
+    groups = []
+    for _ in range(draw(st.integers(0, 5))):
+        code = draw(CODES)
+        items = []
+        for _ in range(draw(st.integers(1, 4))):
+            other = draw(st.booleans()) and draw(st.integers(0, 9)) == 0
+            prefix = draw(CODES) if other else code
+            items.append(f"{prefix}-{draw(SUFFIXES)}={draw(VALUES)}")
+        groups.append(",".join(items))
+    if draw(st.booleans()):
+        groups.insert(0, "DataTime=" + draw(st.sampled_from(["20240601085800", "2024", "20240601085800123"])))
+    if draw(st.booleans()):
+        groups.insert(draw(st.integers(0, len(groups))), "")  # empty group (";;")
+    return ";".join(groups) + draw(st.sampled_from(["", "", ";", ","]))
+
+
+@SETTINGS
+@given(cp_texts(), st.booleans(), st.sampled_from(["2005", "2017"]))
+def test_fast_cp_path_equals_item_by_item_path(inner: str, lenient: bool, edition: str) -> None:
+    from qingshan.protocol.hj212._model import Edition
+    from qingshan.protocol.hj212.parser import _Ctx, _parse_cp
+
+    results = []
+    for fast in (True, False):
+        ctx = _Ctx(lenient)
+        try:
+            cp = _parse_cp(inner, Edition(edition), ctx, fast=fast)
+        except ProtocolError as exc:
+            results.append(("error", exc.reason))
+        else:
+            results.append(("ok", cp, ctx.tolerated))
+    assert results[0] == results[1]

@@ -184,37 +184,48 @@ def _parse_cp(inner: str, edition: Edition, ctx: _Ctx, fast: bool = True) -> CP:
     flags: list[str] = []
     bodies: list[list[str]] = []
     fast_codes: list[str] = []
+    mark = len(ctx.tolerated)
+    redo = False
+    original = inner
     if inner:
         if inner[-1] in ";,":
             ctx.quirk("trailing_separator", "trailing_separator", "CP ends with a separator")
             inner = inner.rstrip(";,")
         groups = inner.split(";")
-        if fast and groups[0].startswith("DataTime=") and "," not in groups[0]:
-            state[0] = _parse_time(groups[0][9:], "DataTime", ctx)
-            del groups[0]
-        for group in groups:
-            if fast:
-                code, dash, rest = group.partition("-")
-                if dash and code not in codes:
-                    items = rest.split("," + code + "-")
-                    try:
-                        fields = dict(map(_split_eq, items))
-                    except ValueError:
-                        pass  # an item without exactly one '=': item by item below
-                    else:
-                        if len(fields) == len(items):
-                            codes[code] = fields
-                            fast_codes.append(code)
-                            bodies.append(items)
-                            continue
-            _slow_group(group, codes, params, state, nums, flags, ctx)
-    # The fast groups are checked in bulk: alphanumeric codes, only numeric suffixes + Flag,
-    # valid numbers and flag letters. Anything else: start again item by item.
-    if bodies and (
+        try:
+            if fast and groups[0].startswith("DataTime=") and "," not in groups[0]:
+                state[0] = _parse_time(groups[0][9:], "DataTime", ctx)
+                del groups[0]
+            for group in groups:
+                if fast:
+                    code, dash, rest = group.partition("-")
+                    if dash and code not in codes:
+                        items = rest.split("," + code + "-")
+                        try:
+                            fields = dict(map(_split_eq, items))
+                        except ValueError:
+                            pass  # an item without exactly one '=': item by item below
+                        else:
+                            if len(fields) == len(items):
+                                codes[code] = fields
+                                fast_codes.append(code)
+                                bodies.append(items)
+                                continue
+                _slow_group(group, codes, params, state, nums, flags, ctx)
+        except ProtocolError:
+            if not fast:
+                raise
+            redo = True  # report the first defect in text order: redo item by item
+    # The fast groups are checked in bulk: non-empty alphanumeric codes, only numeric suffixes
+    # and Flag, valid numbers and flag letters. Anything else: start again item by item, so the
+    # reason and the tolerated list are exactly those of the item-by-item path.
+    if redo or bodies and (
         not "".join(fast_codes).isalnum()
+        or not all(fast_codes)
         or _FAST_BODY.fullmatch(";".join(map(_join_items, bodies))) is None
     ):
-        return _parse_cp(inner, edition, ctx, fast=False)
+        del ctx.tolerated[mark:]
+        return _parse_cp(original, edition, ctx, fast=False)
     if nums and _NUMS.fullmatch(",".join(nums)) is None:
         bad = next((v for v in nums if _NUM1.fullmatch(v) is None), nums[0])
         ctx.quirk("bad_value", "bad_value", f"value {bad[:40]!r} is not a decimal number")
