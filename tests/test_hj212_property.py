@@ -181,3 +181,36 @@ def test_fast_cp_path_equals_item_by_item_path(inner: str, lenient: bool, editio
         else:
             results.append(("ok", cp, ctx.tolerated))
     assert results[0] == results[1]
+
+
+HEADER_VALUES = {
+    "QN": ["20240601085857223", "2024", "２0240601085857223"],
+    "ST": ["31", "32", "99", "3"],
+    "CN": ["2051", "2011", "8013", "20511"],
+    "PW": ["123456", "1234567", "ab"],
+    "MN": ["010000A8900016F000169DC0", "LD130133000015", "z" * 24, "A B"],
+    "Flag": ["4", "5", "6", "8", "9", "0", "13", "256"],
+}
+
+
+@SETTINGS
+@given(st.fixed_dictionaries({k: st.sampled_from(v) for k, v in HEADER_VALUES.items()}),
+       st.booleans())
+def test_fast_header_path_equals_general_path(fields: dict[str, str], lenient: bool) -> None:
+    import re
+
+    from qingshan.protocol.hj212 import parser
+
+    text = "".join(f"{k}={v};" for k, v in fields.items()) + "CP=&&DataTime=20240601085800&&"
+    outcomes = []
+    saved = parser._FAST_HEAD
+    try:
+        for pattern in (saved, re.compile("(?!)")):  # second round: never the fast header
+            parser._FAST_HEAD = pattern
+            try:
+                outcomes.append(parser.parse_segment(text, lenient=lenient))
+            except ProtocolError as exc:
+                outcomes.append(exc.reason)  # type: ignore[arg-type]
+    finally:
+        parser._FAST_HEAD = saved
+    assert outcomes[0] == outcomes[1]
