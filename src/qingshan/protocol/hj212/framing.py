@@ -24,14 +24,14 @@ import re
 from qingshan.protocol.hj212._crc import crc16
 from qingshan.protocol.hj212._model import Frame, FramingError
 
-_HEX = frozenset(b"0123456789abcdefABCDEF")
+_HEX = b"0123456789abcdefABCDEF"
 _BLANK = b"\r\n \t\x00"
 _HEADER = re.compile(rb"##\d{4}[A-Za-z]")
 _PREVIEW = 64
 
 
 def _is_hex4(chunk: bytes | bytearray) -> bool:
-    return len(chunk) == 4 and all(c in _HEX for c in chunk)
+    return len(chunk) == 4 and not chunk.translate(None, _HEX)
 
 
 class Framer:
