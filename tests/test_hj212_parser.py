@@ -269,3 +269,44 @@ def test_fast_and_general_paths_agree(flag: int) -> None:
     a, b = parse_packet(frame(usual)), parse_packet(frame(odd))
     for name in ("qn", "st", "cn", "pw", "mn", "flag", "pnum", "pno", "rf", "edition", "cp", "tolerated"):
         assert getattr(a, name) == getattr(b, name), name
+
+
+def test_polid_scopes_information_codes() -> None:
+    # HJ 212-2017 3020 form: PolId, then its i-codes in their own groups.
+    one = parse_packet(frame(f"QN=20240601085857223;ST=32;CN=3020;PW=123456;MN={MN};Flag=4;"
+                             "CP=&&DataTime=20240601085800;PolId=w01018;i13004-Info=160;i13005-Info=90&&"))
+    assert one.cp.params == {"PolId": "w01018"}
+    assert one.cp.pollutants["w01018"].fields == {"i13004-Info": "160", "i13005-Info": "90"}
+    # Several PolId blocks in one packet (field practice) do not collide.
+    many = parse_packet(frame(f"QN=20240601085857223;ST=21;CN=3020;PW=123456;MN={MN};Flag=4;"
+                              "CP=&&DataTime=20240601085800;PolId=w01019,i12001-Info=0,i12002-Info=1;"
+                              "PolId=w21003,i12001-Info=2&&"))
+    assert many.cp.params == {"PolId": "w01019,w21003"}
+    assert many.cp.pollutants["w01019"].fields == {"i12001-Info": "0", "i12002-Info": "1"}
+    assert many.cp.pollutants["w21003"].fields == {"i12001-Info": "2"}
+    assert reason(frame(HEAD + "CP=&&PolId=;i12001-Info=0&&")) == "bad_value"
+
+
+FLAG9_2019 = "##0262QN=20190430101750562;ST=21;CN=3020;PW=624930;MN=A140100_2006;Flag=9;CP=&&DataTime=20190430101750;PolId=w01019,i12001-Info=0,i12002-Info=0;PolId=w21001,i12001-Info=0,i12002-Info=0;PolId=w21003,i12001-Info=0,i12002-Info=0;PolId=w21011,i12001-Info=0,i12002-Info=0&&FB41"
+
+
+def test_configured_edition_overrides_flag_bits() -> None:
+    # A 2019 packet with Flag=9 (a public Java test, TrafficPackageTest.java, search-index id
+    # 35871427021): its bits say 2025, which did not exist then; its MN is not 2025-shaped.
+    assert reason(FLAG9_2019.encode()) == "bad_field"
+    assert parse_packet(FLAG9_2019, lenient=True).edition is Edition.V2025
+    assert reason(FLAG9_2019.encode(), edition=Edition.V2017) == "bad_flag"
+    p = parse_packet(FLAG9_2019, lenient=True, edition=Edition.V2017)
+    assert (p.edition, p.tolerated) == (Edition.V2017, ("edition_mismatch",))
+    assert p.cp.params == {"PolId": "w01019,w21001,w21003,w21011"}
+    assert p.cp.pollutants["w21011"].fields == {"i12001-Info": "0", "i12002-Info": "0"}
+
+
+def test_configured_edition_for_flagless_packets() -> None:
+    seg = "ST=32;CN=2011;PW=123456;MN=LD130133000015;CP=&&011-Rtd=1&&"
+    assert parse_packet(frame(seg), edition=Edition.V2005).cp.pollutants["w01018"].original_code == "011"
+    assert reason(frame(seg), edition=Edition.V2017) == "missing_field"
+    p = parse_packet(frame(seg), edition=Edition.V2017, lenient=True)
+    assert (p.edition, p.tolerated) == (Edition.V2017, ("missing_flag",))
+    assert "011" in p.cp.pollutants  # not remapped: the device speaks 2017
+    assert parse_packet(GOOD, edition=Edition.V2017) == parse_packet(GOOD)

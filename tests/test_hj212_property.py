@@ -140,7 +140,7 @@ def test_random_ciphertext_with_key(parts: list[str], lenient: bool) -> None:
             assert isinstance(result, Packet)
 
 
-CODES = st.sampled_from(["a21026", "a34013", "w01018", "SB1", "LA", "011", "a,b", "x y", ""])
+CODES = st.sampled_from(["a21026", "a34013", "w01018", "SB1", "LA", "011", "i13004", "a,b", "x y", ""])
 SUFFIXES = st.sampled_from(["Rtd", "Avg", "Min", "Max", "Cou", "ZsAvg", "RS", "Flag", "EFlag",
                             "SampleTime", "Info", ""])
 VALUES = st.sampled_from(["1.5", "-0.25", "+3", "12", "N", "D", "X", "", "1.", "２", "a-b",
@@ -162,6 +162,8 @@ def cp_texts(draw: st.DrawFn) -> str:
         groups.insert(0, "DataTime=" + draw(st.sampled_from(["20240601085800", "2024", "20240601085800123"])))
     if draw(st.booleans()):
         groups.insert(draw(st.integers(0, len(groups))), "")  # empty group (";;")
+    if draw(st.booleans()):
+        groups.insert(draw(st.integers(0, len(groups))), "PolId=w01018")
     return ";".join(groups) + draw(st.sampled_from(["", "", ";", ","]))
 
 

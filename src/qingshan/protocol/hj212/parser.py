@@ -179,7 +179,7 @@ def _parse_cp(inner: str, edition: Edition, ctx: _Ctx, fast: bool = True) -> CP:
     """
     params: dict[str, str] = {}
     codes: dict[str, dict[str, str]] = {}
-    state: list[datetime | None] = [None]
+    state: list[Any] = [None, None]  # DataTime, current PolId
     nums: list[str] = []
     flags: list[str] = []
     bodies: list[list[str]] = []
@@ -197,7 +197,7 @@ def _parse_cp(inner: str, edition: Edition, ctx: _Ctx, fast: bool = True) -> CP:
                 state[0] = _parse_time(groups[0][9:], "DataTime", ctx)
                 del groups[0]
             for group in groups:
-                if fast:
+                if fast and state[1] is None:
                     code, dash, rest = group.partition("-")
                     if dash and code not in codes:
                         items = rest.split("," + code + "-")
@@ -254,11 +254,12 @@ def _slow_group(
     group: str,
     codes: dict[str, dict[str, str]],
     params: dict[str, str],
-    state: list[datetime | None],
+    state: list[Any],
     nums: list[str],
     flags: list[str],
     ctx: _Ctx,
 ) -> None:
+    """One ``;`` group, item by item. ``state`` = [DataTime, current PolId]."""
     for item in group.split(","):
         key, sep, value = item.partition("=")
         if not sep:
@@ -270,6 +271,10 @@ def _slow_group(
         if dash:
             if not code or not suffix:
                 raise ProtocolError("bad_cp", f"CP item {item[:40]!r} has an empty code or suffix")
+            if state[1] is not None and code[0] == "i":
+                # Information codes after PolId=X describe pollutant X (3020/3021 device info):
+                # kept as field "i13004-Info" of X, so several PolId blocks do not collide.
+                code, suffix = state[1], key
             fields = codes.get(code)
             if fields is None:
                 codes[code] = {suffix: value}
@@ -290,6 +295,12 @@ def _slow_group(
             state[0] = _parse_time(value, "DataTime", ctx)
         elif not key:
             raise ProtocolError("bad_cp", f"CP item {item[:40]!r} has an empty name")
+        elif key == "PolId":
+            if not value:
+                raise ProtocolError("bad_value", "PolId is empty")
+            state[1] = value
+            old = params.get("PolId")
+            params["PolId"] = value if old is None else f"{old},{value}"
         else:
             if key in params and params[key] != value:
                 ctx.quirk("duplicate_field", "duplicate_field",
@@ -307,9 +318,20 @@ def _check_params(params: dict[str, str], ctx: _Ctx) -> None:
 
 
 def parse_segment(
-    text: str, *, lenient: bool = False, _ctx: _Ctx | None = None, _cp_at: int | None = None
+    text: str,
+    *,
+    lenient: bool = False,
+    edition: Edition | None = None,
+    _ctx: _Ctx | None = None,
+    _cp_at: int | None = None,
 ) -> Packet:
-    """Parse and validate a decoded data segment (no length/CRC checks)."""
+    """Parse and validate a decoded data segment (no length/CRC checks).
+
+    ``edition``: the edition configured for the device, if known. It overrides the detection
+    from Flag (some 2017-era devices send ``Flag=9``, whose bits now mean 2025); a Flag that
+    says otherwise is ``bad_flag`` in strict mode and ``edition_mismatch`` in lenient mode.
+    """
+    expected = edition
     ctx = _ctx if _ctx is not None else _Ctx(lenient)
     cp_at = text.find("CP=&&") if _cp_at is None else _cp_at
     if cp_at < 0:
@@ -324,6 +346,7 @@ def parse_segment(
         f_edition = EDITION_OF_BITS.get(f_flag >> 2)
         if (
             f_edition is not None
+            and (expected is None or expected is f_edition)
             and f_flag <= 255
             and not f_flag & FLAG_SPLIT
             and st in _ST
@@ -369,7 +392,6 @@ def parse_segment(
         raise ProtocolError("missing_field", f"missing header field(s): {', '.join(missing)}")
     flag_text = get("Flag")
     flag: int | None = None
-    edition: Edition | None
     if flag_text is not None:
         if not flag_text.isdigit() or not flag_text.isascii() or int(flag_text) > 255:
             raise ProtocolError("bad_flag", f"Flag={flag_text[:10]!r} is not a number 0–255")
@@ -379,11 +401,15 @@ def parse_segment(
             ctx.quirk("unknown_edition", "bad_flag",
                       f"Flag={flag}: edition bits {flag >> 2} are not 0, 1 or 2")
             edition = Edition.V2017
-    elif len(mn) == 24:
-        ctx.quirk("missing_flag", "missing_field", "Flag is missing (required since 2017)")
-        edition = Edition.V2017
-    else:
+    elif expected is Edition.V2005 or (expected is None and len(mn) != 24):
         edition = Edition.V2005  # HJ/T 212-2005 made Flag optional; 14-character MN
+    else:
+        ctx.quirk("missing_flag", "missing_field", "Flag is missing (required since 2017)")
+        edition = expected or Edition.V2017
+    if expected is not None and edition is not expected:
+        ctx.quirk("edition_mismatch", "bad_flag",
+                  f"Flag={flag} says HJ 212-{edition.value}, the device is set to {expected.value}")
+        edition = expected
     qn = get("QN")
     if qn is not None and (len(qn) != 17 or not qn.isdigit() or not qn.isascii()):
         ctx.quirk("qn_format", "bad_field", f"QN={qn[:20]!r} is not 17 digits")
@@ -431,16 +457,18 @@ def parse_frame(
     encoding: str = "utf-8",
     max_segment: int = 1024,
     sm4_key: bytes | None = None,
+    edition: Edition | None = None,
 ) -> Packet:
     """Validate one frame (length, CRC, fields) and parse it. Raises :class:`ProtocolError`.
 
     ``sm4_key``: the device's SM4 key, needed when the CP content is encrypted (HJ 212-2025).
+    ``edition``: the device's configured edition, if known (see :func:`parse_segment`).
     """
     raw = frame.raw
     if raw[:2] != b"##":
         raise ProtocolError("no_header", "frame does not start with '##'")
     return _parse_wire(raw[2:6], frame.segment, frame.crc_text, lenient, encoding, max_segment,
-                       sm4_key)
+                       sm4_key, edition)
 
 
 def _parse_wire(
@@ -451,6 +479,7 @@ def _parse_wire(
     encoding: str,
     max_segment: int,
     sm4_key: bytes | None,
+    edition: Edition | None,
 ) -> Packet:
     ctx = _Ctx(lenient)
     if len(declared_text) != 4 or not declared_text.isdigit():
@@ -497,7 +526,7 @@ def _parse_wire(
     computed = crc16(plain)
     if computed != int(crc_text, 16):
         raise ProtocolError("crc_mismatch", f"CRC {crc_text} ≠ computed {computed:04X}")
-    return parse_segment(text, lenient=lenient, _ctx=ctx, _cp_at=cp_at)
+    return parse_segment(text, lenient=lenient, edition=edition, _ctx=ctx, _cp_at=cp_at)
 
 
 def parse_packet(
@@ -507,6 +536,7 @@ def parse_packet(
     encoding: str = "utf-8",
     max_segment: int = 1024,
     sm4_key: bytes | None = None,
+    edition: Edition | None = None,
 ) -> Packet:
     """Parse one whole packet ``##dddd…CRC[\\r\\n]``. Raises :class:`ProtocolError`.
 
@@ -534,4 +564,4 @@ def parse_packet(
     if len(seg) > max_segment:
         raise ProtocolError("segment_too_long", f"data segment {len(seg)} > maximum {max_segment}")
     return _parse_wire(head, seg, data[-4:].decode("latin-1"), lenient, encoding, max_segment,
-                       sm4_key)
+                       sm4_key, edition)
