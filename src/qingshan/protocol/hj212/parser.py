@@ -17,7 +17,7 @@ Strict mode rejects with a specific reason; lenient mode accepts field quirks an
 ``trailing_separator``, ``length_in_chars``, ``unknown_st``, ``unknown_cn``, ``unknown_edition``,
 ``duplicate_field``, ``bad_value``, ``bad_data_flag``, ``qn_format``, ``pw_format``,
 ``mn_format``, ``split_without_flag``, ``split_flag_without_pnum``, ``empty_item``,
-``unknown_header_field``). Structural damage (no header, CRC mismatch, length mismatch, bad
+``unknown_header_field``, ``edition_mismatch``). Structural damage (no header, CRC mismatch, length mismatch, bad
 DataTime, …) is rejected in both modes.
 """
 
