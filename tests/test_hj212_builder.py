@@ -295,3 +295,22 @@ def test_framer_and_parser_together_on_built_stream() -> None:
         events += framer.feed(stream[i : i + 7])
     packets = [parse_frame(e) for e in events]  # type: ignore[arg-type]
     assert [p.pno for p in packets] == list(range(1, len(packets) + 1))
+
+
+def test_encrypted_packet_with_plaintext_length_through_the_framer() -> None:
+    cp = {"DataTime": "20240601085857"} | {f"a2100{i}": {"Rtd": f"{i}.5", "Flag": "N"} for i in range(5)}
+    plain = build_packet(st="31", cn="2011", pw="123456", mn=MN, qn=QN, cp=cp, edition=Edition.V2025)
+    enc = build_packet(st="31", cn="2011", pw="123456", mn=MN, qn=QN, cp=cp,
+                       edition=Edition.V2025, sm4_key=OFFICIAL_TEST_KEY)
+    as_printed = plain[:6] + enc[6:]  # the A.2 examples put the plaintext length in the header
+    framer = Framer(max_segment=4096)
+    events = framer.feed(as_printed + plain)
+    packets = [parse_frame(e, sm4_key=OFFICIAL_TEST_KEY, max_segment=4096) for e in events]  # type: ignore[arg-type]
+    assert [p.cp for p in packets] == [parse_packet(plain).cp] * 2
+
+
+def test_is_encrypted_cp() -> None:
+    from qingshan.protocol.hj212.crypto import is_encrypted_cp
+
+    assert is_encrypted_cp("{0xE4,0x3E}g=N") and is_encrypted_cp("{0X01}")
+    assert not is_encrypted_cp("DataTime=20240601085857") and not is_encrypted_cp("")
