@@ -153,3 +153,14 @@ def test_frame_without_any_end_is_given_up_at_the_bound() -> None:
     assert "no_frame_end" in errors(events)
     assert framer.buffered() <= 128 + 12
     assert [f.raw for f in frames(framer.feed(P2))] == [P2]
+
+
+def test_large_hostile_chunk() -> None:
+    # 400 kB of headers that never complete, in one chunk. The framer only searches a window
+    # of max_segment + 12 bytes per step, so this stays linear (it ran for minutes when each
+    # step scanned the whole buffer).
+    framer = Framer()
+    hostile = b"##0001" * 50_000 + b"#" * 100_000
+    events = framer.feed(hostile + P1)
+    assert [f.raw for f in frames(events)] == [P1]
+    assert framer.buffered() == 0

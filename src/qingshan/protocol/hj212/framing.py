@@ -114,8 +114,9 @@ class Framer:
                     del buf[:stop]
                     continue
             # The declared length does not fit, or the frame is still incomplete.
-            crlf = buf.find(b"\r\n", 6)
-            nxt_header = _HEADER.search(buf, 2)
+            # Only look as far as a frame may reach, so a huge chunk costs linear time.
+            crlf = buf.find(b"\r\n", 6, limit)
+            nxt_header = _HEADER.search(buf, 2, limit)
             if nxt_header is not None and (crlf < 0 or nxt_header.start() < crlf):
                 cut = nxt_header.start()
                 events.append(
