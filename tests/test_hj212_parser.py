@@ -310,3 +310,12 @@ def test_configured_edition_for_flagless_packets() -> None:
     assert (p.edition, p.tolerated) == (Edition.V2017, ("missing_flag",))
     assert "011" in p.cp.pollutants  # not remapped: the device speaks 2017
     assert parse_packet(GOOD, edition=Edition.V2017) == parse_packet(GOOD)
+
+
+def test_protocol_error_text_and_pickling() -> None:
+    import pickle
+
+    err = ProtocolError("crc_mismatch", "CRC 0000 ≠ computed 1C80")
+    assert str(err) == "crc_mismatch: CRC 0000 ≠ computed 1C80"
+    back = pickle.loads(pickle.dumps(err))
+    assert (back.reason, back.detail) == (err.reason, err.detail)
