@@ -319,3 +319,15 @@ def test_protocol_error_text_and_pickling() -> None:
     assert str(err) == "crc_mismatch: CRC 0000 ≠ computed 1C80"
     back = pickle.loads(pickle.dumps(err))
     assert (back.reason, back.detail) == (err.reason, err.detail)
+
+
+def test_packets_pickle_and_are_frozen() -> None:
+    import dataclasses
+    import pickle
+
+    p = parse_packet(GOOD)
+    assert pickle.loads(pickle.dumps(p)) == p
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.cn = "9999"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.cp.pollutants["a21026"].code = "x"  # type: ignore[misc]
