@@ -8,7 +8,8 @@ Formula (HJ 212-2017 附录 A; identical in HJ 212-2025 附录 A.1)::
         repeat 8 times: carry = reg & 1; reg >>= 1; if carry: reg ^= 0xA001
 
 written as 4 hex digits, high byte first. It is *not* CRC-16/MODBUS (which XORs the byte into the
-unshifted register). Checks: the 2017 sample (length 101) gives 1C80, the 2025 A.1 sample gives 2200.
+unshifted register). Checks: the 2017 sample (length 101) gives 1C80, the 2025 A.1 sample gives
+2200.
 
 Because the register is shifted right by 8 before each byte, only its high byte ``h`` carries over:
 ``reg' = T[h ^ byte]`` with ``T[i]`` = the eight shift steps applied to ``i`` (a 256-entry table),

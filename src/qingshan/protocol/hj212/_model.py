@@ -68,7 +68,7 @@ class FramingError:
 
 @dataclass(frozen=True, slots=True)
 class Pollutant:
-    """All fields of one code in CP: suffix -> exact text, e.g. ``{"Rtd": "12.30", "Flag": "N"}``."""
+    """All fields of one code in CP: suffix -> exact text (``{"Rtd": "12.30", "Flag": "N"}``)."""
 
     code: str
     fields: Mapping[str, str]

@@ -21,7 +21,8 @@ from importlib import resources
 
 
 def _rows(name: str) -> list[dict[str, str]]:
-    text = resources.files("qingshan.protocol.hj212").joinpath("data").joinpath(name).read_text("utf-8")
+    folder = resources.files("qingshan.protocol.hj212").joinpath("data")
+    text = folder.joinpath(name).read_text("utf-8")
     lines = [line for line in text.splitlines() if not line.startswith("#")]
     return list(csv.DictReader(io.StringIO("\n".join(lines))))
 
@@ -141,7 +142,7 @@ def clashes() -> Mapping[str, tuple[str, ...]]:
 
 
 def pollutant_info(code: str) -> PollutantInfo | None:
-    """Look a code up; ``e10101`` matches the template ``e101xx`` and ``i33312`` matches ``i3331x``."""
+    """Look a code up; ``e10101`` matches the template ``e101xx``, ``i33312`` matches ``i3331x``."""
     table = pollutant_table()
     info = table.get(code)
     if info is not None:

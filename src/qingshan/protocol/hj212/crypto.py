@@ -51,7 +51,7 @@ def _blocks(key: bytes, data: bytes, mode: int) -> bytes:
 
 
 def sm4_ecb_encrypt(key: bytes, data: bytes) -> bytes:
-    """SM4-ECB without padding over the full 16-byte blocks of ``data`` (the tail is not returned)."""
+    """SM4-ECB without padding over the full 16-byte blocks of ``data`` (the tail is dropped)."""
     return _blocks(key, data, SM4_ENCRYPT)
 
 

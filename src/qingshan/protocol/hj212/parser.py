@@ -17,8 +17,8 @@ Strict mode rejects with a specific reason; lenient mode accepts field quirks an
 ``trailing_separator``, ``length_in_chars``, ``unknown_st``, ``unknown_cn``, ``unknown_edition``,
 ``duplicate_field``, ``bad_value``, ``bad_data_flag``, ``qn_format``, ``pw_format``,
 ``mn_format``, ``split_without_flag``, ``split_flag_without_pnum``, ``empty_item``,
-``unknown_header_field``, ``edition_mismatch``). Structural damage (no header, CRC mismatch, length mismatch, bad
-DataTime, …) is rejected in both modes.
+``unknown_header_field``, ``edition_mismatch``). Structural damage (no header, CRC mismatch,
+length mismatch, bad DataTime, …) is rejected in both modes.
 """
 
 from __future__ import annotations
@@ -219,10 +219,13 @@ def _parse_cp(inner: str, edition: Edition, ctx: _Ctx, fast: bool = True) -> CP:
     # The fast groups are checked in bulk: non-empty alphanumeric codes, only numeric suffixes
     # and Flag, valid numbers and flag letters. Anything else: start again item by item, so the
     # reason and the tolerated list are exactly those of the item-by-item path.
-    if redo or bodies and (
-        not "".join(fast_codes).isalnum()
-        or not all(fast_codes)
-        or _FAST_BODY.fullmatch(";".join(map(_join_items, bodies))) is None
+    if redo or (
+        bodies
+        and (
+            not "".join(fast_codes).isalnum()
+            or not all(fast_codes)
+            or _FAST_BODY.fullmatch(";".join(map(_join_items, bodies))) is None
+        )
     ):
         del ctx.tolerated[mark:]
         return _parse_cp(original, edition, ctx, fast=False)
@@ -246,7 +249,7 @@ def _parse_cp(inner: str, edition: Edition, ctx: _Ctx, fast: bool = True) -> CP:
             else:
                 pollutants[new] = make(new, fields, code)
     else:
-        pollutants = dict(zip(codes, map(make, codes, codes.values(), repeat(None))))
+        pollutants = dict(zip(codes, map(make, codes, codes.values(), repeat(None)), strict=True))
     return CP(state[0], pollutants, params)
 
 
