@@ -6,6 +6,7 @@ import typer
 
 from qingshan import __version__
 from qingshan.cli import air as air_cli
+from qingshan.cli import hj212
 from qingshan.cli import water as water_cli
 
 app = typer.Typer(
@@ -33,6 +34,7 @@ def _root(
 
 app.command("aqi")(air_cli.aqi_command)
 app.add_typer(air_cli.app, name="air")
+app.add_typer(hj212.app, name="hj212")
 app.add_typer(water_cli.app, name="water")
 
 
