@@ -6,7 +6,7 @@ import typer
 
 from qingshan import __version__
 from qingshan.cli import air as air_cli
-from qingshan.cli import data, device, ingest, serve, storage, upstream
+from qingshan.cli import data, device, hj212, ingest, serve, storage, upstream
 from qingshan.cli import water as water_cli
 
 app = typer.Typer(
@@ -34,6 +34,7 @@ def _root(
 
 app.command("aqi")(air_cli.aqi_command)
 app.add_typer(air_cli.app, name="air")
+app.add_typer(hj212.app, name="hj212")
 app.add_typer(water_cli.app, name="water")
 app.command("init")(storage.init)
 app.command("ingest-file")(ingest.ingest_file)
