@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from qingshan.storage.db import READONLY, session_scope
@@ -205,3 +205,49 @@ class Directory:
     def peek(self, mn: str) -> DeviceInfo | None:
         """Cached lookup without any reload (for the event loop thread)."""
         return self._by_mn.get(mn)
+
+
+def seed_factors(engine: Engine) -> int:
+    """Fill ``factor`` from the protocol library's HJ 212 code tables; returns rows added.
+
+    2017 codes (HJ 212-2017 附录B) with name and unit, plus the HJ/T 212-2005 code each one
+    replaces (edition 2005, ``code_2017`` pointing at the new code). Existing rows are kept, so
+    a deployment's own corrections survive ``qingshan init``.
+    """
+    from sqlalchemy import Table
+
+    from qingshan.protocol.hj212.codes import pollutant_table
+    from qingshan.services.ingest import dialect_insert
+    from qingshan.storage.models import Factor
+
+    media = {"w": "water", "a": "air"}
+    rows: dict[tuple[str, str], dict[str, object]] = {}
+    for code, info in pollutant_table().items():
+        medium = media.get(code[:1])
+        rows[(code, "2017")] = {
+            "code": code,
+            "edition": "2017",
+            "name": info.name,
+            "unit": info.unit or None,
+            "medium": medium,
+            "code_2017": None,
+        }
+        if info.code_2005:
+            rows.setdefault(
+                (info.code_2005, "2005"),
+                {
+                    "code": info.code_2005,
+                    "edition": "2005",
+                    "name": info.name,
+                    "unit": info.unit or None,
+                    "medium": medium,
+                    "code_2017": code,
+                },
+            )
+    table = Factor.__table__
+    assert isinstance(table, Table)
+    with engine.begin() as conn:
+        before = conn.execute(select(func.count()).select_from(table)).scalar() or 0
+        conn.execute(dialect_insert(conn, table).on_conflict_do_nothing(), list(rows.values()))
+        after = conn.execute(select(func.count()).select_from(table)).scalar() or 0
+    return int(after - before)
