@@ -141,23 +141,30 @@ def _load(session: Session, mn: str | None = None) -> list[DeviceInfo]:
     for up in session.scalars(select(Upstream).where(Upstream.active)):
         ups.setdefault(up.group_id, []).append(up.id)
     groups = {g.id: g.name for g in session.scalars(select(DeviceGroup))}
-    q = select(Device, Site.code).outerjoin(Site, Site.id == Device.site_id).order_by(Device.mn)
+    # Plain rows, not ORM objects: the gateway reloads thousands of devices periodically.
+    d = Device.__table__.c
+    q = (
+        select(d.id, d.mn, d.pw, d.st, d.edition, d.encoding, d.active, d.group_id, Site.code)
+        .select_from(Device.__table__.outerjoin(Site, Site.id == d.site_id))
+        .order_by(d.mn)
+    )
     if mn is not None:
-        q = q.where(Device.mn == mn)
+        q = q.where(d.mn == mn)
     out = []
-    for dev, site_code in session.execute(q):
+    for r in session.execute(q):
+        gid = r.group_id
         out.append(
             DeviceInfo(
-                id=dev.id,
-                mn=dev.mn,
-                pw=dev.pw,
-                st=dev.st,
-                edition=dev.edition,
-                encoding=dev.encoding,
-                active=dev.active,
-                site_code=site_code,
-                group=groups.get(dev.group_id) if dev.group_id else None,
-                upstream_ids=tuple(sorted(ups.get(dev.group_id, []))) if dev.group_id else (),
+                id=r.id,
+                mn=r.mn,
+                pw=r.pw,
+                st=r.st,
+                edition=r.edition,
+                encoding=r.encoding,
+                active=bool(r.active),
+                site_code=r.code,
+                group=groups.get(gid) if gid else None,
+                upstream_ids=tuple(sorted(ups.get(gid, []))) if gid else (),
             )
         )
     return out
