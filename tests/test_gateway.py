@@ -340,3 +340,35 @@ def test_socket_to_database_to_export_round_trip(engine: Engine, db_url: str) ->
     with engine.connect() as conn:
         seen = conn.execute(select(Device.last_seen_at, Device.last_peer)).one()
     assert seen[0] is not None and seen[1].startswith("127.0.0.1:")
+
+
+def test_sm4_encrypted_2025_packets(engine: Engine) -> None:
+    """HJ 212-2025 §6.4: a device registered with its SM4 key is decrypted and stored."""
+    from qingshan.protocol.hj212 import OFFICIAL_TEST_KEY, Edition, build_packet
+
+    add_device(engine, mn=MN, pw=PW, st="22", edition="2025", sm4_key=OFFICIAL_TEST_KEY.hex())
+    add_device(engine, mn=MN2, pw=PW, st="22", edition="2025")  # key not registered
+    cp = "DataTime=20260301080000;a21026-Avg=12.30,a21026-Flag=N;a34004-Avg=0.035,a34004-Flag=N"
+
+    def pkt(mn: str, qn: str) -> bytes:
+        raw: bytes = build_packet(st="22", cn="2051", pw=PW, mn=mn, cp=cp, qn=qn,
+                                  edition=Edition.V2025, needs_reply=True,
+                                  sm4_key=OFFICIAL_TEST_KEY)
+        assert b"a21026" not in raw  # really encrypted on the wire
+        return raw
+
+    async def scenario(gw: Gateway) -> None:
+        dev = await DeviceClient("127.0.0.1", gw.port).connect()
+        ok = await dev.send(pkt(MN, "20260301080000001"), "20260301080000001")
+        await dev.send(pkt(MN2, "20260301080000002"))
+        assert ok is not None
+        assert (await asyncio.wait_for(ok, 10)).reply.cn == "9014"
+        await asyncio.sleep(0.3)
+        await dev.close()
+
+    run(engine, scenario)
+    with engine.connect() as conn:
+        values = dict(conn.execute(select(Observation.code, Observation.value)).all())
+        reasons = conn.execute(select(Quarantine.reason)).scalars().all()
+    assert values == {"a21026": "12.30", "a34004": "0.035"}
+    assert reasons == ["encrypted_cp"]

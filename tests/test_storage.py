@@ -196,3 +196,20 @@ def test_factors_are_seeded_from_the_hj212_code_tables(engine: Engine) -> None:
         so2 = conn.execute(select(Factor.medium).where(Factor.code == "a21026",
                                                        Factor.edition == "2017")).scalar()
     assert cod.medium == "water" and old == "w01018" and so2 == "air"
+
+
+def test_upgrade_from_the_first_revision(db_url: str) -> None:
+    """`qingshan init` upgrades an older schema in place, keeping the data."""
+    from qingshan.storage.db import current_revision, migrate
+
+    engine = make_engine(db_url)
+    add_device(engine, mn=MN, pw="123456", st="22")
+    migrate(engine, "0001")
+    assert current_revision(engine) == "0001"
+    with pytest.raises(SchemaNotReadyError):
+        check_schema(engine)
+    init_db(engine)
+    assert current_revision(engine) == head_revision()
+    dev = get_device(engine, MN)
+    assert dev is not None and dev.sm4_key is None
+    engine.dispose()

@@ -241,11 +241,12 @@ def aqi_command(
     except UnknownVersionError as exc:
         _fail([str(exc)])
     policies: dict[Missing, MissingPolicy] = {
-        Missing.present: "present", Missing.strict: "strict", Missing.na_rule: "na_rule",
+        Missing.present: "present",
+        Missing.strict: "strict",
+        Missing.na_rule: "na_rule",
         Missing.platform: "platform",
     }
-    labels = {"so2": "SO2", "no2": "NO2", "co": "CO", "o3": "O3", "pm10": "PM10",
-              "pm2_5": "PM2_5"}
+    labels = {"so2": "SO2", "no2": "NO2", "co": "CO", "o3": "O3", "pm10": "PM10", "pm2_5": "PM2_5"}
     policy = policies[missing]
     n = len(rows)
     aqi = np.full(n, np.nan)
@@ -264,14 +265,28 @@ def aqi_command(
             res: BulkAqi
             if mode is Mode.hourly:
                 res = hourly_aqi_array(
-                    v, so2=sub["so2"], no2=sub["no2"], co=sub["co"], o3=sub["o3"],
-                    pm10=sub["pm10"], pm2_5=sub["pm2_5"], so2_24h=sub.get("so2_24h"),
-                    missing=policy, not_monitored=not_monitored,
+                    v,
+                    so2=sub["so2"],
+                    no2=sub["no2"],
+                    co=sub["co"],
+                    o3=sub["o3"],
+                    pm10=sub["pm10"],
+                    pm2_5=sub["pm2_5"],
+                    so2_24h=sub.get("so2_24h"),
+                    missing=policy,
+                    not_monitored=not_monitored,
                 )
             else:
                 res = daily_aqi_array(
-                    v, so2=sub["so2"], no2=sub["no2"], co=sub["co"], o3_8h=sub["o3_8h"],
-                    pm10=sub["pm10"], pm2_5=sub["pm2_5"], o3_1h=sub["o3"], missing=policy,
+                    v,
+                    so2=sub["so2"],
+                    no2=sub["no2"],
+                    co=sub["co"],
+                    o3_8h=sub["o3_8h"],
+                    pm10=sub["pm10"],
+                    pm2_5=sub["pm2_5"],
+                    o3_1h=sub["o3"],
+                    missing=policy,
                     not_monitored=not_monitored,
                 )
         except AqiInputError as exc:
@@ -367,9 +382,7 @@ def evaluate_command(
             help="end: a time labels the hour ending then (national platform); start: beginning.",
         ),
     ] = HourLabelOpt.end,
-    no_days: Annotated[
-        bool, typer.Option("--no-days", help="Leave out the per-day list.")
-    ] = False,
+    no_days: Annotated[bool, typer.Option("--no-days", help="Leave out the per-day list.")] = False,
 ) -> None:
     """Evaluate one station's hourly CSV (time,so2,no2,co,o3,pm10,pm2_5) → JSON on stdout.
 
@@ -390,15 +403,17 @@ def evaluate_command(
         _fail(exc.errors)
     if not rows:
         _fail(["no data rows"])
-    names = {"so2": "SO2", "no2": "NO2", "co": "CO", "o3": "O3", "pm10": "PM10",
-             "pm2_5": "PM2_5"}
+    names = {"so2": "SO2", "no2": "NO2", "co": "CO", "o3": "O3", "pm10": "PM10", "pm2_5": "PM2_5"}
 
     def records() -> Iterator[tuple[datetime, dict[str, float | None]]]:
         for r, t in enumerate(times):
-            yield t, {
-                names[c]: (None if math.isnan(cols[c][r]) else float(cols[c][r]))
-                for c in POLLUTANT_COLUMNS
-            }
+            yield (
+                t,
+                {
+                    names[c]: (None if math.isnan(cols[c][r]) else float(cols[c][r]))
+                    for c in POLLUTANT_COLUMNS
+                },
+            )
 
     if hour_label is HourLabelOpt.end and times and min(times).hour == 0:
         # A series starting at 00:00 is usually labelled by the hour's start; under "end" its
@@ -411,8 +426,12 @@ def evaluate_command(
     try:
         data = HourlyData.from_records(records(), hour_label=hour_label.value)
         result = evaluate(
-            data, standard.value, air_class=air_class, phase=phase,
-            dust_days=_dust_days(dust_days), dust_scope=dust_scope.value,
+            data,
+            standard.value,
+            air_class=air_class,
+            phase=phase,
+            dust_days=_dust_days(dust_days),
+            dust_scope=dust_scope.value,
             include_days=not no_days,
         )
     except (EvaluationError, UnknownVersionError, ValueError) as exc:

@@ -25,13 +25,24 @@ def add(
     group: str | None = typer.Option(
         None, "--group", help="Device group (its upstream platforms receive the data)"
     ),
+    sm4_key: str | None = typer.Option(
+        None, "--sm4-key", help="SM4 key (32 hex digits) of a 2025 device that encrypts CP"
+    ),
     db: str | None = typer.Option(None, "--db", help=DB_OPTION_HELP),
 ) -> None:
     """Register a device (a retired device with the same MN is reactivated)."""
     engine = open_engine(db)
     try:
         info = add_device(
-            engine, mn=mn, pw=pw, st=st, site=site, edition=edition, encoding=encoding, group=group
+            engine,
+            mn=mn,
+            pw=pw,
+            st=st,
+            site=site,
+            edition=edition,
+            encoding=encoding,
+            group=group,
+            sm4_key=sm4_key,
         )
     except RegistryError as exc:
         raise fail(str(exc)) from None

@@ -47,8 +47,17 @@ class DeviceEncoding(StrEnum):
 
 
 _EMPTY: dict[str, Any] = {
-    "edition": None, "qn": None, "st": None, "cn": None, "pw": None, "mn": None,
-    "flag": None, "pnum": None, "pno": None, "cp": None, "tolerated": [],
+    "edition": None,
+    "qn": None,
+    "st": None,
+    "cn": None,
+    "pw": None,
+    "mn": None,
+    "flag": None,
+    "pnum": None,
+    "pno": None,
+    "cp": None,
+    "tolerated": [],
 }
 
 
@@ -71,10 +80,19 @@ def cp_to_json(cp: CP) -> dict[str, Any]:
 def packet_to_json(packet: Packet) -> dict[str, Any]:
     """A parsed packet as the JSON object of the contract (``ok`` true)."""
     return {
-        "ok": True, "error": None, "edition": packet.edition.value, "qn": packet.qn,
-        "st": packet.st, "cn": packet.cn, "pw": packet.pw, "mn": packet.mn,
-        "flag": packet.flag, "pnum": packet.pnum, "pno": packet.pno,
-        "cp": cp_to_json(packet.cp), "tolerated": list(packet.tolerated),
+        "ok": True,
+        "error": None,
+        "edition": packet.edition.value,
+        "qn": packet.qn,
+        "st": packet.st,
+        "cn": packet.cn,
+        "pw": packet.pw,
+        "mn": packet.mn,
+        "flag": packet.flag,
+        "pnum": packet.pnum,
+        "pno": packet.pno,
+        "cp": cp_to_json(packet.cp),
+        "tolerated": list(packet.tolerated),
     }
 
 
@@ -149,9 +167,15 @@ def build_from_json(obj: Any, *, encoding: str = "utf-8", max_segment: int = 102
     edition = Edition(str(obj.get("edition") or "2017"))
     flag, pnum, pno = _opt_int(obj, "flag"), _opt_int(obj, "pnum"), _opt_int(obj, "pno")
     common: dict[str, Any] = {
-        "st": str(obj["st"]), "cn": str(obj["cn"]), "pw": str(obj["pw"]), "mn": str(obj["mn"]),
-        "qn": None if obj.get("qn") is None else str(obj["qn"]), "cp": cp, "edition": edition,
-        "encoding": encoding, "max_segment": max_segment,
+        "st": str(obj["st"]),
+        "cn": str(obj["cn"]),
+        "pw": str(obj["pw"]),
+        "mn": str(obj["mn"]),
+        "qn": None if obj.get("qn") is None else str(obj["qn"]),
+        "cp": cp,
+        "edition": edition,
+        "encoding": encoding,
+        "max_segment": max_segment,
     }
     if flag is not None or pnum is not None:
         return [build_packet(flag=flag, pnum=pnum, pno=pno, **common)]

@@ -1,8 +1,9 @@
 """Bytes of one frame → :class:`Accepted` / :class:`Rejected`, shared by gateway and replay.
 
-The device's text encoding (GBK by default, configurable per device) is needed to decode the
-data segment, but the device is known only from the MN inside it; the MN is ASCII in every
-edition, so it is sniffed from the raw bytes first. Split packets (PNUM/PNO) are collected by the
+The device's text encoding (GBK by default, configurable per device) and, for HJ 212-2025
+devices that encrypt their CP, its SM4 key are needed to decode the data segment, but the
+device is known only from the MN inside it; the MN is ASCII in every edition, so it is
+sniffed from the raw bytes first. Split packets (PNUM/PNO) are collected by the
 protocol library's :class:`Reassembler`; their raw frames are kept alongside so the archive and
 upstream forwarding get exactly the bytes the device sent.
 """
@@ -70,6 +71,10 @@ class Decoder:
         dev = self.directory.peek(mn) if mn else None
         return dev.encoding if dev else "gbk"
 
+    def key_for(self, mn: str | None) -> bytes | None:
+        dev = self.directory.peek(mn) if mn else None
+        return dev.sm4_key if dev else None
+
     def decode(
         self,
         raw: bytes,
@@ -82,15 +87,23 @@ class Decoder:
         """Decode one packet (``frame``: already cut by a :class:`Framer`, saves re-framing)."""
         at = received_at or utcnow()
         mn = sniff_mn(raw)
-        enc = self.encoding_for(mn)
+        enc, sm4 = self.encoding_for(mn), self.key_for(mn)
         try:
             if frame is not None:
                 pkt = parse_frame(
-                    frame, lenient=self.lenient, encoding=enc, max_segment=self.max_segment
+                    frame,
+                    lenient=self.lenient,
+                    encoding=enc,
+                    max_segment=self.max_segment,
+                    sm4_key=sm4,
                 )
             else:
                 pkt = parse_packet(
-                    raw, lenient=self.lenient, encoding=enc, max_segment=self.max_segment
+                    raw,
+                    lenient=self.lenient,
+                    encoding=enc,
+                    max_segment=self.max_segment,
+                    sm4_key=sm4,
                 )
         except ProtocolError as exc:
             return Rejected(raw, exc.reason, exc.detail, mn=mn, peer=peer, received_at=at)

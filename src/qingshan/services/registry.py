@@ -19,6 +19,7 @@ EDITIONS = ("2005", "2017", "2025")
 _MN = re.compile(r"^[0-9A-Za-z]{1,32}$")  # 2017/2025 MNs are 24 hex chars; 2005 ones shorter
 _PW = re.compile(r"^[\x21-\x7e]{1,16}$")  # printable ASCII without ';' '=' '&'
 _ST = re.compile(r"^\d{2}$")
+_SM4 = re.compile(r"^[0-9A-Fa-f]{32}$")
 
 
 class RegistryError(ValueError):
@@ -41,6 +42,7 @@ class DeviceInfo:
     site_code: str | None
     group: str | None
     upstream_ids: tuple[int, ...]
+    sm4_key: bytes | None = None
 
 
 def _check_codec(encoding: str) -> str:
@@ -62,8 +64,12 @@ def add_device(
     edition: str = "2017",
     encoding: str = "gbk",
     group: str | None = None,
+    sm4_key: str | None = None,
 ) -> DeviceInfo:
-    """Register a device (or re-activate a retired one with the same MN)."""
+    """Register a device (or re-activate a retired one with the same MN).
+
+    ``sm4_key``: 32 hex digits, for HJ 212-2025 devices that SM4-encrypt their CP (§6.4).
+    """
     if not _MN.match(mn):
         raise RegistryError(f"MN {mn!r} must be 1-32 letters/digits (HJ 212: 24 hex digits)")
     if not _PW.match(pw) or any(c in pw for c in ";=&,"):
@@ -73,6 +79,8 @@ def add_device(
     if edition not in EDITIONS:
         raise RegistryError(f"edition {edition!r} unknown; use one of {', '.join(EDITIONS)}")
     encoding = _check_codec(encoding)
+    if sm4_key is not None and not _SM4.match(sm4_key):
+        raise RegistryError("SM4 key must be 32 hex digits (16 bytes)")
     now = utcnow()
     with session_scope(engine) as s:
         site_row = None
@@ -97,6 +105,7 @@ def add_device(
         else:
             change = "reactivated"
         dev.pw, dev.st, dev.edition, dev.encoding, dev.active = pw, st, edition, encoding, True
+        dev.sm4_key = sm4_key.upper() if sm4_key else None
         dev.site_id = site_row.id if site_row else None
         dev.group_id = group_row.id if group_row else None
         s.flush()
@@ -144,7 +153,18 @@ def _load(session: Session, mn: str | None = None) -> list[DeviceInfo]:
     # Plain rows, not ORM objects: the gateway reloads thousands of devices periodically.
     d = Device.__table__.c
     q = (
-        select(d.id, d.mn, d.pw, d.st, d.edition, d.encoding, d.active, d.group_id, Site.code)
+        select(
+            d.id,
+            d.mn,
+            d.pw,
+            d.st,
+            d.edition,
+            d.encoding,
+            d.active,
+            d.group_id,
+            d.sm4_key,
+            Site.code,
+        )
         .select_from(Device.__table__.outerjoin(Site, Site.id == d.site_id))
         .order_by(d.mn)
     )
@@ -165,6 +185,7 @@ def _load(session: Session, mn: str | None = None) -> list[DeviceInfo]:
                 site_code=r.code,
                 group=groups.get(gid) if gid else None,
                 upstream_ids=tuple(sorted(ups.get(gid, []))) if gid else (),
+                sm4_key=bytes.fromhex(r.sm4_key) if r.sm4_key else None,
             )
         )
     return out

@@ -144,13 +144,45 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def migrate(engine: Engine, target: str = "head") -> None:
+    """Upgrade (or downgrade) the schema to the Alembic revision ``target`` in one transaction.
+
+    SQLite alters tables by copying them ("batch" migrations), which foreign keys would block;
+    they are switched off for the migration (outside the transaction, where SQLite honours the
+    pragma) and every reference is checked before the transaction commits.
+    """
+    cfg = alembic_config()
+    current = current_revision(engine)
+    with engine.connect() as conn:
+        dbapi: Any = conn.connection.dbapi_connection
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            dbapi.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                if target == "head" or current is None or _is_newer(target, current):
+                    command.upgrade(cfg, target)
+                else:
+                    command.downgrade(cfg, target)
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"migration broke foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                dbapi.execute("PRAGMA foreign_keys=ON")
+
+
+def _is_newer(a: str, b: str) -> bool:
+    script = ScriptDirectory.from_config(alembic_config())
+    return any(rev.revision == b for rev in script.iterate_revisions(a, "base"))
+
+
 def init_db(url_or_engine: str | Engine) -> Engine:
     """Create or upgrade the schema to the newest revision; returns the engine."""
     engine = make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
-    cfg = alembic_config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    migrate(engine, "head")
     return engine
 
 

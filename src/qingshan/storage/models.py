@@ -191,6 +191,8 @@ class Device(Base):
     st: Mapped[str] = mapped_column(String(4))
     edition: Mapped[str] = mapped_column(String(4), default="2017")
     encoding: Mapped[str] = mapped_column(String(16), default="gbk")
+    # HJ 212-2025 §6.4: SM4 key (32 hex digits) of a device that encrypts its CP.
+    sm4_key: Mapped[str | None] = mapped_column(String(32))
     site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"), index=True)
     group_id: Mapped[int | None] = mapped_column(ForeignKey("device_group.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)

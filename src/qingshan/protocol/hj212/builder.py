@@ -92,18 +92,32 @@ def format_cp(cp: str | CP | Mapping[str, object]) -> str:
 def _flag_for(edition: Edition, needs_reply: bool, split: bool) -> int | None:
     if edition is Edition.V2005 and not needs_reply and not split:
         return None
-    return (EDITION_BITS[edition] << 2) | (FLAG_REPLY if needs_reply else 0) | (
-        FLAG_SPLIT if split else 0
+    return (
+        (EDITION_BITS[edition] << 2)
+        | (FLAG_REPLY if needs_reply else 0)
+        | (FLAG_SPLIT if split else 0)
     )
 
 
 def _header(
-    *, st: str, cn: str, pw: str, mn: str, qn: str | None, flag: int | None,
-    pnum: int | None, pno: int | None, rf: bool,
+    *,
+    st: str,
+    cn: str,
+    pw: str,
+    mn: str,
+    qn: str | None,
+    flag: int | None,
+    pnum: int | None,
+    pno: int | None,
+    rf: bool,
 ) -> str:
     parts = [] if qn is None else [f"QN={_text('QN', qn)}"]
-    parts += [f"ST={_text('ST', st)}", f"CN={_text('CN', cn)}", f"PW={_text('PW', pw)}",
-              f"MN={_text('MN', mn)}"]
+    parts += [
+        f"ST={_text('ST', st)}",
+        f"CN={_text('CN', cn)}",
+        f"PW={_text('PW', pw)}",
+        f"MN={_text('MN', mn)}",
+    ]
     if flag is not None:
         if not 0 <= flag <= 255:
             raise ValueError(f"Flag={flag} outside 0–255")
@@ -177,11 +191,31 @@ def build_packets(
     long); ``DataTime`` is repeated in every part so each part stands on its own.
     """
     text = format_cp(cp)
-    common = dict(st=st, cn=cn, pw=pw, mn=mn, qn=qn, edition=edition, needs_reply=needs_reply,
-                  rf=rf, encoding=encoding, sm4_key=sm4_key, max_segment=max_segment)
+    common = dict(
+        st=st,
+        cn=cn,
+        pw=pw,
+        mn=mn,
+        qn=qn,
+        edition=edition,
+        needs_reply=needs_reply,
+        rf=rf,
+        encoding=encoding,
+        sm4_key=sm4_key,
+        max_segment=max_segment,
+    )
     probe = _header(st=st, cn=cn, pw=pw, mn=mn, qn=qn, flag=255, pnum=9999, pno=9999, rf=rf)
-    if len((_header(st=st, cn=cn, pw=pw, mn=mn, qn=qn, flag=255, pnum=None, pno=None, rf=rf)
-            + "CP=&&" + text + "&&").encode(encoding)) <= max_segment:
+    if (
+        len(
+            (
+                _header(st=st, cn=cn, pw=pw, mn=mn, qn=qn, flag=255, pnum=None, pno=None, rf=rf)
+                + "CP=&&"
+                + text
+                + "&&"
+            ).encode(encoding)
+        )
+        <= max_segment
+    ):
         return [build_packet(cp=text, **common)]  # type: ignore[arg-type]
     groups = text.split(";")
     stamp = groups.pop(0) if groups and groups[0].startswith("DataTime=") else None
@@ -220,8 +254,14 @@ def build_packets(
 
 def _answer(packet: Packet, cn: str, cp: str) -> bytes:
     return build_packet(
-        st="91", cn=cn, pw=packet.pw, mn=packet.mn, qn=packet.qn, cp=cp,
-        edition=packet.edition, needs_reply=False,
+        st="91",
+        cn=cn,
+        pw=packet.pw,
+        mn=packet.mn,
+        qn=packet.qn,
+        cp=cp,
+        edition=packet.edition,
+        needs_reply=False,
     )
 
 
@@ -279,38 +319,75 @@ def build_command(
         if not name.endswith("?") and name not in given:
             raise ValueError(f"CN {cn} ({info.name}) needs the parameter {name}")
     return build_packet(
-        st=st, cn=cn, pw=pw, mn=mn, qn=qn, cp=given, edition=edition,
-        needs_reply=needs_reply, sm4_key=sm4_key, encoding=encoding,
+        st=st,
+        cn=cn,
+        pw=pw,
+        mn=mn,
+        qn=qn,
+        cp=given,
+        edition=edition,
+        needs_reply=needs_reply,
+        sm4_key=sm4_key,
+        encoding=encoding,
     )
 
 
 def heartbeat(
-    *, mn: str, pw: str, qn: str, st: str = "91", needs_reply: bool = False,
+    *,
+    mn: str,
+    pw: str,
+    qn: str,
+    st: str = "91",
+    needs_reply: bool = False,
     edition: Edition = Edition.V2025,
 ) -> bytes:
     """CN 9015 心跳包 of HJ 212-2025 (field → platform, empty CP). Interval: not in any source."""
     if edition is not Edition.V2025:
         raise ValueError("CN 9015 heartbeat is defined by HJ 212-2025 only")
-    return build_packet(st=st, cn="9015", pw=pw, mn=mn, qn=qn, cp="", edition=edition,
-                        needs_reply=needs_reply)
+    return build_packet(
+        st=st, cn="9015", pw=pw, mn=mn, qn=qn, cp="", edition=edition, needs_reply=needs_reply
+    )
 
 
 def key_request(
     *, st: str, pw: str, mn: str, qn: str, sk_create_time: datetime, sm4_key: bytes | None = None
 ) -> bytes:
     """CN 1014 现场机获取新密钥 (HJ 212-2025, field → platform, CP ``SKCreateTime``)."""
-    return build_packet(st=st, cn="1014", pw=pw, mn=mn, qn=qn, edition=Edition.V2025,
-                        needs_reply=True, cp={"SKCreateTime": sk_create_time}, sm4_key=sm4_key)
+    return build_packet(
+        st=st,
+        cn="1014",
+        pw=pw,
+        mn=mn,
+        qn=qn,
+        edition=Edition.V2025,
+        needs_reply=True,
+        cp={"SKCreateTime": sk_create_time},
+        sm4_key=sm4_key,
+    )
 
 
 def key_set(
-    *, st: str, pw: str, mn: str, qn: str, sk_create_time: datetime, new_sk: str,
+    *,
+    st: str,
+    pw: str,
+    mn: str,
+    qn: str,
+    sk_create_time: datetime,
+    new_sk: str,
     sm4_key: bytes | None = None,
 ) -> bytes:
     """CN 1014 上位机设置新密钥 (HJ 212-2025, CP ``SKCreateTime`` + ``NewSK``), encrypted with the
     current key when ``sm4_key`` is given (1014 is in the must-encrypt list, §6.4.4)."""
     if len(new_sk.encode("ascii", "replace")) != 16:
         raise ValueError("NewSK must be a 16-character key")
-    return build_packet(st=st, cn="1014", pw=pw, mn=mn, qn=qn, edition=Edition.V2025,
-                        needs_reply=True, cp={"SKCreateTime": sk_create_time, "NewSK": new_sk},
-                        sm4_key=sm4_key)
+    return build_packet(
+        st=st,
+        cn="1014",
+        pw=pw,
+        mn=mn,
+        qn=qn,
+        edition=Edition.V2025,
+        needs_reply=True,
+        cp={"SKCreateTime": sk_create_time, "NewSK": new_sk},
+        sm4_key=sm4_key,
+    )

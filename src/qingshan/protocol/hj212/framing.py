@@ -82,8 +82,11 @@ class Framer:
             if not head.isdigit():
                 if len(head) == 4 or (head and not head.isdigit()):
                     events.append(
-                        FramingError("bad_length", f"length field {head!r} is not 4 digits",
-                                     bytes(buf[:_PREVIEW]))
+                        FramingError(
+                            "bad_length",
+                            f"length field {head!r} is not 4 digits",
+                            bytes(buf[:_PREVIEW]),
+                        )
                     )
                     del buf[:2]
                     continue
@@ -120,28 +123,38 @@ class Framer:
             if nxt_header is not None and (crlf < 0 or nxt_header.start() < crlf):
                 cut = nxt_header.start()
                 events.append(
-                    FramingError("truncated", "frame cut short by the next '##' header",
-                                 bytes(buf[:cut][:_PREVIEW]))
+                    FramingError(
+                        "truncated",
+                        "frame cut short by the next '##' header",
+                        bytes(buf[:cut][:_PREVIEW]),
+                    )
                 )
                 del buf[:cut]
                 continue
             if crlf >= 0:
                 if crlf - 4 < 6:
                     events.append(
-                        FramingError("truncated", "frame ends before its CRC",
-                                     bytes(buf[: crlf + 2][:_PREVIEW]))
+                        FramingError(
+                            "truncated",
+                            "frame ends before its CRC",
+                            bytes(buf[: crlf + 2][:_PREVIEW]),
+                        )
                     )
                 else:
                     events.append(
-                        Frame(bytes(buf[: crlf + 2]), bytes(buf[6 : crlf - 4]),
-                              buf[crlf - 4 : crlf].decode("latin-1"))
+                        Frame(
+                            bytes(buf[: crlf + 2]),
+                            bytes(buf[6 : crlf - 4]),
+                            buf[crlf - 4 : crlf].decode("latin-1"),
+                        )
                     )
                 del buf[: crlf + 2]
                 continue
             if len(buf) > limit:  # implies len(buf) >= end: nothing fits, give the frame up
                 events.append(
-                    FramingError("no_frame_end", "no CRC/CRLF where the length says",
-                                 bytes(buf[:_PREVIEW]))
+                    FramingError(
+                        "no_frame_end", "no CRC/CRLF where the length says", bytes(buf[:_PREVIEW])
+                    )
                 )
                 del buf[:2]
                 continue

@@ -103,8 +103,12 @@ def _time_value(text: str) -> datetime | None:
         return None
     try:
         return datetime(
-            int(text[0:4]), int(text[4:6]), int(text[6:8]),
-            int(text[8:10]), int(text[10:12]), int(text[12:14]),
+            int(text[0:4]),
+            int(text[4:6]),
+            int(text[6:8]),
+            int(text[8:10]),
+            int(text[10:12]),
+            int(text[12:14]),
             int(text[14:17]) * 1000 if n == 17 else 0,
         )
     except ValueError:
@@ -150,8 +154,9 @@ _PACKET_SETTERS = tuple(vars(Packet)[n].__set__ for n in Packet.__slots__)
 def _make_packet(*values: Any) -> Packet:
     """``Packet(*values)`` without the frozen-dataclass ``__init__`` (13 ``object.__setattr__``)."""
     obj: Packet = _new(Packet)
-    (s_qn, s_st, s_cn, s_pw, s_mn, s_flag, s_pnum, s_pno, s_rf, s_ed, s_cp, s_tol,
-     s_seg) = _PACKET_SETTERS
+    (s_qn, s_st, s_cn, s_pw, s_mn, s_flag, s_pnum, s_pno, s_rf, s_ed, s_cp, s_tol, s_seg) = (
+        _PACKET_SETTERS
+    )
     (qn, st, cn, pw, mn, flag, pnum, pno, rf, edition, cp, tolerated, segment) = values
     s_qn(obj, qn)
     s_st(obj, st)
@@ -234,8 +239,11 @@ def _parse_cp(inner: str, edition: Edition, ctx: _Ctx, fast: bool = True) -> CP:
         ctx.quirk("bad_value", "bad_value", f"value {bad[:40]!r} is not a decimal number")
     if flags and not _FLAGS.issuperset(flags):
         bad = next(v for v in flags if v not in _FLAGS)
-        ctx.quirk("bad_data_flag", "bad_data_flag",
-                  f"data flag {bad[:10]!r} is not one of N F M S D C T B")
+        ctx.quirk(
+            "bad_data_flag",
+            "bad_data_flag",
+            f"data flag {bad[:10]!r} is not one of N F M S D C T B",
+        )
     if params:
         _check_params(params, ctx)
     pollutants: dict[str, Pollutant] = {}
@@ -283,8 +291,11 @@ def _slow_group(
                 codes[code] = {suffix: value}
             else:
                 if suffix in fields and fields[suffix] != value:
-                    ctx.quirk("duplicate_field", "duplicate_field",
-                              f"{key[:40]} given twice with different values")
+                    ctx.quirk(
+                        "duplicate_field",
+                        "duplicate_field",
+                        f"{key[:40]} given twice with different values",
+                    )
                 fields[suffix] = value
             if suffix in NUMERIC_SUFFIXES:
                 nums.append(value)
@@ -306,8 +317,11 @@ def _slow_group(
             params["PolId"] = value if old is None else f"{old},{value}"
         else:
             if key in params and params[key] != value:
-                ctx.quirk("duplicate_field", "duplicate_field",
-                          f"{key[:40]} given twice with different values")
+                ctx.quirk(
+                    "duplicate_field",
+                    "duplicate_field",
+                    f"{key[:40]} given twice with different values",
+                )
             params[key] = value
 
 
@@ -357,8 +371,21 @@ def parse_segment(
             and (f_edition is not Edition.V2025 or _MN_2025.fullmatch(mn) is not None)
         ):
             cp = _parse_cp(text[cp_at + 5 : -2], f_edition, ctx)
-            return _make_packet(qn, st, cn, pw, mn, f_flag, None, None, False, f_edition, cp,
-                                tuple(ctx.tolerated), text)
+            return _make_packet(
+                qn,
+                st,
+                cn,
+                pw,
+                mn,
+                f_flag,
+                None,
+                None,
+                False,
+                f_edition,
+                cp,
+                tuple(ctx.tolerated),
+                text,
+            )
     head = text[:cp_at]
     if head and head[-1] != ";":
         raise ProtocolError("bad_field", "the field before CP is not closed with ';'")
@@ -401,8 +428,11 @@ def parse_segment(
         flag = int(flag_text)
         edition = EDITION_OF_BITS.get(flag >> 2)
         if edition is None:
-            ctx.quirk("unknown_edition", "bad_flag",
-                      f"Flag={flag}: edition bits {flag >> 2} are not 0, 1 or 2")
+            ctx.quirk(
+                "unknown_edition",
+                "bad_flag",
+                f"Flag={flag}: edition bits {flag >> 2} are not 0, 1 or 2",
+            )
             edition = Edition.V2017
     elif expected is Edition.V2005 or (expected is None and len(mn) != 24):
         edition = Edition.V2005  # HJ/T 212-2005 made Flag optional; 14-character MN
@@ -410,8 +440,11 @@ def parse_segment(
         ctx.quirk("missing_flag", "missing_field", "Flag is missing (required since 2017)")
         edition = expected or Edition.V2017
     if expected is not None and edition is not expected:
-        ctx.quirk("edition_mismatch", "bad_flag",
-                  f"Flag={flag} says HJ 212-{edition.value}, the device is set to {expected.value}")
+        ctx.quirk(
+            "edition_mismatch",
+            "bad_flag",
+            f"Flag={flag} says HJ 212-{edition.value}, the device is set to {expected.value}",
+        )
         edition = expected
     qn = get("QN")
     if qn is not None and (len(qn) != 17 or not qn.isdigit() or not qn.isascii()):
@@ -431,8 +464,11 @@ def parse_segment(
     pnum_text, pno_text = get("PNUM"), get("PNO")
     split = flag is not None and bool(flag & FLAG_SPLIT)
     if split and pnum_text is None and pno_text is None:
-        ctx.quirk("split_flag_without_pnum", "missing_field",
-                  f"Flag={flag} has the split bit but PNUM/PNO are missing")
+        ctx.quirk(
+            "split_flag_without_pnum",
+            "missing_field",
+            f"Flag={flag} has the split bit but PNUM/PNO are missing",
+        )
     elif pnum_text is not None or pno_text is not None or split:
         if pnum_text is None or pno_text is None:
             raise ProtocolError("missing_field", "PNUM and PNO must both be present")
@@ -448,8 +484,19 @@ def parse_segment(
         raise ProtocolError("bad_field", f"RF={rf_text[:10]!r}: only RF=1 is defined")
     cp = _parse_cp(text[cp_at + 5 : -2], edition, ctx)
     return _make_packet(
-        qn, st, cn, pw, mn, flag, pnum, pno, rf_text == "1", edition, cp,
-        tuple(ctx.tolerated), text,
+        qn,
+        st,
+        cn,
+        pw,
+        mn,
+        flag,
+        pnum,
+        pno,
+        rf_text == "1",
+        edition,
+        cp,
+        tuple(ctx.tolerated),
+        text,
     )
 
 
@@ -470,8 +517,9 @@ def parse_frame(
     raw = frame.raw
     if raw[:2] != b"##":
         raise ProtocolError("no_header", "frame does not start with '##'")
-    return _parse_wire(raw[2:6], frame.segment, frame.crc_text, lenient, encoding, max_segment,
-                       sm4_key, edition)
+    return _parse_wire(
+        raw[2:6], frame.segment, frame.crc_text, lenient, encoding, max_segment, sm4_key, edition
+    )
 
 
 def _parse_wire(
@@ -520,8 +568,11 @@ def _parse_wire(
             )
     elif declared != len(seg):
         if declared == len(text):
-            ctx.quirk("length_in_chars", "length_mismatch",
-                      f"length field {declared} counts characters, segment has {len(seg)} bytes")
+            ctx.quirk(
+                "length_in_chars",
+                "length_mismatch",
+                f"length field {declared} counts characters, segment has {len(seg)} bytes",
+            )
         else:
             raise ProtocolError(
                 "length_mismatch", f"length field {declared} ≠ data segment {len(seg)} bytes"
@@ -566,5 +617,6 @@ def parse_packet(
     seg = data[6:-4]
     if len(seg) > max_segment:
         raise ProtocolError("segment_too_long", f"data segment {len(seg)} > maximum {max_segment}")
-    return _parse_wire(head, seg, data[-4:].decode("latin-1"), lenient, encoding, max_segment,
-                       sm4_key, edition)
+    return _parse_wire(
+        head, seg, data[-4:].decode("latin-1"), lenient, encoding, max_segment, sm4_key, edition
+    )

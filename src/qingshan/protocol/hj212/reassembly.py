@@ -94,5 +94,12 @@ def _merge(parts: list[Packet]) -> Packet:
     cp = CP(data_time, {c: Pollutant(c, f, originals[c]) for c, f in fields.items()}, params)
     first = parts[0]
     flag = None if first.flag is None else first.flag & ~FLAG_SPLIT
-    return replace(first, flag=flag, pnum=None, pno=None, cp=cp, tolerated=tuple(tolerated),
-                   segment="\r\n".join(p.segment for p in parts))
+    return replace(
+        first,
+        flag=flag,
+        pnum=None,
+        pno=None,
+        cp=cp,
+        tolerated=tuple(tolerated),
+        segment="\r\n".join(p.segment for p in parts),
+    )

@@ -144,8 +144,10 @@ def round_concentration(indicator: str, value: Number) -> Decimal:
 
 
 def _co_unit_message(indicator: str, value: object) -> str:
-    return (f"{indicator}: {value} mg/m³ is not a plausible ambient CO value; CO is expected in "
-            f"mg/m³ (were µg/m³ given?)")
+    return (
+        f"{indicator}: {value} mg/m³ is not a plausible ambient CO value; CO is expected in "
+        f"mg/m³ (were µg/m³ given?)"
+    )
 
 
 def _iaqi_exact(bps: Sequence[Decimal], nodes: Sequence[int], c: Decimal) -> int:
@@ -230,8 +232,22 @@ def _finish(
             aqi, na = None, True  # §5.3.1: published as NA (also when nothing is left)
     if aqi is None:
         return AqiResult(
-            tab.id, present, absent, None, na, None, None, None, None, None, None, (), (), {},
-            beside, not_monitored,
+            tab.id,
+            present,
+            absent,
+            None,
+            na,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            (),
+            (),
+            {},
+            beside,
+            not_monitored,
         )
     cat = tab.category_of(aqi)
     primary = tuple(lab for lab, v in present.items() if v == aqi) if aqi > 50 else ()

@@ -104,8 +104,12 @@ _STAT_SOURCE = {
     ("CO", "p95"): ("CO", "daily"),
     ("O3", "p90"): ("O3_8H", "max8h"),
 }
-_STAT_NAMES = {"mean": "年平均", "p98": "日平均第98百分位数", "p95": "日平均第95百分位数",
-               "p90": "日最大8小时平均第90百分位数"}
+_STAT_NAMES = {
+    "mean": "年平均",
+    "p98": "日平均第98百分位数",
+    "p95": "日平均第95百分位数",
+    "p90": "日最大8小时平均第90百分位数",
+}
 
 
 class EvaluationError(ValueError):
@@ -374,10 +378,16 @@ class StationEvaluation:
 
         return {
             "standard": self.standard,
-            "limits": {"standard": self.limits_standard, "phase": self.limits_phase,
-                       "class": self.air_class},
-            "period": {"start": self.start.isoformat(), "end": self.end.isoformat(),
-                       "kind": self.period_kind},
+            "limits": {
+                "standard": self.limits_standard,
+                "phase": self.limits_phase,
+                "class": self.air_class,
+            },
+            "period": {
+                "start": self.start.isoformat(),
+                "end": self.end.isoformat(),
+                "kind": self.period_kind,
+            },
             "days": self.days,
             "pollutants": {
                 p: {
@@ -437,8 +447,13 @@ def _daily_values(
     o3 = data.get("O3")
     out["O3_8H"] = _round(
         "O3",
-        daily_max_8h(o3, float(limits.get("O3", "max8h")), rules.mda8_min_windows,
-                     v.o3_8h_min_hours, rules.mda8_first_window_end_hour),
+        daily_max_8h(
+            o3,
+            float(limits.get("O3", "max8h")),
+            rules.mda8_min_windows,
+            v.o3_8h_min_hours,
+            rules.mda8_first_window_end_hour,
+        ),
     )
     out["O3_1H"] = _round("O3", daily_max_1h(o3, v.daily_min_hours))
     return out
@@ -461,8 +476,15 @@ def _daily_aqi(
         m = ver == v
         sub = {k: a[..., m] for k, a in daily.items()}
         b = daily_aqi_array(
-            v, so2=sub["SO2"], no2=sub["NO2"], co=sub["CO"], o3_8h=sub["O3_8H"],
-            pm10=sub["PM10"], pm2_5=sub["PM2_5"], o3_1h=sub["O3_1H"], missing="na_rule",
+            v,
+            so2=sub["SO2"],
+            no2=sub["NO2"],
+            co=sub["CO"],
+            o3_8h=sub["O3_8H"],
+            pm10=sub["PM10"],
+            pm2_5=sub["PM2_5"],
+            o3_1h=sub["O3_1H"],
+            missing="na_rule",
         )
         aqi[..., m] = b.aqi
         primary[..., m] = b.primary_mask
@@ -625,15 +647,23 @@ def evaluate_many(
             mult = None
             if value is not None and value > lim:
                 mult = round_half_even((value - lim) / lim, 2)
-            st_stats.append(PollutantStatistic(
-                pol, stat, _STAT_NAMES[stat], value, lim, int(counts[series][i]), ok, mult,
-            ))
+            st_stats.append(
+                PollutantStatistic(
+                    pol,
+                    stat,
+                    _STAT_NAMES[stat],
+                    value,
+                    lim,
+                    int(counts[series][i]),
+                    ok,
+                    mult,
+                )
+            )
             prev = pol_ok.get(pol, True)
             pol_ok[pol] = None if (ok is None or prev is None) else (prev and ok)
             if kind is not None:
                 # Validity is judged on the data, before any dust-day deduction.
-                reasons = _validity_short(~np.isnan(daily[series][i]), dates,
-                                          limits.validity, kind)
+                reasons = _validity_short(~np.isnan(daily[series][i]), dates, limits.validity, kind)
                 if reasons:
                     short[pol] = reasons
         overall: bool | None = None
@@ -641,9 +671,14 @@ def evaluate_many(
             overall = all(bool(v) for v in pol_ok.values())
 
         values = {
-            pol: next((x.value for x in st_stats
-                       if x.pollutant == pol and x.statistic == rules.composite_statistic[pol]),
-                      None)
+            pol: next(
+                (
+                    x.value
+                    for x in st_stats
+                    if x.pollutant == pol and x.statistic == rules.composite_statistic[pol]
+                ),
+                None,
+            )
             for pol in rules.composite_weights
         }
         composite, single = composite_index(values, rules, composite_limits)
@@ -661,32 +696,35 @@ def evaluate_many(
 
         days: list[dict[str, Any]] = []
         if include_days:
-            days = _day_rows(dates, daily, aqi[i], primary[i], i, dust,
-                             _aqi_versions(standard, rules, dates))
-        results.append(StationEvaluation(
-            standard=rules.id,
-            limits_standard=limits.standard,
-            limits_phase=limits.phase,
-            air_class=air_class,
-            start=start,
-            end=end,
-            statistics=st_stats,
-            pollutant_attained=pol_ok,
-            attained=overall,
-            period_kind=kind,
-            complete=(not short) if kind is not None else None,
-            incomplete_reasons=short,
-            valid_days=nv,
-            good_days=ng,
-            good_day_ratio=ratio,
-            heavy_pollution_days=int(n_heavy[i]),
-            dust_days_excluded=n_dust,
-            composite_index=composite,
-            single_indices=single,
-            primary_pollutants=prim,
-            primary_pollutant_days={k: v for k, v in pdays.items() if v},
-            days=days,
-        ))
+            days = _day_rows(
+                dates, daily, aqi[i], primary[i], i, dust, _aqi_versions(standard, rules, dates)
+            )
+        results.append(
+            StationEvaluation(
+                standard=rules.id,
+                limits_standard=limits.standard,
+                limits_phase=limits.phase,
+                air_class=air_class,
+                start=start,
+                end=end,
+                statistics=st_stats,
+                pollutant_attained=pol_ok,
+                attained=overall,
+                period_kind=kind,
+                complete=(not short) if kind is not None else None,
+                incomplete_reasons=short,
+                valid_days=nv,
+                good_days=ng,
+                good_day_ratio=ratio,
+                heavy_pollution_days=int(n_heavy[i]),
+                dust_days_excluded=n_dust,
+                composite_index=composite,
+                single_indices=single,
+                primary_pollutants=prim,
+                primary_pollutant_days={k: v for k, v in pdays.items() if v},
+                days=days,
+            )
+        )
     return results
 
 
@@ -738,8 +776,13 @@ def evaluate(
     if next(iter(data.values.values())).ndim != 2:
         raise EvaluationError("evaluate() takes one station (days, 24); use evaluate_many()")
     return evaluate_many(
-        data, standard, air_class=air_class, phase=phase, dust_days=dust_days,
-        dust_scope=dust_scope, include_days=include_days,
+        data,
+        standard,
+        air_class=air_class,
+        phase=phase,
+        dust_days=dust_days,
+        dust_scope=dust_scope,
+        include_days=include_days,
     )[0]
 
 
@@ -760,7 +803,9 @@ def evaluate_region(cities: Sequence[StationEvaluation]) -> RegionSummary:
     stats: dict[tuple[str, str], Decimal | None] = {}
     for s in cities[0].statistics:
         vals = [
-            x.value for c in cities for x in c.statistics
+            x.value
+            for c in cities
+            for x in c.statistics
             if x.pollutant == s.pollutant and x.statistic == s.statistic
         ]
         if any(v is None for v in vals):
@@ -773,12 +818,12 @@ def evaluate_region(cities: Sequence[StationEvaluation]) -> RegionSummary:
     ratios = [c.good_day_ratio for c in cities]
     ratio = None
     if all(r is not None for r in ratios):
-        ratio = round_half_even(sum((r for r in ratios if r is not None), Decimal(0))
-                                / len(ratios), 1)
+        ratio = round_half_even(
+            sum((r for r in ratios if r is not None), Decimal(0)) / len(ratios), 1
+        )
     return RegionSummary(
         cities=len(cities),
         statistics=stats,
         good_day_ratio=ratio,
         cities_attained=sum(1 for c in cities if c.attained),
     )
-
