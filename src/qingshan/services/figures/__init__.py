@@ -491,9 +491,11 @@ def air_quality(
     end: date,
     standard: str = AUTO,
     include_micro: bool = False,
+    stored_only: bool = False,
 ) -> AirQuality:
     """Air figures of a region: from the stored figures for a calendar month or year under
-    the standard in force; computed on request (not stored) for other ranges or standards."""
+    the standard in force; computed on request (not stored) for other ranges or standards.
+    With ``stored_only`` (reports), a period without stored figures raises FiguresError."""
     if end < start:
         raise FiguresError(f"end {end} is before start {start}")
     if (end - start).days > 366:
@@ -519,6 +521,10 @@ def air_quality(
             d.scope == "region", d.scope_code == region_code, d.standard == AUTO,
             d.day >= start, d.day <= end).order_by(d.day)))
     source = "stored"
+    if ("region", region_code) not in stored and stored_only:
+        raise FiguresError(
+            f"no stored air figures of {region_code} for {start}…{end} under {standard}: "
+            "run `qingshan quality recompute` (reports use stored figures only)")
     if ("region", region_code) not in stored:
         source = "computed"
         all_air = [x for x in sites(session, [SiteKind.AIR_STATION])]
@@ -645,9 +651,11 @@ def _pct(x: float | None) -> float | None:
     return None if x is None else round(100.0 * x, 1)
 
 
-def water_quality(session: Session, *, region_code: str, month: str) -> WaterQuality:
+def water_quality(
+    session: Session, *, region_code: str, month: str, stored_only: bool = False
+) -> WaterQuality:
     """Water and noise figures of a region for one month (stored figures; computed on the fly
-    for sites whose month has not been stored yet)."""
+    for sites whose month has not been stored yet, unless ``stored_only``)."""
     y, m = parse_month(month)
     month = f"{y:04d}-{m:02d}"
     reg = regions(session)
@@ -667,6 +675,8 @@ def water_quality(session: Session, *, region_code: str, month: str) -> WaterQua
         if got is not None:
             rows[x.id] = {c.name: getattr(got, c.name)
                           for c in WaterMonthFigure.__table__.columns}
+            continue
+        if stored_only:
             continue
         samples = _water.load_samples(session.connection(), x, first, last)
         if samples:
