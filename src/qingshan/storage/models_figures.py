@@ -45,7 +45,7 @@ class AirHourFigure(Base):
     aqi: Mapped[int | None] = mapped_column(SmallInteger)
     level: Mapped[str | None] = mapped_column(String(8))
     category: Mapped[str | None] = mapped_column(String(16))
-    primary: Mapped[str | None] = mapped_column(String(60))  # comma-separated labels
+    primary_pollutants: Mapped[str | None] = mapped_column(String(60))  # comma-separated labels
     iaqi: Mapped[str] = mapped_column(Text)  # JSON {label: iaqi}
     concentrations: Mapped[str] = mapped_column(Text)  # JSON {pollutant: value}
     provenance: Mapped[str] = mapped_column(Text)  # JSON
@@ -63,7 +63,7 @@ class AirDayFigure(Base):
     aqi: Mapped[int | None] = mapped_column(SmallInteger)
     level: Mapped[str | None] = mapped_column(String(8))
     category: Mapped[str | None] = mapped_column(String(16))
-    primary: Mapped[str | None] = mapped_column(String(60))
+    primary_pollutants: Mapped[str | None] = mapped_column(String(60))
     valid: Mapped[bool] = mapped_column(Boolean)  # an AQI-valid day (有效天)
     so2: Mapped[float | None] = mapped_column(Float)
     no2: Mapped[float | None] = mapped_column(Float)
@@ -85,8 +85,8 @@ class AirPeriodFigure(Base):
     scope_code: Mapped[str] = mapped_column(String(40), primary_key=True)
     period: Mapped[str] = mapped_column(String(10), primary_key=True)  # 2026-03 | 2026 | 2026-ytd
     standard: Mapped[str] = mapped_column(String(16), primary_key=True)
-    start: Mapped[date] = mapped_column(Date)
-    end: Mapped[date] = mapped_column(Date)
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
     valid_days: Mapped[int] = mapped_column(Integer)
     good_days: Mapped[int] = mapped_column(Integer)
     good_day_ratio: Mapped[float | None] = mapped_column(Float)
@@ -106,7 +106,7 @@ class WaterSampleFigure(Base):
     data_time: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
     water_class: Mapped[int | None] = mapped_column(SmallInteger)  # 1…6 (6 = 劣Ⅴ)
     failing: Mapped[str | None] = mapped_column(String(200))
-    values: Mapped[str] = mapped_column(Text)  # JSON {item: value}
+    sample_values: Mapped[str] = mapped_column(Text)  # JSON {item: value}
 
 
 class WaterMonthFigure(Base):

@@ -318,7 +318,7 @@ def update_dirty(session_factory: SessionFactory) -> RecomputeStats:
     with session_factory() as s:
         infos = sites(s)
         reg = regions(s)
-        dev_site = dict(s.execute(select(Device.id, Device.site_id)).tuples().all())
+        dev_site = dict(s.execute(select(Device.id, Device.site_id)).all())
     by_id = {x.id: x for x in infos}
     touched: dict[int, set[date]] = {}
     for m in marks:
@@ -396,7 +396,7 @@ def station_aqi_now(
         select(h.scope_code, func.max(h.data_time)).where(
             h.scope == "site", h.standard == AUTO,
             h.scope_code.in_([x.code for x in infos])).group_by(h.scope_code)
-    ).tuples().all())
+    ).all())
     rows: dict[str, Any] = {}
     for code, t in latest.items():
         rows[code] = session.execute(select(AirHourFigure).where(
@@ -411,7 +411,8 @@ def station_aqi_now(
             time=r.data_time if r else None, aqi=r.aqi if r else None,
             level=r.level if r else None, category=r.category if r else None,
             colour=_colour(std, r.aqi if r else None),
-            primary_pollutants=(r.primary.split(",") if r and r.primary else []),
+            primary_pollutants=(r.primary_pollutants.split(",")
+                                if r and r.primary_pollutants else []),
             iaqi=loads(r.iaqi) if r else {}, standard=std, region_code=x.region_code,
             official=x.evaluation,
         ))
@@ -471,7 +472,7 @@ def _day_dict(r: Any) -> dict[str, Any]:
     return {
         "date": g("day").isoformat(), "aqi": g("aqi"), "level": g("level"),
         "category": g("category"),
-        "primary_pollutants": g("primary").split(",") if g("primary") else [],
+        "primary_pollutants": g("primary_pollutants").split(",") if g("primary_pollutants") else [],
         "valid": bool(g("valid")), "reason": g("reason"), "aqi_standard": g("aqi_standard"),
         "values": {k: g(c) for k, c in _air.DAY_COLUMNS.items()},
         "provenance": loads(g("provenance")),

@@ -210,7 +210,7 @@ def day_rows(
                 "scope": sc.scope, "scope_code": sc.code, "day": date.fromisoformat(d["date"]),
                 "standard": standard, "aqi_standard": d["aqi_standard"], "aqi": d["aqi"],
                 "level": d["level"], "category": d["category"],
-                "primary": ",".join(d["primary_pollutants"]) or None, "valid": valid,
+                "primary_pollutants": ",".join(d["primary_pollutants"]) or None, "valid": valid,
                 "reason": reason, "provenance": dumps(prov), "computed_at": now,
             }
             for lab, col in DAY_COLUMNS.items():
@@ -259,7 +259,7 @@ def hour_rows(grid: Grid, scs: Sequence[Scope], *, standard: str = AUTO) -> list
                 "scope": sc.scope, "scope_code": sc.code, "data_time": times[j],
                 "standard": standard, "aqi": None if np.isnan(a) else int(a),
                 "level": cat.level if cat else None, "category": cat.category if cat else None,
-                "primary": ",".join(decode_mask(int(prim[k, j]))) or None,
+                "primary_pollutants": ",".join(decode_mask(int(prim[k, j]))) or None,
                 "iaqi": dumps({lab: int(v[k, j]) for lab, v in iaqi.items()
                                if not np.isnan(v[k, j])}),
                 "concentrations": dumps(c),
@@ -309,7 +309,7 @@ def period_rows(
         d.pop("days", None)
         rows.append({
             "scope": sc.scope, "scope_code": sc.code, "period": period, "standard": standard,
-            "start": ev.start, "end": ev.end, "valid_days": ev.valid_days,
+            "period_start": ev.start, "period_end": ev.end, "valid_days": ev.valid_days,
             "good_days": ev.good_days,
             "good_day_ratio": None if ev.good_day_ratio is None else float(ev.good_day_ratio),
             "heavy_days": ev.heavy_pollution_days,

@@ -89,7 +89,7 @@ def sample_rows(site: SiteInfo, samples: Sequence[tuple[datetime, dict[str, floa
             cls = None if a.water_class is None else int(a.water_class)
             failing = ",".join(a.failing_items) or None
         rows.append({"site_id": site.id, "data_time": t, "water_class": cls,
-                     "failing": failing, "values": dumps(vals)})
+                     "failing": failing, "sample_values": dumps(vals)})
     return rows
 
 

@@ -38,7 +38,7 @@ def upgrade() -> None:
         sa.Column("aqi", sa.SmallInteger(), nullable=True),
         sa.Column("level", sa.String(8), nullable=True),
         sa.Column("category", sa.String(16), nullable=True),
-        sa.Column("primary", sa.String(60), nullable=True),
+        sa.Column("primary_pollutants", sa.String(60), nullable=True),
         sa.Column("iaqi", sa.Text(), nullable=False),
         sa.Column("concentrations", sa.Text(), nullable=False),
         sa.Column("provenance", sa.Text(), nullable=False),
@@ -54,7 +54,7 @@ def upgrade() -> None:
         sa.Column("aqi", sa.SmallInteger(), nullable=True),
         sa.Column("level", sa.String(8), nullable=True),
         sa.Column("category", sa.String(16), nullable=True),
-        sa.Column("primary", sa.String(60), nullable=True),
+        sa.Column("primary_pollutants", sa.String(60), nullable=True),
         sa.Column("valid", sa.Boolean(), nullable=False),
         *[sa.Column(c, sa.Float(), nullable=True)
           for c in ("so2", "no2", "co", "o3_1h", "o3_8h", "pm10", "pm2_5")],
@@ -69,8 +69,8 @@ def upgrade() -> None:
         sa.Column("scope_code", sa.String(40), nullable=False),
         sa.Column("period", sa.String(10), nullable=False),
         sa.Column("standard", sa.String(16), nullable=False),
-        sa.Column("start", sa.Date(), nullable=False),
-        sa.Column("end", sa.Date(), nullable=False),
+        sa.Column("period_start", sa.Date(), nullable=False),
+        sa.Column("period_end", sa.Date(), nullable=False),
         sa.Column("valid_days", sa.Integer(), nullable=False),
         sa.Column("good_days", sa.Integer(), nullable=False),
         sa.Column("good_day_ratio", sa.Float(), nullable=True),
@@ -88,7 +88,7 @@ def upgrade() -> None:
         sa.Column("data_time", sa.DateTime(), nullable=False),
         sa.Column("water_class", sa.SmallInteger(), nullable=True),
         sa.Column("failing", sa.String(200), nullable=True),
-        sa.Column("values", sa.Text(), nullable=False),
+        sa.Column("sample_values", sa.Text(), nullable=False),
         key=("site_id", "data_time"),
     )
     _scoped(
