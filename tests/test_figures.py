@@ -370,3 +370,79 @@ def test_recompute_cli_is_idempotent(seeded: Engine, tmp_path: Path) -> None:
     with session_factory(seeded)() as s:
         b = air_quality(s, region_code="620802", start=FEB[0], end=FEB[1]).to_dict()
     assert a == b
+
+
+# ------------------------------------------------------------------------------ reports
+
+
+def test_monthly_report_docx_xlsx(seeded: Engine, tmp_path: Path) -> None:
+    import docx
+    import openpyxl
+
+    from qingshan.services.reports import monthly_report, to_docx, to_xlsx, write_report
+
+    with session_factory(seeded)() as s:
+        rep = monthly_report(s, year=2026, month=2)
+        again = monthly_report(s, year=2026, month=2)
+        aq = air_quality(s, region_code="620802", start=FEB[0], end=FEB[1])
+    assert rep.notice is not None and "模拟数据" in rep.notice
+    assert "HJ663-2013" in rep.standards and "GB3838-2002" in rep.standards
+    data = to_docx(rep)
+    assert data == to_docx(again)  # reproducible, byte for byte
+    path = write_report(rep, tmp_path / "m.docx")
+    doc = docx.Document(str(path))
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert "崆峒区环境质量月报" in text and "崆峒区生态环境局" in text and "模拟数据" in text
+    assert f"优良天数 {aq.good_days} 天" in text and f"优良天数比率 {aq.good_day_ratio}%" in text
+    assert rep.provenance["fingerprint"] in text
+    headers = [[c.text for c in t.rows[0].cells] for t in doc.tables]
+    assert ["断面名称", "目标类别", "本期类别", "水质状况", "是否达标", "主要污染指标",
+            "样品数"] in headers
+    sec = next(t for t in doc.tables if t.rows[0].cells[0].text == "断面名称")
+    assert {r.cells[0].text for r in sec.rows[1:]} == {"泾河八里桥", "泾河平镇桥", "王村大桥"}
+    pol = next(t for t in doc.tables if t.rows[0].cells[0].text == "污染物")
+    pm25 = next(r for r in pol.rows if r.cells[0].text.startswith("细颗粒物"))
+    assert pm25.cells[3].text == str(next(
+        x["value"] for x in aq.pollutants["PM2_5"]["statistics"] if x["statistic"] == "mean"))
+    assert len(doc.inline_shapes) >= 3  # charts embedded
+    xl = tmp_path / "m.xlsx"
+    xl.write_bytes(to_xlsx(rep))
+    wb = openpyxl.load_workbook(xl)
+    assert {"说明", "污染物统计", "AQI日历", "地表水断面", "饮用水水源地", "声环境",
+            "图表"} <= set(wb.sheetnames)
+    ws = wb["地表水断面"]
+    assert ws["A2"].value == "断面名称" and ws.max_row >= 5
+    assert isinstance(wb["污染物统计"]["D3"].value, int | float)
+
+
+def test_annual_report_and_errors(seeded: Engine, tmp_path: Path) -> None:
+    import docx
+
+    url = seeded.url.render_as_string(hide_password=False)
+    out = tmp_path / "y.docx"
+    r = CliRunner().invoke(app, ["report", "annual", "--year", "2026", "--out", str(out),
+                                 "--db", url])
+    assert r.exit_code == 0, r.output
+    doc = docx.Document(str(out))
+    months = next(t for t in doc.tables if t.rows[0].cells[0].text == "月份")
+    assert len(months.rows) == 13
+    # No stored figures for 2025-02: a clear message, no file, exit 2.
+    r = CliRunner().invoke(app, ["report", "monthly", "--month", "2025-02", "--out",
+                                 str(tmp_path / "x.docx"), "--db", url])
+    assert r.exit_code == 2 and "no stored air figures" in r.stderr
+    assert not (tmp_path / "x.docx").exists()
+    r = CliRunner().invoke(app, ["report", "monthly", "--month", "2026-02", "--out",
+                                 str(tmp_path / "x.odt"), "--db", url])
+    assert r.exit_code == 2 and ".docx, .xlsx or .pdf" in r.stderr
+
+
+def test_missing_cjk_font_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    from qingshan.services.reports import charts
+
+    charts.cjk_font.cache_clear()
+    monkeypatch.setenv("QINGSHAN_CJK_FONT", "/nonexistent/font.ttc")
+    try:
+        with pytest.raises(charts.FontMissingError, match="not a font file"):
+            charts.cjk_font()
+    finally:
+        charts.cjk_font.cache_clear()
