@@ -249,24 +249,30 @@ def hour_rows(grid: Grid, scs: Sequence[Scope], *, standard: str = AUTO) -> list
     for p in POLLUTANTS:
         present |= ~np.isnan(conc[p])
     rows: list[dict[str, Any]] = []
+    vers = versions.tolist()
+    labels = sorted(iaqi)
+    # Plain Python lists: per-element numpy indexing dominates otherwise.
     for k, sc in enumerate(scs):
+        prov = {v: dumps({"HJ633": v, "missing_policy": "platform",
+                          "stations": [grid.sites[i].code for i in sc.members]})
+                for v in set(vers)}
+        ck = {p: conc[p][k].tolist() for p in POLLUTANTS}
+        ik = {lab: iaqi[lab][k].tolist() for lab in labels}
+        ak, pk = aqi[k].tolist(), prim[k].tolist()
         for j in np.flatnonzero(present[k]).tolist():
-            a = float(aqi[k, j])
-            cat = None if np.isnan(a) else aqi_table(str(versions[j])).category_of(int(a))
-            c = {p: (None if np.isnan(conc[p][k, j]) else float(conc[p][k, j]))
-                 for p in POLLUTANTS}
+            a = ak[j]
+            ok = a == a  # not NaN
+            cat = aqi_table(vers[j]).category_of(int(a)) if ok else None
+            c = {p: (None if ck[p][j] != ck[p][j] else ck[p][j]) for p in POLLUTANTS}
             rows.append({
                 "scope": sc.scope, "scope_code": sc.code, "data_time": times[j],
-                "standard": standard, "aqi": None if np.isnan(a) else int(a),
+                "standard": standard, "aqi": int(a) if ok else None,
                 "level": cat.level if cat else None, "category": cat.category if cat else None,
-                "primary_pollutants": ",".join(decode_mask(int(prim[k, j]))) or None,
-                "iaqi": dumps({lab: int(v[k, j]) for lab, v in iaqi.items()
-                               if not np.isnan(v[k, j])}),
+                "primary_pollutants": ",".join(decode_mask(int(pk[j]))) or None,
+                "iaqi": dumps({lab: int(ik[lab][j]) for lab in labels
+                               if ik[lab][j] == ik[lab][j]}),
                 "concentrations": dumps(c),
-                "provenance": dumps({"HJ633": str(versions[j]), "missing_policy": "platform",
-                                     "stations": [grid.sites[i].code for i in sc.members],
-                                     "pollutants_present": sum(v is not None
-                                                               for v in c.values())}),
+                "provenance": prov[vers[j]],
             })
     return rows
 
