@@ -165,12 +165,7 @@ def _air_work(
             day_rows = [r for r in day_rows if r["day"] in touched_days]
         _upsert(conn, AirDayFigure, day_rows)
         stats.air_days += len(day_rows)
-        if touched_days is None:
-            hours = _air.hour_rows(grid, scs)
-        else:
-            hours = []
-            for d in sorted(x for x in touched_days if first <= x <= last):
-                hours += _air.hour_rows(grid.slice_days(d, d), scs)
+        hours = _air.hour_rows(grid, scs, only_days=touched_days)
         _upsert(conn, AirHourFigure, hours)
         stats.air_hours += len(hours)
         per = _air.period_rows(grid, scs, f"{y:04d}-{m:02d}", now=now)

@@ -35,7 +35,7 @@ from qingshan.services.figures._common import (
     dumps,
 )
 from qingshan.services.rollups import default_rules
-from qingshan.standards.air.aqi import decode_mask, hourly_aqi_array
+from qingshan.standards.air.aqi import decode_mask, hourly_aqi_array, iaqi_array
 from qingshan.standards.air.evaluation import (
     HourlyData,
     StationEvaluation,
@@ -77,10 +77,6 @@ class Grid:
     def station(self, i: int) -> HourlyData:
         return HourlyData(self.start, {p: self.values[p][i] for p in POLLUTANTS})
 
-    def slice_days(self, first: date, last: date) -> Grid:
-        a = (first - self.start).days
-        b = (last - self.start).days + 1
-        return Grid(first, b - a, self.sites, {p: v[:, a:b] for p, v in self.values.items()})
 
 
 def load_grid(conn: Connection, air_sites: Sequence[SiteInfo], first: date, last: date) -> Grid:
@@ -219,8 +215,13 @@ def day_rows(
     return rows
 
 
-def hour_rows(grid: Grid, scs: Sequence[Scope], *, standard: str = AUTO) -> list[dict[str, Any]]:
-    """fig_air_hour rows (real-time AQI) for every hour that has at least one value."""
+def hour_rows(
+    grid: Grid, scs: Sequence[Scope], *, standard: str = AUTO, only_days: set[date] | None = None
+) -> list[dict[str, Any]]:
+    """fig_air_hour rows (real-time AQI) for every hour that has at least one value (of the
+    days ``only_days`` when given). Beside the AQI, the O₃ 8-hour moving mean (≥ 6 of the last
+    8 hours, GB 3095 表4) and its IAQI are recorded (``O3_8H``); moving means look back only
+    within ``grid`` (a month when figures are computed)."""
     if not scs or grid.n_days == 0:
         return []
     series = [scope_series(grid, sc) for sc in scs]
@@ -245,9 +246,18 @@ def hour_rows(grid: Grid, scs: Sequence[Scope], *, standard: str = AUTO) -> list
         prim[:, m] = b.primary_mask
         for lab, arr in b.iaqi.items():
             iaqi.setdefault(lab, np.full((len(scs), n_hours), np.nan))[:, m] = arr
+    o3_8h = moving_mean(conc["O3"], 8, 6)
+    iaqi_8h = np.full((len(scs), n_hours), np.nan)
+    for v in sorted(set(versions.tolist())):
+        m = versions == v
+        x = iaqi_array("O3_8H", o3_8h[:, m], v)
+        iaqi_8h[:, m] = np.where(x < 0, np.nan, x)  # 2012: not indexed above 800
     present = np.zeros((len(scs), n_hours), dtype=np.bool_)
     for p in POLLUTANTS:
         present |= ~np.isnan(conc[p])
+    if only_days is not None:
+        keep = np.array([t.date() in only_days for t in times])
+        present &= keep[None, :]
     rows: list[dict[str, Any]] = []
     vers = versions.tolist()
     labels = sorted(iaqi)
@@ -258,19 +268,22 @@ def hour_rows(grid: Grid, scs: Sequence[Scope], *, standard: str = AUTO) -> list
                 for v in set(vers)}
         ck = {p: conc[p][k].tolist() for p in POLLUTANTS}
         ik = {lab: iaqi[lab][k].tolist() for lab in labels}
+        o8, i8 = o3_8h[k].tolist(), iaqi_8h[k].tolist()
         ak, pk = aqi[k].tolist(), prim[k].tolist()
         for j in np.flatnonzero(present[k]).tolist():
             a = ak[j]
             ok = a == a  # not NaN
             cat = aqi_table(vers[j]).category_of(int(a)) if ok else None
             c = {p: (None if ck[p][j] != ck[p][j] else ck[p][j]) for p in POLLUTANTS}
+            c["O3_8H"] = None if o8[j] != o8[j] else round(o8[j], 1)
+            beside = {"O3_8H": int(i8[j])} if i8[j] == i8[j] else {}
             rows.append({
                 "scope": sc.scope, "scope_code": sc.code, "data_time": times[j],
                 "standard": standard, "aqi": int(a) if ok else None,
                 "level": cat.level if cat else None, "category": cat.category if cat else None,
                 "primary_pollutants": ",".join(decode_mask(int(pk[j]))) or None,
-                "iaqi": dumps({lab: int(ik[lab][j]) for lab in labels
-                               if ik[lab][j] == ik[lab][j]}),
+                "iaqi": dumps({**{lab: int(ik[lab][j]) for lab in labels
+                                  if ik[lab][j] == ik[lab][j]}, **beside}),
                 "concentrations": dumps(c),
                 "provenance": prov[vers[j]],
             })
