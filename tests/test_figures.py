@@ -194,6 +194,18 @@ def test_latest_hourly_aqi_equals_engine(seeded: Engine) -> None:
     assert x.colour is not None and x.colour.startswith("#")
 
 
+def test_township_on_request(seeded: Engine) -> None:
+    """A township's figures are computed on request from its evaluation stations only."""
+    with session_factory(seeded)() as s:
+        aq = air_quality(s, region_code="620802002", start=FEB[0], end=FEB[1],
+                         include_micro=True)  # 中街街道: AQ01 and micro-stations
+        with pytest.raises(FiguresError, match="no evaluation air station"):
+            air_quality(s, region_code="620802102", start=FEB[0], end=FEB[1])
+    assert aq.source == "computed" and aq.provenance["stations"] == ["AQ01"]
+    ev = evaluate(_station_hours(seeded, "AQ01", *FEB), "auto")
+    assert (aq.good_days, aq.valid_days) == (ev.good_days, ev.valid_days)
+
+
 def test_errors_are_specific(seeded: Engine) -> None:
     with session_factory(seeded)() as s:
         with pytest.raises(FiguresError, match="unknown region '999999'"):

@@ -228,8 +228,9 @@ def _data_range(conn: Connection) -> tuple[date, date] | None:
 
 
 def _engine_of(session_factory: SessionFactory) -> Any:
+    """The factory's engine, as a writer (SQLite: BEGIN IMMEDIATE even if the factory reads)."""
     with session_factory() as s:
-        return s.get_bind()
+        return s.get_bind().execution_options(qingshan_readonly=False)
 
 
 def recompute_all(
@@ -526,7 +527,7 @@ def air_quality(
         all_air = [x for x in sites(session, [SiteKind.AIR_STATION])]
         conn = session.connection()
         grid = _air.load_grid(conn, all_air, start, end)
-        scs = [sc for sc in _air.scopes(grid, reg)
+        scs = [sc for sc in _air.scopes(grid, reg, also=region_code)
                if (sc.scope == "region" and sc.code == region_code)
                or (sc.scope == "site" and sc.code in {x.code for x in shown})]
         if not any(sc.scope == "region" for sc in scs):

@@ -141,15 +141,16 @@ class Scope:
     kind: str  # site air kind, or "region"
 
 
-def scopes(grid: Grid, reg: Regions) -> list[Scope]:
-    """Every air site, and every county-or-higher region holding evaluation stations."""
+def scopes(grid: Grid, reg: Regions, also: str | None = None) -> list[Scope]:
+    """Every air site, and every county-or-higher region holding evaluation stations (plus the
+    region ``also``, e.g. a township asked for on request)."""
     out = [Scope("site", s.code, s.name, [i], s.air_kind) for i, s in enumerate(grid.sites)]
     members: dict[str, list[int]] = {}
     for i, s in enumerate(grid.sites):
         if not s.evaluation:
             continue
         for code in reg.ancestors(s.region_code):
-            if reg.level.get(code) in ("county", "city", "province"):
+            if reg.level.get(code) in ("county", "city", "province") or code == also:
                 members.setdefault(code, []).append(i)
     for code in sorted(members):
         out.append(Scope("region", code, reg.name[code], members[code], "region"))
