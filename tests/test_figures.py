@@ -250,6 +250,9 @@ def test_water_month_equals_engine(seeded: Engine) -> None:
         assert x["meets_target"] == ref.meets_target
         assert [p["code"] for p in x["main_pollutants"]] == [p.code for p in ref.main_pollutants]
         assert x["samples"] == len(_samples(seeded, code, m))
+        per = [water.classify_sample(v).water_class for v in _samples(seeded, code, m)]
+        assert x["sample_classes"] == {
+            c.roman: per.count(c) for c in set(per) if c is not None}
         classes.append(ref.water_class)
     shares = water.class_shares(classes)
     assert wq.share_i_iii == round(100 * (shares.share_good or 0), 1)

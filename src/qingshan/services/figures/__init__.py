@@ -679,6 +679,16 @@ def water_quality(
         if samples:
             rows[x.id] = _water.month_row(x, month, samples, now=utcnow())
             computed += 1
+    ws = WaterSampleFigure.__table__.c
+    lo = datetime.combine(first, datetime.min.time())
+    hi = datetime.combine(last + timedelta(days=1), datetime.min.time())
+    per_sample: dict[int, dict[str, int]] = {}
+    for sid, cls_n, n_s in session.execute(
+            select(ws.site_id, ws.water_class, func.count()).where(
+                ws.site_id.in_([x.id for x in infos]), ws.data_time >= lo, ws.data_time < hi)
+            .group_by(ws.site_id, ws.water_class)):
+        key = _water.ROMAN.get(cls_n, "—") if cls_n else "—"
+        per_sample.setdefault(sid, {})[key] = int(n_s)
     sections, sources, ground = [], [], []
     for x in infos:
         r = rows.get(x.id)
@@ -688,7 +698,8 @@ def water_quality(
         prov = loads(r["provenance"]) if r else {"samples": 0}
         cls = r["water_class"] if r else None
         base = {"code": x.code, "name": x.name, "township": reg.township_of(x.region_code),
-                "samples": prov.get("samples", 0), "provenance": prov}
+                "samples": prov.get("samples", 0), "provenance": prov,
+                "sample_classes": per_sample.get(x.id, {})}
         if x.kind == SiteKind.SURFACE_WATER:
             sections.append({
                 **base, "class": _water.ROMAN.get(cls) if cls else None, "class_number": cls,
