@@ -286,7 +286,7 @@ def _water(rep: Report, wq: WaterQuality, label: str, with_map: bool,
         fills.append([None, None, WATER_COLOURS.get(s["class"] or ""), None,
                       "#F4CCCC" if s["meets_target"] is False else None, None, None])
     if rows:
-        rep.table(TableBlock("表  地表水断面水质状况", ["断面名称", "目标类别", "本期类别",
+        rep.table(TableBlock("表7  地表水断面水质状况", ["断面名称", "目标类别", "本期类别",
                                                       "水质状况", "是否达标", "主要污染指标",
                                                       "样品数"],
                              rows, "地表水断面", fills=fills,
@@ -302,7 +302,7 @@ def _water(rep: Report, wq: WaterQuality, label: str, with_map: bool,
                       ("Ⅳ类", WATER_COLOURS["Ⅳ"]), ("Ⅴ类", WATER_COLOURS["Ⅴ"]),
                       ("劣Ⅴ类", WATER_COLOURS["劣Ⅴ"])]
             rep.image(charts.site_map(pts, f"{label}地表水断面水质类别示意图", legend),
-                      "图  地表水断面水质类别示意图（点位位置为示意）", width_cm=12.5)
+                      "图3  地表水断面水质类别示意图（点位位置为示意）", width_cm=12.5)
 
 
 def _drinking(rep: Report, wq: WaterQuality, label: str) -> None:
@@ -322,7 +322,7 @@ def _drinking(rep: Report, wq: WaterQuality, label: str) -> None:
     fills: list[list[str | None]] = [
         [None, None, None, "#F4CCCC" if s["complies"] is False else None, None, None]
         for s in src]
-    rep.table(TableBlock("表  集中式饮用水水源地水质达标情况",
+    rep.table(TableBlock("表8  集中式饮用水水源地水质达标情况",
                          ["水源地", "类型", "水质类别", "达标情况", "超标项目", "样品数"],
                          rows, "饮用水水源地", fills=fills, widths=[2.6, 1, 1, 1, 2, 1],
                          note="地表水水源按 GB 3838-2002 Ⅲ类（含表2补充项目）评价，地下水水源"
@@ -338,7 +338,7 @@ def _groundwater(rep: Report, wq: WaterQuality) -> None:
         return
     rows = [[g["name"], _fmt(g["class"]), "、".join(g["exceeding_iii"]) or "—",
              str(g["samples"])] for g in wq.groundwater]
-    rep.table(TableBlock("表  地下水监测点水质类别（GB/T 14848-2017）",
+    rep.table(TableBlock("表9  地下水监测点水质类别（GB/T 14848-2017）",
                          ["监测点", "水质类别", "超Ⅲ类指标", "样品数"], rows, "地下水",
                          widths=[3, 1.2, 2, 1]))
 
@@ -354,7 +354,7 @@ def _noise(rep: Report, wq: WaterQuality, label: str) -> None:
     rows = [[s["name"], s["zone"], _fmt(s["ld_mean"]), _fmt(s["ln_mean"]),
              f"{s['day_ok_days']}/{s['days']}", f"{s['night_ok_days']}/{s['days']}"]
             for s in nz["stations"]]
-    rep.table(TableBlock("表  功能区声环境监测结果（dB(A)）",
+    rep.table(TableBlock("表10  功能区声环境监测结果（dB(A)）",
                          ["监测点", "功能区", "昼间等效声级", "夜间等效声级", "昼间达标天数",
                           "夜间达标天数"], rows, "声环境", widths=[3, 0.9, 1.2, 1.2, 1.2, 1.2],
                          note=f"评价依据 {nz['rules']['GB3096']}；昼间 6:00—22:00，夜间 "
