@@ -6,7 +6,7 @@ import typer
 
 from qingshan import __version__
 from qingshan.cli import air as air_cli
-from qingshan.cli import data, device, hj212, ingest, serve, storage, upstream
+from qingshan.cli import data, demo, device, hj212, ingest, serve, simulate, storage, upstream
 from qingshan.cli import water as water_cli
 
 app = typer.Typer(
@@ -42,6 +42,8 @@ app.command("serve")(serve.serve)
 app.add_typer(data.app, name="data")
 app.add_typer(device.app, name="device")
 app.add_typer(upstream.app, name="upstream")
+app.command("simulate")(simulate.simulate_command)
+app.command("demo")(demo.demo_command)
 
 
 def main() -> None:
