@@ -614,20 +614,22 @@ def backfill(
 def counts(engine: Engine) -> dict[str, Any]:
     """What the database holds of the registry (for the demo's summary and the tests)."""
     with session_scope(engine.execution_options(**READONLY)) as s:
-        by_kind: dict[str, int] = dict(
-            s.execute(select(Site.kind, func.count()).group_by(Site.kind)).tuples().all()
-        )
+        by_kind = {
+            str(k): int(n)
+            for k, n in s.execute(select(Site.kind, func.count()).group_by(Site.kind))
+        }
         gas = (
             select(Site.enterprise_id, Site.control_level)
             .where(Site.kind == SiteKind.OUTLET.value, Site.outlet_medium == "gas")
             .distinct()
             .subquery()
         )
-        levels: dict[str, int] = dict(
-            s.execute(
+        levels = {
+            str(k): int(n)
+            for k, n in s.execute(
                 select(gas.c.control_level, func.count()).group_by(gas.c.control_level)
-            ).tuples().all()
-        )
+            )
+        }
         micro = s.scalar(
             select(func.count()).select_from(Site).where(
                 Site.kind == SiteKind.AIR_STATION.value, Site.control_level == "微站"
@@ -651,6 +653,16 @@ def months_before(t: datetime, months: int) -> datetime:
     """The same day and hour ``months`` calendar months earlier (day clipped to 28)."""
     y, m = divmod(t.year * 12 + (t.month - 1) - months, 12)
     return t.replace(year=y, month=m + 1, day=min(t.day, 28))
+
+
+def history_window(
+    now: datetime, months: int, history_days: float | None
+) -> tuple[datetime, datetime]:
+    """[start, end) of a fresh history: ``months`` calendar months (or ``history_days``) up to
+    ``now`` floored to the hour."""
+    end = now.replace(minute=0, second=0, microsecond=0)
+    start = end - timedelta(days=history_days) if history_days else months_before(end, months)
+    return start.replace(minute=0, second=0, microsecond=0), end
 
 
 @dataclass
@@ -685,14 +697,11 @@ def prepare(
         raise DemoLoadError(f"months must be ≥ 1, got {months}")
     if history_days is not None and history_days <= 0:
         raise DemoLoadError(f"history_days must be > 0, got {history_days}")
-    end = now.replace(minute=0, second=0, microsecond=0)
+    start, end = history_window(now, months, history_days)
     ids = load_registry(engine, d)
     last = history_end(engine, ids.values())
     reused = last is not None
-    if last is None:
-        start = end - timedelta(days=history_days) if history_days else months_before(end, months)
-        start = start.replace(minute=0, second=0, microsecond=0)
-    else:
+    if last is not None:
         start = last
     stats = None
     if start < end:
