@@ -29,6 +29,7 @@ from qingshan.services.demo_loader import (
     device_plan,
     prepare,
 )
+from qingshan.services.registry import seed_factors
 from qingshan.settings import Settings, get_settings
 from qingshan.simulator.live import bjt_now
 from qingshan.storage.db import DatabaseURLError, init_db, is_sqlite, make_engine
@@ -115,6 +116,7 @@ def demo_command(
         if reset:
             _reset(s.db_url)
         engine = init_db(make_engine(s.db_url))
+        seed_factors(engine)  # as `qingshan init` does
         result = _load(engine, console, months=months, history_days=history_days,
                        minute_days=minute_days, seed=seed)
         summary = counts(engine)

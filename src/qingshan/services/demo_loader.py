@@ -224,14 +224,12 @@ def load_registry(engine: Engine, d: District) -> dict[str, int]:
                      control_level=e.control_level)
         s.flush()
 
-        known = {(f.code, f.edition): f for f in s.scalars(select(Factor))}
+        # codes already present (``qingshan init`` seeds the HJ 212 tables) are kept: the
+        # deployment's rows win; the district only adds what is missing (e.g. LAeq)
+        known = {(f.code, f.edition) for f in s.scalars(select(Factor))}
         for fr in _factor_rows(d):
-            f = known.get((fr["code"], fr["edition"]))
-            if f is None:
+            if (fr["code"], fr["edition"]) not in known:
                 s.add(Factor(**fr))
-            else:
-                for k, v in fr.items():
-                    setattr(f, k, v)
 
         devices = {x.mn: x for x in s.scalars(select(Device))}
         for p in plan:
