@@ -7,6 +7,7 @@ import contextlib
 import logging
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,35 @@ def _load(engine: Engine, console: Console, **kw: Any) -> PrepareResult:
     return result
 
 
+def _recompute_figures(engine: Engine, r: PrepareResult, progress: Any = None) -> str:
+    """Figures (AQI, air/water/noise evaluations) of the months the backfill wrote: the bulk
+    load bypasses ingestion, so no figure marks were set for them."""
+    from qingshan.services.figures import recompute_all
+    from qingshan.storage.db import session_factory
+
+    b = r.backfill
+    if b is None:
+        return "figures: up to date"
+    stats = recompute_all(session_factory(engine), start=b.start.date(),
+                          end=(b.end - timedelta(hours=1)).date(), progress=progress)
+    return (f"figures: {stats.air_hours:,} hourly AQI, {stats.air_days:,} air days, "
+            f"{stats.air_periods:,} air periods, {stats.water_months:,} water months, "
+            f"{stats.noise_days:,} noise days in {stats.seconds:.1f} s")
+
+
+def _figures_with_bar(engine: Engine, r: PrepareResult, console: Console) -> str:
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(), console=console,
+    ) as bar:
+        task = bar.add_task("计算评价指标 (figures)", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return _recompute_figures(engine, r, progress)
+
+
 def demo_command(
     db: str | None = typer.Option(None, "--db", help=DB_OPTION_HELP),
     no_live: bool = typer.Option(
@@ -126,7 +156,10 @@ def demo_command(
         raise fail(f"database error: {exc.orig}", 2) from None
     _print_summary(console, result, summary, time.perf_counter() - t0)
     if no_live:
-        engine.dispose()
+        try:
+            console.print(_figures_with_bar(engine, result, console))
+        finally:
+            engine.dispose()
         return
     try:
         asyncio.run(_live(engine, s, result, seed, realtime_every, live_seconds, console))
@@ -194,6 +227,12 @@ async def _live(engine: Engine, settings: Settings, r: PrepareResult, seed: int,
         f"  stop           : Ctrl-C"
     )
     live = asyncio.create_task(fleet.run(stop))
+    # figures of the backfilled months are computed while the devices already send
+    figures = asyncio.create_task(asyncio.to_thread(_recompute_figures, engine, r))
+    figures.add_done_callback(
+        lambda t: console.print(t.result() if not t.exception() else
+                                f"[red]figures failed: {t.exception()}[/]")
+    )
     t_end = time.monotonic() + live_seconds if live_seconds else None
     try:
         while not stop.is_set():
@@ -211,4 +250,7 @@ async def _live(engine: Engine, settings: Settings, r: PrepareResult, seed: int,
     finally:
         stop.set()
         await asyncio.gather(live, server, return_exceptions=True)
+        if not figures.done():
+            console.print("waiting for the figures computation to finish …")
+        await asyncio.gather(figures, return_exceptions=True)
     console.print("demo stopped cleanly")
