@@ -297,9 +297,12 @@ class LiveFleet:
                     await asyncio.sleep(2.0)
                     continue
                 self.stats.connected += 1
-                for out in unacked:  # resend what the platform never acknowledged
+                for out in list(unacked):  # resend what the platform never acknowledged
                     self.stats.resent += 1
-                    await self._send_and_check(client, out, unacked, resend=True)
+                    try:
+                        await self._send_and_check(client, out, unacked, resend=True)
+                    except (ConnectionError, OSError):
+                        break  # the new link dropped too: try again on the next one
             try:
                 out = await asyncio.wait_for(queue.get(), 1.0)
             except TimeoutError:
@@ -342,10 +345,9 @@ class LiveFleet:
                 ok = False
                 self.stats.rejected += 1
                 self.stats.errors.append(f"QN {out.qn}: reply CN {ack.reply.cn}")
-        if ok and out in unacked:
+        refused = not ok and ack_rejected(futs)  # e.g. wrong password: resending won't help
+        if (ok or refused) and out in unacked:
             unacked.remove(out)
-        elif not ok and client.closed.is_set() is False and ack_rejected(futs):
-            unacked.remove(out)  # refused for good (e.g. wrong password): resending won't help
 
     # ------------------------------------------------------------------ clock
 
