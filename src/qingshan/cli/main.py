@@ -6,7 +6,19 @@ import typer
 
 from qingshan import __version__
 from qingshan.cli import air as air_cli
-from qingshan.cli import data, device, hj212, ingest, quality, report, serve, storage, upstream
+from qingshan.cli import (
+    data,
+    demo,
+    device,
+    hj212,
+    ingest,
+    quality,
+    report,
+    serve,
+    simulate,
+    storage,
+    upstream,
+)
 from qingshan.cli import water as water_cli
 
 app = typer.Typer(
@@ -42,6 +54,8 @@ app.command("serve")(serve.serve)
 app.add_typer(data.app, name="data")
 app.add_typer(device.app, name="device")
 app.add_typer(upstream.app, name="upstream")
+app.command("simulate")(simulate.simulate_command)
+app.command("demo")(demo.demo_command)
 app.add_typer(quality.app, name="quality")
 app.add_typer(report.app, name="report")
 
