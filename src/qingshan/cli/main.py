@@ -6,7 +6,7 @@ import typer
 
 from qingshan import __version__
 from qingshan.cli import air as air_cli
-from qingshan.cli import data, device, hj212, ingest, serve, storage, upstream
+from qingshan.cli import data, device, hj212, ingest, serve, storage, upstream, user
 from qingshan.cli import water as water_cli
 
 app = typer.Typer(
@@ -42,6 +42,7 @@ app.command("serve")(serve.serve)
 app.add_typer(data.app, name="data")
 app.add_typer(device.app, name="device")
 app.add_typer(upstream.app, name="upstream")
+app.add_typer(user.app, name="user")
 
 
 def main() -> None:
