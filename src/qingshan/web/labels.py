@@ -24,3 +24,22 @@ OUTLET_STATUS = {"online": "在线", "offline": "离线", "exceeding": "超标"}
 # Status colours of the map: online green, exceeding red, offline grey.
 OUTLET_COLOURS = {"online": "#00A651", "exceeding": "#E60012", "offline": "#999999"}
 NO_DATA_COLOUR = "#BBBBBB"
+
+# Display values of the colour words the standards use (HJ 633 AQI levels, the 2011 water
+# assessment method's class colours); the standards name the colours, screens need RGB.
+COLOUR_HEX = {
+    "绿色": "#00E400",
+    "黄色": "#FFFF00",
+    "橙色": "#FF7E00",
+    "红色": "#FF0000",
+    "紫色": "#99004C",
+    "褐红色": "#7E0023",
+    "蓝色": "#3A8EE6",
+}
+
+
+def hex_colour(value: str | None) -> str | None:
+    """``#RRGGBB`` for a colour word (or a colour already in hex); None when unknown."""
+    if value is None or value.startswith("#"):
+        return value
+    return COLOUR_HEX.get(value.strip())

@@ -24,7 +24,13 @@ from qingshan.web import figures_bridge as fb
 from qingshan.web.api.sites import site_scope
 from qingshan.web.auth import Principal, utcnow
 from qingshan.web.deps import DISTRICT, READERS, WebContext, ctx, require
-from qingshan.web.labels import KIND_LABELS, NO_DATA_COLOUR, OUTLET_COLOURS, OUTLET_STATUS
+from qingshan.web.labels import (
+    KIND_LABELS,
+    NO_DATA_COLOUR,
+    OUTLET_COLOURS,
+    OUTLET_STATUS,
+    hex_colour,
+)
 
 router = APIRouter(tags=["overview"])
 public_router = APIRouter(tags=["public"])
@@ -158,7 +164,9 @@ def _air(s: Session, region: str | None) -> AirSummary:
 
 def _water(s: Session, region: str | None) -> WaterSummary:
     sections, src = fb.section_classes(s, region, now_cst().date())
-    out = [SectionOut.model_validate(x) for x in sections]
+    out = [
+        SectionOut.model_validate({**x, "colour": hex_colour(x.get("colour"))}) for x in sections
+    ]
     return WaterSummary(
         source=src,
         sections=out,
@@ -326,7 +334,7 @@ def _map_features(
             props.update(
                 status="class",
                 status_label=f"{w['class']}类（目标{w['target_class']}类）",
-                colour=w.get("colour") or NO_DATA_COLOUR,
+                colour=hex_colour(w.get("colour")) or NO_DATA_COLOUR,
             )
         else:
             last = seen.get(site.id)

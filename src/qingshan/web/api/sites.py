@@ -172,6 +172,10 @@ AMBIENT_UNITS = {
 }
 
 
+# HJ 212-2017 附录B codes missing from the packaged table (ambient O3, HJ 212-2017 表B.1).
+AMBIENT_NAMES = {"a05024": "臭氧"}
+
+
 class _Names(dict[str, tuple[str, str | None]]):
     """Factor code → (name, unit): the registry's factor table, else HJ 212-2017 附录B."""
 
@@ -182,6 +186,8 @@ class _Names(dict[str, tuple[str, str | None]]):
     def __missing__(self, code: str) -> tuple[str, str | None]:
         info = pollutant_info(code)
         value: tuple[str, str | None] = (info.name, info.unit or None) if info else (code, None)
+        if info is None and code in AMBIENT_NAMES:
+            value = (AMBIENT_NAMES[code], None)
         if self.ambient and code in AMBIENT_UNITS:
             value = (value[0], AMBIENT_UNITS[code])
         self[code] = value

@@ -1,12 +1,14 @@
 import { api, esc, fmtTime, header } from "./common.js";
 
-const POLL_MS = 15000;
+// Poll interval: 15 s (?poll=N seconds, at least 2, for wall screens and tests).
+const POLL_MS = Math.max(2, +(new URLSearchParams(location.search).get("poll") || 15)) * 1000;
 const charts = {};
 function chart(id) { return (charts[id] ||= echarts.init(document.getElementById(id), "dark")); }
+const BASE = { backgroundColor: "transparent", animation: false };  // live data: no re-animation
 window.addEventListener("resize", () => Object.values(charts).forEach((c) => c.resize()));
 
 function render(d) {
-  document.getElementById("updated").textContent = `数据更新于 ${fmtTime(d.generated_at)}（每15秒自动刷新）`;
+  document.getElementById("updated").textContent = `数据更新于 ${fmtTime(d.generated_at)}（每${POLL_MS / 1000}秒自动刷新）`;
   const st = d.air.stations;
   document.getElementById("aqi-cards").innerHTML = st.map((s) => `
     <div class="card aqi-card" data-site="${s.site_id}" data-colour="${esc(s.colour || "#bbb")}">
@@ -19,7 +21,7 @@ function render(d) {
     el.addEventListener("click", () => { location.href = "site?id=" + el.dataset.site; });
   });
   chart("aqi-chart").setOption({
-    backgroundColor: "transparent", grid: { left: 40, right: 10, top: 20, bottom: 60 }, tooltip: {},
+    ...BASE, grid: { left: 40, right: 10, top: 20, bottom: 60 }, tooltip: {},
     xAxis: { type: "category", data: st.map((s) => s.name), axisLabel: { rotate: 30 } },
     yAxis: { type: "value", name: "AQI" },
     series: [{ type: "bar", data: st.map((s) => ({ value: s.aqi, itemStyle: { color: s.colour || "#bbb" } })) }],
@@ -27,9 +29,10 @@ function render(d) {
   const ratio = d.air.good_day_ratio;
   const target = d.air.target_ratio;
   chart("good-chart").setOption({
-    backgroundColor: "transparent",
+    ...BASE,
     series: [{ type: "gauge", min: 0, max: 100, progress: { show: true },
-      detail: { formatter: ratio == null ? "暂无" : "{value}%", fontSize: 22 },
+      detail: { formatter: ratio == null ? "暂无" : "{value}%", fontSize: 22, offsetCenter: [0, "35%"] },
+      title: { offsetCenter: [0, "75%"], color: "#bfe3ff" },
       data: [{ value: ratio == null ? 0 : +(ratio * 100).toFixed(1), name: target ? `目标 ${(target * 100).toFixed(1)}%` : "" }] }],
   });
   document.getElementById("good-note").textContent = ratio == null
@@ -43,7 +46,7 @@ function render(d) {
   document.getElementById("water-note").textContent = `达标断面 ${d.water.meeting_target} / 已评价 ${d.water.assessed}`;
   const o = d.outlets;
   chart("outlet-chart").setOption({
-    backgroundColor: "transparent", tooltip: {}, legend: { bottom: 0, textStyle: { color: "#ccc" } },
+    ...BASE, tooltip: {}, legend: { bottom: 0, textStyle: { color: "#ccc" } },
     series: [{ type: "pie", radius: ["40%", "68%"], label: { formatter: "{b}\n{c}" }, data: [
       { name: "在线", value: o.online - o.exceeding, itemStyle: { color: "#00A651" } },
       { name: "超标", value: o.exceeding, itemStyle: { color: "#E60012" } },

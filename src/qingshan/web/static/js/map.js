@@ -54,4 +54,5 @@ if (m) {
   ].map(([c, t]) => `<div><span data-c="${c}"></span>${t}</div>`).join("");
   document.querySelectorAll("#legend span[data-c]").forEach((s) => { s.style.background = s.dataset.c; });
   window.qingshanMap = { map, count: sites.features.length };
+  document.getElementById("map").dataset.count = String(sites.features.length);  // ready marker
 }

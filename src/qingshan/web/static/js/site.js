@@ -36,7 +36,7 @@ async function drawSeries() {
       },
     }));
     chart.setOption({
-      backgroundColor: "transparent", legend: { type: "scroll", top: 0 }, grid: { left: 50, right: 20, top: 40, bottom: 60 },
+      backgroundColor: "transparent", animation: false, legend: { type: "scroll", top: 0 }, grid: { left: 50, right: 20, top: 40, bottom: 60 },
       tooltip: { trigger: "axis", valueFormatter: (v) => (v == null ? "—" : v) ,
         formatter: (ps) => `${fmtTime(ps[0].value[0])}<br>` + ps.map((p) => `${p.marker}${esc(p.seriesName)}：${p.value[1] ?? "—"}${p.value[2] && p.value[2] !== "N" ? "（" + esc(d.flag_labels[p.value[2]] || p.value[2]) + "）" : ""}`).join("<br>") },
       xAxis: { type: "time" }, yAxis: { type: "value", scale: true },
@@ -55,8 +55,13 @@ async function drawSeries() {
   }
 }
 
+let d = null;
 if (m) {
-  const d = await api(`sites/${id}`);
+  try { d = await api(`sites/${id}`); } catch (e) {
+    document.getElementById("site-title").textContent = e.status === 404 ? "点位不存在或无权查看" : "加载失败：" + e.message;
+  }
+}
+if (d) {
   const s = d.site;
   document.getElementById("site-title").textContent = `${s.name}（${s.code}）`;
   document.title = s.name + " - 青山";
