@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from qingshan.services.figures import recompute_all
 from qingshan.settings import get_settings
 from qingshan.storage.db import init_db, session_factory, session_scope
 from webapp.seed import PASSWORD, seed
@@ -19,6 +20,7 @@ def web_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
     engine = init_db(url)
     with session_scope(engine) as s:
         ids = seed(s)
+    recompute_all(session_factory(engine))
     engine.dispose()
     yield url, ids
 

@@ -188,18 +188,18 @@ def seed(s: Session) -> dict[str, int]:
             )
         )
     water = {"w01001": "7.8", "w01009": "7.5", "w01019": "3.2", "w21003": "0.4", "w21011": "0.08"}
-    for d in range(1, 6):
-        t = hour.replace(hour=0) - timedelta(days=d)
+    for h in range(0, 48, 4):  # automatic water station: a sample every 4 hours
+        t = hour - timedelta(hours=h)
         for code, v in water.items():
             rows.append(
                 Observation(
                     device_id=devs["water"].id,
-                    resolution=int(Resolution.DAY),
+                    resolution=int(Resolution.HOUR),
                     data_time=t,
                     code=code,
                     value=v,
                     flag="N",
-                    derived=True,
+                    derived=False,
                 )
             )
     s.add_all(rows)

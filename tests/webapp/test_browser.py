@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from qingshan.storage.db import init_db, make_engine, session_scope
+from qingshan.services.figures import recompute_all
+from qingshan.storage.db import init_db, make_engine, session_factory, session_scope
 from qingshan.storage.models import Device
 from webapp.seed import MNS, PASSWORD, seed
 
@@ -42,6 +43,22 @@ if not Path(CHROMIUM).exists():
         pytrace=False,
     )
 
+OPEN_POPUP = """(name) => {
+  for (const l of Object.values(window.qingshanMap.map._layers)) {
+    const p = l.getPopup && l.getPopup();
+    if (p && p.getContent().includes(name)) l.openPopup();
+  }
+}"""
+POST_DEVICE = """async () => {
+  const me = await (await fetch("api/v1/auth/me")).json();
+  const r = await fetch("api/v1/devices", {
+    method: "POST",
+    headers: {"Content-Type": "application/json", "X-CSRF-Token": me.csrf_token},
+    body: JSON.stringify({mn: "ABC", pw: "1", st: "22"}),
+  });
+  return r.status;
+}"""
+
 sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
 
 
@@ -52,6 +69,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     engine = init_db(url)
     with session_scope(engine) as s:
         ids = seed(s)
+    recompute_all(session_factory(engine))
     engine.dispose()
     env = {**os.environ, "QINGSHAN_DB_URL": url, "QINGSHAN_LOG_LEVEL": "WARNING"}
     proc = subprocess.Popen(
@@ -191,8 +209,7 @@ def test_map_offline_boundaries_markers_layers_click_through(
     n_on = page.evaluate("Object.keys(window.qingshanMap.map._layers).length")
     assert n_on == n_off + 3  # the group and its two markers
     # Click through: open the air station's popup and follow its link.
-    page.evaluate("""() => { const m = window.qingshanMap.map; for (const l of Object.values(m._layers))
-        { if (l.getPopup && l.getPopup() && l.getPopup().getContent().includes('城区监测站')) { l.openPopup(); } } }""")
+    page.evaluate(OPEN_POPUP, "城区监测站")
     page.click(".leaflet-popup-content a:has-text('查看详情')")
     page.wait_for_url("**/site?id=*")
     page.wait_for_selector("#site-title:has-text('城区监测站')")
@@ -240,9 +257,7 @@ def test_permission_refusals(browser: Any, server: dict[str, Any]) -> None:
     leader.goto(server["base"] + "/devices")
     leader.wait_for_selector("#devices tbody tr")
     assert leader.locator("#admin-panel").is_hidden()
-    status = leader.evaluate("""async () => { const me = await (await fetch('api/v1/auth/me')).json();
-        const r = await fetch('api/v1/devices', {method: 'POST', headers: {'Content-Type': 'application/json',
-        'X-CSRF-Token': me.csrf_token}, body: JSON.stringify({mn: 'ABC', pw: '1', st: '22'})}); return r.status; }""")
+    status = leader.evaluate(POST_DEVICE)
     assert status == 403
 
 

@@ -6,7 +6,18 @@ import typer
 
 from qingshan import __version__
 from qingshan.cli import air as air_cli
-from qingshan.cli import data, device, hj212, ingest, serve, storage, upstream, user
+from qingshan.cli import (
+    data,
+    device,
+    hj212,
+    ingest,
+    quality,
+    report,
+    serve,
+    storage,
+    upstream,
+    user,
+)
 from qingshan.cli import water as water_cli
 
 app = typer.Typer(
@@ -43,6 +54,8 @@ app.add_typer(data.app, name="data")
 app.add_typer(device.app, name="device")
 app.add_typer(upstream.app, name="upstream")
 app.add_typer(user.app, name="user")
+app.add_typer(quality.app, name="quality")
+app.add_typer(report.app, name="report")
 
 
 def main() -> None:

@@ -1,7 +1,8 @@
 """``qingshan serve``: the gateway, the forwarder, background jobs and a health endpoint.
 
 Background jobs: roll-ups of dirty buckets every ``rollup_interval`` seconds, and the purge of
-raw packets, idempotency keys and quarantine older than ``raw_retention_days`` once an hour.
+raw packets, idempotency keys and quarantine older than ``raw_retention_days`` once an hour;
+environmental-quality figures of the days that changed every ``figures_interval`` seconds.
 The HTTP port serves the web application (:mod:`qingshan.web`, run by uvicorn in the same
 event loop) when ``web_app`` is given, else only ``GET /healthz``; either way ``/healthz``
 answers JSON: database state, connections, queue, forwarding backlog.
@@ -24,8 +25,10 @@ from sqlalchemy import Engine
 
 from qingshan.gateway.forward import Forwarder
 from qingshan.gateway.server import Gateway, GatewayConfig
+from qingshan.services.figures import update_dirty
 from qingshan.services.ingest import purge_raw
 from qingshan.services.rollups import run_rollups
+from qingshan.storage.db import session_factory
 
 log = logging.getLogger("qingshan.serve")
 
@@ -121,6 +124,7 @@ async def serve(
     http_port: int,
     retention_days: int,
     rollup_interval: float = 10.0,
+    figures_interval: float = 60.0,
     ready: Callable[[int, int], None] | None = None,
     stop_event: asyncio.Event | None = None,
     web_app: Callable[[Callable[[], dict[str, Any]]], Any] | None = None,
@@ -167,6 +171,10 @@ async def serve(
         ),
         asyncio.create_task(
             _periodic("raw packet purge", 3600.0, lambda: purge_raw(engine, retention_days))
+        ),
+        # Environmental-quality figures follow the data (issue 7): only what changed.
+        asyncio.create_task(
+            _periodic("figures", figures_interval, lambda: update_dirty(session_factory(engine)))
         ),
     ]
     stop = stop_event or asyncio.Event()

@@ -56,6 +56,7 @@ from qingshan.storage.models import (
     Resolution,
     RollupDirty,
 )
+from qingshan.storage.models_figures import FigureDirty
 
 if TYPE_CHECKING:
     from qingshan.protocol.hj212 import Packet
@@ -264,6 +265,7 @@ def upsert_observations(conn: Connection, rows: Sequence[dict[str, Any]], *, der
 def mark_dirty(conn: Connection, marks: Iterable[tuple[int, int, datetime]]) -> None:
     """Flag roll-up buckets for (re)computation; an existing mark gets a fresh ``marked_at``."""
     now = utcnow()
+    marks = list(marks)  # iterated twice (roll-up and figure marks)
     rows = [
         {"device_id": d, "resolution": r, "bucket": b, "marked_at": now}
         for d, r, b in sorted(marks)
@@ -278,6 +280,29 @@ def mark_dirty(conn: Connection, marks: Iterable[tuple[int, int, datetime]]) -> 
         set_={"marked_at": stmt.excluded.marked_at},
     )
     bulk.executemany(conn, "rollup-dirty-mark", stmt, rows)
+    mark_figures_dirty(conn, [(d, b) for d, r, b in marks if r == int(Resolution.DAY)], now)
+
+
+def mark_figures_dirty(
+    conn: Connection, days: Iterable[tuple[int, datetime]], now: datetime | None = None
+) -> None:
+    """Flag device-days whose environmental-quality figures must be recomputed (issue 7).
+
+    Every day roll-up mark is also a figure mark: a stored, late or corrected hour record of a
+    device changes that day's figures (see :mod:`qingshan.services.figures`).
+    """
+    rows = [
+        {"device_id": d, "day": b, "marked_at": now or utcnow()} for d, b in sorted(set(days))
+    ]
+    if not rows:
+        return
+    table = FigureDirty.__table__
+    assert isinstance(table, Table)
+    stmt = dialect_insert(conn, table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["device_id", "day"], set_={"marked_at": stmt.excluded.marked_at}
+    )
+    bulk.executemany(conn, "figure-dirty-mark", stmt, rows)
 
 
 @dataclass

@@ -107,7 +107,7 @@ class SectionOut(BaseModel):
 
 
 class AirSummary(BaseModel):
-    source: str = Field(description="figures = qingshan.services.figures; fallback = latest data")
+    standard: str | None = Field(description="HJ 633 version of the year's figures")
     stations: list[StationAqiOut]
     good_days: int | None
     valid_days: int | None
@@ -118,7 +118,6 @@ class AirSummary(BaseModel):
 
 
 class WaterSummary(BaseModel):
-    source: str
     sections: list[SectionOut]
     meeting_target: int
     assessed: int
@@ -145,13 +144,13 @@ class Cockpit(BaseModel):
 
 
 def _air(s: Session, region: str | None) -> AirSummary:
-    stations, src = fb.station_aqi(s, region)
+    stations = fb.station_aqi(s, region)
     year = fb.air_year(s, region, now_cst().date())
     t = targets()
     ratio = year["good_day_ratio"]
     target = t.get("good_day_ratio")
     return AirSummary(
-        source=src,
+        standard=year["standard"],
         stations=[StationAqiOut(**x) for x in stations],
         good_days=year["good_days"],
         valid_days=year["valid_days"],
@@ -163,12 +162,11 @@ def _air(s: Session, region: str | None) -> AirSummary:
 
 
 def _water(s: Session, region: str | None) -> WaterSummary:
-    sections, src = fb.section_classes(s, region, now_cst().date())
+    sections = fb.section_classes(s, region, now_cst().date())
     out = [
         SectionOut.model_validate({**x, "colour": hex_colour(x.get("colour"))}) for x in sections
     ]
     return WaterSummary(
-        source=src,
         sections=out,
         meeting_target=sum(1 for x in out if x.meets_target),
         assessed=sum(1 for x in out if x.meets_target is not None),
@@ -206,11 +204,10 @@ def compute_cockpit(c: WebContext) -> Cockpit:
         )
         air = _air(s, region)
         water = _water(s, region)
-    notes = []
-    if air.source == "fallback":
-        notes.append("空气质量指数按各站最新小时数据计算；优良天数比例待统计模块（figures）提供")
-    if water.source == "fallback":
-        notes.append("断面水质类别按最新日（或小时）数据单因子评价，非月度评价结果")
+    notes = [
+        "空气质量指数为各站最新小时（实时报）结果；优良天数比例为本年1月1日至今的累计",
+        f"断面水质类别为本月（{now_cst():%Y-%m}）评价结果，按 GB 3838-2002 单因子评价",
+    ]
     return Cockpit(
         generated_at=datetime.now(UTC),
         region_code=region,
@@ -276,13 +273,9 @@ def _map_features(
         now = utcnow()
         outlets = fb.outlet_states(s, off, now)
         region = district_code(c, s)
-        aqi = (
-            {x["site_id"]: x for x in fb.station_aqi(s, region)[0]}
-            if p.role != "enterprise"
-            else {}
-        )
+        aqi = {x["site_id"]: x for x in fb.station_aqi(s, region)} if p.role != "enterprise" else {}
         water = (
-            {x.get("site_id"): x for x in fb.section_classes(s, region, now_cst().date())[0]}
+            {x.get("site_id"): x for x in fb.section_classes(s, region, now_cst().date())}
             if p.role != "enterprise"
             else {}
         )
