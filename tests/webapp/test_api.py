@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 from datetime import UTC, datetime, timedelta
@@ -236,6 +237,10 @@ def test_observations_paginate_by_cursor(app: Any, ids: dict[str, int]) -> None:
         params["cursor"] = page["next_cursor"]
     assert len(seen) == 48 and seen == sorted(seen) and len(set(seen)) == 48
     assert c.get("/api/v1/observations", params={**params, "cursor": "garbage!"}).status_code == 422
+    huge = base64.urlsafe_b64encode(b"2026-01-01T00:00:00|a34004|99999999999999999999").decode()
+    assert c.get("/api/v1/observations", params={**params, "cursor": huge}).status_code == 422
+    far = {**params, "start": "0001-01-01T00:00:00+14:00"}
+    assert c.get("/api/v1/observations", params=far).status_code == 422
     assert c.get("/api/v1/observations", params=_range()).status_code == 422  # no site nor mn
 
 

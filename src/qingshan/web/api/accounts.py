@@ -27,7 +27,9 @@ from qingshan.web.auth import (
     utcnow,
 )
 from qingshan.web.deps import (
+    MAX_ID,
     READERS,
+    PathId,
     audit,
     client_of,
     ctx,
@@ -230,7 +232,7 @@ def create_token(
 
 @router.delete("/auth/tokens/{token_id}", status_code=204)
 def revoke_token(
-    token_id: int,
+    token_id: PathId,
     request: Request,
     p: Principal = Depends(require(*READERS)),
     s: Session = Depends(write_db),
@@ -272,7 +274,7 @@ class UserIn(BaseModel):
     password: str = Field(min_length=10, max_length=256)
     role: Role
     unit: str | None = Field(None, max_length=100)
-    enterprise_id: int | None = None
+    enterprise_id: int | None = Field(None, ge=1, le=2**31 - 1)
     display_name: str | None = Field(None, max_length=100)
 
 
@@ -341,7 +343,7 @@ def add_user(
 
 @router.patch("/users/{user_id}", response_model=UserOut)
 def edit_user(
-    user_id: int,
+    user_id: PathId,
     body: UserPatch,
     request: Request,
     p: Principal = Depends(require("admin")),
@@ -393,7 +395,9 @@ class AuditOut(BaseModel):
 def audit_log(
     entity: str | None = Query(None, max_length=40),
     limit: int = Query(100, ge=1, le=1000),
-    before_id: int | None = Query(None, ge=1, description="page: entries older than this id"),
+    before_id: int | None = Query(
+        None, ge=1, le=MAX_ID, description="page: entries older than this id"
+    ),
     p: Principal = Depends(require("admin", "unit")),
     s: Session = Depends(read_db),
 ) -> list[AuditOut]:

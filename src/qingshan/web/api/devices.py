@@ -20,7 +20,16 @@ from qingshan.storage.models import (
     Site,
 )
 from qingshan.web.auth import Principal, utcnow
-from qingshan.web.deps import READERS, audit, ctx, read_db, require, snapshot, write_db
+from qingshan.web.deps import (
+    READERS,
+    QueryId,
+    audit,
+    ctx,
+    read_db,
+    require,
+    snapshot,
+    write_db,
+)
 from qingshan.web.labels import OUTLET_STATUS
 
 router = APIRouter(tags=["devices"])
@@ -92,7 +101,7 @@ def _visible(s: Session, p: Principal, mn: str) -> tuple[Device, Site | None]:
 def list_devices(
     request: Request,
     status: Literal["online", "offline"] | None = None,
-    site_id: int | None = None,
+    site_id: QueryId = None,
     p: Principal = Depends(require(*READERS)),
     s: Session = Depends(read_db),
 ) -> list[DeviceOut]:
@@ -166,7 +175,7 @@ def _preview(raw: bytes) -> str:
 def rejects(
     mn: str | None = Query(None, max_length=32),
     limit: int = Query(100, ge=1, le=1000),
-    before_id: int | None = Query(None, ge=1),
+    before_id: QueryId = None,
     p: Principal = Depends(require(*READERS)),
     s: Session = Depends(read_db),
 ) -> list[RejectOut]:

@@ -21,7 +21,7 @@ from qingshan.protocol.hj212.codes import data_flags, pollutant_info
 from qingshan.services.export import CST
 from qingshan.storage.models import Device, Enterprise, Factor, Observation, Resolution, Site
 from qingshan.web.auth import Principal
-from qingshan.web.deps import READERS, read_db, require
+from qingshan.web.deps import READERS, PathId, QueryId, read_db, require
 from qingshan.web.labels import KIND_LABELS, RESOLUTION_LABELS
 
 router = APIRouter(tags=["sites"])
@@ -107,7 +107,7 @@ def list_sites(
     region: str | None = Query(None, pattern=r"^\d{2,12}$", description="region code prefix"),
     q: str | None = Query(None, max_length=50, description="part of the name or code"),
     limit: int = Query(200, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=10**9),
     p: Principal = Depends(require(*READERS)),
     s: Session = Depends(read_db),
 ) -> SitePage:
@@ -213,7 +213,7 @@ def site_device_ids(s: Session, site_id: int) -> list[int]:
 
 @router.get("/sites/{site_id}", response_model=SiteDetail)
 def site_detail(
-    site_id: int, p: Principal = Depends(require(*READERS)), s: Session = Depends(read_db)
+    site_id: PathId, p: Principal = Depends(require(*READERS)), s: Session = Depends(read_db)
 ) -> SiteDetail:
     """One site: its devices and the latest record at each resolution."""
     site = visible_site(s, p, site_id)
@@ -273,7 +273,10 @@ def parse_range(
     def naive(t: datetime) -> datetime:
         return t.astimezone(CST).replace(tzinfo=None) if t.tzinfo else t
 
-    a, b = naive(start), naive(end)
+    try:
+        a, b = naive(start), naive(end)
+    except (OverflowError, ValueError):
+        raise HTTPException(422, "start/end out of the representable time range") from None
     if b < a:
         raise HTTPException(422, "end is before start")
     if b - a > MAX_SPAN[res]:
@@ -315,7 +318,7 @@ class SeriesOut(BaseModel):
 
 @router.get("/sites/{site_id}/series", response_model=SeriesOut)
 def site_series(
-    site_id: int,
+    site_id: PathId,
     start: datetime,
     end: datetime,
     resolution: ResolutionName = "hour",
@@ -386,7 +389,7 @@ class CompletenessOut(BaseModel):
 
 @router.get("/sites/{site_id}/completeness", response_model=CompletenessOut)
 def completeness(
-    site_id: int,
+    site_id: PathId,
     start: datetime,
     end: datetime,
     resolution: Literal["hour", "day"] = "hour",
@@ -453,6 +456,8 @@ def _cursor(t: datetime, code: str, device_id: int) -> str:
 def _uncursor(c: str) -> tuple[datetime, str, int]:
     try:
         t, code, dev = base64.urlsafe_b64decode(c.encode()).decode().split("|")
+        if not 0 < int(dev) < 2**31 or len(code) > 16:
+            raise ValueError(dev)
         return datetime.fromisoformat(t), code, int(dev)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise HTTPException(422, "cursor is not one this API gave out") from None
@@ -481,7 +486,7 @@ def _obs_query(
 def observations(
     start: datetime,
     end: datetime,
-    site_id: int | None = None,
+    site_id: QueryId = None,
     mn: str | None = Query(None, max_length=32),
     resolution: ResolutionName = "hour",
     codes: str | None = Query(None, description="comma-separated factor codes; default all"),
@@ -548,7 +553,7 @@ XLSX_MAX_ROWS = 1_000_000  # Excel sheets stop at 1 048 576 rows
 def export(
     start: datetime,
     end: datetime,
-    site_id: int | None = None,
+    site_id: QueryId = None,
     mn: str | None = Query(None, max_length=32),
     resolution: ResolutionName = "hour",
     codes: str | None = Query(None),
