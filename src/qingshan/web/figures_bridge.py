@@ -33,28 +33,6 @@ def _num(text: str | None) -> float | None:
         return None
 
 
-def _latest(
-    s: Session, device_ids: list[int], resolution: Resolution
-) -> tuple[datetime | None, dict[str, Observation]]:
-    """The latest record time of any of ``device_ids`` at ``resolution`` and its values."""
-    if not device_ids:
-        return None, {}
-    o = Observation
-    t = s.scalar(
-        select(func.max(o.data_time)).where(
-            o.device_id.in_(device_ids), o.resolution == int(resolution)
-        )
-    )
-    if t is None:
-        return None, {}
-    rows = s.scalars(
-        select(o).where(
-            o.device_id.in_(device_ids), o.resolution == int(resolution), o.data_time == t
-        )
-    )
-    return t, {r.code: r for r in rows}
-
-
 def station_aqi(s: Session, region_code: str | None) -> list[dict[str, Any]]:
     """AQI now by air station (the latest stored hourly AQI, HJ 633 实时报)."""
     return [_aqi_dict(x) for x in figures.station_aqi_now(s, region_code=region_code)]
@@ -136,24 +114,41 @@ class OutletState:
 
 
 def outlet_states(s: Session, offline_after: timedelta, now: datetime) -> dict[int, OutletState]:
-    """State of every enterprise outlet with a device (``now`` in UTC, naive)."""
-    q = (
+    """State of every enterprise outlet with a device (``now`` in UTC, naive); three queries
+    whatever the number of outlets."""
+    devs = s.execute(
         select(Site.id, Device.id, Device.mn, Device.last_seen_at)
         .join(Device, Device.site_id == Site.id)
         .where(Site.kind == SiteKind.OUTLET.value, Device.active.is_(True))
-    )
+    ).all()
     limits = permit_limits()
+    limited = [d for _sid, d, mn, _seen in devs if limits.get(mn)]
+    values: dict[int, list[Observation]] = {}
+    if limited:
+        o = Observation
+        last = (
+            select(o.device_id, func.max(o.data_time).label("t"))
+            .where(o.device_id.in_(limited), o.resolution == int(Resolution.HOUR))
+            .group_by(o.device_id)
+            .subquery()
+        )
+        q = select(o).join(
+            last,
+            (o.device_id == last.c.device_id)
+            & (o.data_time == last.c.t)
+            & (o.resolution == int(Resolution.HOUR)),
+        )
+        for r in s.scalars(q):
+            values.setdefault(r.device_id, []).append(r)
     out: dict[int, OutletState] = {}
-    for sid, did, mn, seen in s.execute(q):
+    for sid, did, mn, seen in devs:
         online = seen is not None and now - seen <= offline_after
-        exceeding: list[str] = []
         lim = limits.get(mn, {})
-        if lim:
-            _t, vals = _latest(s, [did], Resolution.HOUR)
-            for code, r in vals.items():
-                v = _num(r.zs) if r.zs is not None else _num(r.value)
-                if code in lim and v is not None and v > lim[code]:
-                    exceeding.append(code)
+        exceeding: list[str] = []
+        for r in values.get(did, []):
+            v = _num(r.zs) if r.zs is not None else _num(r.value)
+            if r.code in lim and v is not None and v > lim[r.code]:
+                exceeding.append(r.code)
         prev = out.get(sid)
         if prev is not None:  # several devices at one outlet: any online / any exceeding
             online = online or prev.online

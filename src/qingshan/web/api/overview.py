@@ -39,20 +39,37 @@ CACHE_SECONDS = 5.0  # the cockpit polls; every viewer within 5 s shares one com
 
 
 class _TTLCache:
+    """Results younger than CACHE_SECONDS are served as they are; an older one is still served
+    while one thread recomputes it (single flight: concurrent viewers never pile up on the
+    database). Only the very first request of a key waits for the computation."""
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._data: dict[str, tuple[float, Any]] = {}
+        self._busy: dict[str, threading.Lock] = {}
 
     def get(self, key: str, make: Callable[[], Any]) -> Any:
-        now = time.monotonic()
         with self._lock:
             hit = self._data.get(key)
-            if hit is not None and now - hit[0] < CACHE_SECONDS:
+            busy = self._busy.setdefault(key, threading.Lock())
+        if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
+            return hit[1]
+        if hit is not None and not busy.acquire(blocking=False):
+            return hit[1]  # someone is refreshing it: the slightly old value will do
+        if hit is None:
+            busy.acquire()
+            with self._lock:
+                hit = self._data.get(key)
+            if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
+                busy.release()
                 return hit[1]
-        value = make()
-        with self._lock:
-            self._data[key] = (time.monotonic(), value)
-        return value
+        try:
+            value = make()
+            with self._lock:
+                self._data[key] = (time.monotonic(), value)
+            return value
+        finally:
+            busy.release()
 
 
 def _cache(request: Request) -> _TTLCache:
