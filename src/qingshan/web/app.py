@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qingshan import __version__
 from qingshan.settings import Settings
@@ -54,6 +55,34 @@ def _security_headers(tile_url: str) -> dict[str, str]:
     }
 
 
+class SecurityHeaders:
+    """Pure ASGI middleware (cheaper than Starlette's BaseHTTPMiddleware): security headers on
+    every response, ``no-store`` on the API."""
+
+    def __init__(self, app: ASGIApp, headers: dict[str, str]) -> None:
+        self.app = app
+        self.raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        extra = [] if path.startswith("/api/v1/docs") else list(self.raw)
+        if path.startswith("/api/"):
+            extra.append((b"cache-control", b"no-store"))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start" and extra:
+                have = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + [
+                    (k, v) for k, v in extra if k not in have
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def create_app(
     settings: Settings,
     session_factory: sessionmaker[Session],
@@ -89,17 +118,7 @@ def create_app(
     app.state.qingshan = ctx
     headers = _security_headers(settings.map_tile_url)
 
-    @app.middleware("http")
-    async def secure_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        if not request.url.path.startswith("/api/v1/docs"):
-            for k, v in headers.items():
-                response.headers.setdefault(k, v)
-        if request.url.path.startswith("/api/"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    app.add_middleware(SecurityHeaders, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -12,7 +12,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -245,13 +245,15 @@ def compute_cockpit(c: WebContext) -> Cockpit:
 
 
 @router.get("/cockpit", response_model=Cockpit)
-def cockpit(request: Request, _: Principal = Depends(require(*DISTRICT))) -> Cockpit:
+def cockpit(request: Request, _: Principal = Depends(require(*DISTRICT))) -> Response:
     """驾驶舱 summary: AQI now by station, good-day ratio year to date against the plan target,
     sections' latest class against target, outlets online/exceeding/offline, counts.
     Recomputed at most every 5 seconds."""
     c = ctx(request)
-    out: Cockpit = _cache(request).get("cockpit", lambda: compute_cockpit(c))
-    return out
+    body: bytes = _cache(request).get(
+        "cockpit", lambda: compute_cockpit(c).model_dump_json(by_alias=True).encode()
+    )
+    return Response(body, media_type="application/json")  # cached, already serialised
 
 
 # --------------------------------------------------------------------------- map
