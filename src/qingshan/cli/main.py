@@ -8,12 +8,14 @@ from qingshan import __version__
 from qingshan.cli import air as air_cli
 from qingshan.cli import (
     data,
+    demo,
     device,
     hj212,
     ingest,
     quality,
     report,
     serve,
+    simulate,
     storage,
     upstream,
     user,
@@ -56,6 +58,8 @@ app.add_typer(upstream.app, name="upstream")
 app.add_typer(user.app, name="user")
 app.add_typer(quality.app, name="quality")
 app.add_typer(report.app, name="report")
+app.command("simulate")(simulate.simulate_command)
+app.command("demo")(demo.demo_command)
 
 
 def main() -> None:

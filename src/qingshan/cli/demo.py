@@ -1,0 +1,212 @@
+"""``qingshan demo``: the sample district with simulated history and live devices over TCP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import Engine, delete, make_url
+from sqlalchemy.exc import OperationalError
+
+from qingshan.cli._db import DB_OPTION_HELP, fail
+from qingshan.demo.district import DistrictDataError, load_district
+from qingshan.demo.synth import SynthError
+from qingshan.services.demo_loader import (
+    DEFAULT_MINUTE_DAYS,
+    DEFAULT_MONTHS,
+    DEFAULT_SEED,
+    DemoLoadError,
+    PrepareResult,
+    counts,
+    device_plan,
+    prepare,
+)
+from qingshan.settings import Settings, get_settings
+from qingshan.simulator.live import bjt_now
+from qingshan.storage.db import DatabaseURLError, init_db, is_sqlite, make_engine
+from qingshan.storage.models import Base
+
+NOTICE = "模拟数据 SIMULATED DATA: every monitoring value in the demo is generated, not measured."
+
+
+def _reset(url: str) -> None:
+    """Remove everything: the SQLite file, or every row of every table on PostgreSQL."""
+    if is_sqlite(url):
+        path = make_url(url).database
+        if path and path != ":memory:":
+            for suffix in ("", "-wal", "-shm"):
+                Path(path + suffix).unlink(missing_ok=True)
+        return
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            for table in reversed(Base.metadata.sorted_tables):
+                if conn.dialect.has_table(conn, table.name):
+                    conn.execute(delete(table))
+    finally:
+        engine.dispose()
+
+
+def _load(engine: Engine, console: Console, **kw: Any) -> PrepareResult:
+    district = load_district()
+    now = bjt_now()
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as bar:
+        task = bar.add_task("回填模拟历史数据 (backfill)", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        result = prepare(engine, district, now=now, progress=progress, **kw)
+        bar.update(task, completed=1, total=1)
+    return result
+
+
+def demo_command(
+    db: str | None = typer.Option(None, "--db", help=DB_OPTION_HELP),
+    no_live: bool = typer.Option(
+        False, "--no-live", help="Load (or reuse) the district and its history, then exit"
+    ),
+    reset: bool = typer.Option(False, "--reset", help="Delete the existing data and rebuild"),
+    months: int = typer.Option(DEFAULT_MONTHS, "--months", min=1, max=24,
+                               help="Months of hourly history on a fresh load"),
+    history_days: float | None = typer.Option(
+        None, "--history-days", help="Days of hourly history instead of --months (tests)"
+    ),
+    minute_days: float = typer.Option(DEFAULT_MINUTE_DAYS, "--minute-days", min=0, max=31,
+                                      help="Last days also stored at minute resolution"),
+    seed: int = typer.Option(DEFAULT_SEED, "--seed", min=0, help="Generator seed"),
+    hj212_port: int | None = typer.Option(None, "--hj212-port", help="HJ 212 port (0 = any)"),
+    http_port: int | None = typer.Option(None, "--http-port", help="HTTP port (0 = any)"),
+    realtime_every: float = typer.Option(30.0, "--realtime-every", min=0.5,
+                                         help="Seconds between real-time (CN 2011) uploads"),
+    live_seconds: float = typer.Option(0.0, "--live-seconds", min=0,
+                                       help="Stop the live phase after S seconds (0 = Ctrl-C)"),
+) -> None:
+    """Load the sample district (崆峒区, 模拟数据) with ≥ 13 months of history, then run the
+    platform with simulated devices sending HJ 212 over TCP. Stop with Ctrl-C.
+
+    Prints `hj212_port=N` and `http_port=M` on stdout once the gateway listens.
+    """
+    console = Console(stderr=True)
+    s = get_settings(db_url=db, hj212_port=hj212_port, http_port=http_port)
+    logging.basicConfig(level=logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name, port in (("--hj212-port", s.hj212_port), ("--http-port", s.http_port)):
+        if not 0 <= port <= 65535:
+            raise fail(f"{name} {port} out of range 0-65535 (0 = any free port)", 2)
+    console.print(f"[bold yellow]{NOTICE}[/]")
+    t0 = time.perf_counter()
+    try:
+        if reset:
+            _reset(s.db_url)
+        engine = init_db(make_engine(s.db_url))
+        result = _load(engine, console, months=months, history_days=history_days,
+                       minute_days=minute_days, seed=seed)
+        summary = counts(engine)
+    except (DatabaseURLError, DemoLoadError, SynthError, DistrictDataError) as exc:
+        raise fail(str(exc), 2) from None
+    except OperationalError as exc:
+        raise fail(f"database error: {exc.orig}", 2) from None
+    _print_summary(console, result, summary, time.perf_counter() - t0)
+    if no_live:
+        engine.dispose()
+        return
+    try:
+        asyncio.run(_live(engine, s, result, seed, realtime_every, live_seconds, console))
+    except OSError as exc:
+        raise fail(f"cannot listen: {exc}", 2) from None
+    finally:
+        engine.dispose()
+
+
+def _print_summary(console: Console, r: PrepareResult, c: dict[str, object], took: float) -> None:
+    how = "reused existing data" if r.reused else "loaded"
+    b = r.backfill
+    added = f"{b.rows:,} rows written" if b else "nothing to add"
+    console.print(
+        f"示例区县 崆峒区: {how} in {took:.1f} s ({added}); history "
+        f"{r.history_start:%Y-%m-%d %H:%M} – {r.history_end:%Y-%m-%d %H:%M} (北京时间)"
+        if r.history_start else f"示例区县 崆峒区: {how} in {took:.1f} s"
+    )
+    console.print(
+        f"  {c['enterprises']} enterprises (on the air platform by control level: "
+        f"{c['gas_platform_enterprises']}), {c['micro_stations']} micro-stations, "
+        f"{c['devices']} devices, sites {c['sites']}"
+    )
+
+
+async def _live(engine: Engine, settings: Settings, r: PrepareResult, seed: int,
+                realtime_every: float, live_seconds: float, console: Console) -> None:
+    from qingshan.gateway.runner import serve
+    from qingshan.gateway.server import GatewayConfig
+    from qingshan.simulator.live import LiveFleet
+
+    stop = asyncio.Event()
+    ports: asyncio.Future[tuple[int, int]] = asyncio.get_running_loop().create_future()
+
+    def ready(hj: int, web: int) -> None:
+        sys.stdout.write(f"hj212_port={hj}\nhttp_port={web}\n")
+        sys.stdout.flush()
+        ports.set_result((hj, web))
+
+    config = GatewayConfig(host=settings.hj212_host, port=settings.hj212_port,
+                           idle_timeout=settings.hj212_idle_timeout,
+                           max_segment=settings.hj212_max_segment)
+    server = asyncio.create_task(
+        serve(engine, config, http_host=settings.http_host, http_port=settings.http_port,
+              retention_days=settings.raw_retention_days, ready=ready, stop_event=stop)
+    )
+    waiting: set[asyncio.Future[Any]] = {server, ports}
+    done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+    if server in done:
+        server.result()  # raises the start-up error (port in use …)
+        return
+    hj, web = ports.result()
+    district = load_district()
+    fleet = LiveFleet("127.0.0.1", hj, district, device_plan(district),
+                      history_end=r.history_end, seed=seed, realtime_every=realtime_every)
+    db_url = make_url(settings.db_url).render_as_string(hide_password=True)
+    console.print(
+        f"\n[bold green]青山 Qingshan demo is running[/] — [bold yellow]模拟数据[/] "
+        f"(simulated data)\n"
+        f"  HJ 212 gateway : tcp://127.0.0.1:{hj}  ({len(fleet.devices)} simulated devices)\n"
+        f"  HTTP           : http://{settings.http_host}:{web}/  (health: /health)\n"
+        f"  database       : {db_url}\n"
+        f"  login          : no web accounts yet in this build\n"
+        f"  try            : qingshan data export --db '{db_url}' --help\n"
+        f"  stop           : Ctrl-C"
+    )
+    live = asyncio.create_task(fleet.run(stop))
+    t_end = time.monotonic() + live_seconds if live_seconds else None
+    try:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1.0)
+            if t_end is not None and time.monotonic() >= t_end:
+                stop.set()
+            st = fleet.stats
+            if int(time.monotonic()) % 30 == 0 or stop.is_set():
+                console.print(
+                    f"live: {st.sent} packets sent, {st.acknowledged} acknowledged, "
+                    f"{st.rejected} rejected, {st.connected} connections, "
+                    f"{st.reconnects} reconnects, {st.split_packets} split packets"
+                )
+    finally:
+        stop.set()
+        await asyncio.gather(live, server, return_exceptions=True)
+    console.print("demo stopped cleanly")
