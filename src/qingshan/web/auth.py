@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from qingshan.storage.models import Enterprise
 from qingshan.storage.models_web import ROLES, ApiToken, WebSession, WebUser
@@ -259,3 +259,15 @@ class LoginLimiter:
     def succeeded(self, key: str) -> None:
         with self._lock:
             self._fails.pop(key, None)
+
+
+def demo_account(factory: sessionmaker[Session]) -> str:
+    """For ``qingshan demo``: when the database has no web account yet, create the
+    administrator ``demo`` with a random password and say so (shown once, on the console that
+    started the demo, never logged); otherwise say how to add accounts."""
+    with factory() as s, s.begin():
+        if s.scalar(select(WebUser.id).limit(1)) is not None:
+            return "existing accounts (add one: qingshan user add --username … --role …)"
+        password = secrets.token_urlsafe(12)
+        create_user(s, username="demo", password=password, role="admin", display_name="演示管理员")
+    return f"user demo, password {password} (administrator; shown only now)"
