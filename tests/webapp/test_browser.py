@@ -266,5 +266,6 @@ def test_public_disclosure_without_login(browser: Any, server: dict[str, Any]) -
     page.goto(server["base"] + "/public")
     page.wait_for_selector(".card")
     assert "城区监测站" in page.inner_text("#aqi-cards")
+    page.wait_for_selector("#water tbody tr")
     assert "Ⅱ类" in page.inner_text("#water")
     _shot(page, "public")
