@@ -123,6 +123,8 @@ def demo_command(
     except OperationalError as exc:
         raise fail(f"database error: {exc.orig}", 2) from None
     _print_summary(console, result, summary, time.perf_counter() - t0)
+    if result.backfill and result.backfill.rows:
+        _figures(engine, console)
     if no_live:
         engine.dispose()
         return
@@ -132,6 +134,28 @@ def demo_command(
         raise fail(f"cannot listen: {exc}", 2) from None
     finally:
         engine.dispose()
+
+
+def _figures(engine: Engine, console: Console) -> None:
+    """Compute the environmental-quality figures of the freshly written history (the cockpit,
+    the map and the reports read them); later data is kept current by ``serve``."""
+    from rich.progress import Progress as Bar
+
+    from qingshan.services.figures import recompute_all
+    from qingshan.storage.db import session_factory
+
+    t0 = time.perf_counter()
+    with Bar(console=console, transient=True) as bar:
+        task = bar.add_task("计算环境质量指标 (figures)", total=None)
+
+        def step(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        stats = recompute_all(session_factory(engine), progress=step)
+    d = stats.to_dict()
+    console.print(f"figures computed in {time.perf_counter() - t0:.1f} s: "
+                  f"{d['air_hours']:,} station-hours, {d['air_days']:,} station-days, "
+                  f"{d['water_months']:,} water months")
 
 
 def _print_summary(console: Console, r: PrepareResult, c: dict[str, object], took: float) -> None:

@@ -87,10 +87,24 @@ def targets() -> dict[str, Any]:
 
 
 def district_code(c: WebContext, s: Session) -> str | None:
+    """The region the cockpit summarises: ``district_code`` if set, else the county-level
+    region holding most sites (neighbouring counties may be loaded for their outlines)."""
     if c.settings.district_code:
         return c.settings.district_code
-    codes = list(s.scalars(select(Region.code).where(Region.level == "county").limit(2)))
-    return codes[0] if len(codes) == 1 else None
+    counties = set(s.scalars(select(Region.code).where(Region.level == "county")))
+    if not counties:
+        return None
+    by_prefix: dict[str, int] = {}
+    for code, n in s.execute(
+        select(func.substr(Site.region_code, 1, 6), func.count()).group_by(
+            func.substr(Site.region_code, 1, 6)
+        )
+    ):
+        if code in counties:
+            by_prefix[code] = n
+    if by_prefix:
+        return max(by_prefix, key=lambda k: by_prefix[k])
+    return next(iter(counties)) if len(counties) == 1 else None
 
 
 def now_cst() -> datetime:

@@ -9,10 +9,12 @@ window.addEventListener("resize", () => Object.values(charts).forEach((c) => c.r
 
 function render(d) {
   document.getElementById("updated").textContent = `数据更新于 ${fmtTime(d.generated_at)}（每${POLL_MS / 1000}秒自动刷新）`;
-  const st = d.air.stations;
-  document.getElementById("aqi-cards").innerHTML = st.map((s) => `
+  // Cards for the stations that count (国控/省控…); micro-stations only in the chart.
+  const st = [...d.air.stations].sort((a, b) => (b.aqi ?? -1) - (a.aqi ?? -1));
+  const main = st.filter((s) => s.kind !== "micro");
+  document.getElementById("aqi-cards").innerHTML = (main.length ? main : st.slice(0, 8)).map((s) => `
     <div class="card aqi-card" data-site="${s.site_id}" data-colour="${esc(s.colour || "#bbb")}">
-      <div>${esc(s.name)}${s.kind === "micro" ? "（微站）" : ""}</div>
+      <div>${esc(s.name)}</div>
       <div class="v">${s.aqi ?? "—"}</div>
       <div>${esc(s.category || "无数据")}${s.primary_pollutants.length ? " · 首要污染物 " + esc(s.primary_pollutants.join("、")) : ""}</div>
     </div>`).join("");
@@ -22,7 +24,8 @@ function render(d) {
   });
   chart("aqi-chart").setOption({
     ...BASE, grid: { left: 40, right: 10, top: 20, bottom: 60 }, tooltip: {},
-    xAxis: { type: "category", data: st.map((s) => s.name), axisLabel: { rotate: 30 } },
+    xAxis: { type: "category", data: st.map((s) => s.name.replace("（示意名称）", "").replace("（模拟）", "")), axisLabel: { rotate: 40, fontSize: 10 } },
+    dataZoom: st.length > 20 ? [{ type: "inside" }] : [],
     yAxis: { type: "value", name: "AQI" },
     series: [{ type: "bar", data: st.map((s) => ({ value: s.aqi, itemStyle: { color: s.colour || "#bbb" } })) }],
   });
@@ -36,7 +39,7 @@ function render(d) {
       data: [{ value: ratio == null ? 0 : +(ratio * 100).toFixed(1), name: target ? `目标 ${(target * 100).toFixed(1)}%` : "" }] }],
   });
   document.getElementById("good-note").textContent = ratio == null
-    ? "优良天数比例需由统计模块计算（尚未提供）"
+    ? "本年度暂无有效日数据"
     : `优良天数 ${d.air.good_days} 天 / 有效天数 ${d.air.valid_days} 天；${d.air.meets_target ? "达到" : "未达到"}目标`;
   document.querySelector("#water tbody").innerHTML = d.water.sections.map((s) => `<tr>
     <td>${esc(s.name)}</td><td><span class="tag" data-c="${esc(s.colour || "")}">${esc(s.class ? s.class + "类" : "无数据")}</span></td>
