@@ -273,7 +273,10 @@ def test_cockpit_summary(app: Any) -> None:
     assert st["A01"]["category"] == "轻度污染" and st["A01"][
         "colour"
     ] == "#{:02X}{:02X}{:02X}".format(*want.rgb)
-    assert body["air"]["target_ratio"] == pytest.approx(0.967)
+    assert body["air"]["target_ratio"] == pytest.approx(96.7)
+    ratio = body["air"]["good_day_ratio"]
+    assert ratio is None or 0 <= ratio <= 100  # percent, as HJ 663 gives it
+    assert body["region_code"] == "620802"
     sec = body["water"]["sections"][0]
     assert sec["class"] == "Ⅱ" and sec["target_class"] == "Ⅲ" and sec["meets_target"] is True
     assert body["outlets"] == {"total": 2, "online": 1, "offline": 1, "exceeding": 1}

@@ -142,8 +142,8 @@ class AirSummary(BaseModel):
     stations: list[StationAqiOut]
     good_days: int | None
     valid_days: int | None
-    good_day_ratio: float | None
-    target_ratio: float | None
+    good_day_ratio: float | None = Field(description="percent (HJ 663-2013), 1 decimal")
+    target_ratio: float | None = Field(description="plan target, percent")
     target_source: str | None
     meets_target: bool | None
 

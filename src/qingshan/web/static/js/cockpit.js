@@ -36,7 +36,7 @@ function render(d) {
     series: [{ type: "gauge", min: 0, max: 100, progress: { show: true },
       detail: { formatter: ratio == null ? "暂无" : "{value}%", fontSize: 22, offsetCenter: [0, "35%"] },
       title: { offsetCenter: [0, "75%"], color: "#bfe3ff" },
-      data: [{ value: ratio == null ? 0 : +(ratio * 100).toFixed(1), name: target ? `目标 ${(target * 100).toFixed(1)}%` : "" }] }],
+      data: [{ value: ratio == null ? 0 : ratio, name: target ? `目标 ${target}%` : "" }] }],
   });
   document.getElementById("good-note").textContent = ratio == null
     ? "本年度暂无有效日数据"
