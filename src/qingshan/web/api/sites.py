@@ -214,6 +214,10 @@ def factor_names(s: Session, kind: str | None = None) -> dict[str, tuple[str, st
     ):
         if code not in reg or edition == "2017":
             reg[code] = (name, unit)
+    if kind == "air_station":  # the registry may hold the emission units of these codes
+        for code, unit in AMBIENT_UNITS.items():
+            if code in reg:
+                reg[code] = (reg[code][0], unit)
     return _Names(reg, kind == "air_station")
 
 
