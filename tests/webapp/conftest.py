@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -10,19 +11,42 @@ from fastapi.testclient import TestClient
 from qingshan.services.figures import recompute_all
 from qingshan.settings import get_settings
 from qingshan.storage.db import init_db, session_factory, session_scope
+from qingshan.storage.partitions import ensure_months, month_of
 from webapp.seed import PASSWORD, seed
 
 
-@pytest.fixture(scope="module")
-def web_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, int]]]:
-    path: Path = tmp_path_factory.mktemp("web") / "web.db"
-    url = f"sqlite:///{path}"
+def _seeded(url: str) -> dict[str, int]:
     engine = init_db(url)
+    now = datetime.now(UTC) + timedelta(hours=8)
+    # PostgreSQL: monthly partitions of the seeded days (no-op on SQLite).
+    ensure_months(engine, {month_of(now - timedelta(days=d)) for d in range(4)})
     with session_scope(engine) as s:
         ids = seed(s)
     recompute_all(session_factory(engine))
     engine.dispose()
-    yield url, ids
+    return ids
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def web_db(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, dict[str, int]]]:
+    """The seeded district on SQLite (a temp file) and on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        path: Path = tmp_path_factory.mktemp("web") / "web.db"
+        url = f"sqlite:///{path}"
+        yield url, _seeded(url)
+        return
+    from conftest import create_pg_database, drop_pg_database
+
+    server: str = request.getfixturevalue("pg_server")
+    url = create_pg_database(server)
+    try:
+        yield url, _seeded(url)
+    finally:
+        drop_pg_database(server, url)
 
 
 @pytest.fixture(scope="module")

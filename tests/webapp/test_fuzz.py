@@ -8,10 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from webapp.conftest import login
+from webapp.conftest import _seeded, login
+
+
+@pytest.fixture(scope="module")
+def web_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, int]]:
+    """Fuzzing runs once, on SQLite (the API tests cover both backends)."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'fuzz.db'}"
+    return url, _seeded(url)
+
 
 # Revoking tokens and editing users could lock the fuzzing account out midway; both are
 # covered by the API tests.

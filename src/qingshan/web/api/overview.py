@@ -95,13 +95,9 @@ def district_code(c: WebContext, s: Session) -> str | None:
     if not counties:
         return None
     by_prefix: dict[str, int] = {}
-    for code, n in s.execute(
-        select(func.substr(Site.region_code, 1, 6), func.count()).group_by(
-            func.substr(Site.region_code, 1, 6)
-        )
-    ):
-        if code in counties:
-            by_prefix[code] = n
+    for code, n in s.execute(select(Site.region_code, func.count()).group_by(Site.region_code)):
+        if code and code[:6] in counties:
+            by_prefix[code[:6]] = by_prefix.get(code[:6], 0) + n
     if by_prefix:
         return max(by_prefix, key=lambda k: by_prefix[k])
     return next(iter(counties)) if len(counties) == 1 else None
