@@ -226,7 +226,9 @@ def compute_cockpit(c: WebContext, cache: _TTLCache) -> Cockpit:
             )
             or 0
         )
-        kinds = dict(s.execute(select(Site.kind, func.count()).group_by(Site.kind)).tuples().all())
+        kinds: dict[str, int] = {
+            k: n for k, n in s.execute(select(Site.kind, func.count()).group_by(Site.kind))
+        }
         rejects = (
             s.scalar(
                 select(func.count())
@@ -315,15 +317,14 @@ def _map_features(
             if p.role != "enterprise"
             else {}
         )
-        seen = dict(
-            s.execute(
+        seen: dict[int | None, datetime | None] = {
+            sid: last
+            for sid, last in s.execute(
                 select(Device.site_id, func.max(Device.last_seen_at))
                 .where(Device.active, Device.site_id.is_not(None))
                 .group_by(Device.site_id)
             )
-            .tuples()
-            .all()
-        )
+        }
     feats: list[Feature] = []
     for site, en in rows:
         if kinds and site.kind not in kinds:

@@ -510,7 +510,7 @@ def _obs_query(
         q = q.where(Device.mn == mn)
         if p.role == "enterprise":
             q = q.where(site_scope(p))
-    devs = dict(s.execute(q).tuples().all())
+    devs: dict[int, str] = {d: m for d, m in s.execute(q)}
     if mn is not None and not devs:
         raise HTTPException(404, f"no device {mn}")
     return list(devs), devs
