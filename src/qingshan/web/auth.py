@@ -181,14 +181,15 @@ def new_session(session: Session, user: WebUser, hours: float) -> tuple[str, Web
     return sid, row
 
 
-def session_principal(session: Session, sid: str) -> Principal | None:
+def session_principal(session: Session, sid: str) -> tuple[Principal, datetime] | None:
+    """The session's user and the session's expiry (UTC), or None."""
     row = session.get(WebSession, sha256(sid))
     if row is None or row.expires_at <= utcnow():
         return None
     user = session.get(WebUser, row.user_id)
     if user is None or not user.active:
         return None
-    return principal_of(user, "session", row.csrf_token)
+    return principal_of(user, "session", row.csrf_token), row.expires_at
 
 
 def new_token(session: Session, user: WebUser, name: str) -> tuple[str, ApiToken]:

@@ -153,6 +153,7 @@ def logout(
             before=None,
             after=None,
         )
+    ctx(request).auth_cache.clear()  # after the commit
     out = Response(status_code=204)
     out.delete_cookie(SESSION_COOKIE, path=(ctx(request).settings.web_root_path or "") + "/")
     out.delete_cookie(CSRF_COOKIE, path=(ctx(request).settings.web_root_path or "") + "/")
@@ -243,6 +244,7 @@ def revoke_token(
         raise HTTPException(404, f"no token {token_id}")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
+        ctx(request).auth_cache.clear()
         audit(
             s,
             p,
@@ -371,6 +373,7 @@ def edit_user(
     if body.password is not None:
         u.password_hash = hash_password(body.password)
         s.execute(delete(WebSession).where(WebSession.user_id == u.id))
+    ctx(request).auth_cache.clear()  # role, activity or password changed: re-check credentials
     after = snapshot(u, USER_FIELDS)
     if body.password is not None:
         after["password"] = "changed"  # never the password itself
