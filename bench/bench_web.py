@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import os
 import random
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -238,6 +239,7 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(20)
+        shutil.rmtree(tmp, ignore_errors=True)
     print("caveat: 2-core machine shared with other work; server and clients on one host")
 
 
