@@ -30,13 +30,13 @@ from qingshan.services.figures import (
 from qingshan.services.figures import seed as demo_seed
 from qingshan.services.ingest import dirty_marks, mark_dirty, upsert_observations
 from qingshan.standards import drinking_water, water
-from qingshan.standards.air.aqi import hourly_aqi
+from qingshan.standards.air.aqi import hourly_aqi, iaqi
 from qingshan.standards.air.evaluation import HourlyData, city_hourly, evaluate
 from qingshan.standards.air.tables import POLLUTANTS
 from qingshan.storage import partitions
 from qingshan.storage.db import init_db, make_engine, session_factory
 from qingshan.storage.models import Device, Observation, Resolution, Site
-from qingshan.storage.models_figures import AirDayFigure, FigureDirty
+from qingshan.storage.models_figures import AirDayFigure, AirHourFigure, FigureDirty
 
 START = datetime(2026, 1, 20)
 END = datetime(2026, 3, 2)  # exclusive: 41 days, the whole of February, HJ 633 switch 03-01
@@ -180,7 +180,30 @@ def test_latest_hourly_aqi_equals_engine(seeded: Engine) -> None:
         pm2_5=v["PM2_5"], missing="platform")
     assert x.standard == "HJ633-2026"  # 2026-03-01 onwards
     assert (x.aqi, x.category) == (ref.aqi, ref.category)
+    # O3 8-hour moving mean beside the AQI: the 8 hours ending with this one (≥ 6 valid).
+    t = datetime(2026, 3, 1, 23)
+    with session_factory(seeded)() as s:
+        hf = AirHourFigure.__table__.c
+        row = s.scalars(select(AirHourFigure).where(
+            hf.scope == "site", hf.scope_code == "AQ01", hf.data_time == t)).one()
+    o3 = _station_hours(seeded, "AQ01", t.date(), t.date()).values["O3"][0, 16:24]
+    assert (~np.isnan(o3)).sum() >= 6
+    mean8 = float(np.nanmean(o3))
+    assert json.loads(row.concentrations)["O3_8H"] == round(mean8, 1)
+    assert json.loads(row.iaqi)["O3_8H"] == iaqi("O3_8H", mean8, "HJ633-2026")
     assert x.colour is not None and x.colour.startswith("#")
+
+
+def test_township_on_request(seeded: Engine) -> None:
+    """A township's figures are computed on request from its evaluation stations only."""
+    with session_factory(seeded)() as s:
+        aq = air_quality(s, region_code="620802002", start=FEB[0], end=FEB[1],
+                         include_micro=True)  # 中街街道: AQ01 and micro-stations
+        with pytest.raises(FiguresError, match="no evaluation air station"):
+            air_quality(s, region_code="620802102", start=FEB[0], end=FEB[1])
+    assert aq.source == "computed" and aq.provenance["stations"] == ["AQ01"]
+    ev = evaluate(_station_hours(seeded, "AQ01", *FEB), "auto")
+    assert (aq.good_days, aq.valid_days) == (ev.good_days, ev.valid_days)
 
 
 def test_errors_are_specific(seeded: Engine) -> None:
@@ -227,6 +250,9 @@ def test_water_month_equals_engine(seeded: Engine) -> None:
         assert x["meets_target"] == ref.meets_target
         assert [p["code"] for p in x["main_pollutants"]] == [p.code for p in ref.main_pollutants]
         assert x["samples"] == len(_samples(seeded, code, m))
+        per = [water.classify_sample(v).water_class for v in _samples(seeded, code, m)]
+        assert x["sample_classes"] == {
+            c.roman: per.count(c) for c in set(per) if c is not None}
         classes.append(ref.water_class)
     shares = water.class_shares(classes)
     assert wq.share_i_iii == round(100 * (shares.share_good or 0), 1)

@@ -21,7 +21,7 @@ from qingshan.services.figures import (
     water_quality,
 )
 from qingshan.standards.versions import UnknownVersionError
-from qingshan.storage.db import session_factory
+from qingshan.storage.db import READONLY, session_factory
 
 app = typer.Typer(help="Environmental-quality figures (AQI, good days, water classes…).",
                   no_args_is_help=True)
@@ -58,7 +58,7 @@ def air(
     t0, t1 = _date(start, "--from"), _date(end, "--to")
     engine = open_engine(db)
     try:
-        with session_factory(engine)() as s:
+        with session_factory(engine.execution_options(**READONLY))() as s:
             aq = air_quality(s, region_code=region, start=t0, end=t1, standard=standard,
                              include_micro=micro)
     except (FiguresError, UnknownVersionError) as exc:
@@ -98,7 +98,7 @@ def water(
     """Water quality of a region for a month: section classes, shares, drinking water, noise."""
     engine = open_engine(db)
     try:
-        with session_factory(engine)() as s:
+        with session_factory(engine.execution_options(**READONLY))() as s:
             wq = water_quality(s, region_code=region, month=month)
     except FiguresError as exc:
         raise fail(str(exc), 2) from None

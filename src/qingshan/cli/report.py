@@ -10,7 +10,7 @@ import typer
 from qingshan.cli._db import DB_OPTION_HELP, fail, open_engine
 from qingshan.services.reports import ReportError, annual_report, monthly_report, write_report
 from qingshan.services.reports.charts import FontMissingError
-from qingshan.storage.db import session_factory
+from qingshan.storage.db import READONLY, session_factory
 
 app = typer.Typer(help="Environmental-quality reports (.docx, .xlsx, .pdf) from stored figures.",
                   no_args_is_help=True)
@@ -33,7 +33,7 @@ def monthly(
         raise fail(f"--month {month!r}: give YYYY-MM", 2) from None
     engine = open_engine(db)
     try:
-        with session_factory(engine)() as s:
+        with session_factory(engine.execution_options(**READONLY))() as s:
             rep = monthly_report(s, year=when.year, month=when.month, region=region)
             path = write_report(rep, Path(out))
     except (ReportError, FontMissingError) as exc:
@@ -53,7 +53,7 @@ def annual(
         raise fail(f"--year {year}: give a four-digit year", 2)
     engine = open_engine(db)
     try:
-        with session_factory(engine)() as s:
+        with session_factory(engine.execution_options(**READONLY))() as s:
             rep = annual_report(s, year=year, region=region)
             path = write_report(rep, Path(out))
     except (ReportError, FontMissingError) as exc:

@@ -165,12 +165,7 @@ def _air_work(
             day_rows = [r for r in day_rows if r["day"] in touched_days]
         _upsert(conn, AirDayFigure, day_rows)
         stats.air_days += len(day_rows)
-        if touched_days is None:
-            hours = _air.hour_rows(grid, scs)
-        else:
-            hours = []
-            for d in sorted(x for x in touched_days if first <= x <= last):
-                hours += _air.hour_rows(grid.slice_days(d, d), scs)
+        hours = _air.hour_rows(grid, scs, only_days=touched_days)
         _upsert(conn, AirHourFigure, hours)
         stats.air_hours += len(hours)
         per = _air.period_rows(grid, scs, f"{y:04d}-{m:02d}", now=now)
@@ -233,8 +228,9 @@ def _data_range(conn: Connection) -> tuple[date, date] | None:
 
 
 def _engine_of(session_factory: SessionFactory) -> Any:
+    """The factory's engine, as a writer (SQLite: BEGIN IMMEDIATE even if the factory reads)."""
     with session_factory() as s:
-        return s.get_bind()
+        return s.get_bind().execution_options(qingshan_readonly=False)
 
 
 def recompute_all(
@@ -531,7 +527,7 @@ def air_quality(
         all_air = [x for x in sites(session, [SiteKind.AIR_STATION])]
         conn = session.connection()
         grid = _air.load_grid(conn, all_air, start, end)
-        scs = [sc for sc in _air.scopes(grid, reg)
+        scs = [sc for sc in _air.scopes(grid, reg, also=region_code)
                if (sc.scope == "region" and sc.code == region_code)
                or (sc.scope == "site" and sc.code in {x.code for x in shown})]
         if not any(sc.scope == "region" for sc in scs):
@@ -683,6 +679,16 @@ def water_quality(
         if samples:
             rows[x.id] = _water.month_row(x, month, samples, now=utcnow())
             computed += 1
+    ws = WaterSampleFigure.__table__.c
+    lo = datetime.combine(first, datetime.min.time())
+    hi = datetime.combine(last + timedelta(days=1), datetime.min.time())
+    per_sample: dict[int, dict[str, int]] = {}
+    for sid, cls_n, n_s in session.execute(
+            select(ws.site_id, ws.water_class, func.count()).where(
+                ws.site_id.in_([x.id for x in infos]), ws.data_time >= lo, ws.data_time < hi)
+            .group_by(ws.site_id, ws.water_class)):
+        key = _water.ROMAN.get(cls_n, "—") if cls_n else "—"
+        per_sample.setdefault(sid, {})[key] = int(n_s)
     sections, sources, ground = [], [], []
     for x in infos:
         r = rows.get(x.id)
@@ -692,7 +698,8 @@ def water_quality(
         prov = loads(r["provenance"]) if r else {"samples": 0}
         cls = r["water_class"] if r else None
         base = {"code": x.code, "name": x.name, "township": reg.township_of(x.region_code),
-                "samples": prov.get("samples", 0), "provenance": prov}
+                "samples": prov.get("samples", 0), "provenance": prov,
+                "sample_classes": per_sample.get(x.id, {})}
         if x.kind == SiteKind.SURFACE_WATER:
             sections.append({
                 **base, "class": _water.ROMAN.get(cls) if cls else None, "class_number": cls,

@@ -31,8 +31,13 @@ def air_codes() -> dict[str, str]:
     return dict(config()["air"])
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str,
+                            separators=(",", ":"))
+
+
 def dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, sort_keys=True, default=str)
+    """Compact, key-sorted JSON (stable text for the same figures)."""
+    return _ENCODER.encode(obj)
 
 
 def loads(text: str | None) -> Any:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import select
+from sqlalchemy import String, select, type_coerce
 from sqlalchemy.engine import Connection
 
 from qingshan.services.figures._common import (
@@ -35,7 +35,7 @@ from qingshan.services.figures._common import (
     dumps,
 )
 from qingshan.services.rollups import default_rules
-from qingshan.standards.air.aqi import decode_mask, hourly_aqi_array
+from qingshan.standards.air.aqi import decode_mask, hourly_aqi_array, iaqi_array
 from qingshan.standards.air.evaluation import (
     HourlyData,
     StationEvaluation,
@@ -77,10 +77,6 @@ class Grid:
     def station(self, i: int) -> HourlyData:
         return HourlyData(self.start, {p: self.values[p][i] for p in POLLUTANTS})
 
-    def slice_days(self, first: date, last: date) -> Grid:
-        a = (first - self.start).days
-        b = (last - self.start).days + 1
-        return Grid(first, b - a, self.sites, {p: v[:, a:b] for p, v in self.values.items()})
 
 
 def load_grid(conn: Connection, air_sites: Sequence[SiteInfo], first: date, last: date) -> Grid:
@@ -98,20 +94,36 @@ def load_grid(conn: Connection, air_sites: Sequence[SiteInfo], first: date, last
     o = Observation.__table__.c
     lo = datetime.combine(first, datetime.min.time())
     hi = lo + timedelta(days=n)
-    q = select(o.device_id, o.data_time, o.code, o.value, o.flag).where(
+    # SQLite stores times as ISO text; reading it raw skips a datetime parse per row (the
+    # bulk of the work for a year of data).
+    sqlite = conn.dialect.name == "sqlite"
+    tcol = type_coerce(o.data_time, String) if sqlite else o.data_time
+    q = select(o.device_id, tcol, o.code, o.value, o.flag).where(
         o.resolution == int(Resolution.HOUR),
         o.device_id.in_(list(where_dev)),
         o.data_time >= lo,
         o.data_time < hi,
         o.code.in_(list(codes)),
     )
+    day_index: dict[str, int] = {}
+    arrays = {c: values[p] for c, p in codes.items()}
     for dev, t, code, value, flag in conn.execute(q):
         if value is None or (flag or "N") not in valid:
             continue
-        if t.minute or t.second:
-            continue  # not an hourly label; never produced by the roll-ups
-        d = (t.date() - first).days
-        values[codes[code]][where_dev[dev], d, t.hour] = float(value)
+        if sqlite:
+            if t[14:16] != "00" or t[17:19] not in ("", "00"):
+                continue  # not an hourly label; never produced by the roll-ups
+            key = t[:10]
+            cached = day_index.get(key)
+            if cached is None:
+                cached = day_index[key] = (date.fromisoformat(key) - first).days
+            d = cached
+            hour = int(t[11:13])
+        else:
+            if t.minute or t.second:
+                continue
+            d, hour = (t.date() - first).days, t.hour
+        arrays[code][where_dev[dev], d, hour] = float(value)
     return Grid(first, n, list(air_sites), values)
 
 
@@ -145,15 +157,16 @@ class Scope:
     kind: str  # site air kind, or "region"
 
 
-def scopes(grid: Grid, reg: Regions) -> list[Scope]:
-    """Every air site, and every county-or-higher region holding evaluation stations."""
+def scopes(grid: Grid, reg: Regions, also: str | None = None) -> list[Scope]:
+    """Every air site, and every county-or-higher region holding evaluation stations (plus the
+    region ``also``, e.g. a township asked for on request)."""
     out = [Scope("site", s.code, s.name, [i], s.air_kind) for i, s in enumerate(grid.sites)]
     members: dict[str, list[int]] = {}
     for i, s in enumerate(grid.sites):
         if not s.evaluation:
             continue
         for code in reg.ancestors(s.region_code):
-            if reg.level.get(code) in ("county", "city", "province"):
+            if reg.level.get(code) in ("county", "city", "province") or code == also:
                 members.setdefault(code, []).append(i)
     for code in sorted(members):
         out.append(Scope("region", code, reg.name[code], members[code], "region"))
@@ -219,8 +232,13 @@ def day_rows(
     return rows
 
 
-def hour_rows(grid: Grid, scs: Sequence[Scope], *, standard: str = AUTO) -> list[dict[str, Any]]:
-    """fig_air_hour rows (real-time AQI) for every hour that has at least one value."""
+def hour_rows(
+    grid: Grid, scs: Sequence[Scope], *, standard: str = AUTO, only_days: set[date] | None = None
+) -> list[dict[str, Any]]:
+    """fig_air_hour rows (real-time AQI) for every hour that has at least one value (of the
+    days ``only_days`` when given). Beside the AQI, the O₃ 8-hour moving mean (≥ 6 of the last
+    8 hours, GB 3095 表4) and its IAQI are recorded (``O3_8H``); moving means look back only
+    within ``grid`` (a month when figures are computed)."""
     if not scs or grid.n_days == 0:
         return []
     series = [scope_series(grid, sc) for sc in scs]
@@ -245,28 +263,46 @@ def hour_rows(grid: Grid, scs: Sequence[Scope], *, standard: str = AUTO) -> list
         prim[:, m] = b.primary_mask
         for lab, arr in b.iaqi.items():
             iaqi.setdefault(lab, np.full((len(scs), n_hours), np.nan))[:, m] = arr
+    o3_8h = moving_mean(conc["O3"], 8, 6)
+    iaqi_8h = np.full((len(scs), n_hours), np.nan)
+    for v in sorted(set(versions.tolist())):
+        m = versions == v
+        x = iaqi_array("O3_8H", o3_8h[:, m], v)
+        iaqi_8h[:, m] = np.where(x < 0, np.nan, x)  # 2012: not indexed above 800
     present = np.zeros((len(scs), n_hours), dtype=np.bool_)
     for p in POLLUTANTS:
         present |= ~np.isnan(conc[p])
+    if only_days is not None:
+        keep = np.array([t.date() in only_days for t in times])
+        present &= keep[None, :]
     rows: list[dict[str, Any]] = []
+    vers = versions.tolist()
+    labels = sorted(iaqi)
+    # Plain Python lists: per-element numpy indexing dominates otherwise.
     for k, sc in enumerate(scs):
+        prov = {v: dumps({"HJ633": v, "missing_policy": "platform",
+                          "stations": [grid.sites[i].code for i in sc.members]})
+                for v in set(vers)}
+        ck = {p: conc[p][k].tolist() for p in POLLUTANTS}
+        ik = {lab: iaqi[lab][k].tolist() for lab in labels}
+        o8, i8 = o3_8h[k].tolist(), iaqi_8h[k].tolist()
+        ak, pk = aqi[k].tolist(), prim[k].tolist()
         for j in np.flatnonzero(present[k]).tolist():
-            a = float(aqi[k, j])
-            cat = None if np.isnan(a) else aqi_table(str(versions[j])).category_of(int(a))
-            c = {p: (None if np.isnan(conc[p][k, j]) else float(conc[p][k, j]))
-                 for p in POLLUTANTS}
+            a = ak[j]
+            ok = a == a  # not NaN
+            cat = aqi_table(vers[j]).category_of(int(a)) if ok else None
+            c = {p: (None if ck[p][j] != ck[p][j] else ck[p][j]) for p in POLLUTANTS}
+            c["O3_8H"] = None if o8[j] != o8[j] else round(o8[j], 1)
+            beside = {"O3_8H": int(i8[j])} if i8[j] == i8[j] else {}
             rows.append({
                 "scope": sc.scope, "scope_code": sc.code, "data_time": times[j],
-                "standard": standard, "aqi": None if np.isnan(a) else int(a),
+                "standard": standard, "aqi": int(a) if ok else None,
                 "level": cat.level if cat else None, "category": cat.category if cat else None,
-                "primary_pollutants": ",".join(decode_mask(int(prim[k, j]))) or None,
-                "iaqi": dumps({lab: int(v[k, j]) for lab, v in iaqi.items()
-                               if not np.isnan(v[k, j])}),
+                "primary_pollutants": ",".join(decode_mask(int(pk[j]))) or None,
+                "iaqi": dumps({**{lab: int(ik[lab][j]) for lab in labels
+                                  if ik[lab][j] == ik[lab][j]}, **beside}),
                 "concentrations": dumps(c),
-                "provenance": dumps({"HJ633": str(versions[j]), "missing_policy": "platform",
-                                     "stations": [grid.sites[i].code for i in sc.members],
-                                     "pollutants_present": sum(v is not None
-                                                               for v in c.values())}),
+                "provenance": prov[vers[j]],
             })
     return rows
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import json
+import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -132,9 +133,7 @@ def _air_summary(rep: Report, aq: AirQuality, prev: AirQuality | None, label: st
         f"{_change(aq.good_day_ratio, prev.good_day_ratio if prev else None, '%')}；"
         f"重污染天数 {aq.heavy_days} 天。环境空气质量综合指数 {_fmt(aq.composite_index)}，"
         f"首要污染物为 {prim}。"
-        + ("" if aq.complete else "（注：本期数据有效性不足，统计结果仅供参考："
-           + "；".join(f"{POL_NAMES.get(k, k)} {'、'.join(v)}"
-                      for k, v in aq.incomplete_reasons.items()) + "。）")
+        + _incomplete_text(aq.incomplete_reasons)
     )
     rows: list[list[str]] = []
     fills: list[list[str | None]] = []
@@ -158,6 +157,24 @@ def _air_summary(rep: Report, aq: AirQuality, prev: AirQuality | None, label: st
         font_size=9.5,
         note=f"评价依据 {aq.standard}、{_limits_of(aq)}；SO₂、NO₂、PM₁₀、PM₂.₅ 为期间平均浓度。",
     ))
+
+
+def _incomplete_text(reasons: dict[str, list[str]]) -> str:
+    """GB 3095 表4 completeness caveat in words (the engine gives English reasons)."""
+    if not reasons:
+        return ""
+    pols = "、".join(POL_NAMES.get(p, p) for p in reasons)
+    first = next(iter(reasons.values()))
+    parts: list[str] = []
+    for r in first:
+        m = re.fullmatch(r"(\d+) valid days < (\d+)", r)
+        if m:
+            parts.append(f"有效天数 {m.group(1)} 天，少于要求的 {m.group(2)} 天")
+    short = sum(1 for r in first if r.startswith("month"))
+    if short:
+        parts.append(f"{short} 个月的有效天数少于月度要求")
+    return (f"（注：{pols} 数据有效性不满足 GB 3095 表4 要求（{'；'.join(parts)}），"
+            "统计结果仅供参考。）")
 
 
 def _limits_of(aq: AirQuality) -> str:
@@ -201,11 +218,17 @@ def _pollution_days(rep: Report, aq: AirQuality, title: str) -> None:
             [None, _aqi_colour(d["aqi_standard"], d["aqi"]), None, None] for d in bad]
         rep.table(TableBlock(title, ["日期", "AQI", "级别", "首要污染物"], rows, "超标天",
                              fills=fills, widths=[1.6, 1, 1.4, 2]))
-    invalid = [d for d in aq.daily if not d["valid"]]
+    def no_data(d: dict[str, Any]) -> bool:
+        return not any((d.get("provenance") or {}).get("valid_hours", {}).values())
+
+    invalid = [d for d in aq.daily if not d["valid"] and not no_data(d)]
+    missing = sum(1 for d in aq.daily if no_data(d))
     if invalid:
-        rep.p("未计入有效天的日期及原因：" + "；".join(
+        rep.p(f"有监测数据但未计入有效天的共 {len(invalid)} 天，原因如下：" + "；".join(
             f"{d['date']}（{d['reason']}）" for d in invalid[:10])
             + ("等。" if len(invalid) > 10 else "。"))
+    if missing:
+        rep.p(f"另有 {missing} 天无监测数据（未到期或未上报），不计入有效天。")
 
 
 def _stations(rep: Report, aq: AirQuality, title: str) -> None:
@@ -233,7 +256,7 @@ def _stations(rep: Report, aq: AirQuality, title: str) -> None:
 def _townships(rep: Report, aq: AirQuality, title: str) -> None:
     if not aq.townships:
         return
-    rows = [[str(t["rank"]), t["name"], str(t["stations"]), _fmt(t["composite_index"]),
+    rows = [[str(t["rank"]), t["name"], str(t["stations"]), _fmt(t["composite_index"], 2),
              _fmt(t["pm2_5"])] for t in aq.townships]
     rep.table(TableBlock(title, ["排名", "乡镇（街道）", "点位数", "综合指数（均值）",
                                  "PM₂.₅"], rows, "乡镇排名", widths=[0.8, 3, 1, 1.6, 1],
@@ -263,7 +286,7 @@ def _water(rep: Report, wq: WaterQuality, label: str, with_map: bool,
         fills.append([None, None, WATER_COLOURS.get(s["class"] or ""), None,
                       "#F4CCCC" if s["meets_target"] is False else None, None, None])
     if rows:
-        rep.table(TableBlock("表  地表水断面水质状况", ["断面名称", "目标类别", "本期类别",
+        rep.table(TableBlock("表7  地表水断面水质状况", ["断面名称", "目标类别", "本期类别",
                                                       "水质状况", "是否达标", "主要污染指标",
                                                       "样品数"],
                              rows, "地表水断面", fills=fills,
@@ -279,7 +302,7 @@ def _water(rep: Report, wq: WaterQuality, label: str, with_map: bool,
                       ("Ⅳ类", WATER_COLOURS["Ⅳ"]), ("Ⅴ类", WATER_COLOURS["Ⅴ"]),
                       ("劣Ⅴ类", WATER_COLOURS["劣Ⅴ"])]
             rep.image(charts.site_map(pts, f"{label}地表水断面水质类别示意图", legend),
-                      "图  地表水断面水质类别示意图（点位位置为示意）", width_cm=12.5)
+                      "图3  地表水断面水质类别示意图（点位位置为示意）", width_cm=12.5)
 
 
 def _drinking(rep: Report, wq: WaterQuality, label: str) -> None:
@@ -299,7 +322,7 @@ def _drinking(rep: Report, wq: WaterQuality, label: str) -> None:
     fills: list[list[str | None]] = [
         [None, None, None, "#F4CCCC" if s["complies"] is False else None, None, None]
         for s in src]
-    rep.table(TableBlock("表  集中式饮用水水源地水质达标情况",
+    rep.table(TableBlock("表8  集中式饮用水水源地水质达标情况",
                          ["水源地", "类型", "水质类别", "达标情况", "超标项目", "样品数"],
                          rows, "饮用水水源地", fills=fills, widths=[2.6, 1, 1, 1, 2, 1],
                          note="地表水水源按 GB 3838-2002 Ⅲ类（含表2补充项目）评价，地下水水源"
@@ -315,7 +338,7 @@ def _groundwater(rep: Report, wq: WaterQuality) -> None:
         return
     rows = [[g["name"], _fmt(g["class"]), "、".join(g["exceeding_iii"]) or "—",
              str(g["samples"])] for g in wq.groundwater]
-    rep.table(TableBlock("表  地下水监测点水质类别（GB/T 14848-2017）",
+    rep.table(TableBlock("表9  地下水监测点水质类别（GB/T 14848-2017）",
                          ["监测点", "水质类别", "超Ⅲ类指标", "样品数"], rows, "地下水",
                          widths=[3, 1.2, 2, 1]))
 
@@ -331,7 +354,7 @@ def _noise(rep: Report, wq: WaterQuality, label: str) -> None:
     rows = [[s["name"], s["zone"], _fmt(s["ld_mean"]), _fmt(s["ln_mean"]),
              f"{s['day_ok_days']}/{s['days']}", f"{s['night_ok_days']}/{s['days']}"]
             for s in nz["stations"]]
-    rep.table(TableBlock("表  功能区声环境监测结果（dB(A)）",
+    rep.table(TableBlock("表10  功能区声环境监测结果（dB(A)）",
                          ["监测点", "功能区", "昼间等效声级", "夜间等效声级", "昼间达标天数",
                           "夜间达标天数"], rows, "声环境", widths=[3, 0.9, 1.2, 1.2, 1.2, 1.2],
                          note=f"评价依据 {nz['rules']['GB3096']}；昼间 6:00—22:00，夜间 "
