@@ -139,23 +139,29 @@ def test_sigterm_stops_cleanly_and_health_endpoint(db_url: str, engine: Engine) 
 
 @pytest.mark.parametrize("port", ["-1", "70000"])
 def test_serve_rejects_bad_port(tmp_path: Path, port: str) -> None:
-    subprocess.run([QINGSHAN, "init", "--db", f"sqlite:///{tmp_path}/x.db"], check=True,
-                   capture_output=True)
-    r = subprocess.run([QINGSHAN, "serve", "--db", f"sqlite:///{tmp_path}/x.db",
-                        "--hj212-port", port], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 2 and "out of range 0-65535" in r.stderr, r.stderr
+    from typer.testing import CliRunner
+
+    from qingshan.cli.main import app
+
+    url = f"sqlite:///{tmp_path}/x.db"
+    assert CliRunner().invoke(app, ["init", "--db", url]).exit_code == 0
+    r = CliRunner().invoke(app, ["serve", "--db", url, "--hj212-port", port])
+    assert r.exit_code == 2 and "out of range 0-65535" in r.stderr, r.stderr
 
 
 def test_serve_reports_a_busy_port(tmp_path: Path) -> None:
     import socket
 
+    from typer.testing import CliRunner
+
+    from qingshan.cli.main import app
+
     url = f"sqlite:///{tmp_path}/x.db"
-    subprocess.run([QINGSHAN, "init", "--db", url], check=True, capture_output=True)
+    assert CliRunner().invoke(app, ["init", "--db", url]).exit_code == 0
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        r = subprocess.run([QINGSHAN, "serve", "--db", url, "--hj212-host", "127.0.0.1",
-                            "--hj212-port", str(port), "--http-port", "0"],
-                           capture_output=True, text=True, timeout=60)
-    assert r.returncode == 2 and "cannot listen" in r.stderr, r.stderr
+        r = CliRunner().invoke(app, ["serve", "--db", url, "--hj212-host", "127.0.0.1",
+                                     "--hj212-port", str(port), "--http-port", "0"])
+    assert r.exit_code == 2 and "cannot listen" in r.stderr, r.stderr

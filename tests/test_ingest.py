@@ -153,3 +153,27 @@ def test_incomplete_split_packets_are_bounded(engine: Engine) -> None:
         assert isinstance(dec.decode(part, peer="t", now=float(i)), Pending)
     assert sum(len(p.raws) for p in dec._parts.values()) <= 10
     assert dec.reassembler.held() <= 10
+
+
+def test_raw_archive_retention(engine: Engine) -> None:
+    from datetime import timedelta
+
+    import pytest
+
+    from qingshan.services.ingest import purge_raw
+    from qingshan.services.registry import utcnow
+
+    add_device(engine, mn=MN, pw=PW, st="22")
+    now = utcnow()
+    old = Accepted(parse_packet(minute(0)), minute(0), received_at=now - timedelta(days=500))
+    new = Accepted(parse_packet(minute(1)), minute(1), received_at=now)
+    Ingestor(engine).write([old, new, Rejected(b"##x", "no_header", "",
+                                               received_at=now - timedelta(days=500))])
+    assert purge_raw(engine, 400, now=now) == 1
+    assert count(engine, RawPacket) == 1 and count(engine, ReceivedPacket) == 1
+    assert count(engine, Quarantine) == 0
+    # observations are never purged
+    assert len(list(export_observations(engine, mn=MN, resolution=Resolution.MINUTE,
+                                        start=T0, end=datetime(2027, 1, 1)))) == 4
+    with pytest.raises(ValueError, match="at least 1 day"):
+        purge_raw(engine, 0)

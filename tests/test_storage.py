@@ -179,3 +179,20 @@ def test_sqlite_reader_does_not_block_writer(tmp_path: Path) -> None:
     raw = create_engine(f"sqlite:///{tmp_path}/r.db")
     with raw.connect() as conn:
         assert conn.execute(text("select mn from device")).scalar() == "AB12"
+
+
+def test_factors_are_seeded_from_the_hj212_code_tables(engine: Engine) -> None:
+    from qingshan.services.registry import seed_factors
+    from qingshan.storage.models import Factor
+
+    added = seed_factors(engine)
+    assert added > 300
+    assert seed_factors(engine) == 0  # idempotent
+    with engine.connect() as conn:
+        cod = conn.execute(select(Factor).where(Factor.code == "w01018",
+                                                Factor.edition == "2017")).one()
+        old = conn.execute(select(Factor.code_2017).where(Factor.code == "011",
+                                                          Factor.edition == "2005")).scalar()
+        so2 = conn.execute(select(Factor.medium).where(Factor.code == "a21026",
+                                                       Factor.edition == "2017")).scalar()
+    assert cod.medium == "water" and old == "w01018" and so2 == "air"

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from qingshan.services.demo_loader import (
     device_plan,
     prepare,
 )
+from qingshan.services.registry import seed_factors
 from qingshan.settings import Settings, get_settings
 from qingshan.simulator.live import bjt_now
 from qingshan.storage.db import DatabaseURLError, init_db, is_sqlite, make_engine
@@ -76,6 +78,68 @@ def _load(engine: Engine, console: Console, **kw: Any) -> PrepareResult:
     return result
 
 
+def _recompute_figures(engine: Engine, r: PrepareResult, progress: Any = None) -> str:
+    """Figures (AQI, air/water/noise evaluations) of the months the backfill wrote: the bulk
+    load bypasses ingestion, so no figure marks were set for them."""
+    from qingshan.services.figures import recompute_all
+    from qingshan.storage.db import session_factory
+
+    b = r.backfill
+    if b is None:
+        return "figures: up to date"
+    stats = recompute_all(session_factory(engine), start=b.start.date(),
+                          end=(b.end - timedelta(hours=1)).date(), progress=progress)
+    return (f"figures: {stats.air_hours:,} hourly AQI, {stats.air_days:,} air days, "
+            f"{stats.air_periods:,} air periods, {stats.water_months:,} water months, "
+            f"{stats.noise_days:,} noise days in {stats.seconds:.1f} s")
+
+
+async def _figures_beside_live(
+    engine: Engine, r: PrepareResult, stop: asyncio.Event, console: Console
+) -> None:
+    """Figures of the backfilled months while the devices already send: after the first
+    live packets are in, one month per call (newest first) with a pause between, so the
+    gateway's commits interleave with the figure writes instead of waiting behind one long
+    write transaction (SQLite has a single writer)."""
+    from qingshan.services.figures import recompute_all
+    from qingshan.storage.db import session_factory
+
+    b = r.backfill
+    if b is None:
+        return
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), 10.0)
+    months = []
+    m = b.start.date().replace(day=1)
+    last = (b.end - timedelta(hours=1)).date()
+    while m <= last:
+        nxt = (m.replace(day=28) + timedelta(days=4)).replace(day=1)
+        months.append((max(m, b.start.date()), min(nxt - timedelta(days=1), last)))
+        m = nxt
+    t0 = time.perf_counter()
+    try:
+        for a, z in reversed(months):
+            await asyncio.to_thread(recompute_all, session_factory(engine), start=a, end=z)
+            await asyncio.sleep(0.5)
+    except Exception as exc:  # reported, the live demo carries on
+        console.print(f"[red]figures failed: {exc}[/]")
+        return
+    console.print(f"figures of {len(months)} months computed in {time.perf_counter() - t0:.0f} s")
+
+
+def _figures_with_bar(engine: Engine, r: PrepareResult, console: Console) -> str:
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(), console=console,
+    ) as bar:
+        task = bar.add_task("计算评价指标 (figures)", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return _recompute_figures(engine, r, progress)
+
+
 def demo_command(
     db: str | None = typer.Option(None, "--db", help=DB_OPTION_HELP),
     no_live: bool = typer.Option(
@@ -115,6 +179,7 @@ def demo_command(
         if reset:
             _reset(s.db_url)
         engine = init_db(make_engine(s.db_url))
+        seed_factors(engine)  # as `qingshan init` does
         result = _load(engine, console, months=months, history_days=history_days,
                        minute_days=minute_days, seed=seed)
         summary = counts(engine)
@@ -123,10 +188,11 @@ def demo_command(
     except OperationalError as exc:
         raise fail(f"database error: {exc.orig}", 2) from None
     _print_summary(console, result, summary, time.perf_counter() - t0)
-    if result.backfill and result.backfill.rows:
-        _figures(engine, console)
     if no_live:
-        engine.dispose()
+        try:
+            console.print(_figures_with_bar(engine, result, console))
+        finally:
+            engine.dispose()
         return
     try:
         asyncio.run(_live(engine, s, result, seed, realtime_every, live_seconds, console))
@@ -134,28 +200,6 @@ def demo_command(
         raise fail(f"cannot listen: {exc}", 2) from None
     finally:
         engine.dispose()
-
-
-def _figures(engine: Engine, console: Console) -> None:
-    """Compute the environmental-quality figures of the freshly written history (the cockpit,
-    the map and the reports read them); later data is kept current by ``serve``."""
-    from rich.progress import Progress as Bar
-
-    from qingshan.services.figures import recompute_all
-    from qingshan.storage.db import session_factory
-
-    t0 = time.perf_counter()
-    with Bar(console=console, transient=True) as bar:
-        task = bar.add_task("计算环境质量指标 (figures)", total=None)
-
-        def step(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        stats = recompute_all(session_factory(engine), progress=step)
-    d = stats.to_dict()
-    console.print(f"figures computed in {time.perf_counter() - t0:.1f} s: "
-                  f"{d['air_hours']:,} station-hours, {d['air_days']:,} station-days, "
-                  f"{d['water_months']:,} water months")
 
 
 def _print_summary(console: Console, r: PrepareResult, c: dict[str, object], took: float) -> None:
@@ -226,6 +270,7 @@ async def _live(engine: Engine, settings: Settings, r: PrepareResult, seed: int,
         f"  stop           : Ctrl-C"
     )
     live = asyncio.create_task(fleet.run(stop))
+    figures = asyncio.create_task(_figures_beside_live(engine, r, stop, console))
     t_end = time.monotonic() + live_seconds if live_seconds else None
     try:
         while not stop.is_set():
@@ -243,4 +288,7 @@ async def _live(engine: Engine, settings: Settings, r: PrepareResult, seed: int,
     finally:
         stop.set()
         await asyncio.gather(live, server, return_exceptions=True)
+        if not figures.done():
+            console.print("waiting for the figures computation to finish …")
+        await asyncio.gather(figures, return_exceptions=True)
     console.print("demo stopped cleanly")

@@ -6,6 +6,7 @@ import typer
 from sqlalchemy.exc import OperationalError
 
 from qingshan.cli._db import DB_OPTION_HELP, fail, open_engine
+from qingshan.services.registry import seed_factors
 from qingshan.storage.db import current_revision, head_revision, init_db
 
 
@@ -15,6 +16,7 @@ def init(db: str | None = typer.Option(None, "--db", help=DB_OPTION_HELP)) -> No
     try:
         before = current_revision(engine)
         init_db(engine)
+        added = seed_factors(engine)
     except OperationalError as exc:
         raise fail(f"cannot initialise the database: {exc.orig}", 2) from None
     url = engine.url.render_as_string(hide_password=True)
@@ -23,3 +25,5 @@ def init(db: str | None = typer.Option(None, "--db", help=DB_OPTION_HELP)) -> No
         typer.echo(f"schema of {url} is up to date ({head})", err=True)
     else:
         typer.echo(f"schema of {url} upgraded from {before or 'nothing'} to {head}", err=True)
+    if added:
+        typer.echo(f"{added} HJ 212 pollutant codes added to the factor table", err=True)

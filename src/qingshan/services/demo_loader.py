@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, func, insert, select
 
 from qingshan.demo.district import District
 from qingshan.demo.synth import (
@@ -58,7 +58,7 @@ from qingshan.protocol.hj212.codes import pollutant_info
 from qingshan.services.ingest import mark_dirty, upsert_observations
 from qingshan.services.registry import utcnow
 from qingshan.services.rollups import RollupRules, default_rules
-from qingshan.storage import partitions
+from qingshan.storage import bulk, partitions
 from qingshan.storage.db import READONLY, session_scope
 from qingshan.storage.models import (
     Device,
@@ -224,14 +224,12 @@ def load_registry(engine: Engine, d: District) -> dict[str, int]:
                      control_level=e.control_level)
         s.flush()
 
-        known = {(f.code, f.edition): f for f in s.scalars(select(Factor))}
+        # codes already present (``qingshan init`` seeds the HJ 212 tables) are kept: the
+        # deployment's rows win; the district only adds what is missing (e.g. LAeq)
+        known = {(f.code, f.edition) for f in s.scalars(select(Factor))}
         for fr in _factor_rows(d):
-            f = known.get((fr["code"], fr["edition"]))
-            if f is None:
+            if (fr["code"], fr["edition"]) not in known:
                 s.add(Factor(**fr))
-            else:
-                for k, v in fr.items():
-                    setattr(f, k, v)
 
         devices = {x.mn: x for x in s.scalars(select(Device))}
         for p in plan:
@@ -463,10 +461,11 @@ def _key(r: dict[str, Any]) -> tuple[int, int, Any, str]:
     return r["device_id"], r["resolution"], r["data_time"], r["code"]
 
 
-def _write(conn: Connection, rows: list[dict[str, Any]], *, derived: bool,
+def _write(conn: Connection, rows: list[dict[str, Any]], *, derived: bool, fresh: bool,
            batch: int = 100_000) -> None:
     """Upsert ``rows`` in primary-key order (B-tree appends instead of random page writes),
-    one transaction."""
+    one transaction. ``fresh``: the table was empty and chunks never overlap, so a plain
+    INSERT (no conflict handling) is enough."""
     if not rows:
         return
     rows.sort(key=_key)
@@ -475,37 +474,40 @@ def _write(conn: Connection, rows: list[dict[str, Any]], *, derived: bool,
         partitions.ensure_months(conn.engine, months)
     with conn.begin():
         for i in range(0, len(rows), batch):
-            upsert_observations(conn, rows[i : i + batch], derived=derived)
+            if fresh:
+                bulk.executemany(conn, "demo-observation-insert", insert(Observation),
+                                 rows[i : i + batch])
+            else:
+                upsert_observations(conn, rows[i : i + batch], derived=derived)
 
 
 @contextmanager
-def _loading(engine: Engine) -> Iterator[Connection]:
+def _loading(engine: Engine) -> Iterator[tuple[Connection, bool]]:
     """One connection for the whole load. On SQLite into an empty ``observation`` table
     (a fresh demo), the secondary time index is built once at the end instead of row by row
     and the load is not fsynced per chunk (an interrupted fresh load is redone with
     ``--reset``); the durable settings are restored afterwards."""
     with engine.connect() as conn:
         sqlite = conn.dialect.name == "sqlite"
-        fresh = False
+        fresh = conn.execute(select(Observation.device_id).limit(1)).first() is None
+        conn.rollback()
         if sqlite:
-            fresh = conn.execute(select(Observation.device_id).limit(1)).first() is None
-            conn.rollback()
             dbapi: Any = conn.connection.driver_connection
             dbapi.execute("PRAGMA cache_size=-131072")  # index pages stay in memory
             if fresh:
                 dbapi.execute("PRAGMA synchronous=OFF")
                 dbapi.execute(f"DROP INDEX IF EXISTS {_TIME_INDEX}")
         try:
-            yield conn
+            yield conn, fresh
         finally:
             if sqlite:
                 dbapi = conn.connection.driver_connection
-                if fresh:
-                    dbapi.execute(
-                        f"CREATE INDEX IF NOT EXISTS {_TIME_INDEX} "
-                        "ON observation (resolution, data_time)"
-                    )
-                    dbapi.execute("PRAGMA synchronous=FULL")
+                # unconditionally: also repairs a fresh load that was killed half-way
+                dbapi.execute(
+                    f"CREATE INDEX IF NOT EXISTS {_TIME_INDEX} "
+                    "ON observation (resolution, data_time)"
+                )
+                dbapi.execute("PRAGMA synchronous=FULL")
                 dbapi.execute("PRAGMA cache_size=-2000")
 
 
@@ -583,7 +585,7 @@ def backfill(
     if m_start < end:
         jobs += [(Resolution.MINUTE, a, b) for a, b in _chunks(m_start, end, 1)]
     # numpy and row building for the next chunk overlap the database writes of this one
-    with _loading(engine) as conn, ThreadPoolExecutor(max_workers=1) as pool:
+    with _loading(engine) as (conn, fresh), ThreadPoolExecutor(max_workers=1) as pool:
         futures = [pool.submit(hourly if r == Resolution.HOUR else minutes, a, b)
                    for r, a, b in jobs[:1]]
         for k, (res_kind, a, b) in enumerate(jobs):
@@ -593,8 +595,8 @@ def backfill(
                                            a2, b2))
             rows, days, marks = futures[k].result()
             futures[k] = pool.submit(lambda: ([], [], set()))  # drop the reference early
-            _write(conn, rows, derived=False)
-            _write(conn, days, derived=True)
+            _write(conn, rows, derived=False, fresh=fresh)
+            _write(conn, days, derived=True, fresh=fresh)
             edges |= marks
             if res_kind == Resolution.HOUR:
                 stats.hour_rows += len(rows)

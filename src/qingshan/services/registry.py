@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from qingshan.storage.db import READONLY, session_scope
@@ -141,23 +141,30 @@ def _load(session: Session, mn: str | None = None) -> list[DeviceInfo]:
     for up in session.scalars(select(Upstream).where(Upstream.active)):
         ups.setdefault(up.group_id, []).append(up.id)
     groups = {g.id: g.name for g in session.scalars(select(DeviceGroup))}
-    q = select(Device, Site.code).outerjoin(Site, Site.id == Device.site_id).order_by(Device.mn)
+    # Plain rows, not ORM objects: the gateway reloads thousands of devices periodically.
+    d = Device.__table__.c
+    q = (
+        select(d.id, d.mn, d.pw, d.st, d.edition, d.encoding, d.active, d.group_id, Site.code)
+        .select_from(Device.__table__.outerjoin(Site, Site.id == d.site_id))
+        .order_by(d.mn)
+    )
     if mn is not None:
-        q = q.where(Device.mn == mn)
+        q = q.where(d.mn == mn)
     out = []
-    for dev, site_code in session.execute(q):
+    for r in session.execute(q):
+        gid = r.group_id
         out.append(
             DeviceInfo(
-                id=dev.id,
-                mn=dev.mn,
-                pw=dev.pw,
-                st=dev.st,
-                edition=dev.edition,
-                encoding=dev.encoding,
-                active=dev.active,
-                site_code=site_code,
-                group=groups.get(dev.group_id) if dev.group_id else None,
-                upstream_ids=tuple(sorted(ups.get(dev.group_id, []))) if dev.group_id else (),
+                id=r.id,
+                mn=r.mn,
+                pw=r.pw,
+                st=r.st,
+                edition=r.edition,
+                encoding=r.encoding,
+                active=bool(r.active),
+                site_code=r.code,
+                group=groups.get(gid) if gid else None,
+                upstream_ids=tuple(sorted(ups.get(gid, []))) if gid else (),
             )
         )
     return out
@@ -205,3 +212,49 @@ class Directory:
     def peek(self, mn: str) -> DeviceInfo | None:
         """Cached lookup without any reload (for the event loop thread)."""
         return self._by_mn.get(mn)
+
+
+def seed_factors(engine: Engine) -> int:
+    """Fill ``factor`` from the protocol library's HJ 212 code tables; returns rows added.
+
+    2017 codes (HJ 212-2017 附录B) with name and unit, plus the HJ/T 212-2005 code each one
+    replaces (edition 2005, ``code_2017`` pointing at the new code). Existing rows are kept, so
+    a deployment's own corrections survive ``qingshan init``.
+    """
+    from sqlalchemy import Table
+
+    from qingshan.protocol.hj212.codes import pollutant_table
+    from qingshan.services.ingest import dialect_insert
+    from qingshan.storage.models import Factor
+
+    media = {"w": "water", "a": "air"}
+    rows: dict[tuple[str, str], dict[str, object]] = {}
+    for code, info in pollutant_table().items():
+        medium = media.get(code[:1])
+        rows[(code, "2017")] = {
+            "code": code,
+            "edition": "2017",
+            "name": info.name,
+            "unit": info.unit or None,
+            "medium": medium,
+            "code_2017": None,
+        }
+        if info.code_2005:
+            rows.setdefault(
+                (info.code_2005, "2005"),
+                {
+                    "code": info.code_2005,
+                    "edition": "2005",
+                    "name": info.name,
+                    "unit": info.unit or None,
+                    "medium": medium,
+                    "code_2017": code,
+                },
+            )
+    table = Factor.__table__
+    assert isinstance(table, Table)
+    with engine.begin() as conn:
+        before = conn.execute(select(func.count()).select_from(table)).scalar() or 0
+        conn.execute(dialect_insert(conn, table).on_conflict_do_nothing(), list(rows.values()))
+        after = conn.execute(select(func.count()).select_from(table)).scalar() or 0
+    return int(after - before)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,16 +36,14 @@ class ReplaySummary:
         return sum(self.rejected.values())
 
 
-def packets_in(data: bytes) -> Iterator[tuple[int, bytes | None]]:
-    """(end offset, packet bytes with CRLF) per line; ``None`` for a line without a packet."""
-    pos = 0
-    for line in data.split(b"\n"):
-        pos += len(line) + 1
+def packets_in(lines: Iterable[bytes]) -> Iterator[bytes | None]:
+    """Packet bytes (with CRLF) per line; ``None`` for a line without a packet."""
+    for line in lines:
         for piece in line.split(b"\r"):
             if not piece.strip():
                 continue
             start = piece.find(b"##")
-            yield min(pos, len(data)), (piece[start:].rstrip() + b"\r\n" if start >= 0 else None)
+            yield piece[start:].rstrip() + b"\r\n" if start >= 0 else None
 
 
 def replay_file(
@@ -58,7 +56,7 @@ def replay_file(
     progress: Callable[[int], None] | None = None,
 ) -> ReplaySummary:
     """Load ``path``; ``progress(bytes_done)`` is called after each committed batch."""
-    data = path.read_bytes()
+    size = path.stat().st_size
     directory = Directory(engine)
     directory.reload()
     ingestor = Ingestor(engine, directory)
@@ -81,21 +79,19 @@ def replay_file(
         if progress:
             progress(done)
 
-    offset = 0
-    for offset, raw in packets_in(data):
-        if raw is None:
-            summary.other_lines += 1
-            continue
-        summary.packets += 1
-        res = decoder.decode(raw, peer=peer, now=time.monotonic())
-        if isinstance(res, Pending):
-            summary.split_parts += 1
-            continue
-        assert isinstance(res, Accepted | Rejected)
-        items.append(res)
-        if len(items) >= batch:
-            flush(offset)
-    flush(offset if items else len(data))
-    if progress:
-        progress(len(data))
+    with path.open("rb") as fh:  # streamed: a log of any size needs bounded memory
+        for raw in packets_in(fh):
+            if raw is None:
+                summary.other_lines += 1
+                continue
+            summary.packets += 1
+            res = decoder.decode(raw, peer=peer, now=time.monotonic())
+            if isinstance(res, Pending):
+                summary.split_parts += 1
+                continue
+            assert isinstance(res, Accepted | Rejected)
+            items.append(res)
+            if len(items) >= batch:
+                flush(fh.tell())
+    flush(size)
     return summary

@@ -111,6 +111,7 @@ class LiveFleet:
         seed: int,
         realtime_every: float = 30.0,
         reconnect_per_hour: float = 2.0,
+        split_share: float = 0.1,
         rng_seed: int = 5,
     ) -> None:
         self.host, self.port = host, port
@@ -119,7 +120,8 @@ class LiveFleet:
         self.history_end = history_end
         self.realtime_every = realtime_every
         # checked about once a second per device (idle) or per packet sent
-        self.reconnect_p = reconnect_per_hour / 3600.0
+        self.reconnect_p = min(1.0, reconnect_per_hour / 3600.0)
+        self.split_share = split_share  # share of outlet hour packets sent as PNUM/PNO parts
         self.rng = random.Random(rng_seed)
         offline = Scenario().offline
         self.devices = [d for d in devices if d.label != offline]
@@ -176,7 +178,7 @@ class LiveFleet:
         reply = cn != "2011" and not dev.label.endswith("5")  # a few loggers never ask
         cp = self._cp(dev, when, fields)
         ed = Edition(dev.edition)
-        if split_ok and self.rng.random() < 0.1:
+        if split_ok and self.rng.random() < self.split_share:
             parts = build_packets(st=dev.st, cn=cn, pw=dev.pw, mn=dev.mn, cp=cp, qn=qn,
                                   edition=ed, needs_reply=reply, max_segment=220)
             if len(parts) > 1:
@@ -295,9 +297,12 @@ class LiveFleet:
                     await asyncio.sleep(2.0)
                     continue
                 self.stats.connected += 1
-                for out in unacked:  # resend what the platform never acknowledged
+                for out in list(unacked):  # resend what the platform never acknowledged
                     self.stats.resent += 1
-                    await self._send_and_check(client, out, unacked, resend=True)
+                    try:
+                        await self._send_and_check(client, out, unacked, resend=True)
+                    except (ConnectionError, OSError):
+                        break  # the new link dropped too: try again on the next one
             try:
                 out = await asyncio.wait_for(queue.get(), 1.0)
             except TimeoutError:
@@ -340,10 +345,9 @@ class LiveFleet:
                 ok = False
                 self.stats.rejected += 1
                 self.stats.errors.append(f"QN {out.qn}: reply CN {ack.reply.cn}")
-        if ok and out in unacked:
+        refused = not ok and ack_rejected(futs)  # e.g. wrong password: resending won't help
+        if (ok or refused) and out in unacked:
             unacked.remove(out)
-        elif not ok and client.closed.is_set() is False and ack_rejected(futs):
-            unacked.remove(out)  # refused for good (e.g. wrong password): resending won't help
 
     # ------------------------------------------------------------------ clock
 

@@ -210,7 +210,7 @@ class DeviceHistory(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     device_id: Mapped[int] = mapped_column(ForeignKey("device.id"), index=True)
     at: Mapped[datetime] = mapped_column(DateTime)
-    change: Mapped[str] = mapped_column(String(20))  # added | retired | reactivated | moved
+    change: Mapped[str] = mapped_column(String(20))  # added | retired | reactivated
     site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"))
     note: Mapped[str | None] = mapped_column(Text)
 
