@@ -36,6 +36,29 @@ class Settings(BaseSettings):
     hj212_idle_timeout: float = Field(600.0, description="seconds before a silent link is closed")
     raw_retention_days: int = Field(400, description="days of raw packets kept for audit")
     log_level: str = "INFO"
+    # Web application (qingshan.web)
+    web_cookie_secure: bool = Field(
+        True, description="mark session cookies Secure (turn off only for plain-HTTP testing)"
+    )
+    web_session_hours: float = Field(12.0, description="browser session lifetime, hours")
+    web_login_max_failures: int = Field(5, description="failed log-ins allowed per window")
+    web_login_window_seconds: float = Field(300.0, description="log-in rate-limit window")
+    web_forwarded_allow_ips: str = Field(
+        "127.0.0.1", description="reverse proxies trusted for X-Forwarded-For/-Proto"
+    )
+    web_root_path: str = Field("", description="path prefix when served behind a reverse proxy")
+    device_offline_minutes: int = Field(
+        30, description="a device silent for longer than this is shown as offline (离线)"
+    )
+    district_code: str = Field(
+        "", description="region code the cockpit summarises (empty: the only county-level region)"
+    )
+    map_tile_url: str = Field(
+        "",
+        description="tile URL template ({x},{y},{z},{s},{key}); empty = offline vector map only",
+    )
+    map_tile_key: str = Field("", description="key substituted for {key} (e.g. 天地图 tk)")
+    map_tile_datum: str = Field("wgs84", description="datum of the tiles: wgs84 or gcj02")
 
 
 def _config_file_values() -> dict[str, Any]:

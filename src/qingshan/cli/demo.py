@@ -237,9 +237,19 @@ async def _live(engine: Engine, settings: Settings, r: PrepareResult, seed: int,
     config = GatewayConfig(host=settings.hj212_host, port=settings.hj212_port,
                            idle_timeout=settings.hj212_idle_timeout,
                            max_segment=settings.hj212_max_segment)
+    from qingshan.storage.db import session_factory
+    from qingshan.web import create_app
+    from qingshan.web.auth import demo_account
+
+    login = demo_account(session_factory(engine))
+
+    def web_app(status: Any) -> Any:
+        return create_app(settings, session_factory(engine), status=status)
+
     server = asyncio.create_task(
         serve(engine, config, http_host=settings.http_host, http_port=settings.http_port,
-              retention_days=settings.raw_retention_days, ready=ready, stop_event=stop)
+              retention_days=settings.raw_retention_days, ready=ready, stop_event=stop,
+              web_app=web_app, forwarded_allow_ips=settings.web_forwarded_allow_ips)
     )
     waiting: set[asyncio.Future[Any]] = {server, ports}
     done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
@@ -255,9 +265,9 @@ async def _live(engine: Engine, settings: Settings, r: PrepareResult, seed: int,
         f"\n[bold green]青山 Qingshan demo is running[/] — [bold yellow]模拟数据[/] "
         f"(simulated data)\n"
         f"  HJ 212 gateway : tcp://127.0.0.1:{hj}  ({len(fleet.devices)} simulated devices)\n"
-        f"  HTTP           : http://{settings.http_host}:{web}/  (health: /health)\n"
+        f"  web            : http://{settings.http_host}:{web}/  (驾驶舱, 一张图; /healthz)\n"
         f"  database       : {db_url}\n"
-        f"  login          : no web accounts yet in this build\n"
+        f"  login          : {login}\n"
         f"  try            : qingshan data export --db '{db_url}' --help\n"
         f"  stop           : Ctrl-C"
     )

@@ -18,6 +18,7 @@ from qingshan.cli import (
     simulate,
     storage,
     upstream,
+    user,
 )
 from qingshan.cli import water as water_cli
 
@@ -54,10 +55,11 @@ app.command("serve")(serve.serve)
 app.add_typer(data.app, name="data")
 app.add_typer(device.app, name="device")
 app.add_typer(upstream.app, name="upstream")
-app.command("simulate")(simulate.simulate_command)
-app.command("demo")(demo.demo_command)
+app.add_typer(user.app, name="user")
 app.add_typer(quality.app, name="quality")
 app.add_typer(report.app, name="report")
+app.command("simulate")(simulate.simulate_command)
+app.command("demo")(demo.demo_command)
 
 
 def main() -> None:

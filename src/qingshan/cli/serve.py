@@ -1,9 +1,10 @@
-"""``qingshan serve``: run the HJ 212 gateway (and the HTTP endpoint)."""
+"""``qingshan serve``: run the HJ 212 gateway and the web application."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import typer
 
@@ -21,7 +22,9 @@ def serve(
     ),
     hj212_host: str | None = typer.Option(None, "--hj212-host", help="Address to listen on"),
 ) -> None:
-    """Run the gateway; prints `hj212_port=N` and `http_port=M` on stdout; stops on SIGTERM."""
+    """Run the gateway and the web app (pages, /api/v1/).
+
+    Prints `hj212_port=N` and `http_port=M` on stdout; stops on SIGTERM."""
     from qingshan.gateway.runner import print_ports
     from qingshan.gateway.runner import serve as run
     from qingshan.gateway.server import GatewayConfig
@@ -41,6 +44,12 @@ def serve(
         idle_timeout=s.hj212_idle_timeout,
         max_segment=s.hj212_max_segment,
     )
+    from qingshan.storage.db import session_factory
+    from qingshan.web import create_app
+
+    def web_app(status: Any) -> Any:
+        return create_app(s, session_factory(engine), status=status)
+
     try:
         asyncio.run(
             run(
@@ -50,6 +59,8 @@ def serve(
                 http_port=s.http_port,
                 retention_days=s.raw_retention_days,
                 ready=print_ports,
+                web_app=web_app,
+                forwarded_allow_ips=s.web_forwarded_allow_ips,
             )
         )
     except OSError as exc:  # port in use, address not available

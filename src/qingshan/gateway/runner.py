@@ -3,8 +3,9 @@
 Background jobs: roll-ups of dirty buckets every ``rollup_interval`` seconds, and the purge of
 raw packets, idempotency keys and quarantine older than ``raw_retention_days`` once an hour;
 environmental-quality figures of the days that changed every ``figures_interval`` seconds.
-The HTTP port serves ``GET /healthz`` (JSON: database state, connections, queue, forwarding
-backlog) until the web application of Qingshan is mounted there.
+The HTTP port serves the web application (:mod:`qingshan.web`, run by uvicorn in the same
+event loop) when ``web_app`` is given, else only ``GET /healthz``; either way ``/healthz``
+answers JSON: database state, connections, queue, forwarding backlog.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import contextlib
 import json
 import logging
 import signal
+import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -66,6 +68,48 @@ class HealthServer:
             writer.close()
 
 
+async def _start_web(
+    app: Any, host: str, port: int, forwarded_allow_ips: str
+) -> tuple[Any, asyncio.Task[None], int]:
+    """uvicorn serving ``app`` in this loop on a socket bound here (so port 0 works)."""
+    import uvicorn
+
+    class _Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield  # signals are ours (graceful gateway shutdown), not uvicorn's
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Inherited by accepted connections (Linux): small answers are not held back by Nagle's
+    # algorithm waiting for the client's delayed ACK (a 40 ms floor per keep-alive request).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.listen(512)
+    sock.setblocking(False)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,  # query strings never carry secrets, but keep the log for errors
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
+        lifespan="off",
+    )
+    server = _Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()  # re-raise a start-up failure
+            raise OSError("web server stopped during start-up")
+        await asyncio.sleep(0.01)
+    return server, task, int(sock.getsockname()[1])
+
+
 async def _periodic(name: str, every: float, job: Callable[[], object]) -> None:
     while True:
         await asyncio.sleep(every)
@@ -86,6 +130,8 @@ async def serve(
     figures_interval: float = 60.0,
     ready: Callable[[int, int], None] | None = None,
     stop_event: asyncio.Event | None = None,
+    web_app: Callable[[Callable[[], dict[str, Any]]], Any] | None = None,
+    forwarded_allow_ips: str = "127.0.0.1",
 ) -> None:
     """Run until SIGTERM/SIGINT (or ``stop_event``), then shut down gracefully."""
     gateway = Gateway(engine, config)
@@ -108,8 +154,14 @@ async def serve(
             "forward_errors": forwarder.stats.last_error,
         }
 
-    health = HealthServer(status)
-    web_port = await health.start(http_host, http_port)
+    health: HealthServer | None = None
+    web: tuple[Any, asyncio.Task[None], int] | None = None
+    if web_app is not None:
+        web = await _start_web(web_app(status), http_host, http_port, forwarded_allow_ips)
+        web_port = web[2]
+    else:
+        health = HealthServer(status)
+        web_port = await health.start(http_host, http_port)
     jobs = [
         asyncio.create_task(
             _periodic(
@@ -139,7 +191,12 @@ async def serve(
         await stop.wait()
     finally:
         log.info("shutting down: draining in-flight packets")
-        await health.stop()
+        if health is not None:
+            await health.stop()
+        if web is not None:
+            web[0].should_exit = True
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(web[1], 10.0)
         await gateway.stop()
         await forwarder.stop()
         for j in jobs:

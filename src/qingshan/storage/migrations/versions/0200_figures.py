@@ -1,7 +1,7 @@
 """computed figures (issue 7): air hour/day/period, water sample/month, noise day, dirty set
 
 Revision ID: 0200_figures
-Revises: 0001
+Revises: 0100_web (re-chained on the web branch: 0001 → 0100_web → 0200_figures)
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0200_figures"
-down_revision = "0002"
+down_revision = "0100_web"
 branch_labels = None
 depends_on = None
 

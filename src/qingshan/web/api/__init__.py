@@ -1,0 +1,1 @@
+"""Routers of the versioned JSON API (``/api/v1/``)."""

@@ -1,0 +1,211 @@
+"""Request dependencies: database sessions, the caller's identity, role checks, CSRF."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from qingshan.settings import Settings
+from qingshan.storage.models_web import ApiToken, AuditEntry
+from qingshan.web.auth import (
+    CSRF_HEADER,
+    PUBLIC,
+    SESSION_COOKIE,
+    LoginLimiter,
+    Principal,
+    session_principal,
+    sha256,
+    token_principal,
+    utcnow,
+)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MAX_ID = 2**31 - 1  # ids are 32-bit on both backends; larger numbers cannot name anything
+# Row ids in paths and queries: bounded, so a huge number is a 422, not a driver overflow.
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+
+
+@dataclass
+class WebContext:
+    settings: Settings
+    read: sessionmaker[Session]  # deferred transactions: never take SQLite's write lock
+    write: sessionmaker[Session]
+    limiter: LoginLimiter
+    status: Callable[[], dict[str, Any]] | None = None  # gateway health, when served beside it
+    auth_cache: AuthCache = field(default_factory=lambda: AuthCache())
+
+
+def ctx(request: Request) -> WebContext:
+    c: WebContext = request.app.state.qingshan
+    return c
+
+
+def read_db(request: Request) -> Iterator[Session]:
+    with ctx(request).read() as s:
+        yield s
+
+
+def write_db(request: Request) -> Iterator[Session]:
+    with ctx(request).write() as s, s.begin():
+        yield s
+    # After the commit: a credential cached meanwhile cannot outlive a revocation or edit.
+    ctx(request).auth_cache.clear()
+
+
+def client_of(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+AUTH_CACHE_SECONDS = 10.0
+
+
+class AuthCache:
+    """Recently verified credentials (by their SHA-256) → principal, for AUTH_CACHE_SECONDS,
+    so that polling pages and machine clients do not cost two queries per request. Cleared
+    on every account change in this process (log-out, token revocation, user edits), so those
+    take effect at once; a session's expiry is honoured to the second."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._data: dict[str, tuple[float, Principal, datetime | None]] = {}
+
+    def get(self, key: str) -> Principal | None:
+        with self._lock:
+            hit = self._data.get(key)
+        if hit is None or time.monotonic() - hit[0] > AUTH_CACHE_SECONDS:
+            return None
+        if hit[2] is not None and hit[2] <= utcnow():
+            return None
+        return hit[1]
+
+    def put(self, key: str, p: Principal, expires: datetime | None = None) -> None:
+        with self._lock:
+            if len(self._data) > 10000:
+                self._data.clear()
+            self._data[key] = (time.monotonic(), p, expires)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+def _token_lookup(c: WebContext, token: str) -> Principal:
+    with c.read() as s:
+        found = token_principal(s, token)
+    if found is None:
+        raise HTTPException(401, "invalid or revoked API token")
+    p, row = found
+    if row.last_used_at is None or utcnow() - row.last_used_at > timedelta(minutes=5):
+        with c.write() as s, s.begin():  # coarse, so tokens do not cost a write per call
+            s.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=utcnow()))
+    return p
+
+
+def _session_lookup(c: WebContext, sid: str) -> tuple[Principal, datetime] | None:
+    with c.read() as s:
+        return session_principal(s, sid)
+
+
+async def principal(request: Request) -> Principal:
+    """The caller, from a bearer token or the session cookie; anonymous = public."""
+    cached = getattr(request.state, "principal", None)
+    if isinstance(cached, Principal):
+        return cached
+    c = ctx(request)
+    auth = request.headers.get("authorization")
+    p: Principal = PUBLIC
+    if auth is not None:
+        scheme, _, token = auth.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise HTTPException(401, "Authorization header must be 'Bearer <token>'")
+        key = "t:" + sha256(token)
+        hit = c.auth_cache.get(key)
+        if hit is None:
+            hit = await run_in_threadpool(_token_lookup, c, token)
+            c.auth_cache.put(key, hit)
+        p = hit
+    else:
+        sid = request.cookies.get(SESSION_COOKIE)
+        if sid:
+            key = "s:" + sha256(sid)
+            found_p = c.auth_cache.get(key)
+            if found_p is None:
+                found = await run_in_threadpool(_session_lookup, c, sid)
+                if found is not None:
+                    found_p = found[0]
+                    c.auth_cache.put(key, found_p, found[1])
+            if found_p is not None:
+                p = found_p
+                if request.method not in SAFE_METHODS:
+                    sent = request.headers.get(CSRF_HEADER, "")
+                    if not (p.csrf_token and hmac.compare_digest(sent, p.csrf_token)):
+                        raise HTTPException(403, "CSRF token missing or wrong (X-CSRF-Token)")
+    request.state.principal = p
+    return p
+
+
+def require(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency admitting only ``roles`` (401 for the anonymous public, 403 otherwise)."""
+    allowed = frozenset(roles)
+
+    async def check(p: Principal = Depends(principal)) -> Principal:
+        if p.role in allowed:
+            return p
+        if p.is_public:
+            raise HTTPException(401, "log in first (需要登录)")
+        raise HTTPException(403, f"role {p.role} may not do this (无权限)")
+
+    return check
+
+
+READERS = ("admin", "staff", "unit", "grid", "leader", "enterprise")
+DISTRICT = ("admin", "staff", "unit", "grid", "leader")
+
+
+def _plain(value: Any) -> Any:
+    return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)
+
+
+def snapshot(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
+    return {f: _plain(getattr(obj, f)) for f in fields}
+
+
+def audit(
+    s: Session,
+    p: Principal,
+    request: Request | None,
+    *,
+    action: str,
+    entity: str,
+    entity_id: str | int | None,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    """Record one change in the same transaction as the change itself."""
+    s.add(
+        AuditEntry(
+            at=utcnow(),
+            user_id=p.user_id,
+            username=p.username,
+            unit=p.unit,
+            action=action,
+            entity=entity,
+            entity_id=None if entity_id is None else str(entity_id),
+            before=None if before is None else json.dumps(before, ensure_ascii=False),
+            after=None if after is None else json.dumps(after, ensure_ascii=False),
+            client=client_of(request) if request is not None else None,
+        )
+    )

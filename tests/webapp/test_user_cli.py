@@ -1,0 +1,108 @@
+"""``qingshan user add/list`` and the demo account."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from qingshan.cli.main import app
+from qingshan.storage.db import init_db, session_factory, session_scope
+from qingshan.storage.models import Enterprise
+from qingshan.storage.models_web import AuditEntry, WebUser
+from qingshan.web.auth import authenticate, demo_account
+
+runner = CliRunner()
+
+
+def _db(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'u.db'}"
+    engine = init_db(url)
+    with session_scope(engine) as s:
+        s.add(Enterprise(name="甲公司", credit_code="91620802000000001A"))
+    engine.dispose()
+    return url
+
+
+def test_user_add_from_stdin_and_list(tmp_path: Path) -> None:
+    url = _db(tmp_path)
+    r = runner.invoke(
+        app,
+        ["user", "add", "--db", url, "--username", "zhang", "--role", "staff", "--password-stdin"],
+        input="a-long-password\n",
+    )
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout.splitlines()[0])["role"] == "staff"
+    r = runner.invoke(
+        app,
+        [
+            "user",
+            "add",
+            "--db",
+            url,
+            "--username",
+            "qiye",
+            "--role",
+            "enterprise",
+            "--enterprise",
+            "91620802000000001A",
+            "--password-stdin",
+        ],
+        input="another-long-pw\n",
+    )
+    assert r.exit_code == 0, r.output
+    listed = [
+        json.loads(x) for x in runner.invoke(app, ["user", "list", "--db", url]).stdout.splitlines()
+    ]
+    assert [u["username"] for u in listed] == ["qiye", "zhang"]
+    assert listed[0]["enterprise_id"] is not None
+    assert "hash" not in json.dumps(listed) and "password" not in json.dumps(listed)
+    engine = init_db(url)
+    with session_scope(engine) as s:
+        assert authenticate(s, "zhang", "a-long-password") is not None
+        assert authenticate(s, "zhang", "wrong-password") is None
+        audit = list(s.scalars(select(AuditEntry)))
+        assert len(audit) == 2 and "a-long-password" not in str([a.after for a in audit])
+    engine.dispose()
+
+
+def test_user_add_errors(tmp_path: Path) -> None:
+    url = _db(tmp_path)
+    cases = [
+        (["--username", "x1y", "--role", "boss"], "unknown role"),
+        (["--username", "shortpw", "--role", "staff"], "at least 10"),
+        (["--username", "unit1", "--role", "unit"], "--unit"),
+        (["--username", "ent1", "--role", "enterprise", "--enterprise", "999"], "no enterprise"),
+        (["--username", "a b", "--role", "staff"], "username"),
+    ]
+    for args, message in cases:
+        pw = "short\n" if "shortpw" in args else "long-enough-pw\n"
+        r = runner.invoke(app, ["user", "add", "--db", url, *args, "--password-stdin"], input=pw)
+        assert r.exit_code == 2 and message in r.output, (args, r.output)
+    r = runner.invoke(
+        app,
+        ["user", "add", "--db", url, "--username", "dup", "--role", "leader", "--password-stdin"],
+        input="long-enough-pw\n",
+    )
+    assert r.exit_code == 0
+    r = runner.invoke(
+        app,
+        ["user", "add", "--db", url, "--username", "dup", "--role", "leader", "--password-stdin"],
+        input="long-enough-pw\n",
+    )
+    assert r.exit_code == 2 and "already exists" in r.output
+
+
+def test_demo_account_only_on_an_empty_account_table(tmp_path: Path) -> None:
+    engine = init_db(f"sqlite:///{tmp_path / 'd.db'}")
+    message = demo_account(session_factory(engine))
+    password = message.split("password ")[1].split(" ")[0]
+    with session_scope(engine) as s:
+        user = authenticate(s, "demo", password)
+        assert user is not None and user.role == "admin"
+    assert "existing accounts" in demo_account(session_factory(engine))
+    with session_scope(engine) as s:
+        assert len(list(s.scalars(select(WebUser)))) == 1
+    engine.dispose()
