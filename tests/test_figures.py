@@ -19,6 +19,7 @@ from conftest import truncate_all
 from qingshan.cli.main import app
 from qingshan.demo.district import load_district
 from qingshan.demo.synth import generate
+from qingshan.services import demo_loader
 from qingshan.services.figures import (
     FiguresError,
     air_quality,
@@ -27,7 +28,6 @@ from qingshan.services.figures import (
     update_dirty,
     water_quality,
 )
-from qingshan.services.figures import seed as demo_seed
 from qingshan.services.ingest import dirty_marks, mark_dirty, upsert_observations
 from qingshan.standards import drinking_water, water
 from qingshan.standards.air.aqi import hourly_aqi, iaqi
@@ -49,11 +49,11 @@ FEB = (date(2026, 2, 1), date(2026, 2, 28))
 def _seed(url: str) -> None:
     engine = make_engine(url)
     d = load_district()
-    seeded = demo_seed.register_district(engine, d)
+    ids = demo_loader.load_registry(engine, d)
     res = generate(d, START, END, kinds=("air", "micro", "section", "source", "noise"))
     keep = set(AIR_SITES) | {s.id for s in d.sections} | {s.id for s in d.water_sources} | {
         s.id for s in d.noise_stations}
-    demo_seed.write_observations(engine, demo_seed.observation_rows(res, seeded, keep))
+    demo_loader.ingest_rows(engine, demo_loader.result_rows(res, ids, keep))
     recompute_all(session_factory(engine))
     engine.dispose()
 
