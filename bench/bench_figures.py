@@ -27,8 +27,8 @@ from sqlalchemy import make_url
 
 from qingshan.demo.district import load_district
 from qingshan.demo.synth import generate
+from qingshan.services import demo_loader
 from qingshan.services.figures import recompute_all, update_dirty
-from qingshan.services.figures import seed as demo_seed
 from qingshan.services.reports import monthly_report, to_docx, to_xlsx
 from qingshan.storage.db import init_db, session_factory
 
@@ -46,14 +46,15 @@ def run(url: str, label: str) -> None:
     engine = init_db(url)
     d = load_district()
     t = time.perf_counter()
-    seeded = demo_seed.register_district(engine, d)
+    ids = demo_loader.load_registry(engine, d)
     res = generate(d, START, END, kinds=("air", "micro", "section", "source", "noise"))
-    rows = demo_seed.observation_rows(res, seeded)
+    rows = demo_loader.result_rows(res, ids)
     t_gen = time.perf_counter() - t
     t = time.perf_counter()
-    demo_seed.write_observations(engine, rows)
+    demo_loader.ingest_rows(engine, rows)
     t_write = time.perf_counter() - t
-    print(f"[{label}] seeded {len(rows):,} hourly values of {len(seeded.devices)} devices "
+    devices = len({r["device_id"] for r in rows})
+    print(f"[{label}] seeded {len(rows):,} hourly values of {devices} devices "
           f"(generate {t_gen:.1f} s, write {t_write:.1f} s)")
     sf = session_factory(engine)
 
@@ -67,12 +68,12 @@ def run(url: str, label: str) -> None:
     nxt = datetime(2026, 3, 1, 0)
     hour = [
         {**r, "data_time": nxt}
-        for r in demo_seed.observation_rows(
+        for r in demo_loader.result_rows(
             generate(d, datetime(2026, 2, 28, 23), END,
-                     kinds=("air", "micro", "noise")), seeded)
+                     kinds=("air", "micro", "noise")), ids)
     ]
     t = time.perf_counter()
-    demo_seed.write_observations(engine, hour)
+    demo_loader.ingest_rows(engine, hour)
     t_w = time.perf_counter() - t
     t = time.perf_counter()
     st = update_dirty(sf)

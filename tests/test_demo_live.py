@@ -21,11 +21,19 @@ from qingshan.demo.district import load_district
 from qingshan.services import demo_loader as dl
 from qingshan.services.ingest import mark_dirty
 from qingshan.services.registry import add_device
+from qingshan.services.reports.content import default_region
 from qingshan.services.rollups import run_rollups
 from qingshan.simulator.drive import SimulateError, make_devices, parse_target
 from qingshan.simulator.profiles import PROFILES, cp_fields
-from qingshan.storage.db import init_db, make_engine
-from qingshan.storage.models import Device, Observation, Quarantine, ReceivedPacket, Resolution
+from qingshan.storage.db import init_db, make_engine, session_factory
+from qingshan.storage.models import (
+    Device,
+    Observation,
+    Quarantine,
+    ReceivedPacket,
+    Resolution,
+    Site,
+)
 
 QINGSHAN = str(Path(sys.executable).parent / "qingshan")
 runner = CliRunner()
@@ -79,6 +87,13 @@ def test_demo_no_live_then_reuse_sqlite(tmp_path: Path, monkeypatch: pytest.Monk
     assert db.is_file()
     engine = make_engine(f"sqlite:///{db}")
     _check_registry(dl.counts(engine))
+    with session_factory(engine)() as s:
+        # the 对照点 and the micro-stations are marked so the figures leave them out of the
+        # official evaluation; reports default to the one county that holds the sites
+        levels = {c: lvl for c, lvl in s.execute(select(Site.code, Site.control_level).where(
+            Site.code.in_(["AQ01", "AQ05", "WZ01"])))}
+        assert levels == {"AQ01": "国控", "AQ05": "国控（对照点）", "WZ01": "微站"}
+        assert default_region(s) == "620802"
     hours = _obs_count(engine, Resolution.HOUR)
     minutes = _obs_count(engine, Resolution.MINUTE)
     days = _obs_count(engine, Resolution.DAY, derived=True)

@@ -19,6 +19,7 @@ from conftest import truncate_all
 from qingshan.cli.main import app
 from qingshan.demo.district import load_district
 from qingshan.demo.synth import generate
+from qingshan.services import demo_loader
 from qingshan.services.figures import (
     FiguresError,
     air_quality,
@@ -27,8 +28,6 @@ from qingshan.services.figures import (
     update_dirty,
     water_quality,
 )
-from qingshan.services.figures import seed as demo_seed
-from qingshan.services.ingest import dirty_marks, mark_dirty, upsert_observations
 from qingshan.standards import drinking_water, water
 from qingshan.standards.air.aqi import hourly_aqi, iaqi
 from qingshan.standards.air.evaluation import HourlyData, city_hourly, evaluate
@@ -49,11 +48,11 @@ FEB = (date(2026, 2, 1), date(2026, 2, 28))
 def _seed(url: str) -> None:
     engine = make_engine(url)
     d = load_district()
-    seeded = demo_seed.register_district(engine, d)
+    ids = demo_loader.load_registry(engine, d)
     res = generate(d, START, END, kinds=("air", "micro", "section", "source", "noise"))
     keep = set(AIR_SITES) | {s.id for s in d.sections} | {s.id for s in d.water_sources} | {
         s.id for s in d.noise_stations}
-    demo_seed.write_observations(engine, demo_seed.observation_rows(res, seeded, keep))
+    demo_loader.ingest_rows(engine, demo_loader.result_rows(res, ids, keep))
     recompute_all(session_factory(engine))
     engine.dispose()
 
@@ -279,12 +278,6 @@ def _device(engine: Engine, code: str) -> int:
                                 .where(Site.code == code)).scalar_one())
 
 
-def _write(engine: Engine, rows: list[dict[str, Any]]) -> None:
-    with engine.begin() as conn:
-        upsert_observations(conn, rows, derived=False)
-        mark_dirty(conn, dirty_marks(rows))
-
-
 def _obs(dev: int, t: datetime, code: str, value: str, flag: str = "N") -> dict[str, Any]:
     return {"device_id": dev, "resolution": int(Resolution.HOUR), "data_time": t, "code": code,
             "value": value, "vmin": None, "vmax": None, "cou": None, "zs": None, "flag": flag,
@@ -299,7 +292,7 @@ def test_late_correction_recomputes_and_explains(seeded: Engine) -> None:
     h = _station_hours(seeded, "AQ02", day, day)
     rows = [_obs(dev, datetime(2026, 2, 10, k), "a34004", str(h.values["PM2_5"][0, k]), "D")
             for k in range(7)]
-    _write(seeded, rows)
+    demo_loader.ingest_rows(seeded, rows)
     sf = session_factory(seeded)
     stats = update_dirty(sf)
     assert stats.marks == 1 and stats.air_days > 0
@@ -330,7 +323,7 @@ def test_one_new_hour_updates_only_what_it_touches(seeded: Engine) -> None:
         rows += [_obs(dev, t, c, v) for c, v in (
             ("a21026", "9"), ("a21004", "30"), ("a21005", "0.8"), ("a05024", "60"),
             ("a34002", "120"), ("a34004", "80"))]
-    _write(seeded, rows)
+    demo_loader.ingest_rows(seeded, rows)
     sf = session_factory(seeded)
     with sf() as s:
         d = AirDayFigure.__table__.c

@@ -41,7 +41,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, Engine, func, insert, select
 
-from qingshan.demo.district import District
+from qingshan.demo.district import AirStation, District
 from qingshan.demo.synth import (
     AIR_CODES,
     AIR_UNITS,
@@ -52,10 +52,11 @@ from qingshan.demo.synth import (
     SECTION_CODES,
     WATER_UNITS,
     Series,
+    SynthResult,
     generate,
 )
 from qingshan.protocol.hj212.codes import pollutant_info
-from qingshan.services.ingest import mark_dirty, upsert_observations
+from qingshan.services.ingest import dirty_marks, mark_dirty, upsert_observations
 from qingshan.services.registry import utcnow
 from qingshan.services.rollups import RollupRules, default_rules
 from qingshan.storage import bulk, partitions
@@ -132,6 +133,16 @@ def device_plan(d: District) -> list[DemoDevice]:
 # --------------------------------------------------------------------------- registry
 
 
+def air_control_level(a: AirStation) -> str:
+    """Stored control level of an air station: ``微站`` for micro-stations, ``国控（对照点）`` for
+    the background station, else its kind. The figures read 对照 and 微站 from this text and
+    keep both out of the official evaluation (HJ 663-2013: the city figures are the mean of
+    the evaluation stations, without the 对照点)."""
+    if a.background and a.kind != "微站":
+        return f"{a.kind}（对照点）"
+    return a.kind
+
+
 def _factor_rows(d: District) -> list[dict[str, Any]]:
     rows: dict[tuple[str, str], dict[str, Any]] = {}
 
@@ -195,7 +206,7 @@ def load_registry(engine: Engine, d: District) -> dict[str, int]:
 
         for a in (*d.air_stations, *d.micro_stations):
             site(a.id, a.name, SiteKind.AIR_STATION, a.township, a.lon, a.lat,
-                 control_level=a.kind)
+                 control_level=air_control_level(a))
         for ws in d.sections:
             site(ws.id, ws.name, SiteKind.SURFACE_WATER, ws.township, ws.lon, ws.lat,
                  control_level=ws.control_level, water_body="river", water_body_name=ws.river,
@@ -438,6 +449,36 @@ def observation_rows(
             _times(s.time[rec], text_times), texts, zs, s.flag[rec].tolist(), strict=True
         )
     ]
+
+
+def result_rows(
+    res: SynthResult,
+    device_ids: dict[str, int],
+    labels: Iterable[str] | None = None,
+    resolution: Resolution = Resolution.HOUR,
+) -> list[dict[str, Any]]:
+    """:func:`observation_rows` of every series of ``res`` whose device is registered (only the
+    sites / outlets in ``labels`` when given), as datetimes."""
+    wanted = None if labels is None else set(labels)
+    rows: list[dict[str, Any]] = []
+    for s in res.series:
+        if (wanted is None or s.site_id in wanted) and s.mn in device_ids:
+            rows += observation_rows(s, device_ids[s.mn], resolution)
+    return rows
+
+
+def ingest_rows(engine: Engine, rows: list[dict[str, Any]], batch: int = 20_000) -> None:
+    """Store device rows as live ingestion does, one transaction per batch: upsert, then the
+    roll-up and figure dirty marks of the touched buckets (:func:`dirty_marks`), so
+    :func:`~qingshan.services.rollups.run_rollups` and the figures' ``update_dirty`` pick
+    them up. Slower than :func:`backfill` (no pre-computed roll-ups); for tests, benchmarks
+    and late data."""
+    partitions.ensure_months(engine, {partitions.month_of(r["data_time"]) for r in rows})
+    for i in range(0, len(rows), batch):
+        chunk = rows[i : i + batch]
+        with engine.begin() as conn:
+            upsert_observations(conn, chunk, derived=False)
+            mark_dirty(conn, dirty_marks(chunk))
 
 
 # --------------------------------------------------------------------------- backfill

@@ -79,8 +79,14 @@ def simulated_notice(session: Session) -> str | None:
 
 
 def default_region(session: Session) -> str:
+    """The one county-level region of the database; when the region table holds several (the
+    demo registers every county of its city), the one county that holds monitoring sites."""
     reg = regions(session)
     counties = sorted(c for c, lvl in reg.level.items() if lvl == "county")
+    if len(counties) > 1:
+        with_sites = {a for rc in session.scalars(select(Site.region_code).distinct())
+                      for a in reg.ancestors(rc)}
+        counties = [c for c in counties if c in with_sites] or counties
     if len(counties) == 1:
         return counties[0]
     raise ReportError(
