@@ -295,9 +295,16 @@ def test_configured_edition_overrides_flag_bits() -> None:
     # 35871427021): its bits say 2025, which did not exist then; its MN is not 2025-shaped.
     assert reason(FLAG9_2019.encode()) == "bad_field"
     assert parse_packet(FLAG9_2019, lenient=True).edition is Edition.V2025
-    assert reason(FLAG9_2019.encode(), edition=Edition.V2017) == "bad_flag"
+    strict = parse_packet(FLAG9_2019, edition=Edition.V2017)
+    assert (strict.edition, strict.flag, strict.tolerated) == (Edition.V2017, 9, ())
     p = parse_packet(FLAG9_2019, lenient=True, edition=Edition.V2017)
     assert (p.edition, p.tolerated) == (Edition.V2017, ("edition_mismatch",))
+    # Other disagreements stay specific rejections in strict mode.
+    flag4 = frame(FLAG9_2019[6:-4].replace("Flag=9", "Flag=4"))
+    assert parse_packet(flag4, edition=Edition.V2017).edition is Edition.V2017
+    assert reason(flag4, edition=Edition.V2025) == "bad_flag"
+    assert reason(flag4, edition=Edition.V2005) == "bad_flag"
+    assert reason(FLAG9_2019.encode(), edition=Edition.V2005) == "bad_flag"
     assert p.cp.params == {"PolId": "w01019,w21001,w21003,w21011"}
     assert p.cp.pollutants["w21011"].fields == {"i12001-Info": "0", "i12002-Info": "0"}
 

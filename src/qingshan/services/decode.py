@@ -1,7 +1,9 @@
 """Bytes of one frame → :class:`Accepted` / :class:`Rejected`, shared by gateway and replay.
 
-The device's text encoding (GBK by default, configurable per device) and, for HJ 212-2025
-devices that encrypt their CP, its SM4 key are needed to decode the data segment, but the
+The device's text encoding (GBK by default, configurable per device), its registered HJ 212
+edition (Flag bits and MN length are not reliable: 2017-era devices send ``Flag=9``, 2005
+devices may have a 24-character MN and no Flag) and, for HJ 212-2025 devices that encrypt their
+CP, its SM4 key are needed to decode the data segment, but the
 device is known only from the MN inside it; the MN is ASCII in every edition, so it is
 sniffed from the raw bytes first. Split packets (PNUM/PNO) are collected by the
 protocol library's :class:`Reassembler`; their raw frames are kept alongside so the archive and
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from qingshan.protocol.hj212 import (
+    Edition,
     Frame,
     Packet,
     ProtocolError,
@@ -75,6 +78,11 @@ class Decoder:
         dev = self.directory.peek(mn) if mn else None
         return dev.sm4_key if dev else None
 
+    def edition_for(self, mn: str | None) -> Edition | None:
+        """The registered edition; ``None`` for an unknown MN (the parser reads Flag/MN)."""
+        dev = self.directory.peek(mn) if mn else None
+        return Edition(dev.edition) if dev else None
+
     def decode(
         self,
         raw: bytes,
@@ -87,7 +95,7 @@ class Decoder:
         """Decode one packet (``frame``: already cut by a :class:`Framer`, saves re-framing)."""
         at = received_at or utcnow()
         mn = sniff_mn(raw)
-        enc, sm4 = self.encoding_for(mn), self.key_for(mn)
+        enc, sm4, edition = self.encoding_for(mn), self.key_for(mn), self.edition_for(mn)
         try:
             if frame is not None:
                 pkt = parse_frame(
@@ -96,6 +104,7 @@ class Decoder:
                     encoding=enc,
                     max_segment=self.max_segment,
                     sm4_key=sm4,
+                    edition=edition,
                 )
             else:
                 pkt = parse_packet(
@@ -104,6 +113,7 @@ class Decoder:
                     encoding=enc,
                     max_segment=self.max_segment,
                     sm4_key=sm4,
+                    edition=edition,
                 )
         except ProtocolError as exc:
             return Rejected(raw, exc.reason, exc.detail, mn=mn, peer=peer, received_at=at)

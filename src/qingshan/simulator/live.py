@@ -184,8 +184,9 @@ class LiveFleet:
             if len(parts) > 1:
                 self.stats.split_packets += 1
             return _Out(qn, tuple(parts), reply)
-        # A 2005 logger with a 24-character MN must state Flag (bits 2-7 = 0 = 2005) even when
-        # it wants no reply; without it the platform cannot tell it from a 2017 device.
+        # A 2005 logger with a 24-character MN states Flag (bits 2-7 = 0 = 2005) even when it
+        # wants no reply: the gateway reads it per the registered edition anyway, but the bytes
+        # then also parse as 2005 where the device is not registered (hj212 check, archives).
         flag = int(reply) if ed is Edition.V2005 else None
         raw = build_packet(st=dev.st, cn=cn, pw=dev.pw, mn=dev.mn, cp=cp, qn=qn, edition=ed,
                            needs_reply=reply, flag=flag)

@@ -345,8 +345,10 @@ def parse_segment(
     """Parse and validate a decoded data segment (no length/CRC checks).
 
     ``edition``: the edition configured for the device, if known. It overrides the detection
-    from Flag (some 2017-era devices send ``Flag=9``, whose bits now mean 2025); a Flag that
-    says otherwise is ``bad_flag`` in strict mode and ``edition_mismatch`` in lenient mode.
+    from Flag. Flag edition bits 2 (2025) from a device set to 2017 are accepted in both modes
+    (2017-era devices sent ``Flag=9`` before 2025 existed; lenient lists ``edition_mismatch``);
+    any other disagreement is ``bad_flag`` in strict mode and ``edition_mismatch`` in lenient
+    mode. Without a Flag, a device set to 2005 is read as 2005 whatever its MN length.
     """
     expected = edition
     ctx = _ctx if _ctx is not None else _Ctx(lenient)
@@ -440,11 +442,17 @@ def parse_segment(
         ctx.quirk("missing_flag", "missing_field", "Flag is missing (required since 2017)")
         edition = expected or Edition.V2017
     if expected is not None and edition is not expected:
-        ctx.quirk(
-            "edition_mismatch",
-            "bad_flag",
-            f"Flag={flag} says HJ 212-{edition.value}, the device is set to {expected.value}",
-        )
+        if expected is Edition.V2017 and edition is Edition.V2025:
+            # 2017-era devices sent Flag=8/9 years before HJ 212-2025 gave those bits a
+            # meaning; for a device registered as 2017 the registration decides, in both modes.
+            if ctx.lenient and "edition_mismatch" not in ctx.tolerated:
+                ctx.tolerated.append("edition_mismatch")
+        else:
+            ctx.quirk(
+                "edition_mismatch",
+                "bad_flag",
+                f"Flag={flag} says HJ 212-{edition.value}, the device is set to {expected.value}",
+            )
         edition = expected
     qn = get("QN")
     if qn is not None and (len(qn) != 17 or not qn.isdigit() or not qn.isascii()):
