@@ -16,7 +16,7 @@ Prints, for the warm-up (no figure work) and for the figure computation window:
 The machine has 2 cores shared with other work: figures are indicative.
 
     python bench/bench_demo_acks.py [--months 2] [--minute-days 0.5] [--warmup 15]
-        [--tail 5] [--figures-interval 5] [--realtime-every 2]
+        [--tail 5] [--figures-interval 5] [--realtime-every 0.5]
 """
 
 from __future__ import annotations
@@ -26,26 +26,43 @@ import asyncio
 import itertools
 import tempfile
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from qingshan.demo.district import load_district
 from qingshan.gateway.runner import serve
 from qingshan.gateway.server import GatewayConfig
-from qingshan.services.demo_loader import DEFAULT_SEED, device_plan, prepare
+from qingshan.protocol.hj212 import Edition, build_packet
+from qingshan.services.demo_loader import DEFAULT_SEED, DemoDevice, device_plan, prepare
 from qingshan.services.figures import recompute_all
 from qingshan.services.registry import seed_factors
-from qingshan.simulator.live import LiveFleet, bjt_now
+from qingshan.simulator.live import LiveFleet, _Out, bjt_now
 from qingshan.storage.db import init_db, make_engine, session_factory
 
 
 class TimedFleet(LiveFleet):
-    """The demo's fleet, recording (sent, acknowledged) monotonic times of every ack."""
+    """The demo's fleet, recording (sent, acknowledged) monotonic times of every ack.
+
+    Its real-time uploads (CN 2011, every ``realtime_every`` s) ask for a reply, unlike the
+    demo's: they probe the gateway continuously instead of only at each minute's data.
+    """
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
         self.acks: list[tuple[float, float]] = []
+        self.lost: list[float] = []  # send times of packets never acknowledged (10 s timeout)
+
+    def _packet(self, dev: DemoDevice, cn: str, when: datetime,
+                fields: dict[str, dict[str, str]], *, split_ok: bool) -> _Out:
+        if cn != "2011":
+            return super()._packet(dev, cn, when, fields, split_ok=split_ok)
+        qn = self._qn(dev)
+        ed = Edition(dev.edition)
+        raw = build_packet(st=dev.st, cn=cn, pw=dev.pw, mn=dev.mn, cp=self._cp(dev, when, fields),
+                           qn=qn, edition=ed, needs_reply=True,
+                           flag=1 if ed is Edition.V2005 else None)
+        return _Out(qn, (raw,), True)
 
     async def _write(self, client: Any, out: Any) -> list[asyncio.Future[Any]]:
         t = time.monotonic()
@@ -54,6 +71,8 @@ class TimedFleet(LiveFleet):
         def done(f: asyncio.Future[Any], t: float = t) -> None:
             if not f.cancelled() and f.exception() is None:
                 self.acks.append((t, time.monotonic()))
+            else:
+                self.lost.append(t)
 
         for f in futs:
             f.add_done_callback(done)
@@ -67,14 +86,17 @@ def _pct(xs: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))]
 
 
-def _report(name: str, acks: list[tuple[float, float]], a: float, z: float) -> None:
-    times = sorted(t for _, t in acks if a <= t <= z)
+def _report(name: str, fleet: TimedFleet, a: float, z: float) -> None:
+    times = sorted(t for _, t in fleet.acks if a <= t <= z)
     edges = [a, *times, z]
     stall = max(b - x for x, b in itertools.pairwise(edges))
-    lat = [t - s for s, t in acks if a <= s <= z]
-    print(f"  {name:28s} {z - a:6.1f} s  {len(times):6d} acks  longest ack stall "
-          f"{stall:6.2f} s  latency p50 {_pct(lat, 0.5) * 1000:7.1f} ms  p99 "
-          f"{_pct(lat, 0.99) * 1000:7.1f} ms  max {max(lat, default=0) * 1000:7.1f} ms")
+    # packets acknowledged in the window or sent in it (a stuck packet counts once answered)
+    lat = [t - s for s, t in fleet.acks if a <= t <= z or a <= s <= z]
+    lost = sum(1 for s in fleet.lost if a <= s <= z)
+    print(f"  {name:27s} {z - a:5.1f} s {len(times):5d} acks, longest ack stall "
+          f"{stall:5.2f} s, latency p50 {_pct(lat, 0.5) * 1000:6.1f} ms p99 "
+          f"{_pct(lat, 0.99) * 1000:6.1f} ms max {max(lat, default=0) * 1000:6.1f} ms, "
+          f"{lost} unanswered")
 
 
 async def _run(args: argparse.Namespace, engine: Any, r: Any) -> None:
@@ -115,8 +137,8 @@ async def _run(args: argparse.Namespace, engine: Any, r: Any) -> None:
           f"acknowledged, {st.resent} re-sent, {st.rejected} rejected; figures of "
           f"{len(months)} months in {t_fig_end - t_fig:.1f} s")
     # the first seconds are the catch-up burst (补发) from the history's end
-    _report("before figures (warm-up)", fleet.acks, t_live + min(5.0, args.warmup / 2), t_fig)
-    _report("during figure computation", fleet.acks, t_fig, t_fig_end)
+    _report("before figures (warm-up)", fleet, t_live + min(5.0, args.warmup / 2), t_fig)
+    _report("during figure computation", fleet, t_fig, t_fig_end)
 
 
 def main() -> None:
@@ -126,7 +148,7 @@ def main() -> None:
     p.add_argument("--warmup", type=float, default=15.0)
     p.add_argument("--tail", type=float, default=5.0)
     p.add_argument("--figures-interval", type=float, default=5.0)
-    p.add_argument("--realtime-every", type=float, default=2.0)
+    p.add_argument("--realtime-every", type=float, default=0.5)
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
