@@ -391,6 +391,45 @@ def test_recompute_cli_is_idempotent(seeded: Engine, tmp_path: Path) -> None:
     assert a == b
 
 
+def test_no_write_lock_held_while_computing(seeded: Engine,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite has one writer: the gateway's commits must never wait for figure computation."""
+    if seeded.dialect.name != "sqlite":
+        pytest.skip("SQLite's single writer lock; PostgreSQL writers do not exclude each other")
+    import sqlite3
+
+    from qingshan.services.figures import air as fig_air
+    from qingshan.services.figures import water as fig_water
+
+    path = seeded.url.database
+    assert path
+    probes: list[str] = []
+
+    def probed(name: str, fn: Any) -> Any:
+        def wrapper(*args: Any, **kw: Any) -> Any:
+            # Another writer with no busy timeout: "database is locked" if figures hold it.
+            other = sqlite3.connect(path, timeout=0, isolation_level=None)
+            try:
+                other.execute("BEGIN IMMEDIATE")
+                other.execute("ROLLBACK")
+            finally:
+                other.close()
+            probes.append(name)
+            return fn(*args, **kw)
+        return wrapper
+
+    for mod, name in ((fig_air, "day_rows"), (fig_air, "hour_rows"), (fig_air, "period_rows"),
+                      (fig_water, "month_row"), (fig_water, "sample_rows")):
+        monkeypatch.setattr(mod, name, probed(name, getattr(mod, name)))
+    with session_factory(seeded)() as s:
+        before = air_quality(s, region_code="620802", start=FEB[0], end=FEB[1]).to_dict()
+    stats = recompute_all(session_factory(seeded), start=FEB[0], end=FEB[1])
+    assert stats.air_days > 0 and stats.water_months > 0
+    assert {"day_rows", "hour_rows", "period_rows", "month_row", "sample_rows"} <= set(probes)
+    with session_factory(seeded)() as s:
+        assert air_quality(s, region_code="620802", start=FEB[0], end=FEB[1]).to_dict() == before
+
+
 # ------------------------------------------------------------------------------ reports
 
 

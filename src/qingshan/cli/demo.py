@@ -178,8 +178,8 @@ def demo_command(
     try:
         if reset:
             _reset(s.db_url)
-        # a long busy timeout: the figures batch beside the live gateway holds the single SQLite
-        # writer lock for seconds at a time; commits wait for it instead of failing over
+        # a long busy timeout: commits wait for the single SQLite writer lock (figure writes,
+        # roll-ups, a slow disk) instead of failing
         engine = init_db(make_engine(s.db_url, sqlite_busy_timeout_ms=60_000))
         seed_factors(engine)  # as `qingshan init` does
         result = _load(engine, console, months=months, history_days=history_days,

@@ -24,7 +24,8 @@ import time as _time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import numpy as np
 from sqlalchemy import Table, and_, delete, func, select
@@ -119,7 +120,38 @@ def _upsert(conn: Connection, model: Any, rows: Sequence[dict[str, Any]]) -> Non
     bulk.executemany(conn, f"figures-upsert-{table.name}", stmt, list(unique.values()))
 
 
-def _year_grid(conn: Connection, air_sites: Sequence[SiteInfo], year: int,
+# Rows per write transaction. SQLite has one writer lock: the gateway's group commits wait for
+# every figure transaction, so each one stays small (a few tens of milliseconds), and no
+# transaction is ever open while figures are being computed or their inputs read.
+WRITE_BATCH = 2000
+_T = TypeVar("_T")
+
+
+class _Io:
+    """Short transactions for figure work: each read and each write batch commits at once."""
+
+    def __init__(self, engine: Any) -> None:
+        self.writer = engine.execution_options(qingshan_readonly=False)
+        self.reader = engine.execution_options(qingshan_readonly=True)
+
+    def read(self, fn: Callable[[Connection], _T]) -> _T:
+        # A deferred (reader) transaction: never takes SQLite's write lock.
+        with self.reader.connect() as conn:
+            try:
+                return fn(conn)
+            finally:
+                conn.rollback()
+
+    def write(self, fn: Callable[[Connection], _T]) -> _T:
+        with self.writer.begin() as conn:
+            return fn(conn)
+
+    def upsert(self, model: Any, rows: Sequence[dict[str, Any]]) -> None:
+        for i in range(0, len(rows), WRITE_BATCH):
+            self.write(partial(_upsert, model=model, rows=rows[i:i + WRITE_BATCH]))
+
+
+def _year_grid(io: _Io, air_sites: Sequence[SiteInfo], year: int,
                months: dict[tuple[int, int], _air.Grid]) -> _air.Grid:
     """The year's grid, from already loaded month grids when all twelve are at hand."""
     if all((year, m) in months for m in range(1, 13)):
@@ -128,11 +160,12 @@ def _year_grid(conn: Connection, air_sites: Sequence[SiteInfo], year: int,
             date(year, 1, 1), sum(g.n_days for g in parts), list(air_sites),
             {p: np.concatenate([g.values[p] for g in parts], axis=1) for p in POLLUTANTS},
         )
-    return _air.load_grid(conn, air_sites, date(year, 1, 1), date(year, 12, 31))
+    return io.read(lambda conn: _air.load_grid(conn, air_sites, date(year, 1, 1),
+                                                date(year, 12, 31)))
 
 
 def _air_work(
-    conn: Connection,
+    io: _Io,
     air_sites: Sequence[SiteInfo],
     reg: Regions,
     months: Iterable[tuple[int, int]],
@@ -153,7 +186,7 @@ def _air_work(
     scs_all: list[_air.Scope] | None = None
     for y, m in sorted(set(months)):
         first, last = month_bounds(y, m)
-        grid = _air.load_grid(conn, air_sites, first, last)
+        grid = io.read(partial(_air.load_grid, air_sites=air_sites, first=first, last=last))
         if scs_all is None:
             scs_all = _air.scopes(grid, reg)
         scs = scs_all if touched_sites is None else _air.affected_scopes(
@@ -163,56 +196,68 @@ def _air_work(
         day_rows = _air.day_rows(grid, scs, now=now)
         if touched_days is not None:
             day_rows = [r for r in day_rows if r["day"] in touched_days]
-        _upsert(conn, AirDayFigure, day_rows)
+        io.upsert(AirDayFigure, day_rows)
         stats.air_days += len(day_rows)
         hours = _air.hour_rows(grid, scs, only_days=touched_days)
-        _upsert(conn, AirHourFigure, hours)
+        io.upsert(AirHourFigure, hours)
         stats.air_hours += len(hours)
         per = _air.period_rows(grid, scs, f"{y:04d}-{m:02d}", now=now)
-        _upsert(conn, AirPeriodFigure, per)
+        io.upsert(AirPeriodFigure, per)
         stats.air_periods += len(per)
         years.add(y)
         if progress is not None:
             progress()
     for y in sorted(years):
-        grid = _year_grid(conn, air_sites, y, grids)
+        grid = _year_grid(io, air_sites, y, grids)
         assert scs_all is not None
         scs = scs_all if touched_sites is None else _air.affected_scopes(
             scs_all, grid, touched_sites)
         per = _air.period_rows(grid, scs, f"{y:04d}", now=now)
-        _upsert(conn, AirPeriodFigure, per)
+        io.upsert(AirPeriodFigure, per)
         stats.air_periods += len(per)
 
 
-def _water_work(conn: Connection, site: SiteInfo, y: int, m: int, stats: RecomputeStats,
+def _water_work(io: _Io, site: SiteInfo, y: int, m: int, stats: RecomputeStats,
                 now: datetime) -> None:
     first, last = month_bounds(y, m)
-    samples = _water.load_samples(conn, site, first, last)
+    samples = io.read(lambda conn: _water.load_samples(conn, site, first, last))
     lo = datetime.combine(first, datetime.min.time())
     hi = datetime.combine(last + timedelta(days=1), datetime.min.time())
-    w = WaterSampleFigure.__table__.c
-    conn.execute(delete(WaterSampleFigure).where(
-        w.site_id == site.id, w.data_time >= lo, w.data_time < hi))
     rows = _water.sample_rows(site, samples)
-    _upsert(conn, WaterSampleFigure, rows)
+    month = [_water.month_row(site, f"{y:04d}-{m:02d}", samples, now=now)] if samples else []
+
+    # One site-month (a few hundred rows at most) replaced in one short transaction, so no
+    # reader sees it emptied.
+    def store(conn: Connection) -> None:
+        w = WaterSampleFigure.__table__.c
+        conn.execute(delete(WaterSampleFigure).where(
+            w.site_id == site.id, w.data_time >= lo, w.data_time < hi))
+        _upsert(conn, WaterSampleFigure, rows)
+        if month:
+            _upsert(conn, WaterMonthFigure, month)
+        else:
+            wm = WaterMonthFigure.__table__.c
+            conn.execute(delete(WaterMonthFigure).where(
+                wm.site_id == site.id, wm.month == f"{y:04d}-{m:02d}"))
+
+    io.write(store)
     stats.water_samples += len(rows)
-    if samples:
-        _upsert(conn, WaterMonthFigure, [_water.month_row(site, f"{y:04d}-{m:02d}", samples,
-                                                          now=now)])
-        stats.water_months += 1
-    else:
-        wm = WaterMonthFigure.__table__.c
-        conn.execute(delete(WaterMonthFigure).where(
-            wm.site_id == site.id, wm.month == f"{y:04d}-{m:02d}"))
+    stats.water_months += len(month)
 
 
-def _noise_work(conn: Connection, site: SiteInfo, first: date, last: date,
+def _noise_work(io: _Io, site: SiteInfo, first: date, last: date,
                 stats: RecomputeStats, now: datetime) -> None:
-    n = NoiseDayFigure.__table__.c
-    conn.execute(delete(NoiseDayFigure).where(n.site_id == site.id, n.day >= first,
-                                              n.day <= last))
-    rows = _water.noise_rows(conn, site, first, last, now=now)
-    _upsert(conn, NoiseDayFigure, rows)
+    rows: list[dict[str, Any]] = io.read(
+        lambda conn: _water.noise_rows(conn, site, first, last, now=now))
+
+    # One row per day: even a year of one site is a short transaction.
+    def store(conn: Connection) -> None:
+        n = NoiseDayFigure.__table__.c
+        conn.execute(delete(NoiseDayFigure).where(n.site_id == site.id, n.day >= first,
+                                                  n.day <= last))
+        _upsert(conn, NoiseDayFigure, rows)
+
+    io.write(store)
     stats.noise_days += len(rows)
 
 
@@ -248,13 +293,11 @@ def recompute_all(
     t0 = _time.perf_counter()
     stats = RecomputeStats()
     now = utcnow()
-    engine = _engine_of(session_factory)
+    io = _Io(_engine_of(session_factory))
     with session_factory() as s:
         infos = sites(s)
         reg = regions(s)
-    with engine.connect() as conn:
-        rng = _data_range(conn)
-        conn.rollback()
+    rng = io.read(_data_range)
     if rng is None and (start is None or end is None):
         if progress is not None:
             progress(0, 0)
@@ -275,26 +318,26 @@ def recompute_all(
         if progress is not None:
             progress(done, total)
 
-    with engine.begin() as conn:
-        if air_sites:
-            _air_work(conn, air_sites, reg, months, None, None, stats, now, tick)
-        else:
-            for _ in months:
-                tick()
-        for site in others:
-            if site.kind == SiteKind.NOISE:
-                _noise_work(conn, site, month_bounds(*months[0])[0],
-                            month_bounds(*months[-1])[1], stats, now)
-            else:
-                for y, m in months:
-                    _water_work(conn, site, y, m, stats, now)
+    if air_sites:
+        _air_work(io, air_sites, reg, months, None, None, stats, now, tick)
+    else:
+        for _ in months:
             tick()
-        f = FigureDirty.__table__.c
-        lo = datetime.combine(month_bounds(*months[0])[0], datetime.min.time())
-        hi = datetime.combine(month_bounds(*months[-1])[1], datetime.min.time())
-        res = conn.execute(delete(FigureDirty).where(f.day >= lo, f.day <= hi,
-                                                     f.marked_at <= now))
-        stats.marks = int(res.rowcount or 0)
+    for site in others:
+        if site.kind == SiteKind.NOISE:
+            _noise_work(io, site, month_bounds(*months[0])[0],
+                        month_bounds(*months[-1])[1], stats, now)
+        else:
+            for y, m in months:
+                _water_work(io, site, y, m, stats, now)
+        tick()
+    f = FigureDirty.__table__.c
+    lo = datetime.combine(month_bounds(*months[0])[0], datetime.min.time())
+    hi = datetime.combine(month_bounds(*months[-1])[1], datetime.min.time())
+    # Marks made after ``now`` (data that arrived during the work) stay for update_dirty.
+    res = io.write(lambda conn: conn.execute(delete(FigureDirty).where(
+        f.day >= lo, f.day <= hi, f.marked_at <= now)))
+    stats.marks = int(res.rowcount or 0)
     stats.seconds = _time.perf_counter() - t0
     return stats
 
@@ -304,11 +347,9 @@ def update_dirty(session_factory: SessionFactory) -> RecomputeStats:
     t0 = _time.perf_counter()
     stats = RecomputeStats()
     now = utcnow()
-    engine = _engine_of(session_factory)
+    io = _Io(_engine_of(session_factory))
     f = FigureDirty.__table__.c
-    with engine.connect() as conn:
-        marks = list(conn.execute(select(f.device_id, f.day, f.marked_at)))
-        conn.rollback()
+    marks = io.read(lambda conn: list(conn.execute(select(f.device_id, f.day, f.marked_at))))
     if not marks:
         return stats
     with session_factory() as s:
@@ -322,24 +363,28 @@ def update_dirty(session_factory: SessionFactory) -> RecomputeStats:
         if sid is not None and sid in by_id:
             touched.setdefault(sid, set()).add(m.day.date())
     air_sites = [x for x in infos if x.kind == SiteKind.AIR_STATION]
-    with engine.begin() as conn:
-        air_touched = {sid for sid in touched if by_id[sid].kind == SiteKind.AIR_STATION}
-        if air_touched:
-            tdays = set().union(*(touched[sid] for sid in air_touched))
-            months = {(d.year, d.month) for d in tdays}
-            _air_work(conn, air_sites, reg, months, tdays, air_touched, stats, now)
-        for sid, ds in touched.items():
-            site = by_id[sid]
-            if site.kind in WATER_KINDS:
-                for y, mo in sorted({(d.year, d.month) for d in ds}):
-                    _water_work(conn, site, y, mo, stats, now)
-            elif site.kind == SiteKind.NOISE:
-                for d in sorted(ds):
-                    _noise_work(conn, site, d, d, stats, now)
+    air_touched = {sid for sid in touched if by_id[sid].kind == SiteKind.AIR_STATION}
+    if air_touched:
+        tdays = set().union(*(touched[sid] for sid in air_touched))
+        months = {(d.year, d.month) for d in tdays}
+        _air_work(io, air_sites, reg, months, tdays, air_touched, stats, now)
+    for sid, ds in touched.items():
+        site = by_id[sid]
+        if site.kind in WATER_KINDS:
+            for y, mo in sorted({(d.year, d.month) for d in ds}):
+                _water_work(io, site, y, mo, stats, now)
+        elif site.kind == SiteKind.NOISE:
+            for d in sorted(ds):
+                _noise_work(io, site, d, d, stats, now)
+
+    # A mark re-made during the work (newer marked_at) stays for the next run.
+    def clear(conn: Connection) -> None:
         for m in marks:
             conn.execute(delete(FigureDirty).where(and_(
                 f.device_id == m.device_id, f.day == m.day, f.marked_at <= m.marked_at)))
-        stats.marks = len(marks)
+
+    io.write(clear)
+    stats.marks = len(marks)
     stats.seconds = _time.perf_counter() - t0
     return stats
 
