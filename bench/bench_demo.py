@@ -29,6 +29,7 @@ from pathlib import Path
 import psycopg
 from sqlalchemy import func, insert, make_url, select
 
+from _scratch_db import scratch_pg
 from qingshan.demo.district import load_district
 from qingshan.services.demo_loader import prepare
 from qingshan.services.registry import utcnow
@@ -36,14 +37,8 @@ from qingshan.simulator.drive import make_devices
 from qingshan.storage.db import init_db
 from qingshan.storage.models import Device, ReceivedPacket
 
-PG_URL = os.environ.get(
-    "QINGSHAN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 QINGSHAN = str(Path(sys.executable).parent / "qingshan")
 
-
-def _libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def backfill(url: str, months: int, minute_days: float) -> None:
@@ -68,19 +63,11 @@ def bench_backfill(backends: list[str], months: int, minute_days: float) -> None
             with tempfile.TemporaryDirectory() as tmp:
                 backfill(f"sqlite:///{tmp}/demo.db", months, minute_days)
             continue
-        name = f"qingshan_bench_{os.getpid()}"
         try:
-            with psycopg.connect(_libpq(PG_URL), autocommit=True, connect_timeout=3) as c:
-                c.execute(f'CREATE DATABASE "{name}"')
-        except psycopg.Error as exc:
+            with scratch_pg() as url:
+                backfill(url, months, minute_days)
+        except psycopg.OperationalError as exc:
             print(f"  postgresql: unreachable ({exc}); skipped")
-            continue
-        url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-        try:
-            backfill(url, months, minute_days)
-        finally:
-            with psycopg.connect(_libpq(PG_URL), autocommit=True) as c:
-                c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def bench_simulate(n: int, rates: list[float], seconds: float) -> None:

@@ -15,16 +15,13 @@ The machine has 2 cores shared with other work: figures are indicative.
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
 
-import psycopg
-from sqlalchemy import make_url
-
+from _scratch_db import scratch_pg
 from qingshan.demo.district import load_district
 from qingshan.demo.synth import generate
 from qingshan.services import demo_loader
@@ -32,14 +29,8 @@ from qingshan.services.figures import recompute_all, update_dirty
 from qingshan.services.reports import monthly_report, to_docx, to_xlsx
 from qingshan.storage.db import init_db, session_factory
 
-PG_URL = os.environ.get(
-    "QINGSHAN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 START, END = datetime(2025, 3, 1), datetime(2026, 3, 1)
 
-
-def _libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def run(url: str, label: str) -> None:
@@ -110,15 +101,8 @@ def main() -> None:
             db = where / f"bench-figures-{secrets.token_hex(3)}.db"
             run(f"sqlite:///{db}", "sqlite")
     if a.backend in ("postgresql", "both"):
-        name = f"qingshan_bench_{secrets.token_hex(4)}"
-        with psycopg.connect(_libpq(PG_URL), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        try:
-            run(make_url(PG_URL).set(database=name).render_as_string(hide_password=False),
-                "postgresql")
-        finally:
-            with psycopg.connect(_libpq(PG_URL), autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with scratch_pg() as url:
+            run(url, "postgresql")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -31,17 +30,14 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg
-from sqlalchemy import func, insert, make_url, select
+from sqlalchemy import func, insert, select
 
+from _scratch_db import scratch_pg
 from qingshan.gateway.loadgen import LoadResult, minute_packets, run_load
 from qingshan.services.registry import utcnow
 from qingshan.storage.db import init_db
 from qingshan.storage.models import Device, ReceivedPacket
 
-PG_URL = os.environ.get(
-    "QINGSHAN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 QINGSHAN = str(Path(sys.executable).parent / "qingshan")
 
 
@@ -141,16 +137,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as d:
             bench(f"sqlite:///{d}/bench.db", "SQLite (WAL, synchronous=FULL)", args)
     if args.backend in ("postgresql", "both"):
-        name = f"qingshan_bench_{secrets.token_hex(4)}"
-        admin = make_url(PG_URL).set(drivername="postgresql").render_as_string(False)
-        with psycopg.connect(admin, autocommit=True) as c:
-            c.execute(f'CREATE DATABASE "{name}"')
-        try:
-            bench(make_url(PG_URL).set(database=name).render_as_string(False),
-                  "PostgreSQL (monthly partitions)", args)
-        finally:
-            with psycopg.connect(admin, autocommit=True) as c:
-                c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with scratch_pg() as url:
+            bench(url, "PostgreSQL (monthly partitions)", args)
 
 
 if __name__ == "__main__":

@@ -21,23 +21,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import statistics
 import tempfile
 import time
 from datetime import datetime, timedelta
 
-import psycopg
-from sqlalchemy import Engine, func, insert, make_url, select, text
+from sqlalchemy import Engine, func, insert, select, text
 
+from _scratch_db import scratch_pg
 from qingshan.services.registry import utcnow
 from qingshan.storage import partitions
 from qingshan.storage.db import READONLY, init_db
 from qingshan.storage.models import Device, Observation, Resolution
 
-PG_URL = os.environ.get(
-    "QINGSHAN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 START = datetime(2025, 1, 1)
 
 
@@ -183,16 +179,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory(dir=args.keep) as d:
             bench(f"sqlite:///{d}/q.db", "SQLite", args)
     if args.backend in ("postgresql", "both"):
-        name = f"qingshan_bench_{secrets.token_hex(4)}"
-        admin = make_url(PG_URL).set(drivername="postgresql").render_as_string(False)
-        with psycopg.connect(admin, autocommit=True) as c:
-            c.execute(f'CREATE DATABASE "{name}"')
-        try:
-            bench(make_url(PG_URL).set(database=name).render_as_string(False),
-                  "PostgreSQL (monthly partitions)", args)
-        finally:
-            with psycopg.connect(admin, autocommit=True) as c:
-                c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with scratch_pg() as url:
+            bench(url, "PostgreSQL (monthly partitions)", args)
 
 
 if __name__ == "__main__":
