@@ -188,19 +188,23 @@ def test_demo_live_devices_reach_the_gateway(tmp_path: Path) -> None:
                          tmp_path)
     engine = make_engine(f"sqlite:///{tmp_path / 'var' / 'qingshan.db'}")
     try:
+        def editions_seen() -> set[str]:
+            with engine.connect() as conn:
+                return set(conn.execute(
+                    select(Device.edition).join(Observation, Observation.device_id == Device.id)
+                    .where(Observation.resolution == int(Resolution.REALTIME)).distinct()
+                ).scalars())
+
+        # Wait for both conditions: the few 2005 devices may send after 200 rows from others.
         deadline = time.monotonic() + 30
-        realtime = 0
+        realtime, seen = 0, set()
         while time.monotonic() < deadline:
             realtime = _obs_count(engine, Resolution.REALTIME)
-            if realtime > 200:
+            seen = editions_seen()
+            if realtime > 200 and seen == {"2005", "2017", "2025"}:
                 break
             time.sleep(0.5)
         assert realtime > 200  # every minute-capable device's CN 2011 uploads, via TCP
-        with engine.connect() as conn:
-            seen = set(conn.execute(
-                select(Device.edition).join(Observation, Observation.device_id == Device.id)
-                .where(Observation.resolution == int(Resolution.REALTIME)).distinct()
-            ).scalars())
         assert seen == {"2005", "2017", "2025"}
         with engine.connect() as conn:
             editions = set(conn.execute(select(Quarantine.reason)).scalars())
