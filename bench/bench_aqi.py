@@ -41,16 +41,17 @@ def bench_bulk_aqi(n: int = 10_000_000, version: str = "HJ633-2026") -> float:
         hourly_aqi_array(version, **data)
         best = min(best, time.perf_counter() - t0)
     rate = n / best
-    print(f"bulk hourly AQI ({version}): {n:,} station-hours in {best:.2f} s "
-          f"= {rate / 1e6:.1f} million station-hours/s (best of 3, one core)")
+    print(
+        f"bulk hourly AQI ({version}): {n:,} station-hours in {best:.2f} s "
+        f"= {rate / 1e6:.1f} million station-hours/s (best of 3, one core)"
+    )
     return rate
 
 
 def bench_annual_evaluation(stations: int = 1000, days: int = 365) -> float:
     n = stations * days * 24
     flat = _hourly_inputs(n, seed=2)
-    names = {"so2": "SO2", "no2": "NO2", "co": "CO", "o3": "O3", "pm10": "PM10",
-             "pm2_5": "PM2_5"}
+    names = {"so2": "SO2", "no2": "NO2", "co": "CO", "o3": "O3", "pm10": "PM10", "pm2_5": "PM2_5"}
     data = HourlyData(
         date(2025, 1, 1), {names[k]: v.reshape(stations, days, 24) for k, v in flat.items()}
     )
@@ -59,9 +60,11 @@ def bench_annual_evaluation(stations: int = 1000, days: int = 365) -> float:
     results = evaluate_many(data, "HJ663-2013", include_days=False)
     elapsed = time.perf_counter() - t0
     assert len(results) == stations
-    print(f"annual evaluation (HJ663-2013): {stations:,} stations × {days * 24:,} hours "
-          f"in {elapsed:.2f} s = {stations / elapsed:,.0f} stations/s "
-          f"({n / elapsed / 1e6:.1f} million station-hours/s)")
+    print(
+        f"annual evaluation (HJ663-2013): {stations:,} stations × {days * 24:,} hours "
+        f"in {elapsed:.2f} s = {stations / elapsed:,.0f} stations/s "
+        f"({n / elapsed / 1e6:.1f} million station-hours/s)"
+    )
     return elapsed
 
 

@@ -40,19 +40,19 @@ from qingshan.storage.models import Device, ReceivedPacket
 QINGSHAN = str(Path(sys.executable).parent / "qingshan")
 
 
-
 def backfill(url: str, months: int, minute_days: float) -> None:
     engine = init_db(url)
     d = load_district()
     t0 = time.perf_counter()
-    r = prepare(engine, d, now=datetime(2026, 11, 26, 12), months=months,
-                minute_days=minute_days)
+    r = prepare(engine, d, now=datetime(2026, 11, 26, 12), months=months, minute_days=minute_days)
     took = time.perf_counter() - t0
     b = r.backfill
     assert b is not None
-    print(f"  {make_url(url).get_backend_name():10s} {months} months + {minute_days} minute "
-          f"days: {took:6.1f} s, {b.rows:,} rows ({b.hour_rows:,} hour, {b.minute_rows:,} "
-          f"minute, {b.day_rows:,} day roll-ups), {b.rows / took:,.0f} rows/s")
+    print(
+        f"  {make_url(url).get_backend_name():10s} {months} months + {minute_days} minute "
+        f"days: {took:6.1f} s, {b.rows:,} rows ({b.hour_rows:,} hour, {b.minute_rows:,} "
+        f"minute, {b.day_rows:,} day roll-ups), {b.rows / took:,.0f} rows/s"
+    )
     engine.dispose()
 
 
@@ -76,14 +76,39 @@ def bench_simulate(n: int, rates: list[float], seconds: float) -> None:
         engine = init_db(url)
         now = utcnow()
         with engine.begin() as conn:
-            conn.execute(insert(Device), [
-                {"mn": d.mn, "pw": d.pw, "st": "31", "edition": "2017", "encoding": "gbk",
-                 "active": True, "created_at": now} for d in make_devices(n, "2017", "BD")
-            ])
+            conn.execute(
+                insert(Device),
+                [
+                    {
+                        "mn": d.mn,
+                        "pw": d.pw,
+                        "st": "31",
+                        "edition": "2017",
+                        "encoding": "gbk",
+                        "active": True,
+                        "created_at": now,
+                    }
+                    for d in make_devices(n, "2017", "BD")
+                ],
+            )
         env = {**os.environ, "QINGSHAN_LOG_LEVEL": "WARNING"}
         proc = subprocess.Popen(
-            [QINGSHAN, "serve", "--db", url, "--hj212-host", "127.0.0.1", "--hj212-port", "0",
-             "--http-port", "0"], stdout=subprocess.PIPE, text=True, env=env)
+            [
+                QINGSHAN,
+                "serve",
+                "--db",
+                url,
+                "--hj212-host",
+                "127.0.0.1",
+                "--hj212-port",
+                "0",
+                "--http-port",
+                "0",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         assert proc.stdout is not None
         port = int(proc.stdout.readline().split("=")[1])
         proc.stdout.readline()
@@ -91,16 +116,34 @@ def bench_simulate(n: int, rates: list[float], seconds: float) -> None:
         try:
             for rate in rates:
                 out = subprocess.run(
-                    [QINGSHAN, "simulate", "--target", f"127.0.0.1:{port}", "--devices", str(n),
-                     "--rate", str(rate), "--duration", str(seconds), "--mn-prefix", "BD",
-                     "--json"], capture_output=True, text=True, check=True)
+                    [
+                        QINGSHAN,
+                        "simulate",
+                        "--target",
+                        f"127.0.0.1:{port}",
+                        "--devices",
+                        str(n),
+                        "--rate",
+                        str(rate),
+                        "--duration",
+                        str(seconds),
+                        "--mn-prefix",
+                        "BD",
+                        "--json",
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
                 r = json.loads(out.stdout)
                 with engine.connect() as conn:
                     stored = conn.execute(select(func.count()).select_from(ReceivedPacket)).scalar()
-                print(f"  rate {rate:7.0f}/s: sent {r['sent']:6d} ({r['sent_per_s']:.0f}/s), "
-                      f"acknowledged {r['acknowledged']:6d}, rejected {r['rejected']}, "
-                      f"unanswered {r['unanswered']}, p50 {r['latency_p50_ms']} ms, "
-                      f"p99 {r['latency_p99_ms']} ms; stored so far {stored}")
+                print(
+                    f"  rate {rate:7.0f}/s: sent {r['sent']:6d} ({r['sent_per_s']:.0f}/s), "
+                    f"acknowledged {r['acknowledged']:6d}, rejected {r['rejected']}, "
+                    f"unanswered {r['unanswered']}, p50 {r['latency_p50_ms']} ms, "
+                    f"p99 {r['latency_p99_ms']} ms; stored so far {stored}"
+                )
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(30)

@@ -53,15 +53,30 @@ class TimedFleet(LiveFleet):
         self.acks: list[tuple[float, float]] = []
         self.lost: list[float] = []  # send times of packets never acknowledged (10 s timeout)
 
-    def _packet(self, dev: DemoDevice, cn: str, when: datetime,
-                fields: dict[str, dict[str, str]], *, split_ok: bool) -> _Out:
+    def _packet(
+        self,
+        dev: DemoDevice,
+        cn: str,
+        when: datetime,
+        fields: dict[str, dict[str, str]],
+        *,
+        split_ok: bool,
+    ) -> _Out:
         if cn != "2011":
             return super()._packet(dev, cn, when, fields, split_ok=split_ok)
         qn = self._qn(dev)
         ed = Edition(dev.edition)
-        raw = build_packet(st=dev.st, cn=cn, pw=dev.pw, mn=dev.mn, cp=self._cp(dev, when, fields),
-                           qn=qn, edition=ed, needs_reply=True,
-                           flag=1 if ed is Edition.V2005 else None)
+        raw = build_packet(
+            st=dev.st,
+            cn=cn,
+            pw=dev.pw,
+            mn=dev.mn,
+            cp=self._cp(dev, when, fields),
+            qn=qn,
+            edition=ed,
+            needs_reply=True,
+            flag=1 if ed is Edition.V2005 else None,
+        )
         return _Out(qn, (raw,), True)
 
     async def _write(self, client: Any, out: Any) -> list[asyncio.Future[Any]]:
@@ -93,25 +108,41 @@ def _report(name: str, fleet: TimedFleet, a: float, z: float) -> None:
     # packets acknowledged in the window or sent in it (a stuck packet counts once answered)
     lat = [t - s for s, t in fleet.acks if a <= t <= z or a <= s <= z]
     lost = sum(1 for s in fleet.lost if a <= s <= z)
-    print(f"  {name:27s} {z - a:5.1f} s {len(times):5d} acks, longest ack stall "
-          f"{stall:5.2f} s, latency p50 {_pct(lat, 0.5) * 1000:6.1f} ms p99 "
-          f"{_pct(lat, 0.99) * 1000:6.1f} ms max {max(lat, default=0) * 1000:6.1f} ms, "
-          f"{lost} unanswered")
+    print(
+        f"  {name:27s} {z - a:5.1f} s {len(times):5d} acks, longest ack stall "
+        f"{stall:5.2f} s, latency p50 {_pct(lat, 0.5) * 1000:6.1f} ms p99 "
+        f"{_pct(lat, 0.99) * 1000:6.1f} ms max {max(lat, default=0) * 1000:6.1f} ms, "
+        f"{lost} unanswered"
+    )
 
 
 async def _run(args: argparse.Namespace, engine: Any, r: Any) -> None:
     stop = asyncio.Event()
     ports: asyncio.Future[tuple[int, int]] = asyncio.get_running_loop().create_future()
     config = GatewayConfig(host="127.0.0.1", port=0)
-    server = asyncio.create_task(serve(
-        engine, config, http_host="127.0.0.1", http_port=0, retention_days=30,
-        figures_interval=args.figures_interval, stop_event=stop,
-        ready=lambda hj, web: ports.set_result((hj, web))))
+    server = asyncio.create_task(
+        serve(
+            engine,
+            config,
+            http_host="127.0.0.1",
+            http_port=0,
+            retention_days=30,
+            figures_interval=args.figures_interval,
+            stop_event=stop,
+            ready=lambda hj, web: ports.set_result((hj, web)),
+        )
+    )
     hj, _ = await ports
     district = load_district()
-    fleet = TimedFleet("127.0.0.1", hj, district, device_plan(district),
-                       history_end=r.history_end, seed=args.seed,
-                       realtime_every=args.realtime_every)
+    fleet = TimedFleet(
+        "127.0.0.1",
+        hj,
+        district,
+        device_plan(district),
+        history_end=r.history_end,
+        seed=args.seed,
+        realtime_every=args.realtime_every,
+    )
     live = asyncio.create_task(fleet.run(stop))
     t_live = time.monotonic()
     await asyncio.sleep(args.warmup)
@@ -133,9 +164,11 @@ async def _run(args: argparse.Namespace, engine: Any, r: Any) -> None:
     stop.set()
     await asyncio.gather(live, server, return_exceptions=True)
     st = fleet.stats
-    print(f"  fleet: {len(fleet.devices)} devices, {st.sent} sent, {st.acknowledged} "
-          f"acknowledged, {st.resent} re-sent, {st.rejected} rejected; figures of "
-          f"{len(months)} months in {t_fig_end - t_fig:.1f} s")
+    print(
+        f"  fleet: {len(fleet.devices)} devices, {st.sent} sent, {st.acknowledged} "
+        f"acknowledged, {st.resent} re-sent, {st.rejected} rejected; figures of "
+        f"{len(months)} months in {t_fig_end - t_fig:.1f} s"
+    )
     # the first seconds are the catch-up burst (补发) from the history's end
     _report("before figures (warm-up)", fleet, t_live + min(5.0, args.warmup / 2), t_fig)
     _report("during figure computation", fleet, t_fig, t_fig_end)
@@ -157,10 +190,18 @@ def main() -> None:
         engine = init_db(make_engine(url, sqlite_busy_timeout_ms=60_000))
         seed_factors(engine)
         t0 = time.perf_counter()
-        r = prepare(engine, load_district(), now=bjt_now(), months=args.months,
-                    minute_days=args.minute_days, seed=args.seed)
-        print(f"history: {args.months} months + {args.minute_days} minute days loaded in "
-              f"{time.perf_counter() - t0:.0f} s")
+        r = prepare(
+            engine,
+            load_district(),
+            now=bjt_now(),
+            months=args.months,
+            minute_days=args.minute_days,
+            seed=args.seed,
+        )
+        print(
+            f"history: {args.months} months + {args.minute_days} minute days loaded in "
+            f"{time.perf_counter() - t0:.0f} s"
+        )
         try:
             asyncio.run(_run(args, engine, r))
         finally:

@@ -32,7 +32,6 @@ from qingshan.storage.db import init_db, session_factory
 START, END = datetime(2025, 3, 1), datetime(2026, 3, 1)
 
 
-
 def run(url: str, label: str) -> None:
     engine = init_db(url)
     d = load_district()
@@ -45,23 +44,27 @@ def run(url: str, label: str) -> None:
     demo_loader.ingest_rows(engine, rows)
     t_write = time.perf_counter() - t
     devices = len({r["device_id"] for r in rows})
-    print(f"[{label}] seeded {len(rows):,} hourly values of {devices} devices "
-          f"(generate {t_gen:.1f} s, write {t_write:.1f} s)")
+    print(
+        f"[{label}] seeded {len(rows):,} hourly values of {devices} devices "
+        f"(generate {t_gen:.1f} s, write {t_write:.1f} s)"
+    )
     sf = session_factory(engine)
 
     t = time.perf_counter()
     stats = recompute_all(sf)
     t_all = time.perf_counter() - t
-    print(f"[{label}] recompute a full year: {t_all:.1f} s — {stats.air_hours:,} hourly AQI, "
-          f"{stats.air_days:,} daily, {stats.air_periods:,} month/year evaluations, "
-          f"{stats.water_months} water months, {stats.noise_days:,} noise days")
+    print(
+        f"[{label}] recompute a full year: {t_all:.1f} s — {stats.air_hours:,} hourly AQI, "
+        f"{stats.air_days:,} daily, {stats.air_periods:,} month/year evaluations, "
+        f"{stats.water_months} water months, {stats.noise_days:,} noise days"
+    )
 
     nxt = datetime(2026, 3, 1, 0)
     hour = [
         {**r, "data_time": nxt}
         for r in demo_loader.result_rows(
-            generate(d, datetime(2026, 2, 28, 23), END,
-                     kinds=("air", "micro", "noise")), ids)
+            generate(d, datetime(2026, 2, 28, 23), END, kinds=("air", "micro", "noise")), ids
+        )
     ]
     t = time.perf_counter()
     demo_loader.ingest_rows(engine, hour)
@@ -69,9 +72,11 @@ def run(url: str, label: str) -> None:
     t = time.perf_counter()
     st = update_dirty(sf)
     t_up = time.perf_counter() - t
-    print(f"[{label}] one new hour for {st.marks} devices ({len(hour)} values): write "
-          f"{t_w * 1000:.0f} ms, update figures {t_up:.2f} s ({st.air_days} daily, "
-          f"{st.air_hours} hourly, {st.air_periods} month/year figures rewritten)")
+    print(
+        f"[{label}] one new hour for {st.marks} devices ({len(hour)} values): write "
+        f"{t_w * 1000:.0f} ms, update figures {t_up:.2f} s ({st.air_days} daily, "
+        f"{st.air_hours} hourly, {st.air_periods} month/year figures rewritten)"
+    )
 
     with sf() as s:
         t = time.perf_counter()
@@ -83,9 +88,11 @@ def run(url: str, label: str) -> None:
     t = time.perf_counter()
     xlsx = to_xlsx(rep)
     t_xlsx = time.perf_counter() - t
-    print(f"[{label}] monthly report 2026-02: content+charts {t_build:.2f} s, .docx "
-          f"{t_docx:.2f} s ({len(docx) // 1024} KiB), .xlsx {t_xlsx:.2f} s "
-          f"({len(xlsx) // 1024} KiB)")
+    print(
+        f"[{label}] monthly report 2026-02: content+charts {t_build:.2f} s, .docx "
+        f"{t_docx:.2f} s ({len(docx) // 1024} KiB), .xlsx {t_xlsx:.2f} s "
+        f"({len(xlsx) // 1024} KiB)"
+    )
     engine.dispose()
 
 

@@ -49,10 +49,21 @@ def register(url: str, n: int) -> None:
     engine = init_db(url)
     now = utcnow()
     with engine.begin() as conn:
-        conn.execute(insert(Device), [
-            {"mn": mn, "pw": "123456", "st": "22", "edition": "2017", "encoding": "gbk",
-             "active": True, "created_at": now} for mn in mns(n)
-        ])
+        conn.execute(
+            insert(Device),
+            [
+                {
+                    "mn": mn,
+                    "pw": "123456",
+                    "st": "22",
+                    "edition": "2017",
+                    "encoding": "gbk",
+                    "active": True,
+                    "created_at": now,
+                }
+                for mn in mns(n)
+            ],
+        )
     engine.dispose()
 
 
@@ -67,8 +78,22 @@ def acked_in_db(url: str) -> int:
 def start_serve(url: str) -> tuple[subprocess.Popen[str], int]:
     env = {**os.environ, "QINGSHAN_LOG_LEVEL": "WARNING"}
     proc = subprocess.Popen(
-        [QINGSHAN, "serve", "--db", url, "--hj212-host", "127.0.0.1", "--hj212-port", "0",
-         "--http-port", "0"], stdout=subprocess.PIPE, text=True, env=env)
+        [
+            QINGSHAN,
+            "serve",
+            "--db",
+            url,
+            "--hj212-host",
+            "127.0.0.1",
+            "--hj212-port",
+            "0",
+            "--http-port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if not line.startswith("hj212_port="):
@@ -85,11 +110,13 @@ def cpu_seconds(pid: int) -> float:
 
 def report(name: str, r: LoadResult, gw_cpu: float) -> None:
     per = gw_cpu / r.acked * 1e6 if r.acked else float("nan")
-    print(f"  {name:<11} connections={r.connections} (failed {r.connect_failures})  "
-          f"sent={r.sent} acked={r.acked} in {r.elapsed:.1f}s -> {r.acked_per_s:,.0f} acked/s  "
-          f"latency p50={r.percentile(50) * 1000:.1f} ms p99={r.percentile(99) * 1000:.1f} ms  "
-          f"gateway CPU {gw_cpu:.1f}s = {per:.0f} us/packet"
-          + (f"  errors={len(r.errors)} first: {r.errors[0]}" if r.errors else ""))
+    print(
+        f"  {name:<11} connections={r.connections} (failed {r.connect_failures})  "
+        f"sent={r.sent} acked={r.acked} in {r.elapsed:.1f}s -> {r.acked_per_s:,.0f} acked/s  "
+        f"latency p50={r.percentile(50) * 1000:.1f} ms p99={r.percentile(99) * 1000:.1f} ms  "
+        f"gateway CPU {gw_cpu:.1f}s = {per:.0f} us/packet"
+        + (f"  errors={len(r.errors)} first: {r.errors[0]}" if r.errors else "")
+    )
 
 
 def bench(url: str, label: str, args: argparse.Namespace) -> None:
@@ -101,10 +128,11 @@ def bench(url: str, label: str, args: argparse.Namespace) -> None:
         t = time.perf_counter()
         per_held = max(1, int(args.rate * args.seconds / n))
         # Live data: the devices report the last minutes (China time), as in production.
-        now = (datetime.now(UTC) + timedelta(hours=8)).replace(tzinfo=None, second=0,
-                                                               microsecond=0)
-        held = [minute_packets(mn, "123456", per_held, now - timedelta(minutes=per_held))
-                for mn in mns(n)]
+        now = (datetime.now(UTC) + timedelta(hours=8)).replace(tzinfo=None, second=0, microsecond=0)
+        held = [
+            minute_packets(mn, "123456", per_held, now - timedelta(minutes=per_held))
+            for mn in mns(n)
+        ]
         per_tp = max(1, args.packets // n)
         start_tp = now - timedelta(minutes=per_held + per_tp)
         tp = [minute_packets(mn, "123456", per_tp, start_tp) for mn in mns(n)]
@@ -131,8 +159,9 @@ def main() -> None:
     ap.add_argument("--packets", type=int, default=60000)
     ap.add_argument("--window", type=int, default=4)
     args = ap.parse_args()
-    print(f"bench_gateway on {os.cpu_count()} CPUs (load generator, gateway and database share "
-          f"them)")
+    print(
+        f"bench_gateway on {os.cpu_count()} CPUs (load generator, gateway and database share them)"
+    )
     if args.backend in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as d:
             bench(f"sqlite:///{d}/bench.db", "SQLite (WAL, synchronous=FULL)", args)

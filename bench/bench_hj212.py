@@ -47,7 +47,9 @@ def _vary(text: str, rng: random.Random) -> str:
 
 
 def flue_gas_minute(
-    n_codes: int = 10, when: datetime = datetime(2026, 3, 1, 10, 15), device: int = 1,
+    n_codes: int = 10,
+    when: datetime = datetime(2026, 3, 1, 10, 15),
+    device: int = 1,
     rng: random.Random | None = None,
 ) -> bytes:
     cp: dict[str, object] = {"DataTime": when}
@@ -58,8 +60,15 @@ def flue_gas_minute(
             fields["Cou"] = cou if rng is None else _vary(cou, rng)
         fields["Flag"] = "N"
         cp[code] = fields
-    return build_packet(st="31", cn="2051", pw="123456", mn=f"{MN[:-4]}{device:04d}",
-                        qn=when.strftime("%Y%m%d%H%M%S") + "123", cp=cp, needs_reply=True)
+    return build_packet(
+        st="31",
+        cn="2051",
+        pw="123456",
+        mn=f"{MN[:-4]}{device:04d}",
+        qn=when.strftime("%Y%m%d%H%M%S") + "123",
+        cp=cp,
+        needs_reply=True,
+    )
 
 
 def pool(make: object, step: timedelta = timedelta(minutes=1), **kw: object) -> list[bytes]:
@@ -77,17 +86,29 @@ def waste_water_hour(
     when: datetime = datetime(2026, 3, 1, 10), device: int = 1, rng: random.Random | None = None
 ) -> bytes:
     cp: dict[str, object] = {"DataTime": when}
-    for code, avg, cou in [("w01018", "23.6", "5.412"), ("w21003", "0.853", "0.196"),
-                           ("w21011", "0.214", "0.049"), ("w21001", "9.71", "2.227"),
-                           ("w01001", "7.21", None), ("w00000", "63.71", "229.356")]:
+    for code, avg, cou in [
+        ("w01018", "23.6", "5.412"),
+        ("w21003", "0.853", "0.196"),
+        ("w21011", "0.214", "0.049"),
+        ("w21001", "9.71", "2.227"),
+        ("w01001", "7.21", None),
+        ("w00000", "63.71", "229.356"),
+    ]:
         value = avg if rng is None else _vary(avg, rng)
         fields = {"Avg": value, "Min": value, "Max": value}
         if cou is not None:
             fields["Cou"] = cou if rng is None else _vary(cou, rng)
         fields["Flag"] = "N"
         cp[code] = fields
-    return build_packet(st="32", cn="2061", pw="123456", mn=f"{MN[:-4]}{device:04d}",
-                        qn=when.strftime("%Y%m%d%H%M%S") + "456", cp=cp, needs_reply=True)
+    return build_packet(
+        st="32",
+        cn="2061",
+        pw="123456",
+        mn=f"{MN[:-4]}{device:04d}",
+        qn=when.strftime("%Y%m%d%H%M%S") + "456",
+        cp=cp,
+        needs_reply=True,
+    )
 
 
 def rates(packets: list[bytes], runs: int = 40) -> tuple[float, float]:

@@ -44,10 +44,21 @@ def month_start(i: int) -> datetime:
 
 def register(engine: Engine, n: int) -> None:
     with engine.begin() as conn:
-        conn.execute(insert(Device), [
-            {"mn": f"Q{i:023d}", "pw": "123456", "st": "22", "edition": "2017",
-             "encoding": "gbk", "active": True, "created_at": utcnow()} for i in range(n)
-        ])
+        conn.execute(
+            insert(Device),
+            [
+                {
+                    "mn": f"Q{i:023d}",
+                    "pw": "123456",
+                    "st": "22",
+                    "edition": "2017",
+                    "encoding": "gbk",
+                    "active": True,
+                    "created_at": utcnow(),
+                }
+                for i in range(n)
+            ],
+        )
 
 
 def load_month_pg(engine: Engine, n: int, lo: datetime, hi: datetime) -> None:
@@ -55,7 +66,8 @@ def load_month_pg(engine: Engine, n: int, lo: datetime, hi: datetime) -> None:
     with engine.begin() as conn:
         conn.execute(text("SET LOCAL synchronous_commit = off"))
         for res, step in ((Resolution.MINUTE, "1 minute"), (Resolution.HOUR, "1 hour")):
-            conn.execute(text(f"""
+            conn.execute(
+                text(f"""
                 INSERT INTO observation (device_id, resolution, data_time, code, value, flag,
                                          derived)
                 SELECT d, {int(res)}, t, 'a34004',
@@ -64,15 +76,20 @@ def load_month_pg(engine: Engine, n: int, lo: datetime, hi: datetime) -> None:
                 FROM generate_series(1, :n) AS d,
                      generate_series(CAST(:lo AS timestamp), CAST(:hi AS timestamp)
                                      - interval '{step}', interval '{step}') AS t
-            """), {"n": n, "lo": lo, "hi": hi})
+            """),
+                {"n": n, "lo": lo, "hi": hi},
+            )
 
 
 def load_month_sqlite(engine: Engine, n: int, lo: datetime, hi: datetime) -> None:
     minutes = int((hi - lo).total_seconds() // 60)
     with engine.begin() as conn:
-        for res, step, count in ((Resolution.MINUTE, 1, minutes),
-                                 (Resolution.HOUR, 60, minutes // 60)):
-            conn.execute(text(f"""
+        for res, step, count in (
+            (Resolution.MINUTE, 1, minutes),
+            (Resolution.HOUR, 60, minutes // 60),
+        ):
+            conn.execute(
+                text(f"""
                 WITH RECURSIVE dev(d) AS (SELECT 1 UNION ALL SELECT d + 1 FROM dev WHERE d < :n),
                      k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i < :count - 1)
                 INSERT INTO observation (device_id, resolution, data_time, code, value, flag,
@@ -82,7 +99,9 @@ def load_month_sqlite(engine: Engine, n: int, lo: datetime, hi: datetime) -> Non
                        'a34004', printf('%.3f', 20 + 15 * ((i * 7 + d * 13) % 100) / 100.0),
                        'N', 0
                 FROM dev, k ORDER BY d, i
-            """), {"n": n, "count": count, "lo": lo.strftime("%Y-%m-%d %H:%M:%S")})
+            """),
+                {"n": n, "count": count, "lo": lo.strftime("%Y-%m-%d %H:%M:%S")},
+            )
 
 
 def timed(engine: Engine, stmt: object, runs: int = 7, vary: object = None) -> tuple[float, int]:
@@ -116,51 +135,73 @@ def bench(url: str, label: str, args: argparse.Namespace) -> None:
     if not sqlite:
         with engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT").execute(
-                text("VACUUM ANALYZE observation"))
+                text("VACUUM ANALYZE observation")
+            )
     else:
         with engine.connect() as conn:
             conn.exec_driver_sql("ANALYZE")
     with engine.connect() as conn:
         n = conn.execute(select(func.count()).select_from(Observation)).scalar() or 0
     end = month_start(built)
-    print(f"== {label}: {n:,} observation rows ({args.devices} devices, {built} month(s) of "
-          f"minute data + hour data) built in {build_s:.0f}s = {n / build_s:,.0f} rows/s")
+    print(
+        f"== {label}: {n:,} observation rows ({args.devices} devices, {built} month(s) of "
+        f"minute data + hour data) built in {build_s:.0f}s = {n / build_s:,.0f} rows/s"
+    )
     o = Observation
     days = max(1, (end - START).days - 30)
-    q1 = (select(o.data_time, o.code, o.value, o.flag)
-          .where(o.device_id == text(":dev"), o.resolution == int(Resolution.MINUTE),
-                 o.data_time >= text(":lo"), o.data_time < text(":hi"))
-          .order_by(o.data_time))
+    q1 = (
+        select(o.data_time, o.code, o.value, o.flag)
+        .where(
+            o.device_id == text(":dev"),
+            o.resolution == int(Resolution.MINUTE),
+            o.data_time >= text(":lo"),
+            o.data_time < text(":hi"),
+        )
+        .order_by(o.data_time)
+    )
 
     def v1(k: int) -> dict[str, object]:
         lo = START + timedelta(days=(k * 37) % days)
         return {"dev": 1 + (k * 53) % args.devices, "lo": lo, "hi": lo + timedelta(days=30)}
 
     span = (end - START).days
-    q2 = (select(o.device_id, o.data_time, o.value, o.flag)
-          .where(o.resolution == int(Resolution.HOUR), o.data_time >= text(":lo"),
-                 o.data_time < text(":hi")).order_by(o.device_id, o.data_time))
+    q2 = (
+        select(o.device_id, o.data_time, o.value, o.flag)
+        .where(
+            o.resolution == int(Resolution.HOUR),
+            o.data_time >= text(":lo"),
+            o.data_time < text(":hi"),
+        )
+        .order_by(o.device_id, o.data_time)
+    )
 
     def v2(k: int) -> dict[str, object]:
         lo = START + timedelta(days=(k * 41) % span)
         return {"lo": lo, "hi": lo + timedelta(days=1)}
 
-    q3 = (select(o.device_id, o.value, o.flag)
-          .where(o.resolution == int(Resolution.HOUR), o.data_time == text(":at")))
+    q3 = select(o.device_id, o.value, o.flag).where(
+        o.resolution == int(Resolution.HOUR), o.data_time == text(":at")
+    )
 
     def v3(k: int) -> dict[str, object]:
         return {"at": START + timedelta(hours=(k * 977) % (span * 24))}
 
     if sqlite:  # SQLite compares the stored text form
+
         def fmt(d: dict[str, object]) -> dict[str, object]:
-            return {k: (v.isoformat(" ", "microseconds") if isinstance(v, datetime) else v)
-                    for k, v in d.items()}
+            return {
+                k: (v.isoformat(" ", "microseconds") if isinstance(v, datetime) else v)
+                for k, v in d.items()
+            }
+
         v1s, v2s, v3s = (lambda k: fmt(v1(k))), (lambda k: fmt(v2(k))), (lambda k: fmt(v3(k)))
     else:
         v1s, v2s, v3s = v1, v2, v3
-    for name, q, v in (("Q1 one site, 30 days of minutes", q1, v1s),
-                       ("Q2 all sites, one day of hours", q2, v2s),
-                       ("Q3 all sites, one hour", q3, v3s)):
+    for name, q, v in (
+        ("Q1 one site, 30 days of minutes", q1, v1s),
+        ("Q2 all sites, one day of hours", q2, v2s),
+        ("Q3 all sites, one hour", q3, v3s),
+    ):
         med, rows = timed(engine, q, vary=v)
         print(f"  {name:<34} {rows:>7,} rows  median {med * 1000:8.1f} ms")
     engine.dispose()

@@ -31,22 +31,34 @@ def test_init_device_and_export_round_trip(url: str, tmp_path: Path) -> None:
     code, _, err = cli("device", "add", "--mn", MN, "--pw", PW, "--st", "22", "--db", url)
     assert code == 1 and "already registered" in err
     code, out, _ = cli("device", "list", "--json", "--db", url)
-    assert json.loads(out) == [{"mn": MN, "st": "22", "edition": "2017", "encoding": "gbk",
-                                "site": None, "group": None, "active": True}]
+    assert json.loads(out) == [
+        {
+            "mn": MN,
+            "st": "22",
+            "edition": "2017",
+            "encoding": "gbk",
+            "site": None,
+            "group": None,
+            "active": True,
+        }
+    ]
     cp: dict[str, object] = {"DataTime": "20260301090000"}
     cp.update({f"a{20000 + i}-Avg": f"{i}.5" for i in range(40)})
-    split = build_packets(st="22", cn="2051", pw=PW, mn=MN, cp=cp, qn="20260301090000001",
-                          max_segment=300)
-    log = b"".join([
-        b"2026-03-01 08:00:01 recv: " + minute(0),
-        minute(1).replace(b"\r\n", b"\n"),
-        minute(1),  # a duplicate
-        b"some unrelated log line\n",
-        minute(2, pw="bad000"),
-        minute(3)[:-6] + b"0000\r\n",  # CRC damaged
-        heartbeat(mn=MN, pw=PW, qn="20260301080000009"),
-        *split,
-    ])
+    split = build_packets(
+        st="22", cn="2051", pw=PW, mn=MN, cp=cp, qn="20260301090000001", max_segment=300
+    )
+    log = b"".join(
+        [
+            b"2026-03-01 08:00:01 recv: " + minute(0),
+            minute(1).replace(b"\r\n", b"\n"),
+            minute(1),  # a duplicate
+            b"some unrelated log line\n",
+            minute(2, pw="bad000"),
+            minute(3)[:-6] + b"0000\r\n",  # CRC damaged
+            heartbeat(mn=MN, pw=PW, qn="20260301080000009"),
+            *split,
+        ]
+    )
     f = tmp_path / "packets.log"
     f.write_bytes(log)
     code, _, err = cli("ingest-file", str(f), "--db", url)
@@ -55,9 +67,20 @@ def test_init_device_and_export_round_trip(url: str, tmp_path: Path) -> None:
     assert "3 stored, 1 duplicates, 1 heartbeats/replies, 3 split parts, 2 rejected" in err, err
     assert "1 lines without a packet" in err
     assert "wrong_pw: 1" in err and "crc_mismatch: 1" in err
-    code, out, err = cli("data", "export", "--mn", MN, "--resolution", "minute",
-                         "--from", "2026-03-01T08:00", "--to", "2026-03-01T08:01:00+08:00",
-                         "--db", url)
+    code, out, err = cli(
+        "data",
+        "export",
+        "--mn",
+        MN,
+        "--resolution",
+        "minute",
+        "--from",
+        "2026-03-01T08:00",
+        "--to",
+        "2026-03-01T08:01:00+08:00",
+        "--db",
+        url,
+    )
     assert code == 0, err
     assert out.splitlines() == [
         "code,time,value,flag,derived",
@@ -66,13 +89,31 @@ def test_init_device_and_export_round_trip(url: str, tmp_path: Path) -> None:
         "a21026,2026-03-01T08:01:00+08:00,11.01,N,0",
         "a34004,2026-03-01T08:01:00+08:00,0.035,N,0",
     ]
-    code, out, _ = cli("data", "export", "--mn", MN, "--resolution", "minute", "--from",
-                       "2026-03-01T01:00Z", "--to", "2026-03-01T01:00Z", "--format", "json",
-                       "--db", url)
+    code, out, _ = cli(
+        "data",
+        "export",
+        "--mn",
+        MN,
+        "--resolution",
+        "minute",
+        "--from",
+        "2026-03-01T01:00Z",
+        "--to",
+        "2026-03-01T01:00Z",
+        "--format",
+        "json",
+        "--db",
+        url,
+    )
     rows = json.loads(out)  # 01:00 UTC is 09:00 China time: the split packet's 40 codes
     assert len(rows) == 40
-    assert rows[0] == {"code": "a20000", "time": "2026-03-01T09:00:00+08:00", "value": "0.5",
-                       "flag": None, "derived": False}
+    assert rows[0] == {
+        "code": "a20000",
+        "time": "2026-03-01T09:00:00+08:00",
+        "value": "0.5",
+        "flag": None,
+        "derived": False,
+    }
 
 
 @pytest.mark.parametrize(
@@ -86,8 +127,13 @@ def test_init_device_and_export_round_trip(url: str, tmp_path: Path) -> None:
     ],
 )
 def test_export_errors_are_clear(url: str, args: list[str], message: str) -> None:
-    base = {"--mn": MN, "--resolution": "minute", "--from": "2026-03-01",
-            "--to": "2026-03-02", "--db": url}
+    base = {
+        "--mn": MN,
+        "--resolution": "minute",
+        "--from": "2026-03-01",
+        "--to": "2026-03-02",
+        "--db": url,
+    }
     for k, v in zip(args[::2], args[1::2], strict=True):
         base[k] = v
     cli("device", "add", "--mn", MN, "--pw", PW, "--st", "22", "--db", url)
@@ -100,8 +146,9 @@ def test_uninitialised_database_and_bad_url(tmp_path: Path) -> None:
     assert code == 2 and "run `qingshan init`" in err
     code, _, err = cli("init", "--db", "mysql://x@y/z")
     assert code == 2 and "unsupported database 'mysql'" in err
-    code, _, err = cli("ingest-file", str(tmp_path / "missing.txt"),
-                       "--db", f"sqlite:///{tmp_path}/none.db")
+    code, _, err = cli(
+        "ingest-file", str(tmp_path / "missing.txt"), "--db", f"sqlite:///{tmp_path}/none.db"
+    )
     assert code == 2 and "no such file" in err
 
 

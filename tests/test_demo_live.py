@@ -90,8 +90,12 @@ def test_demo_no_live_then_reuse_sqlite(tmp_path: Path, monkeypatch: pytest.Monk
     with session_factory(engine)() as s:
         # the 对照点 and the micro-stations are marked so the figures leave them out of the
         # official evaluation; reports default to the one county that holds the sites
-        levels = {c: lvl for c, lvl in s.execute(select(Site.code, Site.control_level).where(
-            Site.code.in_(["AQ01", "AQ05", "WZ01"])))}
+        levels = {
+            c: lvl
+            for c, lvl in s.execute(
+                select(Site.code, Site.control_level).where(Site.code.in_(["AQ01", "AQ05", "WZ01"]))
+            )
+        }
         assert levels == {"AQ01": "国控", "AQ05": "国控（对照点）", "WZ01": "微站"}
         assert default_region(s) == "620802"
     hours = _obs_count(engine, Resolution.HOUR)
@@ -171,8 +175,14 @@ def test_demo_load_and_reuse_postgresql(pg_server: str) -> None:
 def _start(args: list[str], cwd: Path) -> tuple[subprocess.Popen[str], int]:
     env = {**os.environ, "QINGSHAN_LOG_LEVEL": "WARNING"}
     env.pop("QINGSHAN_DB_URL", None)
-    proc = subprocess.Popen([QINGSHAN, *args], cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [QINGSHAN, *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if not line.startswith("hj212_port="):
@@ -183,17 +193,35 @@ def _start(args: list[str], cwd: Path) -> tuple[subprocess.Popen[str], int]:
 
 
 def test_demo_live_devices_reach_the_gateway(tmp_path: Path) -> None:
-    proc, _port = _start(["demo", "--history-days", "1", "--minute-days", "0.05",
-                          "--hj212-port", "0", "--http-port", "0", "--realtime-every", "1"],
-                         tmp_path)
+    proc, _port = _start(
+        [
+            "demo",
+            "--history-days",
+            "1",
+            "--minute-days",
+            "0.05",
+            "--hj212-port",
+            "0",
+            "--http-port",
+            "0",
+            "--realtime-every",
+            "1",
+        ],
+        tmp_path,
+    )
     engine = make_engine(f"sqlite:///{tmp_path / 'var' / 'qingshan.db'}")
     try:
+
         def editions_seen() -> set[str]:
             with engine.connect() as conn:
-                return set(conn.execute(
-                    select(Device.edition).join(Observation, Observation.device_id == Device.id)
-                    .where(Observation.resolution == int(Resolution.REALTIME)).distinct()
-                ).scalars())
+                return set(
+                    conn.execute(
+                        select(Device.edition)
+                        .join(Observation, Observation.device_id == Device.id)
+                        .where(Observation.resolution == int(Resolution.REALTIME))
+                        .distinct()
+                    ).scalars()
+                )
 
         # Wait for both conditions: the few 2005 devices may send after 200 rows from others.
         deadline = time.monotonic() + 30
@@ -228,14 +256,43 @@ def test_simulate_counts_match_the_database(tmp_path: Path) -> None:
     devices = make_devices(6, "2017", "SIM")
     for dev in devices[:5]:  # the sixth is unknown to the platform
         add_device(engine, mn=dev.mn, pw=dev.pw, st="32")
-    proc, port = _start(["serve", "--db", url, "--hj212-host", "127.0.0.1",
-                         "--hj212-port", "0", "--http-port", "0"], tmp_path)
+    proc, port = _start(
+        [
+            "serve",
+            "--db",
+            url,
+            "--hj212-host",
+            "127.0.0.1",
+            "--hj212-port",
+            "0",
+            "--http-port",
+            "0",
+        ],
+        tmp_path,
+    )
     try:
         out = subprocess.run(
-            [QINGSHAN, "simulate", "--target", f"127.0.0.1:{port}", "--devices", "6",
-             "--rate", "60", "--duration", "2", "--profile", "wastewater", "--mn-prefix", "SIM",
-             "--json"],
-            capture_output=True, text=True, timeout=60, check=False,
+            [
+                QINGSHAN,
+                "simulate",
+                "--target",
+                f"127.0.0.1:{port}",
+                "--devices",
+                "6",
+                "--rate",
+                "60",
+                "--duration",
+                "2",
+                "--profile",
+                "wastewater",
+                "--mn-prefix",
+                "SIM",
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -273,8 +330,9 @@ def test_profiles_use_the_district_codes() -> None:
     d = load_district()
     for p in PROFILES.values():
         assert {f.code for f in p.factors} <= set(d.pollutants)
-    fields = cp_fields(PROFILES["flue-gas"], {f.code: 1.0 for f in PROFILES["flue-gas"].factors},
-                       "2005")
+    fields = cp_fields(
+        PROFILES["flue-gas"], {f.code: 1.0 for f in PROFILES["flue-gas"].factors}, "2005"
+    )
     assert "02" in fields and "a21026" not in fields and "ZsAvg" not in fields["02"]
 
 
@@ -290,11 +348,31 @@ def test_live_split_packets_and_reconnects(tmp_path: Path) -> None:
     d = load_district()
     dl.load_registry(engine, d)
     outlets = [p for p in dl.device_plan(d) if p.kind == "outlet"][:6]
-    proc, port = _start(["serve", "--db", url, "--hj212-host", "127.0.0.1",
-                         "--hj212-port", "0", "--http-port", "0"], tmp_path)
+    proc, port = _start(
+        [
+            "serve",
+            "--db",
+            url,
+            "--hj212-host",
+            "127.0.0.1",
+            "--hj212-port",
+            "0",
+            "--http-port",
+            "0",
+        ],
+        tmp_path,
+    )
     hour = bjt_now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
-    fleet = LiveFleet("127.0.0.1", port, d, outlets, history_end=hour, seed=dl.DEFAULT_SEED,
-                      split_share=1.0, reconnect_per_hour=1800.0)
+    fleet = LiveFleet(
+        "127.0.0.1",
+        port,
+        d,
+        outlets,
+        history_end=hour,
+        seed=dl.DEFAULT_SEED,
+        split_share=1.0,
+        reconnect_per_hour=1800.0,
+    )
 
     expected: list[str] = []  # device-hours with something received (a few are lost)
 
@@ -306,9 +384,7 @@ def test_live_split_packets_and_reconnects(tmp_path: Path) -> None:
             data = await fleet._hour(hour + timedelta(hours=k))
             expected.extend(dev.mn for dev in fleet.devices if fleet._hour_fields(dev, data))
         deadline = time.monotonic() + 40
-        while time.monotonic() < deadline and any(
-            not q.empty() for q in fleet._queues.values()
-        ):
+        while time.monotonic() < deadline and any(not q.empty() for q in fleet._queues.values()):
             await asyncio.sleep(0.2)
         await asyncio.sleep(3.0)  # the last replies
         stop.set()
@@ -324,8 +400,9 @@ def test_live_split_packets_and_reconnects(tmp_path: Path) -> None:
     assert fleet.stats.rejected == 0
     with engine.connect() as conn:
         hours = conn.execute(
-            select(Observation.device_id, Observation.data_time).where(
-                Observation.resolution == int(Resolution.HOUR)).distinct()
+            select(Observation.device_id, Observation.data_time)
+            .where(Observation.resolution == int(Resolution.HOUR))
+            .distinct()
         ).all()
         refused = conn.execute(select(func.count()).select_from(Quarantine)).scalar()
     assert refused == 0

@@ -27,9 +27,21 @@ PER_DEVICE = 150
 
 def start_serve(db_url: str) -> tuple[subprocess.Popen[str], int, int]:
     proc = subprocess.Popen(
-        [QINGSHAN, "serve", "--db", db_url, "--hj212-port", "0", "--http-port", "0",
-         "--hj212-host", "127.0.0.1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            QINGSHAN,
+            "serve",
+            "--db",
+            db_url,
+            "--hj212-port",
+            "0",
+            "--http-port",
+            "0",
+            "--hj212-host",
+            "127.0.0.1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert proc.stdout is not None
     ports: dict[str, int] = {}
@@ -49,9 +61,18 @@ def packet(mn: str, i: int) -> tuple[bytes, str]:
 
     when = T0 + timedelta(minutes=i)
     qn = make_qn(when, i)
-    return data_packet(mn=mn, pw=PW, st="22", cn="2051", when=when, qn=qn,
-                       values={"a21026": {"Avg": f"{i}.{i % 10}", "Flag": "N"},
-                               "a34004": {"Avg": "0.035", "Flag": "N"}}), qn
+    return data_packet(
+        mn=mn,
+        pw=PW,
+        st="22",
+        cn="2051",
+        when=when,
+        qn=qn,
+        values={
+            "a21026": {"Avg": f"{i}.{i % 10}", "Flag": "N"},
+            "a34004": {"Avg": "0.035", "Flag": "N"},
+        },
+    ), qn
 
 
 async def stream(port: int, mn: str, todo: list[int], acked: set[int]) -> None:
@@ -85,8 +106,10 @@ def test_kill_9_loses_nothing_acknowledged_and_duplicates_nothing(
     proc, port, _ = start_serve(db_url)
 
     async def first_run() -> None:
-        tasks = [asyncio.create_task(stream(port, mn, list(range(PER_DEVICE)), acked[mn]))
-                 for mn in DEVICES]
+        tasks = [
+            asyncio.create_task(stream(port, mn, list(range(PER_DEVICE)), acked[mn]))
+            for mn in DEVICES
+        ]
         while sum(map(len, acked.values())) < PER_DEVICE:  # a quarter acknowledged
             await asyncio.sleep(0.001)
         os.kill(proc.pid, signal.SIGKILL)  # mid-stream
@@ -105,11 +128,17 @@ def test_kill_9_loses_nothing_acknowledged_and_duplicates_nothing(
 
     proc, port, _ = start_serve(db_url)
     try:
+
         async def second_run() -> None:
             # devices re-send everything not acknowledged (incl. packets stored but unacked)
-            await asyncio.gather(*[
-                stream(port, mn, [i for i in range(PER_DEVICE) if i not in acked[mn]],
-                       acked[mn]) for mn in DEVICES])
+            await asyncio.gather(
+                *[
+                    stream(
+                        port, mn, [i for i in range(PER_DEVICE) if i not in acked[mn]], acked[mn]
+                    )
+                    for mn in DEVICES
+                ]
+            )
 
         asyncio.run(second_run())
     finally:
@@ -162,6 +191,18 @@ def test_serve_reports_a_busy_port(tmp_path: Path) -> None:
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        r = CliRunner().invoke(app, ["serve", "--db", url, "--hj212-host", "127.0.0.1",
-                                     "--hj212-port", str(port), "--http-port", "0"])
+        r = CliRunner().invoke(
+            app,
+            [
+                "serve",
+                "--db",
+                url,
+                "--hj212-host",
+                "127.0.0.1",
+                "--hj212-port",
+                str(port),
+                "--http-port",
+                "0",
+            ],
+        )
     assert r.exit_code == 2 and "cannot listen" in r.stderr, r.stderr

@@ -40,8 +40,14 @@ from qingshan.storage.models_figures import AirDayFigure, AirHourFigure, FigureD
 START = datetime(2026, 1, 20)
 END = datetime(2026, 3, 2)  # exclusive: 41 days, the whole of February, HJ 633 switch 03-01
 AIR_SITES = ("AQ01", "AQ02", "AQ03", "AQ04", "AQ05", "WZ01", "WZ02")
-CODES = {"a21026": "SO2", "a21004": "NO2", "a21005": "CO", "a05024": "O3", "a34002": "PM10",
-         "a34004": "PM2_5"}
+CODES = {
+    "a21026": "SO2",
+    "a21004": "NO2",
+    "a21005": "CO",
+    "a05024": "O3",
+    "a34002": "PM10",
+    "a34004": "PM2_5",
+}
 FEB = (date(2026, 2, 1), date(2026, 2, 28))
 
 
@@ -50,17 +56,23 @@ def _seed(url: str) -> None:
     d = load_district()
     ids = demo_loader.load_registry(engine, d)
     res = generate(d, START, END, kinds=("air", "micro", "section", "source", "noise"))
-    keep = set(AIR_SITES) | {s.id for s in d.sections} | {s.id for s in d.water_sources} | {
-        s.id for s in d.noise_stations}
+    keep = (
+        set(AIR_SITES)
+        | {s.id for s in d.sections}
+        | {s.id for s in d.water_sources}
+        | {s.id for s in d.noise_stations}
+    )
     demo_loader.ingest_rows(engine, demo_loader.result_rows(res, ids, keep))
     recompute_all(session_factory(engine))
     engine.dispose()
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql",
-                                                               marks=pytest.mark.postgres)])
-def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-           ) -> Iterator[Engine]:
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def seeded(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('fig') / 'q.db'}"
         init_db(url).dispose()
@@ -85,11 +97,18 @@ def _station_hours(engine: Engine, code: str, first: date, last: date) -> Hourly
     lo = datetime.combine(first, datetime.min.time())
     hi = datetime.combine(last + timedelta(days=1), datetime.min.time())
     with engine.connect() as conn:
-        dev = conn.execute(select(Device.id).join(Site, Site.id == Device.site_id)
-                           .where(Site.code == code)).scalar_one()
-        rows = conn.execute(select(o.data_time, o.code, o.value, o.flag).where(
-            o.device_id == dev, o.resolution == int(Resolution.HOUR), o.data_time >= lo,
-            o.data_time < hi, o.code.in_(list(CODES)))).all()
+        dev = conn.execute(
+            select(Device.id).join(Site, Site.id == Device.site_id).where(Site.code == code)
+        ).scalar_one()
+        rows = conn.execute(
+            select(o.data_time, o.code, o.value, o.flag).where(
+                o.device_id == dev,
+                o.resolution == int(Resolution.HOUR),
+                o.data_time >= lo,
+                o.data_time < hi,
+                o.code.in_(list(CODES)),
+            )
+        ).all()
     n = (last - first).days + 1
     arrays = {p: np.full((n, 24), np.nan) for p in POLLUTANTS}
     for t, c, v, flag in rows:
@@ -113,14 +132,18 @@ def test_region_month_equals_engine(seeded: Engine) -> None:
     ev = evaluate(city_hourly(stations), "auto")
     assert aq.standard == ev.standard == "HJ663-2013"
     assert (aq.valid_days, aq.good_days, aq.heavy_days) == (
-        ev.valid_days, ev.good_days, ev.heavy_pollution_days)
+        ev.valid_days,
+        ev.good_days,
+        ev.heavy_pollution_days,
+    )
     assert aq.valid_days > 20
     assert aq.good_day_ratio == _num(ev.good_day_ratio)
     assert aq.composite_index == _num(ev.composite_index)
     assert aq.primary_pollutants == ev.primary_pollutants
     for st in ev.statistics:
-        got = next(x for x in aq.pollutants[st.pollutant]["statistics"]
-                   if x["statistic"] == st.statistic)
+        got = next(
+            x for x in aq.pollutants[st.pollutant]["statistics"] if x["statistic"] == st.statistic
+        )
         assert got["value"] == _num(st.value), (st.pollutant, st.statistic)
         assert got["attained"] == st.attained
     assert [d["aqi"] for d in aq.daily] == [d["aqi"] for d in ev.days]
@@ -129,16 +152,25 @@ def test_region_month_equals_engine(seeded: Engine) -> None:
     assert aq.provenance["stations"] == ["AQ01", "AQ02", "AQ03", "AQ04"]
     assert aq.provenance["rules"]["HJ663"] == "HJ663-2013"
     d = aq.to_dict()
-    for key in ("good_days", "valid_days", "good_day_ratio", "heavy_days", "composite_index",
-                "primary_pollutants", "pollutants", "stations", "daily", "standard",
-                "provenance"):
+    for key in (
+        "good_days",
+        "valid_days",
+        "good_day_ratio",
+        "heavy_days",
+        "composite_index",
+        "primary_pollutants",
+        "pollutants",
+        "stations",
+        "daily",
+        "standard",
+        "provenance",
+    ):
         assert key in d
 
 
 def test_station_figures_and_micro_kept_apart(seeded: Engine) -> None:
     with session_factory(seeded)() as s:
-        aq = air_quality(s, region_code="620802", start=FEB[0], end=FEB[1],
-                         include_micro=True)
+        aq = air_quality(s, region_code="620802", start=FEB[0], end=FEB[1], include_micro=True)
     by = {x["code"]: x for x in aq.stations}
     assert by["WZ01"]["kind"] == "micro" and by["WZ01"]["official"] is False
     assert by["AQ05"]["kind"] == "background" and by["AQ05"]["official"] is False
@@ -154,8 +186,7 @@ def test_station_figures_and_micro_kept_apart(seeded: Engine) -> None:
 
 def test_other_standard_on_request(seeded: Engine) -> None:
     with session_factory(seeded)() as s:
-        aq = air_quality(s, region_code="620802", start=FEB[0], end=FEB[1],
-                         standard="HJ663-2026")
+        aq = air_quality(s, region_code="620802", start=FEB[0], end=FEB[1], standard="HJ663-2026")
     assert aq.source == "computed" and aq.standard == "HJ663-2026"
     stations = [_station_hours(seeded, c, *FEB) for c in ("AQ01", "AQ02", "AQ03", "AQ04")]
     ev = evaluate(city_hourly(stations), "HJ663-2026")
@@ -172,19 +203,31 @@ def test_latest_hourly_aqi_equals_engine(seeded: Engine) -> None:
     x = now["AQ01"]
     assert x.time is not None
     h = _station_hours(seeded, "AQ01", x.time.date(), x.time.date())
-    v = {p: (None if np.isnan(h.values[p][0, x.time.hour]) else float(h.values[p][0, x.time.hour]))
-         for p in POLLUTANTS}
+    v = {
+        p: (None if np.isnan(h.values[p][0, x.time.hour]) else float(h.values[p][0, x.time.hour]))
+        for p in POLLUTANTS
+    }
     ref = hourly_aqi(
-        "HJ633-2026", so2=v["SO2"], no2=v["NO2"], co=v["CO"], o3=v["O3"], pm10=v["PM10"],
-        pm2_5=v["PM2_5"], missing="platform")
+        "HJ633-2026",
+        so2=v["SO2"],
+        no2=v["NO2"],
+        co=v["CO"],
+        o3=v["O3"],
+        pm10=v["PM10"],
+        pm2_5=v["PM2_5"],
+        missing="platform",
+    )
     assert x.standard == "HJ633-2026"  # 2026-03-01 onwards
     assert (x.aqi, x.category) == (ref.aqi, ref.category)
     # O3 8-hour moving mean beside the AQI: the 8 hours ending with this one (≥ 6 valid).
     t = datetime(2026, 3, 1, 23)
     with session_factory(seeded)() as s:
         hf = AirHourFigure.__table__.c
-        row = s.scalars(select(AirHourFigure).where(
-            hf.scope == "site", hf.scope_code == "AQ01", hf.data_time == t)).one()
+        row = s.scalars(
+            select(AirHourFigure).where(
+                hf.scope == "site", hf.scope_code == "AQ01", hf.data_time == t
+            )
+        ).one()
     o3 = _station_hours(seeded, "AQ01", t.date(), t.date()).values["O3"][0, 16:24]
     assert (~np.isnan(o3)).sum() >= 6
     mean8 = float(np.nanmean(o3))
@@ -196,8 +239,9 @@ def test_latest_hourly_aqi_equals_engine(seeded: Engine) -> None:
 def test_township_on_request(seeded: Engine) -> None:
     """A township's figures are computed on request from its evaluation stations only."""
     with session_factory(seeded)() as s:
-        aq = air_quality(s, region_code="620802002", start=FEB[0], end=FEB[1],
-                         include_micro=True)  # 中街街道: AQ01 and micro-stations
+        aq = air_quality(
+            s, region_code="620802002", start=FEB[0], end=FEB[1], include_micro=True
+        )  # 中街街道: AQ01 and micro-stations
         with pytest.raises(FiguresError, match="no evaluation air station"):
             air_quality(s, region_code="620802102", start=FEB[0], end=FEB[1])
     assert aq.source == "computed" and aq.provenance["stations"] == ["AQ01"]
@@ -221,12 +265,18 @@ def test_errors_are_specific(seeded: Engine) -> None:
 def _samples(engine: Engine, code: str, mapping: dict[str, str]) -> list[dict[str, float]]:
     o = Observation.__table__.c
     with engine.connect() as conn:
-        dev = conn.execute(select(Device.id).join(Site, Site.id == Device.site_id)
-                           .where(Site.code == code)).scalar_one()
-        rows = conn.execute(select(o.data_time, o.code, o.value, o.flag).where(
-            o.device_id == dev, o.resolution == int(Resolution.HOUR),
-            o.data_time >= datetime(2026, 2, 1), o.data_time < datetime(2026, 3, 1),
-            o.code.in_(list(mapping)))).all()
+        dev = conn.execute(
+            select(Device.id).join(Site, Site.id == Device.site_id).where(Site.code == code)
+        ).scalar_one()
+        rows = conn.execute(
+            select(o.data_time, o.code, o.value, o.flag).where(
+                o.device_id == dev,
+                o.resolution == int(Resolution.HOUR),
+                o.data_time >= datetime(2026, 2, 1),
+                o.data_time < datetime(2026, 3, 1),
+                o.code.in_(list(mapping)),
+            )
+        ).all()
     by: dict[datetime, dict[str, float]] = {}
     for t, c, v, flag in rows:
         if v is not None and (flag or "N") == "N":
@@ -240,8 +290,14 @@ def test_water_month_equals_engine(seeded: Engine) -> None:
     assert wq.provenance["computed_sites"] == 0  # all stored
     sec = {x["code"]: x for x in wq.sections}
     assert set(sec) == {"WS01", "WS02", "WS03"}
-    m = {"w01001": "ph", "w01009": "do", "w01019": "codmn", "w21003": "nh3n", "w21011": "tp",
-         "w21001": "tn"}
+    m = {
+        "w01001": "ph",
+        "w01009": "do",
+        "w01019": "codmn",
+        "w21003": "nh3n",
+        "w21011": "tp",
+        "w21001": "tn",
+    }
     classes = []
     for code, x in sec.items():
         ref = water.section_assessment(_samples(seeded, code, m), target_class=water.WaterClass.III)
@@ -250,8 +306,7 @@ def test_water_month_equals_engine(seeded: Engine) -> None:
         assert [p["code"] for p in x["main_pollutants"]] == [p.code for p in ref.main_pollutants]
         assert x["samples"] == len(_samples(seeded, code, m))
         per = [water.classify_sample(v).water_class for v in _samples(seeded, code, m)]
-        assert x["sample_classes"] == {
-            c.roman: per.count(c) for c in set(per) if c is not None}
+        assert x["sample_classes"] == {c.roman: per.count(c) for c in set(per) if c is not None}
         classes.append(ref.water_class)
     shares = water.class_shares(classes)
     assert wq.share_i_iii == round(100 * (shares.share_good or 0), 1)
@@ -274,14 +329,28 @@ def test_water_month_equals_engine(seeded: Engine) -> None:
 
 def _device(engine: Engine, code: str) -> int:
     with engine.connect() as conn:
-        return int(conn.execute(select(Device.id).join(Site, Site.id == Device.site_id)
-                                .where(Site.code == code)).scalar_one())
+        return int(
+            conn.execute(
+                select(Device.id).join(Site, Site.id == Device.site_id).where(Site.code == code)
+            ).scalar_one()
+        )
 
 
 def _obs(dev: int, t: datetime, code: str, value: str, flag: str = "N") -> dict[str, Any]:
-    return {"device_id": dev, "resolution": int(Resolution.HOUR), "data_time": t, "code": code,
-            "value": value, "vmin": None, "vmax": None, "cou": None, "zs": None, "flag": flag,
-            "derived": False, "samples": None}
+    return {
+        "device_id": dev,
+        "resolution": int(Resolution.HOUR),
+        "data_time": t,
+        "code": code,
+        "value": value,
+        "vmin": None,
+        "vmax": None,
+        "cou": None,
+        "zs": None,
+        "flag": flag,
+        "derived": False,
+        "samples": None,
+    }
 
 
 def test_late_correction_recomputes_and_explains(seeded: Engine) -> None:
@@ -290,21 +359,23 @@ def test_late_correction_recomputes_and_explains(seeded: Engine) -> None:
     day = date(2026, 2, 10)
     dev = _device(seeded, "AQ02")
     h = _station_hours(seeded, "AQ02", day, day)
-    rows = [_obs(dev, datetime(2026, 2, 10, k), "a34004", str(h.values["PM2_5"][0, k]), "D")
-            for k in range(7)]
+    rows = [
+        _obs(dev, datetime(2026, 2, 10, k), "a34004", str(h.values["PM2_5"][0, k]), "D")
+        for k in range(7)
+    ]
     demo_loader.ingest_rows(seeded, rows)
     sf = session_factory(seeded)
     stats = update_dirty(sf)
     assert stats.marks == 1 and stats.air_days > 0
     with sf() as s:
         d = AirDayFigure.__table__.c
-        fig = s.scalars(select(AirDayFigure).where(
-            d.scope == "site", d.scope_code == "AQ02", d.day == day)).one()
+        fig = s.scalars(
+            select(AirDayFigure).where(d.scope == "site", d.scope_code == "AQ02", d.day == day)
+        ).one()
         assert fig.valid is False and fig.aqi is None
         assert "仅 17 个有效小时值" in (fig.reason or "")
         assert json.loads(fig.provenance)["valid_hours"]["PM2_5"] == 17
-        aq = air_quality(s, region_code="620802", start=FEB[0], end=FEB[1],
-                         include_micro=True)
+        aq = air_quality(s, region_code="620802", start=FEB[0], end=FEB[1], include_micro=True)
         assert s.scalars(select(FigureDirty)).first() is None
     ev = evaluate(_station_hours(seeded, "AQ02", *FEB), "auto")
     st = next(x for x in aq.stations if x["code"] == "AQ02")
@@ -320,15 +391,25 @@ def test_one_new_hour_updates_only_what_it_touches(seeded: Engine) -> None:
     rows = []
     for code in AIR_SITES:
         dev = _device(seeded, code)
-        rows += [_obs(dev, t, c, v) for c, v in (
-            ("a21026", "9"), ("a21004", "30"), ("a21005", "0.8"), ("a05024", "60"),
-            ("a34002", "120"), ("a34004", "80"))]
+        rows += [
+            _obs(dev, t, c, v)
+            for c, v in (
+                ("a21026", "9"),
+                ("a21004", "30"),
+                ("a21005", "0.8"),
+                ("a05024", "60"),
+                ("a34002", "120"),
+                ("a34004", "80"),
+            )
+        ]
     demo_loader.ingest_rows(seeded, rows)
     sf = session_factory(seeded)
     with sf() as s:
         d = AirDayFigure.__table__.c
-        before = {(r.scope_code, r.day): r.computed_at for r in s.scalars(
-            select(AirDayFigure).where(d.day < date(2026, 3, 2)))}
+        before = {
+            (r.scope_code, r.day): r.computed_at
+            for r in s.scalars(select(AirDayFigure).where(d.day < date(2026, 3, 2)))
+        }
     stats = update_dirty(sf)
     assert stats.marks == len(AIR_SITES)
     # one day of each site and of the region chain (county, city, province)
@@ -336,14 +417,20 @@ def test_one_new_hour_updates_only_what_it_touches(seeded: Engine) -> None:
     assert stats.air_hours == len(AIR_SITES) + 3
     with sf() as s:
         now = {x.site_code: x for x in station_aqi_now(s)}
-        after = {(r.scope_code, r.day): r.computed_at for r in s.scalars(
-            select(AirDayFigure).where(d.day < date(2026, 3, 2)))}
-        new_day = s.scalars(select(AirDayFigure).where(
-            d.scope == "region", d.scope_code == "620802", d.day == date(2026, 3, 2))).one()
+        after = {
+            (r.scope_code, r.day): r.computed_at
+            for r in s.scalars(select(AirDayFigure).where(d.day < date(2026, 3, 2)))
+        }
+        new_day = s.scalars(
+            select(AirDayFigure).where(
+                d.scope == "region", d.scope_code == "620802", d.day == date(2026, 3, 2)
+            )
+        ).one()
     assert after == before  # earlier days untouched
     assert now["AQ01"].time == t
-    ref = hourly_aqi("HJ633-2026", so2=9, no2=30, co=0.8, o3=60, pm10=120, pm2_5=80,
-                     missing="platform")
+    ref = hourly_aqi(
+        "HJ633-2026", so2=9, no2=30, co=0.8, o3=60, pm10=120, pm2_5=80, missing="platform"
+    )
     assert now["AQ01"].aqi == ref.aqi and now["AQ01"].primary_pollutants == ["PM2_5"]
     assert new_day.valid is False and "仅 1 个有效小时值" in (new_day.reason or "")
 
@@ -353,27 +440,86 @@ def test_one_new_hour_updates_only_what_it_touches(seeded: Engine) -> None:
 
 def test_quality_cli(seeded: Engine) -> None:
     url = seeded.url.render_as_string(hide_password=False)
-    r = CliRunner().invoke(app, ["quality", "air", "--region", "620802", "--from",
-                                 "2026-02-01", "--to", "2026-02-28", "--json", "--db", url])
+    r = CliRunner().invoke(
+        app,
+        [
+            "quality",
+            "air",
+            "--region",
+            "620802",
+            "--from",
+            "2026-02-01",
+            "--to",
+            "2026-02-28",
+            "--json",
+            "--db",
+            url,
+        ],
+    )
     assert r.exit_code == 0, r.output
     d = json.loads(r.stdout)
     assert d["region"] == {"code": "620802", "name": "崆峒区"}
     assert d["valid_days"] >= d["good_days"] > 0
     assert d["good_day_ratio"] == round(100 * d["good_days"] / d["valid_days"], 1)
-    r = CliRunner().invoke(app, ["quality", "water", "--region", "620802", "--month",
-                                 "2026-02", "--json", "--db", url])
+    r = CliRunner().invoke(
+        app, ["quality", "water", "--region", "620802", "--month", "2026-02", "--json", "--db", url]
+    )
     assert r.exit_code == 0, r.output
     w = json.loads(r.stdout)
-    assert {"sections", "share_i_iii", "share_worse_than_v", "drinking_sources",
-            "drinking_compliance_rate"} <= set(w)
-    r = CliRunner().invoke(app, ["quality", "air", "--region", "12", "--from", "2026-02-01",
-                                 "--to", "2026-02-28", "--db", url])
+    assert {
+        "sections",
+        "share_i_iii",
+        "share_worse_than_v",
+        "drinking_sources",
+        "drinking_compliance_rate",
+    } <= set(w)
+    r = CliRunner().invoke(
+        app,
+        [
+            "quality",
+            "air",
+            "--region",
+            "12",
+            "--from",
+            "2026-02-01",
+            "--to",
+            "2026-02-28",
+            "--db",
+            url,
+        ],
+    )
     assert r.exit_code == 2 and "unknown region '12'" in r.stderr
-    r = CliRunner().invoke(app, ["quality", "air", "--region", "620802", "--from", "2026-2-1",
-                                 "--to", "2026-02-28", "--db", url])
+    r = CliRunner().invoke(
+        app,
+        [
+            "quality",
+            "air",
+            "--region",
+            "620802",
+            "--from",
+            "2026-2-1",
+            "--to",
+            "2026-02-28",
+            "--db",
+            url,
+        ],
+    )
     assert r.exit_code == 2 and "YYYY-MM-DD" in r.stderr
-    r = CliRunner().invoke(app, ["quality", "air", "--region", "620802", "--from",
-                                 "2026-02-01", "--to", "2026-02-28", "--db", url])
+    r = CliRunner().invoke(
+        app,
+        [
+            "quality",
+            "air",
+            "--region",
+            "620802",
+            "--from",
+            "2026-02-01",
+            "--to",
+            "2026-02-28",
+            "--db",
+            url,
+        ],
+    )
     assert r.exit_code == 0 and "优良天数比率" in r.stdout
 
 
@@ -381,8 +527,9 @@ def test_recompute_cli_is_idempotent(seeded: Engine, tmp_path: Path) -> None:
     url = seeded.url.render_as_string(hide_password=False)
     with session_factory(seeded)() as s:
         a = air_quality(s, region_code="620802", start=FEB[0], end=FEB[1]).to_dict()
-    r = CliRunner().invoke(app, ["quality", "recompute", "--from", "2026-02-01", "--to",
-                                 "2026-02-28", "--db", url])
+    r = CliRunner().invoke(
+        app, ["quality", "recompute", "--from", "2026-02-01", "--to", "2026-02-28", "--db", url]
+    )
     assert r.exit_code == 0, r.output
     stats = json.loads(r.stdout)
     assert stats["air_periods"] > 0 and stats["water_months"] > 0
@@ -391,8 +538,9 @@ def test_recompute_cli_is_idempotent(seeded: Engine, tmp_path: Path) -> None:
     assert a == b
 
 
-def test_no_write_lock_held_while_computing(seeded: Engine,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_write_lock_held_while_computing(
+    seeded: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """SQLite has one writer: the gateway's commits must never wait for figure computation."""
     if seeded.dialect.name != "sqlite":
         pytest.skip("SQLite's single writer lock; PostgreSQL writers do not exclude each other")
@@ -416,10 +564,16 @@ def test_no_write_lock_held_while_computing(seeded: Engine,
                 other.close()
             probes.append(name)
             return fn(*args, **kw)
+
         return wrapper
 
-    for mod, name in ((fig_air, "day_rows"), (fig_air, "hour_rows"), (fig_air, "period_rows"),
-                      (fig_water, "month_row"), (fig_water, "sample_rows")):
+    for mod, name in (
+        (fig_air, "day_rows"),
+        (fig_air, "hour_rows"),
+        (fig_air, "period_rows"),
+        (fig_water, "month_row"),
+        (fig_water, "sample_rows"),
+    ):
         monkeypatch.setattr(mod, name, probed(name, getattr(mod, name)))
     with session_factory(seeded)() as s:
         before = air_quality(s, region_code="620802", start=FEB[0], end=FEB[1]).to_dict()
@@ -454,20 +608,29 @@ def test_monthly_report_docx_xlsx(seeded: Engine, tmp_path: Path) -> None:
     assert f"优良天数 {aq.good_days} 天" in text and f"优良天数比率 {aq.good_day_ratio}%" in text
     assert rep.provenance["fingerprint"] in text
     headers = [[c.text for c in t.rows[0].cells] for t in doc.tables]
-    assert ["断面名称", "目标类别", "本期类别", "水质状况", "是否达标", "主要污染指标",
-            "样品数"] in headers
+    assert [
+        "断面名称",
+        "目标类别",
+        "本期类别",
+        "水质状况",
+        "是否达标",
+        "主要污染指标",
+        "样品数",
+    ] in headers
     sec = next(t for t in doc.tables if t.rows[0].cells[0].text == "断面名称")
     assert {r.cells[0].text for r in sec.rows[1:]} == {"泾河八里桥", "泾河平镇桥", "王村大桥"}
     pol = next(t for t in doc.tables if t.rows[0].cells[0].text == "污染物")
     pm25 = next(r for r in pol.rows if r.cells[0].text.startswith("细颗粒物"))
-    assert pm25.cells[3].text == str(next(
-        x["value"] for x in aq.pollutants["PM2_5"]["statistics"] if x["statistic"] == "mean"))
+    assert pm25.cells[3].text == str(
+        next(x["value"] for x in aq.pollutants["PM2_5"]["statistics"] if x["statistic"] == "mean")
+    )
     assert len(doc.inline_shapes) >= 3  # charts embedded
     xl = tmp_path / "m.xlsx"
     xl.write_bytes(to_xlsx(rep))
     wb = openpyxl.load_workbook(xl)
-    assert {"说明", "污染物统计", "AQI日历", "地表水断面", "饮用水水源地", "声环境",
-            "图表"} <= set(wb.sheetnames)
+    assert {"说明", "污染物统计", "AQI日历", "地表水断面", "饮用水水源地", "声环境", "图表"} <= set(
+        wb.sheetnames
+    )
     ws = wb["地表水断面"]
     assert ws["A2"].value == "断面名称" and ws.max_row >= 5
     assert isinstance(wb["污染物统计"]["D3"].value, int | float)
@@ -478,19 +641,24 @@ def test_annual_report_and_errors(seeded: Engine, tmp_path: Path) -> None:
 
     url = seeded.url.render_as_string(hide_password=False)
     out = tmp_path / "y.docx"
-    r = CliRunner().invoke(app, ["report", "annual", "--year", "2026", "--out", str(out),
-                                 "--db", url])
+    r = CliRunner().invoke(
+        app, ["report", "annual", "--year", "2026", "--out", str(out), "--db", url]
+    )
     assert r.exit_code == 0, r.output
     doc = docx.Document(str(out))
     months = next(t for t in doc.tables if t.rows[0].cells[0].text == "月份")
     assert len(months.rows) == 13
     # No stored figures for 2025-02: a clear message, no file, exit 2.
-    r = CliRunner().invoke(app, ["report", "monthly", "--month", "2025-02", "--out",
-                                 str(tmp_path / "x.docx"), "--db", url])
+    r = CliRunner().invoke(
+        app,
+        ["report", "monthly", "--month", "2025-02", "--out", str(tmp_path / "x.docx"), "--db", url],
+    )
     assert r.exit_code == 2 and "no stored air figures" in r.stderr
     assert not (tmp_path / "x.docx").exists()
-    r = CliRunner().invoke(app, ["report", "monthly", "--month", "2026-02", "--out",
-                                 str(tmp_path / "x.odt"), "--db", url])
+    r = CliRunner().invoke(
+        app,
+        ["report", "monthly", "--month", "2026-02", "--out", str(tmp_path / "x.odt"), "--db", url],
+    )
     assert r.exit_code == 2 and ".docx, .xlsx or .pdf" in r.stderr
 
 

@@ -19,9 +19,21 @@ def run_pg_variant(ci: bool) -> subprocess.CompletedProcess[str]:
     if ci:
         env["CI"] = "1"
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
-         str(TESTS / "test_storage.py") + "::test_schema_is_at_head_and_init_is_repeatable"],
-        capture_output=True, text=True, env=env, timeout=120, cwd=TESTS.parent,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-rs",
+            "-p",
+            "no:cacheprovider",
+            str(TESTS / "test_storage.py") + "::test_schema_is_at_head_and_init_is_repeatable",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=TESTS.parent,
     )
 
 

@@ -31,8 +31,7 @@ def count(engine: Engine, model: type) -> int:
         return int(conn.execute(select(func.count()).select_from(model)).scalar() or 0)
 
 
-def run(engine: Engine, scenario: Callable[[Gateway], Awaitable[Any]],
-        **cfg: Any) -> Any:
+def run(engine: Engine, scenario: Callable[[Gateway], Awaitable[Any]], **cfg: Any) -> Any:
     async def main() -> Any:
         gw = Gateway(engine, GatewayConfig(**cfg))
         await gw.start()
@@ -40,6 +39,7 @@ def run(engine: Engine, scenario: Callable[[Gateway], Awaitable[Any]],
             return await scenario(gw)
         finally:
             await gw.stop()
+
     return asyncio.run(main())
 
 
@@ -129,8 +129,16 @@ def test_split_packets_over_the_wire(engine: Engine) -> None:
     add_device(engine, mn=MN, pw=PW, st="22")
     cp: dict[str, object] = {"DataTime": T0}
     cp.update({f"a{20000 + i}-Avg": f"{i}.25" for i in range(50)})
-    parts = build_packets(st="22", cn="2051", pw=PW, mn=MN, cp=cp, qn="20260301080000555",
-                          needs_reply=True, max_segment=300)
+    parts = build_packets(
+        st="22",
+        cn="2051",
+        pw=PW,
+        mn=MN,
+        cp=cp,
+        qn="20260301080000555",
+        needs_reply=True,
+        max_segment=300,
+    )
 
     async def scenario(gw: Gateway) -> None:
         dev = await DeviceClient("127.0.0.1", gw.port).connect()
@@ -183,6 +191,7 @@ def _block_database(engine: Engine, db_url: str) -> Callable[[], None]:
         def release() -> None:
             lock.execute("COMMIT")
             lock.close()
+
         return release
     from sqlalchemy import make_url
 
@@ -191,12 +200,16 @@ def _block_database(engine: Engine, db_url: str) -> Callable[[], None]:
     admin = url.set(database="postgres", drivername="postgresql").render_as_string(False)
     with psycopg.connect(admin, autocommit=True) as c:
         c.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
-        c.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                  "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+        c.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        )
 
     def restore() -> None:
         with psycopg.connect(admin, autocommit=True) as c:
             c.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+
     return restore
 
 
@@ -294,7 +307,6 @@ def test_forwarding_survives_upstream_outage(engine: Engine) -> None:
     asyncio.run(main())
 
 
-
 def test_socket_to_database_to_export_round_trip(engine: Engine, db_url: str) -> None:
     """Values sent over TCP come back out of `qingshan data export` exactly."""
     from datetime import timedelta
@@ -316,23 +328,47 @@ def test_socket_to_database_to_export_round_trip(engine: Engine, db_url: str) ->
         for i, v in enumerate(texts):
             when = T0 + timedelta(hours=i)
             flag = "N" if i % 2 == 0 else "M"
-            raw = data_packet(mn=MN, pw=PW, st="32", cn="2061", when=when, qn=make_qn(when, i),
-                              values={"w01018": {"Avg": v, "Flag": flag},
-                                      "w21003": {"Avg": v[::-1].strip("-.") or "0",
-                                                 "Flag": "N"}})
+            raw = data_packet(
+                mn=MN,
+                pw=PW,
+                st="32",
+                cn="2061",
+                when=when,
+                qn=make_qn(when, i),
+                values={
+                    "w01018": {"Avg": v, "Flag": flag},
+                    "w21003": {"Avg": v[::-1].strip("-.") or "0", "Flag": "N"},
+                },
+            )
             futs.append(await dev.send(raw, make_qn(when, i)))
             iso = when.isoformat() + "+08:00"
             sent.append(("w01018", iso, v, flag))
             sent.append(("w21003", iso, v[::-1].strip("-.") or "0", "N"))
-        hb = await dev.send(heartbeat(mn=MN, pw=PW, qn="20260301090000999", needs_reply=True),
-                            "20260301090000999")
+        hb = await dev.send(
+            heartbeat(mn=MN, pw=PW, qn="20260301090000999", needs_reply=True), "20260301090000999"
+        )
         acks = await asyncio.wait_for(asyncio.gather(*[f for f in [*futs, hb] if f]), 10)
         assert [a.reply.cn for a in acks] == ["9014"] * (len(texts) + 1)
         await dev.close()
 
     run(engine, scenario)
-    r = CliRunner().invoke(app, ["data", "export", "--mn", MN, "--resolution", "hour",
-                                 "--from", "2026-03-01", "--to", "2026-03-02", "--db", db_url])
+    r = CliRunner().invoke(
+        app,
+        [
+            "data",
+            "export",
+            "--mn",
+            MN,
+            "--resolution",
+            "hour",
+            "--from",
+            "2026-03-01",
+            "--to",
+            "2026-03-02",
+            "--db",
+            db_url,
+        ],
+    )
     assert r.exit_code == 0, r.stderr
     got = [tuple(line.split(",")[:4]) for line in r.stdout.splitlines()[1:]]
     assert sorted(got) == sorted(sent)
@@ -351,9 +387,17 @@ def test_sm4_encrypted_2025_packets(engine: Engine) -> None:
     cp = "DataTime=20260301080000;a21026-Avg=12.30,a21026-Flag=N;a34004-Avg=0.035,a34004-Flag=N"
 
     def pkt(mn: str, qn: str) -> bytes:
-        raw: bytes = build_packet(st="22", cn="2051", pw=PW, mn=mn, cp=cp, qn=qn,
-                                  edition=Edition.V2025, needs_reply=True,
-                                  sm4_key=OFFICIAL_TEST_KEY)
+        raw: bytes = build_packet(
+            st="22",
+            cn="2051",
+            pw=PW,
+            mn=mn,
+            cp=cp,
+            qn=qn,
+            edition=Edition.V2025,
+            needs_reply=True,
+            sm4_key=OFFICIAL_TEST_KEY,
+        )
         assert b"a21026" not in raw  # really encrypted on the wire
         return raw
 

@@ -31,23 +31,40 @@ CP_2005 = "DataTime={t:%Y%m%d%H%M%S};02-Avg={v},02-Flag=N;01-Avg=0.081,01-Flag=N
 
 def flag9(i: int) -> bytes:
     """A 2017-era minute upload with Flag=9 (what such devices send when they want a reply)."""
-    return build_packet(st="22", cn="2051", pw=PW, mn=MN_2017, qn=qn_of(i), flag=9,
-                        cp=CP.format(t=T0 + timedelta(minutes=i), v=f"1{i}.5"))
+    return build_packet(
+        st="22",
+        cn="2051",
+        pw=PW,
+        mn=MN_2017,
+        qn=qn_of(i),
+        flag=9,
+        cp=CP.format(t=T0 + timedelta(minutes=i), v=f"1{i}.5"),
+    )
 
 
 def flagless_2005(i: int) -> bytes:
     """A 2005 minute upload, 24-character MN, no Flag (HJ/T 212-2005 made it optional)."""
-    raw = build_packet(st="22", cn="2051", pw=PW, mn=MN, qn=qn_of(i), edition=Edition.V2005,
-                       needs_reply=False, cp=CP_2005.format(t=T0 + timedelta(minutes=i),
-                                                            v=f"2{i}.5"))
+    raw = build_packet(
+        st="22",
+        cn="2051",
+        pw=PW,
+        mn=MN,
+        qn=qn_of(i),
+        edition=Edition.V2005,
+        needs_reply=False,
+        cp=CP_2005.format(t=T0 + timedelta(minutes=i), v=f"2{i}.5"),
+    )
     assert b";Flag=" not in raw.split(b"CP=")[0]
     return raw
 
 
 def observations(engine: Engine) -> list[tuple[str, str | None]]:
     with engine.connect() as conn:
-        rows = conn.execute(select(Observation.code, Observation.value)
-                            .order_by(Observation.data_time, Observation.code))
+        rows = conn.execute(
+            select(Observation.code, Observation.value).order_by(
+                Observation.data_time, Observation.code
+            )
+        )
         return [(r.code, r.value) for r in rows]
 
 
@@ -104,8 +121,12 @@ def test_registered_2005_device_without_flag_is_accepted_and_codes_mapped(
     run(engine, scenario)
     assert reasons(engine) == []
     # HJ 212-2017 Appendix B: 2005 "02" → a21026 (SO2), "01" → a34013 (smoke/dust).
-    assert observations(engine) == [("a21026", "20.5"), ("a34013", "0.081"),
-                                    ("a21026", "21.5"), ("a34013", "0.081")]
+    assert observations(engine) == [
+        ("a21026", "20.5"),
+        ("a34013", "0.081"),
+        ("a21026", "21.5"),
+        ("a34013", "0.081"),
+    ]
 
 
 def test_flag_contradicting_the_registration_stays_a_specific_rejection(
@@ -113,8 +134,15 @@ def test_flag_contradicting_the_registration_stays_a_specific_rejection(
 ) -> None:
     # A device registered as 2025 sending 2017 Flag bits is not silently re-read.
     add_device(engine, mn=MN, pw=PW, st="22", edition="2025")
-    raw = build_packet(st="22", cn="2051", pw=PW, mn=MN, qn=qn_of(0), edition=Edition.V2017,
-                       cp=CP.format(t=T0, v="1.0"))
+    raw = build_packet(
+        st="22",
+        cn="2051",
+        pw=PW,
+        mn=MN,
+        qn=qn_of(0),
+        edition=Edition.V2017,
+        cp=CP.format(t=T0, v="1.0"),
+    )
 
     async def scenario(gw: Gateway) -> None:
         dev = await DeviceClient("127.0.0.1", gw.port).connect()

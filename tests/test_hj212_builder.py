@@ -46,15 +46,36 @@ QN = "20240601085857223"
 
 
 def test_rebuilds_the_official_2017_sample() -> None:
-    out = build_packet(st="32", cn="1062", pw="100000", mn=MN, qn="20160801085857223",
-                       cp={"RtdInterval": 30}, needs_reply=True)
-    assert out == b"##0101QN=20160801085857223;ST=32;CN=1062;PW=100000;MN=010000A8900016F000169DC0;Flag=5;CP=&&RtdInterval=30&&1C80\r\n"
+    out = build_packet(
+        st="32",
+        cn="1062",
+        pw="100000",
+        mn=MN,
+        qn="20160801085857223",
+        cp={"RtdInterval": 30},
+        needs_reply=True,
+    )
+    assert (
+        out
+        == b"##0101QN=20160801085857223;ST=32;CN=1062;PW=100000;MN=010000A8900016F000169DC0;Flag=5;CP=&&RtdInterval=30&&1C80\r\n"
+    )
 
 
 def test_rebuilds_the_official_2025_a1_sample() -> None:
-    out = build_packet(st="32", cn="1011", pw="123456", mn=MN, qn=QN, cp="",
-                       edition=Edition.V2025, needs_reply=True)
-    assert out == b"##0087QN=20240601085857223;ST=32;CN=1011;PW=123456;MN=010000A8900016F000169DC0;Flag=9;CP=&&&&2200\r\n"
+    out = build_packet(
+        st="32",
+        cn="1011",
+        pw="123456",
+        mn=MN,
+        qn=QN,
+        cp="",
+        edition=Edition.V2025,
+        needs_reply=True,
+    )
+    assert (
+        out
+        == b"##0087QN=20240601085857223;ST=32;CN=1011;PW=123456;MN=010000A8900016F000169DC0;Flag=9;CP=&&&&2200\r\n"
+    )
 
 
 def test_flag_per_edition() -> None:
@@ -74,31 +95,55 @@ def test_format_cp_forms() -> None:
     when = datetime(2024, 6, 1, 8, 58)
     cp = CP(when, {"a21026": Pollutant("a21026", {"Rtd": "1.50", "Flag": "N"})}, {"PolId": "x"})
     assert format_cp(cp) == "DataTime=20240601085800;PolId=x;a21026-Rtd=1.50,a21026-Flag=N"
-    assert format_cp({"a21026": {"Avg": "2"}, "DataTime": when}) == "DataTime=20240601085800;a21026-Avg=2"
-    for bad in ({"a": {"Rtd": "1;2"}}, {"a": {}}, "x&&y", {"Bad=Name": "1"}, {"a": None},
-                {"a": {"Rtd": [1, 2]}}):
+    assert (
+        format_cp({"a21026": {"Avg": "2"}, "DataTime": when})
+        == "DataTime=20240601085800;a21026-Avg=2"
+    )
+    for bad in (
+        {"a": {"Rtd": "1;2"}},
+        {"a": {}},
+        "x&&y",
+        {"Bad=Name": "1"},
+        {"a": None},
+        {"a": {"Rtd": [1, 2]}},
+    ):
         with pytest.raises(ValueError):
             format_cp(bad)  # type: ignore[arg-type]
 
 
 def test_round_trip_keeps_exact_text() -> None:
-    cp = {"DataTime": "20240601085800", "a21026": {"Rtd": "0.10", "Flag": "N"}, "w01018": {"Avg": "1.000"}}
+    cp = {
+        "DataTime": "20240601085800",
+        "a21026": {"Rtd": "0.10", "Flag": "N"},
+        "w01018": {"Avg": "1.000"},
+    }
     p = parse_packet(build_packet(st="31", cn="2011", pw="123456", mn=MN, qn=QN, cp=cp))
     assert p.cp.pollutants["a21026"].fields == {"Rtd": "0.10", "Flag": "N"}
     assert p.cp.pollutants["w01018"].fields == {"Avg": "1.000"}
 
 
 def _upload(edition: Edition = Edition.V2017) -> bytes:
-    return build_packet(st="31", cn="2051", pw="123456", mn=MN, qn=QN, edition=edition,
-                        needs_reply=True, cp={"DataTime": "20240601085800", "a21026": {"Avg": "1"}})
+    return build_packet(
+        st="31",
+        cn="2051",
+        pw="123456",
+        mn=MN,
+        qn=QN,
+        edition=edition,
+        needs_reply=True,
+        cp={"DataTime": "20240601085800", "a21026": {"Avg": "1"}},
+    )
 
 
 @pytest.mark.parametrize("edition", [Edition.V2017, Edition.V2025])
 def test_replies(edition: Edition) -> None:
     up = parse_packet(_upload(edition))
-    for raw, cn, params in [(data_reply(up), "9014", {}), (request_reply(up, 1), "9011", {"QnRtn": "1"}),
-                            (execution_result(up, 100), "9012", {"ExeRtn": "100"}),
-                            (notice_reply(up), "9013", {})]:
+    for raw, cn, params in [
+        (data_reply(up), "9014", {}),
+        (request_reply(up, 1), "9011", {"QnRtn": "1"}),
+        (execution_result(up, 100), "9012", {"ExeRtn": "100"}),
+        (notice_reply(up), "9013", {}),
+    ]:
         r = parse_packet(raw)
         assert (r.st, r.cn, r.qn, r.mn, r.pw, r.edition) == ("91", cn, QN, MN, "123456", edition)
         assert not r.needs_reply and dict(r.cp.params) == params
@@ -109,16 +154,31 @@ def test_replies(edition: Edition) -> None:
 
 
 COMMANDS = {
-    "1000": {"OverTime": 5, "ReCount": 3}, "1011": {}, "1012": {"SystemTime": datetime(2024, 6, 1, 9)},
-    "1061": {}, "1062": {"RtdInterval": 30}, "1063": {}, "1064": {"MinInterval": 10},
-    "1072": {"NewPW": "654321"}, "2011": {}, "2012": {}, "2021": {}, "2022": {},
+    "1000": {"OverTime": 5, "ReCount": 3},
+    "1011": {},
+    "1012": {"SystemTime": datetime(2024, 6, 1, 9)},
+    "1061": {},
+    "1062": {"RtdInterval": 30},
+    "1063": {},
+    "1064": {"MinInterval": 10},
+    "1072": {"NewPW": "654321"},
+    "2011": {},
+    "2012": {},
+    "2021": {},
+    "2022": {},
     "2031": {"BeginTime": "20240601000000", "EndTime": "20240602000000"},
     "2041": {"BeginTime": "20240601000000", "EndTime": "20240602000000"},
     "2051": {"BeginTime": "20240601000000", "EndTime": "20240601010000"},
     "2061": {"BeginTime": "20240601000000", "EndTime": "20240601230000"},
-    "3011": {"PolId": "w01018"}, "3012": {"PolId": "w01018"}, "3013": {"PolId": "w01018"},
-    "3014": {"PolId": "w01018"}, "3015": {}, "3016": {"PolId": "w01018", "CstartTime": "000000", "Ctime": 2},
-    "3017": {"PolId": "w01018"}, "3018": {"PolId": "w01018"}, "3019": {"PolId": "w01018"},
+    "3011": {"PolId": "w01018"},
+    "3012": {"PolId": "w01018"},
+    "3013": {"PolId": "w01018"},
+    "3014": {"PolId": "w01018"},
+    "3015": {},
+    "3016": {"PolId": "w01018", "CstartTime": "000000", "Ctime": 2},
+    "3017": {"PolId": "w01018"},
+    "3018": {"PolId": "w01018"},
+    "3019": {"PolId": "w01018"},
     "3020": {"PolId": "w01018", "InfoId": "i13004"},
     "3021": {"PolId": "w01018", "InfoId": "i13004", "i13004-Info": "160"},
 }
@@ -150,14 +210,23 @@ def test_make_qn() -> None:
 
 def test_heartbeat_9015() -> None:
     p = parse_packet(heartbeat(mn=MN, pw="123456", qn=QN))
-    assert (p.cn, p.st, p.flag, p.edition, dict(p.cp.params)) == ("9015", "91", 8, Edition.V2025, {})
+    assert (p.cn, p.st, p.flag, p.edition, dict(p.cp.params)) == (
+        "9015",
+        "91",
+        8,
+        Edition.V2025,
+        {},
+    )
     with pytest.raises(ValueError):
         heartbeat(mn=MN, pw="1", qn=QN, edition=Edition.V2017)
 
 
 def test_rf_resend() -> None:
-    p = parse_packet(build_packet(st="31", cn="2051", pw="1", mn=MN, qn=QN, cp="", rf=True,
-                                  edition=Edition.V2025))
+    p = parse_packet(
+        build_packet(
+            st="31", cn="2051", pw="1", mn=MN, qn=QN, cp="", rf=True, edition=Edition.V2025
+        )
+    )
     assert p.rf and b"RF=1;" in p.segment.encode()
 
 
@@ -190,9 +259,19 @@ def test_cp_encryption_layout() -> None:
 
 def test_encrypted_packet_round_trip_and_crc_over_plaintext() -> None:
     cp = {"DataTime": "20240601085857", "a21026": {"Rtd": "18.5", "Flag": "N"}}
-    plain = build_packet(st="31", cn="2011", pw="123456", mn=MN, qn=QN, cp=cp, edition=Edition.V2025)
-    enc = build_packet(st="31", cn="2011", pw="123456", mn=MN, qn=QN, cp=cp,
-                       edition=Edition.V2025, sm4_key=OFFICIAL_TEST_KEY)
+    plain = build_packet(
+        st="31", cn="2011", pw="123456", mn=MN, qn=QN, cp=cp, edition=Edition.V2025
+    )
+    enc = build_packet(
+        st="31",
+        cn="2011",
+        pw="123456",
+        mn=MN,
+        qn=QN,
+        cp=cp,
+        edition=Edition.V2025,
+        sm4_key=OFFICIAL_TEST_KEY,
+    )
     assert enc[-6:] == plain[-6:]  # same CRC: computed over the plaintext (A.2)
     assert b"CP=&&{0x" in enc
     p = parse_packet(enc, sm4_key=OFFICIAL_TEST_KEY)
@@ -212,9 +291,20 @@ def test_encrypted_packet_round_trip_and_crc_over_plaintext() -> None:
 def test_key_management_1014() -> None:
     when = datetime(2026, 1, 1, 0, 0)
     p = parse_packet(key_request(st="31", pw="123456", mn=MN, qn=QN, sk_create_time=when))
-    assert (p.cn, p.edition, dict(p.cp.params)) == ("1014", Edition.V2025, {"SKCreateTime": "20260101000000"})
-    raw = key_set(st="31", pw="123456", mn=MN, qn=QN, sk_create_time=when, new_sk="A" * 16,
-                  sm4_key=OFFICIAL_TEST_KEY)
+    assert (p.cn, p.edition, dict(p.cp.params)) == (
+        "1014",
+        Edition.V2025,
+        {"SKCreateTime": "20260101000000"},
+    )
+    raw = key_set(
+        st="31",
+        pw="123456",
+        mn=MN,
+        qn=QN,
+        sk_create_time=when,
+        new_sk="A" * 16,
+        sm4_key=OFFICIAL_TEST_KEY,
+    )
     assert b"NewSK" not in raw
     p = parse_packet(raw, sm4_key=OFFICIAL_TEST_KEY)
     assert dict(p.cp.params) == {"SKCreateTime": "20260101000000", "NewSK": "A" * 16}
@@ -230,8 +320,9 @@ def _long_cp(n: int) -> dict[str, object]:
 
 
 def test_split_and_reassemble() -> None:
-    packets = build_packets(st="52", cn="2051", pw="123456", mn=MN, qn=QN, cp=_long_cp(40),
-                            needs_reply=True)
+    packets = build_packets(
+        st="52", cn="2051", pw="123456", mn=MN, qn=QN, cp=_long_cp(40), needs_reply=True
+    )
     assert len(packets) > 1
     parsed = [parse_packet(p) for p in packets]
     assert all(len(p) <= 1024 + 12 for p in packets)
@@ -245,7 +336,12 @@ def test_split_and_reassemble() -> None:
     assert merged is not None and r.held() == 0
     assert (merged.pnum, merged.pno, merged.flag, merged.is_split) == (None, None, 5, False)
     assert len(merged.cp.pollutants) == 40
-    assert merged.cp.pollutants["e13901"].fields == {"Avg": "39.5", "Min": "1.25", "Max": "9.75", "Flag": "N"}
+    assert merged.cp.pollutants["e13901"].fields == {
+        "Avg": "39.5",
+        "Min": "1.25",
+        "Max": "9.75",
+        "Flag": "N",
+    }
     assert merged.cp.data_time == datetime(2024, 6, 1, 8, 58)
 
 
@@ -257,14 +353,18 @@ def test_reassembler_passes_unsplit_and_bounds_memory() -> None:
     r = Reassembler(max_parts=5, max_age_s=10.0)
     whole = parse_packet(_upload())
     assert r.add(whole, 0.0) is whole
-    parts = [parse_packet(p) for p in build_packets(st="52", cn="2051", pw="1", mn=MN, qn=QN, cp=_long_cp(40))]
+    parts = [
+        parse_packet(p)
+        for p in build_packets(st="52", cn="2051", pw="1", mn=MN, qn=QN, cp=_long_cp(40))
+    ]
     assert r.add(parts[0], 0.0) is None and r.held() == 1
     assert r.add(parts[0], 1.0) is None and r.held() == 1  # resent part replaces, not added
     assert r.add(parts[1], 20.0) is None  # the first group expired
     assert r.discarded == 1 and r.held() == 1
     for i in range(6):  # more groups than max_parts: the oldest are dropped
-        other = build_packets(st="52", cn="2051", pw="1", mn=MN, qn=f"2024060108585700{i}",
-                              cp=_long_cp(40))
+        other = build_packets(
+            st="52", cn="2051", pw="1", mn=MN, qn=f"2024060108585700{i}", cp=_long_cp(40)
+        )
         r.add(parse_packet(other[0]), 21.0 + i)
     assert r.held() <= 5
     big = parse_packet(build_packet(st="52", cn="2051", pw="1", mn=MN, cp="", pnum=9, pno=1))
@@ -298,10 +398,22 @@ def test_framer_and_parser_together_on_built_stream() -> None:
 
 
 def test_encrypted_packet_with_plaintext_length_through_the_framer() -> None:
-    cp = {"DataTime": "20240601085857"} | {f"a2100{i}": {"Rtd": f"{i}.5", "Flag": "N"} for i in range(5)}
-    plain = build_packet(st="31", cn="2011", pw="123456", mn=MN, qn=QN, cp=cp, edition=Edition.V2025)
-    enc = build_packet(st="31", cn="2011", pw="123456", mn=MN, qn=QN, cp=cp,
-                       edition=Edition.V2025, sm4_key=OFFICIAL_TEST_KEY)
+    cp = {"DataTime": "20240601085857"} | {
+        f"a2100{i}": {"Rtd": f"{i}.5", "Flag": "N"} for i in range(5)
+    }
+    plain = build_packet(
+        st="31", cn="2011", pw="123456", mn=MN, qn=QN, cp=cp, edition=Edition.V2025
+    )
+    enc = build_packet(
+        st="31",
+        cn="2011",
+        pw="123456",
+        mn=MN,
+        qn=QN,
+        cp=cp,
+        edition=Edition.V2025,
+        sm4_key=OFFICIAL_TEST_KEY,
+    )
     as_printed = plain[:6] + enc[6:]  # the A.2 examples put the plaintext length in the header
     framer = Framer(max_segment=4096)
     events = framer.feed(as_printed + plain)

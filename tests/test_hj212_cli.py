@@ -16,7 +16,21 @@ from qingshan.protocol.hj212 import crc16
 runner = CliRunner()
 OFFICIAL = "##0101QN=20160801085857223;ST=32;CN=1062;PW=100000;MN=010000A8900016F000169DC0;Flag=5;CP=&&RtdInterval=30&&1C80"
 OLD = "##0139ST=32;CN=2011;PW=123456;MN=LD130133000015;CP=&&DataTime=20160824003817000;B01-Rtd=36.91;011-Rtd=231.0,011-Flag=N;060-Rtd=1.803,060-Flag=N&&4980"
-KEYS = ["ok", "error", "edition", "qn", "st", "cn", "pw", "mn", "flag", "pnum", "pno", "cp", "tolerated"]
+KEYS = [
+    "ok",
+    "error",
+    "edition",
+    "qn",
+    "st",
+    "cn",
+    "pw",
+    "mn",
+    "flag",
+    "pnum",
+    "pno",
+    "cp",
+    "tolerated",
+]
 
 
 def lines(output: str) -> list[dict[str, object]]:
@@ -29,9 +43,19 @@ def test_check_contract() -> None:
     first, second = lines(result.stdout)
     assert list(first) == KEYS and list(second) == KEYS
     assert first == {
-        "ok": True, "error": None, "edition": "2017", "qn": "20160801085857223", "st": "32",
-        "cn": "1062", "pw": "100000", "mn": "010000A8900016F000169DC0", "flag": 5, "pnum": None,
-        "pno": None, "cp": {"RtdInterval": "30"}, "tolerated": [],
+        "ok": True,
+        "error": None,
+        "edition": "2017",
+        "qn": "20160801085857223",
+        "st": "32",
+        "cn": "1062",
+        "pw": "100000",
+        "mn": "010000A8900016F000169DC0",
+        "flag": 5,
+        "pnum": None,
+        "pno": None,
+        "cp": {"RtdInterval": "30"},
+        "tolerated": [],
     }
     assert second["ok"] is False and second["error"] == "bad_datatime"
     assert "line 2: bad_datatime" in result.stderr
@@ -43,8 +67,10 @@ def test_check_lenient() -> None:
     (obj,) = lines(result.stdout)
     assert obj["edition"] == "2005" and obj["tolerated"] == ["datatime_millis"]
     assert obj["cp"] == {
-        "DataTime": "20160824003817", "w00000": {"Rtd": "36.91"},
-        "w01018": {"Rtd": "231.0", "Flag": "N"}, "w21003": {"Rtd": "1.803", "Flag": "N"},
+        "DataTime": "20160824003817",
+        "w00000": {"Rtd": "36.91"},
+        "w01018": {"Rtd": "231.0", "Flag": "N"},
+        "w21003": {"Rtd": "1.803", "Flag": "N"},
     }
 
 
@@ -57,7 +83,9 @@ def test_check_gbk() -> None:
     assert lines(ok.stdout)[0]["cp"]["i11001"] == {"Info": "//正常//"}  # type: ignore[index]
     bad = runner.invoke(app, ["hj212", "check"], input=packet)
     assert bad.exit_code == 1 and lines(bad.stdout)[0]["error"] == "bad_encoding"
-    assert runner.invoke(app, ["hj212", "check", "--encoding", "latin1"], input=packet).exit_code == 2
+    assert (
+        runner.invoke(app, ["hj212", "check", "--encoding", "latin1"], input=packet).exit_code == 2
+    )
 
 
 def test_build_round_trip() -> None:
@@ -68,8 +96,15 @@ def test_build_round_trip() -> None:
 
 
 def test_build_keeps_number_text_and_defaults_flag() -> None:
-    obj = {"qn": "20240601085857223", "st": "32", "cn": "1011", "pw": "123456",
-           "mn": "010000A8900016F000169DC0", "edition": "2025", "cp": {}}
+    obj = {
+        "qn": "20240601085857223",
+        "st": "32",
+        "cn": "1011",
+        "pw": "123456",
+        "mn": "010000A8900016F000169DC0",
+        "edition": "2025",
+        "cp": {},
+    }
     out = runner.invoke(app, ["hj212", "build"], input=json.dumps(obj)).stdout_bytes
     seg = b"QN=20240601085857223;ST=32;CN=1011;PW=123456;MN=010000A8900016F000169DC0;Flag=8;CP=&&&&"
     assert out == b"##0087" + seg + b"%04X\r\n" % crc16(seg)
@@ -79,7 +114,12 @@ def test_build_keeps_number_text_and_defaults_flag() -> None:
 
 
 def test_build_errors() -> None:
-    for bad in ("not json", "[1]", '{"st": "31"}', '{"st":"31","cn":"2011","pw":"1","mn":"A","flag":"x","cp":{}}'):
+    for bad in (
+        "not json",
+        "[1]",
+        '{"st": "31"}',
+        '{"st":"31","cn":"2011","pw":"1","mn":"A","flag":"x","cp":{}}',
+    ):
         result = runner.invoke(app, ["hj212", "build"], input=bad)
         assert result.exit_code == 2 and result.stdout == ""
         assert "error:" in result.stderr
@@ -104,8 +144,9 @@ def test_crc() -> None:
 
 def test_console_script_subprocess() -> None:
     exe = [sys.executable, "-c", "from qingshan.cli.main import main; main()"]
-    proc = subprocess.run([*exe, "hj212", "check"], input=(OFFICIAL + "\n").encode(),
-                          capture_output=True, check=False)
+    proc = subprocess.run(
+        [*exe, "hj212", "check"], input=(OFFICIAL + "\n").encode(), capture_output=True, check=False
+    )
     assert proc.returncode == 0
     assert json.loads(proc.stdout)["cn"] == "1062"
     helped = subprocess.run([*exe, "hj212", "--help"], capture_output=True, check=False)

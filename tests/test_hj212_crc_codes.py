@@ -21,7 +21,9 @@ from qingshan.protocol.hj212.codes import (
 )
 
 SAMPLE_2017 = b"QN=20160801085857223;ST=32;CN=1062;PW=100000;MN=010000A8900016F000169DC0;Flag=5;CP=&&RtdInterval=30&&"
-SAMPLE_2025 = b"QN=20240601085857223;ST=32;CN=1011;PW=123456;MN=010000A8900016F000169DC0;Flag=9;CP=&&&&"
+SAMPLE_2025 = (
+    b"QN=20240601085857223;ST=32;CN=1011;PW=123456;MN=010000A8900016F000169DC0;Flag=9;CP=&&&&"
+)
 
 
 def reference_crc(data: bytes) -> int:
@@ -83,8 +85,16 @@ def test_code_tables_load() -> None:
 def test_official_correspondence_examples() -> None:
     # STANDARDS.md lists these pairs of HJ 212-2017 Appendix B.
     expected = {
-        "011": "w01018", "060": "w21003", "101": "w21011", "065": "w21001", "B01": "w00000",
-        "01": "a34013", "02": "a21026", "03": "a21002", "B02": "a00000", "S01": "a19001",
+        "011": "w01018",
+        "060": "w21003",
+        "101": "w21011",
+        "065": "w21001",
+        "B01": "w00000",
+        "01": "a34013",
+        "02": "a21026",
+        "03": "a21002",
+        "B02": "a00000",
+        "S01": "a19001",
     }
     mapping = map_2005_to_2017()
     for old, new in expected.items():
@@ -95,7 +105,12 @@ def test_official_correspondence_examples() -> None:
 def test_pollutant_names_and_units() -> None:
     so2 = pollutant_info("a21026")
     assert so2 is not None
-    assert (so2.name, so2.unit, so2.cou_unit, so2.code_2005) == ("二氧化硫", "毫克/立方米", "千克", "02")
+    assert (so2.name, so2.unit, so2.cou_unit, so2.code_2005) == (
+        "二氧化硫",
+        "毫克/立方米",
+        "千克",
+        "02",
+    )
     cod = pollutant_info("w01018")
     assert cod is not None and cod.name == "化学需氧量" and cod.unit == "毫克/升"
     assert pollutant_info("LA") is not None

@@ -73,19 +73,35 @@ def _mutate(data: bytes, ops: list[tuple[int, int, int]]) -> bytes:
     return bytes(buf)
 
 
-MUTATIONS = st.lists(st.tuples(st.integers(0, 3), st.integers(0, 10_000), st.integers(0, 255)),
-                     min_size=1, max_size=6)
+MUTATIONS = st.lists(
+    st.tuples(st.integers(0, 3), st.integers(0, 10_000), st.integers(0, 255)),
+    min_size=1,
+    max_size=6,
+)
 
 
 @SETTINGS
 @given(st.sampled_from(VALID), MUTATIONS)
-def test_mutated_packets_raise_only_protocol_error(packet: bytes, ops: list[tuple[int, int, int]]) -> None:
+def test_mutated_packets_raise_only_protocol_error(
+    packet: bytes, ops: list[tuple[int, int, int]]
+) -> None:
     _parse_all(_mutate(packet, ops))
 
 
 SEGMENT_ALPHABET = st.sampled_from(
-    [*"=;,&-QSTCNPWMFlagRtdAvgFlagDataTime0123456789.xN{}",
-     "CP=&&", "&&", "Flag=", "PNUM=", "PNO=", "RF=", "DataTime=", "中", "²", "١"]
+    [
+        *"=;,&-QSTCNPWMFlagRtdAvgFlagDataTime0123456789.xN{}",
+        "CP=&&",
+        "&&",
+        "Flag=",
+        "PNUM=",
+        "PNO=",
+        "RF=",
+        "DataTime=",
+        "中",
+        "²",
+        "١",
+    ]
 )
 
 
@@ -103,9 +119,13 @@ def test_random_segments_with_valid_crc(parts: list[str]) -> None:
 
 
 @SETTINGS
-@given(st.lists(st.tuples(st.sampled_from(VALID), st.binary(max_size=40).filter(lambda b: b"#" not in b)),
-                max_size=6),
-       st.lists(st.integers(1, 50), min_size=1, max_size=10))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(VALID), st.binary(max_size=40).filter(lambda b: b"#" not in b)),
+        max_size=6,
+    ),
+    st.lists(st.integers(1, 50), min_size=1, max_size=10),
+)
 def test_valid_packets_survive_garbage_and_any_chunking(
     items: list[tuple[bytes, bytes]], sizes: list[int]
 ) -> None:
@@ -124,11 +144,19 @@ def test_valid_packets_survive_garbage_and_any_chunking(
 
 
 @SETTINGS
-@given(st.lists(st.sampled_from(["{", "}", "0x", "0X", ",", "A1", "ff", "7", "g=N", "&&", "中"]),
-                max_size=60),
-       st.booleans())
+@given(
+    st.lists(
+        st.sampled_from(["{", "}", "0x", "0X", ",", "A1", "ff", "7", "g=N", "&&", "中"]),
+        max_size=60,
+    ),
+    st.booleans(),
+)
 def test_random_ciphertext_with_key(parts: list[str], lenient: bool) -> None:
-    segment = f"QN=20240601085857223;ST=31;CN=2011;PW=1;MN={'0' * 24};Flag=8;CP=&&{{0x" + "".join(parts) + "&&"
+    segment = (
+        f"QN=20240601085857223;ST=31;CN=2011;PW=1;MN={'0' * 24};Flag=8;CP=&&{{0x"
+        + "".join(parts)
+        + "&&"
+    )
     raw = segment.encode()
     data = b"##%04d" % len(raw) + raw + b"%04X\r\n" % crc16(raw)
     for encoding in ("utf-8", "gbk"):
@@ -140,11 +168,15 @@ def test_random_ciphertext_with_key(parts: list[str], lenient: bool) -> None:
             assert isinstance(result, Packet)
 
 
-CODES = st.sampled_from(["a21026", "a34013", "w01018", "SB1", "LA", "011", "i13004", "a,b", "x y", ""])
-SUFFIXES = st.sampled_from(["Rtd", "Avg", "Min", "Max", "Cou", "ZsAvg", "RS", "Flag", "EFlag",
-                            "SampleTime", "Info", ""])
-VALUES = st.sampled_from(["1.5", "-0.25", "+3", "12", "N", "D", "X", "", "1.", "２", "a-b",
-                          "20240601085800", "1=2"])
+CODES = st.sampled_from(
+    ["a21026", "a34013", "w01018", "SB1", "LA", "011", "i13004", "a,b", "x y", ""]
+)
+SUFFIXES = st.sampled_from(
+    ["Rtd", "Avg", "Min", "Max", "Cou", "ZsAvg", "RS", "Flag", "EFlag", "SampleTime", "Info", ""]
+)
+VALUES = st.sampled_from(
+    ["1.5", "-0.25", "+3", "12", "N", "D", "X", "", "1.", "２", "a-b", "20240601085800", "1=2"]
+)
 
 
 @st.composite
@@ -159,7 +191,9 @@ def cp_texts(draw: st.DrawFn) -> str:
             items.append(f"{prefix}-{draw(SUFFIXES)}={draw(VALUES)}")
         groups.append(",".join(items))
     if draw(st.booleans()):
-        groups.insert(0, "DataTime=" + draw(st.sampled_from(["20240601085800", "2024", "20240601085800123"])))
+        groups.insert(
+            0, "DataTime=" + draw(st.sampled_from(["20240601085800", "2024", "20240601085800123"]))
+        )
     if draw(st.booleans()):
         groups.insert(draw(st.integers(0, len(groups))), "")  # empty group (";;")
     if draw(st.booleans()):
@@ -196,8 +230,9 @@ HEADER_VALUES = {
 
 
 @SETTINGS
-@given(st.fixed_dictionaries({k: st.sampled_from(v) for k, v in HEADER_VALUES.items()}),
-       st.booleans())
+@given(
+    st.fixed_dictionaries({k: st.sampled_from(v) for k, v in HEADER_VALUES.items()}), st.booleans()
+)
 def test_fast_header_path_equals_general_path(fields: dict[str, str], lenient: bool) -> None:
     import re
 

@@ -52,8 +52,10 @@ def _packet_bytes(sample: dict[str, Any]) -> bytes:
 def _check(packet: Packet, expect: dict[str, Any]) -> None:
     for key in ("edition", "qn", "st", "cn", "pw", "mn", "flag"):
         if key in expect:
-            assert str(getattr(packet, key)) == str(expect[key]) if key == "edition" else (
-                getattr(packet, key) == expect[key]
+            assert (
+                str(getattr(packet, key)) == str(expect[key])
+                if key == "edition"
+                else (getattr(packet, key) == expect[key])
             ), key
     if "data_time" in expect:
         want = expect["data_time"]
@@ -82,7 +84,9 @@ def test_at_least_three_independent_sources() -> None:
     assert len(repos) >= 4
 
 
-@pytest.mark.parametrize("sample", SAMPLES, ids=[f"{s['source']}-{i}" for i, s in enumerate(SAMPLES)])
+@pytest.mark.parametrize(
+    "sample", SAMPLES, ids=[f"{s['source']}-{i}" for i, s in enumerate(SAMPLES)]
+)
 def test_public_sample_parses_identically(sample: dict[str, Any]) -> None:
     raw = _packet_bytes(sample)
     packet = parse_packet(raw, lenient=True)

@@ -41,16 +41,23 @@ def test_packets_are_stored_exactly_and_idempotently(engine: Engine) -> None:
     # A re-send in a later batch (lost acknowledgement) and a 2025-style RF=1 resend.
     outs = ing.write([accepted(raws[1]), accepted(minute(2, rf=True, qn=qn_of(2)))])
     assert [o.status for o in outs] == ["duplicate", "duplicate"]
-    rows = list(export_observations(engine, mn=MN, resolution=Resolution.MINUTE,
-                                    start=T0, end=datetime(2026, 3, 2)))
+    rows = list(
+        export_observations(
+            engine, mn=MN, resolution=Resolution.MINUTE, start=T0, end=datetime(2026, 3, 2)
+        )
+    )
     assert len(rows) == 10
     assert [(r.code, r.value, r.flag, r.derived) for r in rows[:2]] == [
-        ("a21026", "10.00", "N", False), ("a34004", "0.035", "N", False)]
+        ("a21026", "10.00", "N", False),
+        ("a34004", "0.035", "N", False),
+    ]
     assert count(engine, ReceivedPacket) == 5 and count(engine, RawPacket) == 5
     assert count(engine, RollupDirty) == 1  # the 08:00 hour
     with engine.connect() as conn:
-        assert conn.execute(select(RawPacket.raw).order_by(RawPacket.id)).scalars().first() == (
-            raws[0])
+        assert (
+            conn.execute(select(RawPacket.raw).order_by(RawPacket.id)).scalars().first()
+            == (raws[0])
+        )
 
 
 def test_corrections_replace_values(engine: Engine) -> None:
@@ -58,51 +65,82 @@ def test_corrections_replace_values(engine: Engine) -> None:
     ing = Ingestor(engine)
     ing.write([accepted(minute(0, value="1.0"))])
     ing.write([accepted(minute(0, value="2.50", qn="20260301080000999", flag="C"))])
-    rows = list(export_observations(engine, mn=MN, resolution=Resolution.MINUTE,
-                                    start=T0, end=T0))
+    rows = list(export_observations(engine, mn=MN, resolution=Resolution.MINUTE, start=T0, end=T0))
     assert [(r.value, r.flag) for r in rows if r.code == "a21026"] == [("2.50", "C")]
 
 
 def test_authentication_failures_are_quarantined_only(engine: Engine) -> None:
     add_device(engine, mn=MN, pw=PW, st="22")
     ing = Ingestor(engine)
-    outs = ing.write([
-        accepted(minute(0, pw="999999")),
-        accepted(minute(1, mn="AAAAAAAAAAAAAAAAAAAAAAAA")),
-        accepted(data_packet(mn=MN, pw=PW, st="32", cn="2051", when=T0, qn="20260301080000777",
-                             values={"w01018": {"Avg": "1"}})),
-        Rejected(b"##garbage", "crc_mismatch", "CRC 0000 but computed 1C80"),
-    ])
+    outs = ing.write(
+        [
+            accepted(minute(0, pw="999999")),
+            accepted(minute(1, mn="AAAAAAAAAAAAAAAAAAAAAAAA")),
+            accepted(
+                data_packet(
+                    mn=MN,
+                    pw=PW,
+                    st="32",
+                    cn="2051",
+                    when=T0,
+                    qn="20260301080000777",
+                    values={"w01018": {"Avg": "1"}},
+                )
+            ),
+            Rejected(b"##garbage", "crc_mismatch", "CRC 0000 but computed 1C80"),
+        ]
+    )
     assert [(o.status, o.reason, o.qn_rtn) for o in outs] == [
-        ("rejected", "wrong_pw", 3), ("rejected", "unknown_mn", 4),
-        ("rejected", "wrong_st", 5), ("rejected", "crc_mismatch", None)]
+        ("rejected", "wrong_pw", 3),
+        ("rejected", "unknown_mn", 4),
+        ("rejected", "wrong_st", 5),
+        ("rejected", "crc_mismatch", None),
+    ]
     assert count(engine, Quarantine) == 4
     assert count(engine, ReceivedPacket) == 0 and count(engine, RawPacket) == 0
-    rows = list(export_observations(engine, mn=MN, resolution=Resolution.MINUTE,
-                                    start=T0, end=datetime(2027, 1, 1)))
+    rows = list(
+        export_observations(
+            engine, mn=MN, resolution=Resolution.MINUTE, start=T0, end=datetime(2027, 1, 1)
+        )
+    )
     assert rows == []
     with engine.connect() as conn:
-        reasons = conn.execute(select(Quarantine.reason, Quarantine.mn)
-                               .order_by(Quarantine.id)).all()
-    assert [tuple(r) for r in reasons][:2] == [("wrong_pw", MN),
-                                                ("unknown_mn", "AAAAAAAAAAAAAAAAAAAAAAAA")]
+        reasons = conn.execute(
+            select(Quarantine.reason, Quarantine.mn).order_by(Quarantine.id)
+        ).all()
+    assert [tuple(r) for r in reasons][:2] == [
+        ("wrong_pw", MN),
+        ("unknown_mn", "AAAAAAAAAAAAAAAAAAAAAAAA"),
+    ]
 
 
 def test_status_heartbeat_and_bad_values(engine: Engine) -> None:
     add_device(engine, mn=MN, pw=PW, st="22")
     ing = Ingestor(engine)
-    status = data_packet(mn=MN, pw=PW, st="22", cn="2021", when=T0, qn="20260301080000001",
-                         values={"SB1": {"RS": "1"}, "SB2": {"RS": "0"}})
+    status = data_packet(
+        mn=MN,
+        pw=PW,
+        st="22",
+        cn="2021",
+        when=T0,
+        qn="20260301080000001",
+        values={"SB1": {"RS": "1"}, "SB2": {"RS": "0"}},
+    )
     hb = heartbeat(mn=MN, pw=PW, qn="20260301080000002", needs_reply=True)
     no_time = parse_packet(minute(3))
-    no_time = no_time.__class__(**{**{f: getattr(no_time, f) for f in no_time.__dataclass_fields__},
-                                   "cp": no_time.cp.__class__(None, no_time.cp.pollutants, {})})
+    no_time = no_time.__class__(
+        **{
+            **{f: getattr(no_time, f) for f in no_time.__dataclass_fields__},
+            "cp": no_time.cp.__class__(None, no_time.cp.pollutants, {}),
+        }
+    )
     outs = ing.write([accepted(status), accepted(hb), Accepted(no_time, minute(3))])
     assert [o.status for o in outs] == ["stored", "seen", "rejected"]
     assert outs[2].reason == "missing_datatime"
     with engine.connect() as conn:
-        got = conn.execute(select(DeviceStatus.code, DeviceStatus.value)
-                           .order_by(DeviceStatus.code)).all()
+        got = conn.execute(
+            select(DeviceStatus.code, DeviceStatus.value).order_by(DeviceStatus.code)
+        ).all()
         seen = conn.execute(select(func.max(RawPacket.received_at))).scalar()
     assert [tuple(r) for r in got] == [("SB1-RS", "1"), ("SB2-RS", "0")]
     assert seen is not None
@@ -122,8 +160,16 @@ def test_split_packets_are_reassembled_and_stored_once(engine: Engine) -> None:
     values = {f"a{20000 + i}": f"{i}.5" for i in range(60)}
     cp: dict[str, object] = {"DataTime": T0}
     cp.update({f"{c}-Avg": v for c, v in values.items()})
-    parts = build_packets(st="22", cn="2051", pw=PW, mn=MN, cp=cp, qn="20260301080000123",
-                          needs_reply=True, max_segment=400)
+    parts = build_packets(
+        st="22",
+        cn="2051",
+        pw=PW,
+        mn=MN,
+        cp=cp,
+        qn="20260301080000123",
+        needs_reply=True,
+        max_segment=400,
+    )
     assert len(parts) > 2
     directory = Directory(engine)
     directory.reload()
@@ -135,8 +181,7 @@ def test_split_packets_are_reassembled_and_stored_once(engine: Engine) -> None:
     assert merged.raw == b"".join(parts)
     out = Ingestor(engine, directory).write([merged])
     assert out[0].status == "stored"
-    rows = list(export_observations(engine, mn=MN, resolution=Resolution.MINUTE,
-                                    start=T0, end=T0))
+    rows = list(export_observations(engine, mn=MN, resolution=Resolution.MINUTE, start=T0, end=T0))
     assert {r.code: r.value for r in rows} == values
 
 
@@ -148,8 +193,15 @@ def test_incomplete_split_packets_are_bounded(engine: Engine) -> None:
     for i in range(100):  # first parts of 100 different split packets, never completed
         cp: dict[str, object] = {"DataTime": T0}
         cp.update({f"a{20000 + k}-Avg": "1.5" for k in range(30)})
-        part = build_packets(st="22", cn="2051", pw=PW, mn=MN, cp=cp,
-                             qn=f"2026030108{i:02d}00123"[:17], max_segment=300)[0]
+        part = build_packets(
+            st="22",
+            cn="2051",
+            pw=PW,
+            mn=MN,
+            cp=cp,
+            qn=f"2026030108{i:02d}00123"[:17],
+            max_segment=300,
+        )[0]
         assert isinstance(dec.decode(part, peer="t", now=float(i)), Pending)
     assert sum(len(p.raws) for p in dec._parts.values()) <= 10
     assert dec.reassembler.held() <= 10
@@ -167,13 +219,22 @@ def test_raw_archive_retention(engine: Engine) -> None:
     now = utcnow()
     old = Accepted(parse_packet(minute(0)), minute(0), received_at=now - timedelta(days=500))
     new = Accepted(parse_packet(minute(1)), minute(1), received_at=now)
-    Ingestor(engine).write([old, new, Rejected(b"##x", "no_header", "",
-                                               received_at=now - timedelta(days=500))])
+    Ingestor(engine).write(
+        [old, new, Rejected(b"##x", "no_header", "", received_at=now - timedelta(days=500))]
+    )
     assert purge_raw(engine, 400, now=now) == 1
     assert count(engine, RawPacket) == 1 and count(engine, ReceivedPacket) == 1
     assert count(engine, Quarantine) == 0
     # observations are never purged
-    assert len(list(export_observations(engine, mn=MN, resolution=Resolution.MINUTE,
-                                        start=T0, end=datetime(2027, 1, 1)))) == 4
+    assert (
+        len(
+            list(
+                export_observations(
+                    engine, mn=MN, resolution=Resolution.MINUTE, start=T0, end=datetime(2027, 1, 1)
+                )
+            )
+        )
+        == 4
+    )
     with pytest.raises(ValueError, match="at least 1 day"):
         purge_raw(engine, 0)

@@ -20,8 +20,15 @@ H0 = datetime(2026, 5, 1, 8, 0)
 
 
 def rec(v: str | None, flag: str | None = "N", minute: int = 0, **kw: Any) -> Record:
-    return Record(H0 + timedelta(minutes=minute), v, kw.get("vmin"), kw.get("vmax"),
-                  kw.get("cou"), kw.get("zs"), flag)
+    return Record(
+        H0 + timedelta(minutes=minute),
+        v,
+        kw.get("vmin"),
+        kw.get("vmax"),
+        kw.get("cou"),
+        kw.get("zs"),
+        flag,
+    )
 
 
 def test_rules_come_from_the_data_file() -> None:
@@ -31,8 +38,9 @@ def test_rules_come_from_the_data_file() -> None:
 
 def test_mean_is_exact_and_rounded_half_even() -> None:
     # (1.00 + 1.01 + 1.00 + 1.01) / 4 = 1.005 -> 1.00 (half to even at 2 decimals)
-    out = aggregate([rec("1.00"), rec("1.01"), rec("1.00"), rec("1.01")],
-                    needed=4, unit=1, rules=RULES)
+    out = aggregate(
+        [rec("1.00"), rec("1.01"), rec("1.00"), rec("1.01")], needed=4, unit=1, rules=RULES
+    )
     assert out["value"] == "1.00" and out["flag"] == "N" and out["samples"] == 4
     out = aggregate([rec("0.1"), rec("0.2")], needed=2, unit=1, rules=RULES)
     assert out["value"] == "0.2"  # 0.15 -> 0.2 (half to even), no binary round-off
@@ -54,8 +62,9 @@ def test_too_few_valid_minutes_gives_invalid_hour_with_dominant_flag() -> None:
 
 
 def test_missing_flag_counts_as_normal_and_cou_is_summed() -> None:
-    out = aggregate([rec("2.0", None, cou="1.5"), rec("4.0", None, cou="2.25")],
-                    needed=2, unit=1, rules=RULES)
+    out = aggregate(
+        [rec("2.0", None, cou="1.5"), rec("4.0", None, cou="2.25")], needed=2, unit=1, rules=RULES
+    )
     assert (out["value"], out["cou"], out["flag"]) == ("3.0", "3.75", "N")
 
 
@@ -67,8 +76,13 @@ def test_interval_inference() -> None:
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.lists(st.decimals(min_value=-1000, max_value=1000, places=3, allow_nan=False),
-                min_size=1, max_size=60))
+@given(
+    st.lists(
+        st.decimals(min_value=-1000, max_value=1000, places=3, allow_nan=False),
+        min_size=1,
+        max_size=60,
+    )
+)
 def test_mean_property(values: list[Decimal]) -> None:
     texts = [f"{v:.3f}" for v in values]
     out = aggregate([rec(t) for t in texts], needed=1, unit=1, rules=RULES)
@@ -77,12 +91,32 @@ def test_mean_property(values: list[Decimal]) -> None:
     assert Decimal(out["vmin"]) == min(values) and Decimal(out["vmax"]) == max(values)
 
 
-def _minute_rows(device_id: int, start: datetime, n: int, step: int, value: str,
-                 flag: str = "N", code: str = "a21026") -> list[dict[str, Any]]:
-    return [{"device_id": device_id, "resolution": int(Resolution.MINUTE),
-             "data_time": start + timedelta(minutes=i * step), "code": code, "value": value,
-             "vmin": None, "vmax": None, "cou": None, "zs": None, "flag": flag,
-             "derived": False, "samples": None} for i in range(n)]
+def _minute_rows(
+    device_id: int,
+    start: datetime,
+    n: int,
+    step: int,
+    value: str,
+    flag: str = "N",
+    code: str = "a21026",
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "device_id": device_id,
+            "resolution": int(Resolution.MINUTE),
+            "data_time": start + timedelta(minutes=i * step),
+            "code": code,
+            "value": value,
+            "vmin": None,
+            "vmax": None,
+            "cou": None,
+            "zs": None,
+            "flag": flag,
+            "derived": False,
+            "samples": None,
+        }
+        for i in range(n)
+    ]
 
 
 def _store(engine: Engine, rows: list[dict[str, Any]]) -> None:
@@ -95,9 +129,14 @@ def _store(engine: Engine, rows: list[dict[str, Any]]) -> None:
 def _get(engine: Engine, res: Resolution) -> list[tuple[Any, ...]]:
     o = Observation
     with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(
-            select(o.data_time, o.code, o.value, o.flag, o.derived, o.samples)
-            .where(o.resolution == int(res)).order_by(o.data_time, o.code))]
+        return [
+            tuple(r)
+            for r in conn.execute(
+                select(o.data_time, o.code, o.value, o.flag, o.derived, o.samples)
+                .where(o.resolution == int(res))
+                .order_by(o.data_time, o.code)
+            )
+        ]
 
 
 def test_minute_to_hour_to_day_in_the_database(engine: Engine) -> None:
@@ -119,8 +158,14 @@ def test_minute_to_hour_to_day_in_the_database(engine: Engine) -> None:
     # Late, corrected data: hour 3 is re-sent as calibration -> invalid hour, day recomputed
     _store(engine, _minute_rows(dev, day + timedelta(hours=3), 6, 10, "3", flag="C"))
     run_rollups(engine)
-    assert _get(engine, Resolution.HOUR)[3] == (day + timedelta(hours=3), "a21026", None, "C",
-                                                True, 0)
+    assert _get(engine, Resolution.HOUR)[3] == (
+        day + timedelta(hours=3),
+        "a21026",
+        None,
+        "C",
+        True,
+        0,
+    )
     # 20 valid hours remain: mean of 0..20 without 3 = 207/20 = 10.35 -> 10 (0 decimals)
     assert _get(engine, Resolution.DAY) == [(day, "a21026", "10", "N", True, 20)]
     _store(engine, _minute_rows(dev, day + timedelta(hours=4), 6, 10, "4", flag="D"))

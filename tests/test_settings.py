@@ -15,7 +15,7 @@ def test_defaults_point_to_var_sqlite(tmp_path: Path, monkeypatch: pytest.Monkey
 
 def test_file_then_env_then_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "qingshan.toml").write_text('hj212_port = 7000\nhttp_port = 7001\n')
+    (tmp_path / "qingshan.toml").write_text("hj212_port = 7000\nhttp_port = 7001\n")
     assert get_settings().hj212_port == 7000
     monkeypatch.setenv("QINGSHAN_HJ212_PORT", "7100")
     s = get_settings()

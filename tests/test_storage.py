@@ -36,8 +36,18 @@ def test_schema_is_at_head_and_init_is_repeatable(engine: Engine) -> None:
     init_db(engine)  # upgrading an up-to-date database is a no-op
     check_schema(engine)
     names = set(inspect(engine).get_table_names())
-    assert {"observation", "device", "region", "site", "quarantine", "received_packet",
-            "raw_packet", "forward_queue", "rollup_dirty", "connection_log"} <= names
+    assert {
+        "observation",
+        "device",
+        "region",
+        "site",
+        "quarantine",
+        "received_packet",
+        "raw_packet",
+        "forward_queue",
+        "rollup_dirty",
+        "connection_log",
+    } <= names
     with engine.connect() as conn:
         assert conn.execute(text("select version_num from alembic_version")).scalar() == (
             head_revision()
@@ -70,18 +80,29 @@ def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
 def test_observation_values_round_trip_exactly(engine: Engine) -> None:
     texts = ["12.30", "0.000001", "-5", "123456789012345678.123456789", "1E+3", "0.10"]
     rows = [
-        {"device_id": 1, "resolution": 1, "data_time": datetime(2026, 3, 1, 0, i),
-         "code": "w01018", "value": t, "vmin": t, "vmax": t, "cou": None, "zs": None,
-         "flag": "N", "derived": False, "samples": None}
+        {
+            "device_id": 1,
+            "resolution": 1,
+            "data_time": datetime(2026, 3, 1, 0, i),
+            "code": "w01018",
+            "value": t,
+            "vmin": t,
+            "vmax": t,
+            "cou": None,
+            "zs": None,
+            "flag": "N",
+            "derived": False,
+            "samples": None,
+        }
         for i, t in enumerate(texts)
     ]
     partitions.ensure_months(engine, {(2026, 3)})
     with engine.begin() as conn:
         upsert_observations(conn, rows, derived=False)
     with engine.connect() as conn:
-        got = conn.execute(
-            select(Observation.value).order_by(Observation.data_time)
-        ).scalars().all()
+        got = (
+            conn.execute(select(Observation.value).order_by(Observation.data_time)).scalars().all()
+        )
     assert got == texts
 
 
@@ -95,20 +116,44 @@ def test_postgres_observation_is_partitioned_by_month(db_url: str) -> None:
     assert partitions.ensure_months(engine, {(2026, 1)}) == []  # cached
     partitions.forget(engine)
     assert partitions.ensure_months(engine, {(2026, 1)}) == []  # catalogue says it exists
-    row = {"device_id": 1, "resolution": 2, "code": "a21026", "value": "1", "vmin": None,
-           "vmax": None, "cou": None, "zs": None, "flag": "N", "derived": False,
-           "samples": None}
+    row = {
+        "device_id": 1,
+        "resolution": 2,
+        "code": "a21026",
+        "value": "1",
+        "vmin": None,
+        "vmax": None,
+        "cou": None,
+        "zs": None,
+        "flag": "N",
+        "derived": False,
+        "samples": None,
+    }
     with engine.begin() as conn:
-        upsert_observations(conn, [{**row, "data_time": datetime(2025, 12, 31, 23)},
-                                   {**row, "data_time": datetime(2026, 1, 1, 0)}],
-                            derived=False)
-        counts = dict(conn.execute(text(
-            "select tableoid::regclass::text, count(*) from observation group by 1")).all())
-        strategy = conn.execute(text(
-            "select partstrat from pg_partitioned_table p join pg_class c "
-            "on c.oid = p.partrelid where c.relname = 'observation'")).scalar()
-        idx = conn.execute(text(
-            "select indexdef from pg_indexes where tablename = 'observation'")).scalars().all()
+        upsert_observations(
+            conn,
+            [
+                {**row, "data_time": datetime(2025, 12, 31, 23)},
+                {**row, "data_time": datetime(2026, 1, 1, 0)},
+            ],
+            derived=False,
+        )
+        counts = dict(
+            conn.execute(
+                text("select tableoid::regclass::text, count(*) from observation group by 1")
+            ).all()
+        )
+        strategy = conn.execute(
+            text(
+                "select partstrat from pg_partitioned_table p join pg_class c "
+                "on c.oid = p.partrelid where c.relname = 'observation'"
+            )
+        ).scalar()
+        idx = (
+            conn.execute(text("select indexdef from pg_indexes where tablename = 'observation'"))
+            .scalars()
+            .all()
+        )
     assert counts == {"observation_p202512": 1, "observation_p202601": 1}
     assert strategy == "r"
     assert any("(resolution, data_time)" in i for i in idx)
@@ -118,18 +163,36 @@ def test_postgres_observation_is_partitioned_by_month(db_url: str) -> None:
 
 def test_device_registry_lifecycle(engine: Engine) -> None:
     with engine.begin() as conn:
-        conn.execute(Region.__table__.insert(), [
-            {"code": "620000", "name": "甘肃省", "level": "province", "parent_code": None},
-            {"code": "620800", "name": "平凉市", "level": "city", "parent_code": "620000"},
-            {"code": "620802", "name": "崆峒区", "level": "county", "parent_code": "620800"},
-        ])
-        conn.execute(Site.__table__.insert(), [{
-            "code": "S1", "name": "崆峒区监测站", "kind": "air_station", "region_code": "620802",
-            "longitude": "106.6650", "latitude": "35.5430", "control_level": "国控",
-        }])
+        conn.execute(
+            Region.__table__.insert(),
+            [
+                {"code": "620000", "name": "甘肃省", "level": "province", "parent_code": None},
+                {"code": "620800", "name": "平凉市", "level": "city", "parent_code": "620000"},
+                {"code": "620802", "name": "崆峒区", "level": "county", "parent_code": "620800"},
+            ],
+        )
+        conn.execute(
+            Site.__table__.insert(),
+            [
+                {
+                    "code": "S1",
+                    "name": "崆峒区监测站",
+                    "kind": "air_station",
+                    "region_code": "620802",
+                    "longitude": "106.6650",
+                    "latitude": "35.5430",
+                    "control_level": "国控",
+                }
+            ],
+        )
     info = add_device(engine, mn=MN, pw="123456", st="22", site="S1", group="province")
     assert (info.mn, info.st, info.edition, info.encoding, info.site_code) == (
-        MN, "22", "2017", "gbk", "S1")
+        MN,
+        "22",
+        "2017",
+        "gbk",
+        "S1",
+    )
     with pytest.raises(RegistryError, match="already registered"):
         add_device(engine, mn=MN, pw="123456", st="22")
     with pytest.raises(RegistryError, match="no site with code 'nope'"):
@@ -150,8 +213,9 @@ def test_device_registry_lifecycle(engine: Engine) -> None:
     add_device(engine, mn=MN, pw="654321", st="22", edition="2025", encoding="utf-8")
     assert [d.pw for d in list_devices(engine)] == ["654321"]
     with engine.connect() as conn:
-        changes = conn.execute(
-            select(DeviceHistory.change).order_by(DeviceHistory.id)).scalars().all()
+        changes = (
+            conn.execute(select(DeviceHistory.change).order_by(DeviceHistory.id)).scalars().all()
+        )
     assert changes == ["added", "retired", "reactivated"]
 
 
@@ -161,11 +225,14 @@ def test_site_kind_and_outlet_constraints(engine: Engine) -> None:
     with pytest.raises(IntegrityError), engine.begin() as conn:
         conn.execute(Site.__table__.insert(), [{"code": "X", "name": "x", "kind": "volcano"}])
     with pytest.raises(IntegrityError), engine.begin() as conn:
-        conn.execute(Site.__table__.insert(),
-                     [{"code": "O", "name": "排口", "kind": "enterprise_outlet"}])
+        conn.execute(
+            Site.__table__.insert(), [{"code": "O", "name": "排口", "kind": "enterprise_outlet"}]
+        )
     with pytest.raises(IntegrityError), engine.begin() as conn:
-        conn.execute(Site.__table__.insert(),
-                     [{"code": "L", "name": "x", "kind": "noise_station", "latitude": "95"}])
+        conn.execute(
+            Site.__table__.insert(),
+            [{"code": "L", "name": "x", "kind": "noise_station", "latitude": "95"}],
+        )
 
 
 def test_sqlite_reader_does_not_block_writer(tmp_path: Path) -> None:
@@ -189,12 +256,15 @@ def test_factors_are_seeded_from_the_hj212_code_tables(engine: Engine) -> None:
     assert added > 300
     assert seed_factors(engine) == 0  # idempotent
     with engine.connect() as conn:
-        cod = conn.execute(select(Factor).where(Factor.code == "w01018",
-                                                Factor.edition == "2017")).one()
-        old = conn.execute(select(Factor.code_2017).where(Factor.code == "011",
-                                                          Factor.edition == "2005")).scalar()
-        so2 = conn.execute(select(Factor.medium).where(Factor.code == "a21026",
-                                                       Factor.edition == "2017")).scalar()
+        cod = conn.execute(
+            select(Factor).where(Factor.code == "w01018", Factor.edition == "2017")
+        ).one()
+        old = conn.execute(
+            select(Factor.code_2017).where(Factor.code == "011", Factor.edition == "2005")
+        ).scalar()
+        so2 = conn.execute(
+            select(Factor.medium).where(Factor.code == "a21026", Factor.edition == "2017")
+        ).scalar()
     assert cod.medium == "water" and old == "w01018" and so2 == "air"
 
 

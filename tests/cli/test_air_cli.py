@@ -30,11 +30,18 @@ def test_aqi_hourly_contract() -> None:
     assert res.exit_code == 0, res.output
     out = rows(res.stdout)
     assert list(out[0])[-5:] == [
-        "aqi", "level", "category", "primary_pollutants", "exceeding_pollutants"
+        "aqi",
+        "level",
+        "category",
+        "primary_pollutants",
+        "exceeding_pollutants",
     ]
     assert out[0]["station"] == "2695A"  # input columns are kept
     assert (out[0]["aqi"], out[0]["category"], out[0]["primary_pollutants"]) == (
-        "128", "轻度污染", "PM10")
+        "128",
+        "轻度污染",
+        "PM10",
+    )
     assert out[0]["exceeding_pollutants"] == ""  # none under HJ 633-2026
     assert (out[1]["aqi"], out[1]["exceeding_pollutants"]) == ("121", "PM10")
     assert out[2]["primary_pollutants"] == "O3_1H;PM10"
@@ -49,23 +56,29 @@ def test_aqi_daily_mode_and_versions() -> None:
     assert rows(r12.stdout)[0]["primary_pollutants"] == "O3_1H"
     assert rows(r26.stdout)[0]["aqi"] == "92"  # O3 8-hour 150 only
     assert rows(r26.stdout)[0]["primary_pollutants"] == "O3_8H"
-    bad = runner.invoke(app, ["aqi", "--mode", "daily", "--standard", "HJ633-2026"],
-                        input="so2,no2,co,o3,pm10,pm2_5\n1,1,1,1,1,1\n")
+    bad = runner.invoke(
+        app,
+        ["aqi", "--mode", "daily", "--standard", "HJ633-2026"],
+        input="so2,no2,co,o3,pm10,pm2_5\n1,1,1,1,1,1\n",
+    )
     assert bad.exit_code == 2 and "o3_8h" in bad.stderr
 
 
 def test_aqi_na_rule_and_iaqi_columns() -> None:
     text = "so2,no2,co,o3,pm10,pm2_5\n5,,0.5,30,40,20\n5,,0.5,30,40,100\n"
-    res = runner.invoke(app, ["aqi", "--standard", "HJ633-2026", "--missing", "na-rule",
-                              "--iaqi"], input=text)
+    res = runner.invoke(
+        app, ["aqi", "--standard", "HJ633-2026", "--missing", "na-rule", "--iaqi"], input=text
+    )
     out = rows(res.stdout)
     assert (out[0]["aqi"], out[0]["level"], out[0]["iaqi_pm10"]) == ("NA", "NA", "40")
     assert out[1]["aqi"] == "137" and out[1]["iaqi_no2"] == ""
 
 
 def test_aqi_bad_input_messages() -> None:
-    text = "time,so2,no2,co,o3,pm10,pm2_5\n2026-03-10T08:00,1,-2,0.5,30,40,20\n" \
-           "2026-03-10T09:00,1,2,x,30,40,20\nnot-a-time,1,2,0.5,30,40,20\n"
+    text = (
+        "time,so2,no2,co,o3,pm10,pm2_5\n2026-03-10T08:00,1,-2,0.5,30,40,20\n"
+        "2026-03-10T09:00,1,2,x,30,40,20\nnot-a-time,1,2,0.5,30,40,20\n"
+    )
     res = runner.invoke(app, ["aqi"], input=text)
     assert res.exit_code == 2 and res.stdout == ""
     assert "line 2, column no2: negative concentration" in res.stderr
@@ -74,13 +87,19 @@ def test_aqi_bad_input_messages() -> None:
     assert res.exit_code == 2 and "missing column(s): time" in res.stderr
     res = runner.invoke(app, ["aqi"], input="time,so2,no2,co,o3,pm10,pm2_5\nbad,1,1,1,1,1,1\n")
     assert res.exit_code == 2 and "line 2, column time: not an ISO date/time" in res.stderr
-    res = runner.invoke(app, ["aqi", "--standard", "HJ633-2012"],
-                        input="so2,no2,co,o3,pm10,pm2_5\n1,1,1,1,1,1\n900,1,1,1,1,1\n")
+    res = runner.invoke(
+        app,
+        ["aqi", "--standard", "HJ633-2012"],
+        input="so2,no2,co,o3,pm10,pm2_5\n1,1,1,1,1,1\n900,1,1,1,1,1\n",
+    )
     assert res.exit_code == 2 and "line 3: SO2 1-hour > 800" in res.stderr
     res = runner.invoke(app, ["aqi"], input="time,aqi,so2,no2,co,o3,pm10,pm2_5\n")
     assert res.exit_code == 2 and "--prefix" in res.stderr
-    res = runner.invoke(app, ["aqi", "--standard", "auto"],
-                        input="time,so2,no2,co,o3,pm10,pm2_5\n2010-01-01T01:00,1,1,1,1,1,1\n")
+    res = runner.invoke(
+        app,
+        ["aqi", "--standard", "auto"],
+        input="time,so2,no2,co,o3,pm10,pm2_5\n2010-01-01T01:00,1,1,1,1,1,1\n",
+    )
     assert res.exit_code == 2 and "no HJ633 version in force on 2010-01-01" in res.stderr
 
 
@@ -94,8 +113,7 @@ def hourly_csv(days: int, pm2_5: float = 40.0) -> str:
 
 
 def test_air_evaluate_json() -> None:
-    res = runner.invoke(app, ["air", "evaluate", "--standard", "HJ663-2013"],
-                        input=hourly_csv(31))
+    res = runner.invoke(app, ["air", "evaluate", "--standard", "HJ663-2013"], input=hourly_csv(31))
     assert res.exit_code == 0, res.stderr
     out = json.loads(res.stdout)
     assert out["standard"] == "HJ663-2013" and out["period"]["end"] == "2025-01-31"
@@ -103,13 +121,29 @@ def test_air_evaluate_json() -> None:
     assert out["days"][0]["valid"]["PM2_5"] is True
     pm = out["pollutants"]["PM2_5"]
     assert pm["statistics"][0] == {
-        "statistic": "mean", "name": "年平均", "value": 40, "limit": 35, "valid_days": 31,
-        "attained": False, "exceedance_multiple": 0.14,
+        "statistic": "mean",
+        "name": "年平均",
+        "value": 40,
+        "limit": 35,
+        "valid_days": 31,
+        "attained": False,
+        "exceedance_multiple": 0.14,
     }
     assert (out["valid_days"], out["good_days"], out["good_day_ratio"]) == (31, 31, 100)
     assert out["primary_pollutants"] == ["PM2_5"] and out["composite_index"] is not None
-    r26 = runner.invoke(app, ["air", "evaluate", "--standard", "HJ663-2026", "--no-days",
-                              "--dust-days", "2025-01-01,2025-01-02"], input=hourly_csv(31))
+    r26 = runner.invoke(
+        app,
+        [
+            "air",
+            "evaluate",
+            "--standard",
+            "HJ663-2026",
+            "--no-days",
+            "--dust-days",
+            "2025-01-01,2025-01-02",
+        ],
+        input=hourly_csv(31),
+    )
     o26 = json.loads(r26.stdout)
     assert o26["pollutants"]["PM2_5"]["statistics"][0]["limit"] == 30
     assert o26["days"] == [] and o26["valid_days"] == 29 and o26["dust_days_excluded"] == 2
@@ -148,16 +182,16 @@ def test_air_evaluate_hour_label_start_and_hint() -> None:
     out = json.loads(res.stdout)
     assert "note: the data start at 00:00" in res.stderr
     assert [d["date"] for d in out["days"]] == ["2024-12-31", "2025-01-01"]
-    res = runner.invoke(app, ["air", "evaluate", "--standard", "HJ663-2013", "--hour-label",
-                              "start"], input=text)
+    res = runner.invoke(
+        app, ["air", "evaluate", "--standard", "HJ663-2013", "--hour-label", "start"], input=text
+    )
     out = json.loads(res.stdout)
     assert res.stderr == "" and [d["aqi"] for d in out["days"]] == [57]
 
 
 def test_aqi_hourly_beside_values() -> None:
     # 实时报 indicators published beside the hourly AQI never change it.
-    text = ("so2,no2,co,o3,o3_8h,pm10,pm10_24h,pm2_5,pm2_5_24h\n"
-            "12,61,1.4,19,24,79,56,54,33\n")
+    text = "so2,no2,co,o3,o3_8h,pm10,pm10_24h,pm2_5,pm2_5_24h\n12,61,1.4,19,24,79,56,54,33\n"
     res = runner.invoke(app, ["aqi", "--standard", "HJ633-2012", "--iaqi"], input=text)
     out = rows(res.stdout)[0]
     assert out["aqi"] == "74"  # published 万寿西宫 2022-01-04 16:00

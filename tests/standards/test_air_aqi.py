@@ -259,8 +259,14 @@ conc = st.one_of(
 )
 def test_scalar_equals_bulk_hourly(version: str, rows: list[tuple], missing: str) -> None:
     rows = [
-        (min(s, 800.0) if s is not None else None, n, c / 30 if c is not None else None, o, p10,
-         p25)
+        (
+            min(s, 800.0) if s is not None else None,
+            n,
+            c / 30 if c is not None else None,
+            o,
+            p10,
+            p25,
+        )
         for s, n, c, o, p10, p25 in rows
     ]
     cols = [
@@ -268,7 +274,13 @@ def test_scalar_equals_bulk_hourly(version: str, rows: list[tuple], missing: str
         for col in zip(*rows, strict=True)
     ]
     bulk = hourly_aqi_array(
-        version, so2=cols[0], no2=cols[1], co=cols[2], o3=cols[3], pm10=cols[4], pm2_5=cols[5],
+        version,
+        so2=cols[0],
+        no2=cols[1],
+        co=cols[2],
+        o3=cols[3],
+        pm10=cols[4],
+        pm2_5=cols[5],
         missing=missing,  # type: ignore[arg-type]
     )
     for i, (s, n, c, o, p10, p25) in enumerate(rows):
@@ -283,14 +295,25 @@ def test_scalar_equals_bulk_hourly(version: str, rows: list[tuple], missing: str
 @settings(max_examples=80, deadline=None)
 @given(
     st.sampled_from(BOTH),
-    st.lists(st.tuples(*[st.floats(min_value=0, max_value=1500, allow_nan=False)] * 7), min_size=1,
-             max_size=10),
+    st.lists(
+        st.tuples(*[st.floats(min_value=0, max_value=1500, allow_nan=False)] * 7),
+        min_size=1,
+        max_size=10,
+    ),
 )
 def test_scalar_equals_bulk_daily(version: str, rows: list[tuple[float, ...]]) -> None:
     rows = [(s, n, c / 10, *rest) for s, n, c, *rest in rows]
     cols = [np.array(col) for col in zip(*rows, strict=True)]
-    bulk = daily_aqi_array(version, so2=cols[0], no2=cols[1], co=cols[2], o3_8h=cols[3],
-                           pm10=cols[4], pm2_5=cols[5], o3_1h=cols[6])
+    bulk = daily_aqi_array(
+        version,
+        so2=cols[0],
+        no2=cols[1],
+        co=cols[2],
+        o3_8h=cols[3],
+        pm10=cols[4],
+        pm2_5=cols[5],
+        o3_1h=cols[6],
+    )
     for i, (s, n, c, o8, p10, p25, o1) in enumerate(rows):
         r = daily_aqi(version, so2=s, no2=n, co=c, o3_8h=o8, pm10=p10, pm2_5=p25, o3_1h=o1)
         assert int(bulk.aqi[i]) == r.aqi
@@ -349,8 +372,13 @@ def test_auto_table_and_level_index() -> None:
     assert aqi_table_for("auto", date(2026, 2, 28)).id == "HJ633-2012"
     assert aqi_table_for("auto", date(2026, 3, 1)).id == "HJ633-2026"
     b = hourly_aqi_array(
-        "HJ633-2026", so2=[1, 1, 1, np.nan], no2=[1, 1, 1, np.nan], co=[0.1, 0.1, 0.1, np.nan],
-        o3=[1, 1, 1, np.nan], pm10=[1, 1, 1, np.nan], pm2_5=[35, 36, 600, np.nan],
+        "HJ633-2026",
+        so2=[1, 1, 1, np.nan],
+        no2=[1, 1, 1, np.nan],
+        co=[0.1, 0.1, 0.1, np.nan],
+        o3=[1, 1, 1, np.nan],
+        pm10=[1, 1, 1, np.nan],
+        pm2_5=[35, 36, 600, np.nan],
     )
     assert b.aqi[:3].tolist() == [50, 52, 500] and np.isnan(b.aqi[3])
     assert b.level_index().tolist() == [0, 1, 5, -1]

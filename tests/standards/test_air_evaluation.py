@@ -205,7 +205,8 @@ def test_city_and_region_levels() -> None:
     assert city.values["PM2_5"][0, 0] == 30 and city.values["PM2_5"][1, 0] == 35
     many = evaluate_many(
         HourlyData(a.start, {p: np.stack([a.values[p], b.values[p]]) for p in a.values}),
-        "HJ663-2013", include_days=False,
+        "HJ663-2013",
+        include_days=False,
     )
     assert [stat(m, "PM2_5", "mean").value for m in many] == [30, 40]
     region = evaluate_region(many)
@@ -223,8 +224,14 @@ def test_limit_phases() -> None:
 def test_published_composite_index_and_ratio() -> None:
     """婺源县 2023-09 (http://www.wuyuan.gov.cn/hjbh/44700.html): SO2 11, NO2 16, O3 P90 139,
     CO P95 0.6, PM10 40, PM2.5 16 µg/m³ → 综合指数 2.63; 27 good of 29 valid days → 93.1 %."""
-    values = {"SO2": Decimal(11), "NO2": Decimal(16), "PM10": Decimal(40), "PM2_5": Decimal(16),
-              "CO": Decimal("0.6"), "O3": Decimal(139)}
+    values = {
+        "SO2": Decimal(11),
+        "NO2": Decimal(16),
+        "PM10": Decimal(40),
+        "PM2_5": Decimal(16),
+        "CO": Decimal("0.6"),
+        "O3": Decimal(139),
+    }
     index, single = composite_index(values, "HJ663-2013", limit_set("GB3095-2012"))
     assert index == Decimal("2.63")
     assert single["O3"] == Decimal("0.87") and max(single, key=single.__getitem__) == "O3"
@@ -253,8 +260,9 @@ def test_dust_scopes() -> None:
     everything = evaluate(data, "HJ663-2013", dust_days=dust, include_days=False)
     assert (everything.valid_days, everything.good_days) == (4, 4)
     assert stat(everything, "PM10", "mean").value == 60
-    conc = evaluate(data, "HJ663-2013", dust_days=dust, dust_scope="concentrations",
-                    include_days=False)
+    conc = evaluate(
+        data, "HJ663-2013", dust_days=dust, dust_scope="concentrations", include_days=False
+    )
     assert (conc.valid_days, conc.good_days, conc.good_day_ratio) == (5, 4, Decimal("80.0"))
     assert stat(conc, "PM10", "mean").value == 60 and stat(conc, "SO2", "mean").valid_days == 5
     days = evaluate(data, "HJ663-2013", dust_days=dust, dust_scope="days", include_days=False)

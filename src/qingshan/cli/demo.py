@@ -87,11 +87,17 @@ def _recompute_figures(engine: Engine, r: PrepareResult, progress: Any = None) -
     b = r.backfill
     if b is None:
         return "figures: up to date"
-    stats = recompute_all(session_factory(engine), start=b.start.date(),
-                          end=(b.end - timedelta(hours=1)).date(), progress=progress)
-    return (f"figures: {stats.air_hours:,} hourly AQI, {stats.air_days:,} air days, "
-            f"{stats.air_periods:,} air periods, {stats.water_months:,} water months, "
-            f"{stats.noise_days:,} noise days in {stats.seconds:.1f} s")
+    stats = recompute_all(
+        session_factory(engine),
+        start=b.start.date(),
+        end=(b.end - timedelta(hours=1)).date(),
+        progress=progress,
+    )
+    return (
+        f"figures: {stats.air_hours:,} hourly AQI, {stats.air_days:,} air days, "
+        f"{stats.air_periods:,} air periods, {stats.water_months:,} water months, "
+        f"{stats.noise_days:,} noise days in {stats.seconds:.1f} s"
+    )
 
 
 async def _figures_beside_live(
@@ -129,8 +135,11 @@ async def _figures_beside_live(
 
 def _figures_with_bar(engine: Engine, r: PrepareResult, console: Console) -> str:
     with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(), console=console,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=console,
     ) as bar:
         task = bar.add_task("计算评价指标 (figures)", total=None)
 
@@ -146,20 +155,28 @@ def demo_command(
         False, "--no-live", help="Load (or reuse) the district and its history, then exit"
     ),
     reset: bool = typer.Option(False, "--reset", help="Delete the existing data and rebuild"),
-    months: int = typer.Option(DEFAULT_MONTHS, "--months", min=1, max=24,
-                               help="Months of hourly history on a fresh load"),
+    months: int = typer.Option(
+        DEFAULT_MONTHS, "--months", min=1, max=24, help="Months of hourly history on a fresh load"
+    ),
     history_days: float | None = typer.Option(
         None, "--history-days", help="Days of hourly history instead of --months (tests)"
     ),
-    minute_days: float = typer.Option(DEFAULT_MINUTE_DAYS, "--minute-days", min=0, max=31,
-                                      help="Last days also stored at minute resolution"),
+    minute_days: float = typer.Option(
+        DEFAULT_MINUTE_DAYS,
+        "--minute-days",
+        min=0,
+        max=31,
+        help="Last days also stored at minute resolution",
+    ),
     seed: int = typer.Option(DEFAULT_SEED, "--seed", min=0, help="Generator seed"),
     hj212_port: int | None = typer.Option(None, "--hj212-port", help="HJ 212 port (0 = any)"),
     http_port: int | None = typer.Option(None, "--http-port", help="HTTP port (0 = any)"),
-    realtime_every: float = typer.Option(30.0, "--realtime-every", min=0.5,
-                                         help="Seconds between real-time (CN 2011) uploads"),
-    live_seconds: float = typer.Option(0.0, "--live-seconds", min=0,
-                                       help="Stop the live phase after S seconds (0 = Ctrl-C)"),
+    realtime_every: float = typer.Option(
+        30.0, "--realtime-every", min=0.5, help="Seconds between real-time (CN 2011) uploads"
+    ),
+    live_seconds: float = typer.Option(
+        0.0, "--live-seconds", min=0, help="Stop the live phase after S seconds (0 = Ctrl-C)"
+    ),
 ) -> None:
     """Load the sample district (崆峒区, 模拟数据) with ≥ 13 months of history, then run the
     platform with simulated devices sending HJ 212 over TCP. Stop with Ctrl-C.
@@ -168,8 +185,9 @@ def demo_command(
     """
     console = Console(stderr=True)
     s = get_settings(db_url=db, hj212_port=hj212_port, http_port=http_port)
-    logging.basicConfig(level=logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     for name, port in (("--hj212-port", s.hj212_port), ("--http-port", s.http_port)):
         if not 0 <= port <= 65535:
             raise fail(f"{name} {port} out of range 0-65535 (0 = any free port)", 2)
@@ -182,8 +200,14 @@ def demo_command(
         # roll-ups, a slow disk) instead of failing
         engine = init_db(make_engine(s.db_url, sqlite_busy_timeout_ms=60_000))
         seed_factors(engine)  # as `qingshan init` does
-        result = _load(engine, console, months=months, history_days=history_days,
-                       minute_days=minute_days, seed=seed)
+        result = _load(
+            engine,
+            console,
+            months=months,
+            history_days=history_days,
+            minute_days=minute_days,
+            seed=seed,
+        )
         summary = counts(engine)
     except (DatabaseURLError, DemoLoadError, SynthError, DistrictDataError) as exc:
         raise fail(str(exc), 2) from None
@@ -211,7 +235,8 @@ def _print_summary(console: Console, r: PrepareResult, c: dict[str, object], too
     console.print(
         f"示例区县 崆峒区: {how} in {took:.1f} s ({added}); history "
         f"{r.history_start:%Y-%m-%d %H:%M} – {r.history_end:%Y-%m-%d %H:%M} (北京时间)"
-        if r.history_start else f"示例区县 崆峒区: {how} in {took:.1f} s"
+        if r.history_start
+        else f"示例区县 崆峒区: {how} in {took:.1f} s"
     )
     console.print(
         f"  {c['enterprises']} enterprises (on the air platform by control level: "
@@ -220,8 +245,15 @@ def _print_summary(console: Console, r: PrepareResult, c: dict[str, object], too
     )
 
 
-async def _live(engine: Engine, settings: Settings, r: PrepareResult, seed: int,
-                realtime_every: float, live_seconds: float, console: Console) -> None:
+async def _live(
+    engine: Engine,
+    settings: Settings,
+    r: PrepareResult,
+    seed: int,
+    realtime_every: float,
+    live_seconds: float,
+    console: Console,
+) -> None:
     from qingshan.gateway.runner import serve
     from qingshan.gateway.server import GatewayConfig
     from qingshan.simulator.live import LiveFleet
@@ -234,9 +266,12 @@ async def _live(engine: Engine, settings: Settings, r: PrepareResult, seed: int,
         sys.stdout.flush()
         ports.set_result((hj, web))
 
-    config = GatewayConfig(host=settings.hj212_host, port=settings.hj212_port,
-                           idle_timeout=settings.hj212_idle_timeout,
-                           max_segment=settings.hj212_max_segment)
+    config = GatewayConfig(
+        host=settings.hj212_host,
+        port=settings.hj212_port,
+        idle_timeout=settings.hj212_idle_timeout,
+        max_segment=settings.hj212_max_segment,
+    )
     from qingshan.storage.db import session_factory
     from qingshan.web import create_app
     from qingshan.web.auth import demo_account
@@ -247,9 +282,17 @@ async def _live(engine: Engine, settings: Settings, r: PrepareResult, seed: int,
         return create_app(settings, session_factory(engine), status=status)
 
     server = asyncio.create_task(
-        serve(engine, config, http_host=settings.http_host, http_port=settings.http_port,
-              retention_days=settings.raw_retention_days, ready=ready, stop_event=stop,
-              web_app=web_app, forwarded_allow_ips=settings.web_forwarded_allow_ips)
+        serve(
+            engine,
+            config,
+            http_host=settings.http_host,
+            http_port=settings.http_port,
+            retention_days=settings.raw_retention_days,
+            ready=ready,
+            stop_event=stop,
+            web_app=web_app,
+            forwarded_allow_ips=settings.web_forwarded_allow_ips,
+        )
     )
     waiting: set[asyncio.Future[Any]] = {server, ports}
     done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
@@ -258,8 +301,15 @@ async def _live(engine: Engine, settings: Settings, r: PrepareResult, seed: int,
         return
     hj, web = ports.result()
     district = load_district()
-    fleet = LiveFleet("127.0.0.1", hj, district, device_plan(district),
-                      history_end=r.history_end, seed=seed, realtime_every=realtime_every)
+    fleet = LiveFleet(
+        "127.0.0.1",
+        hj,
+        district,
+        device_plan(district),
+        history_end=r.history_end,
+        seed=seed,
+        realtime_every=realtime_every,
+    )
     db_url = make_url(settings.db_url).render_as_string(hide_password=True)
     console.print(
         f"\n[bold green]青山 Qingshan demo is running[/] — [bold yellow]模拟数据[/] "

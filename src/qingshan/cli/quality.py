@@ -23,8 +23,9 @@ from qingshan.services.figures import (
 from qingshan.standards.versions import UnknownVersionError
 from qingshan.storage.db import READONLY, session_factory
 
-app = typer.Typer(help="Environmental-quality figures (AQI, good days, water classes…).",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Environmental-quality figures (AQI, good days, water classes…).", no_args_is_help=True
+)
 
 
 def _date(text: str, opt: str) -> date:
@@ -48,8 +49,10 @@ def air(
     start: str = typer.Option(..., "--from", help="First day, YYYY-MM-DD"),
     end: str = typer.Option(..., "--to", help="Last day (inclusive), YYYY-MM-DD"),
     standard: str = typer.Option(
-        "auto", "--standard",
-        help="HJ 663 edition: auto (in force), HJ663-2013 or HJ663-2026 (for comparison)"),
+        "auto",
+        "--standard",
+        help="HJ 663 edition: auto (in force), HJ663-2013 or HJ663-2026 (for comparison)",
+    ),
     micro: bool = typer.Option(False, "--micro", help="Also list micro-stations (not official)"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (plain figure names)"),
     db: str | None = typer.Option(None, "--db", help=DB_OPTION_HELP),
@@ -59,8 +62,9 @@ def air(
     engine = open_engine(db)
     try:
         with session_factory(engine.execution_options(**READONLY))() as s:
-            aq = air_quality(s, region_code=region, start=t0, end=t1, standard=standard,
-                             include_micro=micro)
+            aq = air_quality(
+                s, region_code=region, start=t0, end=t1, standard=standard, include_micro=micro
+            )
     except (FiguresError, UnknownVersionError) as exc:
         raise fail(str(exc), 2) from None
     d = aq.to_dict()
@@ -68,9 +72,11 @@ def air(
         _out(d)
         return
     con = Console()
-    con.print(f"[bold]{aq.region_name}（{aq.region_code}）环境空气质量[/bold] "
-              f"{aq.start} 至 {aq.end}  评价标准 {aq.standard}  "
-              f"（{'已存储' if aq.source == 'stored' else '按需计算'}）")
+    con.print(
+        f"[bold]{aq.region_name}（{aq.region_code}）环境空气质量[/bold] "
+        f"{aq.start} 至 {aq.end}  评价标准 {aq.standard}  "
+        f"（{'已存储' if aq.source == 'stored' else '按需计算'}）"
+    )
     t = Table("指标", "数值")
     t.add_row("有效天数", str(aq.valid_days))
     t.add_row("优良天数", str(aq.good_days))
@@ -82,9 +88,16 @@ def air(
     con.print(t)
     st = Table("排名", "站点", "类型", "有效天", "优良天", "优良率%", "综合指数", "PM2.5")
     for x in sorted(aq.stations, key=lambda x: (not x["official"], x["rank"] or 999)):
-        st.add_row(_v(x["rank"]), x["name"], "评价点" if x["official"] else "参考",
-                   str(x["valid_days"]), str(x["good_days"]), _v(x["good_day_ratio"]),
-                   _v(x["composite_index"]), _v(x["pm2_5"]))
+        st.add_row(
+            _v(x["rank"]),
+            x["name"],
+            "评价点" if x["official"] else "参考",
+            str(x["valid_days"]),
+            str(x["good_days"]),
+            _v(x["good_day_ratio"]),
+            _v(x["composite_index"]),
+            _v(x["pm2_5"]),
+        )
     con.print(st)
 
 
@@ -109,20 +122,30 @@ def water(
     con.print(f"[bold]{wq.region_name}（{wq.region_code}）水环境质量[/bold] {wq.month}")
     t = Table("断面", "样品数", "水质类别", "目标", "达标", "主要污染指标")
     for x in wq.sections:
-        t.add_row(x["name"], str(x["samples"]), _v(x["class"]), _v(x["target_class"]),
-                  {True: "是", False: "否", None: "—"}[x["meets_target"]],
-                  "、".join(f"{m['name']}({m['multiple']})" for m in x["main_pollutants"])
-                  or "—")
+        t.add_row(
+            x["name"],
+            str(x["samples"]),
+            _v(x["class"]),
+            _v(x["target_class"]),
+            {True: "是", False: "否", None: "—"}[x["meets_target"]],
+            "、".join(f"{m['name']}({m['multiple']})" for m in x["main_pollutants"]) or "—",
+        )
     con.print(t)
     con.print(f"Ⅰ～Ⅲ类比例 {_v(wq.share_i_iii, ' %')}  劣Ⅴ类比例 {_v(wq.share_worse_than_v, ' %')}")
     d = Table("饮用水水源地", "样品数", "类别", "达标", "超标项目")
     for x in wq.drinking_sources:
-        d.add_row(x["name"], str(x["samples"]), _v(x["class"]),
-                  {True: "是", False: "否", None: "—"}[x["complies"]],
-                  "、".join(x["failing_items"]) or "—")
+        d.add_row(
+            x["name"],
+            str(x["samples"]),
+            _v(x["class"]),
+            {True: "是", False: "否", None: "—"}[x["complies"]],
+            "、".join(x["failing_items"]) or "—",
+        )
     con.print(d)
-    con.print(f"水源地达标率 {_v(wq.drinking_compliance_rate, ' %')}；声环境 昼间达标率 "
-              f"{_v(wq.noise['day_rate'], ' %')} 夜间达标率 {_v(wq.noise['night_rate'], ' %')}")
+    con.print(
+        f"水源地达标率 {_v(wq.drinking_compliance_rate, ' %')}；声环境 昼间达标率 "
+        f"{_v(wq.noise['day_rate'], ' %')} 夜间达标率 {_v(wq.noise['night_rate'], ' %')}"
+    )
 
 
 @app.command("recompute")
@@ -135,8 +158,13 @@ def recompute(
     t0 = _date(start, "--from") if start else None
     t1 = _date(end, "--to") if end else None
     engine = open_engine(db)
-    with Progress(TextColumn("recomputing figures"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=Console(stderr=True)) as bar:
+    with Progress(
+        TextColumn("recomputing figures"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+    ) as bar:
         task = bar.add_task("figures", total=None)
 
         def progress(done: int, total: int) -> None:

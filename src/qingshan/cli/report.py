@@ -12,8 +12,10 @@ from qingshan.services.reports import ReportError, annual_report, monthly_report
 from qingshan.services.reports.charts import FontMissingError
 from qingshan.storage.db import READONLY, session_factory
 
-app = typer.Typer(help="Environmental-quality reports (.docx, .xlsx, .pdf) from stored figures.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Environmental-quality reports (.docx, .xlsx, .pdf) from stored figures.",
+    no_args_is_help=True,
+)
 
 OUT_HELP = "Output file: .docx (Word), .xlsx (Excel) or .pdf (needs LibreOffice)"
 REGION_HELP = "GB/T 2260 region code (default: the one county-level region in the database)"

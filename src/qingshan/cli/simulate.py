@@ -20,9 +20,23 @@ def _table(report: SimReport) -> Table:
     t.add_column("item")
     t.add_column("value", justify="right")
     d = report.as_dict()
-    for key in ("profile", "edition", "devices", "connected", "connect_failures", "reconnects",
-                "sent", "acknowledged", "rejected", "unanswered", "bad_replies", "elapsed_s",
-                "sent_per_s", "latency_p50_ms", "latency_p99_ms"):
+    for key in (
+        "profile",
+        "edition",
+        "devices",
+        "connected",
+        "connect_failures",
+        "reconnects",
+        "sent",
+        "acknowledged",
+        "rejected",
+        "unanswered",
+        "bad_replies",
+        "elapsed_s",
+        "sent_per_s",
+        "latency_p50_ms",
+        "latency_p99_ms",
+    ):
         v = d[key]
         t.add_row(key, "–" if v is None else str(v))
     for code, n in sorted(report.reject_codes.items()):
@@ -64,8 +78,15 @@ def simulate_command(
                 sys.stdout.write(f"{d.mn},{d.pw},{prof.st},{edition}\n")
             return
         report = asyncio.run(
-            simulate(target, prof, devices=devs, rate=rate, duration=duration,
-                     edition=edition, timeout=timeout)
+            simulate(
+                target,
+                prof,
+                devices=devs,
+                rate=rate,
+                duration=duration,
+                edition=edition,
+                timeout=timeout,
+            )
         )
     except (SimulateError, ValueError) as exc:
         raise fail(str(exc), 2) from None

@@ -107,26 +107,66 @@ def device_plan(d: District) -> list[DemoDevice]:
     """Every device of the district with its system code (ST) and the factors it measures."""
     out: list[DemoDevice] = []
     for s in d.air_stations:
-        out.append(DemoDevice(s.id, "air", s.device.mn, s.device.password, "22",
-                              s.device.edition, AIR_CODES))
+        out.append(
+            DemoDevice(
+                s.id, "air", s.device.mn, s.device.password, "22", s.device.edition, AIR_CODES
+            )
+        )
     for s in d.micro_stations:
-        out.append(DemoDevice(s.id, "micro", s.device.mn, s.device.password, "22",
-                              s.device.edition, AIR_CODES))
+        out.append(
+            DemoDevice(
+                s.id, "micro", s.device.mn, s.device.password, "22", s.device.edition, AIR_CODES
+            )
+        )
     for ws in d.sections:
-        out.append(DemoDevice(ws.id, "section", ws.device.mn, ws.device.password, "21",
-                              ws.device.edition, SECTION_CODES))
+        out.append(
+            DemoDevice(
+                ws.id,
+                "section",
+                ws.device.mn,
+                ws.device.password,
+                "21",
+                ws.device.edition,
+                SECTION_CODES,
+            )
+        )
     for src in d.water_sources:
         ground = src.water_type == "地下水"
-        out.append(DemoDevice(src.id, "source", src.device.mn, src.device.password,
-                              "24" if ground else "21", src.device.edition,
-                              GROUND_SOURCE_CODES if ground else SECTION_CODES))
+        out.append(
+            DemoDevice(
+                src.id,
+                "source",
+                src.device.mn,
+                src.device.password,
+                "24" if ground else "21",
+                src.device.edition,
+                GROUND_SOURCE_CODES if ground else SECTION_CODES,
+            )
+        )
     for ns in d.noise_stations:
-        out.append(DemoDevice(ns.id, "noise", ns.device.mn, ns.device.password, "23",
-                              ns.device.edition, (NOISE_CODE,)))
+        out.append(
+            DemoDevice(
+                ns.id,
+                "noise",
+                ns.device.mn,
+                ns.device.password,
+                "23",
+                ns.device.edition,
+                (NOISE_CODE,),
+            )
+        )
     for e, o in d.outlets():
-        out.append(DemoDevice(f"{e.id}/{o.code}", "outlet", o.device.mn, o.device.password,
-                              "31" if o.medium == "gas" else "32", o.device.edition,
-                              tuple(o.pollutants)))
+        out.append(
+            DemoDevice(
+                f"{e.id}/{o.code}",
+                "outlet",
+                o.device.mn,
+                o.device.password,
+                "31" if o.medium == "gas" else "32",
+                o.device.edition,
+                tuple(o.pollutants),
+            )
+        )
     return out
 
 
@@ -150,21 +190,43 @@ def _factor_rows(d: District) -> list[dict[str, Any]]:
         return {"a": "air", "w": "water"}.get(code[:1], "noise")
 
     for p in d.pollutants.values():
-        rows[(p.code, "2017")] = dict(code=p.code, edition="2017", name=p.name, unit=p.unit,
-                                      medium=medium(p.code), code_2017=None)
+        rows[(p.code, "2017")] = dict(
+            code=p.code,
+            edition="2017",
+            name=p.name,
+            unit=p.unit,
+            medium=medium(p.code),
+            code_2017=None,
+        )
         if p.code_2005:
-            rows[(p.code_2005, "2005")] = dict(code=p.code_2005, edition="2005", name=p.name,
-                                               unit=p.unit, medium=medium(p.code),
-                                               code_2017=p.code)
+            rows[(p.code_2005, "2005")] = dict(
+                code=p.code_2005,
+                edition="2005",
+                name=p.name,
+                unit=p.unit,
+                medium=medium(p.code),
+                code_2017=p.code,
+            )
     units = {**AIR_UNITS, **WATER_UNITS}
     for code, unit in units.items():
         if (code, "2017") not in rows:
             info = pollutant_info(code)
-            rows[(code, "2017")] = dict(code=code, edition="2017",
-                                        name=info.name if info else code, unit=unit,
-                                        medium=medium(code), code_2017=None)
-    rows[(NOISE_CODE, "2017")] = dict(code=NOISE_CODE, edition="2017", name=NOISE_NAME,
-                                      unit="dB(A)", medium="noise", code_2017=None)
+            rows[(code, "2017")] = dict(
+                code=code,
+                edition="2017",
+                name=info.name if info else code,
+                unit=unit,
+                medium=medium(code),
+                code_2017=None,
+            )
+    rows[(NOISE_CODE, "2017")] = dict(
+        code=NOISE_CODE,
+        edition="2017",
+        name=NOISE_NAME,
+        unit="dB(A)",
+        medium="noise",
+        code_2017=None,
+    )
     return list(rows.values())
 
 
@@ -191,8 +253,15 @@ def load_registry(engine: Engine, d: District) -> dict[str, int]:
 
         sites = {x.code: x for x in s.scalars(select(Site))}
 
-        def site(code: str, name: str, kind: SiteKind, township: str, lon: float, lat: float,
-                 **attrs: Any) -> Site:
+        def site(
+            code: str,
+            name: str,
+            kind: SiteKind,
+            township: str,
+            lon: float,
+            lat: float,
+            **attrs: Any,
+        ) -> Site:
             row = sites.get(code)
             if row is None:
                 row = Site(code=code)
@@ -205,19 +274,43 @@ def load_registry(engine: Engine, d: District) -> dict[str, int]:
             return row
 
         for a in (*d.air_stations, *d.micro_stations):
-            site(a.id, a.name, SiteKind.AIR_STATION, a.township, a.lon, a.lat,
-                 control_level=air_control_level(a))
+            site(
+                a.id,
+                a.name,
+                SiteKind.AIR_STATION,
+                a.township,
+                a.lon,
+                a.lat,
+                control_level=air_control_level(a),
+            )
         for ws in d.sections:
-            site(ws.id, ws.name, SiteKind.SURFACE_WATER, ws.township, ws.lon, ws.lat,
-                 control_level=ws.control_level, water_body="river", water_body_name=ws.river,
-                 target_class=ROMAN.get(ws.target_class, ws.target_class))
+            site(
+                ws.id,
+                ws.name,
+                SiteKind.SURFACE_WATER,
+                ws.township,
+                ws.lon,
+                ws.lat,
+                control_level=ws.control_level,
+                water_body="river",
+                water_body_name=ws.river,
+                target_class=ROMAN.get(ws.target_class, ws.target_class),
+            )
         for src in d.water_sources:
-            site(src.id, src.name, SiteKind.DRINKING_WATER, src.township, src.lon, src.lat,
-                 source_level=src.level,
-                 source_type="groundwater" if src.water_type == "地下水" else "surface")
+            site(
+                src.id,
+                src.name,
+                SiteKind.DRINKING_WATER,
+                src.township,
+                src.lon,
+                src.lat,
+                source_level=src.level,
+                source_type="groundwater" if src.water_type == "地下水" else "surface",
+            )
         for g in d.groundwater:
-            site(g.id, g.name, SiteKind.GROUNDWATER, g.township, g.lon, g.lat,
-                 control_level=g.level)
+            site(
+                g.id, g.name, SiteKind.GROUNDWATER, g.township, g.lon, g.lat, control_level=g.level
+            )
         for ns in d.noise_stations:
             site(ns.id, ns.name, SiteKind.NOISE, ns.township, ns.lon, ns.lat, noise_zone=ns.zone)
         ents = {e.name: e for e in s.scalars(select(Enterprise))}
@@ -230,9 +323,17 @@ def load_registry(engine: Engine, d: District) -> dict[str, int]:
             row.key_discharger = e.control_level != "区控"
             s.flush()
             for o in e.outlets:
-                site(f"{e.id}/{o.code}", f"{e.name} {o.name}", SiteKind.OUTLET, e.township,
-                     e.lon, e.lat, enterprise_id=row.id, outlet_medium=o.medium,
-                     control_level=e.control_level)
+                site(
+                    f"{e.id}/{o.code}",
+                    f"{e.name} {o.name}",
+                    SiteKind.OUTLET,
+                    e.township,
+                    e.lon,
+                    e.lat,
+                    enterprise_id=row.id,
+                    outlet_medium=o.medium,
+                    control_level=e.control_level,
+                )
         s.flush()
 
         # codes already present (``qingshan init`` seeds the HJ 212 tables) are kept: the
@@ -255,10 +356,18 @@ def load_registry(engine: Engine, d: District) -> dict[str, int]:
             dev.minute_interval = 1 if p.kind in MINUTE_KINDS else None
             s.flush()
             if added:
-                s.add(DeviceHistory(device_id=dev.id, at=now, change="added",
-                                    site_id=dev.site_id, note="示例区县（模拟数据）"))
-            links = set(s.scalars(select(DeviceFactor.code).where(
-                DeviceFactor.device_id == dev.id)))
+                s.add(
+                    DeviceHistory(
+                        device_id=dev.id,
+                        at=now,
+                        change="added",
+                        site_id=dev.site_id,
+                        note="示例区县（模拟数据）",
+                    )
+                )
+            links = set(
+                s.scalars(select(DeviceFactor.code).where(DeviceFactor.device_id == dev.id))
+            )
             for code in p.codes:
                 if code not in links:
                     s.add(DeviceFactor(device_id=dev.id, code=code))
@@ -443,8 +552,16 @@ def observation_rows(
     res = int(resolution)
     code = s.pollutant
     return [
-        {"device_id": device_id, "resolution": res, "data_time": t, "code": code, "value": x,
-         "zs": z, "flag": f or None, "derived": False}
+        {
+            "device_id": device_id,
+            "resolution": res,
+            "data_time": t,
+            "code": code,
+            "value": x,
+            "zs": z,
+            "flag": f or None,
+            "derived": False,
+        }
         for t, x, z, f in zip(
             _times(s.time[rec], text_times), texts, zs, s.flag[rec].tolist(), strict=True
         )
@@ -502,8 +619,14 @@ def _key(r: dict[str, Any]) -> tuple[int, int, Any, str]:
     return r["device_id"], r["resolution"], r["data_time"], r["code"]
 
 
-def _write(conn: Connection, rows: list[dict[str, Any]], *, derived: bool, fresh: bool,
-           batch: int = 100_000) -> None:
+def _write(
+    conn: Connection,
+    rows: list[dict[str, Any]],
+    *,
+    derived: bool,
+    fresh: bool,
+    batch: int = 100_000,
+) -> None:
     """Upsert ``rows`` in primary-key order (B-tree appends instead of random page writes),
     one transaction. ``fresh``: the table was empty and chunks never overlap, so a plain
     INSERT (no conflict handling) is enough."""
@@ -516,8 +639,9 @@ def _write(conn: Connection, rows: list[dict[str, Any]], *, derived: bool, fresh
     with conn.begin():
         for i in range(0, len(rows), batch):
             if fresh:
-                bulk.executemany(conn, "demo-observation-insert", insert(Observation),
-                                 rows[i : i + batch])
+                bulk.executemany(
+                    conn, "demo-observation-insert", insert(Observation), rows[i : i + batch]
+                )
             else:
                 upsert_observations(conn, rows[i : i + batch], derived=derived)
 
@@ -556,8 +680,10 @@ def _chunks(start: datetime, end: datetime, days: int) -> list[tuple[datetime, d
     out = []
     a = start
     while a < end:
-        b = (a.replace(hour=0) + timedelta(days=days)).replace(day=1) if days >= 28 else (
-            a.replace(hour=0) + timedelta(days=days)
+        b = (
+            (a.replace(hour=0) + timedelta(days=days)).replace(day=1)
+            if days >= 28
+            else (a.replace(hour=0) + timedelta(days=days))
         )
         b = min(max(b, a + timedelta(hours=1)), end)
         out.append((a, b))
@@ -596,8 +722,9 @@ def backfill(
     edges: set[tuple[int, int, datetime]] = set()
     sqlite = engine.dialect.name == "sqlite"
 
-    def hourly(a: datetime, b: datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any]],
-                                                  set[tuple[int, int, datetime]]]:
+    def hourly(
+        a: datetime, b: datetime
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], set[tuple[int, int, datetime]]]:
         res = generate(d, a, b, step=HOUR, seed=seed, anchor=end, kinds=HOURLY_KINDS)
         rows: list[dict[str, Any]] = []
         days: list[dict[str, Any]] = []
@@ -611,13 +738,13 @@ def backfill(
                     marks.add((dev, int(Resolution.DAY), t))
         return rows, days, marks
 
-    def minutes(a: datetime, b: datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any]],
-                                                   set[tuple[int, int, datetime]]]:
+    def minutes(
+        a: datetime, b: datetime
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], set[tuple[int, int, datetime]]]:
         res = generate(d, a, b, step=MINUTE, seed=seed, anchor=end, kinds=MINUTE_KINDS)
         rows: list[dict[str, Any]] = []
         for s in res.series:
-            rows += observation_rows(s, device_ids[s.mn], Resolution.MINUTE,
-                                     text_times=sqlite)
+            rows += observation_rows(s, device_ids[s.mn], Resolution.MINUTE, text_times=sqlite)
         return rows, [], set()
 
     jobs: list[tuple[Resolution, datetime, datetime]] = [
@@ -627,13 +754,13 @@ def backfill(
         jobs += [(Resolution.MINUTE, a, b) for a, b in _chunks(m_start, end, 1)]
     # numpy and row building for the next chunk overlap the database writes of this one
     with _loading(engine) as (conn, fresh), ThreadPoolExecutor(max_workers=1) as pool:
-        futures = [pool.submit(hourly if r == Resolution.HOUR else minutes, a, b)
-                   for r, a, b in jobs[:1]]
+        futures = [
+            pool.submit(hourly if r == Resolution.HOUR else minutes, a, b) for r, a, b in jobs[:1]
+        ]
         for k, (res_kind, a, b) in enumerate(jobs):
             if k + 1 < len(jobs):
                 r2, a2, b2 = jobs[k + 1]
-                futures.append(pool.submit(hourly if r2 == Resolution.HOUR else minutes,
-                                           a2, b2))
+                futures.append(pool.submit(hourly if r2 == Resolution.HOUR else minutes, a2, b2))
             rows, days, marks = futures[k].result()
             futures[k] = pool.submit(lambda: ([], [], set()))  # drop the reference early
             _write(conn, rows, derived=False, fresh=fresh)
@@ -674,9 +801,9 @@ def counts(engine: Engine) -> dict[str, Any]:
             )
         }
         micro = s.scalar(
-            select(func.count()).select_from(Site).where(
-                Site.kind == SiteKind.AIR_STATION.value, Site.control_level == "微站"
-            )
+            select(func.count())
+            .select_from(Site)
+            .where(Site.kind == SiteKind.AIR_STATION.value, Site.control_level == "微站")
         )
         return {
             "regions": s.scalar(select(func.count()).select_from(Region)),
@@ -748,8 +875,16 @@ def prepare(
         start = last
     stats = None
     if start < end:
-        stats = backfill(engine, d, ids, start=start, end=end, minute_days=minute_days,
-                         seed=seed, progress=progress)
+        stats = backfill(
+            engine,
+            d,
+            ids,
+            start=start,
+            end=end,
+            minute_days=minute_days,
+            seed=seed,
+            progress=progress,
+        )
     rolled = run_rollups(engine)
     first = None
     o = Observation.__table__.c

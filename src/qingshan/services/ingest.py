@@ -291,9 +291,7 @@ def mark_figures_dirty(
     Every day roll-up mark is also a figure mark: a stored, late or corrected hour record of a
     device changes that day's figures (see :mod:`qingshan.services.figures`).
     """
-    rows = [
-        {"device_id": d, "day": b, "marked_at": now or utcnow()} for d, b in sorted(set(days))
-    ]
+    rows = [{"device_id": d, "day": b, "marked_at": now or utcnow()} for d, b in sorted(set(days))]
     if not rows:
         return
     table = FigureDirty.__table__

@@ -218,8 +218,19 @@ async def simulate(
     t0 = t_start + 0.2
     tasks = [
         asyncio.create_task(
-            _one(host, port, d, profile, edition, count, interval, t0, timeout, report,
-                 random.Random(rng.random()))
+            _one(
+                host,
+                port,
+                d,
+                profile,
+                edition,
+                count,
+                interval,
+                t0,
+                timeout,
+                report,
+                random.Random(rng.random()),
+            )
         )
         for d in devices
     ]

@@ -127,9 +127,7 @@ class LiveFleet:
         self.devices = [d for d in devices if d.label != offline]
         self.stats = LiveStats()
         self._hours: dict[datetime, asyncio.Task[_HourData]] = {}
-        self._queues: dict[str, asyncio.Queue[_Out]] = {
-            d.mn: asyncio.Queue() for d in self.devices
-        }
+        self._queues: dict[str, asyncio.Queue[_Out]] = {d.mn: asyncio.Queue() for d in self.devices}
         self._seq: dict[str, int] = {d.mn: 0 for d in self.devices}
         self._codes_2005 = {p.code: p.code_2005 for p in district.pollutants.values()}
 
@@ -138,8 +136,9 @@ class LiveFleet:
     def _generate(self, hour: datetime) -> _HourData:
         end = hour + timedelta(hours=1)
         # anchor = the end of the window: the offline device stays off, the frozen one frozen
-        m = generate(self.district, hour, end, step=MINUTE, seed=self.seed, anchor=end,
-                     kinds=MINUTE_KINDS)
+        m = generate(
+            self.district, hour, end, step=MINUTE, seed=self.seed, anchor=end, kinds=MINUTE_KINDS
+        )
         h = generate(self.district, hour, end, step=HOUR, seed=self.seed, anchor=end)
         return _HourData(m, h)
 
@@ -172,15 +171,31 @@ class LiveFleet:
             groups.append(",".join(f"{out}-{k}={v}" for k, v in f.items()))
         return ";".join(groups)
 
-    def _packet(self, dev: DemoDevice, cn: str, when: datetime,
-                fields: dict[str, dict[str, str]], *, split_ok: bool) -> _Out:
+    def _packet(
+        self,
+        dev: DemoDevice,
+        cn: str,
+        when: datetime,
+        fields: dict[str, dict[str, str]],
+        *,
+        split_ok: bool,
+    ) -> _Out:
         qn = self._qn(dev)
         reply = cn != "2011" and not dev.label.endswith("5")  # a few loggers never ask
         cp = self._cp(dev, when, fields)
         ed = Edition(dev.edition)
         if split_ok and self.rng.random() < self.split_share:
-            parts = build_packets(st=dev.st, cn=cn, pw=dev.pw, mn=dev.mn, cp=cp, qn=qn,
-                                  edition=ed, needs_reply=reply, max_segment=220)
+            parts = build_packets(
+                st=dev.st,
+                cn=cn,
+                pw=dev.pw,
+                mn=dev.mn,
+                cp=cp,
+                qn=qn,
+                edition=ed,
+                needs_reply=reply,
+                max_segment=220,
+            )
             if len(parts) > 1:
                 self.stats.split_packets += 1
             return _Out(qn, tuple(parts), reply)
@@ -188,12 +203,22 @@ class LiveFleet:
         # wants no reply: the gateway reads it per the registered edition anyway, but the bytes
         # then also parse as 2005 where the device is not registered (hj212 check, archives).
         flag = int(reply) if ed is Edition.V2005 else None
-        raw = build_packet(st=dev.st, cn=cn, pw=dev.pw, mn=dev.mn, cp=cp, qn=qn, edition=ed,
-                           needs_reply=reply, flag=flag)
+        raw = build_packet(
+            st=dev.st,
+            cn=cn,
+            pw=dev.pw,
+            mn=dev.mn,
+            cp=cp,
+            qn=qn,
+            edition=ed,
+            needs_reply=reply,
+            flag=flag,
+        )
         return _Out(qn, (raw,), reply)
 
-    def _minute_fields(self, dev: DemoDevice, data: _HourData, minute: int,
-                       suffix: str) -> dict[str, dict[str, str]]:
+    def _minute_fields(
+        self, dev: DemoDevice, data: _HourData, minute: int, suffix: str
+    ) -> dict[str, dict[str, str]]:
         out: dict[str, dict[str, str]] = {}
         for code in dev.codes:
             got = data.minute.get((dev.mn, code))
@@ -241,7 +266,8 @@ class LiveFleet:
             fields = self._minute_fields(dev, data, minute.minute, "Avg")
             if fields:
                 self._queues[dev.mn].put_nowait(
-                    self._packet(dev, "2051", minute, fields, split_ok=False))
+                    self._packet(dev, "2051", minute, fields, split_ok=False)
+                )
 
     async def _enqueue_hour(self, hour: datetime) -> None:
         data = await self._hour(hour)
@@ -251,7 +277,8 @@ class LiveFleet:
             fields = self._hour_fields(dev, data)
             if fields:
                 self._queues[dev.mn].put_nowait(
-                    self._packet(dev, "2061", hour, fields, split_ok=dev.kind == "outlet"))
+                    self._packet(dev, "2061", hour, fields, split_ok=dev.kind == "outlet")
+                )
 
     async def _enqueue_realtime(self, now: datetime) -> None:
         data = await self._hour(now.replace(minute=0, second=0, microsecond=0))
@@ -261,8 +288,8 @@ class LiveFleet:
             fields = self._minute_fields(dev, data, now.minute, "Rtd")
             if fields:
                 self._queues[dev.mn].put_nowait(
-                    self._packet(dev, "2011", now.replace(microsecond=0), fields,
-                                 split_ok=False))
+                    self._packet(dev, "2011", now.replace(microsecond=0), fields, split_ok=False)
+                )
 
     # ------------------------------------------------------------------ sockets
 
@@ -382,8 +409,7 @@ class LiveFleet:
                     hour += timedelta(hours=1)
                 nxt = m.replace(minute=0) + timedelta(hours=1)
                 if now.minute == 59 and nxt not in self._hours:  # compute the next hour ahead
-                    self._hours[nxt] = asyncio.ensure_future(
-                        asyncio.to_thread(self._generate, nxt))
+                    self._hours[nxt] = asyncio.ensure_future(asyncio.to_thread(self._generate, nxt))
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), 0.5)
         finally:
@@ -393,5 +419,7 @@ class LiveFleet:
 
 def ack_rejected(futs: Sequence[asyncio.Future[Ack]]) -> bool:
     """Whether the platform answered (any reply) but did not acknowledge."""
-    return any(f.done() and not f.cancelled() and f.exception() is None
-               and f.result().reply.cn != "9014" for f in futs)
+    return any(
+        f.done() and not f.cancelled() and f.exception() is None and f.result().reply.cn != "9014"
+        for f in futs
+    )

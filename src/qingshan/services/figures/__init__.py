@@ -148,20 +148,24 @@ class _Io:
 
     def upsert(self, model: Any, rows: Sequence[dict[str, Any]]) -> None:
         for i in range(0, len(rows), WRITE_BATCH):
-            self.write(partial(_upsert, model=model, rows=rows[i:i + WRITE_BATCH]))
+            self.write(partial(_upsert, model=model, rows=rows[i : i + WRITE_BATCH]))
 
 
-def _year_grid(io: _Io, air_sites: Sequence[SiteInfo], year: int,
-               months: dict[tuple[int, int], _air.Grid]) -> _air.Grid:
+def _year_grid(
+    io: _Io, air_sites: Sequence[SiteInfo], year: int, months: dict[tuple[int, int], _air.Grid]
+) -> _air.Grid:
     """The year's grid, from already loaded month grids when all twelve are at hand."""
     if all((year, m) in months for m in range(1, 13)):
         parts = [months[(year, m)] for m in range(1, 13)]
         return _air.Grid(
-            date(year, 1, 1), sum(g.n_days for g in parts), list(air_sites),
+            date(year, 1, 1),
+            sum(g.n_days for g in parts),
+            list(air_sites),
             {p: np.concatenate([g.values[p] for g in parts], axis=1) for p in POLLUTANTS},
         )
-    return io.read(lambda conn: _air.load_grid(conn, air_sites, date(year, 1, 1),
-                                                date(year, 12, 31)))
+    return io.read(
+        lambda conn: _air.load_grid(conn, air_sites, date(year, 1, 1), date(year, 12, 31))
+    )
 
 
 def _air_work(
@@ -189,8 +193,9 @@ def _air_work(
         grid = io.read(partial(_air.load_grid, air_sites=air_sites, first=first, last=last))
         if scs_all is None:
             scs_all = _air.scopes(grid, reg)
-        scs = scs_all if touched_sites is None else _air.affected_scopes(
-            scs_all, grid, touched_sites)
+        scs = (
+            scs_all if touched_sites is None else _air.affected_scopes(scs_all, grid, touched_sites)
+        )
         if keep_months or touched_sites is None:
             grids[(y, m)] = grid
         day_rows = _air.day_rows(grid, scs, now=now)
@@ -210,15 +215,17 @@ def _air_work(
     for y in sorted(years):
         grid = _year_grid(io, air_sites, y, grids)
         assert scs_all is not None
-        scs = scs_all if touched_sites is None else _air.affected_scopes(
-            scs_all, grid, touched_sites)
+        scs = (
+            scs_all if touched_sites is None else _air.affected_scopes(scs_all, grid, touched_sites)
+        )
         per = _air.period_rows(grid, scs, f"{y:04d}", now=now)
         io.upsert(AirPeriodFigure, per)
         stats.air_periods += len(per)
 
 
-def _water_work(io: _Io, site: SiteInfo, y: int, m: int, stats: RecomputeStats,
-                now: datetime) -> None:
+def _water_work(
+    io: _Io, site: SiteInfo, y: int, m: int, stats: RecomputeStats, now: datetime
+) -> None:
     first, last = month_bounds(y, m)
     samples = io.read(lambda conn: _water.load_samples(conn, site, first, last))
     lo = datetime.combine(first, datetime.min.time())
@@ -230,31 +237,40 @@ def _water_work(io: _Io, site: SiteInfo, y: int, m: int, stats: RecomputeStats,
     # reader sees it emptied.
     def store(conn: Connection) -> None:
         w = WaterSampleFigure.__table__.c
-        conn.execute(delete(WaterSampleFigure).where(
-            w.site_id == site.id, w.data_time >= lo, w.data_time < hi))
+        conn.execute(
+            delete(WaterSampleFigure).where(
+                w.site_id == site.id, w.data_time >= lo, w.data_time < hi
+            )
+        )
         _upsert(conn, WaterSampleFigure, rows)
         if month:
             _upsert(conn, WaterMonthFigure, month)
         else:
             wm = WaterMonthFigure.__table__.c
-            conn.execute(delete(WaterMonthFigure).where(
-                wm.site_id == site.id, wm.month == f"{y:04d}-{m:02d}"))
+            conn.execute(
+                delete(WaterMonthFigure).where(
+                    wm.site_id == site.id, wm.month == f"{y:04d}-{m:02d}"
+                )
+            )
 
     io.write(store)
     stats.water_samples += len(rows)
     stats.water_months += len(month)
 
 
-def _noise_work(io: _Io, site: SiteInfo, first: date, last: date,
-                stats: RecomputeStats, now: datetime) -> None:
+def _noise_work(
+    io: _Io, site: SiteInfo, first: date, last: date, stats: RecomputeStats, now: datetime
+) -> None:
     rows: list[dict[str, Any]] = io.read(
-        lambda conn: _water.noise_rows(conn, site, first, last, now=now))
+        lambda conn: _water.noise_rows(conn, site, first, last, now=now)
+    )
 
     # One row per day: even a year of one site is a short transaction.
     def store(conn: Connection) -> None:
         n = NoiseDayFigure.__table__.c
-        conn.execute(delete(NoiseDayFigure).where(n.site_id == site.id, n.day >= first,
-                                                  n.day <= last))
+        conn.execute(
+            delete(NoiseDayFigure).where(n.site_id == site.id, n.day >= first, n.day <= last)
+        )
         _upsert(conn, NoiseDayFigure, rows)
 
     io.write(store)
@@ -265,7 +281,8 @@ def _data_range(conn: Connection) -> tuple[date, date] | None:
     o = Observation.__table__.c
     lo, hi = conn.execute(
         select(func.min(o.data_time), func.max(o.data_time)).where(
-            o.resolution == int(Resolution.HOUR))
+            o.resolution == int(Resolution.HOUR)
+        )
     ).one()
     if lo is None or hi is None:
         return None
@@ -325,8 +342,9 @@ def recompute_all(
             tick()
     for site in others:
         if site.kind == SiteKind.NOISE:
-            _noise_work(io, site, month_bounds(*months[0])[0],
-                        month_bounds(*months[-1])[1], stats, now)
+            _noise_work(
+                io, site, month_bounds(*months[0])[0], month_bounds(*months[-1])[1], stats, now
+            )
         else:
             for y, m in months:
                 _water_work(io, site, y, m, stats, now)
@@ -335,8 +353,11 @@ def recompute_all(
     lo = datetime.combine(month_bounds(*months[0])[0], datetime.min.time())
     hi = datetime.combine(month_bounds(*months[-1])[1], datetime.min.time())
     # Marks made after ``now`` (data that arrived during the work) stay for update_dirty.
-    res = io.write(lambda conn: conn.execute(delete(FigureDirty).where(
-        f.day >= lo, f.day <= hi, f.marked_at <= now)))
+    res = io.write(
+        lambda conn: conn.execute(
+            delete(FigureDirty).where(f.day >= lo, f.day <= hi, f.marked_at <= now)
+        )
+    )
     stats.marks = int(res.rowcount or 0)
     stats.seconds = _time.perf_counter() - t0
     return stats
@@ -380,8 +401,11 @@ def update_dirty(session_factory: SessionFactory) -> RecomputeStats:
     # A mark re-made during the work (newer marked_at) stays for the next run.
     def clear(conn: Connection) -> None:
         for m in marks:
-            conn.execute(delete(FigureDirty).where(and_(
-                f.device_id == m.device_id, f.day == m.day, f.marked_at <= m.marked_at)))
+            conn.execute(
+                delete(FigureDirty).where(
+                    and_(f.device_id == m.device_id, f.day == m.day, f.marked_at <= m.marked_at)
+                )
+            )
 
     io.write(clear)
     stats.marks = len(marks)
@@ -429,34 +453,51 @@ def station_aqi_now(
     reg = regions(session)
     if region_code is not None:
         check_region(reg, region_code)
-    infos = [x for x in sites(session, [SiteKind.AIR_STATION])
-             if (region_code is None or reg.contains(region_code, x.region_code))
-             and (include_micro or x.air_kind != "micro")]
+    infos = [
+        x
+        for x in sites(session, [SiteKind.AIR_STATION])
+        if (region_code is None or reg.contains(region_code, x.region_code))
+        and (include_micro or x.air_kind != "micro")
+    ]
     h = AirHourFigure.__table__.c
-    latest = dict(session.execute(
-        select(h.scope_code, func.max(h.data_time)).where(
-            h.scope == "site", h.standard == AUTO,
-            h.scope_code.in_([x.code for x in infos])).group_by(h.scope_code)
-    ).all())
+    latest = dict(
+        session.execute(
+            select(h.scope_code, func.max(h.data_time))
+            .where(h.scope == "site", h.standard == AUTO, h.scope_code.in_([x.code for x in infos]))
+            .group_by(h.scope_code)
+        ).all()
+    )
     rows: dict[str, Any] = {}
     for code, t in latest.items():
-        rows[code] = session.execute(select(AirHourFigure).where(
-            h.scope == "site", h.scope_code == code, h.data_time == t, h.standard == AUTO)
+        rows[code] = session.execute(
+            select(AirHourFigure).where(
+                h.scope == "site", h.scope_code == code, h.data_time == t, h.standard == AUTO
+            )
         ).scalar_one()
     out: list[StationAqi] = []
     for x in infos:
         r: Any = rows.get(x.code)
         std = loads(r.provenance)["HJ633"] if r is not None else None
-        out.append(StationAqi(
-            site_id=x.id, site_code=x.code, name=x.name, kind=x.air_kind,
-            time=r.data_time if r else None, aqi=r.aqi if r else None,
-            level=r.level if r else None, category=r.category if r else None,
-            colour=_colour(std, r.aqi if r else None),
-            primary_pollutants=(r.primary_pollutants.split(",")
-                                if r and r.primary_pollutants else []),
-            iaqi=loads(r.iaqi) if r else {}, standard=std, region_code=x.region_code,
-            official=x.evaluation,
-        ))
+        out.append(
+            StationAqi(
+                site_id=x.id,
+                site_code=x.code,
+                name=x.name,
+                kind=x.air_kind,
+                time=r.data_time if r else None,
+                aqi=r.aqi if r else None,
+                level=r.level if r else None,
+                category=r.category if r else None,
+                colour=_colour(std, r.aqi if r else None),
+                primary_pollutants=(
+                    r.primary_pollutants.split(",") if r and r.primary_pollutants else []
+                ),
+                iaqi=loads(r.iaqi) if r else {},
+                standard=std,
+                region_code=x.region_code,
+                official=x.evaluation,
+            )
+        )
     return out
 
 
@@ -511,10 +552,14 @@ def _getter(r: Any) -> Callable[[str], Any]:
 def _day_dict(r: Any) -> dict[str, Any]:
     g = _getter(r)
     return {
-        "date": g("day").isoformat(), "aqi": g("aqi"), "level": g("level"),
+        "date": g("day").isoformat(),
+        "aqi": g("aqi"),
+        "level": g("level"),
         "category": g("category"),
         "primary_pollutants": g("primary_pollutants").split(",") if g("primary_pollutants") else [],
-        "valid": bool(g("valid")), "reason": g("reason"), "aqi_standard": g("aqi_standard"),
+        "valid": bool(g("valid")),
+        "reason": g("reason"),
+        "aqi_standard": g("aqi_standard"),
         "values": {k: g(c) for k, c in _air.DAY_COLUMNS.items()},
         "provenance": loads(g("provenance")),
     }
@@ -546,8 +591,11 @@ def air_quality(
         resolve("HJ663", standard)  # raises UnknownVersionError with the known ids
     reg = regions(session)
     check_region(reg, region_code)
-    infos = [x for x in sites(session, [SiteKind.AIR_STATION])
-             if reg.contains(region_code, x.region_code)]
+    infos = [
+        x
+        for x in sites(session, [SiteKind.AIR_STATION])
+        if reg.contains(region_code, x.region_code)
+    ]
     shown = [x for x in infos if include_micro or x.air_kind != "micro"]
     period = _period_of(start, end)
     p = AirPeriodFigure.__table__.c
@@ -555,34 +603,53 @@ def air_quality(
     day_rows: list[Any] = []
     if period is not None and standard == AUTO:
         codes = [region_code, *[x.code for x in shown]]
-        for r in session.scalars(select(AirPeriodFigure).where(
-                p.period == period, p.standard == AUTO, p.scope_code.in_(codes))):
+        for r in session.scalars(
+            select(AirPeriodFigure).where(
+                p.period == period, p.standard == AUTO, p.scope_code.in_(codes)
+            )
+        ):
             stored[(r.scope, r.scope_code)] = r
         d = AirDayFigure.__table__.c
-        day_rows = list(session.scalars(select(AirDayFigure).where(
-            d.scope == "region", d.scope_code == region_code, d.standard == AUTO,
-            d.day >= start, d.day <= end).order_by(d.day)))
+        day_rows = list(
+            session.scalars(
+                select(AirDayFigure)
+                .where(
+                    d.scope == "region",
+                    d.scope_code == region_code,
+                    d.standard == AUTO,
+                    d.day >= start,
+                    d.day <= end,
+                )
+                .order_by(d.day)
+            )
+        )
     source = "stored"
     if ("region", region_code) not in stored and stored_only:
         raise FiguresError(
             f"no stored air figures of {region_code} for {start}…{end} under {standard}: "
-            "run `qingshan quality recompute` (reports use stored figures only)")
+            "run `qingshan quality recompute` (reports use stored figures only)"
+        )
     if ("region", region_code) not in stored:
         source = "computed"
         all_air = [x for x in sites(session, [SiteKind.AIR_STATION])]
         conn = session.connection()
         grid = _air.load_grid(conn, all_air, start, end)
-        scs = [sc for sc in _air.scopes(grid, reg, also=region_code)
-               if (sc.scope == "region" and sc.code == region_code)
-               or (sc.scope == "site" and sc.code in {x.code for x in shown})]
+        scs = [
+            sc
+            for sc in _air.scopes(grid, reg, also=region_code)
+            if (sc.scope == "region" and sc.code == region_code)
+            or (sc.scope == "site" and sc.code in {x.code for x in shown})
+        ]
         if not any(sc.scope == "region" for sc in scs):
             raise FiguresError(
-                f"region {region_code} ({reg.name[region_code]}) has no evaluation air station")
+                f"region {region_code} ({reg.name[region_code]}) has no evaluation air station"
+            )
         now = utcnow()
         for pr in _air.period_rows(grid, scs, period or "custom", standard, now=now):
             stored[(pr["scope"], pr["scope_code"])] = pr
-        day_rows = [r for r in _air.day_rows(grid, scs, standard, now=now)
-                    if r["scope"] == "region"]
+        day_rows = [
+            r for r in _air.day_rows(grid, scs, standard, now=now) if r["scope"] == "region"
+        ]
     region = _period_dict(stored[("region", region_code)])
     res = region["result"]
     stations = []
@@ -591,16 +658,24 @@ def air_quality(
         if sr is None:
             continue
         sd = _period_dict(sr)["result"]
-        stations.append({
-            "code": x.code, "name": x.name, "kind": x.air_kind, "official": x.evaluation,
-            "township": reg.township_of(x.region_code),
-            "valid_days": sd["valid_days"], "good_days": sd["good_days"],
-            "good_day_ratio": sd["good_day_ratio"], "heavy_days": sd["heavy_pollution_days"],
-            "composite_index": sd["composite_index"],
-            "primary_pollutants": sd["primary_pollutants"],
-            "pm2_5": _stat(sd, "PM2_5", "mean"), "pm10": _stat(sd, "PM10", "mean"),
-            "o3_p90": _stat(sd, "O3", "p90"),
-        })
+        stations.append(
+            {
+                "code": x.code,
+                "name": x.name,
+                "kind": x.air_kind,
+                "official": x.evaluation,
+                "township": reg.township_of(x.region_code),
+                "valid_days": sd["valid_days"],
+                "good_days": sd["good_days"],
+                "good_day_ratio": sd["good_day_ratio"],
+                "heavy_days": sd["heavy_pollution_days"],
+                "composite_index": sd["composite_index"],
+                "primary_pollutants": sd["primary_pollutants"],
+                "pm2_5": _stat(sd, "PM2_5", "mean"),
+                "pm10": _stat(sd, "PM10", "mean"),
+                "o3_p90": _stat(sd, "O3", "p90"),
+            }
+        )
     _rank(stations)
     towns = _townships(stations, reg)
     daily = [_day_dict(r) for r in day_rows]
@@ -612,14 +687,28 @@ def air_quality(
     prov["source"] = source
     prov["standard_requested"] = standard
     return AirQuality(
-        region_code=region_code, region_name=reg.name[region_code], start=start, end=end,
-        standard=res["standard"], source=source, valid_days=res["valid_days"],
-        good_days=res["good_days"], good_day_ratio=res["good_day_ratio"],
-        heavy_days=res["heavy_pollution_days"], composite_index=res["composite_index"],
-        attained=res["attained"], primary_pollutants=res["primary_pollutants"],
-        primary_pollutant_days=res["primary_pollutant_days"], pollutants=res["pollutants"],
-        stations=stations, townships=towns, daily=daily, complete=res["complete"],
-        incomplete_reasons=res["incomplete_reasons"], provenance=prov, category_days=cats,
+        region_code=region_code,
+        region_name=reg.name[region_code],
+        start=start,
+        end=end,
+        standard=res["standard"],
+        source=source,
+        valid_days=res["valid_days"],
+        good_days=res["good_days"],
+        good_day_ratio=res["good_day_ratio"],
+        heavy_days=res["heavy_pollution_days"],
+        composite_index=res["composite_index"],
+        attained=res["attained"],
+        primary_pollutants=res["primary_pollutants"],
+        primary_pollutant_days=res["primary_pollutant_days"],
+        pollutants=res["pollutants"],
+        stations=stations,
+        townships=towns,
+        daily=daily,
+        complete=res["complete"],
+        incomplete_reasons=res["incomplete_reasons"],
+        provenance=prov,
+        category_days=cats,
     )
 
 
@@ -635,8 +724,9 @@ def _rank(stations: list[dict[str, Any]]) -> None:
     """Rank by composite index, lower is better (城市环境空气质量排名 practice); stations
     without an index are not ranked. Official stations and micro-stations are ranked apart."""
     for official in (True, False):
-        group = [s for s in stations if s["official"] == official
-                 and s["composite_index"] is not None]
+        group = [
+            s for s in stations if s["official"] == official and s["composite_index"] is not None
+        ]
         group.sort(key=lambda s: s["composite_index"])
         for i, s in enumerate(group, start=1):
             s["rank"] = i
@@ -655,9 +745,15 @@ def _townships(stations: list[dict[str, Any]], reg: Regions) -> list[dict[str, A
     for code, members in acc.items():
         ci = sum(float(m["composite_index"]) for m in members) / len(members)
         pm = [float(m["pm2_5"]) for m in members if m["pm2_5"] is not None]
-        out.append({"code": code, "name": reg.name.get(code, code), "stations": len(members),
-                    "composite_index": round(ci, 2),
-                    "pm2_5": round(sum(pm) / len(pm)) if pm else None})
+        out.append(
+            {
+                "code": code,
+                "name": reg.name.get(code, code),
+                "stations": len(members),
+                "composite_index": round(ci, 2),
+                "pm2_5": round(sum(pm) / len(pm)) if pm else None,
+            }
+        )
     out.sort(key=lambda t: t["composite_index"])
     for i, t in enumerate(out, start=1):
         t["rank"] = i
@@ -702,11 +798,18 @@ def water_quality(
     month = f"{y:04d}-{m:02d}"
     reg = regions(session)
     check_region(reg, region_code)
-    infos = [x for x in sites(session, [*WATER_KINDS, SiteKind.NOISE])
-             if reg.contains(region_code, x.region_code)]
+    infos = [
+        x
+        for x in sites(session, [*WATER_KINDS, SiteKind.NOISE])
+        if reg.contains(region_code, x.region_code)
+    ]
     wm = WaterMonthFigure.__table__.c
-    stored = {r.site_id: r for r in session.scalars(select(WaterMonthFigure).where(
-        wm.month == month, wm.site_id.in_([x.id for x in infos])))}
+    stored = {
+        r.site_id: r
+        for r in session.scalars(
+            select(WaterMonthFigure).where(wm.month == month, wm.site_id.in_([x.id for x in infos]))
+        )
+    }
     computed = 0
     rows: dict[int, dict[str, Any]] = {}
     first, last = month_bounds(y, m)
@@ -715,8 +818,7 @@ def water_quality(
             continue
         got = stored.get(x.id)
         if got is not None:
-            rows[x.id] = {c.name: getattr(got, c.name)
-                          for c in WaterMonthFigure.__table__.columns}
+            rows[x.id] = {c.name: getattr(got, c.name) for c in WaterMonthFigure.__table__.columns}
             continue
         if stored_only:
             continue
@@ -729,9 +831,10 @@ def water_quality(
     hi = datetime.combine(last + timedelta(days=1), datetime.min.time())
     per_sample: dict[int, dict[str, int]] = {}
     for sid, cls_n, n_s in session.execute(
-            select(ws.site_id, ws.water_class, func.count()).where(
-                ws.site_id.in_([x.id for x in infos]), ws.data_time >= lo, ws.data_time < hi)
-            .group_by(ws.site_id, ws.water_class)):
+        select(ws.site_id, ws.water_class, func.count())
+        .where(ws.site_id.in_([x.id for x in infos]), ws.data_time >= lo, ws.data_time < hi)
+        .group_by(ws.site_id, ws.water_class)
+    ):
         key = _water.ROMAN.get(cls_n, "—") if cls_n else "—"
         per_sample.setdefault(sid, {})[key] = int(n_s)
     sections, sources, ground = [], [], []
@@ -742,40 +845,74 @@ def water_quality(
         res = loads(r["result"]) if r else {}
         prov = loads(r["provenance"]) if r else {"samples": 0}
         cls = r["water_class"] if r else None
-        base = {"code": x.code, "name": x.name, "township": reg.township_of(x.region_code),
-                "samples": prov.get("samples", 0), "provenance": prov,
-                "sample_classes": per_sample.get(x.id, {})}
+        base = {
+            "code": x.code,
+            "name": x.name,
+            "township": reg.township_of(x.region_code),
+            "samples": prov.get("samples", 0),
+            "provenance": prov,
+            "sample_classes": per_sample.get(x.id, {}),
+        }
         if x.kind == SiteKind.SURFACE_WATER:
-            sections.append({
-                **base, "class": _water.ROMAN.get(cls) if cls else None, "class_number": cls,
-                "target_class": x.target_class, "meets_target": r["meets_target"] if r else None,
-                "status": res.get("status"), "main_pollutants": res.get("main_pollutants", []),
-                "exceedance": res.get("exceed_target", {}), "exceed_iii": res.get("exceed_iii", {}),
-                "means": res.get("means", {}),
-            })
+            sections.append(
+                {
+                    **base,
+                    "class": _water.ROMAN.get(cls) if cls else None,
+                    "class_number": cls,
+                    "target_class": x.target_class,
+                    "meets_target": r["meets_target"] if r else None,
+                    "status": res.get("status"),
+                    "main_pollutants": res.get("main_pollutants", []),
+                    "exceedance": res.get("exceed_target", {}),
+                    "exceed_iii": res.get("exceed_iii", {}),
+                    "means": res.get("means", {}),
+                }
+            )
         elif x.kind == SiteKind.DRINKING_WATER:
-            sources.append({
-                **base, "source_type": x.source_type, "class": _roman_any(cls),
-                "complies": res.get("complies"), "failing_items": res.get("failing_items", []),
-                "means": res.get("means", {}),
-            })
+            sources.append(
+                {
+                    **base,
+                    "source_type": x.source_type,
+                    "class": _roman_any(cls),
+                    "complies": res.get("complies"),
+                    "failing_items": res.get("failing_items", []),
+                    "means": res.get("means", {}),
+                }
+            )
         else:
-            ground.append({**base, "class": _roman_any(cls),
-                           "exceeding_iii": res.get("exceeding_iii", []),
-                           "means": res.get("means", {})})
+            ground.append(
+                {
+                    **base,
+                    "class": _roman_any(cls),
+                    "exceeding_iii": res.get("exceeding_iii", []),
+                    "means": res.get("means", {}),
+                }
+            )
     shares = water_std.class_shares(
-        water_std.WaterClass(s["class_number"]) if s["class_number"] else None
-        for s in sections)
+        water_std.WaterClass(s["class_number"]) if s["class_number"] else None for s in sections
+    )
     with_target = [s for s in sections if s["meets_target"] is not None]
     rate = compliance_rate(
-        SourceCompliance(SourceType.GROUNDWATER if (s["source_type"] or "") in
-                         ("groundwater", "地下水") else SourceType.SURFACE,
-                         s["complies"], tuple(s["failing_items"]), s["samples"])
-        for s in sources)
+        SourceCompliance(
+            SourceType.GROUNDWATER
+            if (s["source_type"] or "") in ("groundwater", "地下水")
+            else SourceType.SURFACE,
+            s["complies"],
+            tuple(s["failing_items"]),
+            s["samples"],
+        )
+        for s in sources
+    )
     n = NoiseDayFigure.__table__.c
-    nrows = list(session.scalars(select(NoiseDayFigure).where(
-        n.day >= first, n.day <= last,
-        n.site_id.in_([x.id for x in infos if x.kind == SiteKind.NOISE]))))
+    nrows = list(
+        session.scalars(
+            select(NoiseDayFigure).where(
+                n.day >= first,
+                n.day <= last,
+                n.site_id.in_([x.id for x in infos if x.kind == SiteKind.NOISE]),
+            )
+        )
+    )
     cr = compliance_rates((r.zone, r.ld, r.ln) for r in nrows)
     noise_st = []
     for x in infos:
@@ -784,28 +921,47 @@ def water_quality(
         mine = [r for r in nrows if r.site_id == x.id]
         ld = [r.ld for r in mine if r.ld is not None]
         ln = [r.ln for r in mine if r.ln is not None]
-        noise_st.append({
-            "code": x.code, "name": x.name, "zone": x.noise_zone, "days": len(mine),
-            "ld_mean": round(_energy(ld), 1) if ld else None,
-            "ln_mean": round(_energy(ln), 1) if ln else None,
-            "day_ok_days": sum(1 for r in mine if r.day_ok),
-            "night_ok_days": sum(1 for r in mine if r.night_ok),
-        })
+        noise_st.append(
+            {
+                "code": x.code,
+                "name": x.name,
+                "zone": x.noise_zone,
+                "days": len(mine),
+                "ld_mean": round(_energy(ld), 1) if ld else None,
+                "ln_mean": round(_energy(ln), 1) if ln else None,
+                "day_ok_days": sum(1 for r in mine if r.day_ok),
+                "night_ok_days": sum(1 for r in mine if r.night_ok),
+            }
+        )
     return WaterQuality(
-        region_code=region_code, region_name=reg.name[region_code], month=month,
-        sections=sections, share_i_iii=_pct(shares.share_good),
+        region_code=region_code,
+        region_name=reg.name[region_code],
+        month=month,
+        sections=sections,
+        share_i_iii=_pct(shares.share_good),
         share_worse_than_v=_pct(shares.share_worse_than_v),
         sections_meeting_target=sum(1 for s in with_target if s["meets_target"]),
-        sections_with_target=len(with_target), drinking_sources=sources,
-        drinking_compliance_rate=_pct(rate.rate), groundwater=ground,
-        noise={"day_rate": _pct(cr.day_rate), "night_rate": _pct(cr.night_rate),
-               "point_days": cr.n_day, "stations": noise_st,
-               "rules": {"GB3096": resolve("GB3096", AUTO, first).id}},
-        provenance={"stored_sites": len(stored), "computed_sites": computed,
-                    "rules": {"GB3838": resolve("GB3838", AUTO, first).id,
-                              "GBT14848": resolve("GBT14848", AUTO, first).id,
-                              "GB3096": resolve("GB3096", AUTO, first).id},
-                    "method": "地表水环境质量评价办法（试行）环办〔2011〕22号"},
+        sections_with_target=len(with_target),
+        drinking_sources=sources,
+        drinking_compliance_rate=_pct(rate.rate),
+        groundwater=ground,
+        noise={
+            "day_rate": _pct(cr.day_rate),
+            "night_rate": _pct(cr.night_rate),
+            "point_days": cr.n_day,
+            "stations": noise_st,
+            "rules": {"GB3096": resolve("GB3096", AUTO, first).id},
+        },
+        provenance={
+            "stored_sites": len(stored),
+            "computed_sites": computed,
+            "rules": {
+                "GB3838": resolve("GB3838", AUTO, first).id,
+                "GBT14848": resolve("GBT14848", AUTO, first).id,
+                "GB3096": resolve("GB3096", AUTO, first).id,
+            },
+            "method": "地表水环境质量评价办法（试行）环办〔2011〕22号",
+        },
     )
 
 
@@ -817,11 +973,22 @@ def _energy(levels: list[float]) -> float:
     return 10.0 * math.log10(sum(10.0 ** (0.1 * x) for x in levels) / len(levels))
 
 
-def air_days(session: Session, *, scope_code: str, start: date, end: date,
-             scope: str = "region") -> list[dict[str, Any]]:
+def air_days(
+    session: Session, *, scope_code: str, start: date, end: date, scope: str = "region"
+) -> list[dict[str, Any]]:
     """Stored daily air figures of a site or region (for calendars and 'why not counted?')."""
     d = AirDayFigure.__table__.c
-    return [_day_dict(r) for r in session.scalars(select(AirDayFigure).where(
-        d.scope == scope, d.scope_code == scope_code, d.standard == AUTO,
-        d.day >= start, d.day <= end).order_by(d.day))]
-
+    return [
+        _day_dict(r)
+        for r in session.scalars(
+            select(AirDayFigure)
+            .where(
+                d.scope == scope,
+                d.scope_code == scope_code,
+                d.standard == AUTO,
+                d.day >= start,
+                d.day <= end,
+            )
+            .order_by(d.day)
+        )
+    ]

@@ -31,8 +31,7 @@ def air_codes() -> dict[str, str]:
     return dict(config()["air"])
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str,
-                            separators=(",", ":"))
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str, separators=(",", ":"))
 
 
 def dumps(obj: Any) -> str:
@@ -91,8 +90,17 @@ def sites(session: Session, kinds: Iterable[str] | None = None) -> list[SiteInfo
             devs.setdefault(sid, []).append(did)
     return [
         SiteInfo(
-            s.id, s.code, s.name, s.kind, s.region_code, s.control_level, s.target_class,
-            s.source_type, s.noise_zone, s.water_body, tuple(sorted(devs.get(s.id, []))),
+            s.id,
+            s.code,
+            s.name,
+            s.kind,
+            s.region_code,
+            s.control_level,
+            s.target_class,
+            s.source_type,
+            s.noise_zone,
+            s.water_body,
+            tuple(sorted(devs.get(s.id, []))),
         )
         for s in rows
     ]

@@ -52,11 +52,24 @@ FloatArray = npt.NDArray[np.float64]
 
 #: Display names of pollutants and daily indicators (GB 3095 / HJ 633 usage).
 NAMES = {
-    "SO2": "SO₂", "NO2": "NO₂", "CO": "CO", "O3": "O₃", "O3_1H": "O₃-1h", "O3_8H": "O₃-8h",
-    "PM10": "PM₁₀", "PM2_5": "PM₂.₅",
+    "SO2": "SO₂",
+    "NO2": "NO₂",
+    "CO": "CO",
+    "O3": "O₃",
+    "O3_1H": "O₃-1h",
+    "O3_8H": "O₃-8h",
+    "PM10": "PM₁₀",
+    "PM2_5": "PM₂.₅",
 }
-DAY_COLUMNS = {"SO2": "so2", "NO2": "no2", "CO": "co", "O3_1H": "o3_1h", "O3_8H": "o3_8h",
-               "PM10": "pm10", "PM2_5": "pm2_5"}
+DAY_COLUMNS = {
+    "SO2": "so2",
+    "NO2": "no2",
+    "CO": "co",
+    "O3_1H": "o3_1h",
+    "O3_8H": "o3_8h",
+    "PM10": "pm10",
+    "PM2_5": "pm2_5",
+}
 
 
 @dataclass(slots=True)
@@ -76,7 +89,6 @@ class Grid:
 
     def station(self, i: int) -> HourlyData:
         return HourlyData(self.start, {p: self.values[p][i] for p in POLLUTANTS})
-
 
 
 def load_grid(conn: Connection, air_sites: Sequence[SiteInfo], first: date, last: date) -> Grid:
@@ -130,8 +142,9 @@ def load_grid(conn: Connection, air_sites: Sequence[SiteInfo], first: date, last
 # ------------------------------------------------------------------------------ validity words
 
 
-def _day_reason(hours: dict[str, int], o3_windows: int, vals: dict[str, Any],
-                min_hours: int, min_windows: int) -> str | None:
+def _day_reason(
+    hours: dict[str, int], o3_windows: int, vals: dict[str, Any], min_hours: int, min_windows: int
+) -> str | None:
     parts: list[str] = []
     for p in ("SO2", "NO2", "CO", "PM10", "PM2_5"):
         if vals.get(p) is None:
@@ -190,16 +203,19 @@ def day_rows(
     if not scs or grid.n_days == 0:
         return []
     series = [scope_series(grid, sc) for sc in scs]
-    stacked = HourlyData(grid.start, {p: np.stack([s.get(p) for s in series])
-                                      for p in POLLUTANTS})
+    stacked = HourlyData(grid.start, {p: np.stack([s.get(p) for s in series]) for p in POLLUTANTS})
     evals = evaluate_many(stacked, standard, include_days=True)
     last = grid.start + timedelta(days=grid.n_days - 1)
     rules = evaluation_rules(resolve("HJ663", standard, last).id)
     lim = limit_set(rules.limits, last)
     hours = _hours_valid(stacked)
-    windows = (~np.isnan(o3_8h_day_windows(
-        stacked.get("O3"), lim.validity.o3_8h_min_hours, rules.mda8_first_window_end_hour
-    ))).sum(axis=-1)
+    windows = (
+        ~np.isnan(
+            o3_8h_day_windows(
+                stacked.get("O3"), lim.validity.o3_8h_min_hours, rules.mda8_first_window_end_hour
+            )
+        )
+    ).sum(axis=-1)
     rows: list[dict[str, Any]] = []
     for k, (sc, ev) in enumerate(zip(scs, evals, strict=True)):
         for j, d in enumerate(ev.days):
@@ -208,23 +224,40 @@ def day_rows(
             valid = d["aqi"] is not None
             reason = None
             if not valid:
-                reason = _day_reason(h, int(windows[k, j]), vals,
-                                     lim.validity.daily_min_hours, rules.mda8_min_windows)
+                reason = _day_reason(
+                    h,
+                    int(windows[k, j]),
+                    vals,
+                    lim.validity.daily_min_hours,
+                    rules.mda8_min_windows,
+                )
                 if reason is None:
                     reason = "有污染物缺测且已测指标 AQI ≤ 100，按 HJ 633 记为 NA"
             prov = {
                 "valid_hours": h,
                 "o3_8h_valid_windows": int(windows[k, j]),
-                "rules": {"HJ663": ev.standard, "HJ633": d["aqi_standard"],
-                          "GB3095": ev.limits_standard, "rollup": "rollup.toml"},
+                "rules": {
+                    "HJ663": ev.standard,
+                    "HJ633": d["aqi_standard"],
+                    "GB3095": ev.limits_standard,
+                    "rollup": "rollup.toml",
+                },
                 "stations": [grid.sites[i].code for i in sc.members],
             }
             row: dict[str, Any] = {
-                "scope": sc.scope, "scope_code": sc.code, "day": date.fromisoformat(d["date"]),
-                "standard": standard, "aqi_standard": d["aqi_standard"], "aqi": d["aqi"],
-                "level": d["level"], "category": d["category"],
-                "primary_pollutants": ",".join(d["primary_pollutants"]) or None, "valid": valid,
-                "reason": reason, "provenance": dumps(prov), "computed_at": now,
+                "scope": sc.scope,
+                "scope_code": sc.code,
+                "day": date.fromisoformat(d["date"]),
+                "standard": standard,
+                "aqi_standard": d["aqi_standard"],
+                "aqi": d["aqi"],
+                "level": d["level"],
+                "category": d["category"],
+                "primary_pollutants": ",".join(d["primary_pollutants"]) or None,
+                "valid": valid,
+                "reason": reason,
+                "provenance": dumps(prov),
+                "computed_at": now,
             }
             for lab, col in DAY_COLUMNS.items():
                 row[col] = vals.get(lab)
@@ -244,8 +277,10 @@ def hour_rows(
     series = [scope_series(grid, sc) for sc in scs]
     conc = {p: np.stack([s.get(p) for s in series]).reshape(len(scs), -1) for p in POLLUTANTS}
     n_hours = grid.n_days * 24
-    times = [datetime.combine(grid.start, datetime.min.time()) + timedelta(hours=i)
-             for i in range(n_hours)]
+    times = [
+        datetime.combine(grid.start, datetime.min.time()) + timedelta(hours=i)
+        for i in range(n_hours)
+    ]
     versions = np.array([resolve("HJ633", standard, t.date()).id for t in times])
     aqi = np.full((len(scs), n_hours), np.nan)
     prim = np.zeros((len(scs), n_hours), dtype=np.uint8)
@@ -255,9 +290,15 @@ def hour_rows(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             b = hourly_aqi_array(
-                v, so2=conc["SO2"][:, m], no2=conc["NO2"][:, m], co=conc["CO"][:, m],
-                o3=conc["O3"][:, m], pm10=conc["PM10"][:, m], pm2_5=conc["PM2_5"][:, m],
-                so2_24h=_so2_24h(conc["SO2"])[:, m], missing="platform",
+                v,
+                so2=conc["SO2"][:, m],
+                no2=conc["NO2"][:, m],
+                co=conc["CO"][:, m],
+                o3=conc["O3"][:, m],
+                pm10=conc["PM10"][:, m],
+                pm2_5=conc["PM2_5"][:, m],
+                so2_24h=_so2_24h(conc["SO2"])[:, m],
+                missing="platform",
             )
         aqi[:, m] = b.aqi
         prim[:, m] = b.primary_mask
@@ -280,9 +321,16 @@ def hour_rows(
     labels = sorted(iaqi)
     # Plain Python lists: per-element numpy indexing dominates otherwise.
     for k, sc in enumerate(scs):
-        prov = {v: dumps({"HJ633": v, "missing_policy": "platform",
-                          "stations": [grid.sites[i].code for i in sc.members]})
-                for v in set(vers)}
+        prov = {
+            v: dumps(
+                {
+                    "HJ633": v,
+                    "missing_policy": "platform",
+                    "stations": [grid.sites[i].code for i in sc.members],
+                }
+            )
+            for v in set(vers)
+        }
         ck = {p: conc[p][k].tolist() for p in POLLUTANTS}
         ik = {lab: iaqi[lab][k].tolist() for lab in labels}
         o8, i8 = o3_8h[k].tolist(), iaqi_8h[k].tolist()
@@ -294,16 +342,26 @@ def hour_rows(
             c = {p: (None if ck[p][j] != ck[p][j] else ck[p][j]) for p in POLLUTANTS}
             c["O3_8H"] = None if o8[j] != o8[j] else round(o8[j], 1)
             beside = {"O3_8H": int(i8[j])} if i8[j] == i8[j] else {}
-            rows.append({
-                "scope": sc.scope, "scope_code": sc.code, "data_time": times[j],
-                "standard": standard, "aqi": int(a) if ok else None,
-                "level": cat.level if cat else None, "category": cat.category if cat else None,
-                "primary_pollutants": ",".join(decode_mask(int(pk[j]))) or None,
-                "iaqi": dumps({**{lab: int(ik[lab][j]) for lab in labels
-                                  if ik[lab][j] == ik[lab][j]}, **beside}),
-                "concentrations": dumps(c),
-                "provenance": prov[vers[j]],
-            })
+            rows.append(
+                {
+                    "scope": sc.scope,
+                    "scope_code": sc.code,
+                    "data_time": times[j],
+                    "standard": standard,
+                    "aqi": int(a) if ok else None,
+                    "level": cat.level if cat else None,
+                    "category": cat.category if cat else None,
+                    "primary_pollutants": ",".join(decode_mask(int(pk[j]))) or None,
+                    "iaqi": dumps(
+                        {
+                            **{lab: int(ik[lab][j]) for lab in labels if ik[lab][j] == ik[lab][j]},
+                            **beside,
+                        }
+                    ),
+                    "concentrations": dumps(c),
+                    "provenance": prov[vers[j]],
+                }
+            )
     return rows
 
 
@@ -317,8 +375,7 @@ def evaluate_scopes(
 ) -> list[StationEvaluation]:
     """HJ 663 evaluation of each scope over the whole grid period."""
     series = [scope_series(grid, sc) for sc in scs]
-    stacked = HourlyData(grid.start, {p: np.stack([s.get(p) for s in series])
-                                      for p in POLLUTANTS})
+    stacked = HourlyData(grid.start, {p: np.stack([s.get(p) for s in series]) for p in POLLUTANTS})
     return evaluate_many(stacked, standard, include_days=False)
 
 
@@ -335,24 +392,38 @@ def period_rows(
         prov = {
             "valid_hours": vh,
             "valid_days": ev.valid_days,
-            "rules": {"HJ663": ev.standard, "GB3095": ev.limits_standard,
-                      "GB3095_phase": ev.limits_phase},
+            "rules": {
+                "HJ663": ev.standard,
+                "GB3095": ev.limits_standard,
+                "GB3095_phase": ev.limits_phase,
+            },
             "stations": [grid.sites[i].code for i in sc.members],
             "complete": ev.complete,
             "incomplete_reasons": ev.incomplete_reasons,
         }
         d = ev.to_dict()
         d.pop("days", None)
-        rows.append({
-            "scope": sc.scope, "scope_code": sc.code, "period": period, "standard": standard,
-            "period_start": ev.start, "period_end": ev.end, "valid_days": ev.valid_days,
-            "good_days": ev.good_days,
-            "good_day_ratio": None if ev.good_day_ratio is None else float(ev.good_day_ratio),
-            "heavy_days": ev.heavy_pollution_days,
-            "composite_index": None if ev.composite_index is None else float(ev.composite_index),
-            "attained": ev.attained, "result": dumps(d), "provenance": dumps(prov),
-            "computed_at": now,
-        })
+        rows.append(
+            {
+                "scope": sc.scope,
+                "scope_code": sc.code,
+                "period": period,
+                "standard": standard,
+                "period_start": ev.start,
+                "period_end": ev.end,
+                "valid_days": ev.valid_days,
+                "good_days": ev.good_days,
+                "good_day_ratio": None if ev.good_day_ratio is None else float(ev.good_day_ratio),
+                "heavy_days": ev.heavy_pollution_days,
+                "composite_index": None
+                if ev.composite_index is None
+                else float(ev.composite_index),
+                "attained": ev.attained,
+                "result": dumps(d),
+                "provenance": dumps(prov),
+                "computed_at": now,
+            }
+        )
     return rows
 
 

@@ -31,8 +31,7 @@ from qingshan.standards.versions import resolve
 from qingshan.storage.models import Observation, Resolution, SiteKind
 
 ROMAN = {1: "Ⅰ", 2: "Ⅱ", 3: "Ⅲ", 4: "Ⅳ", 5: "Ⅴ", 6: "劣Ⅴ"}
-FROM_ROMAN = {"Ⅰ": 1, "Ⅱ": 2, "Ⅲ": 3, "Ⅳ": 4, "Ⅴ": 5, "I": 1, "II": 2, "III": 3, "IV": 4,
-              "V": 5}
+FROM_ROMAN = {"Ⅰ": 1, "Ⅱ": 2, "Ⅲ": 3, "Ⅳ": 4, "Ⅴ": 5, "I": 1, "II": 2, "III": 3, "IV": 4, "V": 5}
 
 
 def _is_groundwater(s: SiteInfo) -> bool:
@@ -76,8 +75,9 @@ def _body(s: SiteInfo) -> water.WaterbodyType:
     return water.WaterbodyType.LAKE if lake else water.WaterbodyType.RIVER
 
 
-def sample_rows(site: SiteInfo, samples: Sequence[tuple[datetime, dict[str, float]]]
-                ) -> list[dict[str, Any]]:
+def sample_rows(
+    site: SiteInfo, samples: Sequence[tuple[datetime, dict[str, float]]]
+) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for t, vals in samples:
         if _is_groundwater(site):
@@ -88,8 +88,15 @@ def sample_rows(site: SiteInfo, samples: Sequence[tuple[datetime, dict[str, floa
             a = water.classify_sample(vals, _body(site), when=t)
             cls = None if a.water_class is None else int(a.water_class)
             failing = ",".join(a.failing_items) or None
-        rows.append({"site_id": site.id, "data_time": t, "water_class": cls,
-                     "failing": failing, "sample_values": dumps(vals)})
+        rows.append(
+            {
+                "site_id": site.id,
+                "data_time": t,
+                "water_class": cls,
+                "failing": failing,
+                "sample_values": dumps(vals),
+            }
+        )
     return rows
 
 
@@ -103,8 +110,13 @@ def _mean_values(samples: Sequence[tuple[datetime, Mapping[str, float]]]) -> dic
     return {k: sums[k] / counts[k] for k in sums}
 
 
-def month_row(site: SiteInfo, month: str, samples: Sequence[tuple[datetime, dict[str, float]]],
-              *, now: datetime) -> dict[str, Any]:
+def month_row(
+    site: SiteInfo,
+    month: str,
+    samples: Sequence[tuple[datetime, dict[str, float]]],
+    *,
+    now: datetime,
+) -> dict[str, Any]:
     """fig_water_month row of one site and month."""
     vals = [v for _t, v in samples]
     result: dict[str, Any] = {}
@@ -116,7 +128,9 @@ def month_row(site: SiteInfo, month: str, samples: Sequence[tuple[datetime, dict
     if site.kind == SiteKind.SURFACE_WATER:
         target = FROM_ROMAN.get(site.target_class or "")
         a = water.section_assessment(
-            vals, _body(site), target_class=None if target is None else water.WaterClass(target),
+            vals,
+            _body(site),
+            target_class=None if target is None else water.WaterClass(target),
             when=first,
         )
         cls = None if a.water_class is None else int(a.water_class)
@@ -125,8 +139,12 @@ def month_row(site: SiteInfo, month: str, samples: Sequence[tuple[datetime, dict
             "means": {k: round(v, 4) for k, v in a.means.items()},
             "status": a.status,
             "main_pollutants": [
-                {"code": m.code, "name": m.name, "class": ROMAN[int(m.water_class)],
-                 "multiple": None if m.multiple is None else round(m.multiple, 2)}
+                {
+                    "code": m.code,
+                    "name": m.name,
+                    "class": ROMAN[int(m.water_class)],
+                    "multiple": None if m.multiple is None else round(m.multiple, 2),
+                }
                 for m in a.main_pollutants
             ],
             "exceed_iii": {k: round(v, 2) for k, v in a.exceed_iii.items()},
@@ -146,26 +164,43 @@ def month_row(site: SiteInfo, month: str, samples: Sequence[tuple[datetime, dict
             rules["GB3838"] = resolve("GB3838", "auto", first).id
         target = 3
         meets = c.complies
-        result = {"complies": c.complies, "failing_items": list(c.failing_items),
-                  "source_type": str(c.source_type),
-                  "means": {k: round(v, 4) for k, v in _mean_values(samples).items()}}
+        result = {
+            "complies": c.complies,
+            "failing_items": list(c.failing_items),
+            "source_type": str(c.source_type),
+            "means": {k: round(v, 4) for k, v in _mean_values(samples).items()},
+        }
     else:  # groundwater monitoring point
         g = groundwater.classify(_mean_values(samples)) if samples else None
         cls = None if g is None or g.water_class is None else int(g.water_class)
-        result = {"worst_items": list(g.worst_items) if g else [],
-                  "exceeding_iii": list(g.exceeding_iii) if g else [],
-                  "means": {k: round(v, 4) for k, v in _mean_values(samples).items()}}
+        result = {
+            "worst_items": list(g.worst_items) if g else [],
+            "exceeding_iii": list(g.exceeding_iii) if g else [],
+            "means": {k: round(v, 4) for k, v in _mean_values(samples).items()},
+        }
         rules["GBT14848"] = resolve("GBT14848", "auto", first).id
     counts: dict[str, int] = {}
     for v in vals:
         for k in v:
             counts[k] = counts.get(k, 0) + 1
-    prov = {"samples": len(samples), "item_counts": counts, "rules": rules,
-            "first_sample": samples[0][0].isoformat() if samples else None,
-            "last_sample": samples[-1][0].isoformat() if samples else None}
-    return {"site_id": site.id, "month": month, "kind": site.kind, "water_class": cls,
-            "target_class": target, "meets_target": meets, "result": dumps(result),
-            "provenance": dumps(prov), "computed_at": now}
+    prov = {
+        "samples": len(samples),
+        "item_counts": counts,
+        "rules": rules,
+        "first_sample": samples[0][0].isoformat() if samples else None,
+        "last_sample": samples[-1][0].isoformat() if samples else None,
+    }
+    return {
+        "site_id": site.id,
+        "month": month,
+        "kind": site.kind,
+        "water_class": cls,
+        "target_class": target,
+        "meets_target": meets,
+        "result": dumps(result),
+        "provenance": dumps(prov),
+        "computed_at": now,
+    }
 
 
 # ------------------------------------------------------------------------------ noise
@@ -175,8 +210,9 @@ def _energy_mean(levels: Sequence[float]) -> float:
     return 10.0 * math.log10(sum(10.0 ** (0.1 * x) for x in levels) / len(levels))
 
 
-def noise_rows(conn: Connection, site: SiteInfo, first: date, last: date, *, now: datetime
-               ) -> list[dict[str, Any]]:
+def noise_rows(
+    conn: Connection, site: SiteInfo, first: date, last: date, *, now: datetime
+) -> list[dict[str, Any]]:
     if not site.devices or site.noise_zone is None:
         return []
     cfg = config()["noise"]
@@ -185,8 +221,11 @@ def noise_rows(conn: Connection, site: SiteInfo, first: date, last: date, *, now
     lo = datetime.combine(first, datetime.min.time())
     hi = datetime.combine(last + timedelta(days=1), datetime.min.time())
     q = select(o.data_time, o.value, o.flag).where(
-        o.resolution == int(Resolution.HOUR), o.device_id.in_(list(site.devices)),
-        o.data_time >= lo, o.data_time < hi, o.code.in_(cfg["codes"]),
+        o.resolution == int(Resolution.HOUR),
+        o.device_id.in_(list(site.devices)),
+        o.data_time >= lo,
+        o.data_time < hi,
+        o.code.in_(cfg["codes"]),
     )
     by_day: dict[date, tuple[list[float], list[float]]] = {}
     for t, value, flag in conn.execute(q):
@@ -203,13 +242,25 @@ def noise_rows(conn: Connection, site: SiteInfo, first: date, last: date, *, now
         ld = round(_energy_mean(dv), 1) if len(dv) >= cfg["day_min_hours"] else None
         ln = round(_energy_mean(nv), 1) if len(nv) >= cfg["night_min_hours"] else None
         a = noise.assess_point(site.noise_zone, ld, ln)
-        rows.append({
-            "site_id": site.id, "day": d, "zone": site.noise_zone, "ld": ld, "ln": ln,
-            "day_ok": a.day_complies, "night_ok": a.night_complies,
-            "provenance": dumps({"day_hours": len(dv), "night_hours": len(nv),
-                                 "need": [cfg["day_min_hours"], cfg["night_min_hours"]],
-                                 "rules": {"GB3096": resolve("GB3096", "auto", d).id},
-                                 "limits": [a.day_limit, a.night_limit]}),
-            "computed_at": now,
-        })
+        rows.append(
+            {
+                "site_id": site.id,
+                "day": d,
+                "zone": site.noise_zone,
+                "ld": ld,
+                "ln": ln,
+                "day_ok": a.day_complies,
+                "night_ok": a.night_complies,
+                "provenance": dumps(
+                    {
+                        "day_hours": len(dv),
+                        "night_hours": len(nv),
+                        "need": [cfg["day_min_hours"], cfg["night_min_hours"]],
+                        "rules": {"GB3096": resolve("GB3096", "auto", d).id},
+                        "limits": [a.day_limit, a.night_limit],
+                    }
+                ),
+                "computed_at": now,
+            }
+        )
     return rows

@@ -24,11 +24,26 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
 # Preferred CJK fonts, best first (file-name fragments).
-_CANDIDATES = ("NotoSansCJK-Regular", "NotoSansCJKsc-Regular", "NotoSerifCJK-Regular",
-               "SourceHanSans", "wqy-microhei", "wqy-zenhei", "simhei", "msyh", "simsun")
-_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", str(Path.home() / ".local/share/fonts"),
-         str(Path.home() / ".fonts"), "C:/Windows/Fonts", "/System/Library/Fonts",
-         "/Library/Fonts")
+_CANDIDATES = (
+    "NotoSansCJK-Regular",
+    "NotoSansCJKsc-Regular",
+    "NotoSerifCJK-Regular",
+    "SourceHanSans",
+    "wqy-microhei",
+    "wqy-zenhei",
+    "simhei",
+    "msyh",
+    "simsun",
+)
+_DIRS = (
+    "/usr/share/fonts",
+    "/usr/local/share/fonts",
+    str(Path.home() / ".local/share/fonts"),
+    str(Path.home() / ".fonts"),
+    "C:/Windows/Fonts",
+    "/System/Library/Fonts",
+    "/Library/Fonts",
+)
 
 
 class FontMissingError(RuntimeError):
@@ -80,8 +95,9 @@ def _png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def daily_aqi_chart(days: Sequence[date], aqi: Sequence[int | None], colours: Sequence[str],
-                    title: str) -> bytes:
+def daily_aqi_chart(
+    days: Sequence[date], aqi: Sequence[int | None], colours: Sequence[str], title: str
+) -> bytes:
     """Bar chart of daily AQI coloured by category, with the 100 and 200 lines."""
     _setup()
     fig, ax = plt.subplots(figsize=(7.2, 2.8))
@@ -92,22 +108,28 @@ def daily_aqi_chart(days: Sequence[date], aqi: Sequence[int | None], colours: Se
             ax.axhline(y, color="#888888", linestyle="--", linewidth=0.8)
             ax.text(len(xs) - 0.5, y + 3, lab, ha="right", fontsize=7, color="#555555")
     step = 1 if len(days) <= 31 else 7
-    ax.set_xticks(xs[::step], [d.strftime("%d") if len(days) <= 31 else d.strftime("%m-%d")
-                               for d in days][::step], fontsize=7)
+    ax.set_xticks(
+        xs[::step],
+        [d.strftime("%d") if len(days) <= 31 else d.strftime("%m-%d") for d in days][::step],
+        fontsize=7,
+    )
     ax.set_ylabel("AQI")
     ax.set_title(title, fontsize=10)
     ax.spines[["top", "right"]].set_visible(False)
     return _png(fig)
 
 
-def index_bars(labels: Sequence[str], values: Sequence[float | None], title: str,
-               limit_line: float | None = 1.0) -> bytes:
+def index_bars(
+    labels: Sequence[str],
+    values: Sequence[float | None],
+    title: str,
+    limit_line: float | None = 1.0,
+) -> bytes:
     """Horizontal bars (e.g. single indices C/S of the six pollutants)."""
     _setup()
     fig, ax = plt.subplots(figsize=(6.0, 2.6))
     vals = [v or 0.0 for v in values]
-    cols = ["#d9534f" if (limit_line is not None and v > limit_line) else "#4a90c2"
-            for v in vals]
+    cols = ["#d9534f" if (limit_line is not None and v > limit_line) else "#4a90c2" for v in vals]
     ax.barh(list(labels), vals, color=cols)
     for i, v in enumerate(values):
         ax.text(vals[i] + 0.01, i, "—" if v is None else f"{v:.2f}", va="center", fontsize=8)
@@ -119,8 +141,9 @@ def index_bars(labels: Sequence[str], values: Sequence[float | None], title: str
     return _png(fig)
 
 
-def grouped_bars(categories: Sequence[str], series: dict[str, Sequence[float | None]],
-                 title: str, ylabel: str) -> bytes:
+def grouped_bars(
+    categories: Sequence[str], series: dict[str, Sequence[float | None]], title: str, ylabel: str
+) -> bytes:
     """Grouped bars, e.g. monthly good-day ratio this year vs last year."""
     _setup()
     fig, ax = plt.subplots(figsize=(7.2, 2.8))
@@ -129,8 +152,7 @@ def grouped_bars(categories: Sequence[str], series: dict[str, Sequence[float | N
     palette = ("#2e7d32", "#9e9e9e", "#1565c0", "#ef6c00")
     for k, (name, vals) in enumerate(series.items()):
         xs = [i + (k - (n - 1) / 2) * width for i in range(len(categories))]
-        ax.bar(xs, [v or 0 for v in vals], width=width, label=name,
-               color=palette[k % len(palette)])
+        ax.bar(xs, [v or 0 for v in vals], width=width, label=name, color=palette[k % len(palette)])
     ax.set_xticks(range(len(categories)), list(categories), fontsize=8)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
@@ -139,8 +161,12 @@ def grouped_bars(categories: Sequence[str], series: dict[str, Sequence[float | N
     return _png(fig)
 
 
-def calendar_heatmap(grid: Sequence[Sequence[str | None]], row_labels: Sequence[str],
-                     title: str, legend: Sequence[tuple[str, str]]) -> bytes:
+def calendar_heatmap(
+    grid: Sequence[Sequence[str | None]],
+    row_labels: Sequence[str],
+    title: str,
+    legend: Sequence[tuple[str, str]],
+) -> bytes:
     """A months × 31 days grid of category colours (annual AQI calendar)."""
     _setup()
     fig, ax = plt.subplots(figsize=(7.4, 3.4))
@@ -151,20 +177,28 @@ def calendar_heatmap(grid: Sequence[Sequence[str | None]], row_labels: Sequence[
             ax.add_patch(Rectangle((c, r), 0.92, 0.92, color=col, linewidth=0))
     ax.set_xlim(0, 31)
     ax.set_ylim(len(grid), 0)
-    ax.set_xticks([i + 0.45 for i in range(0, 31, 5)], [str(i + 1) for i in range(0, 31, 5)],
-                  fontsize=7)
+    ax.set_xticks(
+        [i + 0.45 for i in range(0, 31, 5)], [str(i + 1) for i in range(0, 31, 5)], fontsize=7
+    )
     ax.set_yticks([i + 0.45 for i in range(len(grid))], list(row_labels), fontsize=7)
     ax.tick_params(length=0)
     for s in ax.spines.values():
         s.set_visible(False)
     ax.set_title(title, fontsize=10)
-    ax.legend(handles=[Patch(color=c, label=n) for n, c in legend], fontsize=7, ncol=7,
-              loc="upper center", bbox_to_anchor=(0.5, -0.06), frameon=False)
+    ax.legend(
+        handles=[Patch(color=c, label=n) for n, c in legend],
+        fontsize=7,
+        ncol=7,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.06),
+        frameon=False,
+    )
     return _png(fig)
 
 
-def site_map(points: Sequence[tuple[float, float, str, str]], title: str,
-             legend: Sequence[tuple[str, str]]) -> bytes:
+def site_map(
+    points: Sequence[tuple[float, float, str, str]], title: str, legend: Sequence[tuple[str, str]]
+) -> bytes:
     """Schematic map: (lon, lat, label, colour) points, equal-angle axes (示意图)."""
     _setup()
     fig, ax = plt.subplots(figsize=(6.0, 3.6))
@@ -182,6 +216,12 @@ def site_map(points: Sequence[tuple[float, float, str, str]], title: str,
         ax.set_ylim(min(lats) - 0.05, max(lats) + 0.06)
     ax.set_aspect(1.2)
     ax.set_title(title, fontsize=10)
-    ax.legend(handles=[Patch(color=c, label=n) for n, c in legend], fontsize=7, ncol=6,
-              loc="upper center", bbox_to_anchor=(0.5, -0.15), frameon=False)
+    ax.legend(
+        handles=[Patch(color=c, label=n) for n, c in legend],
+        fontsize=7,
+        ncol=6,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.15),
+        frameon=False,
+    )
     return _png(fig)

@@ -40,13 +40,26 @@ POL_ROWS = (  # (pollutant, statistic, display name, unit)
     ("CO", "p95", "一氧化碳（CO）", "mg/m³"),
     ("O3", "p90", "臭氧（O₃）", "μg/m³"),
 )
-STAT_NAMES = {"mean": "平均浓度", "p95": "日均值第95百分位数",
-              "p90": "日最大8小时平均第90百分位数"}
-POL_NAMES = {"SO2": "SO₂", "NO2": "NO₂", "CO": "CO", "O3_1H": "O₃", "O3_8H": "O₃",
-             "PM10": "PM₁₀", "PM2_5": "PM₂.₅", "O3": "O₃"}
+STAT_NAMES = {"mean": "平均浓度", "p95": "日均值第95百分位数", "p90": "日最大8小时平均第90百分位数"}
+POL_NAMES = {
+    "SO2": "SO₂",
+    "NO2": "NO₂",
+    "CO": "CO",
+    "O3_1H": "O₃",
+    "O3_8H": "O₃",
+    "PM10": "PM₁₀",
+    "PM2_5": "PM₂.₅",
+    "O3": "O₃",
+}
 # Colours of the 2011 method's status words (优 蓝, 良好 绿, 轻度 黄, 中度 橙, 重度 红).
-WATER_COLOURS = {"Ⅰ": "#3C8CE7", "Ⅱ": "#3C8CE7", "Ⅲ": "#2EAD4B", "Ⅳ": "#F5E400",
-                 "Ⅴ": "#FF9A00", "劣Ⅴ": "#E52B2B"}
+WATER_COLOURS = {
+    "Ⅰ": "#3C8CE7",
+    "Ⅱ": "#3C8CE7",
+    "Ⅲ": "#2EAD4B",
+    "Ⅳ": "#F5E400",
+    "Ⅴ": "#FF9A00",
+    "劣Ⅴ": "#E52B2B",
+}
 YES = {True: "达标", False: "超标", None: "—"}
 
 
@@ -84,13 +97,17 @@ def default_region(session: Session) -> str:
     reg = regions(session)
     counties = sorted(c for c, lvl in reg.level.items() if lvl == "county")
     if len(counties) > 1:
-        with_sites = {a for rc in session.scalars(select(Site.region_code).distinct())
-                      for a in reg.ancestors(rc)}
+        with_sites = {
+            a
+            for rc in session.scalars(select(Site.region_code).distinct())
+            for a in reg.ancestors(rc)
+        }
         counties = [c for c in counties if c in with_sites] or counties
     if len(counties) == 1:
         return counties[0]
     raise ReportError(
-        f"the database holds {len(counties)} county-level regions; choose one with --region")
+        f"the database holds {len(counties)} county-level regions; choose one with --region"
+    )
 
 
 def _issuer(name: str) -> str:
@@ -106,8 +123,9 @@ def _aqi_colour(standard: str, aqi: int | None) -> str | None:
 
 def _air(session: Session, region: str, start: date, end: date) -> AirQuality:
     try:
-        return air_quality(session, region_code=region, start=start, end=end,
-                           include_micro=True, stored_only=True)
+        return air_quality(
+            session, region_code=region, start=start, end=end, include_micro=True, stored_only=True
+        )
     except FiguresError as exc:
         raise ReportError(str(exc)) from None
 
@@ -138,8 +156,7 @@ def _air_summary(rep: Report, aq: AirQuality, prev: AirQuality | None, label: st
         f"{aq.good_days} 天，优良天数比率 {ratio}%，"
         f"{_change(aq.good_day_ratio, prev.good_day_ratio if prev else None, '%')}；"
         f"重污染天数 {aq.heavy_days} 天。环境空气质量综合指数 {_fmt(aq.composite_index)}，"
-        f"首要污染物为 {prim}。"
-        + _incomplete_text(aq.incomplete_reasons)
+        f"首要污染物为 {prim}。" + _incomplete_text(aq.incomplete_reasons)
     )
     rows: list[list[str]] = []
     fills: list[list[str | None]] = []
@@ -151,18 +168,44 @@ def _air_summary(rep: Report, aq: AirQuality, prev: AirQuality | None, label: st
         yoy = "—"
         if ps is not None and ps["value"] not in (None, 0) and s["value"] is not None:
             yoy = f"{(s['value'] - ps['value']) / ps['value'] * 100:+.1f}%"
-        rows.append([name, STAT_NAMES[stat], unit, _fmt(s["value"]), _fmt(s["limit"]), yoy,
-                     YES[s["attained"]], _fmt(s["exceedance_multiple"]), str(s["valid_days"])])
+        rows.append(
+            [
+                name,
+                STAT_NAMES[stat],
+                unit,
+                _fmt(s["value"]),
+                _fmt(s["limit"]),
+                yoy,
+                YES[s["attained"]],
+                _fmt(s["exceedance_multiple"]),
+                str(s["valid_days"]),
+            ]
+        )
         fill: list[str | None] = [None] * 9
         fill[6] = "#F4CCCC" if s["attained"] is False else None
         fills.append(fill)
-    rep.table(TableBlock(
-        "表1  主要污染物浓度统计", ["污染物", "统计指标", "单位", "浓度", "二级标准限值",
-                                  "同比", "达标情况", "超标倍数", "有效天数"],
-        rows, "污染物统计", fills=fills, widths=[2.6, 2.4, 1.1, 0.9, 1.2, 1.0, 1.0, 1.0, 1.0],
-        font_size=9.5,
-        note=f"评价依据 {aq.standard}、{_limits_of(aq)}；SO₂、NO₂、PM₁₀、PM₂.₅ 为期间平均浓度。",
-    ))
+    rep.table(
+        TableBlock(
+            "表1  主要污染物浓度统计",
+            [
+                "污染物",
+                "统计指标",
+                "单位",
+                "浓度",
+                "二级标准限值",
+                "同比",
+                "达标情况",
+                "超标倍数",
+                "有效天数",
+            ],
+            rows,
+            "污染物统计",
+            fills=fills,
+            widths=[2.6, 2.4, 1.1, 0.9, 1.2, 1.0, 1.0, 1.0, 1.0],
+            font_size=9.5,
+            note=f"评价依据 {aq.standard}、{_limits_of(aq)}；SO₂、NO₂、PM₁₀、PM₂.₅ 为期间平均浓度。",
+        )
+    )
 
 
 def _incomplete_text(reasons: dict[str, list[str]]) -> str:
@@ -179,8 +222,10 @@ def _incomplete_text(reasons: dict[str, list[str]]) -> str:
     short = sum(1 for r in first if r.startswith("month"))
     if short:
         parts.append(f"{short} 个月的有效天数少于月度要求")
-    return (f"（注：{pols} 数据有效性不满足 GB 3095 表4 要求（{'；'.join(parts)}），"
-            "统计结果仅供参考。）")
+    return (
+        f"（注：{pols} 数据有效性不满足 GB 3095 表4 要求（{'；'.join(parts)}），"
+        "统计结果仅供参考。）"
+    )
 
 
 def _limits_of(aq: AirQuality) -> str:
@@ -192,16 +237,26 @@ def _limits_of(aq: AirQuality) -> str:
 def _category_table(rep: Report, aq: AirQuality, title: str) -> None:
     cats = ("优", "良", "轻度污染", "中度污染", "重度污染", "严重污染")
     n = max(aq.valid_days, 1)
-    rows = [[c, str(aq.category_days.get(c, 0)),
-             f"{100 * aq.category_days.get(c, 0) / n:.1f}%"] for c in cats]
+    rows = [
+        [c, str(aq.category_days.get(c, 0)), f"{100 * aq.category_days.get(c, 0) / n:.1f}%"]
+        for c in cats
+    ]
     std = aq.daily[0]["aqi_standard"] if aq.daily else "HJ633-2012"
     tab = aqi_table(std)
     fills: list[list[str | None]] = []
     for c in cats:
         cat = next(x for x in tab.categories if x.category == c)
         fills.append([f"#{cat.rgb[0]:02X}{cat.rgb[1]:02X}{cat.rgb[2]:02X}", None, None])
-    rep.table(TableBlock(title, ["空气质量级别", "天数", "占有效天数比例"], rows, "级别分布",
-                         fills=fills, widths=[2, 1, 1.4]))
+    rep.table(
+        TableBlock(
+            title,
+            ["空气质量级别", "天数", "占有效天数比例"],
+            rows,
+            "级别分布",
+            fills=fills,
+            widths=[2, 1, 1.4],
+        )
+    )
 
 
 def _pollution_days(rep: Report, aq: AirQuality, title: str) -> None:
@@ -215,100 +270,222 @@ def _pollution_days(rep: Report, aq: AirQuality, title: str) -> None:
         rep.p("本期无超标天（AQI > 100）。")
     else:
         causes = "、".join(f"{k} {v} 天" for k, v in sorted(by.items(), key=lambda kv: -kv[1]))
-        rep.p(f"本期超标天（AQI > 100）共 {len(bad)} 天，其中重污染天（AQI > 200）{len(heavy)} "
-              f"天；按首要污染物分：{causes}。")
-        rows = [[d["date"], str(d["aqi"]), d["category"] or "—",
-                 "、".join(POL_NAMES.get(p, p) for p in d["primary_pollutants"]) or "—"]
-                for d in bad]
+        rep.p(
+            f"本期超标天（AQI > 100）共 {len(bad)} 天，其中重污染天（AQI > 200）{len(heavy)} "
+            f"天；按首要污染物分：{causes}。"
+        )
+        rows = [
+            [
+                d["date"],
+                str(d["aqi"]),
+                d["category"] or "—",
+                "、".join(POL_NAMES.get(p, p) for p in d["primary_pollutants"]) or "—",
+            ]
+            for d in bad
+        ]
         fills: list[list[str | None]] = [
-            [None, _aqi_colour(d["aqi_standard"], d["aqi"]), None, None] for d in bad]
-        rep.table(TableBlock(title, ["日期", "AQI", "级别", "首要污染物"], rows, "超标天",
-                             fills=fills, widths=[1.6, 1, 1.4, 2]))
+            [None, _aqi_colour(d["aqi_standard"], d["aqi"]), None, None] for d in bad
+        ]
+        rep.table(
+            TableBlock(
+                title,
+                ["日期", "AQI", "级别", "首要污染物"],
+                rows,
+                "超标天",
+                fills=fills,
+                widths=[1.6, 1, 1.4, 2],
+            )
+        )
+
     def no_data(d: dict[str, Any]) -> bool:
         return not any((d.get("provenance") or {}).get("valid_hours", {}).values())
 
     invalid = [d for d in aq.daily if not d["valid"] and not no_data(d)]
     missing = sum(1 for d in aq.daily if no_data(d))
     if invalid:
-        rep.p(f"有监测数据但未计入有效天的共 {len(invalid)} 天，原因如下：" + "；".join(
-            f"{d['date']}（{d['reason']}）" for d in invalid[:10])
-            + ("等。" if len(invalid) > 10 else "。"))
+        rep.p(
+            f"有监测数据但未计入有效天的共 {len(invalid)} 天，原因如下："
+            + "；".join(f"{d['date']}（{d['reason']}）" for d in invalid[:10])
+            + ("等。" if len(invalid) > 10 else "。")
+        )
     if missing:
         rep.p(f"另有 {missing} 天无监测数据（未到期或未上报），不计入有效天。")
 
 
 def _stations(rep: Report, aq: AirQuality, title: str) -> None:
     micro = [x for x in aq.stations if x["kind"] == "micro"]
-    st = sorted((x for x in aq.stations if x["kind"] != "micro"),
-                key=lambda x: (not x["official"], x["rank"] or 999))
-    rows = [[_fmt(x["rank"]), x["name"], "评价点位" if x["official"] else
-             ("对照点" if x["kind"] == "background" else "微站（参考）"),
-             str(x["valid_days"]), _fmt(x["good_day_ratio"]), _fmt(x["composite_index"]),
-             _fmt(x["pm2_5"]), _fmt(x["pm10"]),
-             "、".join(POL_NAMES.get(p, p) for p in x["primary_pollutants"]) or "—"]
-            for x in st]
-    rep.table(TableBlock(
-        title, ["排名", "点位", "类型", "有效天", "优良率%", "综合指数", "PM₂.₅", "PM₁₀",
-                "首要污染物"], rows, "点位排名",
-        widths=[0.8, 3.4, 1.6, 0.9, 1.1, 1.1, 0.9, 0.9, 1.4], font_size=9,
-        note="评价点位按综合指数由低到高排名（越低越好）；对照点单独排名，仅供参考，"
-             "不参与区域官方评价。"))
+    st = sorted(
+        (x for x in aq.stations if x["kind"] != "micro"),
+        key=lambda x: (not x["official"], x["rank"] or 999),
+    )
+    rows = [
+        [
+            _fmt(x["rank"]),
+            x["name"],
+            "评价点位"
+            if x["official"]
+            else ("对照点" if x["kind"] == "background" else "微站（参考）"),
+            str(x["valid_days"]),
+            _fmt(x["good_day_ratio"]),
+            _fmt(x["composite_index"]),
+            _fmt(x["pm2_5"]),
+            _fmt(x["pm10"]),
+            "、".join(POL_NAMES.get(p, p) for p in x["primary_pollutants"]) or "—",
+        ]
+        for x in st
+    ]
+    rep.table(
+        TableBlock(
+            title,
+            [
+                "排名",
+                "点位",
+                "类型",
+                "有效天",
+                "优良率%",
+                "综合指数",
+                "PM₂.₅",
+                "PM₁₀",
+                "首要污染物",
+            ],
+            rows,
+            "点位排名",
+            widths=[0.8, 3.4, 1.6, 0.9, 1.1, 1.1, 0.9, 0.9, 1.4],
+            font_size=9,
+            note="评价点位按综合指数由低到高排名（越低越好）；对照点单独排名，仅供参考，"
+            "不参与区域官方评价。",
+        )
+    )
     if micro:
         ranked = [x for x in micro if x["composite_index"] is not None]
-        rep.p(f"另有空气质量微站 {len(micro)} 个（其中 {len(ranked)} 个数据满足统计要求），"
-              "其数据用于网格化管理参考（见乡镇排名），不参与官方评价。")
+        rep.p(
+            f"另有空气质量微站 {len(micro)} 个（其中 {len(ranked)} 个数据满足统计要求），"
+            "其数据用于网格化管理参考（见乡镇排名），不参与官方评价。"
+        )
 
 
 def _townships(rep: Report, aq: AirQuality, title: str) -> None:
     if not aq.townships:
         return
-    rows = [[str(t["rank"]), t["name"], str(t["stations"]), _fmt(t["composite_index"], 2),
-             _fmt(t["pm2_5"])] for t in aq.townships]
-    rep.table(TableBlock(title, ["排名", "乡镇（街道）", "点位数", "综合指数（均值）",
-                                 "PM₂.₅"], rows, "乡镇排名", widths=[0.8, 3, 1, 1.6, 1],
-                         note="含微站数据，为管理参考排名，非官方评价结果。"))
+    rows = [
+        [
+            str(t["rank"]),
+            t["name"],
+            str(t["stations"]),
+            _fmt(t["composite_index"], 2),
+            _fmt(t["pm2_5"]),
+        ]
+        for t in aq.townships
+    ]
+    rep.table(
+        TableBlock(
+            title,
+            ["排名", "乡镇（街道）", "点位数", "综合指数（均值）", "PM₂.₅"],
+            rows,
+            "乡镇排名",
+            widths=[0.8, 3, 1, 1.6, 1],
+            note="含微站数据，为管理参考排名，非官方评价结果。",
+        )
+    )
 
 
-def _water(rep: Report, wq: WaterQuality, label: str, with_map: bool,
-           coords: dict[str, tuple[float, float]]) -> None:
+def _water(
+    rep: Report,
+    wq: WaterQuality,
+    label: str,
+    with_map: bool,
+    coords: dict[str, tuple[float, float]],
+) -> None:
     rep.h1("二、地表水环境质量")
     n = len(wq.sections)
     classed = [s for s in wq.sections if s["class"]]
     if not classed:
         rep.p(f"{label}无地表水断面监测结果。")
     else:
-        rep.p(f"{label}，{wq.region_name}监测地表水断面 {n} 个，Ⅰ～Ⅲ类水质断面比例 "
-              f"{_fmt(wq.share_i_iii)}%，劣Ⅴ类断面比例 {_fmt(wq.share_worse_than_v)}%；"
-              f"{wq.sections_with_target} 个有目标断面中 {wq.sections_meeting_target} 个达到"
-              "水质目标。")
+        rep.p(
+            f"{label}，{wq.region_name}监测地表水断面 {n} 个，Ⅰ～Ⅲ类水质断面比例 "
+            f"{_fmt(wq.share_i_iii)}%，劣Ⅴ类断面比例 {_fmt(wq.share_worse_than_v)}%；"
+            f"{wq.sections_with_target} 个有目标断面中 {wq.sections_meeting_target} 个达到"
+            "水质目标。"
+        )
     rows, fills = [], []
     for s in wq.sections:
-        mp = "、".join(f"{m['name']}（{m['class']}类，超Ⅲ类 {_fmt(m['multiple'])} 倍）"
-                      if m["multiple"] is not None else f"{m['name']}（{m['class']}类）"
-                      for m in s["main_pollutants"]) or "—"
-        rows.append([s["name"], _fmt(s["target_class"]), _fmt(s["class"]), s["status"] or "—",
-                     {True: "达标", False: "未达标", None: "—"}[s["meets_target"]], mp,
-                     str(s["samples"])])
-        fills.append([None, None, WATER_COLOURS.get(s["class"] or ""), None,
-                      "#F4CCCC" if s["meets_target"] is False else None, None, None])
+        mp = (
+            "、".join(
+                f"{m['name']}（{m['class']}类，超Ⅲ类 {_fmt(m['multiple'])} 倍）"
+                if m["multiple"] is not None
+                else f"{m['name']}（{m['class']}类）"
+                for m in s["main_pollutants"]
+            )
+            or "—"
+        )
+        rows.append(
+            [
+                s["name"],
+                _fmt(s["target_class"]),
+                _fmt(s["class"]),
+                s["status"] or "—",
+                {True: "达标", False: "未达标", None: "—"}[s["meets_target"]],
+                mp,
+                str(s["samples"]),
+            ]
+        )
+        fills.append(
+            [
+                None,
+                None,
+                WATER_COLOURS.get(s["class"] or ""),
+                None,
+                "#F4CCCC" if s["meets_target"] is False else None,
+                None,
+                None,
+            ]
+        )
     if rows:
-        rep.table(TableBlock("表7  地表水断面水质状况", ["断面名称", "目标类别", "本期类别",
-                                                      "水质状况", "是否达标", "主要污染指标",
-                                                      "样品数"],
-                             rows, "地表水断面", fills=fills,
-                             widths=[2.2, 1.1, 1.1, 1.2, 1.1, 3.4, 0.9],
-                             note="评价依据 GB 3838-2002 及《地表水环境质量评价办法（试行）》，"
-                                  "水温、总氮、粪大肠菌群不参与评价。"))
+        rep.table(
+            TableBlock(
+                "表7  地表水断面水质状况",
+                [
+                    "断面名称",
+                    "目标类别",
+                    "本期类别",
+                    "水质状况",
+                    "是否达标",
+                    "主要污染指标",
+                    "样品数",
+                ],
+                rows,
+                "地表水断面",
+                fills=fills,
+                widths=[2.2, 1.1, 1.1, 1.2, 1.1, 3.4, 0.9],
+                note="评价依据 GB 3838-2002 及《地表水环境质量评价办法（试行）》，"
+                "水温、总氮、粪大肠菌群不参与评价。",
+            )
+        )
     if with_map and classed:
-        pts = [(coords[s["code"]][0], coords[s["code"]][1], s["name"],
-                WATER_COLOURS.get(s["class"] or "", "#cccccc"))
-               for s in wq.sections if s["code"] in coords]
+        pts = [
+            (
+                coords[s["code"]][0],
+                coords[s["code"]][1],
+                s["name"],
+                WATER_COLOURS.get(s["class"] or "", "#cccccc"),
+            )
+            for s in wq.sections
+            if s["code"] in coords
+        ]
         if pts:
-            legend = [("Ⅰ～Ⅱ类", WATER_COLOURS["Ⅰ"]), ("Ⅲ类", WATER_COLOURS["Ⅲ"]),
-                      ("Ⅳ类", WATER_COLOURS["Ⅳ"]), ("Ⅴ类", WATER_COLOURS["Ⅴ"]),
-                      ("劣Ⅴ类", WATER_COLOURS["劣Ⅴ"])]
-            rep.image(charts.site_map(pts, f"{label}地表水断面水质类别示意图", legend),
-                      "图3  地表水断面水质类别示意图（点位位置为示意）", width_cm=12.5)
+            legend = [
+                ("Ⅰ～Ⅱ类", WATER_COLOURS["Ⅰ"]),
+                ("Ⅲ类", WATER_COLOURS["Ⅲ"]),
+                ("Ⅳ类", WATER_COLOURS["Ⅳ"]),
+                ("Ⅴ类", WATER_COLOURS["Ⅴ"]),
+                ("劣Ⅴ类", WATER_COLOURS["劣Ⅴ"]),
+            ]
+            rep.image(
+                charts.site_map(pts, f"{label}地表水断面水质类别示意图", legend),
+                "图3  地表水断面水质类别示意图（点位位置为示意）",
+                width_cm=12.5,
+            )
 
 
 def _drinking(rep: Report, wq: WaterQuality, label: str) -> None:
@@ -319,34 +496,61 @@ def _drinking(rep: Report, wq: WaterQuality, label: str) -> None:
         rep.p(f"{label}无饮用水水源地监测结果。")
         return
     ok = sum(1 for s in judged if s["complies"])
-    rep.p(f"{label}，监测集中式饮用水水源地 {len(judged)} 个，达标 {ok} 个，"
-          f"水源地达标率 {_fmt(wq.drinking_compliance_rate)}%。")
-    rows = [[s["name"], "地下水" if (s["source_type"] or "") in ("groundwater", "地下水")
-             else "地表水", _fmt(s["class"]), {True: "达标", False: "超标", None: "—"}
-             [s["complies"]], "、".join(s["failing_items"]) or "—", str(s["samples"])]
-            for s in src]
+    rep.p(
+        f"{label}，监测集中式饮用水水源地 {len(judged)} 个，达标 {ok} 个，"
+        f"水源地达标率 {_fmt(wq.drinking_compliance_rate)}%。"
+    )
+    rows = [
+        [
+            s["name"],
+            "地下水" if (s["source_type"] or "") in ("groundwater", "地下水") else "地表水",
+            _fmt(s["class"]),
+            {True: "达标", False: "超标", None: "—"}[s["complies"]],
+            "、".join(s["failing_items"]) or "—",
+            str(s["samples"]),
+        ]
+        for s in src
+    ]
     fills: list[list[str | None]] = [
-        [None, None, None, "#F4CCCC" if s["complies"] is False else None, None, None]
-        for s in src]
-    rep.table(TableBlock("表8  集中式饮用水水源地水质达标情况",
-                         ["水源地", "类型", "水质类别", "达标情况", "超标项目", "样品数"],
-                         rows, "饮用水水源地", fills=fills, widths=[2.6, 1, 1, 1, 2, 1],
-                         note="地表水水源按 GB 3838-2002 Ⅲ类（含表2补充项目）评价，地下水水源"
-                              "按 GB/T 14848-2017 Ⅲ类评价。"))
+        [None, None, None, "#F4CCCC" if s["complies"] is False else None, None, None] for s in src
+    ]
+    rep.table(
+        TableBlock(
+            "表8  集中式饮用水水源地水质达标情况",
+            ["水源地", "类型", "水质类别", "达标情况", "超标项目", "样品数"],
+            rows,
+            "饮用水水源地",
+            fills=fills,
+            widths=[2.6, 1, 1, 1, 2, 1],
+            note="地表水水源按 GB 3838-2002 Ⅲ类（含表2补充项目）评价，地下水水源"
+            "按 GB/T 14848-2017 Ⅲ类评价。",
+        )
+    )
 
 
 def _groundwater(rep: Report, wq: WaterQuality) -> None:
     if not wq.groundwater:
         return
     if not any(g["samples"] for g in wq.groundwater):
-        rep.p(f"地下水监测点 {len(wq.groundwater)} 个（"
-              + "、".join(g["name"] for g in wq.groundwater) + "）本期无监测数据。")
+        rep.p(
+            f"地下水监测点 {len(wq.groundwater)} 个（"
+            + "、".join(g["name"] for g in wq.groundwater)
+            + "）本期无监测数据。"
+        )
         return
-    rows = [[g["name"], _fmt(g["class"]), "、".join(g["exceeding_iii"]) or "—",
-             str(g["samples"])] for g in wq.groundwater]
-    rep.table(TableBlock("表9  地下水监测点水质类别（GB/T 14848-2017）",
-                         ["监测点", "水质类别", "超Ⅲ类指标", "样品数"], rows, "地下水",
-                         widths=[3, 1.2, 2, 1]))
+    rows = [
+        [g["name"], _fmt(g["class"]), "、".join(g["exceeding_iii"]) or "—", str(g["samples"])]
+        for g in wq.groundwater
+    ]
+    rep.table(
+        TableBlock(
+            "表9  地下水监测点水质类别（GB/T 14848-2017）",
+            ["监测点", "水质类别", "超Ⅲ类指标", "样品数"],
+            rows,
+            "地下水",
+            widths=[3, 1.2, 2, 1],
+        )
+    )
 
 
 def _noise(rep: Report, wq: WaterQuality, label: str) -> None:
@@ -355,16 +559,31 @@ def _noise(rep: Report, wq: WaterQuality, label: str) -> None:
     if not nz["stations"] or nz["point_days"] == 0:
         rep.p(f"{label}无声环境自动监测结果。")
         return
-    rep.p(f"{label}，功能区声环境自动监测点 {len(nz['stations'])} 个，昼间达标率 "
-          f"{_fmt(nz['day_rate'])}%，夜间达标率 {_fmt(nz['night_rate'])}%（按点次统计）。")
-    rows = [[s["name"], s["zone"], _fmt(s["ld_mean"]), _fmt(s["ln_mean"]),
-             f"{s['day_ok_days']}/{s['days']}", f"{s['night_ok_days']}/{s['days']}"]
-            for s in nz["stations"]]
-    rep.table(TableBlock("表10  功能区声环境监测结果（dB(A)）",
-                         ["监测点", "功能区", "昼间等效声级", "夜间等效声级", "昼间达标天数",
-                          "夜间达标天数"], rows, "声环境", widths=[3, 0.9, 1.2, 1.2, 1.2, 1.2],
-                         note=f"评价依据 {nz['rules']['GB3096']}；昼间 6:00—22:00，夜间 "
-                              "22:00—次日 6:00。"))
+    rep.p(
+        f"{label}，功能区声环境自动监测点 {len(nz['stations'])} 个，昼间达标率 "
+        f"{_fmt(nz['day_rate'])}%，夜间达标率 {_fmt(nz['night_rate'])}%（按点次统计）。"
+    )
+    rows = [
+        [
+            s["name"],
+            s["zone"],
+            _fmt(s["ld_mean"]),
+            _fmt(s["ln_mean"]),
+            f"{s['day_ok_days']}/{s['days']}",
+            f"{s['night_ok_days']}/{s['days']}",
+        ]
+        for s in nz["stations"]
+    ]
+    rep.table(
+        TableBlock(
+            "表10  功能区声环境监测结果（dB(A)）",
+            ["监测点", "功能区", "昼间等效声级", "夜间等效声级", "昼间达标天数", "夜间达标天数"],
+            rows,
+            "声环境",
+            widths=[3, 0.9, 1.2, 1.2, 1.2, 1.2],
+            note=f"评价依据 {nz['rules']['GB3096']}；昼间 6:00—22:00，夜间 22:00—次日 6:00。",
+        )
+    )
 
 
 def _provenance(rep: Report, aq: AirQuality, wq_prov: list[dict[str, Any]]) -> None:
@@ -373,25 +592,33 @@ def _provenance(rep: Report, aq: AirQuality, wq_prov: list[dict[str, Any]]) -> N
     ids = set(rep.standards)
     std_text = "；".join(f"{vers[i].title}（{i}）" for i in sorted(ids) if i in vers)
     prov = aq.provenance
-    rep.p("1. 本报告全部数据取自青山平台已存储的环境质量计算结果（按国家标准由监测数据计算，"
-          "逐项记录有效小时数、有效天数与所用规则版本），报告生成时不重新计算。")
+    rep.p(
+        "1. 本报告全部数据取自青山平台已存储的环境质量计算结果（按国家标准由监测数据计算，"
+        "逐项记录有效小时数、有效天数与所用规则版本），报告生成时不重新计算。"
+    )
     rep.p(f"2. 所用标准及规则版本：{std_text}。")
     vh = prov.get("valid_hours", {})
-    rep.p(f"3. 空气质量区域数据为评价点位（{len(prov.get('stations', []))} 个："
-          f"{'、'.join(prov.get('stations', []))}）逐小时浓度的算术平均，微站与对照点不参与"
-          f"评价；本期有效小时数：" + "，".join(f"{POL_NAMES.get(k, k)} {v}"
-                                         for k, v in sorted(vh.items())) + "。")
+    rep.p(
+        f"3. 空气质量区域数据为评价点位（{len(prov.get('stations', []))} 个："
+        f"{'、'.join(prov.get('stations', []))}）逐小时浓度的算术平均，微站与对照点不参与"
+        f"评价；本期有效小时数："
+        + "，".join(f"{POL_NAMES.get(k, k)} {v}" for k, v in sorted(vh.items()))
+        + "。"
+    )
     n_samples = sum(int(p.get("samples", 0)) for p in wq_prov)
     rep.p(f"4. 水环境结果依据各断面、水源地本期全部有效样品（合计 {n_samples} 个）的月均值评价。")
-    rep.p("5. 报告指纹（存储结果摘要，SHA-256 前 16 位）：" + rep.provenance["fingerprint"]
-          + "。相同存储结果生成的报告内容完全一致。")
+    rep.p(
+        "5. 报告指纹（存储结果摘要，SHA-256 前 16 位）："
+        + rep.provenance["fingerprint"]
+        + "。相同存储结果生成的报告内容完全一致。"
+    )
 
 
 def _coords(session: Session) -> dict[str, tuple[float, float]]:
     out: dict[str, tuple[float, float]] = {}
     for code, lon, lat in session.execute(
-            select(Site.code, Site.longitude, Site.latitude).where(
-                Site.kind == SiteKind.SURFACE_WATER)):
+        select(Site.code, Site.longitude, Site.latitude).where(Site.kind == SiteKind.SURFACE_WATER)
+    ):
         if lon is not None and lat is not None:
             out[code] = (float(lon), float(lat))
     return out
@@ -421,8 +648,9 @@ def _standards(aq: AirQuality, wq: WaterQuality) -> list[str]:
     return sorted(ids)
 
 
-def monthly(session: Session, *, year: int, month: int, region: str | None = None,
-            notice: str | None = None) -> Report:
+def monthly(
+    session: Session, *, year: int, month: int, region: str | None = None, notice: str | None = None
+) -> Report:
     """The 环境质量月报 of ``region`` (default: the one county in the database)."""
     if not 1 <= month <= 12:
         raise ReportError(f"month {month} is not 1–12")
@@ -432,37 +660,54 @@ def monthly(session: Session, *, year: int, month: int, region: str | None = Non
     aq = _air(session, region, start, end)
     prev = _air_prev(session, region, start, end)
     try:
-        wq = water_quality(session, region_code=region, month=f"{year:04d}-{month:02d}",
-                           stored_only=True)
+        wq = water_quality(
+            session, region_code=region, month=f"{year:04d}-{month:02d}", stored_only=True
+        )
     except FiguresError as exc:
         raise ReportError(str(exc)) from None
     label = f"{year}年{month}月"
     nxt = end + timedelta(days=1)
     rep = Report(
-        issuer=_issuer(aq.region_name), title="环境质量月报", period_label=label,
-        issue_label=f"{year}年第{month}期", date_label=f"{nxt.year}年{nxt.month}月{nxt.day}日",
+        issuer=_issuer(aq.region_name),
+        title="环境质量月报",
+        period_label=label,
+        issue_label=f"{year}年第{month}期",
+        date_label=f"{nxt.year}年{nxt.month}月{nxt.day}日",
         notice=notice if notice is not None else simulated_notice(session),
     )
     rep.standards = _standards(aq, wq)
     rep.provenance = {
         "fingerprint": _fingerprint(_strip_times(aq.to_dict()), _strip_times(wq.to_dict())),
-        "air": aq.provenance, "standards": rep.standards,
+        "air": aq.provenance,
+        "standards": rep.standards,
     }
     rep.h1("一、环境空气质量")
     rep.h2("（一）总体状况")
     _air_summary(rep, aq, prev, label)
     singles = [_stat(aq, p, s) for p, s, _n, _u in POL_ROWS]
-    ratios = [None if (s is None or s["value"] is None) else s["value"] / s["limit"]
-              for s in singles]
-    rep.image(charts.index_bars([n.split("（")[0] for _p, _s, n, _u in POL_ROWS], ratios,
-                                f"{label}主要污染物浓度与二级标准限值之比"),
-              "图1  主要污染物浓度占标率（虚线为标准限值）", width_cm=13)
+    ratios = [
+        None if (s is None or s["value"] is None) else s["value"] / s["limit"] for s in singles
+    ]
+    rep.image(
+        charts.index_bars(
+            [n.split("（")[0] for _p, _s, n, _u in POL_ROWS],
+            ratios,
+            f"{label}主要污染物浓度与二级标准限值之比",
+        ),
+        "图1  主要污染物浓度占标率（虚线为标准限值）",
+        width_cm=13,
+    )
     rep.h2("（二）空气质量日历")
     days = [date.fromisoformat(d["date"]) for d in aq.daily]
-    rep.image(charts.daily_aqi_chart(
-        days, [d["aqi"] for d in aq.daily],
-        [_aqi_colour(d["aqi_standard"], d["aqi"]) or "#DDDDDD" for d in aq.daily],
-        f"{label}{aq.region_name}逐日空气质量指数（AQI）"), "图2  逐日 AQI（颜色为级别）")
+    rep.image(
+        charts.daily_aqi_chart(
+            days,
+            [d["aqi"] for d in aq.daily],
+            [_aqi_colour(d["aqi_standard"], d["aqi"]) or "#DDDDDD" for d in aq.daily],
+            f"{label}{aq.region_name}逐日空气质量指数（AQI）",
+        ),
+        "图2  逐日 AQI（颜色为级别）",
+    )
     _calendar_table(rep, aq, year, month)
     _category_table(rep, aq, "表3  空气质量级别天数分布")
     rep.h2("（三）超标天与首要污染物")
@@ -497,57 +742,96 @@ def _calendar_table(rep: Report, aq: AirQuality, year: int, month: int) -> None:
             fill.append(_aqi_colour(x["aqi_standard"], aqi) if x else None)
         rows.append(row)
         fills.append(fill)
-    rep.table(TableBlock("表2  空气质量日历（日期/AQI，颜色表示空气质量级别）",
-                         ["一", "二", "三", "四", "五", "六", "日"], rows, "AQI日历",
-                         fills=fills, font_size=9))
+    rep.table(
+        TableBlock(
+            "表2  空气质量日历（日期/AQI，颜色表示空气质量级别）",
+            ["一", "二", "三", "四", "五", "六", "日"],
+            rows,
+            "AQI日历",
+            fills=fills,
+            font_size=9,
+        )
+    )
 
 
-def annual(session: Session, *, year: int, region: str | None = None,
-           notice: str | None = None) -> Report:
+def annual(
+    session: Session, *, year: int, region: str | None = None, notice: str | None = None
+) -> Report:
     """The 年报 of ``region``: the year's air evaluation, monthly figures, water, noise."""
     region = region or default_region(session)
     start, end = date(year, 1, 1), date(year, 12, 31)
     aq = _air(session, region, start, end)
     prev = _air_prev(session, region, start, end)
     label = f"{year}年"
-    rep = Report(issuer=_issuer(aq.region_name), title="环境质量年报", period_label=label,
-                 issue_label=f"{year}年度", date_label=f"{year + 1}年1月",
-                 notice=notice if notice is not None else simulated_notice(session))
+    rep = Report(
+        issuer=_issuer(aq.region_name),
+        title="环境质量年报",
+        period_label=label,
+        issue_label=f"{year}年度",
+        date_label=f"{year + 1}年1月",
+        notice=notice if notice is not None else simulated_notice(session),
+    )
     months: list[AirQuality | None] = []
     prev_months: list[AirQuality | None] = []
     waters: list[WaterQuality] = []
     for m in range(1, 13):
         s, e = date(year, m, 1), date(year, m, calendar.monthrange(year, m)[1])
         try:
-            months.append(air_quality(session, region_code=region, start=s, end=e,
-                                      stored_only=True))
+            months.append(
+                air_quality(session, region_code=region, start=s, end=e, stored_only=True)
+            )
         except FiguresError:
             months.append(None)
         prev_months.append(_air_prev(session, region, s, e))
-        waters.append(water_quality(session, region_code=region, month=f"{year:04d}-{m:02d}",
-                                    stored_only=True))
+        waters.append(
+            water_quality(
+                session, region_code=region, month=f"{year:04d}-{m:02d}", stored_only=True
+            )
+        )
     rep.standards = _standards(aq, waters[0])
     rep.provenance = {
-        "fingerprint": _fingerprint(_strip_times(aq.to_dict()),
-                                    [_strip_times(w.to_dict()) for w in waters]),
-        "air": aq.provenance, "standards": rep.standards,
+        "fingerprint": _fingerprint(
+            _strip_times(aq.to_dict()), [_strip_times(w.to_dict()) for w in waters]
+        ),
+        "air": aq.provenance,
+        "standards": rep.standards,
     }
     rep.h1("一、环境空气质量")
     rep.h2("（一）总体状况")
     _air_summary(rep, aq, prev, label)
-    rep.image(charts.grouped_bars(
-        [f"{m}月" for m in range(1, 13)],
-        {f"{year}年": [m.good_day_ratio if m else None for m in months],
-         f"{year - 1}年": [m.good_day_ratio if m else None for m in prev_months]},
-        "逐月优良天数比率", "%"), "图1  逐月优良天数比率及同比")
-    rows = [[f"{i}月", _fmt(m.valid_days) if m else "—", _fmt(m.good_days) if m else "—",
-             _fmt(m.good_day_ratio) if m else "—", _fmt(m.heavy_days) if m else "—",
-             _fmt(m.composite_index) if m else "—",
-             "、".join(POL_NAMES.get(p, p) for p in m.primary_pollutants) if m else "—"]
-            for i, m in enumerate(months, start=1)]
-    rep.table(TableBlock("表2  逐月空气质量", ["月份", "有效天", "优良天", "优良率%", "重污染天",
-                                             "综合指数", "首要污染物"], rows, "逐月空气质量",
-                         widths=[0.9, 1, 1, 1, 1, 1, 1.6]))
+    rep.image(
+        charts.grouped_bars(
+            [f"{m}月" for m in range(1, 13)],
+            {
+                f"{year}年": [m.good_day_ratio if m else None for m in months],
+                f"{year - 1}年": [m.good_day_ratio if m else None for m in prev_months],
+            },
+            "逐月优良天数比率",
+            "%",
+        ),
+        "图1  逐月优良天数比率及同比",
+    )
+    rows = [
+        [
+            f"{i}月",
+            _fmt(m.valid_days) if m else "—",
+            _fmt(m.good_days) if m else "—",
+            _fmt(m.good_day_ratio) if m else "—",
+            _fmt(m.heavy_days) if m else "—",
+            _fmt(m.composite_index) if m else "—",
+            "、".join(POL_NAMES.get(p, p) for p in m.primary_pollutants) if m else "—",
+        ]
+        for i, m in enumerate(months, start=1)
+    ]
+    rep.table(
+        TableBlock(
+            "表2  逐月空气质量",
+            ["月份", "有效天", "优良天", "优良率%", "重污染天", "综合指数", "首要污染物"],
+            rows,
+            "逐月空气质量",
+            widths=[0.9, 1, 1, 1, 1, 1, 1.6],
+        )
+    )
     rep.h2("（二）空气质量日历")
     by = {d["date"]: d for d in aq.daily}
     grid: list[list[str | None]] = []
@@ -561,11 +845,16 @@ def annual(session: Session, *, year: int, region: str | None = None,
             row.append((_aqi_colour(x["aqi_standard"], x["aqi"]) if x else None) or "#E6E6E6")
         grid.append(row)
     std = aq.daily[-1]["aqi_standard"] if aq.daily else "HJ633-2026"
-    legend = [(c.category, f"#{c.rgb[0]:02X}{c.rgb[1]:02X}{c.rgb[2]:02X}")
-              for c in aqi_table(std).categories] + [("无效/缺测", "#E6E6E6")]
-    rep.image(charts.calendar_heatmap(grid, [f"{m}月" for m in range(1, 13)],
-                                      f"{label}空气质量日历", legend),
-              "图2  全年空气质量日历（每格一天）")
+    legend = [
+        (c.category, f"#{c.rgb[0]:02X}{c.rgb[1]:02X}{c.rgb[2]:02X}")
+        for c in aqi_table(std).categories
+    ] + [("无效/缺测", "#E6E6E6")]
+    rep.image(
+        charts.calendar_heatmap(
+            grid, [f"{m}月" for m in range(1, 13)], f"{label}空气质量日历", legend
+        ),
+        "图2  全年空气质量日历（每格一天）",
+    )
     _category_table(rep, aq, "表3  空气质量级别天数分布")
     rep.h2("（三）超标天与首要污染物")
     _pollution_days(rep, aq, "表4  超标天明细")
@@ -575,7 +864,8 @@ def annual(session: Session, *, year: int, region: str | None = None,
     # Water: monthly classes per section.
     rep.h1("二、地表水环境质量")
     names = [s["name"] for s in waters[0].sections] or sorted(
-        {s["name"] for w in waters for s in w.sections})
+        {s["name"] for w in waters for s in w.sections}
+    )
     wrows, wfills = [], []
     for nm in names:
         row_s: list[str] = [nm]
@@ -595,27 +885,58 @@ def annual(session: Session, *, year: int, region: str | None = None,
         wfills.append(fill_s)
     if wrows:
         rep.p(f"{label}，地表水断面逐月水质类别见下表（达标月数/有监测月数）。")
-        rep.table(TableBlock("表7  地表水断面逐月水质类别", ["断面", *[f"{m}月" for m in
-                                                              range(1, 13)], "达标月数"],
-                             wrows, "断面逐月类别", fills=wfills, font_size=8,
-                             widths=[2.2] + [0.75] * 12 + [1.1]))
+        rep.table(
+            TableBlock(
+                "表7  地表水断面逐月水质类别",
+                ["断面", *[f"{m}月" for m in range(1, 13)], "达标月数"],
+                wrows,
+                "断面逐月类别",
+                fills=wfills,
+                font_size=8,
+                widths=[2.2] + [0.75] * 12 + [1.1],
+            )
+        )
     else:
         rep.p(f"{label}无地表水断面监测结果。")
     rep.h1("三、集中式饮用水水源地水质")
     srows = []
     for m, w in enumerate(waters, start=1):
         j = [s for s in w.drinking_sources if s["complies"] is not None]
-        srows.append([f"{m}月", str(len(j)), str(sum(1 for s in j if s["complies"])),
-                      _fmt(w.drinking_compliance_rate)])
-    rep.table(TableBlock("表8  饮用水水源地逐月达标情况", ["月份", "监测水源地", "达标水源地",
-                                                        "达标率%"], srows, "水源地逐月",
-                         widths=[1, 1.4, 1.4, 1.2]))
+        srows.append(
+            [
+                f"{m}月",
+                str(len(j)),
+                str(sum(1 for s in j if s["complies"])),
+                _fmt(w.drinking_compliance_rate),
+            ]
+        )
+    rep.table(
+        TableBlock(
+            "表8  饮用水水源地逐月达标情况",
+            ["月份", "监测水源地", "达标水源地", "达标率%"],
+            srows,
+            "水源地逐月",
+            widths=[1, 1.4, 1.4, 1.2],
+        )
+    )
     rep.h1("四、声环境质量")
-    nrows = [[f"{m}月", _fmt(w.noise["day_rate"]), _fmt(w.noise["night_rate"]),
-              str(w.noise["point_days"])] for m, w in enumerate(waters, start=1)]
-    rep.table(TableBlock("表9  功能区声环境逐月达标率（按点次）", ["月份", "昼间达标率%",
-                                                              "夜间达标率%", "监测点次"],
-                         nrows, "声环境逐月", widths=[1, 1.4, 1.4, 1.2]))
-    _provenance(rep, aq, [s["provenance"] for w in waters
-                          for s in w.sections + w.drinking_sources])
+    nrows = [
+        [
+            f"{m}月",
+            _fmt(w.noise["day_rate"]),
+            _fmt(w.noise["night_rate"]),
+            str(w.noise["point_days"]),
+        ]
+        for m, w in enumerate(waters, start=1)
+    ]
+    rep.table(
+        TableBlock(
+            "表9  功能区声环境逐月达标率（按点次）",
+            ["月份", "昼间达标率%", "夜间达标率%", "监测点次"],
+            nrows,
+            "声环境逐月",
+            widths=[1, 1.4, 1.4, 1.2],
+        )
+    )
+    _provenance(rep, aq, [s["provenance"] for w in waters for s in w.sections + w.drinking_sources])
     return rep

@@ -43,8 +43,13 @@ BODY_FONT, HEAD_FONT, SUB_FONT, TABLE_FONT = "仿宋", "黑体", "楷体", "宋�
 # ------------------------------------------------------------------------------ helpers
 
 
-def _fonts(run: Any, east: str, size: float | None = None, bold: bool | None = None,
-           colour: RGBColor | None = None) -> None:
+def _fonts(
+    run: Any,
+    east: str,
+    size: float | None = None,
+    bold: bool | None = None,
+    colour: RGBColor | None = None,
+) -> None:
     run.font.name = "Times New Roman"
     rpr = run._element.get_or_add_rPr()
     rfonts = rpr.find(qn("w:rFonts"))
@@ -128,8 +133,11 @@ def _normalise_zip(data: bytes, stamp: str) -> bytes:
             blob = src.read(info.filename)
             if info.filename == "docProps/core.xml":
                 text = blob.decode("utf-8")
-                text = re.sub(r"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)",
-                              rf"\g<1>{stamp}\g<3>", text)
+                text = re.sub(
+                    r"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)",
+                    rf"\g<1>{stamp}\g<3>",
+                    text,
+                )
                 blob = text.encode("utf-8")
             zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
             zi.compress_type = zipfile.ZIP_DEFLATED
@@ -163,8 +171,12 @@ def _masthead(doc: Any, rep: Report) -> None:
     p = doc.add_paragraph()
     p.alignment = WD_ALIGN_PARAGRAPH.CENTER
     p.paragraph_format.space_before = Pt(10)
-    _fonts(p.add_run(f"{rep.period_label}{rep.issuer.removesuffix('生态环境局')}"
-                     f"环境质量状况"), HEAD_FONT, 18, True)
+    _fonts(
+        p.add_run(f"{rep.period_label}{rep.issuer.removesuffix('生态环境局')}环境质量状况"),
+        HEAD_FONT,
+        18,
+        True,
+    )
 
 
 def _docx_table(doc: Any, t: TableBlock) -> None:
@@ -195,8 +207,13 @@ def _docx_table(doc: Any, t: TableBlock) -> None:
             for k, line in enumerate(lines):
                 run = para.add_run(line)
                 fill = t.fills[r][i] if t.fills else None
-                _fonts(run, TABLE_FONT, t.font_size, None,
-                       None if _light(fill) else RGBColor(0xFF, 0xFF, 0xFF))
+                _fonts(
+                    run,
+                    TABLE_FONT,
+                    t.font_size,
+                    None,
+                    None if _light(fill) else RGBColor(0xFF, 0xFF, 0xFF),
+                )
                 if k < len(lines) - 1:
                     run.add_break()
             if t.fills and t.fills[r][i]:
@@ -261,7 +278,8 @@ def to_docx(rep: Report) -> bytes:
     props.subject = rep.title
     props.keywords = "；".join(rep.standards)
     props.comments = f"fingerprint {rep.provenance.get('fingerprint', '')}" + (
-        f"；{rep.notice}" if rep.notice else "")
+        f"；{rep.notice}" if rep.notice else ""
+    )
     props.created = props.modified = FIXED_TIME
     props.last_modified_by = "Qingshan"
     props.revision = 1
@@ -284,20 +302,33 @@ def to_xlsx(rep: Report) -> bytes:
     thin = Side(style="thin", color="999999")
     grid = Border(left=thin, right=thin, top=thin, bottom=thin)
     lines = [
-        (f"{rep.issuer}  {rep.period_label}{rep.title}（{rep.issue_label}）",
-         Font(name="黑体", size=16, bold=True, color="C00000")),
+        (
+            f"{rep.issuer}  {rep.period_label}{rep.title}（{rep.issue_label}）",
+            Font(name="黑体", size=16, bold=True, color="C00000"),
+        ),
         (f"发布单位：{rep.issuer}    日期：{rep.date_label}", Font(name="仿宋", size=11)),
     ]
     if rep.notice:
         lines.append((rep.notice, Font(name="黑体", size=11, bold=True, color="C00000")))
     lines.append(("所用标准及规则版本：" + "；".join(rep.standards), Font(name="仿宋", size=11)))
-    lines.append((f"报告指纹：{rep.provenance.get('fingerprint', '')}（数据取自已存储的计算结果）",
-                  Font(name="仿宋", size=11)))
+    lines.append(
+        (
+            f"报告指纹：{rep.provenance.get('fingerprint', '')}（数据取自已存储的计算结果）",
+            Font(name="仿宋", size=11),
+        )
+    )
     for b in rep.blocks:
         if b.kind in ("p", "note", "h1", "h2"):
-            lines.append((b.text, Font(name="黑体" if b.kind.startswith("h") else "仿宋",
-                                       size=12 if b.kind.startswith("h") else 11,
-                                       bold=b.kind.startswith("h"))))
+            lines.append(
+                (
+                    b.text,
+                    Font(
+                        name="黑体" if b.kind.startswith("h") else "仿宋",
+                        size=12 if b.kind.startswith("h") else 11,
+                        bold=b.kind.startswith("h"),
+                    ),
+                )
+            )
     for i, (text, font) in enumerate(lines, start=1):
         c = ws.cell(row=i, column=1, value=text)
         c.font = font
@@ -335,7 +366,8 @@ def to_xlsx(rep: Report) -> bytes:
             sh.column_dimensions[get_column_letter(j)].width = min(max(8, longest * 2 + 2), 60)
         if t.note:
             sh.cell(row=len(t.rows) + 4, column=1, value="注：" + t.note).font = Font(
-                name="仿宋", size=9)
+                name="仿宋", size=9
+            )
         sh.freeze_panes = "A3"
     images = [b for b in rep.blocks if b.kind == "image" and b.image is not None]
     if images:
@@ -381,16 +413,28 @@ def docx_to_pdf(docx: bytes, timeout: float = 180.0) -> bytes:
     if exe is None:
         raise ReportError(
             "PDF output needs LibreOffice (e.g. `apt-get install libreoffice-writer-nogui`); "
-            "write .docx or .xlsx instead")
+            "write .docx or .xlsx instead"
+        )
     with tempfile.TemporaryDirectory(prefix="qingshan-report-") as tmp:
         src = Path(tmp) / "report.docx"
         src.write_bytes(docx)
         profile = Path(tmp) / "profile"
         try:
             proc = subprocess.run(
-                [exe, f"-env:UserInstallation=file://{profile}", "--headless",
-                 "--convert-to", "pdf", "--outdir", tmp, str(src)],
-                capture_output=True, timeout=timeout, check=False)
+                [
+                    exe,
+                    f"-env:UserInstallation=file://{profile}",
+                    "--headless",
+                    "--convert-to",
+                    "pdf",
+                    "--outdir",
+                    tmp,
+                    str(src),
+                ],
+                capture_output=True,
+                timeout=timeout,
+                check=False,
+            )
         except subprocess.TimeoutExpired:
             raise ReportError(f"LibreOffice did not finish within {timeout:.0f} s") from None
         out = Path(tmp) / "report.pdf"

@@ -56,8 +56,10 @@ def upgrade() -> None:
         sa.Column("category", sa.String(16), nullable=True),
         sa.Column("primary_pollutants", sa.String(60), nullable=True),
         sa.Column("valid", sa.Boolean(), nullable=False),
-        *[sa.Column(c, sa.Float(), nullable=True)
-          for c in ("so2", "no2", "co", "o3_1h", "o3_8h", "pm10", "pm2_5")],
+        *[
+            sa.Column(c, sa.Float(), nullable=True)
+            for c in ("so2", "no2", "co", "o3_1h", "o3_8h", "pm10", "pm2_5")
+        ],
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("provenance", sa.Text(), nullable=False),
         sa.Column("computed_at", sa.DateTime(), nullable=False),
@@ -120,6 +122,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for name in ("fig_noise_day", "fig_water_month", "fig_water_sample", "fig_air_period",
-                 "fig_air_day", "fig_air_hour", "figure_dirty"):
+    for name in (
+        "fig_noise_day",
+        "fig_water_month",
+        "fig_water_sample",
+        "fig_air_period",
+        "fig_air_day",
+        "fig_air_hour",
+        "figure_dirty",
+    ):
         op.drop_table(name)
