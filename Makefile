@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 SYSTEM_PKGS := chromium fonts-noto-cjk libreoffice-writer-nogui poppler-utils
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install system-deps demo test lint typecheck pytest bench clean
+.PHONY: install system-deps demo test check lint typecheck pytest bench constraints clean
 
 system-deps:
 	@missing=""; for p in $(SYSTEM_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -18,10 +18,12 @@ system-deps:
 	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
-$(STAMP): pyproject.toml
+# constraints.txt pins every dependency to the versions the suite last passed with, so a fresh
+# clone next year installs what was tested; `make constraints` rewrites it from the venv.
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -31,6 +33,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench tools
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -39,6 +42,13 @@ pytest: $(STAMP)
 	$(BIN)/pytest
 
 test: system-deps lint typecheck pytest
+
+# The fast loop: no sudo, no PostgreSQL, no browser, nothing marked slow.
+check: lint typecheck
+	$(BIN)/pytest -q -m "not postgres and not browser and not slow"
+
+constraints: $(STAMP)
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v -i '^qingshan' > constraints.txt
 
 bench: $(STAMP)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

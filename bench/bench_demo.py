@@ -30,9 +30,9 @@ import psycopg
 from sqlalchemy import func, insert, make_url, select
 
 from _scratch_db import scratch_pg
+from qingshan.clock import utcnow
 from qingshan.demo.district import load_district
 from qingshan.services.demo_loader import prepare
-from qingshan.services.registry import utcnow
 from qingshan.simulator.drive import make_devices
 from qingshan.storage.db import init_db
 from qingshan.storage.models import Device, ReceivedPacket

@@ -33,8 +33,8 @@ from pathlib import Path
 from sqlalchemy import func, insert, select
 
 from _scratch_db import scratch_pg
+from qingshan.clock import utcnow
 from qingshan.gateway.loadgen import LoadResult, minute_packets, run_load
-from qingshan.services.registry import utcnow
 from qingshan.storage.db import init_db
 from qingshan.storage.models import Device, ReceivedPacket
 

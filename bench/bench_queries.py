@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, func, insert, select, text
 
 from _scratch_db import scratch_pg
-from qingshan.services.registry import utcnow
+from qingshan.clock import utcnow
 from qingshan.storage import partitions
 from qingshan.storage.db import READONLY, init_db
 from qingshan.storage.models import Device, Observation, Resolution

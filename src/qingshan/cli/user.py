@@ -9,10 +9,11 @@ import typer
 from sqlalchemy import select
 
 from qingshan.cli._db import DB_OPTION_HELP, fail, open_engine
+from qingshan.clock import utcnow
 from qingshan.storage.db import session_scope
 from qingshan.storage.models import Enterprise
 from qingshan.storage.models_web import ROLES, AuditEntry, WebUser
-from qingshan.web.auth import ROLE_LABELS, AccountError, create_user, utcnow
+from qingshan.web.auth import ROLE_LABELS, AccountError, create_user
 
 app = typer.Typer(help="Web accounts: add and list users.", no_args_is_help=True)
 

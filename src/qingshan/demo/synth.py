@@ -26,7 +26,7 @@ insolation (summer, clear days) with a 15:00 peak; NO2 and CO have morning/eveni
 peaks; SO2 follows coal heating. Station multipliers give spatial differences (the 崆峒山
 background station is cleaner; each micro-station has its own micro-site factor and sensor
 bias). Calibrated so that 2020 in the four urban national stations gives PM2.5 ≈ 22 µg/m³, PM10
-≈ 55 µg/m³ and ≈ 96.7 % good days (the plan's baseline); see ``tests/test_demo_synth.py`` and
+≈ 55 µg/m³ and ≈ 96.7 % good days (the plan's baseline); see ``tests/demo/test_demo_synth.py`` and
 ``docs/demo.md`` for the achieved figures.
 
 Water (GB 3838 items, every 4 hours as the national automatic stations publish). Levels are
@@ -50,16 +50,17 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import cast
 
 import numpy as np
 import numpy.typing as npt
 
+from qingshan.clock import CST
 from qingshan.demo.district import AirStation, District, Enterprise, Outlet
 
 F64 = npt.NDArray[np.float64]
-BJT = timezone(timedelta(hours=8))
+BJT = CST
 HOUR = 3600
 MINUTE = 60
 WATER_STEP = 4 * HOUR  # national automatic surface-water stations publish every 4 hours
@@ -366,7 +367,7 @@ def _o3_shape(h: F64) -> F64:
     return 0.3 + 0.7 * np.exp(-(((h - 15.0) / 3.6) ** 2))
 
 
-# Calibrated regional levels (module docstring; checked in tests/test_demo_synth.py).
+# Calibrated regional levels (module docstring; checked in tests/demo/test_demo_synth.py).
 PM25_BASE = 13.6  # µg/m³ outside the heating season, before weather
 PM25_HEATING = 1.1  # extra factor in the heating season
 COARSE_BASE = 22.0  # µg/m³ of PM10 − PM2.5

@@ -25,8 +25,8 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, delete, select, update
 
+from qingshan.clock import utcnow
 from qingshan.protocol.hj212 import Frame, Framer, FramingError, ProtocolError, parse_frame
-from qingshan.services.registry import utcnow
 from qingshan.storage.models import ForwardItem, Upstream
 
 log = logging.getLogger("qingshan.gateway.forward")

@@ -29,11 +29,12 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from qingshan.clock import utcnow
 from qingshan.gateway.commit import Callback, CommitQueue
 from qingshan.protocol.hj212 import Framer, FramingError, Packet, data_reply, request_reply
 from qingshan.services.decode import Decoder, Pending
 from qingshan.services.ingest import SEEN_ONLY_CN, Accepted, Ingestor, Outcome, Rejected
-from qingshan.services.registry import Directory, utcnow
+from qingshan.services.registry import Directory
 from qingshan.storage.models import ConnectionLog, DeviceEvent
 
 log = logging.getLogger("qingshan.gateway")

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from qingshan.clock import utcnow
 from qingshan.protocol.hj212 import (
     Edition,
     Frame,
@@ -26,7 +27,7 @@ from qingshan.protocol.hj212 import (
     parse_packet,
 )
 from qingshan.services.ingest import Accepted, Rejected
-from qingshan.services.registry import Directory, utcnow
+from qingshan.services.registry import Directory
 
 _MN_RE = re.compile(rb"MN=([0-9A-Za-z]{1,32})[;&]")
 

@@ -41,6 +41,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, Engine, func, insert, select
 
+from qingshan.clock import utcnow
 from qingshan.demo.district import AirStation, District
 from qingshan.demo.synth import (
     AIR_CODES,
@@ -57,7 +58,6 @@ from qingshan.demo.synth import (
 )
 from qingshan.protocol.hj212.codes import pollutant_info
 from qingshan.services.ingest import dirty_marks, mark_dirty, upsert_observations
-from qingshan.services.registry import utcnow
 from qingshan.services.rollups import RollupRules, default_rules
 from qingshan.storage import bulk, partitions
 from qingshan.storage.db import READONLY, session_scope

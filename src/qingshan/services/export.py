@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from sqlalchemy import Engine, select
 
+from qingshan.clock import CST
 from qingshan.storage.db import READONLY
 from qingshan.storage.models import Device, Observation, Resolution
-
-CST = timezone(timedelta(hours=8), "CST")
 
 
 class ExportError(ValueError):

@@ -42,7 +42,8 @@ from sqlalchemy import Engine, Table, bindparam, delete, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from qingshan.services.registry import DeviceInfo, Directory, utcnow
+from qingshan.clock import utcnow
+from qingshan.services.registry import DeviceInfo, Directory
 from qingshan.storage import bulk, partitions
 from qingshan.storage.models import (
     Base,

@@ -7,11 +7,11 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from qingshan.clock import utcnow
 from qingshan.storage.db import READONLY, session_scope
 from qingshan.storage.models import Device, DeviceGroup, DeviceHistory, Site, Upstream
 
@@ -24,10 +24,6 @@ _SM4 = re.compile(r"^[0-9A-Fa-f]{32}$")
 
 class RegistryError(ValueError):
     """A registry operation that cannot be done, with a message for the user."""
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True, slots=True)

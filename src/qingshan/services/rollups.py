@@ -42,8 +42,8 @@ from typing import Any
 
 from sqlalchemy import Engine, Row, and_, delete, or_, select
 
+from qingshan.clock import to_cst, utcnow
 from qingshan.services.ingest import mark_dirty, upsert_observations
-from qingshan.services.registry import utcnow
 from qingshan.storage import partitions
 from qingshan.storage.models import Device, Observation, Resolution, RollupDirty
 
@@ -259,7 +259,7 @@ def run_rollups(
         cond: Any = d.marked_at <= t - settle
         if grace is None:
             return cond
-        cst = t + timedelta(hours=8)
+        cst = to_cst(t)
         return and_(
             cond,
             or_(

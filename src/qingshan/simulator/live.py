@@ -28,11 +28,12 @@ import logging
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
 
+from qingshan.clock import to_cst, utcnow
 from qingshan.demo.district import District
 from qingshan.demo.synth import HOUR, MINUTE, Scenario, SynthResult, generate
 from qingshan.protocol.hj212 import Edition, build_packet, build_packets
@@ -46,7 +47,7 @@ F64 = npt.NDArray[np.float64]
 
 def bjt_now() -> datetime:
     """China Standard Time, naive (what devices stamp into DataTime)."""
-    return datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=8)
+    return to_cst(utcnow())
 
 
 @dataclass

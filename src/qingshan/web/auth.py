@@ -21,13 +21,14 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from qingshan.clock import utcnow
 from qingshan.storage.models import Enterprise
 from qingshan.storage.models_web import ROLES, ApiToken, WebSession, WebUser
 
@@ -59,10 +60,6 @@ _DUMMY_HASH = _hasher.hash("qingshan-dummy-password")
 
 class AccountError(ValueError):
     """A bad account operation, with a message for the user."""
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def sha256(text: str) -> str:

@@ -16,6 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
+from qingshan.clock import utcnow
 from qingshan.settings import Settings
 from qingshan.storage.models_web import ApiToken, AuditEntry
 from qingshan.web.auth import (
@@ -27,7 +28,6 @@ from qingshan.web.auth import (
     session_principal,
     sha256,
     token_principal,
-    utcnow,
 )
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -32,6 +32,7 @@ from sqlalchemy import Table, and_, delete, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
+from qingshan.clock import utcnow
 from qingshan.services.figures import air as _air
 from qingshan.services.figures import water as _water
 from qingshan.services.figures._common import (
@@ -47,7 +48,6 @@ from qingshan.services.figures._common import (
     sites,
 )
 from qingshan.services.ingest import dialect_insert
-from qingshan.services.registry import utcnow
 from qingshan.standards import water as water_std
 from qingshan.standards.air.tables import POLLUTANTS, aqi_table
 from qingshan.standards.drinking_water import SourceCompliance, SourceType, compliance_rate

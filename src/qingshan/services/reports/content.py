@@ -203,7 +203,9 @@ def _air_summary(rep: Report, aq: AirQuality, prev: AirQuality | None, label: st
             fills=fills,
             widths=[2.6, 2.4, 1.1, 0.9, 1.2, 1.0, 1.0, 1.0, 1.0],
             font_size=9.5,
-            note=f"评价依据 {aq.standard}、{_limits_of(aq)}；SO₂、NO₂、PM₁₀、PM₂.₅ 为期间平均浓度。",
+            note=(
+                f"评价依据 {aq.standard}、{_limits_of(aq)}；SO₂、NO₂、PM₁₀、PM₂.₅ 为期间平均浓度。"
+            ),
         )
     )
 

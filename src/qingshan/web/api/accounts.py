@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from qingshan.clock import utcnow
 from qingshan.storage.models_web import ApiToken, AuditEntry, WebSession, WebUser
 from qingshan.web.auth import (
     CSRF_COOKIE,
@@ -24,7 +25,6 @@ from qingshan.web.auth import (
     new_token,
     principal_of,
     sha256,
-    utcnow,
 )
 from qingshan.web.deps import (
     MAX_ID,

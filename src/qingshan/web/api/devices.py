@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
+from qingshan.clock import utcnow
 from qingshan.storage.models import (
     Device,
     DeviceEvent,
@@ -19,7 +20,7 @@ from qingshan.storage.models import (
     RawPacket,
     Site,
 )
-from qingshan.web.auth import Principal, utcnow
+from qingshan.web.auth import Principal
 from qingshan.web.deps import (
     READERS,
     QueryId,

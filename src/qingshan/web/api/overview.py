@@ -18,12 +18,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from qingshan.clock import CST, utcnow
 from qingshan.geo import wgs84_to_gcj02
-from qingshan.services.export import CST
 from qingshan.storage.models import Device, Enterprise, Quarantine, Region, Site
 from qingshan.web import figures_bridge as fb
 from qingshan.web.api.sites import site_scope
-from qingshan.web.auth import Principal, utcnow
+from qingshan.web.auth import Principal
 from qingshan.web.deps import DISTRICT, READERS, WebContext, ctx, require
 from qingshan.web.labels import (
     KIND_LABELS,

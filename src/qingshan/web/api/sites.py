@@ -27,8 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from qingshan.clock import CST
 from qingshan.protocol.hj212.codes import data_flags, pollutant_info
-from qingshan.services.export import CST
 from qingshan.storage.models import Device, Enterprise, Factor, Observation, Resolution, Site
 from qingshan.web.auth import Principal
 from qingshan.web.deps import READERS, PathId, QueryId, read_db, require

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from hj212_support import MN, PW, minute
 from qingshan.cli.main import app
 from qingshan.protocol.hj212 import build_packets, heartbeat
+from support.hj212 import MN, PW, minute
 
 runner = CliRunner()
 

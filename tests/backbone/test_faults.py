@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from hj212_support import MN, PW, T0, qn_of
 from qingshan.gateway.devicesim import DeviceClient, data_packet, make_qn
 from qingshan.services.registry import add_device
 from qingshan.storage.models import Observation, RawPacket, ReceivedPacket
+from support.hj212 import MN, PW, T0, qn_of
 
 QINGSHAN = str(Path(sys.executable).parent / "qingshan")
 DEVICES = [f"010000A8900016F0001{i:05d}" for i in range(4)]

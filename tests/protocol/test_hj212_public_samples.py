@@ -1,9 +1,8 @@
 """Packets from public HJ 212 implementations' test suites parse the same way here.
 
-Every sample is cited in tests/fixtures/hj212_public_samples.json (repository, path, commit).
+Every sample is cited in tests/protocol/fixtures/hj212_public_samples.json (repository, path,
+commit).
 """
-
-# ruff: noqa: E501  (verbatim HJ 212 packets are longer than a line)
 
 from __future__ import annotations
 

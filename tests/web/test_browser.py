@@ -20,7 +20,7 @@ from sqlalchemy import update
 from qingshan.services.figures import recompute_all
 from qingshan.storage.db import init_db, make_engine, session_factory, session_scope
 from qingshan.storage.models import Device
-from webapp.seed import MNS, PASSWORD, seed
+from support.web_seed import MNS, PASSWORD, seed
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -37,11 +37,18 @@ SHOTS = (
     else None
 )
 
-if not Path(CHROMIUM).exists():
-    pytest.fail(
-        f"{CHROMIUM} missing: run `make install` (apt-get install -y chromium fonts-noto-cjk)",
-        pytrace=False,
-    )
+# `make check` deselects these (-m "not browser"); `make test` installs Chromium first.
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _chromium_installed() -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"{CHROMIUM} missing: run `make test` (apt-get install -y chromium fonts-noto-cjk)",
+            pytrace=False,
+        )
+
 
 OPEN_POPUP = """(name) => {
   for (const l of Object.values(window.qingshanMap.map._layers)) {

@@ -14,8 +14,8 @@ from openpyxl import load_workbook
 
 from qingshan.standards.air.aqi import hourly_aqi
 from qingshan.standards.air.tables import aqi_table_for
-from webapp.conftest import login
-from webapp.seed import MNS, PASSWORD
+from support.web_seed import MNS, PASSWORD
+from web.conftest import login
 
 
 def _range(hours: int = 48) -> dict[str, str]:

@@ -1,7 +1,5 @@
 """Nothing a device sends may raise anything but ProtocolError; the framer never hangs or grows."""
 
-# ruff: noqa: E501  (verbatim HJ 212 packets are longer than a line)
-
 from __future__ import annotations
 
 import contextlib

@@ -12,7 +12,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from webapp.conftest import _seeded, login
+from web.conftest import _seeded, login
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ from typing import Any
 import psycopg
 from sqlalchemy import Engine, func, select
 
-from hj212_support import MN, MN2, PW, T0, minute, qn_of
 from qingshan.gateway.devicesim import DeviceClient
 from qingshan.gateway.forward import Forwarder
 from qingshan.gateway.server import Gateway, GatewayConfig
@@ -24,6 +23,7 @@ from qingshan.storage.models import (
     Quarantine,
     ReceivedPacket,
 )
+from support.hj212 import MN, MN2, PW, T0, minute, qn_of
 
 
 def count(engine: Engine, model: type) -> int:

@@ -193,7 +193,7 @@ def test_rollup_batches_process_everything(engine: Engine, batch: int) -> None:
 
 
 def test_live_buckets_wait_until_they_have_closed(engine: Engine) -> None:
-    from qingshan.services.registry import utcnow
+    from qingshan.clock import utcnow
 
     dev = add_device(engine, mn="AA04", pw="123456", st="22").id
     hour = (utcnow() + timedelta(hours=8)).replace(minute=0, second=0, microsecond=0)  # CST

@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
+from test_gateway import count, run
 
-from hj212_support import MN, PW, T0, qn_of
 from qingshan.gateway.devicesim import DeviceClient
 from qingshan.gateway.server import Gateway
 from qingshan.protocol.hj212 import Edition, ProtocolError, build_packet, parse_packet
 from qingshan.services.registry import add_device
 from qingshan.services.replay import replay_file
 from qingshan.storage.models import Observation, Quarantine, ReceivedPacket
-from test_gateway import count, run
+from support.hj212 import MN, PW, T0, qn_of
 
 MN_2017 = "33010020170001"  # not 24 hex digits: strictly invalid for a 2025 packet
 CP = "DataTime={t:%Y%m%d%H%M%S};a21026-Avg={v},a21026-Flag=N;a34004-Avg=0.035,a34004-Flag=N"

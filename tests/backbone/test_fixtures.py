@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-TESTS = Path(__file__).parent
+TESTS = Path(__file__).resolve().parents[1]
 UNREACHABLE = "postgresql+psycopg://postgres@127.0.0.1:1/postgres"
 
 
@@ -27,7 +27,8 @@ def run_pg_variant(ci: bool) -> subprocess.CompletedProcess[str]:
             "-rs",
             "-p",
             "no:cacheprovider",
-            str(TESTS / "test_storage.py") + "::test_schema_is_at_head_and_init_is_repeatable",
+            str(TESTS / "backbone" / "test_storage.py")
+            + "::test_schema_is_at_head_and_init_is_repeatable",
         ],
         capture_output=True,
         text=True,

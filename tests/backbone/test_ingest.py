@@ -5,7 +5,6 @@ from datetime import datetime
 
 from sqlalchemy import Engine, func, select
 
-from hj212_support import MN, PW, T0, minute, qn_of
 from qingshan.gateway.devicesim import data_packet
 from qingshan.protocol.hj212 import build_packets, heartbeat, parse_packet
 from qingshan.services.decode import Decoder, Pending
@@ -21,6 +20,7 @@ from qingshan.storage.models import (
     Resolution,
     RollupDirty,
 )
+from support.hj212 import MN, PW, T0, minute, qn_of
 
 
 def accepted(raw: bytes) -> Accepted:
@@ -212,8 +212,8 @@ def test_raw_archive_retention(engine: Engine) -> None:
 
     import pytest
 
+    from qingshan.clock import utcnow
     from qingshan.services.ingest import purge_raw
-    from qingshan.services.registry import utcnow
 
     add_device(engine, mn=MN, pw=PW, st="22")
     now = utcnow()

@@ -4,10 +4,10 @@ from datetime import datetime
 import numpy as np
 import pytest
 
-from aqi_check import daily, evaluate
 from qingshan.demo import synth
 from qingshan.demo.district import District, load_district
 from qingshan.demo.synth import HOUR, MINUTE, Scenario, SynthError, SynthResult, generate
+from support.aqi_check import daily, evaluate
 
 ANCHOR = datetime(2026, 11, 26, 12)
 

@@ -12,7 +12,7 @@ from qingshan.services.figures import recompute_all
 from qingshan.settings import get_settings
 from qingshan.storage.db import init_db, session_factory, session_scope
 from qingshan.storage.partitions import ensure_months, month_of
-from webapp.seed import PASSWORD, seed
+from support.web_seed import PASSWORD, seed
 
 
 def _seeded(url: str) -> dict[str, int]:

@@ -7,7 +7,7 @@ import pytest
 from qingshan.demo.district import DistrictDataError, load_district, load_district_from
 from qingshan.geo import haversine_m, point_in_polygons
 
-DATA = Path(__file__).resolve().parents[1] / "src" / "qingshan" / "demo" / "data"
+DATA = Path(__file__).resolve().parents[2] / "src" / "qingshan" / "demo" / "data"
 
 
 def test_identity_and_codes() -> None:
