@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 from sqlalchemy import Engine, func, select
 
-from qingshan.gateway.devicesim import DeviceClient
+from qingshan.simulator.client import DeviceClient
 from qingshan.gateway.forward import Forwarder
 from qingshan.gateway.server import Gateway, GatewayConfig
 from qingshan.protocol.hj212 import Frame, Framer, data_reply, parse_frame
@@ -314,7 +314,7 @@ def test_socket_to_database_to_export_round_trip(engine: Engine, db_url: str) ->
     from typer.testing import CliRunner
 
     from qingshan.cli.main import app
-    from qingshan.gateway.devicesim import data_packet, make_qn
+    from qingshan.simulator.client import data_packet, make_qn
     from qingshan.protocol.hj212 import heartbeat
     from qingshan.storage.models import Device
 

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Engine, select
 from test_gateway import count, run
 
-from qingshan.gateway.devicesim import DeviceClient
+from qingshan.simulator.client import DeviceClient
 from qingshan.gateway.server import Gateway
 from qingshan.protocol.hj212 import Edition, ProtocolError, build_packet, parse_packet
 from qingshan.services.registry import add_device

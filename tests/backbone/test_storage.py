@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, inspect, select, text
 
-from qingshan.services.ingest import upsert_observations
+from qingshan.storage.writes import upsert_observations
 from qingshan.services.registry import (
     Directory,
     RegistryError,
