@@ -59,12 +59,13 @@ class Decoder:
         got = self.receiver.decode(raw, now, frame)
         at = received_at or utcnow()
         if isinstance(got, Reassembled):
+            parts = got.parts
             return Accepted(
                 got.packet,
                 got.raw,
                 peer=peer,
                 received_at=at,
-                parts=tuple(p.packet for p in got.parts),
+                parts=(got.packet,) if len(parts) == 1 else tuple(p.packet for p in parts),
             )
         if isinstance(got, Rejection):
             return Rejected(got.raw, got.reason, got.detail, mn=got.mn, peer=peer, received_at=at)
