@@ -34,7 +34,7 @@ from sqlalchemy import func, insert, select
 
 from _scratch_db import scratch_pg
 from qingshan.clock import utcnow
-from qingshan.gateway.loadgen import LoadResult, minute_packets, run_load
+from qingshan.simulator.loadgen import LoadResult, minute_packets, run_load
 from qingshan.storage.db import init_db
 from qingshan.storage.models import Device, ReceivedPacket
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from qingshan.gateway.devicesim import DeviceClient, data_packet, make_qn
 from qingshan.services.registry import add_device
+from qingshan.simulator.client import DeviceClient, data_packet, make_qn
 from qingshan.storage.models import Observation, RawPacket, ReceivedPacket
 from support.hj212 import MN, PW, T0, qn_of
 

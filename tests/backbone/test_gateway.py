@@ -9,11 +9,11 @@ from typing import Any
 import psycopg
 from sqlalchemy import Engine, func, select
 
-from qingshan.gateway.devicesim import DeviceClient
 from qingshan.gateway.forward import Forwarder
 from qingshan.gateway.server import Gateway, GatewayConfig
 from qingshan.protocol.hj212 import Frame, Framer, data_reply, parse_frame
 from qingshan.services.registry import add_device, add_upstream
+from qingshan.simulator.client import DeviceClient
 from qingshan.storage.db import make_engine
 from qingshan.storage.models import (
     ConnectionLog,
@@ -314,8 +314,8 @@ def test_socket_to_database_to_export_round_trip(engine: Engine, db_url: str) ->
     from typer.testing import CliRunner
 
     from qingshan.cli.main import app
-    from qingshan.gateway.devicesim import data_packet, make_qn
     from qingshan.protocol.hj212 import heartbeat
+    from qingshan.simulator.client import data_packet, make_qn
     from qingshan.storage.models import Device
 
     add_device(engine, mn=MN, pw=PW, st="32")

@@ -16,11 +16,11 @@ import pytest
 from sqlalchemy import Engine, select
 from test_gateway import count, run
 
-from qingshan.gateway.devicesim import DeviceClient
 from qingshan.gateway.server import Gateway
 from qingshan.protocol.hj212 import Edition, ProtocolError, build_packet, parse_packet
 from qingshan.services.registry import add_device
 from qingshan.services.replay import replay_file
+from qingshan.simulator.client import DeviceClient
 from qingshan.storage.models import Observation, Quarantine, ReceivedPacket
 from support.hj212 import MN, PW, T0, qn_of
 

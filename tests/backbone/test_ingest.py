@@ -5,12 +5,12 @@ from datetime import datetime
 
 from sqlalchemy import Engine, func, select
 
-from qingshan.gateway.devicesim import data_packet
 from qingshan.protocol.hj212 import build_packets, heartbeat, parse_packet
 from qingshan.services.decode import Decoder, Pending
 from qingshan.services.export import export_observations
 from qingshan.services.ingest import Accepted, Ingestor, Rejected
 from qingshan.services.registry import Directory, add_device, add_upstream
+from qingshan.simulator.client import data_packet
 from qingshan.storage.models import (
     DeviceStatus,
     ForwardItem,
@@ -203,8 +203,7 @@ def test_incomplete_split_packets_are_bounded(engine: Engine) -> None:
             max_segment=300,
         )[0]
         assert isinstance(dec.decode(part, peer="t", now=float(i)), Pending)
-    assert sum(len(p.raws) for p in dec._parts.values()) <= 10
-    assert dec.reassembler.held() <= 10
+    assert dec.receiver.reassembler.held() <= 10
 
 
 def test_raw_archive_retention(engine: Engine) -> None:
@@ -213,7 +212,7 @@ def test_raw_archive_retention(engine: Engine) -> None:
     import pytest
 
     from qingshan.clock import utcnow
-    from qingshan.services.ingest import purge_raw
+    from qingshan.storage.writes import purge_raw
 
     add_device(engine, mn=MN, pw=PW, st="22")
     now = utcnow()
@@ -238,3 +237,50 @@ def test_raw_archive_retention(engine: Engine) -> None:
     )
     with pytest.raises(ValueError, match="at least 1 day"):
         purge_raw(engine, 0)
+
+
+def test_split_packet_archive_holds_each_part_once_as_sent(engine: Engine) -> None:
+    add_device(engine, mn=MN, pw=PW, st="22", group="省平台组")
+    add_upstream(engine, name="省平台", host="127.0.0.1", port=1, group="省平台组")
+    cp: dict[str, object] = {"DataTime": T0}
+    cp.update({f"a{20000 + i}-Avg": f"{i}.5" for i in range(60)})
+    parts = build_packets(
+        st="22", cn="2051", pw=PW, mn=MN, cp=cp, qn="20260301080000124", max_segment=400
+    )
+    assert len(parts) > 2
+    directory = Directory(engine)
+    directory.reload()
+    dec = Decoder(directory)
+    # Parts arrive out of order and one is sent twice before the packet is complete.
+    stream = [parts[1], parts[0], parts[1], *parts[2:]]
+    results = [dec.decode(p, peer="t", now=time.monotonic()) for p in stream]
+    merged = results[-1]
+    assert isinstance(merged, Accepted)
+    assert [p.pno for p in merged.parts] == list(range(1, len(parts) + 1))
+    assert Ingestor(engine, directory).write([merged])[0].status == "stored"
+    with engine.connect() as conn:
+        archived = conn.execute(select(RawPacket.raw)).scalars().all()
+        queued = conn.execute(select(ForwardItem.raw)).scalars().all()
+    assert archived == queued == [b"".join(parts)]
+
+
+def test_rejected_reasons_are_stored_as_their_stable_codes(engine: Engine) -> None:
+    from qingshan.protocol.hj212 import Reason
+
+    add_device(engine, mn=MN, pw=PW, st="22")
+    directory = Directory(engine)
+    directory.reload()
+    dec = Decoder(directory)
+    bad_crc = minute(0)[:-6] + b"0000\r\n"
+    rejected = dec.decode(bad_crc, peer="t", now=0.0)
+    assert isinstance(rejected, Rejected) and rejected.reason is Reason.CRC_MISMATCH
+    assert rejected.mn == MN
+    outs = Ingestor(engine, directory).write([rejected, accepted(minute(1, pw="000000"))])
+    assert [(o.reason, o.qn_rtn) for o in outs] == [
+        (Reason.CRC_MISMATCH, None),
+        (Reason.WRONG_PW, 3),
+    ]
+    with engine.connect() as conn:
+        stored = conn.execute(select(Quarantine.reason).order_by(Quarantine.id)).scalars().all()
+    assert stored == ["crc_mismatch", "wrong_pw"]
+    assert all(type(r) is str for r in stored)

@@ -9,11 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
-from qingshan.services.ingest import dirty_marks, mark_dirty, upsert_observations
 from qingshan.services.registry import add_device
 from qingshan.services.rollups import Record, aggregate, default_rules, infer_interval, run_rollups
 from qingshan.storage import partitions
 from qingshan.storage.models import Observation, Resolution, RollupDirty
+from qingshan.storage.writes import dirty_marks, mark_dirty, upsert_observations
 
 RULES = default_rules()
 H0 = datetime(2026, 5, 1, 8, 0)

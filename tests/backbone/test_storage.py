@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, inspect, select, text
 
-from qingshan.services.ingest import upsert_observations
 from qingshan.services.registry import (
     Directory,
     RegistryError,
@@ -27,6 +26,7 @@ from qingshan.storage.db import (
     normalise_url,
 )
 from qingshan.storage.models import DeviceHistory, Observation, Region, Site
+from qingshan.storage.writes import upsert_observations
 
 MN = "010000A8900016F000169DC0"
 

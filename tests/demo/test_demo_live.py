@@ -19,7 +19,6 @@ from conftest import create_pg_database, drop_pg_database
 from qingshan.cli.main import app
 from qingshan.demo.district import load_district
 from qingshan.services import demo_loader as dl
-from qingshan.services.ingest import mark_dirty
 from qingshan.services.registry import add_device
 from qingshan.services.reports.content import default_region
 from qingshan.services.rollups import run_rollups
@@ -34,6 +33,7 @@ from qingshan.storage.models import (
     Resolution,
     Site,
 )
+from qingshan.storage.writes import mark_dirty
 
 QINGSHAN = str(Path(sys.executable).parent / "qingshan")
 runner = CliRunner()

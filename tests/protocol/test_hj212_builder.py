@@ -332,8 +332,9 @@ def test_split_and_reassemble() -> None:
     r = Reassembler()
     results = [r.add(p, now=0.0) for p in reversed(parsed)]
     assert results[:-1] == [None] * (len(packets) - 1)
-    merged = results[-1]
-    assert merged is not None and r.held() == 0
+    whole = results[-1]
+    assert whole is not None and r.held() == 0
+    merged = whole.packet
     assert (merged.pnum, merged.pno, merged.flag, merged.is_split) == (None, None, 5, False)
     assert len(merged.cp.pollutants) == 40
     assert merged.cp.pollutants["e13901"].fields == {
@@ -352,7 +353,8 @@ def test_small_cp_is_not_split() -> None:
 def test_reassembler_passes_unsplit_and_bounds_memory() -> None:
     r = Reassembler(max_parts=5, max_age_s=10.0)
     whole = parse_packet(_upload())
-    assert r.add(whole, 0.0) is whole
+    passed = r.add(whole, 0.0)
+    assert passed is not None and passed.packet is whole
     parts = [
         parse_packet(p)
         for p in build_packets(st="52", cn="2051", pw="1", mn=MN, qn=QN, cp=_long_cp(40))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from qingshan.gateway.devicesim import data_packet, make_qn
+from qingshan.simulator.client import data_packet, make_qn
 
 MN = "010000A8900016F000169DC0"
 MN2 = "010000A8900016F000169DC1"

@@ -126,7 +126,7 @@ def check(
         except ProtocolError as exc:
             rejected += 1
             typer.echo(f"line {number}: {exc.reason}: {exc.detail}", err=True)
-            obj: dict[str, Any] = {"ok": False, "error": exc.reason, **_EMPTY}
+            obj: dict[str, Any] = {"ok": False, "error": exc.reason.value, **_EMPTY}
         else:
             obj = packet_to_json(packet)
         sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")

@@ -19,19 +19,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import Engine, delete, select, update
 
 from qingshan.clock import utcnow
-from qingshan.protocol.hj212 import Frame, Framer, FramingError, ProtocolError, parse_frame
+from qingshan.protocol.hj212 import (
+    Frame,
+    Framer,
+    FramingError,
+    ProtocolError,
+    Reason,
+    answered_qn,
+    parse_frame,
+    sniff_reply_qn,
+)
 from qingshan.storage.models import ForwardItem, Upstream
 
 log = logging.getLogger("qingshan.gateway.forward")
-_FLAG_RE = re.compile(rb"(?:^|;)Flag=(\d{1,3});")
-_QN_RE = re.compile(rb"(?:^|;)QN=(\d{1,20});")
 
 
 @dataclass
@@ -211,14 +217,14 @@ class Forwarder:
         reader, writer = conn
         frames = _frames(raw)
         if not frames:
-            raise ProtocolError("no_header", "queued item holds no HJ 212 frame")
+            raise ProtocolError(Reason.NO_HEADER, "queued item holds no HJ 212 frame")
         waiting: list[str] = []
         for f in frames:
             writer.write(f.raw)
             # Sniffed, not parsed: the segment may be in the device's own encoding.
-            flag, qn = _FLAG_RE.search(f.segment), _QN_RE.search(f.segment)
-            if flag and qn and int(flag.group(1)) & 1:
-                waiting.append(qn.group(1).decode("ascii"))
+            qn = sniff_reply_qn(f.segment)
+            if qn is not None:
+                waiting.append(qn)
         await asyncio.wait_for(writer.drain(), self.reply_timeout)
         if waiting:
             await asyncio.wait_for(self._await_replies(reader, waiting), self.reply_timeout)
@@ -233,7 +239,6 @@ class Forwarder:
             for ev in framer.feed(data):
                 if isinstance(ev, FramingError):
                     continue
-                reply = parse_frame(ev, lenient=True)
-                qn = reply.cp.params.get("QN") or reply.qn
-                if qn in left and reply.cn in ("9014", "9011"):
+                qn = answered_qn(parse_frame(ev, lenient=True))
+                if qn in left:
                     left.remove(qn)

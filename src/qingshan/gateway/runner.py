@@ -26,9 +26,9 @@ from sqlalchemy import Engine
 from qingshan.gateway.forward import Forwarder
 from qingshan.gateway.server import Gateway, GatewayConfig
 from qingshan.services.figures import update_dirty
-from qingshan.services.ingest import purge_raw
 from qingshan.services.rollups import run_rollups
 from qingshan.storage.db import session_factory
+from qingshan.storage.writes import purge_raw
 
 log = logging.getLogger("qingshan.serve")
 

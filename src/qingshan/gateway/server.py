@@ -2,10 +2,12 @@
 
 Each connection is an :class:`asyncio.Protocol` (no per-packet task wake-ups): received bytes
 go through a bounded :class:`Framer`; each frame is decoded (device encoding, PNUM/PNO
-reassembly) and queued on the :class:`CommitQueue`. When the batch holding a packet has
-committed, the queue calls back in order and the connection answers every packet that asked
-for it — 9014 once the data is durable, 9011 with QnRtn 3/4/5 when authentication failed
-(after the packet was quarantined). Nothing is acknowledged before its transaction committed.
+reassembly: the protocol library's :class:`~qingshan.protocol.hj212.Receiver`) and queued on
+the :class:`CommitQueue`. When the batch holding a packet has committed, the queue calls back
+in order and the connection answers every packet that asked for it, by the protocol
+library's reply rules (:func:`~qingshan.protocol.hj212.reply_to`): 9014 once the data is
+durable, 9011 with QnRtn 3/4/5 when authentication failed (after the packet was
+quarantined). Nothing is acknowledged before its transaction committed.
 Replies produced by one batch leave in one write per connection.
 
 Limits: frames longer than ``max_segment`` are skipped by the framer and count as a strike;
@@ -31,15 +33,13 @@ from sqlalchemy import Engine
 
 from qingshan.clock import utcnow
 from qingshan.gateway.commit import Callback, CommitQueue
-from qingshan.protocol.hj212 import Framer, FramingError, Packet, data_reply, request_reply
+from qingshan.protocol.hj212 import Framer, FramingError, reply_to
 from qingshan.services.decode import Decoder, Pending
-from qingshan.services.ingest import SEEN_ONLY_CN, Accepted, Ingestor, Outcome, Rejected
+from qingshan.services.ingest import Accepted, Ingestor, Outcome, Rejected
 from qingshan.services.registry import Directory
 from qingshan.storage.models import ConnectionLog, DeviceEvent
 
 log = logging.getLogger("qingshan.gateway")
-
-_NO_REPLY_CN = SEEN_ONLY_CN - {"9015"}  # a device's own replies are never answered
 
 
 @dataclass
@@ -65,19 +65,6 @@ class GatewayStats:
     rejected: int = 0
     closed_for_garbage: int = 0
     closed_idle: int = 0
-
-
-def reply_for(packet: Packet, outcome: Outcome) -> bytes | None:
-    """The reply one (part of a) packet gets, or None."""
-    if not packet.needs_reply or packet.cn in _NO_REPLY_CN:
-        return None
-    if outcome.committed:
-        reply: bytes = data_reply(packet)
-        return reply
-    if outcome.qn_rtn is not None:
-        refusal: bytes = request_reply(packet, outcome.qn_rtn)
-        return refusal
-    return None
 
 
 @dataclass(eq=False)
@@ -210,7 +197,7 @@ class _Connection(asyncio.Protocol):
                 elif outcome.committed:
                     gw.stats.committed += 1
                 for p in item.parts:
-                    r = reply_for(p, outcome)
+                    r = reply_to(p, durable=outcome.committed, reason=outcome.reason)
                     if r is not None:
                         self.out.append(r)
                 if self.out and not self.flush_scheduled:

@@ -57,7 +57,6 @@ from qingshan.demo.synth import (
     generate,
 )
 from qingshan.protocol.hj212.codes import pollutant_info
-from qingshan.services.ingest import dirty_marks, mark_dirty, upsert_observations
 from qingshan.services.rollups import RollupRules, default_rules
 from qingshan.storage import bulk, partitions
 from qingshan.storage.db import READONLY, session_scope
@@ -74,6 +73,7 @@ from qingshan.storage.models import (
     Site,
     SiteKind,
 )
+from qingshan.storage.writes import dirty_marks, mark_dirty, upsert_observations
 
 DEFAULT_SEED = 2020
 DEFAULT_MONTHS = 13

@@ -5,9 +5,10 @@ batch of packets from many connections) and by ``qingshan ingest-file``.
 
 Per packet:
 
-1. **Authentication.** The MN must belong to an active device and the PW must match
-   (HJ 212 QnRtn 4 "MN error" / 3 "PW error"); the ST must be the device's or 91 (系统交互,
-   QnRtn 5). A rejected packet goes to ``quarantine`` with the reason; nothing else is stored.
+1. **Authentication** (the protocol library's :func:`~qingshan.protocol.hj212.check_access`).
+   The MN must belong to an active device and the PW must match (HJ 212 QnRtn 4 "MN error" /
+   3 "PW error"); the ST must be the device's or 91 (系统交互, QnRtn 5). A rejected packet goes
+   to ``quarantine`` with the reason; nothing else is stored.
 2. **Validation.** Upload commands (CN 2011/2051/2061/2031) need a ``DataTime``; every value
    must be a finite decimal number and every data flag one of N F M S D C T B. A violation
    rejects the whole packet (reason ``missing_datatime`` / ``bad_value`` / ``bad_flag``).
@@ -24,8 +25,10 @@ Per packet:
    device's group. Heartbeats (9015) and the device's own replies (90xx) only update
    last-seen.
 
-All of it, for the whole batch, commits in one transaction; the caller acknowledges packets
-only after :meth:`Ingestor.write` returned.
+All of it, for the whole batch, commits in one transaction (the statements are
+:mod:`qingshan.storage.writes`); the caller acknowledges packets only after
+:meth:`Ingestor.write` returned, with the replies of :func:`~qingshan.protocol.hj212.reply_to`.
+Rejection reasons are :class:`~qingshan.protocol.hj212.Reason` codes.
 """
 
 from __future__ import annotations
@@ -34,33 +37,31 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from sqlalchemy import Engine, Table, bindparam, delete, insert, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
 from qingshan.clock import utcnow
+from qingshan.protocol.hj212 import (
+    ANSWER_CNS,
+    HEARTBEAT_CN,
+    Packet,
+    Reason,
+    check_access,
+)
+from qingshan.protocol.hj212.codes import data_flags
 from qingshan.services.registry import DeviceInfo, Directory
-from qingshan.storage import bulk, partitions
+from qingshan.storage import partitions, writes
 from qingshan.storage.models import (
     Base,
-    Device,
-    DeviceStatus,
     ForwardItem,
-    Observation,
     Quarantine,
     RawPacket,
-    ReceivedPacket,
     Resolution,
-    RollupDirty,
 )
-from qingshan.storage.models_figures import FigureDirty
-
-if TYPE_CHECKING:
-    from qingshan.protocol.hj212 import Packet
 
 DATA_CN: dict[str, Resolution] = {
     "2011": Resolution.REALTIME,
@@ -68,16 +69,10 @@ DATA_CN: dict[str, Resolution] = {
     "2061": Resolution.HOUR,
     "2031": Resolution.DAY,
 }
-SEEN_ONLY_CN = frozenset({"9011", "9012", "9013", "9014", "9015"})
-HEARTBEAT_CN = "9015"
-SYSTEM_ST = "91"
-FLAGS = frozenset("NFMSDCTB")
+#: Commands that only update last-seen: a device's answers and its heartbeat.
+SEEN_ONLY_CN = ANSWER_CNS | {HEARTBEAT_CN}
+FLAGS = frozenset(data_flags())
 _DECIMAL = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
-
-# HJ 212-2017 table 8 QnRtn codes used for rejected packets.
-QNRTN_PW_ERROR = 3
-QNRTN_MN_ERROR = 4
-QNRTN_ST_ERROR = 5
 
 # Field suffixes → observation columns. Realtime uploads carry Rtd/ZsRtd, interval uploads
 # Avg/Min/Max/Cou/ZsAvg.
@@ -102,11 +97,14 @@ class Rejected:
     """Input that is rejected before storage (unparsable frame, failed check)."""
 
     raw: bytes
-    reason: str
+    reason: Reason
     detail: str = ""
     mn: str | None = None
     peer: str | None = None
     received_at: datetime = field(default_factory=utcnow)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", Reason(self.reason))  # an unknown code is a bug
 
 
 Item = Accepted | Rejected
@@ -116,7 +114,7 @@ Status = Literal["stored", "duplicate", "seen", "rejected"]
 @dataclass(frozen=True, slots=True)
 class Outcome:
     status: Status
-    reason: str | None = None
+    reason: Reason | None = None
     detail: str = ""
     qn_rtn: int | None = None  # QnRtn for a 9011 reply to a rejected packet
 
@@ -127,7 +125,7 @@ class Outcome:
 
 
 class PacketRejected(Exception):
-    def __init__(self, reason: str, detail: str, qn_rtn: int | None = None) -> None:
+    def __init__(self, reason: Reason, detail: str, qn_rtn: int | None = None) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason, self.detail, self.qn_rtn = reason, detail, qn_rtn
 
@@ -139,16 +137,10 @@ def idempotency_key(packet: Packet) -> tuple[str, str, str]:
 
 def authenticate(packet: Packet, device: DeviceInfo | None) -> DeviceInfo:
     """Return the device, or raise :class:`PacketRejected` with the HJ 212 QnRtn code."""
-    if device is None:
-        raise PacketRejected("unknown_mn", f"MN {packet.mn} is not registered", QNRTN_MN_ERROR)
-    if not device.active:
-        raise PacketRejected("retired_device", f"device {packet.mn} is retired", QNRTN_MN_ERROR)
-    if packet.pw != device.pw:
-        raise PacketRejected("wrong_pw", f"wrong access password for {packet.mn}", QNRTN_PW_ERROR)
-    if packet.st not in (device.st, SYSTEM_ST):
-        raise PacketRejected(
-            "wrong_st", f"ST {packet.st} but device {packet.mn} is ST {device.st}", QNRTN_ST_ERROR
-        )
+    refusal = check_access(packet, device)
+    if refusal is not None:
+        raise PacketRejected(refusal.reason, refusal.detail, refusal.qn_rtn)
+    assert device is not None
     return device
 
 
@@ -156,9 +148,11 @@ def _decimal_text(code: str, suffix: str, text: str) -> str:
     try:
         d = Decimal(text)
     except InvalidOperation:
-        raise PacketRejected("bad_value", f"{code}-{suffix}={text!r} is not a number") from None
+        raise PacketRejected(
+            Reason.BAD_VALUE, f"{code}-{suffix}={text!r} is not a number"
+        ) from None
     if not d.is_finite():
-        raise PacketRejected("bad_value", f"{code}-{suffix}={text!r} is not finite")
+        raise PacketRejected(Reason.BAD_VALUE, f"{code}-{suffix}={text!r} is not finite")
     return text
 
 
@@ -167,7 +161,7 @@ def observation_rows(packet: Packet, device_id: int) -> list[dict[str, Any]]:
     res = int(DATA_CN[packet.cn])
     when = packet.cp.data_time
     if when is None:
-        raise PacketRejected("missing_datatime", f"CN {packet.cn} without DataTime")
+        raise PacketRejected(Reason.MISSING_DATATIME, f"CN {packet.cn} without DataTime")
     rows = []
     for code, pol in packet.cp.pollutants.items():
         fields = pol.fields
@@ -177,7 +171,9 @@ def observation_rows(packet: Packet, device_id: int) -> list[dict[str, Any]]:
                 _decimal_text(code, suffix, text)
         flag = fields.get("Flag")
         if flag is not None and flag not in FLAGS:
-            raise PacketRejected("bad_flag", f"{code}-Flag={flag!r} is not one of N F M S D C T B")
+            raise PacketRejected(
+                Reason.BAD_FLAG, f"{code}-Flag={flag!r} is not one of N F M S D C T B"
+            )
         value = fields.get("Rtd")
         if value is None:
             value = fields.get("Avg")
@@ -217,91 +213,6 @@ def status_rows(packet: Packet, device_id: int, received_at: datetime) -> list[d
     return [
         {"device_id": device_id, "data_time": when, "cn": packet.cn, **r} for r in rows.values()
     ]
-
-
-def hour_floor(t: datetime) -> datetime:
-    return t.replace(minute=0, second=0, microsecond=0)
-
-
-def day_floor(t: datetime) -> datetime:
-    return t.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def dirty_marks(rows: Iterable[dict[str, Any]]) -> set[tuple[int, int, datetime]]:
-    """Roll-up buckets touched by observation rows: minute → its hour, hour → its day."""
-    out: set[tuple[int, int, datetime]] = set()
-    for r in rows:
-        if r["resolution"] == Resolution.MINUTE:
-            out.add((r["device_id"], int(Resolution.HOUR), hour_floor(r["data_time"])))
-        elif r["resolution"] == Resolution.HOUR:
-            out.add((r["device_id"], int(Resolution.DAY), day_floor(r["data_time"])))
-    return out
-
-
-def dialect_insert(conn: Connection, table: Table) -> Any:
-    return (sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert)(table)
-
-
-def upsert_observations(conn: Connection, rows: Sequence[dict[str, Any]], *, derived: bool) -> None:
-    """Insert or replace observations in one executemany.
-
-    Device data (``derived=False``) replaces whatever is stored; derived data replaces only
-    derived rows, never a value the device sent itself.
-    """
-    if not rows:
-        return
-    table = Observation.__table__
-    assert isinstance(table, Table)
-    stmt = dialect_insert(conn, table)
-    cols = ("value", "vmin", "vmax", "cou", "zs", "flag", "derived", "samples")
-    where = table.c.derived if derived else None
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["device_id", "resolution", "data_time", "code"],
-        set_={c: stmt.excluded[c] for c in cols},
-        where=where,
-    )
-    bulk.executemany(conn, f"observation-upsert-{derived}", stmt, rows)
-
-
-def mark_dirty(conn: Connection, marks: Iterable[tuple[int, int, datetime]]) -> None:
-    """Flag roll-up buckets for (re)computation; an existing mark gets a fresh ``marked_at``."""
-    now = utcnow()
-    marks = list(marks)  # iterated twice (roll-up and figure marks)
-    rows = [
-        {"device_id": d, "resolution": r, "bucket": b, "marked_at": now}
-        for d, r, b in sorted(marks)
-    ]
-    if not rows:
-        return
-    table = RollupDirty.__table__
-    assert isinstance(table, Table)
-    stmt = dialect_insert(conn, table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["device_id", "resolution", "bucket"],
-        set_={"marked_at": stmt.excluded.marked_at},
-    )
-    bulk.executemany(conn, "rollup-dirty-mark", stmt, rows)
-    mark_figures_dirty(conn, [(d, b) for d, r, b in marks if r == int(Resolution.DAY)], now)
-
-
-def mark_figures_dirty(
-    conn: Connection, days: Iterable[tuple[int, datetime]], now: datetime | None = None
-) -> None:
-    """Flag device-days whose environmental-quality figures must be recomputed (issue 7).
-
-    Every day roll-up mark is also a figure mark: a stored, late or corrected hour record of a
-    device changes that day's figures (see :mod:`qingshan.services.figures`).
-    """
-    rows = [{"device_id": d, "day": b, "marked_at": now or utcnow()} for d, b in sorted(set(days))]
-    if not rows:
-        return
-    table = FigureDirty.__table__
-    assert isinstance(table, Table)
-    stmt = dialect_insert(conn, table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["device_id", "day"], set_={"marked_at": stmt.excluded.marked_at}
-    )
-    bulk.executemany(conn, "figure-dirty-mark", stmt, rows)
 
 
 @dataclass
@@ -404,102 +315,47 @@ class Ingestor:
                             "next_attempt_at": p.item.received_at,
                         }
                     )
-            upsert_observations(conn, list(obs_rows.values()), derived=False)
-            mark_dirty(conn, dirty_marks(obs_rows.values()))
-            if status:
-                table = DeviceStatus.__table__
-                assert isinstance(table, Table)
-                stmt = dialect_insert(conn, table)
-                stmt = stmt.on_conflict_do_update(
-                    index_elements=["device_id", "data_time", "cn", "code"],
-                    set_={"value": stmt.excluded.value},
-                )
-                bulk.executemany(conn, "status-upsert", stmt, list(status.values()))
-            bulk.executemany(conn, "raw-insert", insert(RawPacket), raw_rows)
-            bulk.executemany(conn, "forward-insert", insert(ForwardItem), forward)
-            bulk.executemany(conn, "quarantine-insert", insert(Quarantine), quarantine)
+            writes.upsert_observations(conn, list(obs_rows.values()), derived=False)
+            writes.mark_dirty(conn, writes.dirty_marks(obs_rows.values()))
+            writes.upsert_device_status(conn, list(status.values()))
+            writes.insert_rows(conn, RawPacket, raw_rows)
+            writes.insert_rows(conn, ForwardItem, forward)
+            writes.insert_rows(conn, Quarantine, quarantine)
             by_model: dict[type[Base], list[dict[str, Any]]] = {}
             for model, row in log_rows:
                 by_model.setdefault(model, []).append(row)
             for model, rows in by_model.items():
-                conn.execute(insert(model), rows)
-            self._touch(conn, plans)
+                writes.insert_rows(conn, model, rows)
+            writes.touch_devices(conn, _last_seen(plans))
         assert all(o is not None for o in outcomes)
         return [o for o in outcomes if o is not None]
 
-    def _insert_keys(self, conn: Connection, plans: Iterable[_Plan]) -> set[tuple[str, str, str]]:
+    @staticmethod
+    def _insert_keys(conn: Connection, plans: Iterable[_Plan]) -> set[tuple[str, str, str]]:
         rows = [
             {"mn": p.key[0], "qn": p.key[1], "cn": p.key[2], "received_at": p.item.received_at}
             for p in plans
         ]
-        if not rows:
-            return set()
-        table = ReceivedPacket.__table__
-        assert isinstance(table, Table)
-        stmt = (
-            dialect_insert(conn, table)
-            .on_conflict_do_nothing()
-            .returning(table.c.mn, table.c.qn, table.c.cn)
-        )
-        result = bulk.executemany(conn, "received-keys", stmt, rows, returning=True)
-        return {(r[0], r[1], r[2]) for r in result}
+        return writes.insert_received_keys(conn, rows)
 
-    def _touch(self, conn: Connection, plans: Sequence[_Plan]) -> None:
-        last: dict[int, tuple[datetime, str | None]] = {}
-        for p in plans:
-            prev = last.get(p.device.id)
-            if prev is None or p.item.received_at >= prev[0]:
-                last[p.device.id] = (p.item.received_at, p.item.peer)
-        if not last:
-            return
-        ordered = sorted(last.items())
-        if conn.dialect.name == "postgresql":  # one set-wise UPDATE instead of one per device
-            conn.exec_driver_sql(
-                "UPDATE device SET last_seen_at = v.at, last_peer = v.peer FROM unnest("
-                "%(ids)s::integer[], %(ats)s::timestamp[], %(peers)s::varchar[]) "
-                "AS v(id, at, peer) WHERE device.id = v.id",
-                {
-                    "ids": [k for k, _ in ordered],
-                    "ats": [at for _, (at, _p) in ordered],
-                    "peers": [peer for _, (_a, peer) in ordered],
-                },
-            )
-            return
-        table = Device.__table__
-        assert isinstance(table, Table)
-        stmt = (
-            update(table)
-            .where(table.c.id == bindparam("b_id"))
-            .values(last_seen_at=bindparam("b_at"), last_peer=bindparam("b_peer"))
-        )
-        bulk.executemany(
-            conn,
-            "device-last-seen",
-            stmt,
-            [{"b_id": k, "b_at": at, "b_peer": peer} for k, (at, peer) in ordered],
-        )
+
+def _last_seen(plans: Sequence[_Plan]) -> dict[int, tuple[datetime, str | None]]:
+    last: dict[int, tuple[datetime, str | None]] = {}
+    for p in plans:
+        prev = last.get(p.device.id)
+        if prev is None or p.item.received_at >= prev[0]:
+            last[p.device.id] = (p.item.received_at, p.item.peer)
+    return last
 
 
 def _quarantine_row(
-    raw: bytes, reason: str, detail: str, item: Item, mn: str | None = None
+    raw: bytes, reason: Reason, detail: str, item: Item, mn: str | None = None
 ) -> dict[str, Any]:
     return {
         "received_at": item.received_at,
         "peer": item.peer,
         "mn": mn if mn is not None else getattr(item, "mn", None),
-        "reason": reason,
+        "reason": reason.value,  # the stable code as plain text
         "detail": detail[:2000],
         "raw": raw,
     }
-
-
-def purge_raw(engine: Engine, retention_days: int, now: datetime | None = None) -> int:
-    """Delete archived raw packets and idempotency keys older than the retention period."""
-    if retention_days < 1:
-        raise ValueError("raw packet retention must be at least 1 day")
-    cutoff = (now or utcnow()) - timedelta(days=retention_days)
-    with engine.begin() as conn:
-        n = conn.execute(delete(RawPacket).where(RawPacket.received_at < cutoff)).rowcount
-        conn.execute(delete(ReceivedPacket).where(ReceivedPacket.received_at < cutoff))
-        conn.execute(delete(Quarantine).where(Quarantine.received_at < cutoff))
-    return int(n or 0)

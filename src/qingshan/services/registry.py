@@ -241,8 +241,8 @@ def seed_factors(engine: Engine) -> int:
     from sqlalchemy import Table
 
     from qingshan.protocol.hj212.codes import pollutant_table
-    from qingshan.services.ingest import dialect_insert
     from qingshan.storage.models import Factor
+    from qingshan.storage.writes import dialect_insert
 
     media = {"w": "water", "a": "air"}
     rows: dict[tuple[str, str], dict[str, object]] = {}

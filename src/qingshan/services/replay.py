@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from qingshan.protocol.hj212 import Reason
 from qingshan.services.decode import Decoder, Pending
 from qingshan.services.ingest import Accepted, Ingestor, Item, Rejected
 from qingshan.services.registry import Directory
@@ -29,7 +30,7 @@ class ReplaySummary:
     seen: int = 0
     split_parts: int = 0
     other_lines: int = 0
-    rejected: Counter[str] = field(default_factory=Counter)
+    rejected: Counter[Reason] = field(default_factory=Counter)
 
     @property
     def rejected_total(self) -> int:
@@ -68,7 +69,8 @@ def replay_file(
     def flush(done: int) -> None:
         for out in ingestor.write(items):
             if out.status == "rejected":
-                summary.rejected[out.reason or "rejected"] += 1
+                assert out.reason is not None  # every rejection has its reason
+                summary.rejected[out.reason] += 1
             elif out.status == "stored":
                 summary.stored += 1
             elif out.status == "duplicate":

@@ -40,12 +40,11 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import Engine, Row, and_, delete, or_, select
+from sqlalchemy import Engine, Row, select
 
 from qingshan.clock import to_cst, utcnow
-from qingshan.services.ingest import mark_dirty, upsert_observations
-from qingshan.storage import partitions
-from qingshan.storage.models import Device, Observation, Resolution, RollupDirty
+from qingshan.storage import partitions, writes
+from qingshan.storage.models import Device, Observation, Resolution
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,22 +208,10 @@ def recompute_bucket(
         )
     stale = [c for c, derived in existing.items() if derived and c not in by_code]
     if stale:
-        o = Observation.__table__.c
-        conn.execute(
-            delete(Observation).where(
-                and_(
-                    o.device_id == device_id,
-                    o.resolution == int(target),
-                    o.data_time == bucket,
-                    o.code.in_(stale),
-                    o.derived,
-                )
-            )
-        )
-    upsert_observations(conn, rows, derived=True)
+        writes.delete_derived(conn, device_id, target, bucket, stale)
+    writes.upsert_observations(conn, rows, derived=True)
     if target == Resolution.HOUR and (rows or stale):
-        day = bucket.replace(hour=0, minute=0, second=0, microsecond=0)
-        mark_dirty(conn, [(device_id, int(Resolution.DAY), day)])
+        writes.mark_dirty(conn, [(device_id, int(Resolution.DAY), writes.day_floor(bucket))])
     return len(rows)
 
 
@@ -252,37 +239,20 @@ def run_rollups(
     rules = rules or default_rules()
     written = 0
     done = 0
-    d = RollupDirty.__table__.c
-
-    def ready() -> Any:
-        t = now or utcnow()  # fresh each batch: marks made by earlier batches qualify
-        cond: Any = d.marked_at <= t - settle
-        if grace is None:
-            return cond
-        cst = to_cst(t)
-        return and_(
-            cond,
-            or_(
-                and_(
-                    d.resolution == int(Resolution.HOUR),
-                    d.bucket <= cst - timedelta(hours=1) - grace,
-                ),
-                and_(
-                    d.resolution == int(Resolution.DAY),
-                    d.bucket <= cst - timedelta(days=1) - grace,
-                ),
-            ),
-        )
-
     while max_batches <= 0 or done < max_batches:
+        t = now or utcnow()  # fresh each batch: marks made by earlier batches qualify
+        hours_until = days_until = None
+        if grace is not None:  # a bucket is due once it has ended ``grace`` ago (China time)
+            cst = to_cst(t)
+            hours_until = cst - timedelta(hours=1) - grace
+            days_until = cst - timedelta(days=1) - grace
         with engine.connect() as conn:
-            marks = list(
-                conn.execute(
-                    select(d.device_id, d.resolution, d.bucket, d.marked_at)
-                    .where(ready())
-                    .order_by(d.resolution, d.bucket, d.device_id)
-                    .limit(batch)
-                )
+            marks = writes.dirty_buckets(
+                conn,
+                limit=batch,
+                marked_by=t - settle,
+                hours_until=hours_until,
+                days_until=days_until,
             )
             conn.rollback()
         if not marks:
@@ -306,15 +276,6 @@ def run_rollups(
                     minute_interval=intervals.get(m.device_id),
                     rules=rules,
                 )
-                conn.execute(
-                    delete(RollupDirty).where(
-                        and_(
-                            d.device_id == m.device_id,
-                            d.resolution == m.resolution,
-                            d.bucket == m.bucket,
-                            d.marked_at <= m.marked_at,
-                        )
-                    )
-                )
+                writes.clear_dirty(conn, m)
         done += 1
     return written

@@ -23,7 +23,7 @@ from qingshan.storage.models import Base
 class FigureDirty(Base):
     """Site-days whose figures must be recomputed because their hourly data changed.
 
-    Marked by :func:`qingshan.services.ingest.mark_dirty` whenever a day roll-up is marked
+    Marked by :func:`qingshan.storage.writes.mark_dirty` whenever a day roll-up is marked
     (every stored or rolled-up hour record marks its day), so device data, late data and
     corrections all reach the figures.
     """

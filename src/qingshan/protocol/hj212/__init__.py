@@ -3,11 +3,20 @@
 Bytes in, events out; no sockets, threads or storage (like h11/wsproto)::
 
     framer = Framer(max_segment=1024)
+    receiver = Receiver(settings)  # settings(mn): the device's encoding, edition, SM4 key
     for event in framer.feed(chunk):
-        if isinstance(event, Frame):
-            packet = parse_frame(event, lenient=True, encoding="gbk")
-            if packet.needs_reply:
-                send(data_reply(packet))
+        if isinstance(event, FramingError):
+            continue  # garbage: event.reason says what
+        got = receiver.decode(event.raw, now, frame=event)
+        if isinstance(got, Reassembled):  # a whole packet (Part: a split part is held)
+            durable = store(got.packet, got.raw)
+            for part in got.parts:
+                answer = reply_to(part.packet, durable=durable)
+                if answer is not None:
+                    send(answer)
+
+Rejections carry a :class:`Reason` (one vocabulary for framer, parser and the platform's
+checks); :func:`check_access` and :func:`reply_to` are the reply rules (9014 / 9011 QnRtn).
 
 See docs/standards/hj212.md for the rules, sources and what is not yet verified about 2025.
 """
@@ -40,22 +49,54 @@ from qingshan.protocol.hj212.codes import pollutant_info
 from qingshan.protocol.hj212.crypto import OFFICIAL_TEST_KEY
 from qingshan.protocol.hj212.framing import Framer
 from qingshan.protocol.hj212.parser import parse_frame, parse_packet, parse_segment
-from qingshan.protocol.hj212.reassembly import Reassembler
+from qingshan.protocol.hj212.reasons import Reason
+from qingshan.protocol.hj212.reassembly import Part, Reassembled, Reassembler
+from qingshan.protocol.hj212.receiver import (
+    DeviceProfile,
+    DeviceSettings,
+    Receiver,
+    Rejection,
+    sniff_mn,
+    sniff_reply_qn,
+)
+from qingshan.protocol.hj212.replies import (
+    ANSWER_CNS,
+    HEARTBEAT_CN,
+    Refusal,
+    Registration,
+    answered_qn,
+    check_access,
+    refusal_code,
+    reply_to,
+)
 
 __all__ = [
+    "ANSWER_CNS",
     "CP",
+    "HEARTBEAT_CN",
     "OFFICIAL_TEST_KEY",
+    "DeviceProfile",
+    "DeviceSettings",
     "Edition",
     "Frame",
     "Framer",
     "FramingError",
     "Packet",
+    "Part",
     "Pollutant",
     "ProtocolError",
+    "Reason",
+    "Reassembled",
     "Reassembler",
+    "Receiver",
+    "Refusal",
+    "Registration",
+    "Rejection",
+    "answered_qn",
     "build_command",
     "build_packet",
     "build_packets",
+    "check_access",
     "crc16",
     "crc16_hex",
     "data_reply",
@@ -70,5 +111,9 @@ __all__ = [
     "parse_packet",
     "parse_segment",
     "pollutant_info",
+    "refusal_code",
+    "reply_to",
     "request_reply",
+    "sniff_mn",
+    "sniff_reply_qn",
 ]

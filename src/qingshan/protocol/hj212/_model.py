@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from qingshan.protocol.hj212.reasons import Reason
+
 
 class Edition(StrEnum):
     """Protocol edition, told apart by Flag bits 2–7 (0 = 2005, 1 = 2017, 2 = 2025)."""
@@ -29,19 +31,11 @@ FLAG_SPLIT = 0x02  # bit 1: the packet carries PNUM/PNO (2017 "D"; 2025 calls it
 
 
 class ProtocolError(Exception):
-    """A packet was rejected. ``reason`` is a stable machine code, ``detail`` a human sentence.
+    """A packet was rejected: ``reason`` is a stable :class:`Reason`, ``detail`` a sentence."""
 
-    Reason codes: ``empty``, ``no_header``, ``bad_length``, ``length_mismatch``,
-    ``segment_too_long``, ``bad_crc_format``, ``crc_mismatch``, ``trailing_data``,
-    ``bad_encoding``, ``bad_cp``, ``missing_field``, ``bad_field``, ``duplicate_field``,
-    ``unknown_st``, ``unknown_cn``, ``bad_flag``, ``bad_datatime``, ``bad_value``,
-    ``bad_data_flag``, ``trailing_separator``, ``bad_split``, ``encrypted_cp``,
-    ``bad_ciphertext``.
-    """
-
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, reason: Reason | str, detail: str) -> None:
         super().__init__(reason, detail)  # both in args: the error pickles (multiprocessing)
-        self.reason = reason
+        self.reason = Reason(reason)  # an unknown code is a bug, not a new reason
         self.detail = detail
 
     def __str__(self) -> str:
@@ -61,7 +55,7 @@ class Frame:
 class FramingError:
     """Bytes the framer had to skip (garbage, an oversized or truncated frame)."""
 
-    reason: str
+    reason: Reason
     detail: str
     skipped: bytes
 

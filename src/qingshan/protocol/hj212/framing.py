@@ -23,6 +23,7 @@ import re
 
 from qingshan.protocol.hj212._crc import crc16
 from qingshan.protocol.hj212._model import Frame, FramingError
+from qingshan.protocol.hj212.reasons import Reason
 
 _HEX = b"0123456789abcdefABCDEF"
 _BLANK = b"\r\n \t\x00"
@@ -70,7 +71,9 @@ class Framer:
                 del buf[:cut]
                 if junk.strip(_BLANK):
                     events.append(
-                        FramingError("garbage", f"{len(junk)} bytes before '##'", junk[:_PREVIEW])
+                        FramingError(
+                            Reason.GARBAGE, f"{len(junk)} bytes before '##'", junk[:_PREVIEW]
+                        )
                     )
                 if i < 0:
                     break
@@ -83,7 +86,7 @@ class Framer:
                 if len(head) == 4 or (head and not head.isdigit()):
                     events.append(
                         FramingError(
-                            "bad_length",
+                            Reason.BAD_LENGTH,
                             f"length field {head!r} is not 4 digits",
                             bytes(buf[:_PREVIEW]),
                         )
@@ -95,7 +98,7 @@ class Framer:
             if length > self.max_segment:
                 events.append(
                     FramingError(
-                        "segment_too_long",
+                        Reason.SEGMENT_TOO_LONG,
                         f"declared data segment {length} > maximum {self.max_segment}",
                         bytes(buf[:_PREVIEW]),
                     )
@@ -124,7 +127,7 @@ class Framer:
                 cut = nxt_header.start()
                 events.append(
                     FramingError(
-                        "truncated",
+                        Reason.TRUNCATED,
                         "frame cut short by the next '##' header",
                         bytes(buf[:cut][:_PREVIEW]),
                     )
@@ -135,7 +138,7 @@ class Framer:
                 if crlf - 4 < 6:
                     events.append(
                         FramingError(
-                            "truncated",
+                            Reason.TRUNCATED,
                             "frame ends before its CRC",
                             bytes(buf[: crlf + 2][:_PREVIEW]),
                         )
@@ -153,7 +156,9 @@ class Framer:
             if len(buf) > limit:  # implies len(buf) >= end: nothing fits, give the frame up
                 events.append(
                     FramingError(
-                        "no_frame_end", "no CRC/CRLF where the length says", bytes(buf[:_PREVIEW])
+                        Reason.NO_FRAME_END,
+                        "no CRC/CRLF where the length says",
+                        bytes(buf[:_PREVIEW]),
                     )
                 )
                 del buf[:2]

@@ -43,6 +43,7 @@ from qingshan.protocol.hj212._model import (
 )
 from qingshan.protocol.hj212.codes import cn_codes, data_flags, map_2005_to_2017, st_codes
 from qingshan.protocol.hj212.crypto import SM4Error, decrypt_cp_text
+from qingshan.protocol.hj212.reasons import Reason
 
 __all__ = ["parse_frame", "parse_packet", "parse_segment"]
 
@@ -120,10 +121,10 @@ def _parse_time(text: str, what: str, ctx: _Ctx) -> datetime:
     value = _time_value(text)
     if value is None:
         if len(text) in (14, 17) and text.isdigit() and text.isascii():
-            raise ProtocolError("bad_datatime", f"{what}={text!r} is not a valid date/time")
-        raise ProtocolError("bad_datatime", f"{what}={text[:30]!r} is not YYYYMMDDhhmmss")
+            raise ProtocolError(Reason.BAD_DATATIME, f"{what}={text!r} is not a valid date/time")
+        raise ProtocolError(Reason.BAD_DATATIME, f"{what}={text[:30]!r} is not YYYYMMDDhhmmss")
     if len(text) == 17:
-        ctx.quirk("datatime_millis", "bad_datatime", f"{what}={text!r} carries milliseconds")
+        ctx.quirk("datatime_millis", Reason.BAD_DATATIME, f"{what}={text!r} carries milliseconds")
     return value
 
 
@@ -194,7 +195,7 @@ def _parse_cp(inner: str, edition: Edition, ctx: _Ctx, fast: bool = True) -> CP:
     original = inner
     if inner:
         if inner[-1] in ";,":
-            ctx.quirk("trailing_separator", "trailing_separator", "CP ends with a separator")
+            ctx.quirk("trailing_separator", Reason.TRAILING_SEPARATOR, "CP ends with a separator")
             inner = inner.rstrip(";,")
         groups = inner.split(";")
         try:
@@ -236,12 +237,12 @@ def _parse_cp(inner: str, edition: Edition, ctx: _Ctx, fast: bool = True) -> CP:
         return _parse_cp(original, edition, ctx, fast=False)
     if nums and _NUMS.fullmatch(",".join(nums)) is None:
         bad = next((v for v in nums if _NUM1.fullmatch(v) is None), nums[0])
-        ctx.quirk("bad_value", "bad_value", f"value {bad[:40]!r} is not a decimal number")
+        ctx.quirk("bad_value", Reason.BAD_VALUE, f"value {bad[:40]!r} is not a decimal number")
     if flags and not _FLAGS.issuperset(flags):
         bad = next(v for v in flags if v not in _FLAGS)
         ctx.quirk(
             "bad_data_flag",
-            "bad_data_flag",
+            Reason.BAD_DATA_FLAG,
             f"data flag {bad[:10]!r} is not one of N F M S D C T B",
         )
     if params:
@@ -275,13 +276,15 @@ def _slow_group(
         key, sep, value = item.partition("=")
         if not sep:
             if not item:
-                ctx.quirk("empty_item", "bad_cp", "empty item in CP")
+                ctx.quirk("empty_item", Reason.BAD_CP, "empty item in CP")
                 continue
-            raise ProtocolError("bad_cp", f"CP item {item[:40]!r} has no '='")
+            raise ProtocolError(Reason.BAD_CP, f"CP item {item[:40]!r} has no '='")
         code, dash, suffix = key.partition("-")
         if dash:
             if not code or not suffix:
-                raise ProtocolError("bad_cp", f"CP item {item[:40]!r} has an empty code or suffix")
+                raise ProtocolError(
+                    Reason.BAD_CP, f"CP item {item[:40]!r} has an empty code or suffix"
+                )
             if state[1] is not None and code[0] == "i":
                 # Information codes after PolId=X describe pollutant X (3020/3021 device info):
                 # kept as field "i13004-Info" of X, so several PolId blocks do not collide.
@@ -293,7 +296,7 @@ def _slow_group(
                 if suffix in fields and fields[suffix] != value:
                     ctx.quirk(
                         "duplicate_field",
-                        "duplicate_field",
+                        Reason.DUPLICATE_FIELD,
                         f"{key[:40]} given twice with different values",
                     )
                 fields[suffix] = value
@@ -305,13 +308,13 @@ def _slow_group(
                 _parse_time(value, key, ctx)
         elif key == "DataTime":
             if state[0] is not None:
-                ctx.quirk("duplicate_field", "duplicate_field", "DataTime given twice")
+                ctx.quirk("duplicate_field", Reason.DUPLICATE_FIELD, "DataTime given twice")
             state[0] = _parse_time(value, "DataTime", ctx)
         elif not key:
-            raise ProtocolError("bad_cp", f"CP item {item[:40]!r} has an empty name")
+            raise ProtocolError(Reason.BAD_CP, f"CP item {item[:40]!r} has an empty name")
         elif key == "PolId":
             if not value:
-                raise ProtocolError("bad_value", "PolId is empty")
+                raise ProtocolError(Reason.BAD_VALUE, "PolId is empty")
             state[1] = value
             old = params.get("PolId")
             params["PolId"] = value if old is None else f"{old},{value}"
@@ -319,7 +322,7 @@ def _slow_group(
             if key in params and params[key] != value:
                 ctx.quirk(
                     "duplicate_field",
-                    "duplicate_field",
+                    Reason.DUPLICATE_FIELD,
                     f"{key[:40]} given twice with different values",
                 )
             params[key] = value
@@ -331,7 +334,7 @@ def _check_params(params: dict[str, str], ctx: _Ctx) -> None:
     for key in ("QnRtn", "ExeRtn"):
         value = params.get(key)
         if value is not None and not value.isdigit():
-            raise ProtocolError("bad_value", f"{key}={value!r} is not a number")
+            raise ProtocolError(Reason.BAD_VALUE, f"{key}={value!r} is not a number")
 
 
 def parse_segment(
@@ -354,9 +357,9 @@ def parse_segment(
     ctx = _ctx if _ctx is not None else _Ctx(lenient)
     cp_at = text.find("CP=&&") if _cp_at is None else _cp_at
     if cp_at < 0:
-        raise ProtocolError("missing_field", "no 'CP=&&' in the data segment")
+        raise ProtocolError(Reason.MISSING_FIELD, "no 'CP=&&' in the data segment")
     if not text.endswith("&&") or len(text) < cp_at + 7:
-        raise ProtocolError("bad_cp", "CP is not closed with '&&'")
+        raise ProtocolError(Reason.BAD_CP, "CP is not closed with '&&'")
     fast = _FAST_HEAD.fullmatch(text, 0, cp_at)
     if fast is not None:
         # The usual 2017/2025 upload header, in the standard's order and all fields well formed.
@@ -390,7 +393,7 @@ def parse_segment(
             )
     head = text[:cp_at]
     if head and head[-1] != ";":
-        raise ProtocolError("bad_field", "the field before CP is not closed with ';'")
+        raise ProtocolError(Reason.BAD_FIELD, "the field before CP is not closed with ';'")
     hdr: dict[str, str] = {}
     try:
         hdr = dict(map(_split_eq, head[:-1].split(";"))) if head else {}
@@ -404,14 +407,16 @@ def parse_segment(
         key, sep, value = item.partition("=")
         if not sep:
             if not item:
-                ctx.quirk("empty_item", "bad_field", "empty field in the header")
+                ctx.quirk("empty_item", Reason.BAD_FIELD, "empty field in the header")
                 continue
-            raise ProtocolError("bad_field", f"header field {item[:40]!r} has no '='")
+            raise ProtocolError(Reason.BAD_FIELD, f"header field {item[:40]!r} has no '='")
         if key in seen:
-            raise ProtocolError("duplicate_field", f"header field {key} given twice")
+            raise ProtocolError(Reason.DUPLICATE_FIELD, f"header field {key} given twice")
         seen.add(key)
         if key not in _HEADER_KEYS:
-            ctx.quirk("unknown_header_field", "bad_field", f"unknown header field {key[:20]!r}")
+            ctx.quirk(
+                "unknown_header_field", Reason.BAD_FIELD, f"unknown header field {key[:20]!r}"
+            )
             continue
         hdr[key] = value
     get = hdr.get
@@ -421,25 +426,25 @@ def parse_segment(
     mn = get("MN")
     if st is None or cn is None or pw is None or mn is None:
         missing = [k for k in ("ST", "CN", "PW", "MN") if k not in hdr]
-        raise ProtocolError("missing_field", f"missing header field(s): {', '.join(missing)}")
+        raise ProtocolError(Reason.MISSING_FIELD, f"missing header field(s): {', '.join(missing)}")
     flag_text = get("Flag")
     flag: int | None = None
     if flag_text is not None:
         if not flag_text.isdigit() or not flag_text.isascii() or int(flag_text) > 255:
-            raise ProtocolError("bad_flag", f"Flag={flag_text[:10]!r} is not a number 0–255")
+            raise ProtocolError(Reason.BAD_FLAG, f"Flag={flag_text[:10]!r} is not a number 0–255")
         flag = int(flag_text)
         edition = EDITION_OF_BITS.get(flag >> 2)
         if edition is None:
             ctx.quirk(
                 "unknown_edition",
-                "bad_flag",
+                Reason.BAD_FLAG,
                 f"Flag={flag}: edition bits {flag >> 2} are not 0, 1 or 2",
             )
             edition = Edition.V2017
     elif expected is Edition.V2005 or (expected is None and len(mn) != 24):
         edition = Edition.V2005  # HJ/T 212-2005 made Flag optional; 14-character MN
     else:
-        ctx.quirk("missing_flag", "missing_field", "Flag is missing (required since 2017)")
+        ctx.quirk("missing_flag", Reason.MISSING_FIELD, "Flag is missing (required since 2017)")
         edition = expected or Edition.V2017
     if expected is not None and edition is not expected:
         if expected is Edition.V2017 and edition is Edition.V2025:
@@ -450,46 +455,54 @@ def parse_segment(
         else:
             ctx.quirk(
                 "edition_mismatch",
-                "bad_flag",
+                Reason.BAD_FLAG,
                 f"Flag={flag} says HJ 212-{edition.value}, the device is set to {expected.value}",
             )
         edition = expected
     qn = get("QN")
     if qn is not None and (len(qn) != 17 or not qn.isdigit() or not qn.isascii()):
-        ctx.quirk("qn_format", "bad_field", f"QN={qn[:20]!r} is not 17 digits")
+        ctx.quirk("qn_format", Reason.BAD_FIELD, f"QN={qn[:20]!r} is not 17 digits")
     if not 0 < len(pw) <= 6 or not pw.isalnum() or not pw.isascii():
-        ctx.quirk("pw_format", "bad_field", f"PW={pw[:30]!r} is not 1–6 letters/digits")
+        ctx.quirk("pw_format", Reason.BAD_FIELD, f"PW={pw[:30]!r} is not 1–6 letters/digits")
     if edition is Edition.V2025:
         if _MN_2025.fullmatch(mn) is None:
-            ctx.quirk("mn_format", "bad_field", f"MN={mn[:30]!r} is not 24 hex digits (2025)")
+            ctx.quirk("mn_format", Reason.BAD_FIELD, f"MN={mn[:30]!r} is not 24 hex digits (2025)")
     elif _ID.fullmatch(mn) is None:
-        ctx.quirk("mn_format", "bad_field", f"MN={mn[:30]!r} is not 1–24 letters/digits")
+        ctx.quirk("mn_format", Reason.BAD_FIELD, f"MN={mn[:30]!r} is not 1–24 letters/digits")
     if st not in _ST:
-        ctx.quirk("unknown_st", "unknown_st", f"ST={st[:10]!r} is not in the system code table")
+        ctx.quirk(
+            "unknown_st", Reason.UNKNOWN_ST, f"ST={st[:10]!r} is not in the system code table"
+        )
     if cn not in _CN:
-        ctx.quirk("unknown_cn", "unknown_cn", f"CN={cn[:10]!r} is not in the command code table")
+        ctx.quirk(
+            "unknown_cn", Reason.UNKNOWN_CN, f"CN={cn[:10]!r} is not in the command code table"
+        )
     pnum = pno = None
     pnum_text, pno_text = get("PNUM"), get("PNO")
     split = flag is not None and bool(flag & FLAG_SPLIT)
     if split and pnum_text is None and pno_text is None:
         ctx.quirk(
             "split_flag_without_pnum",
-            "missing_field",
+            Reason.MISSING_FIELD,
             f"Flag={flag} has the split bit but PNUM/PNO are missing",
         )
     elif pnum_text is not None or pno_text is not None or split:
         if pnum_text is None or pno_text is None:
-            raise ProtocolError("missing_field", "PNUM and PNO must both be present")
+            raise ProtocolError(Reason.MISSING_FIELD, "PNUM and PNO must both be present")
         if not (pnum_text.isdigit() and pno_text.isdigit() and (pnum_text + pno_text).isascii()):
-            raise ProtocolError("bad_split", f"PNUM={pnum_text!r}/PNO={pno_text!r} not numbers")
+            raise ProtocolError(
+                Reason.BAD_SPLIT, f"PNUM={pnum_text!r}/PNO={pno_text!r} not numbers"
+            )
         pnum, pno = int(pnum_text), int(pno_text)
         if not 1 <= pno <= pnum:
-            raise ProtocolError("bad_split", f"PNO={pno} outside 1..PNUM={pnum}")
+            raise ProtocolError(Reason.BAD_SPLIT, f"PNO={pno} outside 1..PNUM={pnum}")
         if not split:
-            ctx.quirk("split_without_flag", "bad_split", "PNUM/PNO present but Flag bit 1 unset")
+            ctx.quirk(
+                "split_without_flag", Reason.BAD_SPLIT, "PNUM/PNO present but Flag bit 1 unset"
+            )
     rf_text = get("RF")
     if rf_text is not None and rf_text != "1":
-        raise ProtocolError("bad_field", f"RF={rf_text[:10]!r}: only RF=1 is defined")
+        raise ProtocolError(Reason.BAD_FIELD, f"RF={rf_text[:10]!r}: only RF=1 is defined")
     cp = _parse_cp(text[cp_at + 5 : -2], edition, ctx)
     return _make_packet(
         qn,
@@ -524,7 +537,7 @@ def parse_frame(
     """
     raw = frame.raw
     if raw[:2] != b"##":
-        raise ProtocolError("no_header", "frame does not start with '##'")
+        raise ProtocolError(Reason.NO_HEADER, "frame does not start with '##'")
     return _parse_wire(
         raw[2:6], frame.segment, frame.crc_text, lenient, encoding, max_segment, sm4_key, edition
     )
@@ -542,52 +555,56 @@ def _parse_wire(
 ) -> Packet:
     ctx = _Ctx(lenient)
     if len(declared_text) != 4 or not declared_text.isdigit():
-        raise ProtocolError("bad_length", f"length field {bytes(declared_text)!r} is not 4 digits")
+        raise ProtocolError(
+            Reason.BAD_LENGTH, f"length field {bytes(declared_text)!r} is not 4 digits"
+        )
     declared = int(declared_text)
     if len(seg) > max_segment:
-        raise ProtocolError("segment_too_long", f"data segment {len(seg)} > maximum {max_segment}")
+        raise ProtocolError(
+            Reason.SEGMENT_TOO_LONG, f"data segment {len(seg)} > maximum {max_segment}"
+        )
     if len(crc_text) != 4 or not _HEX4_ANY.issuperset(crc_text):
-        raise ProtocolError("bad_crc_format", f"CRC field {crc_text!r} is not 4 hex digits")
+        raise ProtocolError(Reason.BAD_CRC_FORMAT, f"CRC field {crc_text!r} is not 4 hex digits")
     if not _HEX4.issuperset(crc_text):
-        ctx.quirk("lowercase_crc", "bad_crc_format", f"CRC {crc_text!r} is not upper-case")
+        ctx.quirk("lowercase_crc", Reason.BAD_CRC_FORMAT, f"CRC {crc_text!r} is not upper-case")
     try:
         text = seg.decode(encoding)
     except (UnicodeDecodeError, LookupError):
-        raise ProtocolError("bad_encoding", f"data segment is not valid {encoding}") from None
+        raise ProtocolError(Reason.BAD_ENCODING, f"data segment is not valid {encoding}") from None
     plain = seg
     cp_at = text.find("CP=&&")
     if cp_at >= 0 and (text.startswith("{0x", cp_at + 5) or text.startswith("{0X", cp_at + 5)):
         if sm4_key is None:
-            raise ProtocolError("encrypted_cp", "CP is SM4-encrypted and no key was given")
+            raise ProtocolError(Reason.ENCRYPTED_CP, "CP is SM4-encrypted and no key was given")
         try:
             inner = decrypt_cp_text(text[cp_at + 5 : -2], sm4_key)
         except SM4Error as exc:
-            raise ProtocolError("bad_ciphertext", str(exc)) from None
+            raise ProtocolError(Reason.BAD_CIPHERTEXT, str(exc)) from None
         text = text[: cp_at + 5] + inner + "&&"
         try:
             plain = text.encode(encoding)
         except UnicodeEncodeError:
-            raise ProtocolError("bad_ciphertext", "decrypted CP is not text") from None
+            raise ProtocolError(Reason.BAD_CIPHERTEXT, "decrypted CP is not text") from None
         # HJ 212-2025 A.2 prints the plaintext length; the transmitted length is also accepted.
         if declared not in (len(seg), len(plain)):
             raise ProtocolError(
-                "length_mismatch",
+                Reason.LENGTH_MISMATCH,
                 f"length field {declared} ≠ {len(seg)} bytes sent / {len(plain)} plaintext",
             )
     elif declared != len(seg):
         if declared == len(text):
             ctx.quirk(
                 "length_in_chars",
-                "length_mismatch",
+                Reason.LENGTH_MISMATCH,
                 f"length field {declared} counts characters, segment has {len(seg)} bytes",
             )
         else:
             raise ProtocolError(
-                "length_mismatch", f"length field {declared} ≠ data segment {len(seg)} bytes"
+                Reason.LENGTH_MISMATCH, f"length field {declared} ≠ data segment {len(seg)} bytes"
             )
     computed = crc16(plain)
     if computed != int(crc_text, 16):
-        raise ProtocolError("crc_mismatch", f"CRC {crc_text} ≠ computed {computed:04X}")
+        raise ProtocolError(Reason.CRC_MISMATCH, f"CRC {crc_text} ≠ computed {computed:04X}")
     return parse_segment(text, lenient=lenient, edition=edition, _ctx=ctx, _cp_at=cp_at)
 
 
@@ -608,23 +625,27 @@ def parse_packet(
         try:
             data = data.encode(encoding)
         except (UnicodeEncodeError, LookupError):
-            raise ProtocolError("bad_encoding", f"packet cannot be encoded as {encoding}") from None
+            raise ProtocolError(
+                Reason.BAD_ENCODING, f"packet cannot be encoded as {encoding}"
+            ) from None
     if data.endswith(b"\r\n"):
         data = data[:-2]
     if not data:
-        raise ProtocolError("empty", "no data")
+        raise ProtocolError(Reason.EMPTY, "no data")
     if data[:2] != b"##":
-        raise ProtocolError("no_header", "packet does not start with '##'")
+        raise ProtocolError(Reason.NO_HEADER, "packet does not start with '##'")
     if b"\r\n" in data:
-        raise ProtocolError("trailing_data", "data after the packet's CRLF")
+        raise ProtocolError(Reason.TRAILING_DATA, "data after the packet's CRLF")
     head = data[2:6]
     if len(head) != 4 or not head.isdigit():
-        raise ProtocolError("bad_length", f"length field {head!r} is not 4 digits")
+        raise ProtocolError(Reason.BAD_LENGTH, f"length field {head!r} is not 4 digits")
     if len(data) < 10:
-        raise ProtocolError("length_mismatch", "packet too short for segment and CRC")
+        raise ProtocolError(Reason.LENGTH_MISMATCH, "packet too short for segment and CRC")
     seg = data[6:-4]
     if len(seg) > max_segment:
-        raise ProtocolError("segment_too_long", f"data segment {len(seg)} > maximum {max_segment}")
+        raise ProtocolError(
+            Reason.SEGMENT_TOO_LONG, f"data segment {len(seg)} > maximum {max_segment}"
+        )
     return _parse_wire(
         head, seg, data[-4:].decode("latin-1"), lenient, encoding, max_segment, sm4_key, edition
     )

@@ -5,6 +5,10 @@ merged in PNO order: DataTime from the first part that has one, parameters and p
 united (a later part's field wins), ``tolerated`` united. The merged packet has ``pnum``/``pno``
 ``None``, Flag bit 1 cleared, and ``segment`` = the parts' segments joined by CRLF.
 
+Each part keeps the exact bytes it arrived in, so the raw archive and upstream forwarding get
+what the device sent for every part (:attr:`Reassembled.raw`). A part sent again before the
+packet is complete replaces the earlier copy (one copy per PNO).
+
 Memory is bounded: at most ``max_parts`` parts are held; the oldest incomplete group is dropped
 when that is exceeded, and groups older than ``max_age_s`` are dropped on every ``add``.
 ``discarded`` counts dropped parts.
@@ -20,14 +24,41 @@ from qingshan.protocol.hj212._model import CP, FLAG_SPLIT, Packet, Pollutant
 _Key = tuple[str, str | None, str, str, int]
 
 
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One frame as parsed, with the bytes it came in."""
+
+    packet: Packet
+    raw: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Reassembled:
+    """A whole packet: an unsplit packet, or the merge of all parts of a split one.
+
+    ``parts`` are in PNO order (one part for an unsplit packet); every part that asked for an
+    answer is answered once the whole packet is stored.
+    """
+
+    packet: Packet
+    parts: tuple[Part, ...]
+
+    @property
+    def raw(self) -> bytes:
+        """The bytes of every part, in PNO order: what the device sent for this packet."""
+        if len(self.parts) == 1:
+            return self.parts[0].raw
+        return b"".join(p.raw for p in self.parts)
+
+
 @dataclass
 class _Group:
     first_seen: float
-    parts: dict[int, Packet] = field(default_factory=dict)
+    parts: dict[int, Part] = field(default_factory=dict)
 
 
 class Reassembler:
-    """Collects split packets; :meth:`add` returns the merged packet once complete."""
+    """Collects split packets; :meth:`add` returns the whole packet once it is complete."""
 
     def __init__(self, max_parts: int = 1000, max_age_s: float = 300.0) -> None:
         if max_parts < 1 or max_age_s <= 0:
@@ -42,11 +73,15 @@ class Reassembler:
         """Number of parts currently waiting."""
         return self._held
 
-    def add(self, packet: Packet, now: float) -> Packet | None:
-        """Add a packet (``now`` in seconds, any monotonic clock). Unsplit packets pass through."""
+    def add(self, packet: Packet, now: float, raw: bytes = b"") -> Reassembled | None:
+        """Add a packet and the bytes it came in (``now`` in seconds, any monotonic clock).
+
+        Unsplit packets pass through at once; a part returns ``None`` until its packet is
+        complete.
+        """
         self._expire(now)
         if packet.pnum is None or packet.pno is None:
-            return packet
+            return Reassembled(packet, (Part(packet, raw),))
         if packet.pnum > self.max_parts:
             self.discarded += 1
             return None
@@ -56,11 +91,12 @@ class Reassembler:
             group = self._groups[key] = _Group(now)
         if packet.pno not in group.parts:
             self._held += 1
-        group.parts[packet.pno] = packet
+        group.parts[packet.pno] = Part(packet, raw)
         if len(group.parts) == packet.pnum:
             del self._groups[key]
             self._held -= packet.pnum
-            return _merge([group.parts[i] for i in range(1, packet.pnum + 1)])
+            parts = tuple(group.parts[i] for i in range(1, packet.pnum + 1))
+            return Reassembled(_merge([p.packet for p in parts]), parts)
         while self._held > self.max_parts:
             oldest = min(self._groups, key=lambda k: self._groups[k].first_seen)
             self._drop(oldest)

@@ -47,7 +47,6 @@ from qingshan.services.figures._common import (
     regions,
     sites,
 )
-from qingshan.services.ingest import dialect_insert
 from qingshan.standards import water as water_std
 from qingshan.standards.air.tables import POLLUTANTS, aqi_table
 from qingshan.standards.drinking_water import SourceCompliance, SourceType, compliance_rate
@@ -64,6 +63,7 @@ from qingshan.storage.models_figures import (
     WaterMonthFigure,
     WaterSampleFigure,
 )
+from qingshan.storage.writes import dialect_insert
 
 __all__ = [
     "AirQuality",
