@@ -435,3 +435,21 @@ def test_permits_write_read_and_validity(engine: Engine) -> None:
         (info,) = permits.permits_of(s, ent)
         assert info.management_class == "重点管理" and info.limits == (lim,)
         assert info.annual_amounts == {("a21026", 2026): (Decimal("12.345"), "t/a")}
+
+
+def test_reports_default_to_the_deployment_region_and_its_notice(engine: Engine) -> None:
+    from qingshan.services.reports.content import default_region, simulated_notice
+    from qingshan.services.reports.model import ReportError
+
+    _regions(
+        engine,
+        ("620800", "平凉市", "city", None),
+        ("620802", "崆峒区", "county", "620800"),
+        ("620821", "泾川县", "county", "620800"),
+    )
+    with session_scope(engine) as s:
+        with pytest.raises(ReportError, match="--region"):
+            default_region(s)
+        assert simulated_notice(s) is None
+        deployment.set_own_region(s, "620821", data_notice="【模拟数据】测试")
+        assert default_region(s) == "620821" and simulated_notice(s) == "【模拟数据】测试"
