@@ -264,6 +264,7 @@ def test_targets_apply_by_year_and_compare_exactly(engine: Engine) -> None:
         ({"comparison": "about"}, "comparison"),
         ({"year_to": 2020}, "period"),
         ({"source": " "}, "cite the plan"),
+        ({"unit": ""}, "unit"),
         ({"region": "110000"}, "unknown region"),
     ],
 )
@@ -453,3 +454,12 @@ def test_reports_default_to_the_deployment_region_and_its_notice(engine: Engine)
         assert simulated_notice(s) is None
         deployment.set_own_region(s, "620821", data_notice="【模拟数据】测试")
         assert default_region(s) == "620821" and simulated_notice(s) == "【模拟数据】测试"
+
+
+def test_conversion_stays_exact_beyond_decimal_precision() -> None:
+    boiler = _limit(upper=Decimal("30"), o2_ref=Decimal("9"))
+    hair = Decimal("28.000000000000000000000000000001")  # × 12 / 11.2 = 30 + 1.07e-30
+    assert boiler.exceeded_by(hair, o2=Decimal("9.8"))
+    assert not boiler.exceeded_by(Decimal("28"), o2=Decimal("9.8"))
+    # Decimal's default 28-digit context would have rounded the hair away
+    assert not hair * 12 > Decimal("30") * Decimal("11.2")

@@ -248,6 +248,8 @@ def set_target(
         raise DeploymentError(f"{where}: comparison must be one of {', '.join(COMPARISONS)}")
     if not 1949 <= year_from <= 2200 or (year_to is not None and year_to < year_from):
         raise DeploymentError(f"{where}: years {year_from}–{year_to} are not a period")
+    if not unit.strip():
+        raise DeploymentError(f"{where}: give the unit of the value (e.g. %)")
     if not source.strip():
         raise DeploymentError(f"{where}: cite the plan the target comes from (source)")
     row = s.scalar(

@@ -6,10 +6,10 @@ outlet state. A permit belongs to an enterprise; each limit names the outlet (an
 concentration limit as exact decimal text, its unit, the averaging basis (小时均值 / 日均值),
 the reference O₂ where the standard converts (折算) and the standard and table it comes from.
 
-Comparisons are exact (:class:`decimal.Decimal`, no binary floating point, issue 10): a value
-exactly at the limit complies, a hair above it exceeds. With a reference O₂ the converted
-concentration ``C × (21 − O₂ref) / (21 − O₂)`` is compared without dividing:
-``C × (21 − O₂ref) > S × (21 − O₂)`` (both sides exact products, 21 − O₂ > 0).
+Comparisons are exact (:class:`decimal.Decimal` values, no binary floating point, issue 10):
+a value exactly at the limit complies, a hair above it exceeds. With a reference O₂ the
+converted concentration ``C × (21 − O₂ref) / (21 − O₂)`` is compared without dividing, in
+rational arithmetic: ``C × (21 − O₂ref) > S × (21 − O₂)`` (21 − O₂ > 0).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from fractions import Fraction
 
 from sqlalchemy import ColumnElement, and_, delete, or_, select
 from sqlalchemy.orm import Session
@@ -111,7 +112,10 @@ class Limit:
         if converted is not None:
             return converted > self.upper
         if o2 is not None and Decimal(0) <= o2 < O2_FULL:
-            return value * (O2_FULL - self.o2_ref) > self.upper * (O2_FULL - o2)
+            # rationals: exact for any number of digits (Decimal arithmetic rounds at 28)
+            full = Fraction(O2_FULL)
+            left = Fraction(value) * (full - Fraction(self.o2_ref))
+            return left > Fraction(self.upper) * (full - Fraction(o2))
         return value > self.upper
 
 
