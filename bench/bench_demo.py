@@ -32,7 +32,7 @@ from sqlalchemy import func, insert, make_url, select
 from _scratch_db import scratch_pg
 from qingshan.clock import utcnow
 from qingshan.demo.district import load_district
-from qingshan.services.demo_loader import prepare
+from qingshan.demo.loader import prepare
 from qingshan.simulator.drive import make_devices
 from qingshan.storage.db import init_db
 from qingshan.storage.models import Device, ReceivedPacket

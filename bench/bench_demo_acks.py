@@ -31,10 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from qingshan.demo.district import load_district
+from qingshan.demo.loader import DEFAULT_SEED, DemoDevice, device_plan, prepare
 from qingshan.gateway.runner import serve
 from qingshan.gateway.server import GatewayConfig
 from qingshan.protocol.hj212 import Edition, build_packet
-from qingshan.services.demo_loader import DEFAULT_SEED, DemoDevice, device_plan, prepare
 from qingshan.services.figures import recompute_all
 from qingshan.services.registry import seed_factors
 from qingshan.simulator.live import LiveFleet, _Out, bjt_now

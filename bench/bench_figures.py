@@ -22,9 +22,9 @@ from datetime import datetime
 from pathlib import Path
 
 from _scratch_db import scratch_pg
+from qingshan.demo import loader as demo_loader
 from qingshan.demo.district import load_district
 from qingshan.demo.synth import generate
-from qingshan.services import demo_loader
 from qingshan.services.figures import recompute_all, update_dirty
 from qingshan.services.reports import monthly_report, to_docx, to_xlsx
 from qingshan.storage.db import init_db, session_factory

@@ -299,21 +299,8 @@ def test_no_import_cycles(violations: list[Violation]) -> None:
     assert _by_rule(violations, "cycle") == []
 
 
-# Production modules that still use the demo. Issue 11 removes them on a parallel branch
-# (services/demo_loader.py moves into qingshan.demo; reports, the figures bridge and the
-# overview API stop reading it). Whoever merges that branch empties this set: the test
-# checks equality, so it fails both on a new demo use and on one that is gone.
-AWAITING_DEMO_REMOVAL = {
-    "qingshan.services.demo_loader",
-    "qingshan.services.reports.content",
-    "qingshan.web.figures_bridge",
-    "qingshan.web.api.overview",
-}
-
-
 def test_only_demo_cli_and_simulator_use_the_demo(violations: list[Violation]) -> None:
-    demo = _by_rule(violations, "demo")
-    assert {v.module for v in demo} == AWAITING_DEMO_REMOVAL, demo
+    assert _by_rule(violations, "demo") == []
 
 
 # ------------------------------------------------------------------------------ the checker

@@ -50,9 +50,6 @@ class Settings(BaseSettings):
     device_offline_minutes: int = Field(
         30, description="a device silent for longer than this is shown as offline (离线)"
     )
-    district_code: str = Field(
-        "", description="region code the cockpit summarises (empty: the only county-level region)"
-    )
     map_tile_url: str = Field(
         "",
         description="tile URL template ({x},{y},{z},{s},{key}); empty = offline vector map only",

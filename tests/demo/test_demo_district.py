@@ -169,3 +169,49 @@ def test_reference_o2_agrees_with_the_standards_engine() -> None:
     assert with_ref == set(engine)
     for cid, fid in engine.items():
         assert cats[cid].o2_ref == reference_o2(fid).o2_ref
+
+
+def test_limits_and_targets_keep_the_written_digits() -> None:
+    d = load_district()
+    cats = {o.category.id: o.category for _, o in d.outlets()}
+    coal = cats["GB13271-2014/燃煤锅炉"]
+    assert coal.limit_texts == {"a34013": "50.0", "a21026": "300.0", "a21002": "300.0"}
+    assert coal.o2_ref_text == "9.0" and coal.ph_range_texts is None
+    wwtp = cats["GB18918-2002/一级A"]
+    assert wwtp.limit_texts["w21011"] == "0.5" and wwtp.ph_range_texts == ("6.0", "9.0")
+    assert all(float(t) == coal.limits[k] for k, t in coal.limit_texts.items())
+    (target,) = d.targets
+    assert (target.indicator, target.value, target.unit, target.comparison) == (
+        "good_day_ratio",
+        "96.7",
+        "%",
+        "at_least",
+    )
+    assert (target.year_from, target.year_to) == (2021, None) and "崆峒区" in target.source
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("value = 96.7", 'value = "96.7"', "value must be a number"),
+        ('comparison = "at_least"', 'comparison = "above"', "comparison 'above'"),
+        ("year_from = 2021", "year_from = 2021\nyear_to = 2020", "year_from / year_to"),
+        ('source = "崆峒区', 'sauce = "崆峒区', "missing field 'source'"),
+    ],
+)
+def test_bad_targets_are_named(tmp_path: Path, old: str, new: str, message: str) -> None:
+    root = _copy(tmp_path)
+    p = root / "targets.toml"
+    text = p.read_text(encoding="utf-8")
+    assert old in text
+    p.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(DistrictDataError, match=f"targets.toml target #1: {message}"):
+        load_district_from(root)
+
+
+def test_bad_o2_reference_is_named(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    p = root / "emission_limits.toml"
+    p.write_text(p.read_text(encoding="utf-8").replace("o2_ref = 9.0", "o2_ref = 21.0", 1))
+    with pytest.raises(DistrictDataError, match="category #1: o2_ref must be"):
+        load_district_from(root)

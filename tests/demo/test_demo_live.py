@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 
 from conftest import create_pg_database, drop_pg_database
 from qingshan.cli.main import app
+from qingshan.demo import loader as dl
 from qingshan.demo.district import load_district
-from qingshan.services import demo_loader as dl
 from qingshan.services.registry import add_device
 from qingshan.services.reports.content import default_region
 from qingshan.services.rollups import run_rollups

@@ -17,9 +17,9 @@ from typer.testing import CliRunner
 
 from conftest import truncate_all
 from qingshan.cli.main import app
+from qingshan.demo import loader as demo_loader
 from qingshan.demo.district import load_district
 from qingshan.demo.synth import generate
-from qingshan.services import demo_loader
 from qingshan.services.figures import (
     FiguresError,
     air_quality,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from qingshan.demo.district import load_district
+from qingshan.services import deployment, permits
 from qingshan.storage.models import (
     Device,
     Enterprise,
@@ -31,11 +31,13 @@ ROLE_USERS = {
 }
 
 
-def _outlet_with_so2_limit() -> tuple[str, float]:
-    for _e, o in load_district().outlets():
-        if "a21026" in o.category.limits:
-            return o.device.mn, o.category.limits["a21026"]
-    raise AssertionError("the sample district has no outlet with an SO2 limit")
+SO2_LIMIT = "300"  # mg/m³, the SO2 limit of a coal-fired boiler (GB 13271-2014 表2)
+# A square around the seeded sites (WGS-84), recorded as the district's outline.
+OUTLINE = {
+    "type": "Polygon",
+    "coordinates": [[[106.5, 35.4], [106.9, 35.4], [106.9, 35.7], [106.5, 35.7], [106.5, 35.4]]],
+}
+TARGET_SOURCE = "崆峒区“十四五”生态环境保护规划 主要指标：中心城区空气质量优良天数比率 96.7%"
 
 
 def seed(s: Session) -> dict[str, int]:
@@ -44,11 +46,16 @@ def seed(s: Session) -> dict[str, int]:
     hour = now_cst.replace(minute=0, second=0, microsecond=0)
     s.add(Region(code="620802", name="崆峒区", level="county"))
     s.flush()
+    deployment.set_own_region(s, "620802")
+    deployment.set_boundary(s, "620802", OUTLINE, source="test outline")
+    deployment.set_target(
+        s, "620802", "good_day_ratio", "96.7", "%", year_from=2021, source=TARGET_SOURCE
+    )
     e1 = Enterprise(name="甲化工有限公司", credit_code="91620802000000001A", region_code="620802")
     e2 = Enterprise(name="乙水泥有限公司", credit_code="91620802000000002B", region_code="620802")
     s.add_all([e1, e2])
     s.flush()
-    so2_mn, so2_limit = _outlet_with_so2_limit()
+    so2_mn, so2_limit = "62080212100188E63126B9C3", float(SO2_LIMIT)
     sites = {
         "air": Site(
             code="A01",
@@ -126,6 +133,30 @@ def seed(s: Session) -> dict[str, int]:
         )
     s.add_all(devs.values())
     s.flush()
+    permit = permits.save_permit(
+        s,
+        enterprise_id=e1.id,
+        number="91620802000000001A001P",
+        management_class="重点管理",
+        valid_from=(now_cst - timedelta(days=365)).date(),
+        valid_to=(now_cst + timedelta(days=365)).date(),
+    )
+    permits.replace_limits(
+        s,
+        permit,
+        [
+            permits.LimitSpec(
+                site_id=sites["out1"].id,
+                pollutant="a21026",
+                limit=SO2_LIMIT,
+                unit="mg/m³",
+                basis=permits.Basis.HOUR,
+                standard="GB 13271-2014 锅炉大气污染物排放标准",
+                source_table="表2（燃煤锅炉）",
+                o2_ref="9",
+            )
+        ],
+    )
     rows: list[Observation] = []
     air = {
         "a21026": "8",

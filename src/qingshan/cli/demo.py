@@ -19,8 +19,7 @@ from sqlalchemy.exc import OperationalError
 
 from qingshan.cli._db import DB_OPTION_HELP, fail
 from qingshan.demo.district import DistrictDataError, load_district
-from qingshan.demo.synth import SynthError
-from qingshan.services.demo_loader import (
+from qingshan.demo.loader import (
     DEFAULT_MINUTE_DAYS,
     DEFAULT_MONTHS,
     DEFAULT_SEED,
@@ -30,6 +29,7 @@ from qingshan.services.demo_loader import (
     device_plan,
     prepare,
 )
+from qingshan.demo.synth import SynthError
 from qingshan.services.registry import seed_factors
 from qingshan.settings import Settings, get_settings
 from qingshan.simulator.live import bjt_now
@@ -242,6 +242,10 @@ def _print_summary(console: Console, r: PrepareResult, c: dict[str, object], too
         f"  {c['enterprises']} enterprises (on the air platform by control level: "
         f"{c['gas_platform_enterprises']}), {c['micro_stations']} micro-stations, "
         f"{c['devices']} devices, sites {c['sites']}"
+    )
+    console.print(
+        f"  deployment data: {c['permits']} demo permits (示例编号) with {c['permit_limits']} "
+        f"outlet limits, {c['boundaries']} county outlines, {c['targets']} plan target(s)"
     )
 
 

@@ -1,9 +1,10 @@
 """The sample district (示例区县) modelled on 甘肃省平凉市崆峒区, loaded from ``data/``.
 
 ``load_district()`` reads the vendored division codes, WGS-84 boundaries and the hand-written
-site and enterprise tables, checks them (codes, MNs, passwords, limits, coordinates inside the
-district) and returns typed, immutable dataclasses. It imports nothing from storage: the lead
-wires it into the database and the live simulator.
+site, enterprise, limit and plan-target tables, checks them (codes, MNs, passwords, limits,
+coordinates inside the district) and returns typed, immutable dataclasses. It imports nothing
+from storage: :mod:`qingshan.demo.loader` writes it into the database, and the live simulator
+speaks for its devices.
 
 All monitoring data generated for this district is simulated (模拟数据); see
 ``data/SOURCES.md`` for where the real parts (codes, boundaries, standard limits) come from.
@@ -16,6 +17,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -140,6 +142,23 @@ class LimitCategory:
     o2_ref: float | None  # 基准含氧量, %
     limits: Mapping[str, float]  # pollutant code → limit (mg/m³ or mg/L)
     ph_range: tuple[float, float] | None
+    # The same numbers as the exact decimal text of the data file (what a permit records).
+    limit_texts: Mapping[str, str]
+    o2_ref_text: str | None
+    ph_range_texts: tuple[str, str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanTarget:
+    """A target of the district's plan (规划指标), with the place in the plan it comes from."""
+
+    indicator: str  # e.g. good_day_ratio
+    value: str  # exact decimal text
+    unit: str
+    comparison: str  # at_least / at_most
+    year_from: int
+    year_to: int | None
+    source: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +217,7 @@ class District:
     enterprises: tuple[Enterprise, ...]
     pollutants: Mapping[str, Pollutant]
     simulated_notice: str
+    targets: tuple[PlanTarget, ...]
 
     def contains(self, lon: float, lat: float) -> bool:
         """Whether a WGS-84 point lies inside the district boundary."""
@@ -312,9 +332,13 @@ def _read(root: Traversable | Path, name: str) -> bytes:
         raise DistrictDataError(f"sample-district data file {name!r} not found") from exc
 
 
-def _toml(root: Traversable | Path, name: str) -> dict[str, Any]:
+def _toml(root: Traversable | Path, name: str, exact: bool = False) -> dict[str, Any]:
+    """The TOML file ``name``; ``exact``: non-integer numbers as :class:`Decimal` (the
+    digits as written) instead of binary floats."""
     try:
-        return tomllib.loads(_read(root, name).decode("utf-8"))
+        return tomllib.loads(
+            _read(root, name).decode("utf-8"), parse_float=Decimal if exact else float
+        )
     except tomllib.TOMLDecodeError as exc:
         raise DistrictDataError(f"{name}: invalid TOML ({exc})") from exc
 
@@ -335,17 +359,23 @@ def _limits(raw: dict[str, Any]) -> dict[str, LimitCategory]:
         if not isinstance(limits, dict) or not limits:
             raise DistrictDataError(f"{where}: 'limits' must be a non-empty table")
         vals: dict[str, float] = {}
+        texts: dict[str, str] = {}
         for code, v in limits.items():
-            if isinstance(v, bool) or not isinstance(v, int | float) or v <= 0:
+            if not _is_number(v) or v <= 0:
                 raise DistrictDataError(f"{where}: limit of {code} must be a positive number")
-            vals[code] = float(v)
+            vals[code], texts[code] = float(v), str(v)
         ph = c.get("ph_range")
         ph_range: tuple[float, float] | None = None
+        ph_texts: tuple[str, str] | None = None
         if ph is not None:
-            if not (isinstance(ph, list) and len(ph) == 2 and ph[0] < ph[1]):
+            if not (
+                isinstance(ph, list) and len(ph) == 2 and all(map(_is_number, ph)) and ph[0] < ph[1]
+            ):
                 raise DistrictDataError(f"{where}: ph_range must be [low, high]")
-            ph_range = (float(ph[0]), float(ph[1]))
+            ph_range, ph_texts = (float(ph[0]), float(ph[1])), (str(ph[0]), str(ph[1]))
         o2 = c.get("o2_ref")
+        if o2 is not None and not (_is_number(o2) and 0 <= o2 < 21):
+            raise DistrictDataError(f"{where}: o2_ref must be a percentage below 21")
         out[cid] = LimitCategory(
             id=cid,
             standard=_str(c, "standard", where),
@@ -354,8 +384,45 @@ def _limits(raw: dict[str, Any]) -> dict[str, LimitCategory]:
             o2_ref=None if o2 is None else float(o2),
             limits=vals,
             ph_range=ph_range,
+            limit_texts=texts,
+            o2_ref_text=None if o2 is None else str(o2),
+            ph_range_texts=ph_texts,
         )
     return out
+
+
+def _is_number(v: object) -> bool:
+    return not isinstance(v, bool) and isinstance(v, int | Decimal)
+
+
+TARGET_COMPARISONS = ("at_least", "at_most")
+
+
+def _targets(raw: dict[str, Any]) -> tuple[PlanTarget, ...]:
+    out = []
+    for i, t in enumerate(raw.get("target", [])):
+        where = f"targets.toml target #{i + 1}"
+        value = _req(t, "value", where)
+        if not _is_number(value):
+            raise DistrictDataError(f"{where}: value must be a number")
+        year_from = _req(t, "year_from", where)
+        year_to = t.get("year_to")
+        if not isinstance(year_from, int) or not (
+            year_to is None or (isinstance(year_to, int) and year_to >= year_from)
+        ):
+            raise DistrictDataError(f"{where}: year_from / year_to must be years, from ≤ to")
+        out.append(
+            PlanTarget(
+                indicator=_str(t, "indicator", where),
+                value=str(value),
+                unit=_str(t, "unit", where),
+                comparison=_choice(t, "comparison", where, TARGET_COMPARISONS),
+                year_from=year_from,
+                year_to=year_to,
+                source=_str(t, "source", where),
+            )
+        )
+    return tuple(out)
 
 
 def _pollutants(raw: dict[str, Any]) -> dict[str, Pollutant]:
@@ -382,7 +449,8 @@ def load_district_from(root: Traversable | Path) -> District:
     geo = _json(root, "boundaries.geojson")
     sites = _toml(root, "sites.toml")
     ents = _toml(root, "enterprises.toml")
-    limits = _limits(_toml(root, "emission_limits.toml"))
+    limits = _limits(_toml(root, "emission_limits.toml", exact=True))
+    targets = _targets(_toml(root, "targets.toml", exact=True))
     pollutants = _pollutants(_toml(root, "pollutants.toml"))
 
     code = _str(div, "district", "divisions.json")
@@ -612,6 +680,7 @@ def load_district_from(root: Traversable | Path) -> District:
         enterprises=tuple(enterprises),
         pollutants=pollutants,
         simulated_notice=_str(sites, "simulated_notice", "sites.toml"),
+        targets=targets,
     )
     _check_unique(district)
     return district

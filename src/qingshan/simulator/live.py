@@ -35,9 +35,9 @@ import numpy.typing as npt
 
 from qingshan.clock import to_cst, utcnow
 from qingshan.demo.district import District
+from qingshan.demo.loader import MINUTE_KINDS, DemoDevice, decimals
 from qingshan.demo.synth import HOUR, MINUTE, Scenario, SynthResult, generate
 from qingshan.protocol.hj212 import Edition, build_packet, build_packets
-from qingshan.services.demo_loader import MINUTE_KINDS, DemoDevice, decimals
 from qingshan.simulator.client import Ack, DeviceClient
 
 log = logging.getLogger(__name__)

@@ -3,34 +3,43 @@ computed from stored observations by the standards engine, stored, kept current 
 ``qingshan serve``), plus the outlet state that the figures contract does not cover.
 
 Outlet state: online when the device reported within ``device_offline_minutes``; exceeding
-when its latest hourly value (converted ``ZsAvg`` if sent, else ``Avg``) is above the limit of
-its discharge permit as recorded with the sample district (``qingshan.demo`` data), the only
-permit limits Qingshan holds so far.
+when its latest average over a limit's basis (the latest hourly value for a 小时均值 limit,
+the latest daily value for a 日均值 limit) breaks a limit of the outlet's discharge permit in
+force today (:mod:`qingshan.services.permits`, from the database): converted (折算) where the
+limit has a reference O₂, compared exactly (no binary floating point before the comparison).
+Only normal data (flag N) is judged.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
-from functools import cache
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from qingshan.services import figures
+from qingshan.clock import CST, to_cst
+from qingshan.services import deployment, figures, permits
 from qingshan.standards.water import WaterClass
 from qingshan.storage.models import Device, Observation, Resolution, Site, SiteKind
+from qingshan.web.cache import TTLCache
+from qingshan.web.labels import NO_DATA_COLOUR, OUTLET_COLOURS, OUTLET_STATUS, hex_colour
+from qingshan.web.schemas.overview import AirSummary, SectionOut, StationAqiOut, WaterSummary
+
+O2_CODE = "a19001"  # HJ 212-2017 氧气含量, % (the measured O₂ of a flue-gas outlet)
+# Only normal data is judged (HJ 212 flag N, or none sent): calibration (C), maintenance (M),
+# stopped (F), fault (D) … values are not valid data (HJ 75-2017, HJ 356-2019).
+VALID_FLAGS = (None, "N")
+_RESOLUTION = {permits.Basis.HOUR: Resolution.HOUR, permits.Basis.DAY: Resolution.DAY}
+YEAR_SECONDS = 300.0  # the year-to-date ratio moves once a day; computing it takes ~0.5 s
+GOOD_DAY_RATIO = "good_day_ratio"  # indicator code of 空气质量优良天数比率
 
 
-def _num(text: str | None) -> float | None:
-    if text is None:
-        return None
-    try:
-        return float(Decimal(text))
-    except (InvalidOperation, ValueError):
-        return None
+def now_cst() -> datetime:
+    return datetime.now(UTC).astimezone(CST).replace(tzinfo=None)
 
 
 def station_aqi(s: Session, region_code: str | None) -> list[dict[str, Any]]:
@@ -97,14 +106,6 @@ def section_classes(s: Session, region_code: str | None, today: date) -> list[di
     return out
 
 
-@cache
-def permit_limits() -> dict[str, dict[str, float]]:
-    """MN → {pollutant code: concentration limit} from the sample district's permits."""
-    from qingshan.demo.district import load_district
-
-    return {o.device.mn: dict(o.category.limits) for _e, o in load_district().outlets()}
-
-
 @dataclass(frozen=True, slots=True)
 class OutletState:
     site_id: int
@@ -113,46 +114,158 @@ class OutletState:
     last_seen: datetime | None
 
 
+def _latest(
+    s: Session, device_ids: Iterable[int], resolution: Resolution
+) -> dict[int, list[Observation]]:
+    """Every row of each device's latest record at ``resolution`` (one query)."""
+    ids = sorted(set(device_ids))
+    if not ids:
+        return {}
+    o, res = Observation, int(resolution)
+    last = (
+        select(o.device_id, func.max(o.data_time).label("t"))
+        .where(o.device_id.in_(ids), o.resolution == res)
+        .group_by(o.device_id)
+        .subquery()
+    )
+    q = select(o).join(
+        last,
+        (o.device_id == last.c.device_id) & (o.data_time == last.c.t) & (o.resolution == res),
+    )
+    out: dict[int, list[Observation]] = {}
+    for r in s.scalars(q):
+        out.setdefault(r.device_id, []).append(r)
+    return out
+
+
+def exceeded(
+    limits: Iterable[permits.Limit], latest: dict[permits.Basis, list[Observation]]
+) -> list[str]:
+    """The pollutant codes whose latest normal value (:data:`VALID_FLAGS`) over each limit's
+    basis breaks the limit (``latest``: basis → the rows of the latest record)."""
+    out: set[str] = set()
+    for lim in limits:
+        rows = {r.code: r for r in latest.get(lim.basis, [])}
+        r = rows.get(lim.pollutant)
+        if r is None or r.flag not in VALID_FLAGS:
+            continue
+        value = permits.measured(r.value)
+        if value is None:
+            continue
+        o2_row = rows.get(O2_CODE)
+        o2 = permits.measured(o2_row.value) if o2_row is not None else None
+        if lim.exceeded_by(value, converted=permits.measured(r.zs), o2=o2):
+            out.add(lim.pollutant)
+    return sorted(out)
+
+
 def outlet_states(s: Session, offline_after: timedelta, now: datetime) -> dict[int, OutletState]:
-    """State of every enterprise outlet with a device (``now`` in UTC, naive); three queries
-    whatever the number of outlets."""
+    """State of every enterprise outlet with a device (``now`` in UTC, naive): limits of the
+    permits in force on today's date (Beijing time); four queries whatever the number of
+    outlets."""
     devs = s.execute(
-        select(Site.id, Device.id, Device.mn, Device.last_seen_at)
+        select(Site.id, Device.id, Device.last_seen_at)
         .join(Device, Device.site_id == Site.id)
         .where(Site.kind == SiteKind.OUTLET.value, Device.active.is_(True))
     ).all()
-    limits = permit_limits()
-    limited = [d for _sid, d, mn, _seen in devs if limits.get(mn)]
-    values: dict[int, list[Observation]] = {}
-    if limited:
-        o = Observation
-        last = (
-            select(o.device_id, func.max(o.data_time).label("t"))
-            .where(o.device_id.in_(limited), o.resolution == int(Resolution.HOUR))
-            .group_by(o.device_id)
-            .subquery()
+    limits = permits.limits_by_site(s, to_cst(now).date())
+    latest = {
+        basis: _latest(
+            s,
+            (d for sid, d, _seen in devs if any(x.basis == basis for x in limits.get(sid, ()))),
+            res,
         )
-        q = select(o).join(
-            last,
-            (o.device_id == last.c.device_id)
-            & (o.data_time == last.c.t)
-            & (o.resolution == int(Resolution.HOUR)),
-        )
-        for r in s.scalars(q):
-            values.setdefault(r.device_id, []).append(r)
+        for basis, res in _RESOLUTION.items()
+    }
     out: dict[int, OutletState] = {}
-    for sid, did, mn, seen in devs:
+    for sid, did, seen in devs:
         online = seen is not None and now - seen <= offline_after
-        lim = limits.get(mn, {})
-        exceeding: list[str] = []
-        for r in values.get(did, []):
-            v = _num(r.zs) if r.zs is not None else _num(r.value)
-            if r.code in lim and v is not None and v > lim[r.code]:
-                exceeding.append(r.code)
+        rows = {basis: latest[basis].get(did, []) for basis in _RESOLUTION}
+        exceeding = exceeded(limits.get(sid, ()), rows)
         prev = out.get(sid)
         if prev is not None:  # several devices at one outlet: any online / any exceeding
             online = online or prev.online
             exceeding = sorted(set(exceeding) | set(prev.exceeding))
             seen = max((x for x in (seen, prev.last_seen) if x is not None), default=None)
-        out[sid] = OutletState(sid, online, sorted(exceeding), seen)
+        out[sid] = OutletState(sid, online, exceeding, seen)
     return out
+
+
+# --------------------------------------------------------------------------- summaries
+
+
+def air_summary(s: Session, region: str | None, cache: TTLCache) -> AirSummary:
+    """Air now by station and the year-to-date good-day ratio against the deployment's plan
+    target for this year (none recorded: no target, no verdict)."""
+    stations = station_aqi(s, region)
+    today = now_cst().date()
+    year: dict[str, Any] = cache.get(
+        f"year:{region}:{today}", lambda: air_year(s, region, today), ttl=YEAR_SECONDS
+    )
+    target = deployment.targets(s, region, today.year).get(GOOD_DAY_RATIO) if region else None
+    ratio = year["good_day_ratio"]
+    return AirSummary(
+        standard=year["standard"],
+        stations=[StationAqiOut(**x) for x in stations],
+        good_days=year["good_days"],
+        valid_days=year["valid_days"],
+        good_day_ratio=ratio,
+        target_ratio=float(target.value) if target else None,
+        target_source=target.source if target else None,
+        # the ratio is published at 1 decimal: its shortest text is the published figure
+        meets_target=None
+        if ratio is None or target is None
+        else target.met_by(Decimal(str(ratio))),
+    )
+
+
+def water_summary(s: Session, region: str | None) -> WaterSummary:
+    """This month's class of each section against its target class."""
+    sections = section_classes(s, region, now_cst().date())
+    out = [
+        SectionOut.model_validate({**x, "colour": hex_colour(x.get("colour"))}) for x in sections
+    ]
+    return WaterSummary(
+        sections=out,
+        meeting_target=sum(1 for x in out if x.meets_target),
+        assessed=sum(1 for x in out if x.meets_target is not None),
+    )
+
+
+def marker_status(
+    site: Site,
+    outlets: dict[int, OutletState],
+    aqi: dict[int, Any],
+    water: dict[Any, Any],
+    last: datetime | None,
+    now: datetime,
+    off: timedelta,
+) -> dict[str, Any]:
+    """The status properties of one map marker."""
+    if site.kind == "enterprise_outlet":
+        st = outlets.get(site.id)
+        key = (
+            "offline"
+            if st is None or not st.online
+            else ("exceeding" if st.exceeding else "online")
+        )
+        return {
+            "status": key,
+            "status_label": OUTLET_STATUS[key],
+            "colour": OUTLET_COLOURS[key],
+            "exceeding": st.exceeding if st else [],
+        }
+    a = aqi.get(site.id)
+    if site.kind == "air_station" and a is not None and a["aqi"] is not None:
+        label = f"AQI {a['aqi']} {a['category']}"
+        return {"status": "aqi", "aqi": a["aqi"], "status_label": label, "colour": a["colour"]}
+    w = water.get(site.id, {})
+    if site.kind == "surface_water_section" and w.get("class"):
+        return {
+            "status": "class",
+            "status_label": f"{w['class']}类（目标{w['target_class']}类）",
+            "colour": hex_colour(w.get("colour")) or NO_DATA_COLOUR,
+        }
+    key = "online" if last is not None and now - last <= off else "offline"
+    colour = OUTLET_COLOURS["online"] if key == "online" else NO_DATA_COLOUR
+    return {"status": key, "status_label": OUTLET_STATUS[key], "colour": colour}

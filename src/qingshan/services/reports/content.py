@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from qingshan.services import deployment
 from qingshan.services.figures import (
     AirQuality,
     FiguresError,
@@ -25,12 +26,11 @@ from qingshan.services.figures import (
     air_quality,
     water_quality,
 )
-from qingshan.services.figures._common import regions
 from qingshan.services.reports import charts
 from qingshan.services.reports.model import Report, ReportError, TableBlock
 from qingshan.standards.air.tables import aqi_table
 from qingshan.standards.versions import all_versions
-from qingshan.storage.models import Device, Site, SiteKind
+from qingshan.storage.models import Site, SiteKind
 
 POL_ROWS = (  # (pollutant, statistic, display name, unit)
     ("SO2", "mean", "二氧化硫（SO₂）", "μg/m³"),
@@ -80,34 +80,20 @@ def _stat(aq: AirQuality, pol: str, stat: str) -> dict[str, Any] | None:
 
 
 def simulated_notice(session: Session) -> str | None:
-    """The demo district's 模拟数据 notice when the database holds its simulated devices."""
-    from qingshan.demo.district import load_district
-
-    d = load_district()
-    mns = [dev.mn for _lab, dev in d.devices()]
-    hit = session.scalar(select(Device.id).where(Device.mn.in_(mns)).limit(1))
-    if hit is None:
-        return None
-    return "【模拟数据】" + d.simulated_notice
+    """The notice the deployment records for its reports (the demo records its 模拟数据
+    notice), None when it records none."""
+    return deployment.data_notice(session)
 
 
 def default_region(session: Session) -> str:
-    """The one county-level region of the database; when the region table holds several (the
-    demo registers every county of its city), the one county that holds monitoring sites."""
-    reg = regions(session)
-    counties = sorted(c for c, lvl in reg.level.items() if lvl == "county")
-    if len(counties) > 1:
-        with_sites = {
-            a
-            for rc in session.scalars(select(Site.region_code).distinct())
-            for a in reg.ancestors(rc)
-        }
-        counties = [c for c in counties if c in with_sites] or counties
-    if len(counties) == 1:
-        return counties[0]
-    raise ReportError(
-        f"the database holds {len(counties)} county-level regions; choose one with --region"
-    )
+    """The deployment's own region (:func:`qingshan.services.deployment.region_code`)."""
+    code = deployment.region_code(session)
+    if code is None:
+        raise ReportError(
+            "the database records no deployment region and no single county-level region "
+            "stands for it; choose one with --region"
+        )
+    return code
 
 
 def _issuer(name: str) -> str:

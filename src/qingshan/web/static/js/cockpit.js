@@ -8,7 +8,7 @@ const BASE = { backgroundColor: "transparent", animation: false };  // live data
 window.addEventListener("resize", () => Object.values(charts).forEach((c) => c.resize()));
 
 function render(d) {
-  document.getElementById("updated").textContent = `数据更新于 ${fmtTime(d.generated_at)}（每${POLL_MS / 1000}秒自动刷新）`;
+  document.getElementById("updated").textContent = `${d.region_name ? d.region_name + " · " : ""}数据更新于 ${fmtTime(d.generated_at)}（每${POLL_MS / 1000}秒自动刷新）`;
   // Cards for the stations that count (国控/省控…); micro-stations only in the chart.
   const st = [...d.air.stations].sort((a, b) => (b.aqi ?? -1) - (a.aqi ?? -1));
   const main = st.filter((s) => s.kind !== "micro");
@@ -40,7 +40,7 @@ function render(d) {
   });
   document.getElementById("good-note").textContent = ratio == null
     ? "本年度暂无有效日数据"
-    : `优良天数 ${d.air.good_days} 天 / 有效天数 ${d.air.valid_days} 天；${d.air.meets_target ? "达到" : "未达到"}目标`;
+    : `优良天数 ${d.air.good_days} 天 / 有效天数 ${d.air.valid_days} 天` + (d.air.meets_target == null ? "" : `；${d.air.meets_target ? "达到" : "未达到"}目标`);
   document.querySelector("#water tbody").innerHTML = d.water.sections.map((s) => `<tr>
     <td>${esc(s.name)}</td><td><span class="tag" data-c="${esc(s.colour || "")}">${esc(s.class ? s.class + "类" : "无数据")}</span></td>
     <td>${esc(s.target_class ? s.target_class + "类" : "—")}</td>

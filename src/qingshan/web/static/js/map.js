@@ -10,18 +10,22 @@ if (m) {
   if (cfg.tile_url) {
     L.tileLayer(cfg.tile_url, { subdomains: ["t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7"], maxZoom: 18 }).addTo(map);
     document.getElementById("tiles-note").textContent = "底图：已配置的瓦片服务";
-  } else {
-    document.getElementById("tiles-note").textContent = "离线模式：显示随系统提供的行政区划矢量边界（未配置天地图瓦片）";
   }
+  // The deployment's recorded outlines: its own region highlighted, others (neighbours) dashed;
+  // none recorded: no boundary layer, the view fits the markers.
   const bounds = await api("map/boundaries?datum=" + datum);
-  const district = bounds.features[0]?.properties?.code;
-  const outline = L.geoJSON(bounds, {
-    style: (f) => f.properties.code === district
+  const outline = bounds.features.length ? L.geoJSON(bounds, {
+    style: (f) => f.properties.own
       ? { color: "#1565c0", weight: 3, fillColor: "#cfe3f7", fillOpacity: 0.45 }
       : { color: "#78909c", weight: 1, dashArray: "4 3", fillColor: "#eef2f5", fillOpacity: 0.3 },
     onEachFeature: (f, layer) => layer.bindTooltip(esc(f.properties.name), { sticky: true }),
-  }).addTo(map);
-  map.fitBounds(outline.getLayers()[0]?.getBounds() || outline.getBounds());
+  }).addTo(map) : null;
+  const own = outline?.getLayers().find((l) => l.feature.properties.own);
+  if (!cfg.tile_url) {
+    document.getElementById("tiles-note").textContent = outline
+      ? "离线模式：显示本系统登记的行政区划矢量边界（未配置天地图瓦片）"
+      : "离线模式：本系统未登记行政区划边界，仅显示点位（未配置天地图瓦片）";
+  }
 
   const sites = await api("map/sites?datum=" + datum);
   const groups = {};
@@ -38,10 +42,13 @@ if (m) {
     marker.getElement?.()?.setAttribute("data-code", p.code);
     (groups[p.kind] ||= L.layerGroup()).addLayer(marker);
   }
+  const points = sites.features.map((f) => [f.geometry.coordinates[1], f.geometry.coordinates[0]]);
+  const view = (own || outline)?.getBounds() || (points.length ? L.latLngBounds(points) : null);
+  if (view) map.fitBounds(view, { maxZoom: 13 }); else map.setView([35.0, 104.0], 4);  // China
   const box = document.getElementById("layers");
   box.innerHTML = Object.keys(KIND_LABELS).filter((k) => groups[k]).map((k) =>
     `<label><input type="checkbox" data-kind="${k}" checked> ${KIND_LABELS[k]}（${groups[k].getLayers().length}）</label><br>`).join("")
-    + `<label><input type="checkbox" id="boundary-toggle" checked> 行政区划边界</label>`;
+    + (outline ? `<label><input type="checkbox" id="boundary-toggle" checked> 行政区划边界</label>` : "");
   for (const [k, g] of Object.entries(groups)) g.addTo(map);
   box.addEventListener("change", (ev) => {
     const t = ev.target;

