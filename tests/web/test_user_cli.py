@@ -9,10 +9,10 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from qingshan.cli.main import app
+from qingshan.services.accounts import authenticate, demo_account
 from qingshan.storage.db import init_db, session_factory, session_scope
 from qingshan.storage.models import Enterprise
 from qingshan.storage.models_web import AuditEntry, WebUser
-from qingshan.web.auth import authenticate, demo_account
 
 runner = CliRunner()
 

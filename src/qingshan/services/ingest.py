@@ -195,6 +195,8 @@ def observation_rows(packet: Packet, device_id: int) -> list[dict[str, Any]]:
                 "vmax": fields.get("Max"),
                 "cou": fields.get("Cou"),
                 "zs": zs,
+                "zs_min": fields.get("ZsMin"),
+                "zs_max": fields.get("ZsMax"),
                 "flag": flag,
                 "derived": False,
                 "samples": None,
@@ -253,7 +255,7 @@ def upsert_observations(conn: Connection, rows: Sequence[dict[str, Any]], *, der
     table = Observation.__table__
     assert isinstance(table, Table)
     stmt = dialect_insert(conn, table)
-    cols = ("value", "vmin", "vmax", "cou", "zs", "flag", "derived", "samples")
+    cols = ("value", "vmin", "vmax", "cou", "zs", "zs_min", "zs_max", "flag", "derived", "samples")
     where = table.c.derived if derived else None
     stmt = stmt.on_conflict_do_update(
         index_elements=["device_id", "resolution", "data_time", "code"],

@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 
 from qingshan.clock import CST, utcnow
 from qingshan.geo import wgs84_to_gcj02
+from qingshan.roles import Principal
+from qingshan.services.permissions import sees_district, site_scope
 from qingshan.storage.models import Device, Enterprise, Quarantine, Region, Site
 from qingshan.web import figures_bridge as fb
-from qingshan.web.api.sites import site_scope
-from qingshan.web.auth import Principal
 from qingshan.web.deps import DISTRICT, READERS, WebContext, ctx, require
 from qingshan.web.labels import (
     KIND_LABELS,
@@ -322,10 +322,10 @@ def _map_features(
         now = utcnow()
         outlets = fb.outlet_states(s, off, now)
         region = district_code(c, s)
-        aqi = {x["site_id"]: x for x in fb.station_aqi(s, region)} if p.role != "enterprise" else {}
+        aqi = {x["site_id"]: x for x in fb.station_aqi(s, region)} if sees_district(p) else {}
         water = (
             {x.get("site_id"): x for x in fb.section_classes(s, region, now_cst().date())}
-            if p.role != "enterprise"
+            if sees_district(p)
             else {}
         )
         seen: dict[int | None, datetime | None] = {
