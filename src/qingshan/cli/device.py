@@ -1,5 +1,5 @@
-"""``qingshan device …``: register and list HJ 212 devices (the same service as the web's
-``POST /api/v1/devices``)."""
+"""``qingshan device …``: register, retire and list HJ 212 devices (the same service as the
+web's ``POST /api/v1/devices`` and ``PATCH /api/v1/devices/{mn}``)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ import typer
 from qingshan.cli._db import DB_OPTION_HELP, fail, open_engine
 from qingshan.roles import CLI
 from qingshan.services.errors import ServiceError
-from qingshan.services.registry import list_devices, register_device
+from qingshan.services.registry import list_devices, register_device, retire_device
 from qingshan.storage.db import session_scope
 
 app = typer.Typer(
-    help="Register and list HJ 212 devices (data acquisition units).", no_args_is_help=True
+    help="Register, retire and list HJ 212 devices (data acquisition units).",
+    no_args_is_help=True,
 )
 
 
@@ -62,6 +63,24 @@ def add(
     finally:
         engine.dispose()
     typer.echo(line, err=True)
+
+
+@app.command("retire")
+def retire(
+    mn: str = typer.Argument(..., help="Device MN"),
+    note: str | None = typer.Option(None, "--note", help="Why (kept in the device history)"),
+    db: str | None = typer.Option(None, "--db", help=DB_OPTION_HELP),
+) -> None:
+    """Take a device out of use: the gateway refuses its packets, its data stay; `device add`
+    with the same MN re-activates it."""
+    engine = open_engine(db)
+    try:
+        retire_device(engine, mn, note=note)
+    except ServiceError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        engine.dispose()
+    typer.echo(f"device {mn} retired", err=True)
 
 
 @app.command("list")

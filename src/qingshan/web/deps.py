@@ -205,6 +205,5 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/api/v1/public/water"),
         ("GET", "/api/v1/openapi.json"),
         ("GET", "/api/v1/docs"),
-        ("GET", "/api/v1/docs/oauth2-redirect"),
     }
 )
