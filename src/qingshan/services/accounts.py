@@ -239,7 +239,7 @@ def demo_account(factory: sessionmaker[Session]) -> str:
             return "existing accounts (add one: qingshan user add --username … --role …)"
         password = secrets.token_urlsafe(12)
         create_user(
-            s, CLI, username="demo", password=password, role="admin", display_name="演示管理员"
+            s, CLI, username="demo", password=password, role=Role.ADMIN, display_name="演示管理员"
         )
     return f"user demo, password {password} (administrator; shown only now)"
 

@@ -32,7 +32,7 @@ from qingshan.clock import CST
 from qingshan.protocol.hj212.codes import pollutant_info
 from qingshan.roles import CLI, Principal
 from qingshan.services.errors import NotFound, ServiceError
-from qingshan.services.permissions import visible_devices
+from qingshan.services.permissions import record_scope, visible_devices
 from qingshan.storage.db import READONLY
 from qingshan.storage.models import Device, Factor, Observation, Resolution, Site
 
@@ -420,7 +420,7 @@ def record_page(
     (time, code, device) order; pass ``next_cursor`` back for the next page."""
     mns = visible_devices(s, p, site_id=site_id, mn=mn)
     o = Observation
-    q = _in_range(select(*_record_columns()), list(mns), rng, codes)
+    q = _in_range(select(*_record_columns()), list(mns), rng, codes).where(record_scope(p))
     q = q.order_by(o.data_time, o.code, o.device_id).limit(limit + 1)
     if cursor:
         t, code, dev = _uncursor(cursor)
@@ -563,7 +563,7 @@ def open_export(
         )
         names = factor_names(s, kinds.pop() if len(kinds) == 1 else None)
     o = Observation
-    q = _in_range(select(*_record_columns()), list(mns), rng, codes)
+    q = _in_range(select(*_record_columns()), list(mns), rng, codes).where(record_scope(p))
     q = q.order_by(o.data_time, o.code, o.device_id)
     what = site_code or (str(site_id) if site_id is not None else mn)
     label = f"{what}_{rng.resolution.name.lower()}_{rng.start:%Y%m%d%H%M}-{rng.end:%Y%m%d%H%M}"

@@ -26,6 +26,8 @@ from qingshan.services.permissions import DISTRICT, READERS
 from qingshan.settings import Settings
 from qingshan.web.auth import CSRF_HEADER, SESSION_COOKIE, LoginLimiter, session_principal
 
+# DISTRICT and READERS (the grants of qingshan.services.permissions) are importable from
+# here too, for routers that take all their dependencies from this module.
 __all__ = [
     "DISTRICT",
     "MAX_ID",
