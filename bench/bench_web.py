@@ -28,10 +28,11 @@ from pathlib import Path
 
 import httpx
 
+from qingshan.roles import CLI
+from qingshan.services.accounts import create_token, create_user, principal_of
 from qingshan.services.figures import recompute_all
 from qingshan.storage.db import init_db, session_factory, session_scope
 from qingshan.storage.models import Device, Enterprise, Region, Site
-from qingshan.web.auth import create_user, new_token
 
 AIR = {"a21026": 8.0, "a21004": 30.0, "a21005": 0.6, "a05024": 80.0, "a34002": 70.0, "a34004": 35.0}
 WATER = {"w01001": 7.8, "w01009": 7.5, "w01019": 3.2, "w21003": 0.4, "w21011": 0.08, "w01018": 12.0}
@@ -105,8 +106,8 @@ def build(url: str, devices: int, days: int, minute_days: int) -> tuple[int, str
             s.add(d)
             s.flush()
             kinds.append((d.id, factors))
-        admin = create_user(s, username="bench", password="bench-password-1", role="admin")
-        token, _ = new_token(s, admin, "bench")
+        admin = create_user(s, CLI, username="bench", password="bench-password-1", role="admin")
+        token, _ = create_token(s, principal_of(admin, "cli"), "bench")
         air_site = s.scalar(
             Site.__table__.select().with_only_columns(Site.id).where(Site.code == "A000")
         )

@@ -340,7 +340,7 @@ def test_a_forbidden_import_added_to_the_real_tree_fails(copy_of_src: Path) -> N
     )
     _add(copy_of_src, "qingshan.storage.partitions", "from qingshan.web import labels\n")
     _add(copy_of_src, "qingshan.storage.db", "def later():\n    from . import partitions\n")
-    _add(copy_of_src, "qingshan.services.export", "import qingshan.web.labels\n")
+    _add(copy_of_src, "qingshan.services.observations", "import qingshan.web.labels\n")
     _add(
         copy_of_src,
         "qingshan.web.labels",
@@ -354,7 +354,7 @@ def test_a_forbidden_import_added_to_the_real_tree_fails(copy_of_src: Path) -> N
         ("pure-io", "qingshan.standards.noise", "imports sqlalchemy"),
         ("gateway-layer", "qingshan.gateway.forward", "imports qingshan.simulator.client"),
         ("storage-layer", "qingshan.storage.partitions", "imports qingshan.web.labels"),
-        ("services-layer", "qingshan.services.export", "imports qingshan.web.labels"),
+        ("services-layer", "qingshan.services.observations", "imports qingshan.web.labels"),
         ("demo", "qingshan.web.labels", "names 'demo/data/boundaries.geojson'"),
         # partitions imports db at module level; a lazy import back closes a cycle
         (

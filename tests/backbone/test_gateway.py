@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -365,14 +366,17 @@ def test_socket_to_database_to_export_round_trip(engine: Engine, db_url: str) ->
             "2026-03-01",
             "--to",
             "2026-03-02",
+            "--format",
+            "json",
             "--db",
             db_url,
         ],
     )
     assert r.exit_code == 0, r.stderr
-    got = [tuple(line.split(",")[:4]) for line in r.stdout.splitlines()[1:]]
+    rows = json.loads(r.stdout)
+    got = [(x["code"], x["time"], x["value"], x["flag"]) for x in rows]
     assert sorted(got) == sorted(sent)
-    assert all(line.endswith(",0") for line in r.stdout.splitlines()[1:])  # not derived
+    assert not any(x["derived"] for x in rows)
     with engine.connect() as conn:
         seen = conn.execute(select(Device.last_seen_at, Device.last_peer)).one()
     assert seen[0] is not None and seen[1].startswith("127.0.0.1:")

@@ -7,8 +7,8 @@ from sqlalchemy import Engine, func, select
 
 from qingshan.protocol.hj212 import build_packets, heartbeat, parse_packet
 from qingshan.services.decode import Decoder, Pending
-from qingshan.services.export import export_observations
 from qingshan.services.ingest import Accepted, Ingestor, Rejected
+from qingshan.services.observations import export_observations
 from qingshan.services.registry import Directory, add_device, add_upstream
 from qingshan.simulator.client import data_packet
 from qingshan.storage.models import (

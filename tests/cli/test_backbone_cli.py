@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from qingshan.cli.main import app
 from qingshan.protocol.hj212 import build_packets, heartbeat
+from qingshan.services.observations import EXPORT_HEADER
 from support.hj212 import MN, PW, minute
 
 runner = CliRunner()
@@ -82,12 +83,13 @@ def test_init_device_and_export_round_trip(url: str, tmp_path: Path) -> None:
         url,
     )
     assert code == 0, err
+    # Every stored field (see tests/web/test_export.py for the full round trip).
     assert out.splitlines() == [
-        "code,time,value,flag,derived",
-        "a21026,2026-03-01T08:00:00+08:00,10.00,N,0",
-        "a34004,2026-03-01T08:00:00+08:00,0.035,N,0",
-        "a21026,2026-03-01T08:01:00+08:00,11.01,N,0",
-        "a34004,2026-03-01T08:01:00+08:00,0.035,N,0",
+        ",".join(EXPORT_HEADER),
+        f"2026-03-01T08:00:00+08:00,{MN},a21026,二氧化硫,毫克/立方米,10.00,10.00,10.00,,,,,N,0,",
+        f"2026-03-01T08:00:00+08:00,{MN},a34004,细微颗粒物PM2.5,纳克/立方米,0.035,,,,,,,N,0,",
+        f"2026-03-01T08:01:00+08:00,{MN},a21026,二氧化硫,毫克/立方米,11.01,11.01,11.01,,,,,N,0,",
+        f"2026-03-01T08:01:00+08:00,{MN},a34004,细微颗粒物PM2.5,纳克/立方米,0.035,,,,,,,N,0,",
     ]
     code, out, _ = cli(
         "data",
@@ -108,11 +110,21 @@ def test_init_device_and_export_round_trip(url: str, tmp_path: Path) -> None:
     rows = json.loads(out)  # 01:00 UTC is 09:00 China time: the split packet's 40 codes
     assert len(rows) == 40
     assert rows[0] == {
-        "code": "a20000",
         "time": "2026-03-01T09:00:00+08:00",
+        "mn": MN,
+        "code": "a20000",
+        "name": "a20000",  # not in HJ 212-2017 附录B: the code stands for the name
+        "unit": None,
         "value": "0.5",
+        "min": None,
+        "max": None,
+        "cou": None,
+        "zs": None,
+        "zs_min": None,
+        "zs_max": None,
         "flag": None,
         "derived": False,
+        "samples": None,
     }
 
 
@@ -122,7 +134,7 @@ def test_init_device_and_export_round_trip(url: str, tmp_path: Path) -> None:
         (["--resolution", "weekly"], "unknown resolution 'weekly'"),
         (["--from", "yesterday"], "--from 'yesterday' is not an ISO 8601 time"),
         (["--to", "2020-01-01"], "is before --from"),
-        (["--format", "xml"], "use csv or json"),
+        (["--format", "xml"], "use csv, json or xlsx"),
         (["--mn", "NOPE"], "no device with MN NOPE"),
     ],
 )

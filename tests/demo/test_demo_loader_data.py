@@ -15,14 +15,15 @@ from sqlalchemy import Engine, select
 from qingshan.clock import utcnow
 from qingshan.demo import loader as dl
 from qingshan.demo.district import load_district
+from qingshan.roles import CLI
 from qingshan.services import deployment, permits
+from qingshan.services.accounts import create_user
 from qingshan.services.permits import Basis
 from qingshan.settings import get_settings
 from qingshan.storage.db import session_factory, session_scope
 from qingshan.storage.models import Site
 from qingshan.storage.models_registry import Permit, PermitLimit
 from qingshan.web import create_app
-from qingshan.web.auth import create_user
 from support.web_seed import PASSWORD
 from web.conftest import login
 
@@ -110,7 +111,7 @@ def test_loader_writes_region_outlines_target_and_permits(engine: Engine) -> Non
 def test_overview_serves_the_loaded_demo_from_the_database(engine: Engine) -> None:
     dl.load_registry(engine, load_district())
     with session_scope(engine) as s:
-        create_user(s, username="leader", password=PASSWORD, role="leader")
+        create_user(s, CLI, username="leader", password=PASSWORD, role="leader")
     app = create_app(
         get_settings(db_url=engine.url.render_as_string(False), web_cookie_secure=False),
         session_factory(engine),

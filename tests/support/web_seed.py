@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from qingshan.roles import CLI
 from qingshan.services import deployment, permits
+from qingshan.services.accounts import create_user
 from qingshan.storage.models import (
     Device,
     Enterprise,
@@ -16,7 +18,6 @@ from qingshan.storage.models import (
     Resolution,
     Site,
 )
-from qingshan.web.auth import create_user
 
 PASSWORD = "correct-horse-1"
 ROLE_USERS = {
@@ -259,7 +260,9 @@ def seed(s: Session) -> dict[str, int]:
     for name, extra in ROLE_USERS.items():
         role = {"unit2": "unit", "ent1": "enterprise", "ent2": "enterprise"}.get(name, name)
         ent = {"ent1": e1.id, "ent2": e2.id}.get(name)
-        u = create_user(s, username=name, password=PASSWORD, role=role, enterprise_id=ent, **extra)
+        u = create_user(
+            s, CLI, username=name, password=PASSWORD, role=role, enterprise_id=ent, **extra
+        )
         ids[f"user_{name}"] = u.id
     return ids
 

@@ -257,7 +257,9 @@ def test_export_csv_and_xlsx(app: Any, ids: dict[str, int]) -> None:
     assert x.status_code == 200
     ws = load_workbook(io.BytesIO(x.content)).active
     values = list(ws.values)
-    assert values[0][0] == "时间" and len(values) == 49 and values[1][5] == 60
+    # Values are text cells: exactly what the device sent, never a float.
+    assert values[0][0] == "时间" and len(values) == 49 and values[1][5] == "60"
+    assert values[1][4] == "μg/m³"  # an air station's units, not the emission ones
 
 
 def test_cockpit_summary(app: Any) -> None:

@@ -16,10 +16,11 @@ import pytest
 from sqlalchemy.orm import Session
 
 from qingshan.clock import utcnow
+from qingshan.roles import CLI
 from qingshan.services import deployment
+from qingshan.services.accounts import create_user
 from qingshan.storage.db import init_db, session_scope
 from qingshan.storage.models import Device, Region, Site
-from qingshan.web.auth import create_user
 from support.web_seed import PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
@@ -43,7 +44,7 @@ def _seed(s: Session) -> None:
             Device(mn=mn, pw="123456", st="22", site_id=site.id, created_at=now, last_seen_at=now)
         )
     deployment.set_own_region(s, "620200")
-    create_user(s, username="leader", password=PASSWORD, role="leader")
+    create_user(s, CLI, username="leader", password=PASSWORD, role="leader")
 
 
 @pytest.fixture(scope="module")

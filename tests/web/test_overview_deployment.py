@@ -14,7 +14,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from qingshan.clock import to_cst, utcnow
+from qingshan.roles import CLI
 from qingshan.services import deployment, permits
+from qingshan.services.accounts import create_user
 from qingshan.services.permits import Basis, LimitSpec
 from qingshan.settings import get_settings
 from qingshan.storage.db import make_engine, session_factory, session_scope
@@ -22,7 +24,6 @@ from qingshan.storage.models import Device, Enterprise, Observation, Region, Res
 from qingshan.storage.partitions import ensure_months, month_of
 from qingshan.web import create_app
 from qingshan.web import figures_bridge as fb
-from qingshan.web.auth import create_user
 from support.web_seed import PASSWORD
 from web.conftest import login
 
@@ -50,7 +51,7 @@ def make_client(db_url: str) -> Iterator[Any]:
     def make(seed: Any) -> TestClient:
         with session_scope(engine) as s:
             seed(s)
-            create_user(s, username="leader", password=PASSWORD, role="leader")
+            create_user(s, CLI, username="leader", password=PASSWORD, role="leader")
         settings = get_settings(db_url=db_url, web_cookie_secure=False)
         c = login(create_app(settings, session_factory(engine)), "leader")
         clients.append(c)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from qingshan.cli.main import app
+from qingshan.services.accounts import authenticate, demo_account
 from qingshan.storage.db import init_db, session_factory, session_scope
 from qingshan.storage.models import Enterprise
-from qingshan.storage.models_web import AuditEntry, WebUser
-from qingshan.web.auth import authenticate, demo_account
+from qingshan.storage.models_web import AuditEntry, WebSession, WebUser
+from qingshan.web.auth import new_session
 
 runner = CliRunner()
 
@@ -105,4 +106,42 @@ def test_demo_account_only_on_an_empty_account_table(tmp_path: Path) -> None:
     assert "existing accounts" in demo_account(session_factory(engine))
     with session_scope(engine) as s:
         assert len(list(s.scalars(select(WebUser)))) == 1
+    engine.dispose()
+
+
+def test_user_password_disable_enable(tmp_path: Path) -> None:
+    url = _db(tmp_path)
+    add = ["user", "add", "--db", url, "--username", "lisi", "--role", "grid", "--password-stdin"]
+    assert runner.invoke(app, add, input="first-password\n").exit_code == 0
+    engine = init_db(url)
+    with session_scope(engine) as s:  # a browser session that must end with the changes
+        user = s.scalar(select(WebUser).where(WebUser.username == "lisi"))
+        assert user is not None
+        new_session(s, user, 8)
+    r = runner.invoke(
+        app,
+        ["user", "password", "lisi", "--db", url, "--password-stdin"],
+        input="second-password\n",
+    )
+    assert r.exit_code == 0, r.output
+    with session_scope(engine) as s:
+        assert authenticate(s, "lisi", "first-password") is None
+        assert authenticate(s, "lisi", "second-password") is not None
+        assert s.scalar(select(func.count()).select_from(WebSession)) == 0
+    r = runner.invoke(app, ["user", "disable", "lisi", "--db", url])
+    assert r.exit_code == 0 and json.loads(r.stdout)["active"] is False
+    with session_scope(engine) as s:
+        assert authenticate(s, "lisi", "second-password") is None
+    assert runner.invoke(app, ["user", "enable", "lisi", "--db", url]).exit_code == 0
+    with session_scope(engine) as s:
+        assert authenticate(s, "lisi", "second-password") is not None
+        log = [(a.username, a.action, a.after) for a in s.scalars(select(AuditEntry))]
+    assert [x[:2] for x in log] == [("cli", "create")] + [("cli", "update")] * 3
+    assert "second-password" not in str(log) and '"password": "changed"' in str(log)
+    r = runner.invoke(app, ["user", "disable", "nobody", "--db", url])
+    assert r.exit_code == 2 and "no user nobody" in r.output
+    r = runner.invoke(
+        app, ["user", "password", "lisi", "--db", url, "--password-stdin"], input="short\n"
+    )
+    assert r.exit_code == 2 and "at least 10" in r.output
     engine.dispose()

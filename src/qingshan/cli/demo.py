@@ -276,9 +276,9 @@ async def _live(
         idle_timeout=settings.hj212_idle_timeout,
         max_segment=settings.hj212_max_segment,
     )
+    from qingshan.services.accounts import demo_account
     from qingshan.storage.db import session_factory
     from qingshan.web import create_app
-    from qingshan.web.auth import demo_account
 
     login = demo_account(session_factory(engine))
 

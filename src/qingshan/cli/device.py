@@ -1,4 +1,5 @@
-"""``qingshan device …``: register and list HJ 212 devices."""
+"""``qingshan device …``: register, retire and list HJ 212 devices (the same service as the
+web's ``POST /api/v1/devices`` and ``PATCH /api/v1/devices/{mn}``)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,14 @@ import json
 import typer
 
 from qingshan.cli._db import DB_OPTION_HELP, fail, open_engine
-from qingshan.services.registry import RegistryError, add_device, list_devices
+from qingshan.roles import CLI
+from qingshan.services.errors import ServiceError
+from qingshan.services.registry import list_devices, register_device, retire_device
+from qingshan.storage.db import session_scope
 
 app = typer.Typer(
-    help="Register and list HJ 212 devices (data acquisition units).", no_args_is_help=True
+    help="Register, retire and list HJ 212 devices (data acquisition units).",
+    no_args_is_help=True,
 )
 
 
@@ -28,28 +33,54 @@ def add(
     sm4_key: str | None = typer.Option(
         None, "--sm4-key", help="SM4 key (32 hex digits) of a 2025 device that encrypts CP"
     ),
+    minute_interval: int | None = typer.Option(
+        None, "--minute-interval", help="Minutes between minute records (default: inferred)"
+    ),
     db: str | None = typer.Option(None, "--db", help=DB_OPTION_HELP),
 ) -> None:
     """Register a device (a retired device with the same MN is reactivated)."""
     engine = open_engine(db)
     try:
-        info = add_device(
-            engine,
-            mn=mn,
-            pw=pw,
-            st=st,
-            site=site,
-            edition=edition,
-            encoding=encoding,
-            group=group,
-            sm4_key=sm4_key,
-        )
-    except RegistryError as exc:
+        with session_scope(engine) as s:
+            reg = register_device(
+                s,
+                CLI,
+                mn=mn,
+                pw=pw,
+                st=st,
+                site=site,
+                edition=edition,
+                encoding=encoding,
+                group=group,
+                sm4_key=sm4_key,
+                minute_interval=minute_interval,
+            )
+            d = reg.device
+            what = "reactivated" if reg.reactivated else "registered"
+            line = f"device {d.mn} {what} (ST {d.st}, HJ 212-{d.edition}, {d.encoding})"
+    except ServiceError as exc:
         raise fail(str(exc)) from None
-    typer.echo(
-        f"device {info.mn} registered (ST {info.st}, HJ 212-{info.edition}, {info.encoding})",
-        err=True,
-    )
+    finally:
+        engine.dispose()
+    typer.echo(line, err=True)
+
+
+@app.command("retire")
+def retire(
+    mn: str = typer.Argument(..., help="Device MN"),
+    note: str | None = typer.Option(None, "--note", help="Why (kept in the device history)"),
+    db: str | None = typer.Option(None, "--db", help=DB_OPTION_HELP),
+) -> None:
+    """Take a device out of use: the gateway refuses its packets, its data stay; `device add`
+    with the same MN re-activates it."""
+    engine = open_engine(db)
+    try:
+        retire_device(engine, mn, note=note)
+    except ServiceError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        engine.dispose()
+    typer.echo(f"device {mn} retired", err=True)
 
 
 @app.command("list")

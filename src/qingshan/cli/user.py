@@ -1,4 +1,5 @@
-"""``qingshan user``: web accounts (add, list)."""
+"""``qingshan user``: web accounts (add, list, password, disable, enable), through the same
+service as the web's user administration; every change is audited as made by "cli"."""
 
 from __future__ import annotations
 
@@ -6,16 +7,14 @@ import json
 import sys
 
 import typer
-from sqlalchemy import select
 
 from qingshan.cli._db import DB_OPTION_HELP, fail, open_engine
-from qingshan.clock import utcnow
+from qingshan.roles import CLI, ROLE_LABELS, ROLE_NAMES
+from qingshan.services import accounts
+from qingshan.services.errors import ServiceError
 from qingshan.storage.db import session_scope
-from qingshan.storage.models import Enterprise
-from qingshan.storage.models_web import ROLES, AuditEntry, WebUser
-from qingshan.web.auth import ROLE_LABELS, AccountError, create_user
 
-app = typer.Typer(help="Web accounts: add and list users.", no_args_is_help=True)
+app = typer.Typer(help="Web accounts: add, list, set passwords, disable.", no_args_is_help=True)
 
 
 def _read_password(stdin: bool) -> str:
@@ -31,37 +30,34 @@ def _read_password(stdin: bool) -> str:
     return str(first)
 
 
+PASSWORD_STDIN = typer.Option(
+    False, "--password-stdin", help="read the password from the first line of stdin"
+)
+
+
 @app.command("add")
 def add(
     username: str = typer.Option(..., "--username", help="log-in name (3-64 letters/digits/_.-)"),
-    role: str = typer.Option(..., "--role", help=f"one of: {', '.join(ROLES)}"),
+    role: str = typer.Option(..., "--role", help=f"one of: {', '.join(ROLE_NAMES)}"),
     unit: str | None = typer.Option(None, "--unit", help="department (unit role only)"),
     enterprise: str | None = typer.Option(
         None, "--enterprise", help="enterprise id or 统一社会信用代码 (enterprise role only)"
     ),
     name: str | None = typer.Option(None, "--name", help="display name"),
-    password_stdin: bool = typer.Option(
-        False, "--password-stdin", help="read the password from the first line of stdin"
-    ),
+    password_stdin: bool = PASSWORD_STDIN,
     db: str | None = typer.Option(None, "--db", help=DB_OPTION_HELP),
 ) -> None:
     """Add a web user; the password is prompted for (or read from stdin), never an option."""
-    if role not in ROLES:
-        raise fail(f"unknown role {role!r}; use one of: {', '.join(ROLES)}", 2)
+    if role not in ROLE_NAMES:
+        raise fail(f"unknown role {role!r}; use one of: {', '.join(ROLE_NAMES)}", 2)
     engine = open_engine(db)
     password = _read_password(password_stdin)
     try:
         with session_scope(engine) as s:
-            ent_id: int | None = None
-            if enterprise is not None:
-                q = select(Enterprise.id).where(Enterprise.credit_code == enterprise)
-                if enterprise.isdigit() and len(enterprise) < 18:
-                    q = select(Enterprise.id).where(Enterprise.id == int(enterprise))
-                ent_id = s.scalar(q)
-                if ent_id is None:
-                    raise AccountError(f"no enterprise {enterprise!r} (give its id or credit code)")
-            u = create_user(
+            ent_id = accounts.enterprise_id_of(s, enterprise) if enterprise is not None else None
+            u = accounts.create_user(
                 s,
+                CLI,
                 username=username,
                 password=password,
                 role=role,
@@ -69,29 +65,8 @@ def add(
                 enterprise_id=ent_id,
                 display_name=name,
             )
-            s.add(
-                AuditEntry(
-                    at=utcnow(),
-                    user_id=None,
-                    username="cli",
-                    action="create",
-                    entity="user",
-                    entity_id=str(u.id),
-                    before=None,
-                    after=json.dumps(
-                        {
-                            "username": u.username,
-                            "role": u.role,
-                            "unit": u.unit,
-                            "enterprise_id": u.enterprise_id,
-                        },
-                        ensure_ascii=False,
-                    ),
-                    client="cli",
-                )
-            )
             uid = u.id
-    except AccountError as exc:
+    except ServiceError as exc:
         raise fail(str(exc), 2) from None
     finally:
         engine.dispose()
@@ -105,22 +80,56 @@ def list_users(db: str | None = typer.Option(None, "--db", help=DB_OPTION_HELP))
     engine = open_engine(db)
     try:
         with session_scope(engine) as s:
-            for u in s.scalars(select(WebUser).order_by(WebUser.username)):
-                typer.echo(
-                    json.dumps(
-                        {
-                            "id": u.id,
-                            "username": u.username,
-                            "role": u.role,
-                            "unit": u.unit,
-                            "enterprise_id": u.enterprise_id,
-                            "active": u.active,
-                            "last_login_at": u.last_login_at.isoformat()
-                            if u.last_login_at
-                            else None,
-                        },
-                        ensure_ascii=False,
-                    )
-                )
+            for u in accounts.list_users(s):
+                typer.echo(json.dumps(accounts.user_summary(u), ensure_ascii=False))
     finally:
         engine.dispose()
+
+
+def _update(
+    db: str | None,
+    username: str,
+    done: str,
+    *,
+    active: bool | None = None,
+    password: str | None = None,
+) -> None:
+    engine = open_engine(db)
+    try:
+        with session_scope(engine) as s:
+            u = accounts.update_user(s, CLI, username, active=active, password=password)
+            summary = accounts.user_summary(u)
+    except ServiceError as exc:
+        raise fail(str(exc), 2) from None
+    finally:
+        engine.dispose()
+    typer.echo(json.dumps(summary, ensure_ascii=False))
+    typer.echo(f"user {username} {done}", err=True)
+
+
+@app.command("password")
+def password(
+    username: str = typer.Argument(..., help="log-in name"),
+    password_stdin: bool = PASSWORD_STDIN,
+    db: str | None = typer.Option(None, "--db", help=DB_OPTION_HELP),
+) -> None:
+    """Set a user's password (ends its browser sessions)."""
+    _update(db, username, "password changed", password=_read_password(password_stdin))
+
+
+@app.command("disable")
+def disable(
+    username: str = typer.Argument(..., help="log-in name"),
+    db: str | None = typer.Option(None, "--db", help=DB_OPTION_HELP),
+) -> None:
+    """Disable a user: no log-in, its sessions end, its API tokens stop working."""
+    _update(db, username, "disabled", active=False)
+
+
+@app.command("enable")
+def enable(
+    username: str = typer.Argument(..., help="log-in name"),
+    db: str | None = typer.Option(None, "--db", help=DB_OPTION_HELP),
+) -> None:
+    """Enable a disabled user again."""
+    _update(db, username, "enabled", active=True)

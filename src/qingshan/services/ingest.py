@@ -191,6 +191,8 @@ def observation_rows(packet: Packet, device_id: int) -> list[dict[str, Any]]:
                 "vmax": fields.get("Max"),
                 "cou": fields.get("Cou"),
                 "zs": zs,
+                "zs_min": fields.get("ZsMin"),
+                "zs_max": fields.get("ZsMax"),
                 "flag": flag,
                 "derived": False,
                 "samples": None,

@@ -253,6 +253,8 @@ class Observation(Base):
     vmax: Mapped[str | None] = mapped_column(Text)
     cou: Mapped[str | None] = mapped_column(Text)  # cumulative amount (Cou)
     zs: Mapped[str | None] = mapped_column(Text)  # converted value (ZsRtd / ZsAvg)
+    zs_min: Mapped[str | None] = mapped_column(Text)  # ZsMin (migration 0210)
+    zs_max: Mapped[str | None] = mapped_column(Text)  # ZsMax
     flag: Mapped[str | None] = mapped_column(String(2))
     derived: Mapped[bool] = mapped_column(Boolean, default=False)
     samples: Mapped[int | None] = mapped_column(SmallInteger)  # valid inputs of a derived row

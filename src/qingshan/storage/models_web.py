@@ -20,9 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from qingshan.roles import ROLE_NAMES
 from qingshan.storage.models import Base, BigId
-
-ROLES = ("admin", "staff", "unit", "grid", "enterprise", "leader")
 
 
 class WebUser(Base):
@@ -38,7 +37,7 @@ class WebUser(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
     __table_args__ = (
-        CheckConstraint("role IN (" + ",".join(f"'{r}'" for r in ROLES) + ")", name="role"),
+        CheckConstraint("role IN (" + ",".join(f"'{r}'" for r in ROLE_NAMES) + ")", name="role"),
         CheckConstraint("role <> 'enterprise' OR enterprise_id IS NOT NULL", name="enterprise"),
         CheckConstraint("role <> 'unit' OR unit IS NOT NULL", name="unit"),
     )
@@ -86,4 +85,4 @@ class AuditEntry(Base):
     )
 
 
-__all__ = ["ROLES", "ApiToken", "AuditEntry", "WebSession", "WebUser"]
+__all__ = ["ApiToken", "AuditEntry", "WebSession", "WebUser"]

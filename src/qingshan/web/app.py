@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qingshan import __version__
+from qingshan.services.errors import Conflict, NotFound
 from qingshan.settings import Settings
 from qingshan.storage.db import READONLY
-from qingshan.web.api import accounts, devices, overview, sites
+from qingshan.web.api import accounts, devices, observations, overview, sites
 from qingshan.web.auth import LoginLimiter
 from qingshan.web.deps import WebContext
 
@@ -130,12 +131,22 @@ def create_app(
 
     @app.exception_handler(ValueError)
     async def value_error(_request: Request, exc: ValueError) -> JSONResponse:
-        # Domain errors (bad codes, bad times) that escaped a router: a clear 422, not a 500.
+        # Service errors (qingshan.services.errors) and domain errors (bad codes, bad times):
+        # a clear 422, not a 500.
         return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.exception_handler(NotFound)
+    async def not_found(_request: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(Conflict)
+    async def conflict(_request: Request, exc: Conflict) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
 
     for r in (
         accounts.router,
         sites.router,
+        observations.router,
         devices.router,
         overview.router,
         overview.public_router,

@@ -1,34 +1,49 @@
-"""Request dependencies: database sessions, the caller's identity, role checks, CSRF."""
+"""Request dependencies: database sessions, the caller's identity, role checks, CSRF.
+
+Every ``/api`` route either depends on :func:`require` with a grant of
+:mod:`qingshan.services.permissions` or is listed in :data:`PUBLIC_ROUTES`;
+``tests/web/test_permissions.py`` walks the app and fails otherwise.
+"""
 
 from __future__ import annotations
 
 import hmac
-import json
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from qingshan.clock import utcnow
+from qingshan.roles import PUBLIC, Principal, Role
+from qingshan.services.accounts import sha256, token_principal, touch_token
+from qingshan.services.permissions import DISTRICT, READERS
 from qingshan.settings import Settings
-from qingshan.storage.models_web import ApiToken, AuditEntry
-from qingshan.web.auth import (
-    CSRF_HEADER,
-    PUBLIC,
-    SESSION_COOKIE,
-    LoginLimiter,
-    Principal,
-    session_principal,
-    sha256,
-    token_principal,
-)
+from qingshan.web.auth import CSRF_HEADER, SESSION_COOKIE, LoginLimiter, session_principal
+
+# DISTRICT and READERS (the grants of qingshan.services.permissions) are importable from
+# here too, for routers that take all their dependencies from this module.
+__all__ = [
+    "DISTRICT",
+    "MAX_ID",
+    "PUBLIC_ROUTES",
+    "READERS",
+    "PathId",
+    "QueryId",
+    "RoleRequirement",
+    "WebContext",
+    "client_of",
+    "ctx",
+    "principal",
+    "read_db",
+    "require",
+    "write_db",
+]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_ID = 2**31 - 1  # ids are 32-bit on both backends; larger numbers cannot name anything
@@ -109,7 +124,7 @@ def _token_lookup(c: WebContext, token: str) -> Principal:
     p, row = found
     if row.last_used_at is None or utcnow() - row.last_used_at > timedelta(minutes=5):
         with c.write() as s, s.begin():  # coarse, so tokens do not cost a write per call
-            s.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=utcnow()))
+            touch_token(s, row.id)
     return p
 
 
@@ -157,55 +172,40 @@ async def principal(request: Request) -> Principal:
     return p
 
 
-def require(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
-    """A dependency admitting only ``roles`` (401 for the anonymous public, 403 otherwise)."""
-    allowed = frozenset(roles)
+class RoleRequirement:
+    """The dependency :func:`require` makes: admits only ``roles`` (401 for the anonymous
+    public, 403 for a logged-in role without the grant). A class, not a closure, so that the
+    route walker of the tests can read which roles a route admits."""
 
-    async def check(p: Principal = Depends(principal)) -> Principal:
-        if p.role in allowed:
+    def __init__(self, roles: tuple[Role, ...]) -> None:
+        self.roles = frozenset(roles)
+
+    async def __call__(self, p: Principal = Depends(principal)) -> Principal:
+        if p.role in self.roles:
             return p
         if p.is_public:
             raise HTTPException(401, "log in first (需要登录)")
         raise HTTPException(403, f"role {p.role} may not do this (无权限)")
 
-    return check
+
+def require(*roles: Role) -> RoleRequirement:
+    """A dependency admitting only ``roles``: pass a grant of
+    :mod:`qingshan.services.permissions` (``require(*READERS)``)."""
+    return RoleRequirement(roles)
 
 
-READERS = ("admin", "staff", "unit", "grid", "leader", "enterprise")
-DISTRICT = ("admin", "staff", "unit", "grid", "leader")
-
-
-def _plain(value: Any) -> Any:
-    return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)
-
-
-def snapshot(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
-    return {f: _plain(getattr(obj, f)) for f in fields}
-
-
-def audit(
-    s: Session,
-    p: Principal,
-    request: Request | None,
-    *,
-    action: str,
-    entity: str,
-    entity_id: str | int | None,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-) -> None:
-    """Record one change in the same transaction as the change itself."""
-    s.add(
-        AuditEntry(
-            at=utcnow(),
-            user_id=p.user_id,
-            username=p.username,
-            unit=p.unit,
-            action=action,
-            entity=entity,
-            entity_id=None if entity_id is None else str(entity_id),
-            before=None if before is None else json.dumps(before, ensure_ascii=False),
-            after=None if after is None else json.dumps(after, ensure_ascii=False),
-            client=client_of(request) if request is not None else None,
-        )
-    )
+# The /api routes anyone may call, without a role: log-in and identity, disclosure, the map's
+# boundaries and tile settings, and the API description itself. Any other /api route must
+# depend on require(...).
+PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("POST", "/api/v1/auth/login"),
+        ("GET", "/api/v1/auth/me"),
+        ("GET", "/api/v1/map/boundaries"),
+        ("GET", "/api/v1/map/config"),
+        ("GET", "/api/v1/public/air"),
+        ("GET", "/api/v1/public/water"),
+        ("GET", "/api/v1/openapi.json"),
+        ("GET", "/api/v1/docs"),
+    }
+)

@@ -2,75 +2,60 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
-
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
-from pydantic import BaseModel, Field
-from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from qingshan.clock import utcnow
-from qingshan.storage.models_web import ApiToken, AuditEntry, WebSession, WebUser
+from qingshan.roles import ROLE_LABELS, Principal
+from qingshan.services import accounts, audit
+from qingshan.services.permissions import AUDIT_READERS, READERS, USER_ADMINS
+from qingshan.storage.models_web import ApiToken, WebUser
 from qingshan.web.auth import (
     CSRF_COOKIE,
-    ROLE_LABELS,
     SESSION_COOKIE,
-    AccountError,
-    Principal,
-    authenticate,
-    create_user,
-    hash_password,
+    end_session,
     new_session,
-    new_token,
-    principal_of,
-    sha256,
+    purge_expired_sessions,
 )
 from qingshan.web.deps import (
     MAX_ID,
-    READERS,
     PathId,
-    audit,
     client_of,
     ctx,
     principal,
     read_db,
     require,
-    snapshot,
     write_db,
+)
+from qingshan.web.schemas.accounts import (
+    AuditOut,
+    LoginIn,
+    Me,
+    NewToken,
+    TokenIn,
+    TokenOut,
+    UserIn,
+    UserOut,
+    UserPatch,
 )
 
 router = APIRouter(tags=["accounts"])
-
-Role = Literal["admin", "staff", "unit", "grid", "enterprise", "leader"]
-USER_FIELDS = ("username", "role", "display_name", "unit", "enterprise_id", "active")
-
-
-class LoginIn(BaseModel):
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=256)
-
-
-class Me(BaseModel):
-    authenticated: bool
-    role: str
-    role_label: str
-    username: str | None = None
-    unit: str | None = None
-    enterprise_id: int | None = None
-    csrf_token: str | None = Field(None, description="send as X-CSRF-Token on unsafe requests")
 
 
 def _me(p: Principal) -> Me:
     return Me(
         authenticated=not p.is_public,
         role=p.role,
-        role_label=ROLE_LABELS[p.role],
+        role_label=p.role_label,
         username=p.username,
         unit=p.unit,
         enterprise_id=p.enterprise_id,
         csrf_token=p.csrf_token,
     )
+
+
+def _cookie_path(request: Request) -> str:
+    return (ctx(request).settings.web_root_path or "") + "/"
 
 
 @router.post(
@@ -91,28 +76,28 @@ def login(body: LoginIn, request: Request, response: Response) -> Me:
             429, f"登录失败次数过多，请 {wait} 秒后再试", headers={"Retry-After": str(wait)}
         )
     with c.write() as s, s.begin():
-        user = authenticate(s, body.username, body.password)
+        user = accounts.authenticate(s, body.username, body.password)
         if user is None:
             c.limiter.failed(*keys)
             raise HTTPException(401, "用户名或密码错误")
         c.limiter.succeeded(keys[0])
         user.last_login_at = utcnow()
-        s.execute(delete(WebSession).where(WebSession.expires_at <= utcnow()))
+        purge_expired_sessions(s)
         sid, row = new_session(s, user, c.settings.web_session_hours)
-        p = principal_of(user, "session", row.csrf_token)
-        audit(
+        p = accounts.principal_of(user, "session", row.csrf_token)
+        audit.record(
             s,
             p,
-            request,
             action="login",
             entity="session",
             entity_id=user.id,
             before=None,
             after=None,
+            client=client_of(request),
         )
     secure = c.settings.web_cookie_secure
     max_age = int(c.settings.web_session_hours * 3600)
-    path = (c.settings.web_root_path or "") + "/"
+    path = _cookie_path(request)
     response.set_cookie(
         SESSION_COOKIE,
         sid,
@@ -142,21 +127,21 @@ def logout(
     sid = request.cookies.get(SESSION_COOKIE)
     with ctx(request).write() as s, s.begin():
         if sid:
-            s.execute(delete(WebSession).where(WebSession.id_hash == sha256(sid)))
-        audit(
+            end_session(s, sid)
+        audit.record(
             s,
             p,
-            request,
             action="logout",
             entity="session",
             entity_id=p.user_id,
             before=None,
             after=None,
+            client=client_of(request),
         )
     ctx(request).auth_cache.clear()  # after the commit
     out = Response(status_code=204)
-    out.delete_cookie(SESSION_COOKIE, path=(ctx(request).settings.web_root_path or "") + "/")
-    out.delete_cookie(CSRF_COOKIE, path=(ctx(request).settings.web_root_path or "") + "/")
+    out.delete_cookie(SESSION_COOKIE, path=_cookie_path(request))
+    out.delete_cookie(CSRF_COOKIE, path=_cookie_path(request))
     return out
 
 
@@ -164,23 +149,6 @@ def logout(
 def me(p: Principal = Depends(principal)) -> Me:
     """The caller's identity and role (anonymous callers get role ``public``)."""
     return _me(p)
-
-
-class TokenIn(BaseModel):
-    name: str = Field(min_length=1, max_length=100, description="what the token is for")
-
-
-class TokenOut(BaseModel):
-    id: int
-    name: str
-    prefix: str
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
-
-
-class NewToken(TokenOut):
-    token: str = Field(description="shown once; send as 'Authorization: Bearer <token>'")
 
 
 def _token_out(t: ApiToken) -> TokenOut:
@@ -199,8 +167,7 @@ def list_tokens(
     p: Principal = Depends(require(*READERS)), s: Session = Depends(read_db)
 ) -> list[TokenOut]:
     """The caller's own API tokens (never the secrets)."""
-    rows = s.scalars(select(ApiToken).where(ApiToken.user_id == p.user_id).order_by(ApiToken.id))
-    return [_token_out(t) for t in rows]
+    return [_token_out(t) for t in accounts.list_tokens(s, p)]
 
 
 @router.post("/auth/tokens", response_model=NewToken, status_code=201)
@@ -211,23 +178,7 @@ def create_token(
     s: Session = Depends(write_db),
 ) -> NewToken:
     """A new API token acting as the caller (same role and scope)."""
-    user = s.get(WebUser, p.user_id)
-    if user is None:
-        raise HTTPException(401, "user no longer exists")
-    try:
-        token, row = new_token(s, user, body.name)
-    except AccountError as exc:
-        raise HTTPException(422, str(exc)) from None
-    audit(
-        s,
-        p,
-        request,
-        action="create",
-        entity="api_token",
-        entity_id=row.id,
-        before=None,
-        after={"name": row.name, "prefix": row.prefix},
-    )
+    token, row = accounts.create_token(s, p, body.name, client=client_of(request))
     return NewToken(token=token, **_token_out(row).model_dump())
 
 
@@ -239,52 +190,8 @@ def revoke_token(
     s: Session = Depends(write_db),
 ) -> Response:
     """Revoke one of the caller's tokens (administrators: anyone's)."""
-    row = s.get(ApiToken, token_id)
-    if row is None or (row.user_id != p.user_id and p.role != "admin"):
-        raise HTTPException(404, f"no token {token_id}")
-    if row.revoked_at is None:
-        row.revoked_at = utcnow()
-        ctx(request).auth_cache.clear()
-        audit(
-            s,
-            p,
-            request,
-            action="revoke",
-            entity="api_token",
-            entity_id=row.id,
-            before={"revoked_at": None},
-            after={"revoked_at": row.revoked_at.isoformat()},
-        )
+    accounts.revoke_token(s, p, token_id, client=client_of(request))
     return Response(status_code=204)
-
-
-class UserOut(BaseModel):
-    id: int
-    username: str
-    role: str
-    role_label: str
-    display_name: str | None
-    unit: str | None
-    enterprise_id: int | None
-    active: bool
-    created_at: datetime
-    last_login_at: datetime | None
-
-
-class UserIn(BaseModel):
-    username: str = Field(min_length=3, max_length=64)
-    password: str = Field(min_length=10, max_length=256)
-    role: Role
-    unit: str | None = Field(None, max_length=100)
-    enterprise_id: int | None = Field(None, ge=1, le=2**31 - 1)
-    display_name: str | None = Field(None, max_length=100)
-
-
-class UserPatch(BaseModel):
-    role: Role | None = None
-    active: bool | None = None
-    display_name: str | None = Field(None, max_length=100)
-    password: str | None = Field(None, min_length=10, max_length=256)
 
 
 def _user_out(u: WebUser) -> UserOut:
@@ -304,41 +211,30 @@ def _user_out(u: WebUser) -> UserOut:
 
 @router.get("/users", response_model=list[UserOut])
 def list_users(
-    _: Principal = Depends(require("admin")), s: Session = Depends(read_db)
+    _: Principal = Depends(require(*USER_ADMINS)), s: Session = Depends(read_db)
 ) -> list[UserOut]:
     """All accounts (administrators only)."""
-    return [_user_out(u) for u in s.scalars(select(WebUser).order_by(WebUser.username))]
+    return [_user_out(u) for u in accounts.list_users(s)]
 
 
 @router.post("/users", response_model=UserOut, status_code=201)
 def add_user(
     body: UserIn,
     request: Request,
-    p: Principal = Depends(require("admin")),
+    p: Principal = Depends(require(*USER_ADMINS)),
     s: Session = Depends(write_db),
 ) -> UserOut:
     """Create an account (administrators only)."""
-    try:
-        u = create_user(
-            s,
-            username=body.username,
-            password=body.password,
-            role=body.role,
-            unit=body.unit,
-            enterprise_id=body.enterprise_id,
-            display_name=body.display_name,
-        )
-    except AccountError as exc:
-        raise HTTPException(422, str(exc)) from None
-    audit(
+    u = accounts.create_user(
         s,
         p,
-        request,
-        action="create",
-        entity="user",
-        entity_id=u.id,
-        before=None,
-        after=snapshot(u, USER_FIELDS),
+        username=body.username,
+        password=body.password,
+        role=body.role,
+        unit=body.unit,
+        enterprise_id=body.enterprise_id,
+        display_name=body.display_name,
+        client=client_of(request),
     )
     return _user_out(u)
 
@@ -348,50 +244,22 @@ def edit_user(
     user_id: PathId,
     body: UserPatch,
     request: Request,
-    p: Principal = Depends(require("admin")),
+    p: Principal = Depends(require(*USER_ADMINS)),
     s: Session = Depends(write_db),
 ) -> UserOut:
-    """Change role, active flag, display name or password (administrators only)."""
-    u = s.get(WebUser, user_id)
-    if u is None:
-        raise HTTPException(404, f"no user {user_id}")
-    before = snapshot(u, USER_FIELDS)
-    if body.role is not None and body.role != u.role:
-        if (body.role == "enterprise") != (u.enterprise_id is not None) or (
-            (body.role == "unit") != (u.unit is not None)
-        ):
-            raise HTTPException(
-                422, "role change would break the unit/enterprise binding; create a new user"
-            )
-        u.role = body.role
-    if body.active is not None:
-        u.active = body.active
-        if not body.active:
-            s.execute(delete(WebSession).where(WebSession.user_id == u.id))
-    if body.display_name is not None:
-        u.display_name = body.display_name
-    if body.password is not None:
-        u.password_hash = hash_password(body.password)
-        s.execute(delete(WebSession).where(WebSession.user_id == u.id))
-    ctx(request).auth_cache.clear()  # role, activity or password changed: re-check credentials
-    after = snapshot(u, USER_FIELDS)
-    if body.password is not None:
-        after["password"] = "changed"  # never the password itself
-    audit(s, p, request, action="update", entity="user", entity_id=u.id, before=before, after=after)
+    """Change role, active flag, display name or password (administrators only); disabling
+    a user or setting its password ends its browser sessions."""
+    u = accounts.update_user(
+        s,
+        p,
+        user_id,
+        role=body.role,
+        active=body.active,
+        display_name=body.display_name,
+        password=body.password,
+        client=client_of(request),
+    )
     return _user_out(u)
-
-
-class AuditOut(BaseModel):
-    id: int
-    at: datetime
-    username: str | None
-    unit: str | None
-    action: str
-    entity: str
-    entity_id: str | None
-    before: str | None
-    after: str | None
-    client: str | None
 
 
 @router.get("/audit", response_model=list[AuditOut])
@@ -401,17 +269,10 @@ def audit_log(
     before_id: int | None = Query(
         None, ge=1, le=MAX_ID, description="page: entries older than this id"
     ),
-    p: Principal = Depends(require("admin", "unit")),
+    p: Principal = Depends(require(*AUDIT_READERS)),
     s: Session = Depends(read_db),
 ) -> list[AuditOut]:
     """The audit log, newest first. Unit users see only their own unit's entries."""
-    q = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
-    if p.role == "unit":
-        q = q.where(AuditEntry.unit == p.unit)
-    if entity:
-        q = q.where(AuditEntry.entity == entity)
-    if before_id:
-        q = q.where(AuditEntry.id < before_id)
     return [
         AuditOut(
             id=a.id,
@@ -425,5 +286,5 @@ def audit_log(
             after=a.after,
             client=a.client,
         )
-        for a in s.scalars(q)
+        for a in audit.entries(s, p, entity=entity, limit=limit, before_id=before_id)
     ]

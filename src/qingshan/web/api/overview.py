@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 
 from qingshan.clock import utcnow
 from qingshan.geo import wgs84_to_gcj02
+from qingshan.roles import Principal
 from qingshan.services import deployment
+from qingshan.services.permissions import sees_district, site_scope
 from qingshan.storage.models import Device, Enterprise, Quarantine, Site
 from qingshan.web import figures_bridge as fb
-from qingshan.web.api.sites import site_scope
-from qingshan.web.auth import Principal
 from qingshan.web.cache import TTLCache, app_cache
 from qingshan.web.deps import DISTRICT, READERS, WebContext, ctx, require
 from qingshan.web.labels import KIND_LABELS
@@ -131,11 +131,10 @@ def _map_features(
         now = utcnow()
         outlets = fb.outlet_states(s, off, now)
         region = deployment.region_code(s)
-        public_figures = p.role != "enterprise"  # an enterprise sees only its own outlets
-        aqi = {x["site_id"]: x for x in fb.station_aqi(s, region)} if public_figures else {}
+        aqi = {x["site_id"]: x for x in fb.station_aqi(s, region)} if sees_district(p) else {}
         water = (
             {x.get("site_id"): x for x in fb.section_classes(s, region, fb.now_cst().date())}
-            if public_figures
+            if sees_district(p)
             else {}
         )
         seen: dict[int | None, datetime | None] = {

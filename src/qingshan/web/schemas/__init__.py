@@ -1,1 +1,4 @@
-"""Pydantic request and response models of the web API, one module per router."""
+"""Request and response models of the web API (pydantic), one module per router.
+
+They describe the wire format only; the routers fill them from what the services return.
+"""

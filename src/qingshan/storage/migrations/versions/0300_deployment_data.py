@@ -1,7 +1,7 @@
 """deployment data: own region, region boundaries, permits and limits, indicator targets
 
 Revision ID: 0300_deployment_data
-Revises: 0200_figures
+Revises: 0210_observation_zs_range
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0300_deployment_data"
-down_revision = "0200_figures"
+down_revision = "0210_observation_zs_range"
 branch_labels = None
 depends_on = None
 

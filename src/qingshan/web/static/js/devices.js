@@ -1,4 +1,5 @@
-// Devices: status, last packet, reject log; registration and (de)activation by administrators.
+// Devices: status, last packet, reject log; registration (a retired MN is re-activated) and
+// (de)activation by administrators.
 import { api, esc, fmtTime, header } from "./common.js";
 
 const m = await header("devices");
@@ -36,7 +37,7 @@ if (m) {
       err.textContent = "";
       const v = (k) => document.getElementById(k).value.trim();
       try {
-        await api("devices", { method: "POST", body: { mn: v("mn"), pw: v("pw"), st: v("st"), site_code: v("site_code") || null, edition: v("edition") } });
+        await api("devices", { method: "POST", body: { mn: v("mn"), pw: v("pw"), st: v("st"), site_code: v("site_code") || null, edition: v("edition"), group: v("group") || null, sm4_key: v("sm4_key") || null } });
         ev.target.reset();
         loadDevices();
       } catch (e) { err.textContent = e.message; }

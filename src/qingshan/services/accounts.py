@@ -1,0 +1,339 @@
+"""Accounts: users, passwords, API tokens, for the web app and ``qingshan user`` alike.
+
+* Passwords: argon2id (argon2-cffi's defaults, RFC 9106 "second recommended" parameters),
+  at least :data:`MIN_PASSWORD` characters; hashes are upgraded on log-in when the parameters
+  change; an unknown user costs the same time as a wrong password.
+* API tokens for machines: ``qst_`` + 256 random bits, stored as SHA-256 only, acting as the
+  user that made them (same role and scope), revocable.
+* Every change is audited in its own transaction (:mod:`qingshan.services.audit`); passwords
+  appear there only as ``"changed"``. Disabling a user or changing its password ends its
+  browser sessions.
+
+Browser sessions, cookies and CSRF are the web app's (``qingshan.web.auth``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+import secrets
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from qingshan.clock import utcnow
+from qingshan.roles import CLI, Principal, Role, parse_role
+from qingshan.services import audit
+from qingshan.services.errors import NotFound, ServiceError
+from qingshan.storage.models import Enterprise
+from qingshan.storage.models_web import ApiToken, WebSession, WebUser
+
+TOKEN_PREFIX = "qst_"
+MIN_PASSWORD = 10
+USER_FIELDS = ("username", "role", "display_name", "unit", "enterprise_id", "active")
+_USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{3,64}$")
+
+_hasher = PasswordHasher()
+# Verifying against this keeps the time of "no such user" equal to "wrong password".
+_DUMMY_HASH = _hasher.hash("qingshan-dummy-password")
+
+
+class AccountError(ServiceError):
+    """A bad account operation, with a message for the user."""
+
+
+class UnknownAccount(AccountError, NotFound):
+    """No such user or token (or not the caller's)."""
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"password must have at least {MIN_PASSWORD} characters")
+    return _hasher.hash(password)
+
+
+def principal_of(user: WebUser, via: str, csrf: str | None = None) -> Principal:
+    return Principal(
+        role=Role(user.role),
+        user_id=user.id,
+        username=user.username,
+        unit=user.unit,
+        enterprise_id=user.enterprise_id,
+        via=via,
+        csrf_token=csrf,
+    )
+
+
+# ---------------------------------------------------------------------------- users
+
+
+def enterprise_id_of(s: Session, ref: str) -> int:
+    """An enterprise by its id or its 统一社会信用代码 (18 characters)."""
+    q = select(Enterprise.id).where(Enterprise.credit_code == ref)
+    if ref.isdigit() and len(ref) < 18:
+        q = select(Enterprise.id).where(Enterprise.id == int(ref))
+    found = s.scalar(q)
+    if found is None:
+        raise AccountError(f"no enterprise {ref!r} (give its id or credit code)")
+    return found
+
+
+def create_user(
+    s: Session,
+    actor: Principal,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    unit: str | None = None,
+    enterprise_id: int | None = None,
+    display_name: str | None = None,
+    client: str | None = None,
+) -> WebUser:
+    """Validate, add and audit a user (flushes; the caller commits)."""
+    if not _USERNAME.match(username):
+        raise AccountError("username must be 3-64 letters, digits, '_', '.' or '-'")
+    try:
+        r = parse_role(role)
+    except ValueError as exc:
+        raise AccountError(str(exc)) from None
+    if r is Role.UNIT and not (unit and unit.strip()):
+        raise AccountError("a unit user needs --unit (the department it belongs to)")
+    if r is not Role.UNIT and unit:
+        raise AccountError("--unit applies only to the unit role")
+    if r is Role.ENTERPRISE:
+        if enterprise_id is None:
+            raise AccountError("an enterprise user needs --enterprise (its id or credit code)")
+        if s.get(Enterprise, enterprise_id) is None:
+            raise AccountError(f"no enterprise with id {enterprise_id}")
+    elif enterprise_id is not None:
+        raise AccountError("--enterprise applies only to the enterprise role")
+    if s.scalar(select(WebUser.id).where(WebUser.username == username)) is not None:
+        raise AccountError(f"user {username!r} already exists")
+    user = WebUser(
+        username=username,
+        password_hash=hash_password(password),
+        role=r.value,
+        unit=unit.strip() if unit else None,
+        enterprise_id=enterprise_id,
+        display_name=display_name,
+        active=True,
+        created_at=utcnow(),
+    )
+    s.add(user)
+    s.flush()
+    audit.record(
+        s,
+        actor,
+        action="create",
+        entity="user",
+        entity_id=user.id,
+        before=None,
+        after=audit.snapshot(user, USER_FIELDS),
+        client=client,
+    )
+    return user
+
+
+def list_users(s: Session) -> list[WebUser]:
+    return list(s.scalars(select(WebUser).order_by(WebUser.username)))
+
+
+def get_user(s: Session, ref: int | str) -> WebUser:
+    """A user by id or by user name."""
+    if isinstance(ref, int):
+        user = s.get(WebUser, ref)
+    else:
+        user = s.scalar(select(WebUser).where(WebUser.username == ref))
+    if user is None:
+        raise UnknownAccount(f"no user {ref}")
+    return user
+
+
+def update_user(
+    s: Session,
+    actor: Principal,
+    ref: int | str,
+    *,
+    role: str | None = None,
+    active: bool | None = None,
+    display_name: str | None = None,
+    password: str | None = None,
+    client: str | None = None,
+) -> WebUser:
+    """Change a user's role, active flag, display name or password, and audit it.
+
+    A role change may not break the unit or enterprise binding (create a new user instead).
+    Disabling a user or setting its password ends its browser sessions; its API tokens stop
+    working while it is disabled.
+    """
+    u = get_user(s, ref)
+    before = audit.snapshot(u, USER_FIELDS)
+    if role is not None and role != u.role:
+        try:
+            r = parse_role(role)
+        except ValueError as exc:
+            raise AccountError(str(exc)) from None
+        if (r is Role.ENTERPRISE) != (u.enterprise_id is not None) or (
+            (r is Role.UNIT) != (u.unit is not None)
+        ):
+            raise AccountError(
+                "role change would break the unit/enterprise binding; create a new user"
+            )
+        u.role = r.value
+    if active is not None:
+        u.active = active
+        if not active:
+            s.execute(delete(WebSession).where(WebSession.user_id == u.id))
+    if display_name is not None:
+        u.display_name = display_name
+    if password is not None:
+        u.password_hash = hash_password(password)
+        s.execute(delete(WebSession).where(WebSession.user_id == u.id))
+    after = audit.snapshot(u, USER_FIELDS)
+    if password is not None:
+        after["password"] = "changed"  # never the password itself
+    audit.record(
+        s,
+        actor,
+        action="update",
+        entity="user",
+        entity_id=u.id,
+        before=before,
+        after=after,
+        client=client,
+    )
+    return u
+
+
+def authenticate(s: Session, username: str, password: str) -> WebUser | None:
+    """The active user with this password, or None (same cost either way)."""
+    user = s.scalar(select(WebUser).where(WebUser.username == username))
+    if user is None or not user.active:
+        with contextlib.suppress(VerificationError):
+            _hasher.verify(_DUMMY_HASH, password)
+        return None
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return user
+
+
+def demo_account(factory: sessionmaker[Session]) -> str:
+    """For ``qingshan demo``: when there is no account yet, create the administrator ``demo``
+    with a random password and say so (to be shown once, on the console that started the
+    demo, never logged); otherwise say how to add accounts."""
+    with factory() as s, s.begin():
+        if s.scalar(select(WebUser.id).limit(1)) is not None:
+            return "existing accounts (add one: qingshan user add --username … --role …)"
+        password = secrets.token_urlsafe(12)
+        create_user(
+            s, CLI, username="demo", password=password, role=Role.ADMIN, display_name="演示管理员"
+        )
+    return f"user demo, password {password} (administrator; shown only now)"
+
+
+# ---------------------------------------------------------------------------- API tokens
+
+
+def create_token(
+    s: Session, actor: Principal, name: str, *, client: str | None = None
+) -> tuple[str, ApiToken]:
+    """A new token of the actor's own user: the secret (returned once, never stored) and
+    its row."""
+    if actor.user_id is None:
+        raise AccountError("only a user can own API tokens")
+    user = s.get(WebUser, actor.user_id)
+    if user is None or not user.active:
+        raise UnknownAccount("user no longer exists")
+    if not name.strip() or len(name) > 100:
+        raise AccountError("token name must be 1-100 characters")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(
+        user_id=user.id,
+        name=name.strip(),
+        token_hash=sha256(token),
+        prefix=token[:10],
+        created_at=utcnow(),
+    )
+    s.add(row)
+    s.flush()
+    audit.record(
+        s,
+        actor,
+        action="create",
+        entity="api_token",
+        entity_id=row.id,
+        before=None,
+        after={"name": row.name, "prefix": row.prefix},
+        client=client,
+    )
+    return token, row
+
+
+def list_tokens(s: Session, actor: Principal) -> list[ApiToken]:
+    """The actor's own tokens (rows only; the secrets are not stored)."""
+    return list(
+        s.scalars(select(ApiToken).where(ApiToken.user_id == actor.user_id).order_by(ApiToken.id))
+    )
+
+
+def revoke_token(s: Session, actor: Principal, token_id: int, *, client: str | None = None) -> bool:
+    """Revoke one of the actor's tokens (administrators: anyone's); False when it already
+    was. Another user's token is :class:`UnknownAccount`, like a missing one."""
+    row = s.get(ApiToken, token_id)
+    if row is None or (row.user_id != actor.user_id and actor.role != Role.ADMIN):
+        raise UnknownAccount(f"no token {token_id}")
+    if row.revoked_at is not None:
+        return False
+    row.revoked_at = utcnow()
+    audit.record(
+        s,
+        actor,
+        action="revoke",
+        entity="api_token",
+        entity_id=row.id,
+        before={"revoked_at": None},
+        after={"revoked_at": row.revoked_at.isoformat()},
+        client=client,
+    )
+    return True
+
+
+def token_principal(s: Session, token: str) -> tuple[Principal, ApiToken] | None:
+    """Who a bearer token acts as, or None (unknown, revoked, or its user disabled)."""
+    row = s.scalar(select(ApiToken).where(ApiToken.token_hash == sha256(token)))
+    if row is None or row.revoked_at is not None:
+        return None
+    user = s.get(WebUser, row.user_id)
+    if user is None or not user.active:
+        return None
+    return principal_of(user, "token"), row
+
+
+def touch_token(s: Session, token_id: int) -> None:
+    s.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=utcnow()))
+
+
+def user_summary(u: WebUser) -> dict[str, Any]:
+    """A user as the command line prints it (never the password hash)."""
+    return {
+        "id": u.id,
+        "username": u.username,
+        "role": u.role,
+        "unit": u.unit,
+        "enterprise_id": u.enterprise_id,
+        "active": u.active,
+        "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None,
+    }

@@ -1,0 +1,122 @@
+"""Who may do what, and which rows each principal may see: the one place for both.
+
+* Grants: which roles may use an operation. The web routes pass these to ``require(...)``;
+  ``tests/web/test_permissions.py`` walks the app and checks every ``/api`` route has one.
+* Scopes: SQL conditions that every query of sites, devices, enterprises, rejects, records
+  and the audit log adds, so an enterprise user sees only its own outlets, a unit user only
+  its own unit's audit entries, and the anonymous public nothing.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, and_, false, select, true
+from sqlalchemy.orm import Session
+
+from qingshan.roles import Principal, Role
+from qingshan.services.errors import NotFound
+from qingshan.storage.models import Device, Enterprise, Observation, Quarantine, Site
+from qingshan.storage.models_web import AuditEntry
+
+# ---------------------------------------------------------------------------- grants
+
+# Monitoring data, sites, devices, the reject log, the map, one's own API tokens; enterprise
+# users within their scope.
+READERS: tuple[Role, ...] = tuple(Role)
+# District-wide figures (the cockpit, station AQI on the map): everyone but enterprise users.
+DISTRICT: tuple[Role, ...] = tuple(r for r in Role if r is not Role.ENTERPRISE)
+DEVICE_ADMINS: tuple[Role, ...] = (Role.ADMIN,)  # register and edit devices
+USER_ADMINS: tuple[Role, ...] = (Role.ADMIN,)  # accounts
+AUDIT_READERS: tuple[Role, ...] = (Role.ADMIN, Role.UNIT)  # unit users: their own unit only
+
+
+def sees_district(p: Principal) -> bool:
+    """Whether the principal reads the whole district (every site, district figures)."""
+    return p.role in DISTRICT
+
+
+# ---------------------------------------------------------------------------- scopes
+
+
+def site_scope(p: Principal) -> ColumnElement[bool]:
+    """Sites the principal may see: all, or an enterprise user's own outlets."""
+    if sees_district(p):
+        return true()
+    if p.role == Role.ENTERPRISE and p.enterprise_id is not None:
+        return and_(Site.kind == "enterprise_outlet", Site.enterprise_id == p.enterprise_id)
+    return false()
+
+
+def device_scope(p: Principal) -> ColumnElement[bool]:
+    """Devices the principal may see: all (also those not yet at a site), or the devices at
+    an enterprise user's own outlets."""
+    if sees_district(p):
+        return true()
+    if p.role == Role.ENTERPRISE and p.enterprise_id is not None:
+        return Device.site_id.in_(select(Site.id).where(site_scope(p)))
+    return false()
+
+
+def enterprise_scope(p: Principal) -> ColumnElement[bool]:
+    """Enterprises the principal may see: all, or an enterprise user's own."""
+    if sees_district(p):
+        return true()
+    if p.role == Role.ENTERPRISE and p.enterprise_id is not None:
+        return Enterprise.id == p.enterprise_id
+    return false()
+
+
+def record_scope(p: Principal) -> ColumnElement[bool]:
+    """Observation records the principal may read: those of its visible devices."""
+    if sees_district(p):
+        return true()
+    return Observation.device_id.in_(select(Device.id).where(device_scope(p)))
+
+
+def reject_scope(p: Principal) -> ColumnElement[bool]:
+    """Rejected input (quarantine): all, including unknown MNs; enterprise users only the
+    rejects of their own devices."""
+    if sees_district(p):
+        return true()
+    return Quarantine.mn.in_(select(Device.mn).where(device_scope(p)))
+
+
+def audit_scope(p: Principal) -> ColumnElement[bool]:
+    """Audit entries: administrators all, unit users their own unit's, nobody else any."""
+    if p.role == Role.ADMIN:
+        return true()
+    if p.role == Role.UNIT and p.unit is not None:
+        return AuditEntry.unit == p.unit
+    return false()
+
+
+# ---------------------------------------------------------------------------- look-ups
+
+
+def visible_site(s: Session, p: Principal, site_id: int) -> Site:
+    """The site, if the principal may see it; otherwise :class:`NotFound`."""
+    site = s.scalar(select(Site).where(Site.id == site_id, site_scope(p)))
+    if site is None:  # the same answer for "absent" and "not yours": no probing
+        raise NotFound(f"no site {site_id}")
+    return site
+
+
+def visible_devices(
+    s: Session, p: Principal, *, site_id: int | None = None, mn: str | None = None
+) -> dict[int, str]:
+    """Device id → MN of one site's devices or of one device (by MN), within scope.
+
+    Exactly one of ``site_id`` and ``mn``. A site out of scope or an MN the principal may not
+    see is :class:`NotFound`; a visible site without devices gives an empty mapping.
+    """
+    if (site_id is None) == (mn is None):
+        raise ValueError("give exactly one of site_id and mn")
+    q = select(Device.id, Device.mn).where(device_scope(p))
+    if site_id is not None:
+        visible_site(s, p, site_id)
+        q = q.where(Device.site_id == site_id)
+    else:
+        q = q.where(Device.mn == mn)
+    devices = {d: m for d, m in s.execute(q)}
+    if mn is not None and not devices:
+        raise NotFound(f"no device with MN {mn}")
+    return devices

@@ -1,0 +1,84 @@
+"""Log-in, identity, API tokens, users, the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from qingshan.roles import Role
+from qingshan.services.accounts import MIN_PASSWORD
+
+
+class LoginIn(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class Me(BaseModel):
+    authenticated: bool
+    role: str
+    role_label: str
+    username: str | None = None
+    unit: str | None = None
+    enterprise_id: int | None = None
+    csrf_token: str | None = Field(None, description="send as X-CSRF-Token on unsafe requests")
+
+
+class TokenIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100, description="what the token is for")
+
+
+class TokenOut(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class NewToken(TokenOut):
+    token: str = Field(description="shown once; send as 'Authorization: Bearer <token>'")
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    role: str
+    role_label: str
+    display_name: str | None
+    unit: str | None
+    enterprise_id: int | None
+    active: bool
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+class UserIn(BaseModel):
+    username: str = Field(min_length=3, max_length=64)
+    password: str = Field(min_length=MIN_PASSWORD, max_length=256)
+    role: Role
+    unit: str | None = Field(None, max_length=100)
+    enterprise_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    display_name: str | None = Field(None, max_length=100)
+
+
+class UserPatch(BaseModel):
+    role: Role | None = None
+    active: bool | None = None
+    display_name: str | None = Field(None, max_length=100)
+    password: str | None = Field(None, min_length=MIN_PASSWORD, max_length=256)
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: datetime
+    username: str | None
+    unit: str | None
+    action: str
+    entity: str
+    entity_id: str | None
+    before: str | None
+    after: str | None
+    client: str | None

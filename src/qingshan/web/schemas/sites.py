@@ -1,0 +1,124 @@
+"""Sites, their latest values, chart series, completeness, observation records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+ResolutionName = Literal["realtime", "minute", "hour", "day"]
+KindName = Literal[
+    "air_station",
+    "surface_water_section",
+    "drinking_water_source",
+    "groundwater_point",
+    "noise_station",
+    "enterprise_outlet",
+]
+ExportFormat = Literal["csv", "xlsx", "json"]
+
+
+class SiteOut(BaseModel):
+    id: int
+    code: str
+    name: str
+    kind: str
+    kind_label: str
+    region_code: str | None
+    longitude: float | None
+    latitude: float | None
+    control_level: str | None
+    water_body_name: str | None
+    target_class: str | None
+    enterprise_id: int | None
+    enterprise_name: str | None
+    outlet_medium: str | None
+
+
+class SitePage(BaseModel):
+    total: int
+    items: list[SiteOut]
+
+
+class LatestValue(BaseModel):
+    code: str
+    name: str | None
+    unit: str | None
+    value: str | None
+    zs: str | None
+    flag: str | None
+
+
+class LatestRecord(BaseModel):
+    resolution: str
+    time: datetime | None = Field(description="data time, China Standard Time (UTC+8)")
+    values: list[LatestValue]
+
+
+class DeviceBrief(BaseModel):
+    mn: str
+    active: bool
+    last_seen_at: datetime | None
+
+
+class SiteDetail(BaseModel):
+    site: SiteOut
+    devices: list[DeviceBrief]
+    latest: list[LatestRecord]
+
+
+class Series(BaseModel):
+    code: str
+    name: str | None
+    unit: str | None
+    times: list[datetime]
+    values: list[float | None]
+    flags: list[str | None]
+
+
+class SeriesOut(BaseModel):
+    site_id: int
+    resolution: str
+    resolution_label: str
+    start: datetime
+    end: datetime
+    series: list[Series]
+    flag_labels: dict[str, str] = Field(description="HJ 212-2017 data flags (数据标记)")
+
+
+class FactorCompleteness(BaseModel):
+    code: str
+    name: str | None
+    received: int
+    valid: int = Field(description="records whose flag is N (normal) or absent")
+    expected: int
+    ratio: float = Field(description="received / expected")
+
+
+class CompletenessOut(BaseModel):
+    site_id: int
+    resolution: str
+    expected: int
+    factors: list[FactorCompleteness]
+
+
+class ObservationOut(BaseModel):
+    device_mn: str
+    time: datetime
+    code: str
+    value: str | None = Field(description="Rtd or Avg, as the device sent it (exact decimal text)")
+    min: str | None = Field(None, description="Min")
+    max: str | None = Field(None, description="Max")
+    cou: str | None = Field(None, description="Cou (cumulative amount)")
+    zs: str | None = Field(description="ZsRtd or ZsAvg (converted value)")
+    zs_min: str | None = Field(None, description="ZsMin")
+    zs_max: str | None = Field(None, description="ZsMax")
+    flag: str | None
+    derived: bool = Field(description="computed by the platform (roll-up), not sent")
+    samples: int | None = Field(None, description="valid inputs of a derived record")
+
+
+class ObservationPage(BaseModel):
+    items: list[ObservationOut]
+    next_cursor: str | None = Field(description="pass as cursor for the next page; null at end")
