@@ -80,9 +80,11 @@ def round_units(value: Exact, ndigits: int = 0) -> int:
     10^-ndigits: ``round_units("4.05", 1) == 40``, ``round_units(Fraction(81, 2)) == 40``."""
     q = to_fraction(value)
     scaled = q * 10**ndigits if ndigits >= 0 else q / 10**-ndigits
-    floor, rest = divmod(scaled.numerator, scaled.denominator)
+    num: int = scaled.numerator
+    den: int = scaled.denominator
+    floor, rest = divmod(num, den)
     twice = 2 * rest
-    if twice > scaled.denominator or (twice == scaled.denominator and floor % 2 == 1):
+    if twice > den or (twice == den and floor % 2 == 1):
         floor += 1
     return floor
 

@@ -926,15 +926,15 @@ def evaluate_many(
     for (pol, stat), (series, _period) in _STAT_SOURCE.items():
         if stat not in rules.items.get(pol, ()):
             continue
-        units, ok = kept[series]
-        n = ok.sum(axis=-1)
+        units, has_day = kept[series]
+        n = has_day.sum(axis=-1)
         counts[series] = n
         if stat == "mean":
-            total = np.where(ok, units, 0).sum(axis=-1)
+            total = np.where(has_day, units, 0).sum(axis=-1)
             mean = round_ratio(total, np.maximum(n, 1), 0)
             stats[(pol, stat)] = (np.asarray(mean, dtype=np.int64), n > 0)
         else:
-            stats[(pol, stat)] = _percentile_units(units, ok, int(stat[1:]))
+            stats[(pol, stat)] = _percentile_units(units, has_day, int(stat[1:]))
 
     # GB 3095 表4 per pollutant, judged on the data before any dust-day deduction.
     validity: dict[str, list[tuple[list[str], list[str]]]] = {}
@@ -957,13 +957,13 @@ def evaluate_many(
                 short[pol], short_words[pol] = reasons, words
         st_stats: list[PollutantStatistic] = []
         pol_ok: dict[str, bool | None] = {}
-        for (pol, stat), (units, has) in stats.items():
+        for (pol, stat), (stat_units, has) in stats.items():
             series, period = _STAT_SOURCE[(pol, stat)]
-            value = _statistic_value(int(units[i]), series) if has[i] else None
+            value = _statistic_value(int(stat_units[i]), series) if has[i] else None
             lim = limits.get(pol, period)
             ok: bool | None = None
             if value is not None and pol not in short:
-                ok = value <= lim
+                ok = bool(value <= lim)
             mult = None if value is None else exceedance_multiple(value, lim)
             st_stats.append(
                 PollutantStatistic(
