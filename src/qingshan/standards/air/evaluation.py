@@ -99,9 +99,11 @@ __all__ = [
     "exceedance_multiple",
     "good_day_ratio",
     "hj663_percentile",
+    "hourly_moving_mean",
     "moving_mean",
     "moving_mean_rounded",
     "o3_8h_day_windows",
+    "o3_8h_window_counts",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -304,6 +306,14 @@ def _exact(values: FloatArray | ExactArray) -> ExactArray:
 # Daily statistics (vectorised over leading axes, exact)
 
 
+def _dens(counts: IntArray, den: int) -> IntArray:
+    """``counts · den`` as int64 when it fits, else as Python ints."""
+    c = np.asarray(counts, dtype=np.int64)
+    if den * max(int(c.max(initial=0)), 1) < 2**62:
+        return c * den
+    return c.astype(object) * den
+
+
 def _day_sums(ex: ExactArray) -> tuple[IntArray, IntArray]:
     """Sum and count of the valid hours of each day (last axis)."""
     return ex.widened(24).sum(axis=-1), ex.valid.sum(axis=-1)
@@ -314,7 +324,7 @@ def _daily_mean_units(
 ) -> tuple[npt.NDArray[np.int64], BoolArray]:
     total, n = _day_sums(ex)
     ok = n >= min_hours
-    units = round_ratio(total, np.where(ok, n, 1) * ex.den, ndigits)
+    units = round_ratio(total, _dens(np.where(ok, n, 1), ex.den), ndigits)
     return np.where(ok, units, 0).astype(np.int64), ok
 
 
@@ -327,7 +337,7 @@ def daily_means(hourly: FloatArray, min_hours: int = 20) -> FloatArray:
     ex = _exact(hourly)
     total, n = _day_sums(ex)
     ok = n >= min_hours
-    return ratio_floats(total, np.where(ok, n, 1) * ex.den, ok)
+    return ratio_floats(total, _dens(np.where(ok, n, 1), ex.den), ok)
 
 
 def _csum(ex: ExactArray) -> tuple[IntArray, IntArray]:
@@ -362,6 +372,17 @@ def _o3_windows(
     return s, c, c >= min_hours
 
 
+def o3_8h_window_counts(
+    valid: BoolArray, min_hours: int = 6, first_end_hour: int = 8
+) -> npt.NDArray[np.intp]:
+    """Number of valid O3 8-hour windows (≥ ``min_hours`` valid hours) ending
+    ``first_end_hour``:00 … 24:00 of each day, from the (…, days, 24) validity of the hours."""
+    ex = ExactArray(np.zeros(valid.shape, dtype=np.int64), 1, valid, 0)
+    _s, _c, ok = _o3_windows(ex, min_hours, first_end_hour)
+    counts: npt.NDArray[np.intp] = ok.sum(axis=-1)
+    return counts
+
+
 def o3_8h_day_windows(
     hourly: FloatArray, min_hours: int = 6, first_end_hour: int = 8
 ) -> FloatArray:
@@ -369,7 +390,7 @@ def o3_8h_day_windows(
     k = 25 − first_end_hour (17 for 08:00). NaN where fewer than ``min_hours`` valid hours."""
     ex = _exact(hourly)
     s, c, ok = _o3_windows(ex, min_hours, first_end_hour)
-    return ratio_floats(s, np.where(ok, c, 1) * ex.den, ok)
+    return ratio_floats(s, _dens(np.where(ok, c, 1), ex.den), ok)
 
 
 def _mda8_units(
@@ -421,19 +442,30 @@ def moving_mean(hourly: FloatArray, window: int, min_valid: int) -> FloatArray:
     ex = _exact(hourly)
     s, c = _moving_sums(ex, window)
     ok = c >= min_valid
-    return ratio_floats(s, np.where(ok, c, 1) * ex.den, ok)
+    return ratio_floats(s, _dens(np.where(ok, c, 1), ex.den), ok)
 
 
 def moving_mean_rounded(
-    hourly: FloatArray, window: int, min_valid: int, ndigits: int = 0
+    hourly: FloatArray | ExactArray, window: int, min_valid: int, ndigits: int = 0
 ) -> FloatArray:
     """:func:`moving_mean` rounded once, half-even (GB/T 8170), to ``ndigits`` decimals; each
     float carries the rounded decimal (NaN where there is no value)."""
     ex = _exact(hourly)
     s, c = _moving_sums(ex, window)
     ok = c >= min_valid
-    units = round_ratio(s, np.where(ok, c, 1) * ex.den, ndigits)
+    units = round_ratio(s, _dens(np.where(ok, c, 1), ex.den), ndigits)
     return ratio_floats(np.asarray(units), 10**ndigits, ok)
+
+
+def hourly_moving_mean(
+    data: HourlyData, pollutant: str, window: int, min_valid: int, ndigits: int = 0
+) -> FloatArray:
+    """:func:`moving_mean_rounded` over the continuous hourly series of ``data`` (its days
+    joined): shape (…, days × 24). Uses the exact values (e.g. a city's exact hourly means)."""
+    ex = data.exact_of(pollutant)
+    shape = (*ex.shape[:-2], ex.shape[-2] * 24)
+    flat = ExactArray(ex.num.reshape(shape), ex.den, ex.valid.reshape(shape), ex.bound)
+    return moving_mean_rounded(flat, window, min_valid, ndigits)
 
 
 def daily_max_8h(
@@ -448,7 +480,7 @@ def daily_max_8h(
     exactly). Unrounded; the float is the nearest to the exact maximum."""
     ex = _exact(hourly)
     s, c, ok = _o3_windows(ex, min_hours, first_end_hour)
-    den = np.where(ok, c, 1) * ex.den
+    den = _dens(np.where(ok, c, 1), ex.den)
     means = ratio_floats(s, den, ok)
     over = (exceeds(s, den, to_fraction(limit)) & ok).any(axis=-1)
     valid = (ok.sum(axis=-1) >= min_windows) | over
