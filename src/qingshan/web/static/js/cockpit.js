@@ -40,7 +40,7 @@ function render(d) {
   });
   document.getElementById("good-note").textContent = ratio == null
     ? "本年度暂无有效日数据"
-    : `优良天数 ${d.air.good_days} 天 / 有效天数 ${d.air.valid_days} 天；${d.air.meets_target ? "达到" : "未达到"}目标`;
+    : `优良天数 ${d.air.good_days} 天 / 有效天数 ${d.air.valid_days} 天；${d.air.meets_target == null ? "无目标，不作判断" : d.air.meets_target ? "达到目标" : "未达到目标"}`;
   document.querySelector("#water tbody").innerHTML = d.water.sections.map((s) => `<tr>
     <td>${esc(s.name)}</td><td><span class="tag" data-c="${esc(s.colour || "")}">${esc(s.class ? s.class + "类" : "无数据")}</span></td>
     <td>${esc(s.target_class ? s.target_class + "类" : "—")}</td>
