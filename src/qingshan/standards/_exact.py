@@ -117,9 +117,6 @@ class ExactArray:
         """Nearest floats of the exact values, NaN where missing."""
         return ratio_floats(self.num, self.den, self.valid)
 
-    def take(self, index: Any) -> ExactArray:
-        return ExactArray(self.num[index], self.den, self.valid[index], self.bound)
-
 
 def _first_decimals(x: FloatArray) -> int:
     """The decimals a small sample of ``x`` needs: the full check starts there."""
@@ -145,17 +142,6 @@ def stack(arrays: Sequence[ExactArray], axis: int = 0) -> ExactArray:
     nums = [p.num.astype(object) if obj else p.num for p in parts]
     return ExactArray(
         np.stack(nums, axis=axis), parts[0].den, np.stack([p.valid for p in parts], axis=axis)
-    )
-
-
-def concatenate(arrays: Sequence[ExactArray], axis: int) -> ExactArray:
-    parts = common_den(arrays)
-    obj = any(p.num.dtype == object for p in parts)
-    nums = [p.num.astype(object) if obj else p.num for p in parts]
-    return ExactArray(
-        np.concatenate(nums, axis=axis),
-        parts[0].den,
-        np.concatenate([p.valid for p in parts], axis=axis),
     )
 
 

@@ -67,7 +67,6 @@ from qingshan.standards._exact import (
     round_ratio,
     widen,
 )
-from qingshan.standards._exact import concatenate as _concat_exact
 from qingshan.standards._exact import stack as _stack_exact
 from qingshan.standards.air.aqi import LABELS, daily_aqi_array, decode_mask
 from qingshan.standards.air.tables import (
@@ -246,15 +245,6 @@ class HourlyData:
         values = {p: np.stack([h.get(p) for h in items]) for p in POLLUTANTS}
         exact = {p: _stack_exact([h.exact_of(p) for h in items]) for p in POLLUTANTS}
         return cls(start, values, exact)
-
-    @classmethod
-    def concat_days(cls, parts: Sequence[HourlyData]) -> HourlyData:
-        """Consecutive periods joined along the day axis (e.g. twelve months → a year)."""
-        if not parts:
-            raise EvaluationError("nothing to join")
-        values = {p: np.concatenate([h.get(p) for h in parts], axis=-2) for p in POLLUTANTS}
-        exact = {p: _concat_exact([h.exact_of(p) for h in parts], axis=-2) for p in POLLUTANTS}
-        return cls(parts[0].start, values, exact)
 
     @classmethod
     def from_records(
