@@ -196,3 +196,54 @@ def test_aqi_hourly_beside_values() -> None:
     out = rows(res.stdout)[0]
     assert out["aqi"] == "74"  # published 万寿西宫 2022-01-04 16:00
     assert (out["iaqi_o3_8h"], out["iaqi_pm10_24h"], out["iaqi_pm2_5_24h"]) == ("12", "53", "48")
+
+
+def test_air_evaluate_reports_exceedance_days_and_verdicts() -> None:
+    # January 2025, PM2.5 40 µg/m³ every hour: 31 valid days, none above 75.
+    out = json.loads(
+        runner.invoke(
+            app, ["air", "evaluate", "--standard", "HJ663-2013"], input=hourly_csv(31)
+        ).stdout
+    )
+    assert out["verdict"] == "未达标" and out["verdict_reason"] is None  # PM2.5 mean 40 > 35
+    assert out["exceedance_days"]["PM2_5"] == {
+        "name": "PM₂.₅ 日平均",
+        "limit": 75,
+        "valid_days": 31,
+        "exceedance_days": 0,
+        "compliance_rate": 100.0,
+    }
+    assert set(out["exceedance_days"]) == {"SO2", "NO2", "CO", "PM10", "PM2_5", "O3_8H", "O3_1H"}
+    # The same month with PM2.5 on 26 days only: fewer than GB 3095 表4's 27 → no verdict.
+    lines = ["time,so2,no2,co,o3,pm10,pm2_5"]
+    t0 = datetime(2025, 1, 1, 1)
+    for i in range(31 * 24):
+        t = t0 + timedelta(hours=i)
+        pm = "40" if (t - timedelta(hours=1)).day <= 26 else ""  # hours labelled by their end
+        lines.append(f"{t:%Y-%m-%d %H:%M},8,25,0.7,90,60,{pm}")
+    res = runner.invoke(
+        app, ["air", "evaluate", "--standard", "HJ663-2013"], input="\n".join(lines)
+    )
+    out = json.loads(res.stdout)
+    assert out["period"]["kind"] == "month" and out["complete"] is False
+    assert out["attained"] is None and out["verdict"] == "数据不足"
+    assert out["verdict_reason"] == "PM₂.₅ 数据不足：有效日数据 26 天，少于 27 天"
+    assert out["pollutants"]["PM2_5"]["attained"] is None
+    assert out["pollutants"]["SO2"]["attained"] is True
+
+
+def test_air_cli_refuses_values_that_cannot_be_exact() -> None:
+    base = "time,so2,no2,co,o3,pm10,pm2_5\n"
+    for cell, message in (
+        ("nan", "not a finite number: 'nan'"),
+        ("inf", "not a finite number: 'inf'"),
+        ("1e400", "not a finite number: '1e400'"),
+        ("12.3456789012345678", "more than 15 significant digits"),
+        ("0x10", "not a number: '0x10'"),
+    ):
+        res = runner.invoke(app, ["aqi"], input=f"{base}2026-03-10T08:00,1,1,1,1,1,{cell}\n")
+        assert res.exit_code == 2 and res.stdout == "", cell
+        assert f"line 2, column pm2_5: {message}" in res.stderr, (cell, res.stderr)
+    # 15 significant digits are carried exactly; trailing zeros do not count.
+    ok = f"{base}2026-03-10T08:00,1,1,1,1,1,35.0000000000000000\n"
+    assert runner.invoke(app, ["aqi"], input=ok).exit_code == 0

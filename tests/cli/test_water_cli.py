@@ -94,3 +94,12 @@ def test_gb18030_and_bom_input_is_read_and_output_is_utf8() -> None:
     bom = "\ufeffwaterbody,codmn\nriver,1\n".encode()
     result = runner.invoke(app, ["water", "classify"], input=bom)
     assert result.exit_code == 0 and result.stdout.startswith("waterbody,codmn,class")
+
+
+def test_values_are_read_exactly_and_non_numbers_refused() -> None:
+    # 0.2 mg/L TP is exactly the Class Ⅲ limit, however many trailing zeros it is written with.
+    code, rows, _ = _run("waterbody,tp\nriver,0.2\nriver,0.200000000000000000001\nriver,0.20\n")
+    assert code == 0 and [r["class"] for r in rows] == ["III", "IV", "III"]
+    for cell in ("nan", "NaN", "inf", "-Infinity", "1e"):
+        code, _, out = _run(f"waterbody,tp\nriver,{cell}\n")
+        assert code == 2 and "line 2: column 'tp'" in out, cell

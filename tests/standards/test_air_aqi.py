@@ -382,3 +382,46 @@ def test_auto_table_and_level_index() -> None:
     )
     assert b.aqi[:3].tolist() == [50, 52, 500] and np.isnan(b.aqi[3])
     assert b.level_index().tolist() == [0, 1, 5, -1]
+
+
+# Tie-heavy values: CO on a 0.05 mg/m³ grid (every other value is an x.x5 tie at 0.1), the
+# others on a 0.5 µg/m³ grid (every other value a .5 tie at integers).
+tie_co = st.one_of(st.none(), st.integers(0, 600).map(lambda i: i * 0.05))
+tie_ug = st.one_of(st.none(), st.integers(0, 1600).map(lambda i: i * 0.5))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(BOTH),
+    st.lists(st.tuples(tie_ug, tie_ug, tie_co, tie_ug, tie_ug, tie_ug), min_size=1, max_size=30),
+    st.sampled_from(["present", "strict", "na_rule", "platform"]),
+)
+def test_scalar_equals_bulk_hourly_on_ties(version: str, rows: list[tuple], missing: str) -> None:
+    rows = [(min(r[0], 800.0) if r[0] is not None else None, *r[1:]) for r in rows]
+    cols = [
+        np.array([np.nan if v is None else v for v in col], dtype=float)
+        for col in zip(*rows, strict=True)
+    ]
+    bulk = hourly_aqi_array(
+        version,
+        so2=cols[0],
+        no2=cols[1],
+        co=cols[2],
+        o3=cols[3],
+        pm10=cols[4],
+        pm2_5=cols[5],
+        missing=missing,  # type: ignore[arg-type]
+    )
+    for i, (s, n, c, o, p10, p25) in enumerate(rows):
+        r = hourly_aqi(version, so2=s, no2=n, co=c, o3=o, pm10=p10, pm2_5=p25, missing=missing)  # type: ignore[arg-type]
+        assert (None if np.isnan(bulk.aqi[i]) else int(bulk.aqi[i])) == r.aqi
+        assert decode_mask(int(bulk.primary_mask[i])) == r.primary_pollutants
+        # the scalar API reads each float as its decimal text: 0.15 → 0.2, 4.05 → 4.0
+        if c is not None:
+            assert r.iaqi["CO"] == iaqi("CO_1H", Decimal(repr(c)), version)
+
+
+def test_ties_are_rounded_half_even_on_the_decimal_value() -> None:
+    # 4.05 mg/m³ CO (24 h) → 4.0 → IAQI 100; 4.15 → 4.2 → 101; 75.5 µg/m³ PM2.5 → 76.
+    assert iaqi_array("CO_24H", [4.05, 4.15, 4.25], "HJ633-2012").tolist() == [100, 101, 101]
+    assert iaqi_array("PM2_5_24H", [74.5, 75.5], "HJ633-2012").tolist() == [99, 102]

@@ -13,6 +13,7 @@ import math
 import sys
 from collections.abc import Iterator
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TextIO
@@ -106,16 +107,30 @@ def _read_csv(stream: TextIO) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
+# A float carries a decimal exactly (its shortest text) up to 15 significant digits; longer
+# values are refused rather than silently approximated (docs/standards/arithmetic.md).
+MAX_DIGITS = 15
+
+
 def _parse_number(cell: str, column: str, line: int, errors: list[str]) -> float:
     text = cell.strip()
     if text in ("", "NA", "/"):  # empty/NA: missing; "/": not in the monitoring plan
         return math.nan
     try:
-        value = float(text)
-    except ValueError:
+        exact = Decimal(text)
+    except InvalidOperation:
         errors.append(f"line {line}, column {column}: not a number: {cell!r}")
         return math.nan
-    if not math.isfinite(value):
+    if not exact.is_finite():
+        errors.append(f"line {line}, column {column}: not a finite number: {cell!r}")
+        return math.nan
+    if len(exact.normalize().as_tuple().digits) > MAX_DIGITS:
+        errors.append(
+            f"line {line}, column {column}: more than {MAX_DIGITS} significant digits: {cell!r}"
+        )
+        return math.nan
+    value = float(exact)
+    if not math.isfinite(value):  # beyond the float range, e.g. 1e400
         errors.append(f"line {line}, column {column}: not a finite number: {cell!r}")
         return math.nan
     if value < 0:
@@ -388,7 +403,9 @@ def evaluate_command(
 
     Per day: validity, daily values and daily AQI; per pollutant: the period statistics, their
     limits, attainment and exceedance multiples; valid days, good days, good-day ratio,
-    heavy-pollution days, composite index and primary pollutant.
+    超标天数 and 达标率 per daily indicator, heavy-pollution days, composite index and primary
+    pollutant. A calendar month or year that fails GB 3095 表4 gets no verdict: ``attained``
+    null, ``verdict`` 数据不足 and ``verdict_reason`` saying why.
     """
     if air_class not in (1, 2):
         _fail([f"--class must be 1 or 2, not {air_class}"])

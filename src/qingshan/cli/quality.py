@@ -43,6 +43,13 @@ def _v(x: object, suffix: str = "") -> str:
     return "—" if x is None else f"{x}{suffix}"
 
 
+def _verdict(attained: bool | None, reason: str | None) -> str:
+    """是 / 否, or — without a verdict — 数据不足 and why (GB 3095 表4)."""
+    if attained is not None:
+        return "是" if attained else "否"
+    return reason or "数据不足"
+
+
 @app.command("air")
 def air(
     region: str = typer.Option(..., "--region", help="GB/T 2260 region code, e.g. 620802"),
@@ -84,8 +91,19 @@ def air(
     t.add_row("重污染天数", str(aq.heavy_days))
     t.add_row("综合指数", _v(aq.composite_index))
     t.add_row("首要污染物", "、".join(aq.primary_pollutants) or "—")
-    t.add_row("达标", {True: "是", False: "否", None: "—"}[aq.attained])
+    t.add_row("达标", _verdict(aq.attained, aq.verdict_reason))
     con.print(t)
+    if aq.exceedance_days:
+        e = Table("指标", "标准限值", "有效天数", "超标天数", "达标率")
+        for x in aq.exceedance_days.values():
+            e.add_row(
+                x["name"],
+                _v(x["limit"]),
+                str(x["valid_days"]),
+                str(x["exceedance_days"]),
+                _v(x["compliance_rate"], " %"),
+            )
+        con.print(e)
     st = Table("排名", "站点", "类型", "有效天", "优良天", "优良率%", "综合指数", "PM2.5")
     for x in sorted(aq.stations, key=lambda x: (not x["official"], x["rank"] or 999)):
         st.add_row(

@@ -6,6 +6,7 @@ import csv
 import io
 import sys
 from datetime import date, datetime
+from decimal import Decimal
 
 import typer
 
@@ -113,7 +114,7 @@ def classify(
                 raise _RowError(
                     f"line {line}: waterbody {body_text!r} is not 'river' or 'lake'"
                 ) from None
-            values: dict[str, float | None] = {}
+            values: dict[str, Decimal | None] = {}  # exact cell text, never a float
             for code in items:
                 what = f"line {line}: column {code!r} ({known[code].name})"
                 values[code] = parse_cell(row[code] or "", what)

@@ -11,20 +11,27 @@ Basis (see ``data/drinking-water.toml`` and docs/standards/gb3838.md):
   sample must comply (``mode="every"``).
 - 达标率 = complying sources / sources with data; with volumes, also the volume-weighted rate
   达标水量 / 总取水量.
+- Exact arithmetic (docs/standards/arithmetic.md): period means are exact fractions compared
+  exactly with the limits (TP 0.1, 0.2, 0.3 mg/L → mean 0.2 = the Class Ⅲ limit → complies);
+  rates are exact fractions, rounded once by whoever publishes them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
+from fractions import Fraction
 from functools import cache
 from typing import Any
 
 from qingshan.standards import groundwater, water
 from qingshan.standards._checks import (
     InvalidValueError,
+    Number,
     UnknownItemError,
+    limit_value,
     load_toml,
     non_negative,
 )
@@ -53,8 +60,19 @@ def _raw() -> dict[str, Any]:
 
 
 def supplementary_limits() -> Mapping[str, tuple[str, float]]:
-    """GB 3838-2002 Table 2 items: code → (name, limit mg/L)."""
-    return {r["code"]: (r["name"], float(r["limit"])) for r in _raw()["supplementary"]}
+    """GB 3838-2002 Table 2 items: code → (name, limit mg/L); each float carries the limit's
+    decimal (comparisons use :func:`supplementary_limits_exact`)."""
+    return {code: (name, float(limit)) for code, (name, limit) in _supplementary().items()}
+
+
+@cache
+def _supplementary() -> dict[str, tuple[str, Decimal]]:
+    return {r["code"]: (r["name"], limit_value(r["limit"])) for r in _raw()["supplementary"]}
+
+
+def supplementary_limits_exact() -> Mapping[str, tuple[str, Decimal]]:
+    """GB 3838-2002 Table 2 items: code → (name, limit mg/L as the decimal written)."""
+    return dict(_supplementary())
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +89,9 @@ def _check_mode(mode: str) -> None:
 
 
 def _surface_failures(
-    values: Mapping[str, float | None], body: water.WaterbodyType | str
+    values: Mapping[str, Number | None], body: water.WaterbodyType | str
 ) -> tuple[bool, list[str]]:
-    extra = supplementary_limits()
+    extra = _supplementary()
     main = {c: v for c, v in values.items() if c not in extra}
     assessment = water.classify_sample(main, body)
     failing = list(assessment.failing_items)
@@ -83,13 +101,13 @@ def _surface_failures(
         if value is None:
             continue
         seen = True
-        if non_negative(value, f"{code} ({name})") > limit:
+        if non_negative(value, f"{code} ({name})") > Fraction(limit):
             failing.append(code)
     return seen, failing
 
 
 def surface_source_compliance(
-    samples: Sequence[Mapping[str, float | None]],
+    samples: Sequence[Mapping[str, Number | None]],
     waterbody: water.WaterbodyType | str = water.WaterbodyType.RIVER,
     *,
     mode: str = "mean",
@@ -100,15 +118,15 @@ def surface_source_compliance(
     """
     _check_mode(mode)
     if mode == "mean":
-        sums: dict[str, float] = {}
+        sums: dict[str, Fraction] = {}
         counts: dict[str, int] = {}
         for sample in samples:
             for code, value in sample.items():
                 if value is None:
                     continue
-                sums[code] = sums.get(code, 0.0) + non_negative(value, code)
+                sums[code] = sums.get(code, Fraction(0)) + non_negative(value, code)
                 counts[code] = counts.get(code, 0) + 1
-        batches: list[Mapping[str, float | None]] = [{c: sums[c] / counts[c] for c in sums}]
+        batches: list[Mapping[str, Number | None]] = [{c: sums[c] / counts[c] for c in sums}]
     else:
         batches = list(samples)
     seen_any = False
@@ -132,17 +150,19 @@ def groundwater_source_compliance(
     """
     _check_mode(mode)
     if mode == "mean":
-        sums: dict[str, float] = {}
+        sums: dict[str, Fraction] = {}
         counts: dict[str, int] = {}
         for sample in samples:
             for code, value in sample.items():
                 if value is None:
                     continue
-                if isinstance(value, bool) or not isinstance(value, int | float):
+                if isinstance(value, bool) or not isinstance(
+                    value, int | float | Decimal | Fraction
+                ):
                     raise InvalidValueError(
                         f"{code}: {value!r} cannot be averaged; use mode='every'"
                     )
-                sums[code] = sums.get(code, 0.0) + non_negative(value, code)
+                sums[code] = sums.get(code, Fraction(0)) + non_negative(value, code)
                 counts[code] = counts.get(code, 0) + 1
         batches: list[Mapping[str, groundwater.Value | None]] = [
             {c: sums[c] / counts[c] for c in sums}
@@ -168,12 +188,12 @@ class ComplianceRate:
     n_sources: int
     n_complying: int
     n_missing: int  # sources without data, left out of the rate
-    rate: float | None  # 达标率 by number of sources
-    volume_rate: float | None  # 达标率 weighted by volume drawn (None without volumes)
+    rate: Fraction | None  # 达标率 by number of sources (exact share 0–1)
+    volume_rate: Fraction | None  # 达标率 weighted by volume drawn (None without volumes)
 
 
 def compliance_rate(
-    results: Iterable[SourceCompliance], volumes: Iterable[float] | None = None
+    results: Iterable[SourceCompliance], volumes: Iterable[Number] | None = None
 ) -> ComplianceRate:
     """饮用水水源地达标率 of a set of sources: complying / sources with data.
 
@@ -186,9 +206,10 @@ def compliance_rate(
         raise InvalidValueError(f"{len(vols)} volumes for {len(items)} sources")
     judged = [i for i, r in enumerate(items) if r.complies is not None]
     ok = [i for i in judged if items[i].complies]
-    rate = len(ok) / len(judged) if judged else None
-    volume_rate = None
+    rate = Fraction(len(ok), len(judged)) if judged else None
+    volume_rate: Fraction | None = None
     if vols is not None:
-        total = sum(vols[i] for i in judged)
-        volume_rate = sum(vols[i] for i in ok) / total if total > 0 else None
+        total = sum((vols[i] for i in judged), Fraction(0))
+        if total > 0:
+            volume_rate = sum((vols[i] for i in ok), Fraction(0)) / total
     return ComplianceRate(len(items), len(ok), len(items) - len(judged), rate, volume_rate)

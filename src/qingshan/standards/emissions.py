@@ -23,6 +23,11 @@ Formulas
   sum of the reported values, missing intervals counted and never taken as zero.
 - Data rates: 传输率 = 实际传输 / 应传输; 有效率 = 有效 / 实际传输; 有效传输率 = 传输率 ×
   有效率 (= 有效 / 应传输).
+
+Every result is exact (:class:`~fractions.Fraction`; a float input stands for its shortest
+decimal text): 28.0 mg/m³ at 9.8 % O2 with a 9 % reference is exactly 28 × 12 / 11.2 = 30, which
+complies with a limit of 30. Round once, with :func:`qingshan.standards.rounding.round_half_even`,
+where a number is published (docs/standards/arithmetic.md).
 """
 
 from __future__ import annotations
@@ -30,14 +35,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
+from fractions import Fraction
 from functools import cache
 from typing import Any
 
 from qingshan.standards._checks import (
     InvalidValueError,
+    Number,
     UnknownItemError,
-    as_number,
+    exact_number,
+    limit_value,
     load_toml,
     non_negative,
 )
@@ -75,7 +84,7 @@ class ReferenceO2:
     standard: str
     title: str
     facility: str
-    o2_ref: float
+    o2_ref: Decimal  # % by volume, as the standard writes it
     verified: bool
     note: str = ""
 
@@ -93,7 +102,7 @@ def reference_o2_table() -> Mapping[str, ReferenceO2]:
             standard=row["standard"],
             title=row["title"],
             facility=row["facility"],
-            o2_ref=float(row["o2_ref"]),
+            o2_ref=limit_value(row["o2_ref"]),
             verified=bool(row["verified"]),
             note=row.get("note", ""),
         )
@@ -111,27 +120,27 @@ def reference_o2(facility_id: str) -> ReferenceO2:
     return found
 
 
-def _o2(value: object, what: str) -> float:
-    number = as_number(value, what)
+def _o2(value: object, what: str) -> Fraction:
+    number = exact_number(value, what)
     if not 0 <= number < 21:
-        raise InvalidValueError(f"{what}: O2 {number!r} % must be within 0 ≤ O2 < 21")
+        raise InvalidValueError(f"{what}: O2 {value!r} % must be within 0 ≤ O2 < 21")
     return number
 
 
-def to_reference_o2(measured: float, o2_measured: float, o2_reference: float | str) -> float:
-    """折算浓度 ``C_ref = C_meas × (21 − O2_ref) / (21 − O2_meas)``.
+def to_reference_o2(measured: Number, o2_measured: Number, o2_reference: Number | str) -> Fraction:
+    """折算浓度 ``C_ref = C_meas × (21 − O2_ref) / (21 − O2_meas)``, exact.
 
     ``o2_reference`` is a percentage or an id of :func:`reference_o2_table` (e.g.
     ``"boiler-coal"`` → 9 %). Negative concentrations and O2 outside 0 ≤ O2 < 21 raise
-    :class:`InvalidValueError`.
+    :class:`InvalidValueError`. ``to_reference_o2(28.0, 9.8, "boiler-coal") == 30``.
     """
     concentration = non_negative(measured, "measured concentration")
     o2_meas = _o2(o2_measured, "measured O2")
     if isinstance(o2_reference, str):
-        o2_ref = reference_o2(o2_reference).o2_ref
+        o2_ref = Fraction(reference_o2(o2_reference).o2_ref)
     else:
         o2_ref = _o2(o2_reference, "reference O2")
-    return concentration * (21.0 - o2_ref) / (21.0 - o2_meas)
+    return concentration * (21 - o2_ref) / (21 - o2_meas)
 
 
 def exceedance_basis(medium: Medium | str) -> str:
@@ -146,19 +155,19 @@ def exceedance_basis(medium: Medium | str) -> str:
 @dataclass(frozen=True, slots=True)
 class Exceedance:
     when: datetime
-    value: float
-    limit: float
+    value: Fraction  # exact
+    limit: Fraction
 
     @property
-    def multiple(self) -> float:
-        """超标倍数 (C − S) / S."""
+    def multiple(self) -> Fraction:
+        """超标倍数 (C − S) / S, exact."""
         return (self.value - self.limit) / self.limit
 
 
 @dataclass(frozen=True, slots=True)
 class OutletCheck:
     pollutant: str
-    limit: float
+    limit: Fraction
     exceedances: tuple[Exceedance, ...]
     n_values: int
     n_missing: int
@@ -172,14 +181,15 @@ class OutletCheck:
 
 
 def check_outlet(
-    series: Mapping[str, Sequence[tuple[datetime, float | None]]],
-    limits: Mapping[str, float],
+    series: Mapping[str, Sequence[tuple[datetime, Number | None]]],
+    limits: Mapping[str, Number],
 ) -> dict[str, OutletCheck]:
     """Exceedances of an outlet's limits (超标判定).
 
     ``series`` maps a pollutant to its averaging-period values (hourly means, already
     converted to the reference O2 where the standard requires it); ``limits`` maps the same
-    pollutants to their limits in the same unit. A value above the limit is an exceedance;
+    pollutants to their limits in the same unit. A value above the limit (compared exactly) is an
+    exceedance;
     ``None`` values are missing (counted, never compared). A pollutant with values but no
     limit raises :class:`UnknownItemError`.
     """
@@ -187,9 +197,11 @@ def check_outlet(
     for pollutant, values in series.items():
         if pollutant not in limits:
             raise UnknownItemError(f"no limit given for pollutant {pollutant!r}")
-        limit = as_number(limits[pollutant], f"{pollutant}: limit")
+        limit = exact_number(limits[pollutant], f"{pollutant}: limit")
         if limit <= 0:
-            raise InvalidValueError(f"{pollutant}: limit must be positive, got {limit!r}")
+            raise InvalidValueError(
+                f"{pollutant}: limit must be positive, got {limits[pollutant]!r}"
+            )
         found: list[Exceedance] = []
         n_values = n_missing = 0
         for when, value in values:
@@ -204,12 +216,14 @@ def check_outlet(
     return out
 
 
-_MASS_FACTOR = {Medium.GAS: 1e-6, Medium.WATER: 1e-3}
+_MASS_FACTOR = {Medium.GAS: Fraction(1, 10**6), Medium.WATER: Fraction(1, 10**3)}
 
 
-def emission_mass(concentration: float, flow: float, medium: Medium | str = Medium.GAS) -> float:
-    """Emission amount in kg: gas ``C [mg/m³] × Q [m³] × 1e-6``; water ``C [mg/L] × Q [m³]
-    × 1e-3`` (1 mg/L = 1 g/m³)."""
+def emission_mass(
+    concentration: Number, flow: Number, medium: Medium | str = Medium.GAS
+) -> Fraction:
+    """Emission amount in kg, exact: gas ``C [mg/m³] × Q [m³] × 1e-6``; water ``C [mg/L] ×
+    Q [m³] × 1e-3`` (1 mg/L = 1 g/m³)."""
     try:
         key = Medium(medium)
     except ValueError:
@@ -221,18 +235,18 @@ def emission_mass(concentration: float, flow: float, medium: Medium | str = Medi
 
 @dataclass(frozen=True, slots=True)
 class CouTotal:
-    total: float
+    total: Fraction  # exact
     n_values: int
     n_missing: int
 
 
-def total_from_cou(values: Iterable[float | None]) -> CouTotal:
+def total_from_cou(values: Iterable[Number | None]) -> CouTotal:
     """Sum of HJ 212 ``-Cou`` values (per-interval emission amounts) over a period.
 
     Missing intervals (``None``) are counted in ``n_missing`` and not filled in: a total with
     ``n_missing > 0`` is a lower bound, which the caller must report as such.
     """
-    total = 0.0
+    total = Fraction(0)
     n = missing = 0
     for index, value in enumerate(values):
         if value is None:
@@ -250,24 +264,24 @@ class TransmissionRates:
     valid: int
 
     @property
-    def transmission_rate(self) -> float:
-        """传输率 = 实际传输数据数 / 应传输数据数."""
-        return self.received / self.expected
+    def transmission_rate(self) -> Fraction:
+        """传输率 = 实际传输数据数 / 应传输数据数 (exact share 0–1)."""
+        return Fraction(self.received, self.expected)
 
     @property
-    def validity_rate(self) -> float | None:
+    def validity_rate(self) -> Fraction | None:
         """有效率 = 有效数据数 / 实际传输数据数 (None when nothing was received)."""
-        return self.valid / self.received if self.received else None
+        return Fraction(self.valid, self.received) if self.received else None
 
     @property
-    def effective_transmission_rate(self) -> float:
+    def effective_transmission_rate(self) -> Fraction:
         """有效传输率 = 传输率 × 有效率 (= 有效 / 应传输)."""
-        return self.valid / self.expected
+        return Fraction(self.valid, self.expected)
 
-    def meets(self, target: float | None = None) -> bool:
-        """有效传输率 ≥ target (default 75 %, 崆峒区's plan)."""
+    def meets(self, target: Number | None = None) -> bool:
+        """有效传输率 ≥ target (default 75 %, 崆峒区's plan), compared exactly."""
         goal = _raw()["rates"]["target_effective_transmission"] if target is None else target
-        return self.effective_transmission_rate >= as_number(goal, "target")
+        return self.effective_transmission_rate >= exact_number(goal, "target")
 
 
 def _count(value: object, what: str) -> int:

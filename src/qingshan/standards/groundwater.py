@@ -1,13 +1,19 @@
-"""Groundwater quality classes: GB/T 14848-2017 地下水质量标准, conventional indicators.
+"""Groundwater quality classes: GB/T 14848-2017 地下水质量标准.
 
 References
 ----------
-GB/T 14848-2017, Table 1 (地下水质量常规指标及限值, 39 items) and section 6 (评价):
+GB/T 14848-2017, Table 1 (地下水质量常规指标及限值, 39 items), Table 2 (地下水质量非常规指标及
+限值, 54 items) and section 6 (评价):
 
 - 6.2 single-indicator evaluation: the class whose limit range holds the value; where
   neighbouring classes share a limit, the better class (从优不从劣). Example in the standard:
   挥发性酚类 Ⅰ and Ⅱ are both 0.001 mg/L, a result of 0.001 mg/L is Class Ⅰ.
 - 6.3 overall evaluation: the worst single-indicator class, naming the indicators of that class.
+  The standard's example: 氯化物 400 mg/L and 四氯乙烯 (Table 2) 350 μg/L are Class Ⅴ, the rest
+  better → the sample is Class Ⅴ, its Ⅴ indicators 氯化物 and 四氯乙烯.
+
+Values are exact (a float stands for its shortest decimal text) and compared exactly with the
+limits as written; multiples and shares are exact fractions (docs/standards/arithmetic.md).
 
 Numbers in ``data/gbt14848-2017.toml`` with their sources; see that file for what is
 unverified. Units: mg/L unless the data file says otherwise (the four organics are μg/L).
@@ -20,18 +26,22 @@ than" — because a detection limit above a class limit cannot prove the better 
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import IntEnum
+from fractions import Fraction
 from functools import cache
 from typing import Any
 
 from qingshan.standards._checks import (
     InvalidValueError,
+    Number,
     UnknownItemError,
+    limit_value,
     load_toml,
     non_negative,
+    non_negative_value,
 )
 from qingshan.standards.versions import resolve
 
@@ -77,10 +87,10 @@ class GroundwaterClass(IntEnum):
 class NotDetected:
     """A result below the method's detection limit (未检出, often written ``0.01L``)."""
 
-    detection_limit: float | None = None
+    detection_limit: Number | None = None
 
 
-Value = float | str | bool | NotDetected
+Value = float | int | Decimal | Fraction | str | bool | NotDetected
 """A measured value: a number; for 嗅和味 / 肉眼可见物 ``"无"``/``"有"`` or a bool
 (``True`` = present); or :class:`NotDetected`."""
 
@@ -93,29 +103,45 @@ class IndicatorLimits:
     unit: str
     group: str
     kind: str  # "upper" | "ph" | "presence"
-    limits: tuple[float, ...] = ()  # Ⅰ–Ⅳ upper limits
-    good: tuple[float, float] | None = None  # pH Ⅰ–Ⅲ
-    fair: tuple[float, float] | None = None  # pH Ⅳ
+    limits: tuple[Decimal, ...] = ()  # Ⅰ–Ⅳ upper limits, as written (Infinity: none)
+    good: tuple[Decimal, Decimal] | None = None  # pH Ⅰ–Ⅲ
+    fair: tuple[Decimal, Decimal] | None = None  # pH Ⅳ
+    table: int = 1  # 1: 常规指标 (Table 1), 2: 非常规指标 (Table 2)
 
-    def classify_number(self, value: float) -> GroundwaterClass:
-        if self.kind == "ph":
-            assert self.good is not None and self.fair is not None
-            if self.good[0] <= value <= self.good[1]:
-                return GroundwaterClass.I
-            if self.fair[0] <= value <= self.fair[1]:
-                return GroundwaterClass.IV
-            return GroundwaterClass.V
+    def classify_number(self, value: Number) -> GroundwaterClass:
+        """Class of an exact value (exact comparisons with the limits)."""
         if self.kind == "presence":
             raise InvalidValueError(f"{self.code} ({self.name}): expected 无/有, not a number")
-        for index, limit in enumerate(self.limits):
-            if value <= limit:
+        v = non_negative_value(value, f"{self.code} ({self.name})")
+        if self.kind == "ph":
+            assert self.good is not None and self.fair is not None
+            if _within(v, self.good):
+                return GroundwaterClass.I
+            if _within(v, self.fair):
+                return GroundwaterClass.IV
+            return GroundwaterClass.V
+        limits: Sequence[Any] = self.limits if isinstance(v, Decimal) else _fractions(self.limits)
+        for index, limit in enumerate(limits):
+            if v <= limit:
                 return GroundwaterClass(index + 1)
         return GroundwaterClass.V
 
 
-def _pair(values: list[float]) -> tuple[float, float]:
+def _within(v: Decimal | Fraction, bounds: tuple[Decimal, Decimal]) -> bool:
+    if isinstance(v, Fraction):
+        return Fraction(bounds[0]) <= v <= Fraction(bounds[1])
+    return bounds[0] <= v <= bounds[1]
+
+
+@cache
+def _fractions(limits: tuple[Decimal, ...]) -> tuple[Fraction | Decimal, ...]:
+    # Infinity has no fraction; it compares with fractions exactly as a Decimal.
+    return tuple(x if x.is_infinite() else Fraction(x) for x in limits)
+
+
+def _pair(values: list[float]) -> tuple[Decimal, Decimal]:
     low, high = values
-    return float(low), float(high)
+    return limit_value(low), limit_value(high)
 
 
 @cache
@@ -123,6 +149,8 @@ def _load(standard_id: str) -> dict[str, IndicatorLimits]:
     raw: dict[str, Any] = load_toml(f"{standard_id.lower()}.toml")
     out: dict[str, IndicatorLimits] = {}
     for row in raw["item"]:
+        if row["code"] in out:
+            raise ValueError(f"{standard_id}: indicator code {row['code']!r} appears twice")
         out[row["code"]] = IndicatorLimits(
             no=row["no"],
             code=row["code"],
@@ -130,16 +158,21 @@ def _load(standard_id: str) -> dict[str, IndicatorLimits]:
             unit=row["unit"],
             group=row["group"],
             kind=row["kind"],
-            limits=tuple(float(x) for x in row.get("limits", ())),
+            limits=tuple(limit_value(x) for x in row.get("limits", ())),
             good=_pair(row["good"]) if "good" in row else None,
             fair=_pair(row["fair"]) if "fair" in row else None,
+            table=int(row.get("table", 1)),
         )
     return out
 
 
-def indicator_limits(standard: str = DEFAULT_STANDARD) -> Mapping[str, IndicatorLimits]:
-    """The 39 conventional indicators keyed by code (``hardness``, ``tds``, ``no3n`` …)."""
-    return dict(_load(resolve(FAMILY, standard).id))
+def indicator_limits(
+    standard: str = DEFAULT_STANDARD, *, non_routine: bool = False
+) -> Mapping[str, IndicatorLimits]:
+    """The 39 conventional indicators (Table 1) keyed by code (``hardness``, ``tds``, ``no3n``
+    …); with ``non_routine`` also the 54 of Table 2 (``pce`` 四氯乙烯, ``bap`` 苯并(a)芘 …)."""
+    table = _load(resolve(FAMILY, standard).id)
+    return {c: i for c, i in table.items() if non_routine or i.table == 1}
 
 
 def _indicator(table: Mapping[str, IndicatorLimits], code: str) -> IndicatorLimits:
@@ -167,18 +200,18 @@ def _classify(item: IndicatorLimits, value: Value) -> GroundwaterClass:
     if isinstance(value, NotDetected):
         if value.detection_limit is None or item.code == "las":
             return GroundwaterClass.I
-        limit = non_negative(value.detection_limit, f"{what}: detection limit")
+        limit = non_negative_value(value.detection_limit, f"{what}: detection limit")
         return item.classify_number(limit)
-    number = non_negative(value, what)
+    number = non_negative_value(value, what)
     if item.kind == "ph" and number > 14:
-        raise InvalidValueError(f"{what}: {number!r} is outside the pH scale 0–14")
+        raise InvalidValueError(f"{what}: {value!r} is outside the pH scale 0–14")
     return item.classify_number(number)
 
 
 def indicator_class(
     code: str, value: Value, *, standard: str = DEFAULT_STANDARD
 ) -> GroundwaterClass:
-    """Single-indicator class (GB/T 14848-2017 6.2)."""
+    """Single-indicator class (GB/T 14848-2017 6.2), Table 1 or Table 2 indicator."""
     table = _load(resolve(FAMILY, standard).id)
     return _classify(_indicator(table, code), value)
 
@@ -202,7 +235,8 @@ class GroundwaterAssessment:
 def classify(
     values: Mapping[str, Value | None], *, standard: str = DEFAULT_STANDARD
 ) -> GroundwaterAssessment:
-    """Overall class of a groundwater sample: the worst single-indicator class (6.3).
+    """Overall class of a groundwater sample: the worst single-indicator class (6.3), over the
+    Table 1 and Table 2 indicators given.
 
     ``None`` values are missing and skipped; unknown indicators raise
     :class:`UnknownItemError`; negative or non-numeric values :class:`InvalidValueError`.
@@ -211,7 +245,7 @@ def classify(
     classes: dict[str, GroundwaterClass] = {}
     for code in values:
         _indicator(table, code)
-    for code, item in table.items():  # Table 1 order
+    for code, item in table.items():  # Table 1 order, then Table 2
         value = values.get(code)
         if value is not None:
             classes[code] = _classify(item, value)
@@ -220,12 +254,12 @@ def classify(
 
 def exceedance_multiple(
     code: str,
-    value: float,
+    value: Number,
     *,
     against: GroundwaterClass = GroundwaterClass.III,
     standard: str = DEFAULT_STANDARD,
-) -> float | None:
-    """超标倍数 = (C − S) / S over the limit of ``against`` (Class Ⅲ by default); 0.0 when
+) -> Fraction | None:
+    """超标倍数 = (C − S) / S over the limit of ``against`` (Class Ⅲ by default), exact; 0 when
     the value meets it; ``None`` for pH and the presence indicators, which have no single
     upper limit, and for Class Ⅴ, which has none."""
     table = _load(resolve(FAMILY, standard).id)
@@ -234,9 +268,10 @@ def exceedance_multiple(
     if item.kind != "upper" or against is GroundwaterClass.V:
         return None
     limit = item.limits[against.value - 1]
-    if limit == 0.0 or math.isinf(limit):  # LAS Ⅰ "不得检出"; radioactivity Ⅳ: no finite S
+    if limit == 0 or limit.is_infinite():  # LAS Ⅰ "不得检出"; radioactivity Ⅳ: no finite S
         return None
-    return max(0.0, (number - limit) / limit)
+    s = Fraction(limit)
+    return max(Fraction(0), (number - s) / s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,24 +282,24 @@ class ClassShares:
     n_classed: int
     n_missing: int
 
-    def share(self, *classes: GroundwaterClass) -> float | None:
-        """Fraction of classed points in ``classes`` (None when no point has a class)."""
+    def share(self, *classes: GroundwaterClass) -> Fraction | None:
+        """Exact share of classed points in ``classes`` (None when no point has a class)."""
         if self.n_classed == 0:
             return None
-        return sum(self.counts.get(c, 0) for c in classes) / self.n_classed
+        return Fraction(sum(self.counts.get(c, 0) for c in classes), self.n_classed)
 
     @property
-    def share_i_iii(self) -> float | None:
+    def share_i_iii(self) -> Fraction | None:
         """Ⅰ–Ⅲ类 share (达到或优于Ⅲ类, suitable for drinking-water sources)."""
         return self.share(GroundwaterClass.I, GroundwaterClass.II, GroundwaterClass.III)
 
     @property
-    def share_i_iv(self) -> float | None:
+    def share_i_iv(self) -> Fraction | None:
         """Ⅰ–Ⅳ类 share (the national groundwater target indicator 地下水Ⅰ–Ⅳ类水比例)."""
         return self.share(*(c for c in GroundwaterClass if c <= GroundwaterClass.IV))
 
     @property
-    def share_v(self) -> float | None:
+    def share_v(self) -> Fraction | None:
         """Ⅴ类 share (水十条's 地下水质量极差的比例)."""
         return self.share(GroundwaterClass.V)
 

@@ -7,7 +7,13 @@ GB 3096-2008, Table 1 (环境噪声限值, dB(A)) and 5.4 (夜间突发噪声). 
 
 Rules implemented
 -----------------
-- Day (昼间) is 06:00–22:00 and night (夜间) 22:00–06:00.
+- Day (昼间) is 06:00–22:00 and night (夜间) 22:00–06:00. The night *of day D* is 22:00 D →
+  06:00 D+1 (one continuous night, not the calendar day's two pieces): :func:`hour_period`
+  assigns an hourly value to (day, period). A stored hour is labelled by its start
+  (:data:`qingshan.clock.HOUR_LABEL`): the value at 05:00 on D+1 covers 05:00–06:00 and belongs
+  to the night of D; with ``hour_label="end"`` the value at 06:00 D+1 does.
+- Ld / Ln of a day: the energy (logarithmic) mean of its hourly LAeq,
+  ``10·lg(mean(10^(0.1·Lᵢ)))`` (:func:`energy_mean`), rounded once to 0.1 dB (GB/T 8170).
 - A point complies by day when ``Ld <= day limit`` and by night when ``Ln <= night limit``
   (equal to the limit complies: the standard's limits are maxima).
 - Night sudden noise (突发噪声): the maximum level may exceed the night limit by at most
@@ -19,14 +25,24 @@ Rules implemented
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, localcontext
 from enum import StrEnum
+from fractions import Fraction
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
-from qingshan.standards._checks import InvalidValueError, UnknownItemError, as_number, load_toml
+from qingshan.standards._checks import (
+    InvalidValueError,
+    Number,
+    UnknownItemError,
+    exact_number,
+    limit_value,
+    load_toml,
+)
+from qingshan.standards.rounding import round_half_even
 from qingshan.standards.versions import resolve
 
 __all__ = [
@@ -38,6 +54,8 @@ __all__ = [
     "UnknownItemError",
     "assess_point",
     "compliance_rates",
+    "energy_mean",
+    "hour_period",
     "limits",
     "period_of",
     "sudden_noise_complies",
@@ -46,7 +64,7 @@ __all__ = [
 
 FAMILY = "GB3096"
 DEFAULT_STANDARD = "GB3096-2008"
-_MAX_LEVEL = 200.0  # dB(A); anything above is a unit or entry error, not a sound level
+_MAX_LEVEL = 200  # dB(A); anything above is a unit or entry error, not a sound level
 
 
 class Period(StrEnum):
@@ -58,8 +76,8 @@ class Period(StrEnum):
 class NoiseLimits:
     zone: str
     name: str
-    day: float
-    night: float
+    day: Decimal  # dB(A)
+    night: Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +85,7 @@ class _Table:
     zones: dict[str, NoiseLimits]
     day_start: time
     night_start: time
-    sudden_margin: float
+    sudden_margin: Decimal
 
 
 @cache
@@ -76,12 +94,14 @@ def _load(standard_id: str) -> _Table:
     meta = raw["meta"]
     return _Table(
         zones={
-            z["code"]: NoiseLimits(z["code"], z["name"], float(z["day"]), float(z["night"]))
+            z["code"]: NoiseLimits(
+                z["code"], z["name"], limit_value(z["day"]), limit_value(z["night"])
+            )
             for z in raw["zone"]
         },
         day_start=time.fromisoformat(meta["day_start"]),
         night_start=time.fromisoformat(meta["night_start"]),
-        sudden_margin=float(meta["sudden_night_margin"]),
+        sudden_margin=limit_value(meta["sudden_night_margin"]),
     )
 
 
@@ -113,47 +133,98 @@ def period_of(moment: datetime | time, *, standard: str = DEFAULT_STANDARD) -> P
     return Period.DAY if table.day_start <= clock < table.night_start else Period.NIGHT
 
 
-def _level(value: object, what: str) -> float:
-    number = as_number(value, what)
+HourLabel = Literal["start", "end"]
+
+
+def hour_period(
+    moment: datetime, *, hour_label: HourLabel = "start", standard: str = DEFAULT_STANDARD
+) -> tuple[date, Period]:
+    """The day and period an hourly value belongs to: 昼间 of D for hours within 06:00–22:00 of
+    D, 夜间 of D for the hours 22:00 D … 06:00 D+1 (GB 3096-2008 3.2/3.3, one night per day).
+
+    ``hour_label="start"`` (stored hours, :data:`qingshan.clock.HOUR_LABEL`): ``moment`` is the
+    hour's beginning; ``"end"``: its end (the hour ending 06:00 on D+1 is the last of the night
+    of D)."""
+    if hour_label not in ("start", "end"):
+        raise InvalidValueError(f"hour_label must be 'start' or 'end', not {hour_label!r}")
+    begin = moment - timedelta(hours=1) if hour_label == "end" else moment
+    table = _table(standard)
+    if table.day_start <= begin.time() < table.night_start:
+        return begin.date(), Period.DAY
+    if begin.time() >= table.night_start:
+        return begin.date(), Period.NIGHT
+    return begin.date() - timedelta(days=1), Period.NIGHT
+
+
+def energy_mean(levels: Sequence[Number], ndigits: int = 1) -> Decimal:
+    """Energy (logarithmic) mean ``10·lg(mean(10^(0.1·Lᵢ)))`` of sound levels in dB(A),
+    rounded half-even (GB/T 8170) to ``ndigits`` decimals.
+
+    Logarithms are irrational, so this is computed with 50 significant digits; the rounding
+    cannot be disturbed except when the mean is exactly a decimal, which happens when all the
+    levels are equal: that case is returned exactly (the level itself, rounded)."""
+    if not levels:
+        raise InvalidValueError("energy mean of no levels")
+    exact = [_level(x, "level") for x in levels]
+    if all(x == exact[0] for x in exact):
+        return round_half_even(exact[0], ndigits)
+    with localcontext() as ctx:
+        ctx.prec = 50
+        ten = Decimal(10)
+        total = sum(
+            (ten ** (Decimal(x.numerator) / Decimal(x.denominator) / ten) for x in exact),
+            Decimal(0),
+        )
+        mean = (total / len(exact)).log10() * ten
+    return round_half_even(mean, ndigits)
+
+
+def _level(value: object, what: str) -> Fraction:
+    number = exact_number(value, what)
     if number < 0 or number > _MAX_LEVEL:
-        raise InvalidValueError(f"{what}: {number!r} dB(A) is not a plausible sound level")
+        raise InvalidValueError(f"{what}: {value!r} dB(A) is not a plausible sound level")
     return number
 
 
 @dataclass(frozen=True, slots=True)
 class PointAssessment:
     zone: str
-    ld: float | None
-    ln: float | None
-    day_limit: float
-    night_limit: float
+    ld: Fraction | None  # exact
+    ln: Fraction | None
+    day_limit: Decimal
+    night_limit: Decimal
 
     @property
     def day_complies(self) -> bool | None:
-        return None if self.ld is None else self.ld <= self.day_limit
+        return None if self.ld is None else self.ld <= Fraction(self.day_limit)
 
     @property
     def night_complies(self) -> bool | None:
-        return None if self.ln is None else self.ln <= self.night_limit
+        return None if self.ln is None else self.ln <= Fraction(self.night_limit)
 
     @property
-    def day_excess(self) -> float | None:
-        """dB(A) above the day limit (0 when compliant, None without a value)."""
-        return None if self.ld is None else max(0.0, self.ld - self.day_limit)
+    def day_excess(self) -> Fraction | None:
+        """dB(A) above the day limit (0 when compliant, None without a value), exact."""
+        if self.ld is None:
+            return None
+        return max(Fraction(0), self.ld - Fraction(self.day_limit))
 
     @property
-    def night_excess(self) -> float | None:
-        return None if self.ln is None else max(0.0, self.ln - self.night_limit)
+    def night_excess(self) -> Fraction | None:
+        if self.ln is None:
+            return None
+        return max(Fraction(0), self.ln - Fraction(self.night_limit))
 
 
 def assess_point(
     zone: str,
-    ld: float | None = None,
-    ln: float | None = None,
+    ld: Number | None = None,
+    ln: Number | None = None,
     *,
     standard: str = DEFAULT_STANDARD,
 ) -> PointAssessment:
-    """Compare a point's day (Ld) and night (Ln) equivalent levels with its zone's limits."""
+    """Compare a point's day (Ld) and night (Ln) equivalent levels with its zone's limits
+    (exactly; equal to the limit complies)."""
     found = limits(zone, standard=standard)
     return PointAssessment(
         zone=found.zone,
@@ -164,11 +235,11 @@ def assess_point(
     )
 
 
-def sudden_noise_complies(zone: str, lmax: float, *, standard: str = DEFAULT_STANDARD) -> bool:
+def sudden_noise_complies(zone: str, lmax: Number, *, standard: str = DEFAULT_STANDARD) -> bool:
     """GB 3096-2008 5.4: at night, ``Lmax`` may exceed the night limit by at most 15 dB(A)."""
     table = _table(standard)
     found = limits(zone, standard=standard)
-    return _level(lmax, "Lmax") - found.night <= table.sudden_margin
+    return _level(lmax, "Lmax") - Fraction(found.night) <= Fraction(table.sudden_margin)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,18 +252,18 @@ class ComplianceRates:
     n_night_missing: int
 
     @property
-    def day_rate(self) -> float | None:
-        """昼间达标率 as a fraction (None when no point has a day value)."""
-        return self.n_day_ok / self.n_day if self.n_day else None
+    def day_rate(self) -> Fraction | None:
+        """昼间达标率 as an exact share 0–1 (None when no point has a day value)."""
+        return Fraction(self.n_day_ok, self.n_day) if self.n_day else None
 
     @property
-    def night_rate(self) -> float | None:
-        """夜间达标率 as a fraction (None when no point has a night value)."""
-        return self.n_night_ok / self.n_night if self.n_night else None
+    def night_rate(self) -> Fraction | None:
+        """夜间达标率 as an exact share 0–1 (None when no point has a night value)."""
+        return Fraction(self.n_night_ok, self.n_night) if self.n_night else None
 
 
 def compliance_rates(
-    points: Iterable[tuple[str, float | None, float | None]],
+    points: Iterable[tuple[str, Number | None, Number | None]],
     *,
     standard: str = DEFAULT_STANDARD,
 ) -> ComplianceRates:

@@ -1,21 +1,36 @@
-"""Numeric rounding as Chinese standards prescribe it.
+"""Exact numbers and rounding as Chinese standards prescribe it.
 
 GB/T 8170-2008 《数值修约规则与极限数值的表示和判定》 §3.2 ("四舍六入五成双"): a digit
 below 5 is dropped, above 5 carries, and an exact 5 with nothing after it rounds so the kept
 digit becomes even. That is IEEE "round half to even" applied to the *decimal* value as
-written, so the work is done on :class:`decimal.Decimal`.
+written, so the work is done on :class:`decimal.Decimal` and :class:`fractions.Fraction`.
 
 Floats are converted through their shortest round-tripping text (``repr``): ``4.05`` is
 treated as the decimal 4.05 a person typed (→ 4.0), not as its binary neighbour
-4.04999… . This is what the number on the page means.
+4.04999… . This is what the number on the page means. A float may *carry* a decimal value
+between steps; it is never used for arithmetic whose result is published (sums, means,
+quotients): those are exact (:func:`to_fraction`), and rounded once at the end
+(docs/standards/arithmetic.md).
 """
 
 from __future__ import annotations
 
 import math
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal, InvalidOperation
+from fractions import Fraction
 
-__all__ = ["NumberError", "ceil_int", "round_half_even", "to_decimal"]
+__all__ = [
+    "Exact",
+    "NumberError",
+    "ceil_int",
+    "round_half_even",
+    "round_units",
+    "to_decimal",
+    "to_fraction",
+]
+
+Exact = Decimal | Fraction | float | int | str
+"""Anything :func:`to_fraction` reads exactly."""
 
 
 class NumberError(ValueError):
@@ -49,16 +64,46 @@ def to_decimal(value: Decimal | float | int | str) -> Decimal:
     return out
 
 
-def round_half_even(value: Decimal | float | int | str, ndigits: int = 0) -> Decimal:
+def to_fraction(value: Exact) -> Fraction:
+    """The exact rational value of ``value`` (floats via ``repr``, text via :class:`Decimal`).
+
+    ``to_fraction(0.1) == Fraction(1, 10)``. Raises :class:`NumberError` for booleans,
+    non-numbers, NaN and infinities.
+    """
+    if isinstance(value, Fraction):
+        return value
+    return Fraction(to_decimal(value))
+
+
+def round_units(value: Exact, ndigits: int = 0) -> int:
+    """``value`` rounded half-even to ``ndigits`` decimals, as an integer count of
+    10^-ndigits: ``round_units("4.05", 1) == 40``, ``round_units(Fraction(81, 2)) == 40``."""
+    q = to_fraction(value)
+    scaled = q * 10**ndigits if ndigits >= 0 else q / 10**-ndigits
+    num: int = scaled.numerator
+    den: int = scaled.denominator
+    floor, rest = divmod(num, den)
+    twice = 2 * rest
+    if twice > den or (twice == den and floor % 2 == 1):
+        floor += 1
+    return floor
+
+
+def round_half_even(value: Exact, ndigits: int = 0) -> Decimal:
     """Round ``value`` to ``ndigits`` decimals by GB/T 8170 (round half to even).
 
     ``round_half_even("60.5", 0) == Decimal("60")``, ``round_half_even(4.15, 1) ==
-    Decimal("4.2")``, ``round_half_even(125, -1) == Decimal("1.2E+2")`` (tens).
+    Decimal("4.2")``, ``round_half_even(125, -1) == Decimal("1.2E+2")`` (tens),
+    ``round_half_even(Fraction(81, 20), 1) == Decimal("4.0")`` (exact 4.05).
     """
+    if isinstance(value, Fraction):
+        return Decimal(round_units(value, ndigits)).scaleb(-ndigits)
     exp = Decimal(1).scaleb(-ndigits)
     return to_decimal(value).quantize(exp, rounding=ROUND_HALF_EVEN)
 
 
-def ceil_int(value: Decimal | float | int | str) -> int:
+def ceil_int(value: Exact) -> int:
     """Round up to an integer ("向上进位取整数", HJ 633 §4.2.6 / 2012 §6.2)."""
+    if isinstance(value, Fraction):
+        return math.ceil(value)
     return int(to_decimal(value).to_integral_value(rounding=ROUND_CEILING))

@@ -18,6 +18,11 @@ Rules implemented
   the method evaluates separately; TN has no river limits and is never counted for rivers.
   Missing items are skipped; a sample with no evaluated item has no class (``None``).
 - **Section over a period**: arithmetic mean of each item over the period, then classify.
+- **Exact arithmetic** (docs/standards/arithmetic.md): values are read as the decimals they
+  stand for (a float as its shortest text), means and multiples are exact fractions and the
+  comparison with a class limit uses the exact value (GB/T 8170 §4.3.3: 全数值比较法 unless a
+  standard says otherwise). Results that are published are rounded once, by the caller, with
+  :func:`qingshan.standards.rounding.round_half_even`.
 - **Exceedance multiple** (超标倍数) = (C − S) / S against Class Ⅲ or a target class; not
   computed for pH and DO (the method computes none for water temperature, pH and DO).
 - **Main pollutants** (主要污染指标) when the class is worse than Ⅲ: the items worse than Ⅲ,
@@ -32,19 +37,24 @@ Rules implemented
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from enum import IntEnum, StrEnum
+from fractions import Fraction
 from functools import cache
 from typing import Any
 
 from qingshan.standards._checks import (
     InvalidValueError,
+    Number,
     UnknownItemError,
+    exact_number,
+    limit_value,
     load_toml,
     non_negative,
+    non_negative_value,
 )
 from qingshan.standards.versions import resolve
 
@@ -128,32 +138,40 @@ class ItemLimits:
     name: str
     unit: str
     kind: str  # "upper" | "lower" | "range"
-    limits: tuple[float, ...] = ()  # Class Ⅰ…Ⅴ
-    lake_limits: tuple[float, ...] | None = None
-    low: float | None = None
-    high: float | None = None
+    limits: tuple[Decimal, ...] = ()  # Class Ⅰ…Ⅴ, as written in the standard
+    lake_limits: tuple[Decimal, ...] | None = None
+    low: Decimal | None = None
+    high: Decimal | None = None
     evaluated: bool = True
     lakes_only: bool = False
     priority: bool = False  # cyanide / heavy metals: first among main pollutants
 
-    def limits_for(self, waterbody: WaterbodyType) -> tuple[float, ...]:
+    def limits_for(self, waterbody: WaterbodyType) -> tuple[Decimal, ...]:
         if waterbody is WaterbodyType.LAKE and self.lake_limits is not None:
             return self.lake_limits
         return self.limits
 
-    def limit(self, water_class: WaterClass, waterbody: WaterbodyType) -> float | None:
+    def limit(self, water_class: WaterClass, waterbody: WaterbodyType) -> Decimal | None:
         """The limit of ``water_class`` (None for pH, and for 劣Ⅴ which has no limit)."""
         if self.kind == "range" or water_class is WaterClass.WORSE_THAN_V:
             return None
         return self.limits_for(waterbody)[water_class.value - 1]
 
-    def classify(self, value: float, waterbody: WaterbodyType) -> WaterClass:
-        """Single-factor class of a checked, non-negative value."""
+    def classify(self, value: Decimal | Fraction, waterbody: WaterbodyType) -> WaterClass:
+        """Single-factor class of a checked, non-negative exact value (exact comparisons:
+        decimals with the decimal limits, fractions with the same limits as fractions)."""
         if self.kind == "range":
             assert self.low is not None and self.high is not None
-            inside = self.low <= value <= self.high
+            if isinstance(value, Fraction):
+                low, high = _fractions((self.low, self.high))
+                inside = low <= value <= high
+            else:
+                inside = self.low <= value <= self.high
             return WaterClass.I if inside else WaterClass.WORSE_THAN_V
-        limits = self.limits_for(waterbody)
+        # Both sides exact: decimals against the decimal limits, fractions against fractions.
+        limits: Sequence[Any] = self.limits_for(waterbody)
+        if isinstance(value, Fraction):
+            limits = _fractions(self.limits_for(waterbody))
         if self.kind == "lower":
             for index, limit in enumerate(limits):
                 if value >= limit:
@@ -163,6 +181,11 @@ class ItemLimits:
                 if value <= limit:
                     return WaterClass(index + 1)
         return WaterClass.WORSE_THAN_V
+
+
+@cache
+def _fractions(limits: tuple[Decimal, ...]) -> tuple[Fraction, ...]:
+    return tuple(Fraction(x) for x in limits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,10 +207,10 @@ def _load(standard_id: str) -> _Table:
             name=row["name"],
             unit=row["unit"],
             kind=row["kind"],
-            limits=tuple(float(x) for x in row.get("limits", ())),
-            lake_limits=tuple(float(x) for x in lake) if lake is not None else None,
-            low=row.get("low"),
-            high=row.get("high"),
+            limits=tuple(limit_value(x) for x in row.get("limits", ())),
+            lake_limits=tuple(limit_value(x) for x in lake) if lake is not None else None,
+            low=limit_value(row["low"]) if "low" in row else None,
+            high=limit_value(row["high"]) if "high" in row else None,
             evaluated=row.get("evaluated", True),
             lakes_only=row.get("lakes_only", False),
             priority=row.get("heavy_metal", False),
@@ -234,10 +257,10 @@ def _waterbody(value: WaterbodyType | str) -> WaterbodyType:
         ) from None
 
 
-def _checked(item: ItemLimits, value: object) -> float:
-    number = non_negative(value, f"{item.code} ({item.name})")
+def _checked(item: ItemLimits, value: object) -> Decimal | Fraction:
+    number = non_negative_value(value, f"{item.code} ({item.name})")
     if item.code == "ph" and number > 14:
-        raise InvalidValueError(f"ph: {number!r} is outside the pH scale 0–14")
+        raise InvalidValueError(f"ph: {value!r} is outside the pH scale 0–14")
     return number
 
 
@@ -251,7 +274,7 @@ def _item(table: _Table, code: str) -> ItemLimits:
 
 def item_class(
     code: str,
-    value: float,
+    value: Number,
     waterbody: WaterbodyType | str = WaterbodyType.RIVER,
     *,
     standard: str = DEFAULT_STANDARD,
@@ -274,7 +297,9 @@ class MainPollutant:
     code: str
     name: str
     water_class: WaterClass
-    multiple: float | None  # over Class Ⅲ; None for DO / pH
+    # Over Class Ⅲ, the nearest float of the exact multiple (for display); None for DO / pH.
+    # Publish the exact one (``SectionAssessment.exceed_iii``) rounded once.
+    multiple: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,8 +333,10 @@ def _counted_codes(table: _Table, body: WaterbodyType, include_tn: bool) -> set[
     return codes
 
 
-def _checked_values(table: _Table, values: Mapping[str, float | None]) -> dict[str, float]:
-    out: dict[str, float] = {}
+def _checked_values(
+    table: _Table, values: Mapping[str, Number | None]
+) -> dict[str, Decimal | Fraction]:
+    out: dict[str, Decimal | Fraction] = {}
     for code, value in values.items():
         item = _item(table, code)
         if value is None:
@@ -319,7 +346,10 @@ def _checked_values(table: _Table, values: Mapping[str, float | None]) -> dict[s
 
 
 def _assess(
-    table: _Table, values: Mapping[str, float], body: WaterbodyType, include_tn: bool
+    table: _Table,
+    values: Mapping[str, Decimal | Fraction],
+    body: WaterbodyType,
+    include_tn: bool,
 ) -> SampleAssessment:
     counted = _counted_codes(table, body, include_tn)
     item_classes: dict[str, WaterClass] = {}
@@ -344,7 +374,7 @@ def _assess(
 
 
 def classify_sample(
-    values: Mapping[str, float | None],
+    values: Mapping[str, Number | None],
     waterbody: WaterbodyType | str = WaterbodyType.RIVER,
     *,
     include_tn: bool = False,
@@ -355,7 +385,8 @@ def classify_sample(
 
     ``values`` maps item codes (``ph, do, codmn, cod, bod5, nh3n, tp, tn, cu, zn, f, se, as,
     hg, cd, cr6, pb, cn, vp, oil, las, s2, fc``) to concentrations in mg/L (pH unitless,
-    fecal coliform 个/L); ``None`` marks a missing value. ``include_tn`` counts TN at lakes
+    fecal coliform 个/L) — numbers, exact (a float as its shortest text) — and ``None`` marks
+    a missing value. ``include_tn`` counts TN at lakes
     and reservoirs. Unknown codes raise :class:`UnknownItemError`; negative or non-numeric
     values raise :class:`InvalidValueError`.
     """
@@ -366,15 +397,15 @@ def classify_sample(
 
 def exceedance_multiple(
     code: str,
-    value: float,
+    value: Number,
     waterbody: WaterbodyType | str = WaterbodyType.RIVER,
     *,
     against: WaterClass = WaterClass.III,
     standard: str = DEFAULT_STANDARD,
-) -> float | None:
-    """超标倍数 = (C − S) / S, S the limit of ``against`` (Class Ⅲ by default).
+) -> Fraction | None:
+    """超标倍数 = (C − S) / S, S the limit of ``against`` (Class Ⅲ by default), exact.
 
-    0.0 when the value meets the limit; ``None`` for pH and DO, for which the 2011 method
+    0 when the value meets the limit; ``None`` for pH and DO, for which the 2011 method
     computes no multiple.
     """
     if against is WaterClass.WORSE_THAN_V:
@@ -382,43 +413,55 @@ def exceedance_multiple(
     table = _table(standard)
     body = _waterbody(waterbody)
     item = _item(table, code)
-    number = _checked(item, value)
+    number = Fraction(_checked(item, value))
     if item.kind != "upper" or (item.lakes_only and body is WaterbodyType.RIVER):
         return None
     limit = item.limit(against, body)
     assert limit is not None
-    return max(0.0, (number - limit) / limit)
+    s = Fraction(limit)
+    return max(Fraction(0), (number - s) / s)
 
 
 def _multiples(
-    table: _Table, values: Mapping[str, float], body: WaterbodyType, against: WaterClass
-) -> dict[str, float]:
-    out: dict[str, float] = {}
+    table: _Table,
+    values: Mapping[str, Decimal | Fraction],
+    body: WaterbodyType,
+    against: WaterClass,
+) -> dict[str, Fraction]:
+    out: dict[str, Fraction] = {}
     for code, number in values.items():
         item = table.items[code]
         if item.kind != "upper" or (item.lakes_only and body is WaterbodyType.RIVER):
             continue
         limit = item.limit(against, body)
         assert limit is not None
-        if number > limit:
-            out[code] = (number - limit) / limit
+        s = Fraction(limit)
+        exact = Fraction(number)
+        if exact > s:
+            out[code] = (exact - s) / s
     return out
 
 
 def _main_pollutants(
     table: _Table,
     assessment: SampleAssessment,
-    values: Mapping[str, float],
+    values: Mapping[str, Decimal | Fraction],
     body: WaterbodyType,
     top: int,
 ) -> tuple[MainPollutant, ...]:
     multiples = _multiples(table, values, body, WaterClass.III)
     order = {code: index for index, code in enumerate(table.items)}
 
-    def key(code: str) -> tuple[int, int, float, int]:
+    def key(code: str) -> tuple[int, int, int, Fraction, int]:
         item = table.items[code]
-        multiple = multiples.get(code, -math.inf)  # DO / pH rank after items with a multiple
-        return (0 if item.priority else 1, -assessment.item_classes[code], -multiple, order[code])
+        multiple = multiples.get(code)  # DO / pH (no multiple) rank after items with one
+        return (
+            0 if item.priority else 1,
+            -assessment.item_classes[code],
+            0 if multiple is not None else 1,
+            -(multiple or Fraction(0)),
+            order[code],
+        )
 
     ranked = sorted(assessment.failing_items, key=key)[:top]
     return tuple(
@@ -426,14 +469,14 @@ def _main_pollutants(
             code=code,
             name=table.items[code].name,
             water_class=assessment.item_classes[code],
-            multiple=multiples.get(code),
+            multiple=None if code not in multiples else float(multiples[code]),
         )
         for code in ranked
     )
 
 
 def main_pollutants(
-    values: Mapping[str, float | None],
+    values: Mapping[str, Number | None],
     waterbody: WaterbodyType | str = WaterbodyType.RIVER,
     *,
     top: int = 3,
@@ -456,14 +499,16 @@ def main_pollutants(
 
 @dataclass(frozen=True, slots=True)
 class SectionAssessment:
-    """A monitoring section over a period: means, class, exceedances, main pollutants."""
+    """A monitoring section over a period: means, class, exceedances, main pollutants.
 
-    means: Mapping[str, float]
+    Means and multiples are exact fractions; round them once to publish them."""
+
+    means: Mapping[str, Fraction]
     sample_counts: Mapping[str, int]
     assessment: SampleAssessment
-    exceed_iii: Mapping[str, float]  # item → multiple over Class Ⅲ (exceeding items only)
+    exceed_iii: Mapping[str, Fraction]  # item → multiple over Class Ⅲ (exceeding items only)
     target_class: WaterClass | None
-    exceed_target: Mapping[str, float]  # item → multiple over the target class
+    exceed_target: Mapping[str, Fraction]  # item → multiple over the target class
     main_pollutants: tuple[MainPollutant, ...]
 
     @property
@@ -483,19 +528,20 @@ class SectionAssessment:
 
 
 def _means(
-    table: _Table, samples: Iterable[Mapping[str, float | None]]
-) -> tuple[dict[str, float], dict[str, int]]:
-    sums: dict[str, float] = {}
+    table: _Table, samples: Iterable[Mapping[str, Number | None]]
+) -> tuple[dict[str, Fraction], dict[str, int]]:
+    """Exact arithmetic mean of each item over the samples that have it."""
+    sums: dict[str, Fraction] = {}
     counts: dict[str, int] = {}
     for sample in samples:
         for code, number in _checked_values(table, sample).items():
-            sums[code] = sums.get(code, 0.0) + number
+            sums[code] = sums.get(code, Fraction(0)) + Fraction(number)
             counts[code] = counts.get(code, 0) + 1
     return {code: sums[code] / counts[code] for code in sums}, counts
 
 
 def section_assessment(
-    samples: Sequence[Mapping[str, float | None]],
+    samples: Sequence[Mapping[str, Number | None]],
     waterbody: WaterbodyType | str = WaterbodyType.RIVER,
     *,
     target_class: WaterClass | None = None,
@@ -506,6 +552,8 @@ def section_assessment(
     """Evaluate a section over a period: arithmetic mean of each item over the samples that
     have it (missing values skipped, never taken as zero), then the single-factor class of the
     means, exceedance multiples against Class Ⅲ and against ``target_class``, main pollutants.
+    The means are exact, so a mean that equals a class limit is that class (0.1, 0.2, 0.3 mg/L
+    TP → 0.2 → Ⅲ).
     """
     table = _table(standard, when)
     body = _waterbody(waterbody)
@@ -536,14 +584,14 @@ class ClassShares:
     counts: Mapping[WaterClass, int]
     n_classed: int
     n_missing: int
-    share_good: float | None  # Ⅰ–Ⅲ类 (优良) share; None when no section has a class
-    share_worse_than_v: float | None  # 劣Ⅴ类 share
+    share_good: Fraction | None  # Ⅰ–Ⅲ类 (优良) share, exact; None when no section has a class
+    share_worse_than_v: Fraction | None  # 劣Ⅴ类 share
 
     @property
-    def share_by_class(self) -> dict[WaterClass, float]:
+    def share_by_class(self) -> dict[WaterClass, Fraction]:
         if self.n_classed == 0:
             return {}
-        return {cls: self.counts.get(cls, 0) / self.n_classed for cls in WaterClass}
+        return {cls: Fraction(self.counts.get(cls, 0), self.n_classed) for cls in WaterClass}
 
 
 def class_shares(classes: Iterable[WaterClass | None]) -> ClassShares:
@@ -566,26 +614,28 @@ def class_shares(classes: Iterable[WaterClass | None]) -> ClassShares:
         counts=counts,
         n_classed=n,
         n_missing=missing,
-        share_good=good / n if n else None,
-        share_worse_than_v=worse / n if n else None,
+        share_good=Fraction(good, n) if n else None,
+        share_worse_than_v=Fraction(worse, n) if n else None,
     )
 
 
 def status_from_shares(
-    share_good: float, share_worse_than_v: float, *, standard: str = DEFAULT_STANDARD
+    share_good: Number, share_worse_than_v: Number, *, standard: str = DEFAULT_STANDARD
 ) -> tuple[str, str]:
     """River/basin (水系) status and colour from the shares (fractions 0–1) of sections
-    Ⅰ–Ⅲ and 劣Ⅴ, per the 2011 method's table (thresholds in the data file)."""
-    for name, share in (("share_good", share_good), ("share_worse_than_v", share_worse_than_v)):
-        number = non_negative(share, name)
+    Ⅰ–Ⅲ and 劣Ⅴ, per the 2011 method's table (thresholds in the data file); exact
+    comparisons (a share of exactly 75 % is 良好)."""
+    good = non_negative(share_good, "share_good")
+    worse = non_negative(share_worse_than_v, "share_worse_than_v")
+    for name, number in (("share_good", good), ("share_worse_than_v", worse)):
         if number > 1:
-            raise InvalidValueError(f"{name}: a share must be within 0–1, got {number!r}")
-    if share_good + share_worse_than_v > 1 + 1e-9:
+            raise InvalidValueError(f"{name}: a share must be within 0–1, got {float(number)!r}")
+    if good + worse > 1:
         raise InvalidValueError("shares of Ⅰ–Ⅲ and 劣Ⅴ sections add up to more than 1")
     for row in _table(standard).basin_rows:
-        if "min_good" in row and share_good >= row["min_good"]:
+        if "min_good" in row and good >= exact_number(row["min_good"], "min_good"):
             return row["status"], row["colour"]
-        if "max_worse_v" in row and share_worse_than_v < row["max_worse_v"]:
+        if "max_worse_v" in row and worse < exact_number(row["max_worse_v"], "max_worse_v"):
             return row["status"], row["colour"]
         if "min_good" not in row and "max_worse_v" not in row:
             return row["status"], row["colour"]
@@ -604,7 +654,7 @@ class BasinAssessment:
 
 
 def basin_assessment(
-    sections: Sequence[Mapping[str, float | None]],
+    sections: Sequence[Mapping[str, Number | None]],
     waterbody: WaterbodyType | str = WaterbodyType.RIVER,
     *,
     standard: str = DEFAULT_STANDARD,

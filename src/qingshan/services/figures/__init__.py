@@ -19,11 +19,11 @@ See docs/figures.md.
 
 from __future__ import annotations
 
-import math
 import time as _time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
+from fractions import Fraction
 from functools import partial
 from typing import Any, TypeVar
 
@@ -50,7 +50,8 @@ from qingshan.services.figures._common import (
 from qingshan.standards import water as water_std
 from qingshan.standards.air.tables import POLLUTANTS, aqi_table
 from qingshan.standards.drinking_water import SourceCompliance, SourceType, compliance_rate
-from qingshan.standards.noise import compliance_rates
+from qingshan.standards.noise import compliance_rates, energy_mean
+from qingshan.standards.rounding import round_half_even, round_units, to_fraction
 from qingshan.standards.versions import AUTO, resolve
 from qingshan.storage import bulk
 from qingshan.storage.models import Device, Observation, Resolution, SiteKind
@@ -162,6 +163,7 @@ def _year_grid(
             sum(g.n_days for g in parts),
             list(air_sites),
             {p: np.concatenate([g.values[p] for g in parts], axis=1) for p in POLLUTANTS},
+            sum(g.rejected for g in parts),
         )
     return io.read(
         lambda conn: _air.load_grid(conn, air_sites, date(year, 1, 1), date(year, 12, 31))
@@ -395,7 +397,8 @@ def update_dirty(session_factory: SessionFactory) -> RecomputeStats:
             for y, mo in sorted({(d.year, d.month) for d in ds}):
                 _water_work(io, site, y, mo, stats, now)
         elif site.kind == SiteKind.NOISE:
-            for d in sorted(ds):
+            # An hour before 06:00 of D belongs to the night of D − 1 (GB 3096).
+            for d in sorted(ds | {x - timedelta(days=1) for x in ds}):
                 _noise_work(io, site, d, d, stats, now)
 
     # A mark re-made during the work (newer marked_at) stays for the next run.
@@ -527,6 +530,10 @@ class AirQuality:
     incomplete_reasons: dict[str, list[str]]
     provenance: dict[str, Any]
     category_days: dict[str, int] = field(default_factory=dict)
+    # 数据不足 …: why ``attained`` is None (GB 3095 表4), in words; None when it is a verdict.
+    verdict_reason: str | None = None
+    # 超标天数 and 达标率 per daily indicator (SO2 … PM2_5, O3_8H, O3_1H).
+    exceedance_days: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -671,6 +678,8 @@ def air_quality(
                 "heavy_days": sd["heavy_pollution_days"],
                 "composite_index": sd["composite_index"],
                 "primary_pollutants": sd["primary_pollutants"],
+                "attained": sd["attained"],
+                "verdict_reason": sd.get("verdict_reason"),
                 "pm2_5": _stat(sd, "PM2_5", "mean"),
                 "pm10": _stat(sd, "PM10", "mean"),
                 "o3_p90": _stat(sd, "O3", "p90"),
@@ -709,6 +718,8 @@ def air_quality(
         incomplete_reasons=res["incomplete_reasons"],
         provenance=prov,
         category_days=cats,
+        verdict_reason=res.get("verdict_reason"),
+        exceedance_days=res.get("exceedance_days", {}),
     )
 
 
@@ -743,15 +754,16 @@ def _townships(stations: list[dict[str, Any]], reg: Regions) -> list[dict[str, A
             acc.setdefault(s["township"], []).append(s)
     out: list[dict[str, Any]] = []
     for code, members in acc.items():
-        ci = sum(float(m["composite_index"]) for m in members) / len(members)
-        pm = [float(m["pm2_5"]) for m in members if m["pm2_5"] is not None]
+        # Exact means of the stored (rounded) figures, rounded once.
+        ci = sum((to_fraction(m["composite_index"]) for m in members), Fraction(0)) / len(members)
+        pm = [to_fraction(m["pm2_5"]) for m in members if m["pm2_5"] is not None]
         out.append(
             {
                 "code": code,
                 "name": reg.name.get(code, code),
                 "stations": len(members),
-                "composite_index": round(ci, 2),
-                "pm2_5": round(sum(pm) / len(pm)) if pm else None,
+                "composite_index": float(round_half_even(ci, 2)),
+                "pm2_5": round_units(sum(pm, Fraction(0)) / len(pm)) if pm else None,
             }
         )
     out.sort(key=lambda t: t["composite_index"])
@@ -785,8 +797,9 @@ class WaterQuality:
         return d
 
 
-def _pct(x: float | None) -> float | None:
-    return None if x is None else round(100.0 * x, 1)
+def _pct(x: Fraction | None) -> float | None:
+    """An exact share as a percentage rounded once, half-even, to 0.1 (GB/T 8170)."""
+    return None if x is None else float(round_half_even(100 * x, 1))
 
 
 def water_quality(
@@ -927,8 +940,8 @@ def water_quality(
                 "name": x.name,
                 "zone": x.noise_zone,
                 "days": len(mine),
-                "ld_mean": round(_energy(ld), 1) if ld else None,
-                "ln_mean": round(_energy(ln), 1) if ln else None,
+                "ld_mean": float(energy_mean(ld)) if ld else None,
+                "ln_mean": float(energy_mean(ln)) if ln else None,
                 "day_ok_days": sum(1 for r in mine if r.day_ok),
                 "night_ok_days": sum(1 for r in mine if r.night_ok),
             }
@@ -967,10 +980,6 @@ def water_quality(
 
 def _roman_any(cls: int | None) -> str | None:
     return None if cls is None else _water.ROMAN.get(cls)
-
-
-def _energy(levels: list[float]) -> float:
-    return 10.0 * math.log10(sum(10.0 ** (0.1 * x) for x in levels) / len(levels))
 
 
 def air_days(

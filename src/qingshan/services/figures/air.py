@@ -13,6 +13,11 @@ Every number comes from :mod:`qingshan.standards.air` on the stored hourly obser
 * a region's series: :func:`~qingshan.standards.air.evaluation.city_hourly` over its evaluation
   stations (national/provincial/city stations inside the region; micro-stations and 对照点 are
   shown but never enter it), then evaluated like one station.
+
+Stored values are decimal text; each is carried as the float whose shortest text is that
+decimal (exact for up to 15 significant digits; a value that is not a finite decimal of at
+most 15 significant digits is refused as invalid and counted, never silently approximated).
+All arithmetic is exact in the standards engine (docs/standards/arithmetic.md).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import numpy as np
@@ -41,8 +47,8 @@ from qingshan.standards.air.evaluation import (
     StationEvaluation,
     city_hourly,
     evaluate_many,
-    moving_mean,
-    o3_8h_day_windows,
+    hourly_moving_mean,
+    o3_8h_window_counts,
 )
 from qingshan.standards.air.tables import POLLUTANTS, aqi_table, evaluation_rules, limit_set
 from qingshan.standards.versions import AUTO, resolve
@@ -74,12 +80,14 @@ DAY_COLUMNS = {
 
 @dataclass(slots=True)
 class Grid:
-    """Hourly values of several sites on a day × 24 grid: ``values[p]`` (sites, days, 24)."""
+    """Hourly values of several sites on a day × 24 grid: ``values[p]`` (sites, days, 24).
+    ``rejected`` counts stored values refused as not exactly carried (see module doc)."""
 
     start: date
     n_days: int
     sites: list[SiteInfo]
     values: dict[str, FloatArray]
+    rejected: int = 0
 
     def index(self, site_id: int) -> int:
         return next(i for i, s in enumerate(self.sites) if s.id == site_id)
@@ -119,8 +127,13 @@ def load_grid(conn: Connection, air_sites: Sequence[SiteInfo], first: date, last
     )
     day_index: dict[str, int] = {}
     arrays = {c: values[p] for c, p in codes.items()}
+    rejected = 0
     for dev, t, code, value, flag in conn.execute(q):
         if value is None or (flag or "N") not in valid:
+            continue
+        number = carried(value)
+        if number is None:
+            rejected += 1
             continue
         if sqlite:
             if t[14:16] != "00" or t[17:19] not in ("", "00"):
@@ -135,8 +148,30 @@ def load_grid(conn: Connection, air_sites: Sequence[SiteInfo], first: date, last
             if t.minute or t.second:
                 continue
             d, hour = (t.date() - first).days, t.hour
-        arrays[code][where_dev[dev], d, hour] = float(value)
-    return Grid(first, n, list(air_sites), values)
+        arrays[code][where_dev[dev], d, hour] = number
+    return Grid(first, n, list(air_sites), values, rejected)
+
+
+_FAST_TEXT = 15  # a text this short has at most 15 significant digits
+
+
+def carried(text: str) -> float | None:
+    """The float carrying the decimal ``text`` (its shortest repr is that decimal), or None
+    when the text is not a finite decimal of at most 15 significant digits (refused)."""
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    if number != number or number in (float("inf"), float("-inf")):
+        return None
+    if len(text) > _FAST_TEXT:
+        try:
+            digits = len(Decimal(text).normalize().as_tuple().digits)
+        except InvalidOperation:
+            return None
+        if digits > _FAST_TEXT:
+            return None
+    return number
 
 
 # ------------------------------------------------------------------------------ validity words
@@ -203,19 +238,17 @@ def day_rows(
     if not scs or grid.n_days == 0:
         return []
     series = [scope_series(grid, sc) for sc in scs]
-    stacked = HourlyData(grid.start, {p: np.stack([s.get(p) for s in series]) for p in POLLUTANTS})
+    stacked = HourlyData.stack(series)
     evals = evaluate_many(stacked, standard, include_days=True)
     last = grid.start + timedelta(days=grid.n_days - 1)
     rules = evaluation_rules(resolve("HJ663", standard, last).id)
     lim = limit_set(rules.limits, last)
     hours = _hours_valid(stacked)
-    windows = (
-        ~np.isnan(
-            o3_8h_day_windows(
-                stacked.get("O3"), lim.validity.o3_8h_min_hours, rules.mda8_first_window_end_hour
-            )
-        )
-    ).sum(axis=-1)
+    windows = o3_8h_window_counts(
+        ~np.isnan(stacked.get("O3")),
+        lim.validity.o3_8h_min_hours,
+        rules.mda8_first_window_end_hour,
+    )
     rows: list[dict[str, Any]] = []
     for k, (sc, ev) in enumerate(zip(scs, evals, strict=True)):
         for j, d in enumerate(ev.days):
@@ -274,14 +307,15 @@ def hour_rows(
     within ``grid`` (a month when figures are computed)."""
     if not scs or grid.n_days == 0:
         return []
-    series = [scope_series(grid, sc) for sc in scs]
-    conc = {p: np.stack([s.get(p) for s in series]).reshape(len(scs), -1) for p in POLLUTANTS}
+    series = HourlyData.stack([scope_series(grid, sc) for sc in scs])
+    conc = {p: series.get(p).reshape(len(scs), -1) for p in POLLUTANTS}
     n_hours = grid.n_days * 24
     times = [
         datetime.combine(grid.start, datetime.min.time()) + timedelta(hours=i)
         for i in range(n_hours)
     ]
     versions = np.array([resolve("HJ633", standard, t.date()).id for t in times])
+    so2_24h = _so2_24h(series)
     aqi = np.full((len(scs), n_hours), np.nan)
     prim = np.zeros((len(scs), n_hours), dtype=np.uint8)
     iaqi: dict[str, FloatArray] = {}
@@ -297,18 +331,21 @@ def hour_rows(
                 o3=conc["O3"][:, m],
                 pm10=conc["PM10"][:, m],
                 pm2_5=conc["PM2_5"][:, m],
-                so2_24h=_so2_24h(conc["SO2"])[:, m],
+                so2_24h=so2_24h[:, m],
                 missing="platform",
             )
         aqi[:, m] = b.aqi
         prim[:, m] = b.primary_mask
         for lab, arr in b.iaqi.items():
             iaqi.setdefault(lab, np.full((len(scs), n_hours), np.nan))[:, m] = arr
-    o3_8h = moving_mean(conc["O3"], 8, 6)
+    # O3 8-hour moving mean: exact, shown to 0.1 and indexed from its integer value (both
+    # rounded once, half-even, from the exact mean).
+    o3_8h = hourly_moving_mean(series, "O3", 8, 6, 1)
+    o3_8h_int = hourly_moving_mean(series, "O3", 8, 6, 0)
     iaqi_8h = np.full((len(scs), n_hours), np.nan)
     for v in sorted(set(versions.tolist())):
         m = versions == v
-        x = iaqi_array("O3_8H", o3_8h[:, m], v)
+        x = iaqi_array("O3_8H", o3_8h_int[:, m], v)
         iaqi_8h[:, m] = np.where(x < 0, np.nan, x)  # 2012: not indexed above 800
     present = np.zeros((len(scs), n_hours), dtype=np.bool_)
     for p in POLLUTANTS:
@@ -340,7 +377,7 @@ def hour_rows(
             ok = a == a  # not NaN
             cat = aqi_table(vers[j]).category_of(int(a)) if ok else None
             c = {p: (None if ck[p][j] != ck[p][j] else ck[p][j]) for p in POLLUTANTS}
-            c["O3_8H"] = None if o8[j] != o8[j] else round(o8[j], 1)
+            c["O3_8H"] = None if o8[j] != o8[j] else o8[j]
             beside = {"O3_8H": int(i8[j])} if i8[j] == i8[j] else {}
             rows.append(
                 {
@@ -365,17 +402,17 @@ def hour_rows(
     return rows
 
 
-def _so2_24h(so2: FloatArray) -> FloatArray:
-    """24-hour moving mean of SO2 (≥ 20 hours), needed only when an hour exceeds 800 µg/m³."""
-    return moving_mean(so2, 24, 20)
+def _so2_24h(series: HourlyData) -> FloatArray:
+    """24-hour moving mean of SO2 (≥ 20 hours), needed only when an hour exceeds 800 µg/m³;
+    exact, rounded once to an integer as the IAQI step does."""
+    return hourly_moving_mean(series, "SO2", 24, 20, 0)
 
 
 def evaluate_scopes(
     grid: Grid, scs: Sequence[Scope], standard: str = AUTO
 ) -> list[StationEvaluation]:
     """HJ 663 evaluation of each scope over the whole grid period."""
-    series = [scope_series(grid, sc) for sc in scs]
-    stacked = HourlyData(grid.start, {p: np.stack([s.get(p) for s in series]) for p in POLLUTANTS})
+    stacked = HourlyData.stack([scope_series(grid, sc) for sc in scs])
     return evaluate_many(stacked, standard, include_days=False)
 
 
@@ -400,6 +437,8 @@ def period_rows(
             "stations": [grid.sites[i].code for i in sc.members],
             "complete": ev.complete,
             "incomplete_reasons": ev.incomplete_reasons,
+            "verdict_reason": ev.verdict_reason,
+            "rejected_values": grid.rejected,
         }
         d = ev.to_dict()
         d.pop("days", None)

@@ -9,24 +9,32 @@
   (``mode="mean"``) or :func:`~qingshan.standards.drinking_water.groundwater_source_compliance`
   (``mode="every"``) per month; classes of groundwater sources and points with
   :func:`qingshan.standards.groundwater.classify` on the month's mean values.
-* Noise: Ld and Ln of each day as energy means 10·lg(mean 10^(0.1·L)) of the hourly LAeq of the
-  day and night hours (validity counts in ``services/data/figures.toml``), judged with
-  :func:`qingshan.standards.noise.assess_point`.
+* Noise: Ld and Ln of each day D as energy means 10·lg(mean 10^(0.1·L)) of the hourly LAeq of
+  its day (06:00–22:00 D) and its night (22:00 D → 06:00 D+1, GB 3096; stored hours are labelled
+  by their start, :func:`qingshan.standards.noise.hour_period`), validity counts in
+  ``services/data/figures.toml``, judged with :func:`qingshan.standards.noise.assess_point`.
+
+Values are read as the exact decimals stored (text → :class:`~decimal.Decimal`); text that is
+not a finite decimal is refused and counted in the provenance. Means, multiples and rates are
+exact and rounded once, half-even (GB/T 8170), where they are stored for display.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from qingshan.clock import HOUR_LABEL
 from qingshan.services.figures._common import SiteInfo, config, dumps
 from qingshan.services.rollups import default_rules
 from qingshan.standards import drinking_water, groundwater, noise, water
+from qingshan.standards.rounding import round_half_even
 from qingshan.standards.versions import resolve
 from qingshan.storage.models import Observation, Resolution, SiteKind
 
@@ -44,10 +52,21 @@ def code_map(s: SiteInfo) -> dict[str, str]:
     return dict(config()["groundwater" if _is_groundwater(s) else "water"])
 
 
-def load_samples(
-    conn: Connection, site: SiteInfo, first: date, last: date
-) -> list[tuple[datetime, dict[str, float]]]:
-    """Valid samples of a water site in [first, last]: (time, {item: value}) in time order."""
+Sample = tuple[datetime, dict[str, Decimal]]
+
+
+def decimal_of(text: str) -> Decimal | None:
+    """The exact decimal stored as ``text``; None when it is not a finite number (refused)."""
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def load_samples(conn: Connection, site: SiteInfo, first: date, last: date) -> list[Sample]:
+    """Valid samples of a water site in [first, last]: (time, {item: exact value}) in time
+    order. Values that are not finite decimals are left out (they never become floats)."""
     if not site.devices:
         return []
     codes = code_map(site)
@@ -62,12 +81,24 @@ def load_samples(
         o.data_time < hi,
         o.code.in_(list(codes)),
     )
-    by_time: dict[datetime, dict[str, float]] = {}
+    by_time: dict[datetime, dict[str, Decimal]] = {}
     for t, code, value, flag in conn.execute(q):
         if value is None or (flag or "N") not in valid:
             continue
-        by_time.setdefault(t, {})[codes[code]] = float(value)
+        number = decimal_of(value)
+        if number is not None:
+            by_time.setdefault(t, {})[codes[code]] = number
     return sorted(by_time.items())
+
+
+def _json(x: Decimal | Fraction, ndigits: int | None = None) -> float | int:
+    """A number for the stored JSON: the exact value (or its half-even rounding to
+    ``ndigits``) as the float or int whose text is that decimal."""
+    d = round_half_even(x, ndigits if ndigits is not None else 0) if ndigits is not None else x
+    if isinstance(d, Fraction):  # unrounded fractions are never stored; keep the exact decimal
+        d = Decimal(d.numerator) / Decimal(d.denominator)
+    exponent = d.as_tuple().exponent
+    return int(d) if isinstance(exponent, int) and exponent >= 0 else float(d)
 
 
 def _body(s: SiteInfo) -> water.WaterbodyType:
@@ -75,9 +106,7 @@ def _body(s: SiteInfo) -> water.WaterbodyType:
     return water.WaterbodyType.LAKE if lake else water.WaterbodyType.RIVER
 
 
-def sample_rows(
-    site: SiteInfo, samples: Sequence[tuple[datetime, dict[str, float]]]
-) -> list[dict[str, Any]]:
+def sample_rows(site: SiteInfo, samples: Sequence[Sample]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for t, vals in samples:
         if _is_groundwater(site):
@@ -94,26 +123,31 @@ def sample_rows(
                 "data_time": t,
                 "water_class": cls,
                 "failing": failing,
-                "sample_values": dumps(vals),
+                "sample_values": dumps({k: _json(v) for k, v in vals.items()}),
             }
         )
     return rows
 
 
-def _mean_values(samples: Sequence[tuple[datetime, Mapping[str, float]]]) -> dict[str, float]:
-    sums: dict[str, float] = {}
+def _mean_values(samples: Sequence[tuple[datetime, Mapping[str, Decimal]]]) -> dict[str, Fraction]:
+    """Exact mean of each item over the samples that have it."""
+    sums: dict[str, Fraction] = {}
     counts: dict[str, int] = {}
     for _t, vals in samples:
         for k, v in vals.items():
-            sums[k] = sums.get(k, 0.0) + v
+            sums[k] = sums.get(k, Fraction(0)) + Fraction(v)
             counts[k] = counts.get(k, 0) + 1
     return {k: sums[k] / counts[k] for k in sums}
+
+
+def _means_json(means: Mapping[str, Fraction]) -> dict[str, float | int]:
+    return {k: _json(v, 4) for k, v in means.items()}
 
 
 def month_row(
     site: SiteInfo,
     month: str,
-    samples: Sequence[tuple[datetime, dict[str, float]]],
+    samples: Sequence[Sample],
     *,
     now: datetime,
 ) -> dict[str, Any]:
@@ -136,19 +170,22 @@ def month_row(
         cls = None if a.water_class is None else int(a.water_class)
         meets = a.meets_target
         result = {
-            "means": {k: round(v, 4) for k, v in a.means.items()},
+            "means": _means_json(a.means),
             "status": a.status,
             "main_pollutants": [
                 {
                     "code": m.code,
                     "name": m.name,
                     "class": ROMAN[int(m.water_class)],
-                    "multiple": None if m.multiple is None else round(m.multiple, 2),
+                    # the exact multiple over Ⅲ, rounded once (None for DO / pH)
+                    "multiple": (
+                        None if m.code not in a.exceed_iii else _json(a.exceed_iii[m.code], 2)
+                    ),
                 }
                 for m in a.main_pollutants
             ],
-            "exceed_iii": {k: round(v, 2) for k, v in a.exceed_iii.items()},
-            "exceed_target": {k: round(v, 2) for k, v in a.exceed_target.items()},
+            "exceed_iii": {k: _json(v, 2) for k, v in a.exceed_iii.items()},
+            "exceed_target": {k: _json(v, 2) for k, v in a.exceed_target.items()},
         }
         rules["GB3838"] = resolve("GB3838", "auto", first).id
     elif site.kind == SiteKind.DRINKING_WATER:
@@ -168,7 +205,7 @@ def month_row(
             "complies": c.complies,
             "failing_items": list(c.failing_items),
             "source_type": str(c.source_type),
-            "means": {k: round(v, 4) for k, v in _mean_values(samples).items()},
+            "means": _means_json(_mean_values(samples)),
         }
     else:  # groundwater monitoring point
         g = groundwater.classify(_mean_values(samples)) if samples else None
@@ -176,7 +213,7 @@ def month_row(
         result = {
             "worst_items": list(g.worst_items) if g else [],
             "exceeding_iii": list(g.exceeding_iii) if g else [],
-            "means": {k: round(v, 4) for k, v in _mean_values(samples).items()},
+            "means": _means_json(_mean_values(samples)),
         }
         rules["GBT14848"] = resolve("GBT14848", "auto", first).id
     counts: dict[str, int] = {}
@@ -206,20 +243,18 @@ def month_row(
 # ------------------------------------------------------------------------------ noise
 
 
-def _energy_mean(levels: Sequence[float]) -> float:
-    return 10.0 * math.log10(sum(10.0 ** (0.1 * x) for x in levels) / len(levels))
-
-
 def noise_rows(
     conn: Connection, site: SiteInfo, first: date, last: date, *, now: datetime
 ) -> list[dict[str, Any]]:
+    """fig_noise_day rows of the days ``first`` … ``last``: the day of D is 06:00–22:00 D, its
+    night 22:00 D → 06:00 D+1 (so the hours up to 06:00 of ``last`` + 1 are read)."""
     if not site.devices or site.noise_zone is None:
         return []
     cfg = config()["noise"]
     valid = default_rules().valid_flags
     o = Observation.__table__.c
     lo = datetime.combine(first, datetime.min.time())
-    hi = datetime.combine(last + timedelta(days=1), datetime.min.time())
+    hi = datetime.combine(last + timedelta(days=1), datetime.min.time()) + timedelta(hours=6)
     q = select(o.data_time, o.value, o.flag).where(
         o.resolution == int(Resolution.HOUR),
         o.device_id.in_(list(site.devices)),
@@ -227,28 +262,34 @@ def noise_rows(
         o.data_time < hi,
         o.code.in_(cfg["codes"]),
     )
-    by_day: dict[date, tuple[list[float], list[float]]] = {}
+    by_day: dict[date, tuple[list[Decimal], list[Decimal]]] = {}
+    refused = 0
     for t, value, flag in conn.execute(q):
         if value is None or (flag or "N") not in valid:
             continue
-        dayv, nightv = by_day.setdefault(t.date(), ([], []))
-        if noise.period_of(t) == noise.Period.DAY:
-            dayv.append(float(value))
-        else:
-            nightv.append(float(value))
+        number = decimal_of(value)
+        if number is None:
+            refused += 1
+            continue
+        # Stored hours are labelled by their start (qingshan.clock.HOUR_LABEL).
+        d, period = noise.hour_period(t, hour_label="start" if HOUR_LABEL == "start" else "end")
+        if not first <= d <= last:
+            continue  # the night of first − 1 (its 00–06 hours); not asked for
+        dayv, nightv = by_day.setdefault(d, ([], []))
+        (dayv if period is noise.Period.DAY else nightv).append(number)
     rows: list[dict[str, Any]] = []
     for d in sorted(by_day):
         dv, nv = by_day[d]
-        ld = round(_energy_mean(dv), 1) if len(dv) >= cfg["day_min_hours"] else None
-        ln = round(_energy_mean(nv), 1) if len(nv) >= cfg["night_min_hours"] else None
+        ld = noise.energy_mean(dv) if len(dv) >= cfg["day_min_hours"] else None
+        ln = noise.energy_mean(nv) if len(nv) >= cfg["night_min_hours"] else None
         a = noise.assess_point(site.noise_zone, ld, ln)
         rows.append(
             {
                 "site_id": site.id,
                 "day": d,
                 "zone": site.noise_zone,
-                "ld": ld,
-                "ln": ln,
+                "ld": None if ld is None else float(ld),
+                "ln": None if ln is None else float(ln),
                 "day_ok": a.day_complies,
                 "night_ok": a.night_complies,
                 "provenance": dumps(
@@ -256,8 +297,10 @@ def noise_rows(
                         "day_hours": len(dv),
                         "night_hours": len(nv),
                         "need": [cfg["day_min_hours"], cfg["night_min_hours"]],
+                        "night": f"{d} 22:00 – {d + timedelta(days=1)} 06:00",
                         "rules": {"GB3096": resolve("GB3096", "auto", d).id},
-                        "limits": [a.day_limit, a.night_limit],
+                        "limits": [_json(a.day_limit), _json(a.night_limit)],
+                        "refused_values": refused,
                     }
                 ),
                 "computed_at": now,

@@ -29,6 +29,7 @@ from qingshan.services.figures import (
 from qingshan.services.reports import charts
 from qingshan.services.reports.model import Report, ReportError, TableBlock
 from qingshan.standards.air.tables import aqi_table
+from qingshan.standards.rounding import round_half_even, to_fraction
 from qingshan.standards.versions import all_versions
 from qingshan.storage.models import Site, SiteKind
 
@@ -60,7 +61,9 @@ WATER_COLOURS = {
     "Ⅴ": "#FF9A00",
     "劣Ⅴ": "#E52B2B",
 }
-YES = {True: "达标", False: "超标", None: "—"}
+YES = {True: "达标", False: "超标", None: "数据不足"}
+# The daily indicator behind each row of the pollutant table (超标天数 and 达标率).
+DAILY_OF = {"SO2": "SO2", "NO2": "NO2", "PM10": "PM10", "PM2_5": "PM2_5", "CO": "CO", "O3": "O3_8H"}
 
 
 def _fmt(x: object, nd: int | None = None) -> str:
@@ -142,7 +145,7 @@ def _air_summary(rep: Report, aq: AirQuality, prev: AirQuality | None, label: st
         f"{aq.good_days} 天，优良天数比率 {ratio}%，"
         f"{_change(aq.good_day_ratio, prev.good_day_ratio if prev else None, '%')}；"
         f"重污染天数 {aq.heavy_days} 天。环境空气质量综合指数 {_fmt(aq.composite_index)}，"
-        f"首要污染物为 {prim}。" + _incomplete_text(aq.incomplete_reasons)
+        f"首要污染物为 {prim}。" + _verdict_text(aq) + _incomplete_text(aq.incomplete_reasons)
     )
     rows: list[list[str]] = []
     fills: list[list[str | None]] = []
@@ -153,7 +156,9 @@ def _air_summary(rep: Report, aq: AirQuality, prev: AirQuality | None, label: st
             continue
         yoy = "—"
         if ps is not None and ps["value"] not in (None, 0) and s["value"] is not None:
-            yoy = f"{(s['value'] - ps['value']) / ps['value'] * 100:+.1f}%"
+            change = (to_fraction(s["value"]) - to_fraction(ps["value"])) / to_fraction(ps["value"])
+            yoy = f"{round_half_even(change * 100, 1):+}%"
+        daily = aq.exceedance_days.get(DAILY_OF[pol], {})
         rows.append(
             [
                 name,
@@ -165,10 +170,12 @@ def _air_summary(rep: Report, aq: AirQuality, prev: AirQuality | None, label: st
                 YES[s["attained"]],
                 _fmt(s["exceedance_multiple"]),
                 str(s["valid_days"]),
+                _fmt(daily.get("exceedance_days")),
+                _fmt(daily.get("compliance_rate")),
             ]
         )
-        fill: list[str | None] = [None] * 9
-        fill[6] = "#F4CCCC" if s["attained"] is False else None
+        fill: list[str | None] = [None] * 11
+        fill[6] = {False: "#F4CCCC", None: "#EEEEEE"}.get(s["attained"])
         fills.append(fill)
     rep.table(
         TableBlock(
@@ -183,17 +190,31 @@ def _air_summary(rep: Report, aq: AirQuality, prev: AirQuality | None, label: st
                 "达标情况",
                 "超标倍数",
                 "有效天数",
+                "超标天数",
+                "日达标率%",
             ],
             rows,
             "污染物统计",
             fills=fills,
-            widths=[2.6, 2.4, 1.1, 0.9, 1.2, 1.0, 1.0, 1.0, 1.0],
-            font_size=9.5,
+            widths=[2.4, 2.2, 1.0, 0.9, 1.1, 0.9, 1.0, 0.9, 0.9, 0.9, 0.9],
+            font_size=9,
             note=(
-                f"评价依据 {aq.standard}、{_limits_of(aq)}；SO₂、NO₂、PM₁₀、PM₂.₅ 为期间平均浓度。"
+                f"评价依据 {aq.standard}、{_limits_of(aq)}；SO₂、NO₂、PM₁₀、PM₂.₅ 为期间平均浓度；"
+                "超标天数、日达标率按日均值（O₃ 为日最大8小时平均）与 24 小时（8 小时）限值比较；"
+                "不满足 GB 3095 表4 数据有效性的项目不作达标评价（数据不足）。"
             ),
         )
     )
+
+
+def _verdict_text(aq: AirQuality) -> str:
+    """The period's GB 3095 verdict in words; without one (数据不足), the reason instead."""
+    if aq.attained is True:
+        return "按 GB 3095 评价，各项污染物均达标。"
+    if aq.attained is False:
+        bad = [POL_NAMES.get(p, p) for p, v in aq.pollutants.items() if v.get("attained") is False]
+        return f"按 GB 3095 评价，{'、'.join(bad)} 未达标。"
+    return f"按 GB 3095 不作达标评价：{aq.verdict_reason or '数据不足'}。"
 
 
 def _incomplete_text(reasons: dict[str, list[str]]) -> str:

@@ -471,7 +471,7 @@ def iaqi_array(indicator: str, concentrations: npt.ArrayLike, table: AqiTable | 
     r = _round_array(c.ravel(), _decimals(indicator), indicator)
     above = len(lut) - 2
     np.minimum(r, above, out=r)  # NaN stays NaN
-    np.nan_to_num(r, copy=False, nan=above + 1)
+    np.copyto(r, above + 1, where=np.isnan(r))  # one pass (nan_to_num also scans for ±inf)
     out = lut[r.astype(np.intp)]
     return out.reshape(c.shape)
 

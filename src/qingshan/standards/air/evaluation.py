@@ -13,8 +13,11 @@ choices in docs/standards/hj663.md):
   with ≥ 14 valid means, or with fewer when the maximum exceeds the 8-hour limit.
 * O3 daily maximum 1-hour (HJ 633-2012 daily report only): maximum of the valid hours, valid
   with ≥ 20 of them (our choice; the rule is not in the sources we have).
-* Daily values are rounded half-to-even (integers, CO 0.1 mg/m³) before any statistic, as the
-  published daily values are; annual statistics are rounded the same way before comparison.
+* Arithmetic is exact (docs/standards/arithmetic.md): hourly values are read as decimals
+  (integers over a power of ten), so means, moving means, percentiles and comparisons with
+  limits are integer arithmetic; each published value is rounded once, half-to-even
+  (GB/T 8170). Daily values are rounded (integers, CO 0.1 mg/m³) before any statistic, as the
+  published daily values are; period statistics are rounded the same way before comparison.
 * Daily AQI: HJ 633 daily report from those values; a day is an AQI-valid day (有效天) when all
   indicators are valid, or when the AQI of the valid ones exceeds 100 (HJ 633-2026 §5.3.1 —
   the day is then certainly not 优良).
@@ -24,6 +27,11 @@ choices in docs/standards/hj663.md):
   every month (February ≥ 25).
 * Attainment: every statistic ≤ its GB 3095 limit (annual mean ↔ annual limit, percentile of
   daily values ↔ 24-hour/daily limit, O3 P90 ↔ 8-hour limit). Exceedance multiple (C − S)/S.
+  A calendar month or year that fails GB 3095 表4 completeness gets no verdict (``None``,
+  数据不足, with the reason in ``verdict_reason``).
+* Per indicator: 超标天数 (daily values above the 24-hour limit; O3 MDA8 above the 8-hour
+  limit, O3 daily maximum 1-hour above the 1-hour limit) and 达标率 = (valid days − exceedance
+  days) / valid days × 100 %.
 * 优良天数 = AQI-valid days with AQI ≤ 100; 优良天数比率 = 优良天数 / 有效天数 × 100 %;
   heavy-pollution days (重污染天数) = AQI > 200. Dust deduction (扣沙): the given dust days are
   dropped from the day-based statistics chosen by ``dust_scope`` (see :func:`evaluate_many`).
@@ -39,22 +47,28 @@ choices in docs/standards/hj663.md):
 from __future__ import annotations
 
 import calendar
+import math
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from qingshan.standards.air.aqi import (
-    LABELS,
-    daily_aqi_array,
-    decode_mask,
-    round_concentration_array,
+from qingshan.standards._exact import (
+    ExactArray,
+    IntArray,
+    exceeds,
+    ratio_floats,
+    round_ratio,
+    widen,
 )
+from qingshan.standards._exact import stack as _stack_exact
+from qingshan.standards.air.aqi import LABELS, daily_aqi_array, decode_mask
 from qingshan.standards.air.tables import (
     POLLUTANTS,
     EvaluationRules,
@@ -63,10 +77,11 @@ from qingshan.standards.air.tables import (
     evaluation_rules,
     limit_set,
 )
-from qingshan.standards.rounding import round_half_even
+from qingshan.standards.rounding import round_half_even, to_fraction
 from qingshan.standards.versions import AUTO, resolve
 
 __all__ = [
+    "DailyExceedance",
     "EvaluationError",
     "HourlyData",
     "PollutantStatistic",
@@ -80,13 +95,18 @@ __all__ = [
     "evaluate",
     "evaluate_many",
     "evaluate_region",
+    "exceedance_multiple",
     "good_day_ratio",
     "hj663_percentile",
+    "hourly_moving_mean",
     "moving_mean",
+    "moving_mean_rounded",
     "o3_8h_day_windows",
+    "o3_8h_window_counts",
 ]
 
 FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 HourLabel = Literal["end", "start"]
 DustScope = Literal["all", "concentrations", "days"]
 _DUST_PM = ("PM10", "PM2_5")
@@ -110,6 +130,39 @@ _STAT_NAMES = {
     "p95": "日平均第95百分位数",
     "p90": "日最大8小时平均第90百分位数",
 }
+# Daily indicator → (pollutant, GB 3095 limit period) for 超标天数.
+_DAILY_LIMIT = {
+    "SO2": ("SO2", "daily"),
+    "NO2": ("NO2", "daily"),
+    "CO": ("CO", "daily"),
+    "PM10": ("PM10", "daily"),
+    "PM2_5": ("PM2_5", "daily"),
+    "O3_8H": ("O3", "max8h"),
+    "O3_1H": ("O3", "hourly"),
+}
+_DAILY_NAMES = {
+    "SO2": "SO₂ 日平均",
+    "NO2": "NO₂ 日平均",
+    "CO": "CO 日平均",
+    "PM10": "PM₁₀ 日平均",
+    "PM2_5": "PM₂.₅ 日平均",
+    "O3_8H": "O₃ 日最大8小时平均",
+    "O3_1H": "O₃ 日最大1小时平均",
+}
+_POL_NAMES = {
+    "SO2": "SO₂",
+    "NO2": "NO₂",
+    "CO": "CO",
+    "O3": "O₃",
+    "PM10": "PM₁₀",
+    "PM2_5": "PM₂.₅",
+}
+_SERIES = ("SO2", "NO2", "CO", "O3_1H", "O3_8H", "PM10", "PM2_5")
+
+
+def _decimals(series: str) -> int:
+    """Reported decimals of a daily value or statistic: CO 0.1 mg/m³, the rest integers."""
+    return 1 if series == "CO" else 0
 
 
 class EvaluationError(ValueError):
@@ -123,10 +176,15 @@ class EvaluationError(ValueError):
 @dataclass(frozen=True, slots=True)
 class HourlyData:
     """Hourly concentrations on a day × 24 grid: ``values[p]`` has shape (…, days, 24), NaN =
-    missing; leading axes are stations. Column h of day D is the hour D h:00–(h+1):00."""
+    missing; leading axes are stations. Column h of day D is the hour D h:00–(h+1):00.
+
+    Each float stands for its shortest decimal text; arithmetic is done on the exact values
+    (``exact``, filled on first use; :func:`city_hourly` fills it with its exact means).
+    """
 
     start: date
     values: dict[str, FloatArray]
+    exact: dict[str, ExactArray] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         shapes = {v.shape for v in self.values.values()}
@@ -168,6 +226,26 @@ class HourlyData:
             return np.full(shape, np.nan)
         return v
 
+    def exact_of(self, pollutant: str) -> ExactArray:
+        """The exact values of ``pollutant`` (integers over a common denominator)."""
+        got = self.exact.get(pollutant)
+        if got is None:
+            got = self.exact[pollutant] = ExactArray.from_floats(self.get(pollutant))
+        return got
+
+    @classmethod
+    def stack(cls, items: Sequence[HourlyData]) -> HourlyData:
+        """Several series (same start and length) as the stations of one array, exactly."""
+        if not items:
+            raise EvaluationError("nothing to stack")
+        start, n = items[0].start, items[0].n_days
+        for h in items:
+            if h.start != start or h.n_days != n:
+                raise EvaluationError("stacked series must cover the same days")
+        values = {p: np.stack([h.get(p) for h in items]) for p in POLLUTANTS}
+        exact = {p: _stack_exact([h.exact_of(p) for h in items]) for p in POLLUTANTS}
+        return cls(start, values, exact)
+
     @classmethod
     def from_records(
         cls,
@@ -205,19 +283,94 @@ class HourlyData:
         return cls(first, arrays)
 
 
+def _exact(values: FloatArray | ExactArray) -> ExactArray:
+    if isinstance(values, ExactArray):
+        return values
+    try:
+        return ExactArray.from_floats(values)
+    except ValueError as exc:
+        raise EvaluationError(str(exc)) from None
+
+
 # --------------------------------------------------------------------------------------------
-# Daily statistics (vectorised over leading axes)
+# Daily statistics (vectorised over leading axes, exact)
+
+
+def _dens(counts: IntArray, den: int) -> IntArray:
+    """``counts · den`` as int64 when it fits, else as Python ints."""
+    c = np.asarray(counts, dtype=np.int64)
+    if den * max(int(c.max(initial=0)), 1) < 2**62:
+        return c * den
+    return c.astype(object) * den
+
+
+def _day_sums(ex: ExactArray) -> tuple[IntArray, IntArray]:
+    """Sum and count of the valid hours of each day (last axis)."""
+    return ex.widened(24).sum(axis=-1), ex.valid.sum(axis=-1)
+
+
+def _daily_mean_units(
+    ex: ExactArray, min_hours: int, ndigits: int
+) -> tuple[npt.NDArray[np.int64], BoolArray]:
+    total, n = _day_sums(ex)
+    ok = n >= min_hours
+    units = round_ratio(total, _dens(np.where(ok, n, 1), ex.den), ndigits)
+    return np.where(ok, units, 0).astype(np.int64), ok
 
 
 def daily_means(hourly: FloatArray, min_hours: int = 20) -> FloatArray:
-    """Daily mean of (…, days, 24) hourly values; NaN where fewer than ``min_hours`` valid."""
-    valid = ~np.isnan(hourly)
-    n = valid.sum(axis=-1)
-    total = np.where(valid, hourly, 0.0).sum(axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out: FloatArray = total / n
-    out[n < min_hours] = np.nan
-    return out
+    """Daily mean of (…, days, 24) hourly values; NaN where fewer than ``min_hours`` valid.
+
+    The mean is exact; the float returned is the nearest to it (round it with
+    :func:`~qingshan.standards.rounding.round_half_even`, never with ``round``).
+    """
+    ex = _exact(hourly)
+    total, n = _day_sums(ex)
+    ok = n >= min_hours
+    return ratio_floats(total, _dens(np.where(ok, n, 1), ex.den), ok)
+
+
+def _csum(ex: ExactArray) -> tuple[IntArray, IntArray]:
+    """Cumulative sums and counts over the last axis with a leading zero."""
+    num, valid = ex.widened(ex.num.shape[-1] + 1), ex.valid
+    zeros = np.zeros((*num.shape[:-1], 1), dtype=num.dtype)
+    csum = np.concatenate([zeros, np.cumsum(num, axis=-1)], axis=-1)
+    ccnt = np.concatenate(
+        [np.zeros((*num.shape[:-1], 1), dtype=np.int64), np.cumsum(valid, axis=-1)], axis=-1
+    )
+    return csum, ccnt
+
+
+def _o3_windows(
+    ex: ExactArray, min_hours: int, first_end_hour: int
+) -> tuple[IntArray, IntArray, BoolArray]:
+    """Sums, counts and validity of the 8-hour windows ending first_end_hour … 24 of each day
+    (window ending e: hours e−8 … e−1 of the same day)."""
+    csum = np.cumsum(ex.widened(24), axis=-1)
+    ccnt = np.cumsum(ex.valid, axis=-1, dtype=np.int16)
+    k = 25 - first_end_hour  # number of windows
+    hi = slice(first_end_hour - 1, 24)  # cumulative sums up to hour e−1
+    before = first_end_hour - 9  # index of hour e−9 for the first window (−1: nothing)
+    if before >= 0:
+        s = csum[..., hi] - csum[..., before : before + k]
+        c = ccnt[..., hi] - ccnt[..., before : before + k]
+    else:
+        s = csum[..., hi].copy()
+        c = ccnt[..., hi].copy()
+        s[..., -before:] -= csum[..., : k + before]
+        c[..., -before:] -= ccnt[..., : k + before]
+    return s, c, c >= min_hours
+
+
+def o3_8h_window_counts(
+    valid: BoolArray, min_hours: int = 6, first_end_hour: int = 8
+) -> npt.NDArray[np.intp]:
+    """Number of valid O3 8-hour windows (≥ ``min_hours`` valid hours) ending
+    ``first_end_hour``:00 … 24:00 of each day, from the (…, days, 24) validity of the hours."""
+    ex = ExactArray(np.zeros(valid.shape, dtype=np.int64), 1, valid, 0)
+    _s, _c, ok = _o3_windows(ex, min_hours, first_end_hour)
+    counts: npt.NDArray[np.intp] = ok.sum(axis=-1)
+    return counts
 
 
 def o3_8h_day_windows(
@@ -225,18 +378,31 @@ def o3_8h_day_windows(
 ) -> FloatArray:
     """O3 8-hour means ending ``first_end_hour``:00 … 24:00 of each day: shape (…, days, k),
     k = 25 − first_end_hour (17 for 08:00). NaN where fewer than ``min_hours`` valid hours."""
-    valid = ~np.isnan(hourly)
-    vals = np.where(valid, hourly, 0.0)
-    zeros = np.zeros((*hourly.shape[:-1], 1))
-    csum = np.concatenate([zeros, np.cumsum(vals, axis=-1)], axis=-1)
-    ccnt = np.concatenate([zeros, np.cumsum(valid, axis=-1)], axis=-1)
-    ends = np.arange(first_end_hour, 25)
-    s = csum[..., ends] - csum[..., ends - 8]
-    c = ccnt[..., ends] - ccnt[..., ends - 8]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out: FloatArray = s / c
-    out[c < min_hours] = np.nan
-    return out
+    ex = _exact(hourly)
+    s, c, ok = _o3_windows(ex, min_hours, first_end_hour)
+    return ratio_floats(s, _dens(np.where(ok, c, 1), ex.den), ok)
+
+
+def _mda8_units(
+    ex: ExactArray, limit: Decimal, min_windows: int, min_hours: int, first_end_hour: int
+) -> tuple[npt.NDArray[np.int64], BoolArray]:
+    """MDA8 rounded to integers, and its validity (≥ ``min_windows`` valid windows, or any
+    valid window above ``limit`` — compared exactly)."""
+    s, c, ok = _o3_windows(ex, min_hours, first_end_hour)
+    # Window means s / (c·den) over one denominator L·den, L = lcm of the possible counts:
+    # the largest mean is then the largest integer s·(L/c), rounded once.
+    counts = range(max(min_hours, 1), 9)
+    lcm = math.lcm(*counts)
+    factor = np.zeros(9, dtype=np.int64)
+    for k in counts:
+        factor[k] = lcm // k
+    scaled = widen(s, lcm) * factor[c]  # 0 for invalid windows (fewer than min_hours)
+    top = scaled.max(axis=-1)
+    den = lcm * ex.den
+    over = exceeds(top, den, limit)
+    valid = (ok.sum(axis=-1) >= min_windows) | over
+    units = round_ratio(top, den, 0)
+    return np.where(valid, units, 0).astype(np.int64), valid
 
 
 def _nanmax(a: FloatArray, axis: int) -> FloatArray:
@@ -246,45 +412,78 @@ def _nanmax(a: FloatArray, axis: int) -> FloatArray:
     return out
 
 
+def _moving_sums(ex: ExactArray, window: int) -> tuple[IntArray, IntArray]:
+    csum, ccnt = _csum(ex)
+    n = ex.num.shape[-1]
+    lo = np.maximum(np.arange(1, n + 1) - window, 0)
+    hi = np.arange(1, n + 1)
+    return csum[..., hi] - csum[..., lo], ccnt[..., hi] - ccnt[..., lo]
+
+
 def moving_mean(hourly: FloatArray, window: int, min_valid: int) -> FloatArray:
     """Trailing moving mean over the last axis of a continuous hourly series: the value at hour
     t is the mean of the valid values of hours t−window+1 … t, NaN with fewer than
     ``min_valid`` of them (and for the first window−1 hours when they lack data).
 
     O3 8-hour moving mean: ``window=8, min_valid=6`` ("当前小时前8小时", GB 3095 表4); PM 24-hour
-    moving mean of the 2012 实时报: ``window=24, min_valid=20``.
+    moving mean of the 2012 实时报: ``window=24, min_valid=20``. The mean is exact; the float is
+    the nearest to it (for published values use :func:`moving_mean_rounded`).
     """
-    valid = ~np.isnan(hourly)
-    vals = np.where(valid, hourly, 0.0)
-    zeros = np.zeros((*hourly.shape[:-1], 1))
-    csum = np.concatenate([zeros, np.cumsum(vals, axis=-1)], axis=-1)
-    ccnt = np.concatenate([zeros, np.cumsum(valid, axis=-1)], axis=-1)
-    n = hourly.shape[-1]
-    lo = np.maximum(np.arange(1, n + 1) - window, 0)
-    hi = np.arange(1, n + 1)
-    s = csum[..., hi] - csum[..., lo]
-    c = ccnt[..., hi] - ccnt[..., lo]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out: FloatArray = s / c
-    out[c < min_valid] = np.nan
-    return out
+    ex = _exact(hourly)
+    s, c = _moving_sums(ex, window)
+    ok = c >= min_valid
+    return ratio_floats(s, _dens(np.where(ok, c, 1), ex.den), ok)
+
+
+def moving_mean_rounded(
+    hourly: FloatArray | ExactArray, window: int, min_valid: int, ndigits: int = 0
+) -> FloatArray:
+    """:func:`moving_mean` rounded once, half-even (GB/T 8170), to ``ndigits`` decimals; each
+    float carries the rounded decimal (NaN where there is no value)."""
+    ex = _exact(hourly)
+    s, c = _moving_sums(ex, window)
+    ok = c >= min_valid
+    units = round_ratio(s, _dens(np.where(ok, c, 1), ex.den), ndigits)
+    return ratio_floats(np.asarray(units), 10**ndigits, ok)
+
+
+def hourly_moving_mean(
+    data: HourlyData, pollutant: str, window: int, min_valid: int, ndigits: int = 0
+) -> FloatArray:
+    """:func:`moving_mean_rounded` over the continuous hourly series of ``data`` (its days
+    joined): shape (…, days × 24). Uses the exact values (e.g. a city's exact hourly means)."""
+    ex = data.exact_of(pollutant)
+    shape = (*ex.shape[:-2], ex.shape[-2] * 24)
+    flat = ExactArray(ex.num.reshape(shape), ex.den, ex.valid.reshape(shape), ex.bound)
+    return moving_mean_rounded(flat, window, min_valid, ndigits)
 
 
 def daily_max_8h(
     hourly: FloatArray,
-    limit: float,
+    limit: float | Decimal,
     min_windows: int = 14,
     min_hours: int = 6,
     first_end_hour: int = 8,
 ) -> FloatArray:
     """O3 daily maximum 8-hour mean (HJ 663 §6.1.2): valid with ≥ ``min_windows`` valid 8-h
-    means, or with fewer when the maximum exceeds ``limit`` (the 8-hour limit)."""
-    w = o3_8h_day_windows(hourly, min_hours, first_end_hour)
-    n = (~np.isnan(w)).sum(axis=-1)
-    mx = _nanmax(w, axis=-1)
-    with np.errstate(invalid="ignore"):
-        ok = (n >= min_windows) | (mx > limit)
-    return np.where(ok, mx, np.nan)
+    means, or with fewer when the maximum exceeds ``limit`` (the 8-hour limit; compared
+    exactly). Unrounded; the float is the nearest to the exact maximum."""
+    ex = _exact(hourly)
+    s, c, ok = _o3_windows(ex, min_hours, first_end_hour)
+    den = _dens(np.where(ok, c, 1), ex.den)
+    means = ratio_floats(s, den, ok)
+    over = (exceeds(s, den, to_fraction(limit)) & ok).any(axis=-1)
+    valid = (ok.sum(axis=-1) >= min_windows) | over
+    # The maximum of correctly rounded floats is the correctly rounded maximum (monotone).
+    return np.where(valid, _nanmax(means, axis=-1), np.nan)
+
+
+def _max1h_units(ex: ExactArray, min_hours: int) -> tuple[npt.NDArray[np.int64], BoolArray]:
+    n = ex.valid.sum(axis=-1)
+    top = np.where(ex.valid, ex.num, -1).max(axis=-1)
+    ok = n >= min_hours
+    units = round_ratio(np.where(ok, top, 0), ex.den, 0)
+    return np.where(ok, units, 0).astype(np.int64), ok
 
 
 def daily_max_1h(hourly: FloatArray, min_hours: int = 20) -> FloatArray:
@@ -294,39 +493,93 @@ def daily_max_1h(hourly: FloatArray, min_hours: int = 20) -> FloatArray:
     return np.where(n >= min_hours, mx, np.nan)
 
 
-def hj663_percentile(values: FloatArray, p: float) -> FloatArray:
+def _percentile_parts(
+    num: IntArray, valid: BoolArray, p: Fraction
+) -> tuple[IntArray, int, npt.NDArray[np.intp]]:
+    """HJ 663 percentile of ``num`` (last axis) as an exact ratio: (numerator, denominator
+    factor, n). The value is numerator / (factor · den) with den the denominator of ``num``."""
+    a, b = p.numerator, p.denominator
+    scale = 100 * b
+    num = widen(num, 2 * scale + 2)
+    if num.dtype == object:
+        top = max((int(v) for v in num[valid].ravel()), default=0) + 1
+        x = np.where(valid, num, top)
+    else:
+        x = np.where(valid, num, np.iinfo(np.int64).max)
+    xs = np.sort(x, axis=-1)
+    n = valid.sum(axis=-1)
+    t = np.maximum(n - 1, 0) * a
+    s = 1 + t // scale  # 1-based rank of X(s): k = 1 + (n − 1)·p/100, s = ⌊k⌋
+    frac = t % scale  # (k − s)·100·b, exactly
+    last = xs.shape[-1] - 1
+    lo_i = np.clip(s - 1, 0, last)
+    hi_i = np.clip(np.minimum(s, n - 1), 0, last)
+    lo = np.take_along_axis(xs, lo_i[..., None], axis=-1)[..., 0]
+    hi = np.take_along_axis(xs, hi_i[..., None], axis=-1)[..., 0]
+    has = n > 0
+    lo = np.where(has, lo, 0)
+    hi = np.where(has, hi, 0)
+    if num.dtype == object:
+        lo, hi, frac = lo.astype(object), hi.astype(object), frac.astype(object)
+    return lo * scale + (hi - lo) * frac, scale, n
+
+
+def hj663_percentile(values: FloatArray, p: float | int | Decimal) -> FloatArray:
     """HJ 663 appendix percentile over the last axis, ignoring NaN.
 
     Sorted ascending X(1) … X(n): k = 1 + (n − 1)·p/100, s = ⌊k⌋,
     P = X(s) + (X(s+1) − X(s))·(k − s); NaN when n = 0. (Equals numpy's "linear" method.)
+    k − s = ((n − 1)·p mod 100)/100 and the interpolation are computed exactly; the float is
+    the nearest to the exact percentile.
     """
-    x = np.sort(values, axis=-1)  # NaN sort last
-    n = (~np.isnan(x)).sum(axis=-1)
-    k = 1 + (n - 1) * (p / 100.0)
-    s = np.floor(k).astype(np.intp)
-    lo_i = np.clip(s - 1, 0, x.shape[-1] - 1)
-    hi_i = np.clip(np.minimum(s, n - 1), 0, x.shape[-1] - 1)
-    lo = np.take_along_axis(x, lo_i[..., None], axis=-1)[..., 0]
-    hi = np.take_along_axis(x, hi_i[..., None], axis=-1)[..., 0]
-    out = lo + (hi - lo) * (k - s)
-    return np.where(n > 0, out, np.nan)
+    ex = _exact(values)
+    top, scale, n = _percentile_parts(ex.num, ex.valid, to_fraction(p))
+    return ratio_floats(top, scale * ex.den, n > 0)
+
+
+def _percentile_units(
+    units: npt.NDArray[np.int64], valid: BoolArray, p: int
+) -> tuple[npt.NDArray[np.int64], BoolArray]:
+    """Percentile of rounded daily values (integer units), rounded half-even to units."""
+    top, scale, n = _percentile_parts(units, valid, Fraction(p))
+    has = n > 0
+    out = round_ratio(top, scale, 0)
+    return np.where(has, out, 0).astype(np.int64), has
 
 
 def city_hourly(stations: Sequence[HourlyData]) -> HourlyData:
-    """City hourly series: each hour the mean of the valid station values (same start/length)."""
+    """City hourly series: each hour the mean of the valid station values (same start/length).
+
+    The means are exact: over a common denominator (the least common multiple of the station
+    counts that occur), so the city's daily means and percentiles stay exact too."""
     if not stations:
         raise EvaluationError("a city needs at least one station")
     start, n = stations[0].start, stations[0].n_days
     for st in stations:
         if st.start != start or st.n_days != n:
             raise EvaluationError("city stations must cover the same days")
-    out: dict[str, FloatArray] = {}
+    values: dict[str, FloatArray] = {}
+    exact: dict[str, ExactArray] = {}
     for p in POLLUTANTS:
-        stack = np.stack([st.get(p) for st in stations])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            out[p] = np.nanmean(stack, axis=0)
-    return HourlyData(start, out)
+        stacked = _stack_exact([st.exact_of(p) for st in stations])
+        num = widen(stacked.num, len(stations) + 1)
+        total = num.sum(axis=0)
+        count = stacked.valid.sum(axis=0)
+        ok = count > 0
+        lcm = 1
+        for c in np.unique(count[ok]).tolist():
+            lcm = math.lcm(lcm, int(c))
+        cnt = np.where(ok, count, 1)
+        total = widen(total, lcm)
+        if total.dtype == object or lcm >= 2**62:
+            total = total.astype(object)
+            factor: IntArray = np.where(ok, lcm // cnt.astype(object), 0)
+        else:
+            factor = np.where(ok, lcm // cnt, 0)
+        city = ExactArray(total * factor, stacked.den * lcm, ok)
+        exact[p] = city
+        values[p] = city.to_floats()
+    return HourlyData(start, values, exact)
 
 
 # --------------------------------------------------------------------------------------------
@@ -341,8 +594,20 @@ class PollutantStatistic:
     value: Decimal | None  # rounded; None without valid days
     limit: Decimal
     valid_days: int
-    attained: bool | None
+    attained: bool | None  # None: no value, or the period fails GB 3095 表4 (数据不足)
     exceedance_multiple: Decimal | None  # (C − S)/S when C > S
+
+
+@dataclass(frozen=True, slots=True)
+class DailyExceedance:
+    """超标天数 and 达标率 of one daily indicator over the period (HJ 663 reporting)."""
+
+    indicator: str  # SO2, NO2, CO, PM10, PM2_5, O3_8H, O3_1H
+    name: str  # e.g. PM₂.₅ 日平均
+    limit: Decimal  # GB 3095 24-hour limit (O3: 8-hour / 1-hour limit)
+    valid_days: int  # days with a valid daily value
+    exceedance_days: int  # days whose rounded daily value is above the limit
+    compliance_rate: Decimal | None  # (valid − exceedance) / valid × 100 %, 1 decimal
 
 
 @dataclass(slots=True)
@@ -369,6 +634,10 @@ class StationEvaluation:
     primary_pollutants: list[str]
     primary_pollutant_days: dict[str, int]
     days: list[dict[str, Any]] = field(default_factory=list)
+    daily_exceedances: dict[str, DailyExceedance] = field(default_factory=dict)
+    # Why there is no verdict (数据不足 …), in words; None when ``attained`` is a verdict.
+    verdict_reason: str | None = None
+    pollutant_reasons: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         def num(x: Decimal | None) -> float | int | None:
@@ -392,6 +661,7 @@ class StationEvaluation:
             "pollutants": {
                 p: {
                     "attained": self.pollutant_attained.get(p),
+                    "verdict_reason": self.pollutant_reasons.get(p),
                     "statistics": [
                         {
                             "statistic": s.statistic,
@@ -409,11 +679,23 @@ class StationEvaluation:
                 for p in POLLUTANTS
             },
             "attained": self.attained,
+            "verdict": _verdict_word(self.attained),
+            "verdict_reason": self.verdict_reason,
             "complete": self.complete,
             "incomplete_reasons": self.incomplete_reasons,
             "valid_days": self.valid_days,
             "good_days": self.good_days,
             "good_day_ratio": num(self.good_day_ratio),
+            "exceedance_days": {
+                k: {
+                    "name": e.name,
+                    "limit": num(e.limit),
+                    "valid_days": e.valid_days,
+                    "exceedance_days": e.exceedance_days,
+                    "compliance_rate": num(e.compliance_rate),
+                }
+                for k, e in self.daily_exceedances.items()
+            },
             "heavy_pollution_days": self.heavy_pollution_days,
             "dust_days_excluded": self.dust_days_excluded,
             "composite_index": num(self.composite_index),
@@ -421,6 +703,10 @@ class StationEvaluation:
             "primary_pollutants": self.primary_pollutants,
             "primary_pollutant_days": self.primary_pollutant_days,
         }
+
+
+def _verdict_word(attained: bool | None) -> str:
+    return {True: "达标", False: "未达标", None: "数据不足"}[attained]
 
 
 # --------------------------------------------------------------------------------------------
@@ -432,31 +718,31 @@ def _resolve(standard: str, start: date, end: date) -> EvaluationRules:
     return evaluation_rules(resolve("HJ663", standard, end).id)
 
 
-def _round(pollutant: str, a: FloatArray) -> FloatArray:
-    ind = "CO_24H" if pollutant == "CO" else "SO2_24H"
-    return round_concentration_array(ind, a)
+Daily = dict[str, tuple[npt.NDArray[np.int64], BoolArray]]
 
 
-def _daily_values(
-    data: HourlyData, rules: EvaluationRules, limits: LimitSet
-) -> dict[str, FloatArray]:
+def _daily_values(data: HourlyData, rules: EvaluationRules, limits: LimitSet) -> Daily:
+    """Rounded daily values in units of the reported precision (CO: tenths) and validity."""
     v = limits.validity
-    out: dict[str, FloatArray] = {}
+    out: Daily = {}
     for p in ("SO2", "NO2", "CO", "PM10", "PM2_5"):
-        out[p] = _round(p, daily_means(data.get(p), v.daily_min_hours))
-    o3 = data.get("O3")
-    out["O3_8H"] = _round(
-        "O3",
-        daily_max_8h(
-            o3,
-            float(limits.get("O3", "max8h")),
-            rules.mda8_min_windows,
-            v.o3_8h_min_hours,
-            rules.mda8_first_window_end_hour,
-        ),
+        out[p] = _daily_mean_units(data.exact_of(p), v.daily_min_hours, _decimals(p))
+    o3 = data.exact_of("O3")
+    out["O3_8H"] = _mda8_units(
+        o3,
+        limits.get("O3", "max8h"),
+        rules.mda8_min_windows,
+        v.o3_8h_min_hours,
+        rules.mda8_first_window_end_hour,
     )
-    out["O3_1H"] = _round("O3", daily_max_1h(o3, v.daily_min_hours))
+    out["O3_1H"] = _max1h_units(o3, v.daily_min_hours)
     return out
+
+
+def _as_floats(units: npt.NDArray[np.int64], valid: BoolArray, series: str) -> FloatArray:
+    """Rounded daily values as floats carrying their decimals (NaN = invalid)."""
+    scale = 10 ** _decimals(series)
+    return np.where(valid, units / scale, np.nan)
 
 
 def _aqi_versions(standard: str, rules: EvaluationRules, dates: list[date]) -> list[str]:
@@ -501,37 +787,51 @@ def _period_kind(start: date, end: date) -> str | None:
 
 
 def _validity_short(
-    valid: npt.NDArray[np.bool_], dates: list[date], v: Any, kind: str
-) -> list[str]:
-    """GB 3095 表4: a year needs ≥ 324 valid days and ≥ 27 in each month (February ≥ 25); a
-    month alone is held to the same monthly minimum (our reading for monthly statistics)."""
-    reasons: list[str] = []
-    n = int(valid.sum())
+    valid: BoolArray, dates: list[date], v: Any, kind: str
+) -> list[tuple[list[str], list[str]]]:
+    """GB 3095 表4 for each station (rows of ``valid``): a year needs ≥ 324 valid days and
+    ≥ 27 in each month (February ≥ 25); a month alone is held to the same monthly minimum (our
+    reading for monthly statistics). Per station: the reasons (English, as stored) and the same
+    in words for people; empty lists when complete."""
+    n = valid.sum(axis=-1).tolist()
+    out: list[tuple[list[str], list[str]]] = [([], []) for _ in n]
     if kind == "month":
         need = v.february_min_days if dates[0].month == 2 else v.monthly_min_days
-        return [f"{n} valid days < {need}"] if n < need else []
-    if n < v.annual_min_days:
-        reasons.append(f"{n} valid days < {v.annual_min_days}")
+        for i, got in enumerate(n):
+            if got < need:
+                out[i] = ([f"{got} valid days < {need}"], [f"有效日数据 {got} 天，少于 {need} 天"])
+        return out
+    for i, got in enumerate(n):
+        if got < v.annual_min_days:
+            out[i][0].append(f"{got} valid days < {v.annual_min_days}")
+            out[i][1].append(f"全年有效日数据 {got} 天，少于 {v.annual_min_days} 天")
     months = np.array([d.month for d in dates])
     for m in range(1, 13):
         need = v.february_min_days if m == 2 else v.monthly_min_days
-        got = int(valid[months == m].sum())
-        if got < need:
-            reasons.append(f"month {m}: {got} valid days < {need}")
-    return reasons
+        per = valid[:, months == m].sum(axis=-1).tolist()
+        for i, got in enumerate(per):
+            if got < need:
+                out[i][0].append(f"month {m}: {got} valid days < {need}")
+                out[i][1].append(f"{m}月有效日数据 {got} 天，少于 {need} 天")
+    return out
 
 
-def _dec(x: float, pollutant: str) -> Decimal | None:
-    if np.isnan(x):
+def _statistic_value(units: int, series: str) -> Decimal:
+    return Decimal(units).scaleb(-_decimals(series))
+
+
+def exceedance_multiple(value: Decimal, limit: Decimal) -> Decimal | None:
+    """超标倍数 (C − S)/S, exact, rounded half-even to 2 decimals; None when C ≤ S."""
+    if value <= limit:
         return None
-    return round_half_even(float(x), 1 if pollutant == "CO" else 0)
+    return round_half_even((Fraction(value) - Fraction(limit)) / Fraction(limit), 2)
 
 
 def composite_index(
     values: Mapping[str, Decimal | None], rules: EvaluationRules | str, limits: LimitSet
 ) -> tuple[Decimal | None, dict[str, Decimal]]:
     """综合指数 Σ wᵢ·Cᵢ/Sᵢ and the single indices Iᵢ = Cᵢ/Sᵢ (both rounded half-even to 2
-    decimals; the sum uses the unrounded Iᵢ).
+    decimals; the sum uses the exact Iᵢ).
 
     ``values``: SO2, NO2, PM10, PM2_5 period means, CO P95, O3 MDA8 P90 (rounded as published);
     ``limits``: class-II limits (annual for the means, daily for CO, 8-hour for O3). The index is
@@ -540,7 +840,7 @@ def composite_index(
     """
     r = evaluation_rules(rules) if isinstance(rules, str) else rules
     single: dict[str, Decimal] = {}
-    total = Decimal(0)
+    total = Fraction(0)
     complete = True
     for pol, w in r.composite_weights.items():
         value = values.get(pol)
@@ -548,9 +848,9 @@ def composite_index(
             complete = False
             continue
         _series, period = _STAT_SOURCE[(pol, r.composite_statistic[pol])]
-        idx = value / limits.get(pol, period)
+        idx = to_fraction(value) / to_fraction(limits.get(pol, period))
         single[pol] = round_half_even(idx, 2)
-        total += w * idx
+        total += to_fraction(w) * idx
     return (round_half_even(total, 2) if complete and single else None), single
 
 
@@ -559,7 +859,26 @@ def good_day_ratio(good_days: int, valid_days: int) -> Decimal | None:
     days). Example (婺源县 2023-09, published 93.1 %): 27 / 29."""
     if valid_days <= 0:
         return None
-    return round_half_even(Decimal(good_days) * 100 / valid_days, 1)
+    return round_half_even(Fraction(good_days * 100, valid_days), 1)
+
+
+def _daily_exceedances(kept: Daily, limits: LimitSet) -> list[dict[str, DailyExceedance]]:
+    """超标天数 and 达标率 of every daily indicator, per station."""
+    n_st = kept["SO2"][0].shape[0]
+    out: list[dict[str, DailyExceedance]] = [{} for _ in range(n_st)]
+    for series, (pol, period) in _DAILY_LIMIT.items():
+        try:
+            lim = limits.get(pol, period)
+        except KeyError:
+            continue
+        units, ok = kept[series]
+        scaled_limit = Fraction(lim) * 10 ** _decimals(series)
+        n = ok.sum(axis=-1).tolist()
+        over = (ok & exceeds(units, 1, scaled_limit)).sum(axis=-1).tolist()
+        for i in range(n_st):
+            rate = round_half_even(Fraction((n[i] - over[i]) * 100, n[i]), 1) if n[i] else None
+            out[i][series] = DailyExceedance(series, _DAILY_NAMES[series], lim, n[i], over[i], rate)
+    return out
 
 
 def evaluate_many(
@@ -587,10 +906,12 @@ def evaluate_many(
     rules = _resolve(standard, start, end)
     limits = limit_set(rules.limits, end, air_class, phase)
     composite_limits = limit_set(rules.limits, end, 2, phase)
-    daily = _daily_values(data, rules, limits)
     nd = len(dates)
-    daily = {k: v.reshape(-1, nd) for k, v in daily.items()}
-    n_st = daily["SO2"].shape[0]
+    daily = {
+        k: (u.reshape(-1, nd), ok.reshape(-1, nd))
+        for k, (u, ok) in _daily_values(data, rules, limits).items()
+    }
+    n_st = daily["SO2"][0].shape[0]
 
     if dust_scope not in ("all", "concentrations", "days"):
         raise EvaluationError(
@@ -602,14 +923,16 @@ def evaluate_many(
     everything = np.ones(nd, dtype=np.bool_)
     day_keep = keep if dust_scope in ("all", "days") else everything
 
-    def conc_keep(series: str) -> npt.NDArray[np.bool_]:
+    def conc_keep(series: str) -> BoolArray:
         if dust_scope == "all" or (dust_scope == "concentrations" and series in _DUST_PM):
             return keep
         return everything
 
-    kept = {k: v[:, conc_keep(k)] for k, v in daily.items()}
+    kept: Daily = {k: (u[:, conc_keep(k)], ok[:, conc_keep(k)]) for k, (u, ok) in daily.items()}
 
-    aqi, primary = _daily_aqi(daily, _aqi_versions(standard, rules, dates))
+    versions = _aqi_versions(standard, rules, dates)
+    floats = {k: _as_floats(u, ok, k) for k, (u, ok) in daily.items()}
+    aqi, primary = _daily_aqi(floats, versions)
     aqi_k, primary_k = aqi[:, day_keep], primary[:, day_keep]
     valid_aqi = ~np.isnan(aqi_k)
     n_valid = valid_aqi.sum(axis=-1)
@@ -619,56 +942,76 @@ def evaluate_many(
 
     kind = _period_kind(start, end)
 
-    # Period statistics, vectorised over stations.
-    stats: dict[tuple[str, str], FloatArray] = {}
+    # Period statistics, vectorised over stations, in units of the reported precision.
+    stats: dict[tuple[str, str], tuple[npt.NDArray[np.int64], BoolArray]] = {}
     counts: dict[str, npt.NDArray[np.intp]] = {}
     for (pol, stat), (series, _period) in _STAT_SOURCE.items():
         if stat not in rules.items.get(pol, ()):
             continue
-        x = kept[series]
-        counts[series] = (~np.isnan(x)).sum(axis=-1)
+        units, has_day = kept[series]
+        n = has_day.sum(axis=-1)
+        counts[series] = n
         if stat == "mean":
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                stats[(pol, stat)] = np.nanmean(x, axis=-1)
+            total = np.where(has_day, units, 0).sum(axis=-1)
+            mean = round_ratio(total, np.maximum(n, 1), 0)
+            stats[(pol, stat)] = (np.asarray(mean, dtype=np.int64), n > 0)
         else:
-            stats[(pol, stat)] = hj663_percentile(x, float(stat[1:]))
+            stats[(pol, stat)] = _percentile_units(units, has_day, int(stat[1:]))
+
+    # GB 3095 表4 per pollutant, judged on the data before any dust-day deduction.
+    validity: dict[str, list[tuple[list[str], list[str]]]] = {}
+    if kind is not None:
+        for pol, stat in stats:
+            series = _STAT_SOURCE[(pol, stat)][0]
+            if pol not in validity:
+                validity[pol] = _validity_short(daily[series][1], dates, limits.validity, kind)
+    exceed = _daily_exceedances(kept, limits)
+    # Days each label was a daily primary pollutant (bit counts of the primary masks).
+    pdays_all = {lab: ((primary_k & (1 << b)) != 0).sum(axis=-1) for b, lab in enumerate(LABELS)}
 
     results: list[StationEvaluation] = []
     for i in range(n_st):
+        short: dict[str, list[str]] = {}
+        short_words: dict[str, list[str]] = {}
+        for pol, per_station in validity.items():
+            reasons, words = per_station[i]
+            if reasons:
+                short[pol], short_words[pol] = reasons, words
         st_stats: list[PollutantStatistic] = []
         pol_ok: dict[str, bool | None] = {}
-        short: dict[str, list[str]] = {}
-        for (pol, stat), arr in stats.items():
+        for (pol, stat), (stat_units, has) in stats.items():
             series, period = _STAT_SOURCE[(pol, stat)]
-            value = _dec(float(arr[i]), pol)
+            value = _statistic_value(int(stat_units[i]), series) if has[i] else None
             lim = limits.get(pol, period)
-            ok = None if value is None else value <= lim
-            mult = None
-            if value is not None and value > lim:
-                mult = round_half_even((value - lim) / lim, 2)
+            ok: bool | None = None
+            if value is not None and pol not in short:
+                ok = bool(value <= lim)
+            mult = None if value is None else exceedance_multiple(value, lim)
             st_stats.append(
                 PollutantStatistic(
-                    pol,
-                    stat,
-                    _STAT_NAMES[stat],
-                    value,
-                    lim,
-                    int(counts[series][i]),
-                    ok,
-                    mult,
+                    pol, stat, _STAT_NAMES[stat], value, lim, int(counts[series][i]), ok, mult
                 )
             )
             prev = pol_ok.get(pol, True)
             pol_ok[pol] = None if (ok is None or prev is None) else (prev and ok)
-            if kind is not None:
-                # Validity is judged on the data, before any dust-day deduction.
-                reasons = _validity_short(~np.isnan(daily[series][i]), dates, limits.validity, kind)
-                if reasons:
-                    short[pol] = reasons
         overall: bool | None = None
         if pol_ok and all(v is not None for v in pol_ok.values()):
             overall = all(bool(v) for v in pol_ok.values())
+        pol_reasons: dict[str, str] = {}
+        for pol, v in pol_ok.items():
+            if v is not None:
+                continue
+            if pol in short_words:
+                pol_reasons[pol] = "数据不足：" + "；".join(short_words[pol])
+            else:
+                pol_reasons[pol] = "数据不足：无有效日数据"
+        verdict_reason = None
+        if overall is None:
+            verdict_reason = (
+                "；".join(f"{_POL_NAMES[p]} {r}" for p, r in pol_reasons.items())
+                if pol_reasons
+                else "数据不足：无评价项目"
+            )
 
         values = {
             pol: next(
@@ -687,18 +1030,13 @@ def evaluate_many(
             top = max(single.values())
             prim = [p for p, v in single.items() if v == top]
 
-        pdays = {lab: 0 for lab in LABELS}
-        for m in primary_k[i].tolist():
-            for lab in decode_mask(int(m)):
-                pdays[lab] += 1
+        pdays = {lab: int(v[i]) for lab, v in pdays_all.items()}
         nv, ng = int(n_valid[i]), int(n_good[i])
         ratio = good_day_ratio(ng, nv)
 
         days: list[dict[str, Any]] = []
         if include_days:
-            days = _day_rows(
-                dates, daily, aqi[i], primary[i], i, dust, _aqi_versions(standard, rules, dates)
-            )
+            days = _day_rows(dates, daily, aqi[i], primary[i], i, dust, versions)
         results.append(
             StationEvaluation(
                 standard=rules.id,
@@ -723,6 +1061,9 @@ def evaluate_many(
                 primary_pollutants=prim,
                 primary_pollutant_days={k: v for k, v in pdays.items() if v},
                 days=days,
+                daily_exceedances=exceed[i],
+                verdict_reason=verdict_reason,
+                pollutant_reasons=pol_reasons,
             )
         )
     return results
@@ -730,32 +1071,43 @@ def evaluate_many(
 
 def _day_rows(
     dates: list[date],
-    daily: dict[str, FloatArray],
+    daily: Daily,
     aqi: FloatArray,
     primary: npt.NDArray[np.uint8],
     i: int,
     dust: set[date],
     versions: list[str],
 ) -> list[dict[str, Any]]:
+    cols: dict[str, tuple[list[int], list[bool]]] = {
+        k: (daily[k][0][i].tolist(), daily[k][1][i].tolist()) for k in _SERIES
+    }
+    aqis = aqi.tolist()
+    prims = primary.tolist()
     rows: list[dict[str, Any]] = []
     for j, d in enumerate(dates):
-        vals: dict[str, float | None] = {}
-        for k in ("SO2", "NO2", "CO", "O3_1H", "O3_8H", "PM10", "PM2_5"):
-            x = float(daily[k][i, j])
-            vals[k] = None if np.isnan(x) else (round(x, 1) if k == "CO" else int(x))
-        a = float(aqi[j])
+        vals: dict[str, float | int | None] = {}
+        for k in _SERIES:
+            units, ok = cols[k][0][j], cols[k][1][j]
+            if not ok:
+                vals[k] = None
+            elif k == "CO":
+                vals[k] = float(_statistic_value(units, k))
+            else:
+                vals[k] = units
+        a = aqis[j]
+        has = a == a  # not NaN
         row: dict[str, Any] = {
             "date": d.isoformat(),
             "aqi_standard": versions[j],
             "values": vals,
             "valid": {k: v is not None for k, v in vals.items()},
-            "aqi": None if np.isnan(a) else int(a),
+            "aqi": int(a) if has else None,
             "level": None,
             "category": None,
-            "primary_pollutants": list(decode_mask(int(primary[j]))),
+            "primary_pollutants": list(decode_mask(int(prims[j]))),
             "dust": d in dust,
         }
-        if not np.isnan(a):
+        if has:
             cat = aqi_table(versions[j]).category_of(int(a))
             row["level"], row["category"] = cat.level, cat.category
         rows.append(row)
@@ -797,7 +1149,8 @@ class RegionSummary:
 
 
 def evaluate_region(cities: Sequence[StationEvaluation]) -> RegionSummary:
-    """Mean of the city statistics and of the city good-day ratios (national-report style)."""
+    """Mean of the city statistics and of the city good-day ratios (national-report style),
+    exact, rounded half-even to the statistics' precision."""
     if not cities:
         raise EvaluationError("a region needs at least one city")
     stats: dict[tuple[str, str], Decimal | None] = {}
@@ -811,16 +1164,13 @@ def evaluate_region(cities: Sequence[StationEvaluation]) -> RegionSummary:
         if any(v is None for v in vals):
             stats[(s.pollutant, s.statistic)] = None
         else:
-            mean = sum((v for v in vals if v is not None), Decimal(0)) / len(vals)
-            stats[(s.pollutant, s.statistic)] = round_half_even(
-                mean, 1 if s.pollutant == "CO" else 0
-            )
+            mean = sum((Fraction(v) for v in vals if v is not None), Fraction(0)) / len(vals)
+            stats[(s.pollutant, s.statistic)] = round_half_even(mean, _decimals(s.pollutant))
     ratios = [c.good_day_ratio for c in cities]
     ratio = None
     if all(r is not None for r in ratios):
-        ratio = round_half_even(
-            sum((r for r in ratios if r is not None), Decimal(0)) / len(ratios), 1
-        )
+        total = sum((Fraction(r) for r in ratios if r is not None), Fraction(0))
+        ratio = round_half_even(total / len(ratios), 1)
     return RegionSummary(
         cities=len(cities),
         statistics=stats,
