@@ -34,7 +34,7 @@ from qingshan.clock import HOUR_LABEL
 from qingshan.services.figures._common import SiteInfo, config, dumps
 from qingshan.services.rollups import default_rules
 from qingshan.standards import drinking_water, groundwater, noise, water
-from qingshan.standards.rounding import round_half_even
+from qingshan.standards.rounding import exact_mean, round_half_even
 from qingshan.standards.versions import resolve
 from qingshan.storage.models import Observation, Resolution, SiteKind
 
@@ -131,13 +131,11 @@ def sample_rows(site: SiteInfo, samples: Sequence[Sample]) -> list[dict[str, Any
 
 def _mean_values(samples: Sequence[tuple[datetime, Mapping[str, Decimal]]]) -> dict[str, Fraction]:
     """Exact mean of each item over the samples that have it."""
-    sums: dict[str, Fraction] = {}
-    counts: dict[str, int] = {}
+    values: dict[str, list[Decimal]] = {}
     for _t, vals in samples:
         for k, v in vals.items():
-            sums[k] = sums.get(k, Fraction(0)) + Fraction(v)
-            counts[k] = counts.get(k, 0) + 1
-    return {k: sums[k] / counts[k] for k in sums}
+            values.setdefault(k, []).append(v)
+    return {k: exact_mean(v) for k, v in values.items()}
 
 
 def _means_json(means: Mapping[str, Fraction]) -> dict[str, float | int]:
