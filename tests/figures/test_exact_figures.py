@@ -101,11 +101,11 @@ def test_air_ties_and_an_incomplete_month(engine: Engine) -> None:
     assert period.attained is None
     assert aq.attained is None and aq.complete is False
     assert aq.verdict_reason is not None and "有效日数据 3 天，少于 25 天" in aq.verdict_reason
-    assert aq.exceedance_days["PM2_5"]["exceedance_days"] == 3
-    assert aq.exceedance_days["CO"]["exceedance_days"] == 0  # 4.0 = the limit
-    assert aq.exceedance_days["PM2_5"]["compliance_rate"] == 0.0
-    pm_stats = aq.pollutants["PM2_5"]["statistics"]
-    assert all(x["attained"] is None for x in pm_stats) and pm_stats[0]["value"] == 76
+    assert aq.exceedance_days["PM2_5"].exceedance_days == 3
+    assert aq.exceedance_days["CO"].exceedance_days == 0  # 4.0 = the limit
+    assert aq.exceedance_days["PM2_5"].compliance_rate == 0.0
+    pm_stats = aq.pollutants["PM2_5"].statistics
+    assert all(x.attained is None for x in pm_stats) and pm_stats[0].value == 76
     assert json.loads(period.provenance)["verdict_reason"] == aq.verdict_reason
     # The CLI shows the reason where the verdict would be, and the JSON carries it.
     url = engine.url.render_as_string(hide_password=False)
@@ -170,10 +170,11 @@ def test_water_means_are_exact(engine: Engine) -> None:
     recompute_all(session_factory(engine), start=date(2026, 2, 1), end=date(2026, 2, 28))
     with session_factory(engine)() as s:
         wq = water_quality(s, region_code="620802", month="2026-02")
-    sec = next(x for x in wq.sections if x["code"] == "WS01")
-    assert sec["class"] == "Ⅲ" and sec["means"] == {"tp": 0.2} and sec["samples"] == 3
-    src = next(x for x in wq.drinking_sources if x["code"] == "DW05")
-    assert src["complies"] is True and src["means"] == {"tp": 0.2}
+    sec = next(x for x in wq.sections if x.code == "WS01")
+    assert sec.water_class == "Ⅲ" and sec.means == {"tp": 0.2} and sec.samples == 3
+    src = next(x for x in wq.drinking_sources if x.code == "DW05")
+    assert src.complies is True and src.means == {"tp": 0.2}
+    assert wq.to_dict()["sections"][0]["class"] == "Ⅲ"  # JSON key "class"
 
 
 def test_noise_night_of_day_d_runs_to_six_next_morning(engine: Engine) -> None:

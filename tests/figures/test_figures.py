@@ -141,13 +141,11 @@ def test_region_month_equals_engine(seeded: Engine) -> None:
     assert aq.composite_index == _num(ev.composite_index)
     assert aq.primary_pollutants == ev.primary_pollutants
     for st in ev.statistics:
-        got = next(
-            x for x in aq.pollutants[st.pollutant]["statistics"] if x["statistic"] == st.statistic
-        )
-        assert got["value"] == _num(st.value), (st.pollutant, st.statistic)
-        assert got["attained"] == st.attained
-    assert [d["aqi"] for d in aq.daily] == [d["aqi"] for d in ev.days]
-    assert [d["category"] for d in aq.daily] == [d["category"] for d in ev.days]
+        got = next(x for x in aq.pollutants[st.pollutant].statistics if x.statistic == st.statistic)
+        assert got.value == _num(st.value), (st.pollutant, st.statistic)
+        assert got.attained == st.attained
+    assert [d.aqi for d in aq.daily] == [d["aqi"] for d in ev.days]
+    assert [d.category for d in aq.daily] == [d["category"] for d in ev.days]
     # Official evaluation: the four urban national stations only.
     assert aq.provenance["stations"] == ["AQ01", "AQ02", "AQ03", "AQ04"]
     assert aq.provenance["rules"]["HJ663"] == "HJ663-2013"
@@ -171,17 +169,17 @@ def test_region_month_equals_engine(seeded: Engine) -> None:
 def test_station_figures_and_micro_kept_apart(seeded: Engine) -> None:
     with session_factory(seeded)() as s:
         aq = air_quality(s, region_code="620802", start=FEB[0], end=FEB[1], include_micro=True)
-    by = {x["code"]: x for x in aq.stations}
-    assert by["WZ01"]["kind"] == "micro" and by["WZ01"]["official"] is False
-    assert by["AQ05"]["kind"] == "background" and by["AQ05"]["official"] is False
-    assert by["AQ01"]["official"] is True
-    assert sorted(by["AQ0" + str(i)]["rank"] for i in range(1, 5)) == [1, 2, 3, 4]
+    by = {x.code: x for x in aq.stations}
+    assert by["WZ01"].kind == "micro" and by["WZ01"].official is False
+    assert by["AQ05"].kind == "background" and by["AQ05"].official is False
+    assert by["AQ01"].official is True
+    assert sorted(by["AQ0" + str(i)].rank or 0 for i in range(1, 5)) == [1, 2, 3, 4]
     for code in ("AQ01", "WZ01"):
         ev = evaluate(_station_hours(seeded, code, *FEB), "auto")
-        assert by[code]["good_days"] == ev.good_days
-        assert by[code]["valid_days"] == ev.valid_days
-        assert by[code]["composite_index"] == _num(ev.composite_index)
-    assert aq.townships and all(t["rank"] for t in aq.townships)
+        assert by[code].good_days == ev.good_days
+        assert by[code].valid_days == ev.valid_days
+        assert by[code].composite_index == _num(ev.composite_index)
+    assert aq.townships and all(t.rank for t in aq.townships)
 
 
 def test_other_standard_on_request(seeded: Engine) -> None:
@@ -192,7 +190,7 @@ def test_other_standard_on_request(seeded: Engine) -> None:
     ev = evaluate(city_hourly(stations), "HJ663-2026")
     assert (aq.good_days, aq.valid_days) == (ev.good_days, ev.valid_days)
     assert aq.composite_index == _num(ev.composite_index)
-    assert {d["aqi_standard"] for d in aq.daily} == {"HJ633-2026"}
+    assert {d.aqi_standard for d in aq.daily} == {"HJ633-2026"}
 
 
 def test_latest_hourly_aqi_equals_engine(seeded: Engine) -> None:
@@ -288,7 +286,7 @@ def test_water_month_equals_engine(seeded: Engine) -> None:
     with session_factory(seeded)() as s:
         wq = water_quality(s, region_code="620802", month="2026-02")
     assert wq.provenance["computed_sites"] == 0  # all stored
-    sec = {x["code"]: x for x in wq.sections}
+    sec = {x.code: x for x in wq.sections}
     assert set(sec) == {"WS01", "WS02", "WS03"}
     m = {
         "w01001": "ph",
@@ -301,27 +299,27 @@ def test_water_month_equals_engine(seeded: Engine) -> None:
     classes = []
     for code, x in sec.items():
         ref = water.section_assessment(_samples(seeded, code, m), target_class=water.WaterClass.III)
-        assert x["class_number"] == int(ref.water_class or 0)
-        assert x["meets_target"] == ref.meets_target
-        assert [p["code"] for p in x["main_pollutants"]] == [p.code for p in ref.main_pollutants]
-        assert x["samples"] == len(_samples(seeded, code, m))
+        assert x.class_number == int(ref.water_class or 0)
+        assert x.meets_target == ref.meets_target
+        assert [p.code for p in x.main_pollutants] == [p.code for p in ref.main_pollutants]
+        assert x.samples == len(_samples(seeded, code, m))
         per = [water.classify_sample(v).water_class for v in _samples(seeded, code, m)]
-        assert x["sample_classes"] == {c.roman: per.count(c) for c in set(per) if c is not None}
+        assert x.sample_classes == {c.roman: per.count(c) for c in set(per) if c is not None}
         classes.append(ref.water_class)
     shares = water.class_shares(classes)
     assert wq.share_i_iii == round(100 * (shares.share_good or 0), 1)
-    srcs = {x["code"]: x for x in wq.drinking_sources}
+    srcs = {x.code: x for x in wq.drinking_sources}
     gmap = {"w01001": "ph", "w01019": "codmn", "w21003": "nh3n"}
     for code, x in srcs.items():
-        if x["source_type"] == "groundwater":
+        if x.source_type == "groundwater":
             ref_c = drinking_water.groundwater_source_compliance(_samples(seeded, code, gmap))
         else:
             ref_c = drinking_water.surface_source_compliance(_samples(seeded, code, m))
-        assert x["complies"] == ref_c.complies, code
+        assert x.complies == ref_c.complies, code
     assert wq.drinking_compliance_rate is not None
-    assert wq.noise["point_days"] == 5 * 28
-    assert wq.noise["day_rate"] is not None and wq.noise["night_rate"] is not None
-    assert {g["code"] for g in wq.groundwater} >= {"GW01"}
+    assert wq.noise.point_days == 5 * 28
+    assert wq.noise.day_rate is not None and wq.noise.night_rate is not None
+    assert {g.code for g in wq.groundwater} >= {"GW01"}
 
 
 # ------------------------------------------------------------------------------ incremental
@@ -378,8 +376,8 @@ def test_late_correction_recomputes_and_explains(seeded: Engine) -> None:
         aq = air_quality(s, region_code="620802", start=FEB[0], end=FEB[1], include_micro=True)
         assert s.scalars(select(FigureDirty)).first() is None
     ev = evaluate(_station_hours(seeded, "AQ02", *FEB), "auto")
-    st = next(x for x in aq.stations if x["code"] == "AQ02")
-    assert (st["valid_days"], st["good_days"]) == (ev.valid_days, ev.good_days)
+    st = next(x for x in aq.stations if x.code == "AQ02")
+    assert (st.valid_days, st.good_days) == (ev.valid_days, ev.good_days)
     stations = [_station_hours(seeded, c, *FEB) for c in ("AQ01", "AQ02", "AQ03", "AQ04")]
     ev_r = evaluate(city_hourly(stations), "auto")
     assert (aq.valid_days, aq.good_days) == (ev_r.valid_days, ev_r.good_days)
@@ -622,7 +620,7 @@ def test_monthly_report_docx_xlsx(seeded: Engine, tmp_path: Path) -> None:
     pol = next(t for t in doc.tables if t.rows[0].cells[0].text == "污染物")
     pm25 = next(r for r in pol.rows if r.cells[0].text.startswith("细颗粒物"))
     assert pm25.cells[3].text == str(
-        next(x["value"] for x in aq.pollutants["PM2_5"]["statistics"] if x["statistic"] == "mean")
+        next(x.value for x in aq.pollutants["PM2_5"].statistics if x.statistic == "mean")
     )
     assert len(doc.inline_shapes) >= 3  # charts embedded
     xl = tmp_path / "m.xlsx"

@@ -95,26 +95,26 @@ def air(
     con.print(t)
     if aq.exceedance_days:
         e = Table("指标", "标准限值", "有效天数", "超标天数", "达标率")
-        for x in aq.exceedance_days.values():
+        for e_ in aq.exceedance_days.values():
             e.add_row(
-                x["name"],
-                _v(x["limit"]),
-                str(x["valid_days"]),
-                str(x["exceedance_days"]),
-                _v(x["compliance_rate"], " %"),
+                e_.name,
+                _v(e_.limit),
+                str(e_.valid_days),
+                str(e_.exceedance_days),
+                _v(e_.compliance_rate, " %"),
             )
         con.print(e)
     st = Table("排名", "站点", "类型", "有效天", "优良天", "优良率%", "综合指数", "PM2.5")
-    for x in sorted(aq.stations, key=lambda x: (not x["official"], x["rank"] or 999)):
+    for x in sorted(aq.stations, key=lambda x: (not x.official, x.rank or 999)):
         st.add_row(
-            _v(x["rank"]),
-            x["name"],
-            "评价点" if x["official"] else "参考",
-            str(x["valid_days"]),
-            str(x["good_days"]),
-            _v(x["good_day_ratio"]),
-            _v(x["composite_index"]),
-            _v(x["pm2_5"]),
+            _v(x.rank),
+            x.name,
+            "评价点" if x.official else "参考",
+            str(x.valid_days),
+            str(x.good_days),
+            _v(x.good_day_ratio),
+            _v(x.composite_index),
+            _v(x.pm2_5),
         )
     con.print(st)
 
@@ -139,30 +139,30 @@ def water(
     con = Console()
     con.print(f"[bold]{wq.region_name}（{wq.region_code}）水环境质量[/bold] {wq.month}")
     t = Table("断面", "样品数", "水质类别", "目标", "达标", "主要污染指标")
-    for x in wq.sections:
+    for sec in wq.sections:
         t.add_row(
-            x["name"],
-            str(x["samples"]),
-            _v(x["class"]),
-            _v(x["target_class"]),
-            {True: "是", False: "否", None: "—"}[x["meets_target"]],
-            "、".join(f"{m['name']}({m['multiple']})" for m in x["main_pollutants"]) or "—",
+            sec.name,
+            str(sec.samples),
+            _v(sec.water_class),
+            _v(sec.target_class),
+            {True: "是", False: "否", None: "—"}[sec.meets_target],
+            "、".join(f"{m.name}({m.multiple})" for m in sec.main_pollutants) or "—",
         )
     con.print(t)
     con.print(f"Ⅰ～Ⅲ类比例 {_v(wq.share_i_iii, ' %')}  劣Ⅴ类比例 {_v(wq.share_worse_than_v, ' %')}")
     d = Table("饮用水水源地", "样品数", "类别", "达标", "超标项目")
-    for x in wq.drinking_sources:
+    for src in wq.drinking_sources:
         d.add_row(
-            x["name"],
-            str(x["samples"]),
-            _v(x["class"]),
-            {True: "是", False: "否", None: "—"}[x["complies"]],
-            "、".join(x["failing_items"]) or "—",
+            src.name,
+            str(src.samples),
+            _v(src.water_class),
+            {True: "是", False: "否", None: "—"}[src.complies],
+            "、".join(src.failing_items) or "—",
         )
     con.print(d)
     con.print(
         f"水源地达标率 {_v(wq.drinking_compliance_rate, ' %')}；声环境 昼间达标率 "
-        f"{_v(wq.noise['day_rate'], ' %')} 夜间达标率 {_v(wq.noise['night_rate'], ' %')}"
+        f"{_v(wq.noise.day_rate, ' %')} 夜间达标率 {_v(wq.noise.night_rate, ' %')}"
     )
 
 

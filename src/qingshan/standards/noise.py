@@ -31,7 +31,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal, localcontext
 from enum import StrEnum
 from fractions import Fraction
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Literal
 
 from qingshan.standards._checks import (
@@ -169,14 +169,21 @@ def energy_mean(levels: Sequence[Number], ndigits: int = 1) -> Decimal:
     if all(x == exact[0] for x in exact):
         return round_half_even(exact[0], ndigits)
     with localcontext() as ctx:
-        ctx.prec = 50
-        ten = Decimal(10)
-        total = sum(
-            (ten ** (Decimal(x.numerator) / Decimal(x.denominator) / ten) for x in exact),
-            Decimal(0),
-        )
-        mean = (total / len(exact)).log10() * ten
+        ctx.prec = _PREC
+        total = sum((_energy(x) for x in exact), Decimal(0))
+        mean = (total / len(exact)).log10() * 10
     return round_half_even(mean, ndigits)
+
+
+_PREC = 50  # significant digits of the energy-mean arithmetic
+
+
+@lru_cache(maxsize=8192)
+def _energy(level: Fraction) -> Decimal:
+    """10^(0.1·L) to 50 significant digits (cached: levels repeat, typically 0.1 dB apart)."""
+    with localcontext() as ctx:
+        ctx.prec = _PREC
+        return Decimal(10) ** (Decimal(level.numerator) / Decimal(level.denominator) / 10)
 
 
 def _level(value: object, what: str) -> Fraction:

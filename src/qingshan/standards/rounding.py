@@ -16,13 +16,23 @@ quotients): those are exact (:func:`to_fraction`), and rounded once at the end
 from __future__ import annotations
 
 import math
-from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal, InvalidOperation
+from collections.abc import Sequence
+from decimal import (
+    ROUND_CEILING,
+    ROUND_HALF_EVEN,
+    Decimal,
+    Inexact,
+    InvalidOperation,
+    Rounded,
+    localcontext,
+)
 from fractions import Fraction
 
 __all__ = [
     "Exact",
     "NumberError",
     "ceil_int",
+    "exact_mean",
     "round_half_even",
     "round_units",
     "to_decimal",
@@ -73,6 +83,23 @@ def to_fraction(value: Exact) -> Fraction:
     if isinstance(value, Fraction):
         return value
     return Fraction(to_decimal(value))
+
+
+def exact_mean(values: Sequence[Exact]) -> Fraction:
+    """The exact arithmetic mean of ``values``. Decimals are summed as decimals (cheap) with
+    every inexact step trapped; anything else, or a sum too long for the decimal context, is
+    summed as fractions. Raises ``ValueError`` for no values."""
+    if not values:
+        raise ValueError("mean of no values")
+    if all(type(v) is Decimal for v in values):
+        with localcontext() as ctx:
+            ctx.traps[Inexact] = True
+            ctx.traps[Rounded] = True
+            try:
+                return Fraction(sum(values, Decimal(0))) / len(values)
+            except (Inexact, Rounded):
+                pass
+    return sum((to_fraction(v) for v in values), Fraction(0)) / len(values)
 
 
 def round_units(value: Exact, ndigits: int = 0) -> int:

@@ -56,6 +56,7 @@ from qingshan.standards._checks import (
     non_negative,
     non_negative_value,
 )
+from qingshan.standards.rounding import exact_mean
 from qingshan.standards.versions import resolve
 
 __all__ = [
@@ -531,13 +532,14 @@ def _means(
     table: _Table, samples: Iterable[Mapping[str, Number | None]]
 ) -> tuple[dict[str, Fraction], dict[str, int]]:
     """Exact arithmetic mean of each item over the samples that have it."""
-    sums: dict[str, Fraction] = {}
-    counts: dict[str, int] = {}
+    values: dict[str, list[Decimal | Fraction]] = {}
     for sample in samples:
         for code, number in _checked_values(table, sample).items():
-            sums[code] = sums.get(code, Fraction(0)) + Fraction(number)
-            counts[code] = counts.get(code, 0) + 1
-    return {code: sums[code] / counts[code] for code in sums}, counts
+            values.setdefault(code, []).append(number)
+    return (
+        {code: exact_mean(v) for code, v in values.items()},
+        {code: len(v) for code, v in values.items()},
+    )
 
 
 def section_assessment(

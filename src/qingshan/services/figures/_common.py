@@ -7,6 +7,7 @@ import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from fractions import Fraction
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -14,7 +15,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from qingshan.standards.rounding import round_half_even
 from qingshan.storage.models import Device, Region, Site, SiteKind
+
+WATER_KINDS = (SiteKind.SURFACE_WATER, SiteKind.DRINKING_WATER, SiteKind.GROUNDWATER)
 
 
 class FiguresError(ValueError):
@@ -41,6 +45,11 @@ def dumps(obj: Any) -> str:
 
 def loads(text: str | None) -> Any:
     return json.loads(text) if text else None
+
+
+def percent(share: Fraction | None) -> float | None:
+    """An exact share (0–1) as a percentage rounded once, half-even, to 0.1 (GB/T 8170)."""
+    return None if share is None else float(round_half_even(100 * share, 1))
 
 
 MICRO = "微站"

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from math import isfinite
 from typing import Any
 
 import numpy as np
@@ -131,8 +132,13 @@ def load_grid(conn: Connection, air_sites: Sequence[SiteInfo], first: date, last
     for dev, t, code, value, flag in conn.execute(q):
         if value is None or (flag or "N") not in valid:
             continue
-        number = carried(value)
-        if number is None:
+        # carried(), inlined: this loop runs for every stored hourly value.
+        try:
+            number = float(value)
+        except ValueError:
+            rejected += 1
+            continue
+        if not isfinite(number) or (len(value) > _FAST_TEXT and carried(value) is None):
             rejected += 1
             continue
         if sqlite:
@@ -162,7 +168,7 @@ def carried(text: str) -> float | None:
         number = float(text)
     except ValueError:
         return None
-    if number != number or number in (float("inf"), float("-inf")):
+    if not isfinite(number):
         return None
     if len(text) > _FAST_TEXT:
         try:

@@ -1,4 +1,4 @@
-"""Water and noise figures from stored observations, by the standards engine.
+"""Water figures from stored observations, by the standards engine.
 
 * Surface-water sections: each sample (one sampling time of HOUR-resolution records) is
   classed with :func:`qingshan.standards.water.classify_sample`; the month with
@@ -9,10 +9,6 @@
   (``mode="mean"``) or :func:`~qingshan.standards.drinking_water.groundwater_source_compliance`
   (``mode="every"``) per month; classes of groundwater sources and points with
   :func:`qingshan.standards.groundwater.classify` on the month's mean values.
-* Noise: Ld and Ln of each day D as energy means 10·lg(mean 10^(0.1·L)) of the hourly LAeq of
-  its day (06:00–22:00 D) and its night (22:00 D → 06:00 D+1, GB 3096; stored hours are labelled
-  by their start, :func:`qingshan.standards.noise.hour_period`), validity counts in
-  ``services/data/figures.toml``, judged with :func:`qingshan.standards.noise.assess_point`.
 
 Values are read as the exact decimals stored (text → :class:`~decimal.Decimal`); text that is
 not a finite decimal is refused and counted in the provenance. Means, multiples and rates are
@@ -30,11 +26,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from qingshan.clock import HOUR_LABEL
 from qingshan.services.figures._common import SiteInfo, config, dumps
 from qingshan.services.rollups import default_rules
-from qingshan.standards import drinking_water, groundwater, noise, water
-from qingshan.standards.rounding import round_half_even
+from qingshan.standards import drinking_water, groundwater, water
+from qingshan.standards.rounding import exact_mean, round_half_even
 from qingshan.standards.versions import resolve
 from qingshan.storage.models import Observation, Resolution, SiteKind
 
@@ -131,13 +126,11 @@ def sample_rows(site: SiteInfo, samples: Sequence[Sample]) -> list[dict[str, Any
 
 def _mean_values(samples: Sequence[tuple[datetime, Mapping[str, Decimal]]]) -> dict[str, Fraction]:
     """Exact mean of each item over the samples that have it."""
-    sums: dict[str, Fraction] = {}
-    counts: dict[str, int] = {}
+    values: dict[str, list[Decimal]] = {}
     for _t, vals in samples:
         for k, v in vals.items():
-            sums[k] = sums.get(k, Fraction(0)) + Fraction(v)
-            counts[k] = counts.get(k, 0) + 1
-    return {k: sums[k] / counts[k] for k in sums}
+            values.setdefault(k, []).append(v)
+    return {k: exact_mean(v) for k, v in values.items()}
 
 
 def _means_json(means: Mapping[str, Fraction]) -> dict[str, float | int]:
@@ -238,72 +231,3 @@ def month_row(
         "provenance": dumps(prov),
         "computed_at": now,
     }
-
-
-# ------------------------------------------------------------------------------ noise
-
-
-def noise_rows(
-    conn: Connection, site: SiteInfo, first: date, last: date, *, now: datetime
-) -> list[dict[str, Any]]:
-    """fig_noise_day rows of the days ``first`` … ``last``: the day of D is 06:00–22:00 D, its
-    night 22:00 D → 06:00 D+1 (so the hours up to 06:00 of ``last`` + 1 are read)."""
-    if not site.devices or site.noise_zone is None:
-        return []
-    cfg = config()["noise"]
-    valid = default_rules().valid_flags
-    o = Observation.__table__.c
-    lo = datetime.combine(first, datetime.min.time())
-    hi = datetime.combine(last + timedelta(days=1), datetime.min.time()) + timedelta(hours=6)
-    q = select(o.data_time, o.value, o.flag).where(
-        o.resolution == int(Resolution.HOUR),
-        o.device_id.in_(list(site.devices)),
-        o.data_time >= lo,
-        o.data_time < hi,
-        o.code.in_(cfg["codes"]),
-    )
-    by_day: dict[date, tuple[list[Decimal], list[Decimal]]] = {}
-    refused = 0
-    for t, value, flag in conn.execute(q):
-        if value is None or (flag or "N") not in valid:
-            continue
-        number = decimal_of(value)
-        if number is None:
-            refused += 1
-            continue
-        # Stored hours are labelled by their start (qingshan.clock.HOUR_LABEL).
-        d, period = noise.hour_period(t, hour_label="start" if HOUR_LABEL == "start" else "end")
-        if not first <= d <= last:
-            continue  # the night of first − 1 (its 00–06 hours); not asked for
-        dayv, nightv = by_day.setdefault(d, ([], []))
-        (dayv if period is noise.Period.DAY else nightv).append(number)
-    rows: list[dict[str, Any]] = []
-    for d in sorted(by_day):
-        dv, nv = by_day[d]
-        ld = noise.energy_mean(dv) if len(dv) >= cfg["day_min_hours"] else None
-        ln = noise.energy_mean(nv) if len(nv) >= cfg["night_min_hours"] else None
-        a = noise.assess_point(site.noise_zone, ld, ln)
-        rows.append(
-            {
-                "site_id": site.id,
-                "day": d,
-                "zone": site.noise_zone,
-                "ld": None if ld is None else float(ld),
-                "ln": None if ln is None else float(ln),
-                "day_ok": a.day_complies,
-                "night_ok": a.night_complies,
-                "provenance": dumps(
-                    {
-                        "day_hours": len(dv),
-                        "night_hours": len(nv),
-                        "need": [cfg["day_min_hours"], cfg["night_min_hours"]],
-                        "night": f"{d} 22:00 – {d + timedelta(days=1)} 06:00",
-                        "rules": {"GB3096": resolve("GB3096", "auto", d).id},
-                        "limits": [_json(a.day_limit), _json(a.night_limit)],
-                        "refused_values": refused,
-                    }
-                ),
-                "computed_at": now,
-            }
-        )
-    return rows

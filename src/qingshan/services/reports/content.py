@@ -20,8 +20,10 @@ from sqlalchemy.orm import Session
 
 from qingshan.services import deployment
 from qingshan.services.figures import (
+    AirDay,
     AirQuality,
     FiguresError,
+    StatisticFigure,
     WaterQuality,
     air_quality,
     water_quality,
@@ -74,12 +76,8 @@ def _fmt(x: object, nd: int | None = None) -> str:
     return str(x)
 
 
-def _stat(aq: AirQuality, pol: str, stat: str) -> dict[str, Any] | None:
-    for s in aq.pollutants.get(pol, {}).get("statistics", []):
-        if s["statistic"] == stat:
-            d: dict[str, Any] = s
-            return d
-    return None
+def _stat(aq: AirQuality, pol: str, stat: str) -> StatisticFigure | None:
+    return aq.statistic(pol, stat)
 
 
 def simulated_notice(session: Session) -> str | None:
@@ -103,8 +101,8 @@ def _issuer(name: str) -> str:
     return f"{name}生态环境局"
 
 
-def _aqi_colour(standard: str, aqi: int | None) -> str | None:
-    if aqi is None:
+def _aqi_colour(standard: str | None, aqi: int | None) -> str | None:
+    if aqi is None or standard is None:
         return None
     r, g, b = aqi_table(standard).category_of(aqi).rgb
     return f"#{r:02X}{g:02X}{b:02X}"
@@ -155,27 +153,27 @@ def _air_summary(rep: Report, aq: AirQuality, prev: AirQuality | None, label: st
         if s is None:
             continue
         yoy = "—"
-        if ps is not None and ps["value"] not in (None, 0) and s["value"] is not None:
-            change = (to_fraction(s["value"]) - to_fraction(ps["value"])) / to_fraction(ps["value"])
+        if ps is not None and ps.value not in (None, 0) and s.value is not None:
+            change = (to_fraction(s.value) - to_fraction(ps.value)) / to_fraction(ps.value)
             yoy = f"{round_half_even(change * 100, 1):+}%"
-        daily = aq.exceedance_days.get(DAILY_OF[pol], {})
+        daily = aq.exceedance_days.get(DAILY_OF[pol])
         rows.append(
             [
                 name,
                 STAT_NAMES[stat],
                 unit,
-                _fmt(s["value"]),
-                _fmt(s["limit"]),
+                _fmt(s.value),
+                _fmt(s.limit),
                 yoy,
-                YES[s["attained"]],
-                _fmt(s["exceedance_multiple"]),
-                str(s["valid_days"]),
-                _fmt(daily.get("exceedance_days")),
-                _fmt(daily.get("compliance_rate")),
+                YES[s.attained],
+                _fmt(s.exceedance_multiple),
+                str(s.valid_days),
+                _fmt(None if daily is None else daily.exceedance_days),
+                _fmt(None if daily is None else daily.compliance_rate),
             ]
         )
         fill: list[str | None] = [None] * 11
-        fill[6] = {False: "#F4CCCC", None: "#EEEEEE"}.get(s["attained"])
+        fill[6] = {False: "#F4CCCC", None: "#EEEEEE"}.get(s.attained)
         fills.append(fill)
     rep.table(
         TableBlock(
@@ -212,7 +210,7 @@ def _verdict_text(aq: AirQuality) -> str:
     if aq.attained is True:
         return "按 GB 3095 评价，各项污染物均达标。"
     if aq.attained is False:
-        bad = [POL_NAMES.get(p, p) for p, v in aq.pollutants.items() if v.get("attained") is False]
+        bad = [POL_NAMES.get(p, p) for p, v in aq.pollutants.items() if v.attained is False]
         return f"按 GB 3095 评价，{'、'.join(bad)} 未达标。"
     return f"按 GB 3095 不作达标评价：{aq.verdict_reason or '数据不足'}。"
 
@@ -250,7 +248,7 @@ def _category_table(rep: Report, aq: AirQuality, title: str) -> None:
         [c, str(aq.category_days.get(c, 0)), f"{100 * aq.category_days.get(c, 0) / n:.1f}%"]
         for c in cats
     ]
-    std = aq.daily[0]["aqi_standard"] if aq.daily else "HJ633-2012"
+    std = (aq.daily[0].aqi_standard if aq.daily else None) or "HJ633-2012"
     tab = aqi_table(std)
     fills: list[list[str | None]] = []
     for c in cats:
@@ -269,12 +267,12 @@ def _category_table(rep: Report, aq: AirQuality, title: str) -> None:
 
 
 def _pollution_days(rep: Report, aq: AirQuality, title: str) -> None:
-    bad = [d for d in aq.daily if d["aqi"] is not None and d["aqi"] > 100]
+    bad = [d for d in aq.daily if d.aqi is not None and d.aqi > 100]
     by: dict[str, int] = {}
     for d in bad:
-        for p in d["primary_pollutants"] or ["—"]:
+        for p in d.primary_pollutants or ["—"]:
             by[POL_NAMES.get(p, p)] = by.get(POL_NAMES.get(p, p), 0) + 1
-    heavy = [d for d in bad if d["aqi"] > 200]
+    heavy = [d for d in bad if (d.aqi or 0) > 200]
     if not bad:
         rep.p("本期无超标天（AQI > 100）。")
     else:
@@ -285,15 +283,15 @@ def _pollution_days(rep: Report, aq: AirQuality, title: str) -> None:
         )
         rows = [
             [
-                d["date"],
-                str(d["aqi"]),
-                d["category"] or "—",
-                "、".join(POL_NAMES.get(p, p) for p in d["primary_pollutants"]) or "—",
+                d.date,
+                str(d.aqi),
+                d.category or "—",
+                "、".join(POL_NAMES.get(p, p) for p in d.primary_pollutants) or "—",
             ]
             for d in bad
         ]
         fills: list[list[str | None]] = [
-            [None, _aqi_colour(d["aqi_standard"], d["aqi"]), None, None] for d in bad
+            [None, _aqi_colour(d.aqi_standard, d.aqi), None, None] for d in bad
         ]
         rep.table(
             TableBlock(
@@ -306,15 +304,15 @@ def _pollution_days(rep: Report, aq: AirQuality, title: str) -> None:
             )
         )
 
-    def no_data(d: dict[str, Any]) -> bool:
-        return not any((d.get("provenance") or {}).get("valid_hours", {}).values())
+    def no_data(d: AirDay) -> bool:
+        return not any((d.provenance or {}).get("valid_hours", {}).values())
 
-    invalid = [d for d in aq.daily if not d["valid"] and not no_data(d)]
+    invalid = [d for d in aq.daily if not d.valid and not no_data(d)]
     missing = sum(1 for d in aq.daily if no_data(d))
     if invalid:
         rep.p(
             f"有监测数据但未计入有效天的共 {len(invalid)} 天，原因如下："
-            + "；".join(f"{d['date']}（{d['reason']}）" for d in invalid[:10])
+            + "；".join(f"{d.date}（{d.reason}）" for d in invalid[:10])
             + ("等。" if len(invalid) > 10 else "。")
         )
     if missing:
@@ -322,24 +320,22 @@ def _pollution_days(rep: Report, aq: AirQuality, title: str) -> None:
 
 
 def _stations(rep: Report, aq: AirQuality, title: str) -> None:
-    micro = [x for x in aq.stations if x["kind"] == "micro"]
+    micro = [x for x in aq.stations if x.kind == "micro"]
     st = sorted(
-        (x for x in aq.stations if x["kind"] != "micro"),
-        key=lambda x: (not x["official"], x["rank"] or 999),
+        (x for x in aq.stations if x.kind != "micro"),
+        key=lambda x: (not x.official, x.rank or 999),
     )
     rows = [
         [
-            _fmt(x["rank"]),
-            x["name"],
-            "评价点位"
-            if x["official"]
-            else ("对照点" if x["kind"] == "background" else "微站（参考）"),
-            str(x["valid_days"]),
-            _fmt(x["good_day_ratio"]),
-            _fmt(x["composite_index"]),
-            _fmt(x["pm2_5"]),
-            _fmt(x["pm10"]),
-            "、".join(POL_NAMES.get(p, p) for p in x["primary_pollutants"]) or "—",
+            _fmt(x.rank),
+            x.name,
+            "评价点位" if x.official else ("对照点" if x.kind == "background" else "微站（参考）"),
+            str(x.valid_days),
+            _fmt(x.good_day_ratio),
+            _fmt(x.composite_index),
+            _fmt(x.pm2_5),
+            _fmt(x.pm10),
+            "、".join(POL_NAMES.get(p, p) for p in x.primary_pollutants) or "—",
         ]
         for x in st
     ]
@@ -366,7 +362,7 @@ def _stations(rep: Report, aq: AirQuality, title: str) -> None:
         )
     )
     if micro:
-        ranked = [x for x in micro if x["composite_index"] is not None]
+        ranked = [x for x in micro if x.composite_index is not None]
         rep.p(
             f"另有空气质量微站 {len(micro)} 个（其中 {len(ranked)} 个数据满足统计要求），"
             "其数据用于网格化管理参考（见乡镇排名），不参与官方评价。"
@@ -378,11 +374,11 @@ def _townships(rep: Report, aq: AirQuality, title: str) -> None:
         return
     rows = [
         [
-            str(t["rank"]),
-            t["name"],
-            str(t["stations"]),
-            _fmt(t["composite_index"], 2),
-            _fmt(t["pm2_5"]),
+            str(t.rank),
+            t.name,
+            str(t.stations),
+            _fmt(t.composite_index, 2),
+            _fmt(t.pm2_5),
         ]
         for t in aq.townships
     ]
@@ -407,7 +403,7 @@ def _water(
 ) -> None:
     rep.h1("二、地表水环境质量")
     n = len(wq.sections)
-    classed = [s for s in wq.sections if s["class"]]
+    classed = [s for s in wq.sections if s.water_class]
     if not classed:
         rep.p(f"{label}无地表水断面监测结果。")
     else:
@@ -421,31 +417,31 @@ def _water(
     for s in wq.sections:
         mp = (
             "、".join(
-                f"{m['name']}（{m['class']}类，超Ⅲ类 {_fmt(m['multiple'])} 倍）"
-                if m["multiple"] is not None
-                else f"{m['name']}（{m['class']}类）"
-                for m in s["main_pollutants"]
+                f"{m.name}（{m.water_class}类，超Ⅲ类 {_fmt(m.multiple)} 倍）"
+                if m.multiple is not None
+                else f"{m.name}（{m.water_class}类）"
+                for m in s.main_pollutants
             )
             or "—"
         )
         rows.append(
             [
-                s["name"],
-                _fmt(s["target_class"]),
-                _fmt(s["class"]),
-                s["status"] or "—",
-                {True: "达标", False: "未达标", None: "—"}[s["meets_target"]],
+                s.name,
+                _fmt(s.target_class),
+                _fmt(s.water_class),
+                s.status or "—",
+                {True: "达标", False: "未达标", None: "—"}[s.meets_target],
                 mp,
-                str(s["samples"]),
+                str(s.samples),
             ]
         )
         fills.append(
             [
                 None,
                 None,
-                WATER_COLOURS.get(s["class"] or ""),
+                WATER_COLOURS.get(s.water_class or ""),
                 None,
-                "#F4CCCC" if s["meets_target"] is False else None,
+                "#F4CCCC" if s.meets_target is False else None,
                 None,
                 None,
             ]
@@ -474,13 +470,13 @@ def _water(
     if with_map and classed:
         pts = [
             (
-                coords[s["code"]][0],
-                coords[s["code"]][1],
-                s["name"],
-                WATER_COLOURS.get(s["class"] or "", "#cccccc"),
+                coords[s.code][0],
+                coords[s.code][1],
+                s.name,
+                WATER_COLOURS.get(s.water_class or "", "#cccccc"),
             )
             for s in wq.sections
-            if s["code"] in coords
+            if s.code in coords
         ]
         if pts:
             legend = [
@@ -500,28 +496,28 @@ def _water(
 def _drinking(rep: Report, wq: WaterQuality, label: str) -> None:
     rep.h1("三、集中式饮用水水源地水质")
     src = wq.drinking_sources
-    judged = [s for s in src if s["complies"] is not None]
+    judged = [s for s in src if s.complies is not None]
     if not judged:
         rep.p(f"{label}无饮用水水源地监测结果。")
         return
-    ok = sum(1 for s in judged if s["complies"])
+    ok = sum(1 for s in judged if s.complies)
     rep.p(
         f"{label}，监测集中式饮用水水源地 {len(judged)} 个，达标 {ok} 个，"
         f"水源地达标率 {_fmt(wq.drinking_compliance_rate)}%。"
     )
     rows = [
         [
-            s["name"],
-            "地下水" if (s["source_type"] or "") in ("groundwater", "地下水") else "地表水",
-            _fmt(s["class"]),
-            {True: "达标", False: "超标", None: "—"}[s["complies"]],
-            "、".join(s["failing_items"]) or "—",
-            str(s["samples"]),
+            s.name,
+            "地下水" if (s.source_type or "") in ("groundwater", "地下水") else "地表水",
+            _fmt(s.water_class),
+            {True: "达标", False: "超标", None: "—"}[s.complies],
+            "、".join(s.failing_items) or "—",
+            str(s.samples),
         ]
         for s in src
     ]
     fills: list[list[str | None]] = [
-        [None, None, None, "#F4CCCC" if s["complies"] is False else None, None, None] for s in src
+        [None, None, None, "#F4CCCC" if s.complies is False else None, None, None] for s in src
     ]
     rep.table(
         TableBlock(
@@ -540,15 +536,15 @@ def _drinking(rep: Report, wq: WaterQuality, label: str) -> None:
 def _groundwater(rep: Report, wq: WaterQuality) -> None:
     if not wq.groundwater:
         return
-    if not any(g["samples"] for g in wq.groundwater):
+    if not any(g.samples for g in wq.groundwater):
         rep.p(
             f"地下水监测点 {len(wq.groundwater)} 个（"
-            + "、".join(g["name"] for g in wq.groundwater)
+            + "、".join(g.name for g in wq.groundwater)
             + "）本期无监测数据。"
         )
         return
     rows = [
-        [g["name"], _fmt(g["class"]), "、".join(g["exceeding_iii"]) or "—", str(g["samples"])]
+        [g.name, _fmt(g.water_class), "、".join(g.exceeding_iii) or "—", str(g.samples)]
         for g in wq.groundwater
     ]
     rep.table(
@@ -565,23 +561,23 @@ def _groundwater(rep: Report, wq: WaterQuality) -> None:
 def _noise(rep: Report, wq: WaterQuality, label: str) -> None:
     rep.h1("四、声环境质量")
     nz = wq.noise
-    if not nz["stations"] or nz["point_days"] == 0:
+    if not nz.stations or nz.point_days == 0:
         rep.p(f"{label}无声环境自动监测结果。")
         return
     rep.p(
-        f"{label}，功能区声环境自动监测点 {len(nz['stations'])} 个，昼间达标率 "
-        f"{_fmt(nz['day_rate'])}%，夜间达标率 {_fmt(nz['night_rate'])}%（按点次统计）。"
+        f"{label}，功能区声环境自动监测点 {len(nz.stations)} 个，昼间达标率 "
+        f"{_fmt(nz.day_rate)}%，夜间达标率 {_fmt(nz.night_rate)}%（按点次统计）。"
     )
     rows = [
         [
-            s["name"],
-            s["zone"],
-            _fmt(s["ld_mean"]),
-            _fmt(s["ln_mean"]),
-            f"{s['day_ok_days']}/{s['days']}",
-            f"{s['night_ok_days']}/{s['days']}",
+            s.name,
+            _fmt(s.zone),
+            _fmt(s.ld_mean),
+            _fmt(s.ln_mean),
+            f"{s.day_ok_days}/{s.days}",
+            f"{s.night_ok_days}/{s.days}",
         ]
-        for s in nz["stations"]
+        for s in nz.stations
     ]
     rep.table(
         TableBlock(
@@ -590,7 +586,7 @@ def _noise(rep: Report, wq: WaterQuality, label: str) -> None:
             rows,
             "声环境",
             widths=[3, 0.9, 1.2, 1.2, 1.2, 1.2],
-            note=f"评价依据 {nz['rules']['GB3096']}；昼间 6:00—22:00，夜间 22:00—次日 6:00。",
+            note=f"评价依据 {nz.rules['GB3096']}；昼间 6:00—22:00，夜间 22:00—次日 6:00。",
         )
     )
 
@@ -652,7 +648,7 @@ def _standards(aq: AirQuality, wq: WaterQuality) -> list[str]:
     rules = aq.provenance.get("rules", {})
     if rules.get("GB3095"):
         ids.add(rules["GB3095"])
-    ids |= {d["aqi_standard"] for d in aq.daily}
+    ids |= {d.aqi_standard for d in aq.daily if d.aqi_standard}
     ids |= set(wq.provenance["rules"].values())
     return sorted(ids)
 
@@ -695,7 +691,8 @@ def monthly(
     _air_summary(rep, aq, prev, label)
     singles = [_stat(aq, p, s) for p, s, _n, _u in POL_ROWS]
     ratios = [
-        None if (s is None or s["value"] is None) else s["value"] / s["limit"] for s in singles
+        None if (s is None or s.value is None or not s.limit) else s.value / s.limit
+        for s in singles
     ]
     rep.image(
         charts.index_bars(
@@ -707,12 +704,12 @@ def monthly(
         width_cm=13,
     )
     rep.h2("（二）空气质量日历")
-    days = [date.fromisoformat(d["date"]) for d in aq.daily]
+    days = [date.fromisoformat(d.date) for d in aq.daily]
     rep.image(
         charts.daily_aqi_chart(
             days,
-            [d["aqi"] for d in aq.daily],
-            [_aqi_colour(d["aqi_standard"], d["aqi"]) or "#DDDDDD" for d in aq.daily],
+            [d.aqi for d in aq.daily],
+            [_aqi_colour(d.aqi_standard, d.aqi) or "#DDDDDD" for d in aq.daily],
             f"{label}{aq.region_name}逐日空气质量指数（AQI）",
         ),
         "图2  逐日 AQI（颜色为级别）",
@@ -728,12 +725,12 @@ def monthly(
     _drinking(rep, wq, label)
     _groundwater(rep, wq)
     _noise(rep, wq, label)
-    _provenance(rep, aq, [s["provenance"] for s in wq.sections + wq.drinking_sources])
+    _provenance(rep, aq, [s.provenance for s in wq.sections + wq.drinking_sources])
     return rep
 
 
 def _calendar_table(rep: Report, aq: AirQuality, year: int, month: int) -> None:
-    by = {d["date"]: d for d in aq.daily}
+    by = {d.date: d for d in aq.daily}
     weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(year, month)
     rows: list[list[str]] = []
     fills: list[list[str | None]] = []
@@ -746,9 +743,9 @@ def _calendar_table(rep: Report, aq: AirQuality, year: int, month: int) -> None:
                 fill.append(None)
                 continue
             x = by.get(d.isoformat())
-            aqi = x["aqi"] if x else None
+            aqi = x.aqi if x else None
             row.append(f"{d.day}日\n{'—' if aqi is None else aqi}")
-            fill.append(_aqi_colour(x["aqi_standard"], aqi) if x else None)
+            fill.append(_aqi_colour(x.aqi_standard, aqi) if x else None)
         rows.append(row)
         fills.append(fill)
     rep.table(
@@ -842,7 +839,7 @@ def annual(
         )
     )
     rep.h2("（二）空气质量日历")
-    by = {d["date"]: d for d in aq.daily}
+    by = {d.date: d for d in aq.daily}
     grid: list[list[str | None]] = []
     for m in range(1, 13):
         row: list[str | None] = []
@@ -851,9 +848,9 @@ def annual(
                 row.append(None)
                 continue
             x = by.get(date(year, m, dd).isoformat())
-            row.append((_aqi_colour(x["aqi_standard"], x["aqi"]) if x else None) or "#E6E6E6")
+            row.append((_aqi_colour(x.aqi_standard, x.aqi) if x else None) or "#E6E6E6")
         grid.append(row)
-    std = aq.daily[-1]["aqi_standard"] if aq.daily else "HJ633-2026"
+    std = (aq.daily[-1].aqi_standard if aq.daily else None) or "HJ633-2026"
     legend = [
         (c.category, f"#{c.rgb[0]:02X}{c.rgb[1]:02X}{c.rgb[2]:02X}")
         for c in aqi_table(std).categories
@@ -872,8 +869,8 @@ def annual(
     _townships(rep, aq, "表6  乡镇（街道）空气质量参考排名")
     # Water: monthly classes per section.
     rep.h1("二、地表水环境质量")
-    names = [s["name"] for s in waters[0].sections] or sorted(
-        {s["name"] for w in waters for s in w.sections}
+    names = [s.name for s in waters[0].sections] or sorted(
+        {s.name for w in waters for s in w.sections}
     )
     wrows, wfills = [], []
     for nm in names:
@@ -881,13 +878,13 @@ def annual(
         fill_s: list[str | None] = [None]
         ok = judged = 0
         for w in waters:
-            sec = next((x for x in w.sections if x["name"] == nm), None)
-            c = sec["class"] if sec else None
+            sec = next((x for x in w.sections if x.name == nm), None)
+            c = sec.water_class if sec else None
             row_s.append(c or "—")
             fill_s.append(WATER_COLOURS.get(c or ""))
-            if sec and sec["meets_target"] is not None:
+            if sec and sec.meets_target is not None:
                 judged += 1
-                ok += bool(sec["meets_target"])
+                ok += bool(sec.meets_target)
         row_s.append(f"{ok}/{judged}")
         fill_s.append(None)
         wrows.append(row_s)
@@ -910,12 +907,12 @@ def annual(
     rep.h1("三、集中式饮用水水源地水质")
     srows = []
     for m, w in enumerate(waters, start=1):
-        j = [s for s in w.drinking_sources if s["complies"] is not None]
+        j = [s for s in w.drinking_sources if s.complies is not None]
         srows.append(
             [
                 f"{m}月",
                 str(len(j)),
-                str(sum(1 for s in j if s["complies"])),
+                str(sum(1 for s in j if s.complies)),
                 _fmt(w.drinking_compliance_rate),
             ]
         )
@@ -932,9 +929,9 @@ def annual(
     nrows = [
         [
             f"{m}月",
-            _fmt(w.noise["day_rate"]),
-            _fmt(w.noise["night_rate"]),
-            str(w.noise["point_days"]),
+            _fmt(w.noise.day_rate),
+            _fmt(w.noise.night_rate),
+            str(w.noise.point_days),
         ]
         for m, w in enumerate(waters, start=1)
     ]
@@ -947,5 +944,5 @@ def annual(
             widths=[1, 1.4, 1.4, 1.2],
         )
     )
-    _provenance(rep, aq, [s["provenance"] for w in waters for s in w.sections + w.drinking_sources])
+    _provenance(rep, aq, [s.provenance for w in waters for s in w.sections + w.drinking_sources])
     return rep
