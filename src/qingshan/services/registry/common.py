@@ -50,11 +50,12 @@ def record_change(
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
     client: str | None = None,
-) -> None:
+) -> str:
     """Record one registry change (create: ``before`` None; update: both) in the caller's
-    transaction. Nothing is written when an update changed nothing."""
+    transaction. Nothing is written when an update changed nothing. Returns the outcome:
+    ``created``, ``updated`` or ``unchanged``."""
     if before is not None and before == after:
-        return
+        return "unchanged"
     audit.record(
         s,
         actor,
@@ -65,6 +66,7 @@ def record_change(
         after=after,
         client=client,
     )
+    return "created" if before is None else "updated"
 
 
 def plain(value: Any) -> Any:

@@ -136,8 +136,8 @@ def by_credit_code(s: Session, credit_code: str) -> Enterprise | None:
 
 def save_enterprise(
     s: Session, actor: Principal, rec: EnterpriseRecord, *, client: str | None = None
-) -> tuple[Enterprise, bool]:
-    """Create or update (by credit code) an enterprise; returns (enterprise, created)."""
+) -> tuple[Enterprise, str]:
+    """Create or update (by credit code) an enterprise; returns (enterprise, outcome)."""
     rec = _checked(s, rec)
     row = by_credit_code(s, rec.credit_code)
     before = None if row is None else snapshot(row, ENTERPRISE_FIELDS)
@@ -147,7 +147,7 @@ def save_enterprise(
     for f in ENTERPRISE_FIELDS[1:]:
         setattr(row, f, getattr(rec, f))
     s.flush()
-    record_change(
+    outcome = record_change(
         s,
         actor,
         entity="enterprise",
@@ -156,7 +156,7 @@ def save_enterprise(
         after=snapshot(row, ENTERPRISE_FIELDS),
         client=client,
     )
-    return row, before is None
+    return row, outcome
 
 
 def create_enterprise(

@@ -76,8 +76,8 @@ def permit_by_number(s: Session, number: str) -> Permit | None:
 
 def save_permit(
     s: Session, actor: Principal, rec: PermitRecord, *, client: str | None = None
-) -> tuple[Permit, bool]:
-    """Create or update (by number) a permit of an enterprise; returns (permit, created)."""
+) -> tuple[Permit, str]:
+    """Create or update (by number) a permit of an enterprise; returns (permit, outcome)."""
     number = text(rec.number, "number", "许可证编号", max_len=40, required=True)
     assert number is not None
     credit = (rec.enterprise or "").strip()
@@ -106,7 +106,7 @@ def save_permit(
         valid_to=rec.valid_to,
         note=text(rec.note, "note", "备注", max_len=1000),
     )
-    record_change(
+    outcome = record_change(
         s,
         actor,
         entity="permit",
@@ -115,7 +115,7 @@ def save_permit(
         after=_permit_snapshot(row, ent.credit_code or credit),
         client=client,
     )
-    return row, old is None
+    return row, outcome
 
 
 def _permit_snapshot(p: Permit, credit: str) -> dict[str, object]:
@@ -214,8 +214,8 @@ def save_limits(
     limits: Sequence[LimitRecord],
     *,
     client: str | None = None,
-) -> int:
-    """Make ``limits`` the whole limit table of permit ``number``; returns how many."""
+) -> str:
+    """Make ``limits`` the whole limit table of permit ``number``; returns the outcome."""
     permit = permit_by_number(s, number)
     if permit is None:
         raise RegistryError(f"许可证 {number} 未登记：先登记许可证", "number")
@@ -226,8 +226,8 @@ def save_limits(
             f"许可证 {number} 同一排放口的同一污染物、同一均值类型重复填写", "pollutant"
         )
     before = _limits_snapshot(s, permit)
-    n = permits.replace_limits(s, permit, specs)
-    record_change(
+    permits.replace_limits(s, permit, specs)
+    return record_change(
         s,
         actor,
         entity="permit_limits",
@@ -236,7 +236,6 @@ def save_limits(
         after={"limits": _limits_snapshot(s, permit)},
         client=client,
     )
-    return n
 
 
 def save_annual_amounts(
@@ -246,7 +245,7 @@ def save_annual_amounts(
     amounts: Sequence[AmountRecord],
     *,
     client: str | None = None,
-) -> int:
+) -> str:
     """Make ``amounts`` the permit's whole table of permitted annual amounts."""
     permit = permit_by_number(s, number)
     if permit is None:
@@ -277,8 +276,8 @@ def save_annual_amounts(
             select(PermitAnnualAmount).where(PermitAnnualAmount.permit_id == permit.id)
         )
     }
-    n = permits.replace_annual_amounts(s, permit, table, unit=unit)
-    record_change(
+    permits.replace_annual_amounts(s, permit, table, unit=unit)
+    return record_change(
         s,
         actor,
         entity="permit_annual_amounts",
@@ -287,4 +286,3 @@ def save_annual_amounts(
         after={"amounts": {f"{p}/{y}": v for (p, y), v in sorted(table.items())}, "unit": unit},
         client=client,
     )
-    return n

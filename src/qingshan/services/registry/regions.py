@@ -66,8 +66,8 @@ def _checked(s: Session, rec: RegionRecord) -> RegionRecord:
 
 def save_region(
     s: Session, actor: Principal, rec: RegionRecord, *, client: str | None = None
-) -> tuple[Region, bool]:
-    """Create or update (by code) a region; returns (region, created)."""
+) -> tuple[Region, str]:
+    """Create or update (by code) a region; returns (region, outcome)."""
     rec = _checked(s, rec)
     row = s.get(Region, rec.code)
     before = None if row is None else snapshot(row, REGION_FIELDS)
@@ -76,7 +76,7 @@ def save_region(
         s.add(row)
     row.name, row.level, row.parent_code = rec.name, rec.level or "", rec.parent_code
     s.flush()
-    record_change(
+    outcome = record_change(
         s,
         actor,
         entity="region",
@@ -85,7 +85,7 @@ def save_region(
         after=snapshot(row, REGION_FIELDS),
         client=client,
     )
-    return row, before is None
+    return row, outcome
 
 
 def create_region(
@@ -125,7 +125,7 @@ def set_boundary(
     *,
     source: str | None = None,
     client: str | None = None,
-) -> None:
+) -> str:
     """Record a region's outline (GeoJSON Polygon/MultiPolygon, WGS-84)."""
     if s.get(Region, code) is None:
         raise RegistryError(f"区划 {code} 不存在：先登记区划再导入边界", "region_code")
@@ -139,7 +139,7 @@ def set_boundary(
     assert row is not None
     after = {"geometry": row.geometry, "source": row.source}
     # the audit keeps a digest-sized record: outlines run to hundreds of kilobytes
-    record_change(
+    return record_change(
         s,
         actor,
         entity="region_boundary",
@@ -192,7 +192,7 @@ def set_own_region(
     *,
     data_notice: str | None = None,
     client: str | None = None,
-) -> None:
+) -> str:
     """Make ``code`` the deployment's own region (what the cockpit, map and reports show)."""
     if s.get(Region, code) is None:
         raise RegistryError(f"区划 {code} 不存在：先用 qingshan region add 登记", "region_code")
@@ -201,7 +201,7 @@ def set_own_region(
     deployment.set_own_region(s, code, data_notice=data_notice)
     row = s.get(Deployment, deployment.DEPLOYMENT_ID)
     assert row is not None
-    record_change(
+    return record_change(
         s,
         actor,
         entity="deployment",
@@ -229,7 +229,7 @@ class TargetRecord:
 
 def save_target(
     s: Session, actor: Principal, rec: TargetRecord, *, client: str | None = None
-) -> None:
+) -> str:
     """Create or update (by region, indicator, first year) a plan target (考核目标)."""
     if s.get(Region, rec.region_code) is None:
         raise RegistryError(f"区划 {rec.region_code} 不存在", "region_code")
@@ -252,7 +252,7 @@ def save_target(
         raise RegistryError(f"考核目标无效：{exc}") from None
     row = _target(s, *key)
     assert row is not None
-    record_change(
+    return record_change(
         s,
         actor,
         entity="indicator_target",

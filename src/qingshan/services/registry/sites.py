@@ -193,8 +193,8 @@ def _checked(s: Session, rec: SiteRecord) -> tuple[SiteRecord, int | None]:
 
 def save_site(
     s: Session, actor: Principal, rec: SiteRecord, *, client: str | None = None
-) -> tuple[Site, bool]:
-    """Create or update (by code) a site; returns (site, created)."""
+) -> tuple[Site, str]:
+    """Create or update (by code) a site; returns (site, outcome)."""
     rec, enterprise_id = _checked(s, rec)
     row = s.scalar(select(Site).where(Site.code == rec.code))
     before = None if row is None else snapshot(row, SITE_FIELDS)
@@ -206,7 +206,7 @@ def save_site(
             setattr(row, f, getattr(rec, f))
     row.enterprise_id = enterprise_id
     s.flush()
-    record_change(
+    outcome = record_change(
         s,
         actor,
         entity="site",
@@ -215,7 +215,7 @@ def save_site(
         after=snapshot(row, SITE_FIELDS),
         client=client,
     )
-    return row, before is None
+    return row, outcome
 
 
 def create_site(

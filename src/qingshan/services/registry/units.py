@@ -86,8 +86,8 @@ def _checked(s: Session, rec: UnitRecord) -> UnitRecord:
 
 def save_unit(
     s: Session, actor: Principal, rec: UnitRecord, *, client: str | None = None
-) -> tuple[OrgUnit, bool]:
-    """Create or update (by code) a unit; returns (unit, created)."""
+) -> tuple[OrgUnit, str]:
+    """Create or update (by code) a unit; returns (unit, outcome)."""
     rec = _checked(s, rec)
     row = s.get(OrgUnit, rec.code)
     before = None if row is None else snapshot(row, UNIT_FIELDS)
@@ -97,7 +97,7 @@ def save_unit(
     row.name, row.kind, row.region_code = rec.name, rec.kind, rec.region_code
     row.parent_code, row.contact, row.phone = rec.parent_code, rec.contact, rec.phone
     s.flush()
-    record_change(
+    outcome = record_change(
         s,
         actor,
         entity="org_unit",
@@ -106,7 +106,7 @@ def save_unit(
         after=snapshot(row, UNIT_FIELDS),
         client=client,
     )
-    return row, before is None
+    return row, outcome
 
 
 def create_unit(
