@@ -117,6 +117,11 @@ def list_regions(s: Session, *, under: str | None = None) -> list[Region]:
 # --------------------------------------------------------------------------- boundaries
 
 
+def boundary_codes(s: Session) -> list[str]:
+    """Codes of the regions that have a recorded outline."""
+    return list(s.scalars(select(RegionBoundary.region_code).order_by(RegionBoundary.region_code)))
+
+
 def set_boundary(
     s: Session,
     actor: Principal,
