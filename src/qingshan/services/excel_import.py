@@ -438,13 +438,21 @@ class Context:
     report: Report
 
     def row(
-        self, row: Row, spec: SheetSpec, write: Callable[..., Any], *args: Any, **kw: Any
+        self,
+        row: Row,
+        spec: SheetSpec,
+        write: Callable[..., Any],
+        *args: Any,
+        count: int = 1,
+        **kw: Any,
     ) -> bool:
         """Run ``write(*args, **kw)`` for ``row`` in a savepoint; a service error becomes a
         problem of the row (its column from the error's ``field``) and the row's writes are
         undone. ``write`` returns the outcome (``created`` / ``updated`` / ``unchanged``), or
-        a tuple whose second item is it (what the registry's ``save_*`` functions return)."""
-        count = self.report.counts.setdefault(spec.name, SheetCount())
+        a tuple whose second item is it (what the registry's ``save_*`` functions return).
+        ``count``: how many rows the outcome counts for (0 for a check that writes nothing,
+        n for the write of a table that n rows made up)."""
+        tally = self.report.counts.setdefault(spec.name, SheetCount())
         sp = self.session.begin_nested()
         try:
             result = write(*args, **kw)
@@ -458,7 +466,7 @@ class Context:
             sp.rollback()
             self.report.add(spec.name, row.number, None, f"数据库拒绝写入：{type(exc).__name__}")
             return False
-        setattr(count, outcome, getattr(count, outcome) + 1)
+        setattr(tally, outcome, getattr(tally, outcome) + count)
         return True
 
 

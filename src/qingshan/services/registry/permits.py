@@ -238,6 +238,19 @@ def save_limits(
     )
 
 
+def check_amount(permit: Permit, a: AmountRecord) -> None:
+    """One annual amount checked, its problems naming the field."""
+    pollutant = (a.pollutant or "").strip()
+    if not permits.POLLUTANT_RE.match(pollutant):
+        raise RegistryError(f"污染物代码 {pollutant!r} 不是 HJ 212-2017 编码", "pollutant")
+    if not 1949 <= a.year <= 2200:
+        raise RegistryError(f"年度 {a.year} 不是有效年份", "year")
+    if _decimal(a.amount, "amount", "许可排放量") < 0:
+        raise RegistryError(f"许可排放量 {a.amount} 不能为负", "amount")
+    if not (a.unit or "").strip():
+        raise RegistryError(f"许可证 {permit.number} 的年许可排放量须填写单位（如 t/a）", "unit")
+
+
 def save_annual_amounts(
     s: Session,
     actor: Principal,
@@ -260,16 +273,10 @@ def save_annual_amounts(
         raise RegistryError("年许可排放量须填写单位（如 t/a）", "unit")
     table: dict[tuple[str, int], str] = {}
     for a in amounts:
-        pollutant = (a.pollutant or "").strip()
-        if not permits.POLLUTANT_RE.match(pollutant):
-            raise RegistryError(f"污染物代码 {pollutant!r} 不是 HJ 212-2017 编码", "pollutant")
-        if not 1949 <= a.year <= 2200:
-            raise RegistryError(f"年度 {a.year} 不是有效年份", "year")
-        if _decimal(a.amount, "amount", "许可排放量") < 0:
-            raise RegistryError(f"许可排放量 {a.amount} 不能为负", "amount")
-        if (pollutant, a.year) in table:
-            raise RegistryError(f"许可证 {number} 的 {pollutant} {a.year} 年重复填写", "year")
-        table[(pollutant, a.year)] = a.amount.strip()
+        check_amount(permit, a)
+        if (a.pollutant.strip(), a.year) in table:
+            raise RegistryError(f"许可证 {number} 的 {a.pollutant} {a.year} 年重复填写", "year")
+        table[(a.pollutant.strip(), a.year)] = a.amount.strip()
     old = {
         f"{x.pollutant}/{x.year}": x.amount
         for x in s.scalars(

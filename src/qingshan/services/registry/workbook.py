@@ -417,41 +417,50 @@ def _plan(actor: Principal) -> Plan:
             )
 
     def limits(ctx: Context, sheet: ParsedSheet) -> None:
-        # each row is checked against the limits of its permit accepted so far; the permit's
-        # table is written as a whole, as a re-issued permit replaces its table
-        accepted: dict[str, list[reg_permits.LimitRecord]] = defaultdict(list)
+        # every row is checked on its own (its problems name its row), then each permit's
+        # rows are written as its whole table, as a re-issued permit replaces its table
+        tables: dict[str, list[tuple[Row, reg_permits.LimitRecord]]] = defaultdict(list)
         for row in sheet.rows:
             v = dict(row.values)
             number = v.pop("number")
             rec = reg_permits.LimitRecord(**v)
-
-            def write(number: str = number, rec: reg_permits.LimitRecord = rec) -> str:
-                first = not accepted[number]
-                outcome = reg_permits.save_limits(
-                    ctx.session, actor, number, [*accepted[number], rec], client=CLIENT
-                )
-                return outcome if first else "unchanged" if outcome == "unchanged" else "updated"
-
-            if ctx.row(row, LIMITS, write):
-                accepted[number].append(rec)
-        _recount(ctx, LIMITS, accepted)
+            if ctx.row(row, LIMITS, _check_limit, ctx.session, number, rec, count=0):
+                tables[number].append((row, rec))
+        for number, rows in tables.items():
+            recs = [r for _row, r in rows]
+            ctx.row(
+                rows[0][0],
+                LIMITS,
+                reg_permits.save_limits,
+                ctx.session,
+                actor,
+                number,
+                recs,
+                client=CLIENT,
+                count=len(rows),
+            )
 
     def amounts(ctx: Context, sheet: ParsedSheet) -> None:
-        accepted: dict[str, list[reg_permits.AmountRecord]] = defaultdict(list)
+        tables: dict[str, list[tuple[Row, reg_permits.AmountRecord]]] = defaultdict(list)
         for row in sheet.rows:
             v = dict(row.values)
             number = v.pop("number")
             v["unit"] = v["unit"] or "t/a"
             rec = reg_permits.AmountRecord(**v)
-
-            def write(number: str = number, rec: reg_permits.AmountRecord = rec) -> str:
-                return reg_permits.save_annual_amounts(
-                    ctx.session, actor, number, [*accepted[number], rec], client=CLIENT
-                )
-
-            if ctx.row(row, AMOUNTS, write):
-                accepted[number].append(rec)
-        _recount(ctx, AMOUNTS, accepted)
+            if ctx.row(row, AMOUNTS, _check_amount, ctx.session, number, rec, count=0):
+                tables[number].append((row, rec))
+        for number, rows in tables.items():
+            ctx.row(
+                rows[0][0],
+                AMOUNTS,
+                reg_permits.save_annual_amounts,
+                ctx.session,
+                actor,
+                number,
+                [r for _row, r in rows],
+                client=CLIENT,
+                count=len(rows),
+            )
 
     def targets(ctx: Context, sheet: ParsedSheet) -> None:
         comparisons = {v: k for k, v in COMPARISON_LABELS.items()}
@@ -478,19 +487,21 @@ def _plan(actor: Principal) -> Plan:
     )
 
 
-def _recount(ctx: Context, spec: SheetSpec, accepted: dict[str, list[Any]]) -> None:
-    """Whole-table sheets: count rows by what happened to their permit's table."""
-    count = ctx.report.counts.get(spec.name)
-    if count is None:
-        return
-    total = sum(len(v) for v in accepted.values())
-    changed = count.created + count.updated
-    count.created = count.updated = 0
-    count.unchanged = 0
-    if changed:
-        count.updated = total
-    else:
-        count.unchanged = total
+def _permit(s: Session, number: str) -> Permit:
+    p = reg_permits.permit_by_number(s, number)
+    if p is None:
+        raise RegistryError(f"许可证 {number} 未登记：先在「排污许可证」表中填写", "number")
+    return p
+
+
+def _check_limit(s: Session, number: str, rec: reg_permits.LimitRecord) -> str:
+    reg_permits.check_limit(s, _permit(s, number), rec)
+    return "unchanged"
+
+
+def _check_amount(s: Session, number: str, rec: reg_permits.AmountRecord) -> str:
+    reg_permits.check_amount(_permit(s, number), rec)
+    return "unchanged"
 
 
 def _device_state(s: Session, d: Device) -> dict[str, Any]:
