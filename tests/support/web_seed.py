@@ -18,6 +18,7 @@ from qingshan.storage.models import (
     Resolution,
     Site,
 )
+from qingshan.storage.models_registry import OrgUnit
 
 PASSWORD = "correct-horse-1"
 ROLE_USERS = {
@@ -255,6 +256,9 @@ def seed(s: Session) -> dict[str, int]:
             raw=b"##0101QN=2;PW=999999\r\n",
         )
     )
+    # the 责任单位 the unit users belong to (web_user.unit refers to org_unit)
+    s.add_all(OrgUnit(code=u, name=u, kind="department") for u in ("水务局", "自然资源局"))
+    s.flush()
     ids: dict[str, int] = {f"site_{k}": v.id for k, v in sites.items()}
     ids.update({"ent1": e1.id, "ent2": e2.id})
     for name, extra in ROLE_USERS.items():

@@ -10,13 +10,18 @@ from qingshan.cli import (
     data,
     demo,
     device,
+    enterprise,
     hj212,
     ingest,
     quality,
+    region,
+    registry,
     report,
     serve,
     simulate,
+    site,
     storage,
+    unit,
     upstream,
     user,
 )
@@ -54,6 +59,12 @@ app.command("ingest-file")(ingest.ingest_file)
 app.command("serve")(serve.serve)
 app.add_typer(data.app, name="data")
 app.add_typer(device.app, name="device")
+app.add_typer(region.app, name="region")
+app.add_typer(unit.app, name="unit")
+app.add_typer(enterprise.app, name="enterprise")
+app.add_typer(site.app, name="site")
+app.add_typer(registry.app, name="registry")
+app.add_typer(registry.deployment_app, name="deployment")
 app.add_typer(upstream.app, name="upstream")
 app.add_typer(user.app, name="user")
 app.add_typer(quality.app, name="quality")

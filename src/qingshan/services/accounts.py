@@ -30,6 +30,7 @@ from qingshan.roles import CLI, Principal, Role, parse_role
 from qingshan.services import audit
 from qingshan.services.errors import NotFound, ServiceError
 from qingshan.storage.models import Enterprise
+from qingshan.storage.models_registry import OrgUnit
 from qingshan.storage.models_web import ApiToken, WebSession, WebUser
 
 TOKEN_PREFIX = "qst_"
@@ -109,6 +110,8 @@ def create_user(
         raise AccountError("a unit user needs --unit (the department it belongs to)")
     if r is not Role.UNIT and unit:
         raise AccountError("--unit applies only to the unit role")
+    if unit and s.get(OrgUnit, unit.strip()) is None:
+        raise AccountError(f"未知的责任单位 {unit.strip()!r}：先用 qingshan unit add 登记该单位")
     if r is Role.ENTERPRISE:
         if enterprise_id is None:
             raise AccountError("an enterprise user needs --enterprise (its id or credit code)")

@@ -111,7 +111,18 @@ class Region(Base):
     )
 
 
+ENTERPRISE_CONTROL_LEVELS = ("国控", "省控", "市控", "区控", "县控")  # 重点源的监管级别
+PERMIT_CLASSES = ("重点管理", "简化管理", "登记管理")  # 排污许可分类管理
+
+
 class Enterprise(Base):
+    """一企一档: the core record of a discharging enterprise (排污单位).
+
+    ``credit_code`` is the 18-character 统一社会信用代码 (GB 32100-2015), the registry's
+    natural key; ``industry_code`` a GB/T 4754-2017 class (e.g. ``C3011`` or ``3011``) with its
+    text in ``industry``. Coordinates are WGS-84 like sites'.
+    """
+
     __tablename__ = "enterprise"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)  # 统一社会信用代码
@@ -119,6 +130,33 @@ class Enterprise(Base):
     region_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"))
     industry: Mapped[str | None] = mapped_column(String(100))
     key_discharger: Mapped[bool] = mapped_column(Boolean, default=False)  # 重点排污单位
+    industry_code: Mapped[str | None] = mapped_column(String(8))  # GB/T 4754-2017 (migration 0400)
+    control_level: Mapped[str | None] = mapped_column(String(4))  # 国控 / 省控 / 市控 / 区控
+    permit_class: Mapped[str | None] = mapped_column(String(8))  # 重点管理 / 简化管理 / 登记管理
+    longitude: Mapped[Decimal | None] = mapped_column(Numeric(10, 6))
+    latitude: Mapped[Decimal | None] = mapped_column(Numeric(10, 6))
+    address: Mapped[str | None] = mapped_column(String(300))
+    legal_representative: Mapped[str | None] = mapped_column(String(50))  # 法定代表人
+    env_contact: Mapped[str | None] = mapped_column(String(50))  # 环保负责人
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    __table_args__ = (
+        CheckConstraint(
+            "control_level IS NULL OR control_level IN ("
+            + ",".join(f"'{v}'" for v in ENTERPRISE_CONTROL_LEVELS)
+            + ")",
+            name="control_level",
+        ),
+        CheckConstraint(
+            "permit_class IS NULL OR permit_class IN ("
+            + ",".join(f"'{v}'" for v in PERMIT_CLASSES)
+            + ")",
+            name="permit_class",
+        ),
+        CheckConstraint(
+            "longitude IS NULL OR (longitude >= -180 AND longitude <= 180)", name="lon"
+        ),
+        CheckConstraint("latitude IS NULL OR (latitude >= -90 AND latitude <= 90)", name="lat"),
+    )
 
 
 class Site(Base):
@@ -362,6 +400,8 @@ class ForwardItem(Base):
 
 
 __all__ = [
+    "ENTERPRISE_CONTROL_LEVELS",
+    "PERMIT_CLASSES",
     "Base",
     "ConnectionLog",
     "Device",

@@ -10,6 +10,8 @@ here, so that a real county's deployment shows its own data and nothing of 崆�
   of enterprises, their concentration limits per outlet and pollutant, and the permitted
   annual amounts.
 * ``indicator_target`` — plan targets (规划指标) of a region, e.g. the good-day ratio.
+* ``org_unit`` — the units work is assigned to (责任单位: departments, townships/streets,
+  parks, counties; migration 0400); ``web_user.unit`` refers to one.
 
 Numbers that are compared with measured values (limits, reference O₂, targets, amounts) are
 stored as exact decimal *text*, as observations are (see :mod:`qingshan.storage.models`):
@@ -38,6 +40,8 @@ from qingshan.storage.models import Base
 MANAGEMENT_CLASSES = ("重点管理", "简化管理", "登记管理")  # 排污许可分类管理
 AVERAGING_BASES = ("小时均值", "日均值")
 COMPARISONS = ("at_least", "at_most")  # a target is a floor (≥) or a ceiling (≤)
+# 责任单位 kinds: 部门, 乡镇（街道）, 园区, 县（区）
+ORG_UNIT_KINDS = ("department", "township", "park", "county")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -144,12 +148,30 @@ class IndicatorTarget(Base):
     )
 
 
+class OrgUnit(Base):
+    """A 责任单位 that plans and cases assign work to: a department (生态环境局, 水务局 …), a
+    township or street office, an industrial park, or a county. ``code`` is the bureau's own
+    code for it (often its 统一社会信用代码); ``web_user.unit`` refers to it."""
+
+    __tablename__ = "org_unit"
+    code: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(12))
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"), index=True)
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("org_unit.code"), index=True)
+    contact: Mapped[str | None] = mapped_column(String(50))  # 联系人
+    phone: Mapped[str | None] = mapped_column(String(40))
+    __table_args__ = (CheckConstraint(_in("kind", ORG_UNIT_KINDS), name="kind"),)
+
+
 __all__ = [
     "AVERAGING_BASES",
     "COMPARISONS",
     "MANAGEMENT_CLASSES",
+    "ORG_UNIT_KINDS",
     "Deployment",
     "IndicatorTarget",
+    "OrgUnit",
     "Permit",
     "PermitAnnualAmount",
     "PermitLimit",

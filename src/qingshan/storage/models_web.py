@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from qingshan.roles import ROLE_NAMES
+from qingshan.storage import models_registry  # noqa: F401  (org_unit, which web_user.unit refers to)
 from qingshan.storage.models import Base, BigId
 
 
@@ -31,7 +32,8 @@ class WebUser(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
     display_name: Mapped[str | None] = mapped_column(String(100))
-    unit: Mapped[str | None] = mapped_column(String(100))  # department of a unit user
+    # the 责任单位 (org_unit.code) of a unit user (free text before migration 0400)
+    unit: Mapped[str | None] = mapped_column(ForeignKey("org_unit.code"), index=True)
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)

@@ -1,4 +1,4 @@
-"""The registry: sites, enterprises, devices (数采仪) and their groups; the in-memory device
+"""Devices (数采仪) and their groups, site look-ups for the data pages; the in-memory device
 directory the gateway authenticates against; the factor table.
 
 One function per use case, whoever asks: ``qingshan device add`` and ``POST /api/v1/devices``
@@ -23,8 +23,9 @@ from sqlalchemy.orm import Session
 from qingshan.clock import utcnow
 from qingshan.roles import CLI, Principal
 from qingshan.services import audit
-from qingshan.services.errors import Conflict, NotFound, ServiceError
+from qingshan.services.errors import Conflict, NotFound
 from qingshan.services.permissions import device_scope, reject_scope, site_scope
+from qingshan.services.registry.common import RegistryError
 from qingshan.storage.db import READONLY, session_scope
 from qingshan.storage.models import (
     Device,
@@ -50,10 +51,6 @@ _MN, _PW, _ST, _SM4 = (re.compile(p) for p in (MN_PATTERN, PW_PATTERN, ST_PATTER
 # Audited device fields; the access password and the SM4 key never enter the log.
 DEVICE_FIELDS = ("mn", "st", "edition", "encoding", "site_id", "group_id", "active")
 _PW_FIELD = re.compile(rb"PW=[^;&]*")
-
-
-class RegistryError(ServiceError):
-    """A registry operation that cannot be done, with a message for the user."""
 
 
 class DeviceExists(RegistryError, Conflict):
