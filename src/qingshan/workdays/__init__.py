@@ -124,8 +124,7 @@ class Deadline:
     def explain(self) -> str:
         """A sentence for people: the period, where it ends and why."""
         head = (
-            f"自{self.start.isoformat()}起{self.amount}个{UNIT_LABELS[self.unit]}"
-            f"（起算日不计入），"
+            f"自{self.start.isoformat()}起{self.amount}个{UNIT_LABELS[self.unit]}（起算日不计入），"
         )
         if self.unit == "calendar":
             if self.rolled_over:

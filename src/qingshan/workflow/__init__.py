@@ -105,6 +105,7 @@ class Workflow:
     fields: Mapping[str, FieldDef] = field(default_factory=dict)
     evidence: Mapping[str, EvidenceDef] = field(default_factory=dict)
     description: str = ""
+    start_roles: tuple[str, ...] = ()  # who may open an instance
 
     def state(self, name: str) -> StateDef:
         return self.states[name]
@@ -214,6 +215,13 @@ def can(
     return Decision(True, "ok", f"可以{t.label}")
 
 
+def may_start(wf: Workflow, role: str, *, role_label: str | None = None) -> Decision:
+    """Whether ``role`` may open an instance of the workflow."""
+    if role in wf.start_roles:
+        return Decision(True, "ok", f"可以发起{wf.title}")
+    return Decision(False, "role", f"角色「{role_label or role}」无权发起{wf.title}")
+
+
 def available(wf: Workflow, role: str, record: Record) -> list[tuple[TransitionDef, Decision]]:
     """The transitions out of the record's state with the role's decision for each."""
     return [(t, can(wf, t.name, role, record)) for t in wf.outgoing(record.state)]
@@ -295,6 +303,7 @@ def parse(text: str, *, roles: Iterable[str] | None = None) -> Workflow:
         fields=fields_,
         evidence=evidence,
         description=str(head.get("description", "")),
+        start_roles=_strs(head.get("start_roles")),
     )
     problems += validate(wf, roles=roles)
     if problems:
@@ -314,6 +323,12 @@ def validate(wf: Workflow, *, roles: Iterable[str] | None = None) -> list[str]:
         p.append("没有任何状态")
     if wf.initial not in wf.states:
         p.append(f"初始状态 {wf.initial!r} 未定义")
+    if not wf.start_roles:
+        p.append("workflow.start_roles 为空：没有人能发起")
+    if known_roles is not None:
+        for r in wf.start_roles:
+            if r not in known_roles:
+                p.append(f"发起角色 {r!r} 不存在")
     for f in wf.fields.values():
         if f.type not in FIELD_TYPES:
             p.append(f"字段 {f.name} 的类型 {f.type!r} 无效（{', '.join(FIELD_TYPES)}）")
@@ -337,11 +352,11 @@ def validate(wf: Workflow, *, roles: Iterable[str] | None = None) -> list[str]:
             p.append("有操作缺少 name")
         if not t.sources:
             p.append(f"操作 {t.name} 缺少 from")
-        for s in t.sources:
-            if s not in wf.states:
-                p.append(f"操作 {t.name} 的起始状态 {s!r} 未定义")
-            elif wf.states[s].final:
-                p.append(f"操作 {t.name} 从终态 {s} 出发")
+        for src in t.sources:
+            if src not in wf.states:
+                p.append(f"操作 {t.name} 的起始状态 {src!r} 未定义")
+            elif wf.states[src].final:
+                p.append(f"操作 {t.name} 从终态 {src} 出发")
         if t.target not in wf.states:
             p.append(f"操作 {t.name} 的目标状态 {t.target!r} 未定义")
         if not t.roles:
@@ -350,9 +365,9 @@ def validate(wf: Workflow, *, roles: Iterable[str] | None = None) -> list[str]:
             for r in t.roles:
                 if r not in known_roles:
                     p.append(f"操作 {t.name} 的角色 {r!r} 不存在")
-        for f in t.requires:
-            if f not in wf.fields:
-                p.append(f"操作 {t.name} 需要的字段 {f!r} 未定义")
+        for fname in t.requires:
+            if fname not in wf.fields:
+                p.append(f"操作 {t.name} 需要的字段 {fname!r} 未定义")
         for e in t.evidence:
             if e not in wf.evidence:
                 p.append(f"操作 {t.name} 需要的材料 {e!r} 未定义")
@@ -365,9 +380,9 @@ def validate(wf: Workflow, *, roles: Iterable[str] | None = None) -> list[str]:
                 if t.target in wf.states and t.target not in reached:
                     reached.add(t.target)
                     frontier.append(t.target)
-        for s in wf.states:
-            if s not in reached:
-                p.append(f"状态 {s} 从初始状态不可达")
+        for sname in wf.states:
+            if sname not in reached:
+                p.append(f"状态 {sname} 从初始状态不可达")
         for s in wf.states.values():
             if not s.final and not wf.outgoing(s.name):
                 p.append(f"非终态 {s.name} 没有任何出口")
@@ -408,6 +423,7 @@ __all__ = [
     "can",
     "field_problem",
     "load",
+    "may_start",
     "parse",
     "shipped_names",
     "validate",
