@@ -1,0 +1,44 @@
+"""Shared by the casework tests: users of every role in a migrated database."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from qingshan.roles import CLI, Principal, Role
+from qingshan.services.accounts import create_user
+from qingshan.storage.db import session_scope
+from qingshan.storage.models import Enterprise, Region
+
+PASSWORD = "correct-horse-1"
+
+
+def make_users(engine: Engine) -> dict[str, Principal]:
+    """One user per role (two unit users of different units); principals by name."""
+    out: dict[str, Principal] = {}
+    with session_scope(engine) as s:
+        s.add(Region(code="620200", name="嘉峪关市", level="city"))
+        s.flush()
+        ent = Enterprise(name="甲钢铁有限公司", credit_code="91620200000000001A",
+                         region_code="620200")  # fmt: skip
+        s.add(ent)
+        s.flush()
+        specs = {
+            "admin": (Role.ADMIN, {}),
+            "staff": (Role.STAFF, {}),
+            "unit": (Role.UNIT, {"unit": "水务局"}),
+            "unit2": (Role.UNIT, {"unit": "自然资源局"}),
+            "grid": (Role.GRID, {}),
+            "ent": (Role.ENTERPRISE, {"enterprise_id": ent.id}),
+            "leader": (Role.LEADER, {}),
+        }
+        for name, (role, extra) in specs.items():
+            u = create_user(s, CLI, username=name, password=PASSWORD, role=role, **extra)
+            out[name] = Principal(
+                role=role,
+                user_id=u.id,
+                username=name,
+                unit=extra.get("unit"),
+                enterprise_id=extra.get("enterprise_id"),
+                via="session",
+            )
+    return out
