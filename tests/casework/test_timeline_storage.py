@@ -84,7 +84,9 @@ def test_events_are_recorded_beside_the_audit_log_and_read_in_order(engine: Engi
         first = evs[0]
         assert (first.actor_name, first.actor_role) == ("staff", "staff")
         assert timeline.decode(first.after) == {"state": "uploaded", "名称": "登记表"}
-        assert timeline.events(s, staff, "registry_import", 7, after_id=first.id)[0].action == "note"
+        assert (
+            timeline.events(s, staff, "registry_import", 7, after_id=first.id)[0].action == "note"
+        )
         audit = s.scalars(select(AuditEntry).where(AuditEntry.entity == "registry_import")).all()
         assert [(a.action, a.entity_id, a.client) for a in audit] == [
             ("registry_import.start", "7", "127.0.0.1")

@@ -98,7 +98,7 @@ FORBIDDEN_MAGIC: tuple[tuple[bytes, str], ...] = (
 )
 ALLOWED_TEXT = "允许的类型：JPEG/PNG/WebP 图片、PDF、Excel（.xlsx/.xls）、Word（.docx）、TXT、CSV"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-XLS_STREAMS = ("Workbook".encode("utf-16-le"), "Book".encode("utf-16-le"))
+XLS_STREAMS = frozenset({"Workbook", "Book"})  # BIFF8 and BIFF5 workbook streams
 NAME_BAD = re.compile(r"[\x00-\x1f\x7f/\\]")
 
 
@@ -195,6 +195,27 @@ def sniff(data: bytes) -> str:
     if _is_text(data):
         return "text"
     raise AttachmentRefused(f"无法识别的文件内容（不是允许的类型）。{ALLOWED_TEXT}")
+
+
+def ole_stream_names(data: bytes) -> set[str]:
+    """Names of the streams and storages in an OLE compound file's directory.
+
+    Directory entries are 128-byte records aligned to 128 bytes (sectors are 512 or 4096
+    bytes): a UTF-16 name of up to 32 characters, its byte length (with the terminator) at
+    offset 64 and the entry type (1 storage, 2 stream, 5 root) at offset 66."""
+    names: set[str] = set()
+    for off in range(512, len(data) - 127, 128):
+        length = int.from_bytes(data[off + 64 : off + 66], "little")
+        if not 4 <= length <= 64 or length % 2 or data[off + 66] not in (1, 2, 5):
+            continue
+        raw = data[off : off + length - 2]
+        if data[off + length - 2 : off + length] != b"\x00\x00":
+            continue
+        try:
+            names.add(raw.decode("utf-16-le"))
+        except UnicodeDecodeError:
+            continue
+    return names
 
 
 def _office_kind(data: bytes, max_unpacked: int) -> str:
@@ -312,7 +333,7 @@ def inspect(data: bytes, file_name: str, limits: Limits) -> Inspected:
     ext = _extension(name)
     kind = sniff(data)
     if kind == "ole":
-        if not any(s in data for s in XLS_STREAMS):
+        if not XLS_STREAMS & ole_stream_names(data):
             raise AttachmentRefused(
                 "文件是旧版 Office 文件但不是 Excel 工作簿（可能是 .doc），不允许上传。"
                 + ALLOWED_TEXT
@@ -393,12 +414,15 @@ def _forget_on_rollback(s: Session, paths: list[Path]) -> None:
             for p in session.info.pop(_NEW_FILES, []):
                 p.unlink(missing_ok=True)
 
-        def after_commit(session: Session) -> None:
-            session.info.pop(_NEW_FILES, None)
+        def after_end(session: Session, tx: Any) -> None:
+            if tx.parent is None:  # the outermost transaction ended (committed or not)
+                session.info.pop(_NEW_FILES, None)
 
-        # after_rollback: the real rollback of the whole transaction, not of a savepoint.
+        # after_rollback fires for the real rollback of the whole transaction only (after_commit
+        # would fire for a savepoint's release too, so commits are seen through the end of the
+        # outermost transaction, which comes after any rollback).
         event.listen(s, "after_rollback", after_rollback)
-        event.listen(s, "after_commit", after_commit)
+        event.listen(s, "after_transaction_end", after_end)
     pending.extend(paths)
 
 
