@@ -96,6 +96,7 @@ def test_available_lists_the_way_out_of_a_state() -> None:
     assert allowed == {"reject"}  # staff may not write the import; only admins
 
 
+BACK = '[[transitions]]\nname = "back"\nfrom = ["b"]\nto = "a"\nroles = ["admin"]\n'
 GOOD = """
 [workflow]
 name = "t"
@@ -142,8 +143,7 @@ def test_a_minimal_definition_parses() -> None:
         (lambda t: t.replace('[states.a]\nlabel = "甲"',
                              '[states.a]\nlabel = "甲"\ndeadline = { amount = 3, unit = "week" }'),
          "期限单位 'week' 无效"),
-        (lambda t: t + '[[transitions]]\nname = "back"\nfrom = ["b"]\nto = "a"\nroles = ["admin"]\n',
-         "从终态 b 出发"),
+        (lambda t: t + BACK, "从终态 b 出发"),
     ],
 )  # fmt: skip
 def test_broken_definitions_name_their_fault(edit: Any, fault: str) -> None:
