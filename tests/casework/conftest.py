@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from sqlalchemy import Engine
 
-from qingshan.roles import CLI, Principal, Role
-from qingshan.services.accounts import create_user
+from qingshan.clock import utcnow
+from qingshan.roles import Principal, Role
+from qingshan.services.accounts import hash_password
 from qingshan.storage.db import session_scope
 from qingshan.storage.models import Enterprise, Region
+from qingshan.storage.models_web import WebUser
 
 PASSWORD = "correct-horse-1"
+
+
+@cache
+def _password_hash() -> str:
+    # argon2 is slow by design: hash once, not once per user per test
+    return hash_password(PASSWORD)
 
 
 def make_users(engine: Engine) -> dict[str, Principal]:
@@ -32,7 +42,10 @@ def make_users(engine: Engine) -> dict[str, Principal]:
             "leader": (Role.LEADER, {}),
         }
         for name, (role, extra) in specs.items():
-            u = create_user(s, CLI, username=name, password=PASSWORD, role=role, **extra)
+            u = WebUser(username=name, password_hash=_password_hash(), role=role,
+                        active=True, created_at=utcnow(), **extra)  # fmt: skip
+            s.add(u)
+            s.flush()
             out[name] = Principal(
                 role=role,
                 user_id=u.id,
