@@ -28,8 +28,9 @@ def make_users(engine: Engine) -> dict[str, Principal]:
     with session_scope(engine) as s:
         s.add(Region(code="620200", name="嘉峪关市", level="city"))
         s.flush()
-        ent = Enterprise(name="甲钢铁有限公司", credit_code="91620200000000001A",
-                         region_code="620200")  # fmt: skip
+        ent = Enterprise(
+            name="甲钢铁有限公司", credit_code="91620200000000001A", region_code="620200"
+        )
         s.add(ent)
         s.flush()
         specs = {
@@ -42,8 +43,14 @@ def make_users(engine: Engine) -> dict[str, Principal]:
             "leader": (Role.LEADER, {}),
         }
         for name, (role, extra) in specs.items():
-            u = WebUser(username=name, password_hash=_password_hash(), role=role,
-                        active=True, created_at=utcnow(), **extra)  # fmt: skip
+            u = WebUser(
+                username=name,
+                password_hash=_password_hash(),
+                role=role,
+                active=True,
+                created_at=utcnow(),
+                **extra,
+            )
             s.add(u)
             s.flush()
             out[name] = Principal(

@@ -130,11 +130,25 @@ def test_store_dedup_links_timeline_and_scope(engine: Engine, tmp_path: Path) ->
     store = AttachmentStore(tmp_path / "att", LIMITS)
     photo = files.jpeg_with_exif()
     with session_scope(engine) as s:
-        first = attachments.add(s, store, users["staff"], photo, file_name="现场.jpg",
-                                entity_type="complaint", entity_id="C1",
-                                evidence="inspection_record")  # fmt: skip
-        second = attachments.add(s, store, users["grid"], photo, file_name="again.jpeg",
-                                 entity_type="complaint", entity_id="C2")  # fmt: skip
+        first = attachments.add(
+            s,
+            store,
+            users["staff"],
+            photo,
+            file_name="现场.jpg",
+            entity_type="complaint",
+            entity_id="C1",
+            evidence="inspection_record",
+        )
+        second = attachments.add(
+            s,
+            store,
+            users["grid"],
+            photo,
+            file_name="again.jpeg",
+            entity_type="complaint",
+            entity_id="C2",
+        )
         first_id, second_id = first.link.id, second.link.id
     assert first.new_content and not second.new_content
     assert first.attachment.id == second.attachment.id
@@ -145,7 +159,11 @@ def test_store_dedup_links_timeline_and_scope(engine: Engine, tmp_path: Path) ->
     with session_scope(engine) as s:
         link, att = attachments.link(s, users["leader"], first_id)
         assert (link.file_name, link.evidence, att.kind, att.gps_lat) == (
-            "现场.jpg", "inspection_record", "jpeg", 39.81)  # fmt: skip
+            "现场.jpg",
+            "inspection_record",
+            "jpeg",
+            39.81,
+        )
         assert attachments.evidence_counts(s, "complaint", "C1") == {"inspection_record": 1}
         assert [lk.id for lk, _ in attachments.of_entity(s, users["admin"], "complaint", "C2")] == [
             second_id
@@ -167,19 +185,40 @@ def test_who_may_upload(engine: Engine, tmp_path: Path) -> None:
     with session_scope(engine) as s:
         for who in ("leader", "ent"):  # leaders read only; enterprises need a registered check
             with pytest.raises(NotFound):
-                attachments.add(s, store, users[who], files.pdf(), file_name="a.pdf",
-                                entity_type="complaint", entity_id="1")  # fmt: skip
+                attachments.add(
+                    s,
+                    store,
+                    users[who],
+                    files.pdf(),
+                    file_name="a.pdf",
+                    entity_type="complaint",
+                    entity_id="1",
+                )
     attachments.register_attach_check(
         "test_rectification", lambda _s, p, eid: p.enterprise_id is not None and eid == "R1"
     )
     try:
         with session_scope(engine) as s:
-            got = attachments.add(s, store, users["ent"], files.pdf(), file_name="整改.pdf",
-                                  entity_type="test_rectification", entity_id="R1")  # fmt: skip
+            got = attachments.add(
+                s,
+                store,
+                users["ent"],
+                files.pdf(),
+                file_name="整改.pdf",
+                entity_type="test_rectification",
+                entity_id="R1",
+            )
             link_id = got.link.id
             with pytest.raises(NotFound):
-                attachments.add(s, store, users["ent"], files.pdf(), file_name="x.pdf",
-                                entity_type="test_rectification", entity_id="R2")  # fmt: skip
+                attachments.add(
+                    s,
+                    store,
+                    users["ent"],
+                    files.pdf(),
+                    file_name="x.pdf",
+                    entity_type="test_rectification",
+                    entity_id="R2",
+                )
         with session_scope(engine) as s:
             # the enterprise sees its own upload; district roles see it too
             assert attachments.link(s, users["ent"], link_id)[0].enterprise_id is not None
@@ -193,8 +232,15 @@ def test_refused_uploads_write_nothing(engine: Engine, tmp_path: Path) -> None:
     store = AttachmentStore(tmp_path / "att", LIMITS)
     for data, name in ((files.exe(), "photo.jpg"), (b"", "a.txt"), (files.xlsm(), "m.xlsx")):
         with pytest.raises(AttachmentRefused), session_scope(engine) as s:
-            attachments.add(s, store, users["admin"], data, file_name=name,
-                            entity_type="complaint", entity_id="1")  # fmt: skip
+            attachments.add(
+                s,
+                store,
+                users["admin"],
+                data,
+                file_name=name,
+                entity_type="complaint",
+                entity_id="1",
+            )
     assert _files_under(tmp_path / "att") == []
     with session_scope(engine) as s:
         assert s.scalar(select(func.count()).select_from(Attachment)) == 0
@@ -205,17 +251,38 @@ def test_a_rolled_back_upload_leaves_no_orphan_file(engine: Engine, tmp_path: Pa
     users = make_users(engine)
     store = AttachmentStore(tmp_path / "att", LIMITS)
     with pytest.raises(RuntimeError), session_scope(engine) as s:
-        attachments.add(s, store, users["admin"], files.jpeg_with_exif(), file_name="a.jpg",
-                        entity_type="complaint", entity_id="1")  # fmt: skip
+        attachments.add(
+            s,
+            store,
+            users["admin"],
+            files.jpeg_with_exif(),
+            file_name="a.jpg",
+            entity_type="complaint",
+            entity_id="1",
+        )
         assert len(_files_under(tmp_path / "att")) == 2  # object and thumbnail written …
         raise RuntimeError("the caller's next step failed")
     assert _files_under(tmp_path / "att") == []  # … and removed with the rollback
     # content already stored before is not removed by a later rollback
     with session_scope(engine) as s:
-        attachments.add(s, store, users["admin"], files.pdf(), file_name="a.pdf",
-                        entity_type="complaint", entity_id="1")  # fmt: skip
+        attachments.add(
+            s,
+            store,
+            users["admin"],
+            files.pdf(),
+            file_name="a.pdf",
+            entity_type="complaint",
+            entity_id="1",
+        )
     with pytest.raises(RuntimeError), session_scope(engine) as s:
-        attachments.add(s, store, users["admin"], files.pdf(), file_name="b.pdf",
-                        entity_type="complaint", entity_id="2")  # fmt: skip
+        attachments.add(
+            s,
+            store,
+            users["admin"],
+            files.pdf(),
+            file_name="b.pdf",
+            entity_type="complaint",
+            entity_id="2",
+        )
         raise RuntimeError("rolled back")
     assert len(_files_under(tmp_path / "att")) == 1

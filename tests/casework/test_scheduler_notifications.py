@@ -75,9 +75,15 @@ def test_inbox_is_per_user_and_read_marks_are_ones_own(engine: Engine) -> None:
     users = make_users(engine)
     admin, staff = users["admin"], users["staff"]
     with session_scope(engine) as s:
-        notifications.notify(s, [admin.user_id or 0, staff.user_id or 0], kind="notice",
-                             subject="测试通知", body="内容", entity_type="complaint",
-                             entity_id="C1")  # fmt: skip
+        notifications.notify(
+            s,
+            [admin.user_id or 0, staff.user_id or 0],
+            kind="notice",
+            subject="测试通知",
+            body="内容",
+            entity_type="complaint",
+            entity_id="C1",
+        )
         notifications.notify(s, [admin.user_id or 0], kind="notice", subject="第二条", body="")
     with session_scope(engine) as s:
         mine = notifications.inbox(s, admin)
@@ -124,11 +130,15 @@ def test_email_is_delivered_to_a_real_smtp_server(
     uid = users["staff"].user_id or 0
     with session_scope(engine) as s:
         notifications.set_contact(s, uid, email="zhang@example.org", mobile=None)
-        notifications.notify(s, [uid], kind="reminder", subject="【期限提醒】信访件即将到期",
-                             body="请于 2026-03-10 前办结。")  # fmt: skip
+        notifications.notify(
+            s,
+            [uid],
+            kind="reminder",
+            subject="【期限提醒】信访件即将到期",
+            body="请于 2026-03-10 前办结。",
+        )
     sender = SmtpSender("127.0.0.1", port, "qingshan@example.org")
-    summary = scheduler.run_due(engine, _ctx(senders=Senders(email=sender)),
-                                workflows.JOB_HANDLERS)  # fmt: skip
+    summary = scheduler.run_due(engine, _ctx(senders=Senders(email=sender)), workflows.JOB_HANDLERS)
     assert summary.done == 1
     assert len(box.messages) == 1
     mail_from, rcpt, raw = box.messages[0]
@@ -176,7 +186,9 @@ def test_sms_goes_through_the_pluggable_sender(engine: Engine, tmp_path: Path) -
     outbox = OutboxSms(tmp_path / "sms.jsonl")
     with session_scope(engine) as s:
         notifications.set_contact(s, uid, email=None, mobile="13912345678", sms_enabled=True)
-        notifications.notify(s, [uid], kind="overdue", subject="已逾期", body="请尽快处理", sms=True)
+        notifications.notify(
+            s, [uid], kind="overdue", subject="已逾期", body="请尽快处理", sms=True
+        )
     scheduler.run_due(engine, _ctx(senders=Senders(sms=outbox)), workflows.JOB_HANDLERS)
     sent = outbox.sent()
     assert [(m["mobile"], m["text"]) for m in sent] == [("13912345678", "【已逾期】请尽快处理")]
@@ -319,8 +331,9 @@ def test_two_cron_runs_of_the_cli_do_each_job_once(db_url: str, engine: Engine) 
 def test_the_scheduler_thread_runs_due_jobs_until_stopped(engine: Engine) -> None:
     users = make_users(engine)
     _notify_jobs(engine, users["admin"].user_id or 0, 3)
-    thread = scheduler.SchedulerThread(engine, lambda w: scheduler.JobContext(w),
-                                       workflows.JOB_HANDLERS, interval=0.05)  # fmt: skip
+    thread = scheduler.SchedulerThread(
+        engine, lambda w: scheduler.JobContext(w), workflows.JOB_HANDLERS, interval=0.05
+    )
     thread.start()
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:

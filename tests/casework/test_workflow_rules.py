@@ -91,8 +91,9 @@ def test_starting_needs_a_start_role() -> None:
 def test_available_lists_the_way_out_of_a_state() -> None:
     names = {t.name for t, _ in available(IMPORT, "staff", Record("validated"))}
     assert names == {"import", "reject"}
-    allowed = {t.name for t, d in available(IMPORT, "staff", Record("validated", {"reason": "x"}))
-               if d}  # fmt: skip
+    allowed = {
+        t.name for t, d in available(IMPORT, "staff", Record("validated", {"reason": "x"})) if d
+    }
     assert allowed == {"reject"}  # staff may not write the import; only admins
 
 
@@ -132,20 +133,26 @@ def test_a_minimal_definition_parses() -> None:
     [
         (lambda t: t.replace('initial = "a"', 'initial = "z"'), "初始状态 'z' 未定义"),
         (lambda t: t.replace('to = "b"', 'to = "c"'), "目标状态 'c' 未定义"),
-        (lambda t: t.replace('roles = ["admin"]\nrequires', 'roles = ["boss"]\nrequires'),
-         "角色 'boss' 不存在"),
+        (
+            lambda t: t.replace('roles = ["admin"]\nrequires', 'roles = ["boss"]\nrequires'),
+            "角色 'boss' 不存在",
+        ),
         (lambda t: t.replace('requires = ["x"]', 'requires = ["y"]'), "字段 'y' 未定义"),
         (lambda t: t.replace('evidence = ["photo"]', 'evidence = ["map"]'), "材料 'map' 未定义"),
         (lambda t: t.replace("final = true", ""), "没有终态"),
         (lambda t: t + '[states.c]\nlabel = "丙"\n', "状态 c 从初始状态不可达"),
         (lambda t: t.replace('type = "int"', 'type = "money"'), "类型 'money' 无效"),
         (lambda t: t.replace('start_roles = ["admin"]', ""), "没有人能发起"),
-        (lambda t: t.replace('[states.a]\nlabel = "甲"',
-                             '[states.a]\nlabel = "甲"\ndeadline = { amount = 3, unit = "week" }'),
-         "期限单位 'week' 无效"),
+        (
+            lambda t: t.replace(
+                '[states.a]\nlabel = "甲"',
+                '[states.a]\nlabel = "甲"\ndeadline = { amount = 3, unit = "week" }',
+            ),
+            "期限单位 'week' 无效",
+        ),
         (lambda t: t + BACK, "从终态 b 出发"),
     ],
-)  # fmt: skip
+)
 def test_broken_definitions_name_their_fault(edit: Any, fault: str) -> None:
     with pytest.raises(WorkflowError) as exc:
         parse(edit(GOOD), roles=ROLE_NAMES)
@@ -156,8 +163,12 @@ def _complete(wf: Workflow, state: str) -> Record:
     """A record in ``state`` with every field valid and every evidence present."""
     values: dict[str, Any] = {}
     for f in wf.fields.values():
-        values[f.name] = {"int": 1, "date": date(2026, 3, 1), "choice": f.choices[:1] and
-                          f.choices[0], "bool": True}.get(f.type, "说明")  # fmt: skip
+        values[f.name] = {
+            "int": 1,
+            "date": date(2026, 3, 1),
+            "choice": f.choices[:1] and f.choices[0],
+            "bool": True,
+        }.get(f.type, "说明")
     return Record(state, values, {e: 1 for e in wf.evidence})
 
 

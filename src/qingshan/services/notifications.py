@@ -291,7 +291,9 @@ def deliver(
             d.provider_id = senders.email.send(d.recipient, d.subject, d.body)
         else:
             assert senders.sms is not None
-            d.provider_id = senders.sms.send(d.recipient, f"【{d.subject}】{d.body}")
+            head = d.subject if d.subject.startswith("【") else f"【{d.subject}】"
+            text = d.body if d.body.startswith(d.subject) else head + d.body
+            d.provider_id = senders.sms.send(d.recipient, text)
     except Exception as exc:  # every failure of the far side is recorded and retried
         d.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         if d.attempts >= DELIVERY_ATTEMPTS:
