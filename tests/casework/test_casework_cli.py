@@ -140,3 +140,20 @@ def test_serve_runs_the_scheduler(tmp_path: Path) -> None:
         proc.wait(timeout=30)
         engine.dispose()
     assert proc.returncode == 0
+
+
+def test_demo_reset_empties_the_append_only_timeline_too(db_url: str) -> None:
+    from qingshan.cli.demo import _reset
+    from qingshan.roles import CLI
+    from qingshan.services import timeline
+    from qingshan.storage.models_casework import TimelineEvent
+
+    engine = make_engine(db_url)
+    with session_scope(engine) as s:
+        timeline.record(s, CLI, entity_type="registry_import", entity_id="1", action="x")
+    engine.dispose()
+    _reset(db_url)  # the whole database goes: TRUNCATE is not refused like DELETE
+    engine = init_db(db_url)
+    with session_scope(engine) as s:
+        assert s.scalar(select(func.count()).select_from(TimelineEvent)) == 0
+    engine.dispose()

@@ -7,13 +7,21 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, delete, inspect, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from qingshan.roles import PUBLIC
 from qingshan.services import timeline
 from qingshan.services.errors import NotFound
-from qingshan.storage.db import current_revision, head_revision, init_db, migrate, session_scope
+from qingshan.storage.db import (
+    alembic_config,
+    current_revision,
+    head_revision,
+    init_db,
+    migrate,
+    session_scope,
+)
 from qingshan.storage.models import Base
 from qingshan.storage.models_casework import TimelineEvent
 from qingshan.storage.models_web import AuditEntry
@@ -40,6 +48,8 @@ def _ours(obj: Any, name: str | None, type_: str, _reflected: bool, _other: Any)
 
 def test_migration_matches_the_models(engine: Engine) -> None:
     assert head_revision() == "0410_casework"
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    assert heads == ["0410_casework"]  # one chain, one head
     assert set(inspect(engine).get_table_names()) >= TABLES
     with engine.connect() as conn:
         mc = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": _ours})
