@@ -465,7 +465,7 @@ def add(
     evidence: str | None = None,
 ) -> Stored:
     """Check and keep an upload as evidence of an entity (see the module docstring)."""
-    eid = str(entity_id)
+    eid = timeline.check_entity(entity_type, entity_id)
     if not _may_attach(s, p, entity_type, eid):
         raise NotFound(f"不能向 {entity_type} {eid} 上传附件")
     if evidence is not None and not re.fullmatch(r"[a-z_][a-z0-9_]{0,39}", evidence):

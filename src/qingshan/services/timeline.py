@@ -33,12 +33,12 @@ def _json(value: dict[str, Any] | None) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _check_entity(entity_type: str, entity_id: str | int) -> str:
+def check_entity(entity_type: str, entity_id: str | int) -> str:
     eid = str(entity_id)
     if not entity_type or len(entity_type) > MAX_TYPE:
         raise ValueError(f"实体类型应为 1–{MAX_TYPE} 个字符")
-    if not eid or len(eid) > MAX_ID:
-        raise ValueError(f"实体编号应为 1–{MAX_ID} 个字符")
+    if not eid or len(eid) > MAX_ID or any(ord(c) < 32 or ord(c) == 127 for c in eid):
+        raise ValueError(f"实体编号应为 1–{MAX_ID} 个可打印字符")
     return eid
 
 
@@ -54,7 +54,7 @@ def record(
     after: dict[str, Any] | None = None,
 ) -> TimelineEvent:
     """Append one event to the session's transaction."""
-    eid = _check_entity(entity_type, entity_id)
+    eid = check_entity(entity_type, entity_id)
     event = TimelineEvent(
         at=utcnow(),
         entity_type=entity_type,
@@ -120,7 +120,7 @@ def events(
     """An entity's events, oldest first; ``after_id`` pages forward."""
     if p.role not in TIMELINE_READERS:
         raise NotFound(f"no timeline for {entity_type} {entity_id}")
-    eid = _check_entity(entity_type, entity_id)
+    eid = check_entity(entity_type, entity_id)
     q = (
         select(TimelineEvent)
         .where(TimelineEvent.entity_type == entity_type, TimelineEvent.entity_id == eid)

@@ -21,6 +21,7 @@ from qingshan.services.permissions import ATTACHMENT_READERS, ATTACHMENT_UPLOADE
 from qingshan.storage.models_casework import Attachment, AttachmentLink
 from qingshan.web.deps import PathId, ctx, read_db, require, write_db
 from qingshan.web.schemas.casework import (
+    ENTITY_ID_PATTERN,
     ENTITY_TYPE_PATTERN,
     EVIDENCE_PATTERN,
     AttachmentOut,
@@ -98,7 +99,7 @@ def upload(
     request: Request,
     file_name: str = Query(..., min_length=1, max_length=255, description="the file's name"),
     entity_type: str = Query(..., pattern=ENTITY_TYPE_PATTERN),
-    entity_id: str = Query(..., min_length=1, max_length=64),
+    entity_id: str = Query(..., pattern=ENTITY_ID_PATTERN),
     evidence: str | None = Query(None, pattern=EVIDENCE_PATTERN),
     body: bytes = Depends(upload_body),
     p: Principal = Depends(require(*ATTACHMENT_UPLOADERS)),
@@ -126,7 +127,7 @@ def upload(
 @router.get("/attachments", response_model=list[AttachmentOut])
 def of_entity(
     entity_type: str = Query(..., pattern=ENTITY_TYPE_PATTERN),
-    entity_id: str = Query(..., min_length=1, max_length=64),
+    entity_id: str = Query(..., pattern=ENTITY_ID_PATTERN),
     p: Principal = Depends(require(*ATTACHMENT_READERS)),
     s: Session = Depends(read_db),
 ) -> list[AttachmentOut]:

@@ -9,7 +9,7 @@ from qingshan.roles import Principal
 from qingshan.services import timeline
 from qingshan.services.permissions import TIMELINE_READERS
 from qingshan.web.deps import QueryId, read_db, require
-from qingshan.web.schemas.casework import ENTITY_TYPE_PATTERN, TimelineEventOut
+from qingshan.web.schemas.casework import ENTITY_ID_PATTERN, ENTITY_TYPE_PATTERN, TimelineEventOut
 
 router = APIRouter(tags=["timeline"])
 
@@ -17,7 +17,7 @@ router = APIRouter(tags=["timeline"])
 @router.get("/timeline/{entity_type}/{entity_id}", response_model=list[TimelineEventOut])
 def entity_timeline(
     entity_type: str = Path(..., pattern=ENTITY_TYPE_PATTERN),
-    entity_id: str = Path(..., min_length=1, max_length=64),
+    entity_id: str = Path(..., pattern=ENTITY_ID_PATTERN),
     limit: int = Query(200, ge=1, le=1000),
     after_id: QueryId = None,
     p: Principal = Depends(require(*TIMELINE_READERS)),

@@ -13,6 +13,7 @@ from qingshan.services.notifications import EMAIL_PATTERN, MOBILE_PATTERN
 # own id or natural key as text.
 ENTITY_TYPE_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
 EVIDENCE_PATTERN = r"^[a-z_][a-z0-9_]{0,39}$"
+ENTITY_ID_PATTERN = r"^[^\x00-\x1f\x7f]{1,64}$"  # printable: ids and natural keys
 
 
 class AttachmentOut(BaseModel):
