@@ -2,7 +2,8 @@
 
 Rules (docs/architecture.md, "Layers"):
 
-* **pure rules**: ``qingshan.protocol`` and ``qingshan.standards`` import nothing else of the
+* **pure rules**: ``qingshan.protocol``, ``qingshan.standards``, ``qingshan.workflow`` and
+  ``qingshan.workdays`` import nothing else of the
   project (not even ``qingshan.clock``: rules take times as arguments), and no database,
   network or web library;
 * **demo**: nothing outside ``qingshan.demo``, ``qingshan.cli`` and ``qingshan.simulator``
@@ -31,7 +32,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
-PURE = ("protocol", "standards")
+PURE = ("protocol", "standards", "workflow", "workdays")
 # Libraries that mean storage, network or web I/O; pure rule packages use none of them.
 IO_LIBRARIES = frozenset(
     {

@@ -56,6 +56,39 @@ class Settings(BaseSettings):
     )
     map_tile_key: str = Field("", description="key substituted for {key} (e.g. 天地图 tk)")
     map_tile_datum: str = Field("wgs84", description="datum of the tiles: wgs84 or gcj02")
+    # Casework foundation: attachments, notifications, the job scheduler (docs/casework.md)
+    attachments_dir: str = Field(
+        default_factory=lambda: str(Path.cwd() / "var" / "attachments"),
+        description="directory of uploaded files (stored by SHA-256) and their thumbnails",
+    )
+    attachments_max_bytes: int = Field(20 * 1024 * 1024, description="largest upload, bytes")
+    attachments_max_pixels: int = Field(
+        60_000_000, description="largest image accepted, pixels (decompression bombs)"
+    )
+    attachments_max_unpacked_bytes: int = Field(
+        200 * 1024 * 1024, description="largest uncompressed size of an .xlsx/.docx, bytes"
+    )
+    smtp_host: str = Field("", description="SMTP server for e-mail notices; empty = no e-mail")
+    smtp_port: int = 25
+    smtp_security: str = Field("none", description="none, starttls or ssl")
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = Field("", description="sender address of e-mail notices")
+    smtp_timeout: float = Field(10.0, description="seconds for one SMTP conversation")
+    sms_backend: str = Field(
+        "",
+        description="SMS sender: empty = none, 'outbox' = append to sms_outbox (testing), "
+        "or 'package.module:factory' returning an SmsSender",
+    )
+    sms_outbox: str = Field(
+        default_factory=lambda: str(Path.cwd() / "var" / "sms-outbox.jsonl"),
+        description="file the 'outbox' SMS backend appends to (JSON lines)",
+    )
+    scheduler_enabled: bool = Field(True, description="run due jobs inside `qingshan serve`")
+    scheduler_interval: float = Field(30.0, description="seconds between scheduler runs")
+    scheduler_lease_seconds: float = Field(
+        300.0, description="a claimed job not finished within this is taken over by another runner"
+    )
 
 
 def _config_file_values() -> dict[str, Any]:

@@ -50,14 +50,18 @@ def web_db(
 
 
 @pytest.fixture(scope="module")
-def app(web_db: tuple[str, dict[str, int]]) -> Iterator[Any]:
+def app(
+    web_db: tuple[str, dict[str, int]], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Any]:
     from qingshan.storage.db import make_engine
     from qingshan.web import create_app
 
     engine = make_engine(web_db[0])
     # Plain HTTP in tests: Secure cookies would not be sent back by the test client.
+    # Uploaded files go to a temporary directory, never under the working directory.
     settings = get_settings(
         db_url=web_db[0],
+        attachments_dir=str(tmp_path_factory.mktemp("attachments")),
         web_cookie_secure=False,
         web_login_max_failures=3,
         web_login_window_seconds=60,

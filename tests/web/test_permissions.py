@@ -108,12 +108,32 @@ def test_grants_match_the_documented_roles_table(app: FastAPI) -> None:
         ("POST", "/api/v1/auth/tokens"): readers,
         ("DELETE", "/api/v1/auth/tokens/{token_id}"): readers,
         ("POST", "/api/v1/auth/logout"): readers,
+        # casework foundation: one's own inbox, entity timelines, evidence files
+        ("GET", "/api/v1/inbox"): readers,
+        ("POST", "/api/v1/inbox/{message_id}/read"): readers,
+        ("POST", "/api/v1/inbox/read-all"): readers,
+        ("GET", "/api/v1/inbox/contact"): readers,
+        ("PUT", "/api/v1/inbox/contact"): readers,
+        ("GET", "/api/v1/timeline/{entity_type}/{entity_id}"): frozenset(perm.DISTRICT),
+        ("GET", "/api/v1/attachments"): readers,
+        ("GET", "/api/v1/attachments/{link_id}"): readers,
+        ("GET", "/api/v1/attachments/{link_id}/content"): readers,
+        ("GET", "/api/v1/attachments/{link_id}/thumbnail"): readers,
+        ("POST", "/api/v1/attachments"): readers - {Role.LEADER},
     }
     assert {k: routes.get(k) for k in expected} == expected
     assert Role.ENTERPRISE not in perm.DISTRICT and Role.LEADER in perm.DISTRICT
     # Changes to shared data are the administrators'; everyone else changes only their own
-    # tokens and session.
-    own = {"/api/v1/auth/tokens", "/api/v1/auth/tokens/{token_id}", "/api/v1/auth/logout"}
+    # tokens, session and inbox, and adds evidence files (the service checks the entity).
+    own = {
+        "/api/v1/auth/tokens",
+        "/api/v1/auth/tokens/{token_id}",
+        "/api/v1/auth/logout",
+        "/api/v1/inbox/{message_id}/read",
+        "/api/v1/inbox/read-all",
+        "/api/v1/inbox/contact",
+        "/api/v1/attachments",
+    }
     for (method, path), roles in routes.items():
         if method != "GET" and (method, path) not in PUBLIC_ROUTES and path not in own:
             assert roles == admins, (method, path)

@@ -14,7 +14,7 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import Engine, delete, make_url
+from sqlalchemy import Engine, inspect, make_url, text
 from sqlalchemy.exc import OperationalError
 
 from qingshan.cli._db import DB_OPTION_HELP, fail
@@ -34,7 +34,6 @@ from qingshan.services.registry import seed_factors
 from qingshan.settings import Settings, get_settings
 from qingshan.simulator.live import bjt_now
 from qingshan.storage.db import DatabaseURLError, init_db, is_sqlite, make_engine
-from qingshan.storage.models import Base
 
 NOTICE = "模拟数据 SIMULATED DATA: every monitoring value in the demo is generated, not measured."
 
@@ -50,9 +49,12 @@ def _reset(url: str) -> None:
     engine = make_engine(url)
     try:
         with engine.begin() as conn:
-            for table in reversed(Base.metadata.sorted_tables):
-                if conn.dialect.has_table(conn, table.name):
-                    conn.execute(delete(table))
+            # TRUNCATE, not DELETE: the timeline refuses DELETE (it is append-only, migration
+            # 0410); wiping the whole demo database is the one legitimate way to empty it.
+            # Every table of the schema (not only the models imported here), bar the version.
+            names = [f'"{n}"' for n in inspect(conn).get_table_names() if n != "alembic_version"]
+            if names:
+                conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
     finally:
         engine.dispose()
 

@@ -6,6 +6,7 @@ import typer
 
 from qingshan import __version__
 from qingshan.cli import air as air_cli
+from qingshan.cli import calendar as calendar_cli
 from qingshan.cli import (
     data,
     demo,
@@ -13,6 +14,7 @@ from qingshan.cli import (
     enterprise,
     hj212,
     ingest,
+    jobs,
     quality,
     region,
     registry,
@@ -71,6 +73,8 @@ app.add_typer(quality.app, name="quality")
 app.add_typer(report.app, name="report")
 app.command("simulate")(simulate.simulate_command)
 app.command("demo")(demo.demo_command)
+app.add_typer(jobs.app, name="jobs")
+app.add_typer(calendar_cli.app, name="calendar")
 
 
 def main() -> None:

@@ -50,6 +50,25 @@ def serve(
     def web_app(status: Any) -> Any:
         return create_app(s, session_factory(engine), status=status)
 
+    # Reminders, escalations and deliveries (qingshan.services.scheduler): a thread beside the
+    # event loop, so a slow SMTP server never delays an HJ 212 acknowledgement.
+    jobs_thread = None
+    if s.scheduler_enabled:
+        from qingshan.cli.jobs import job_context
+        from qingshan.services.scheduler import SchedulerThread
+        from qingshan.services.workflows import JOB_HANDLERS
+
+        try:
+            jobs_thread = SchedulerThread(
+                engine,
+                lambda worker: job_context(s, worker),
+                JOB_HANDLERS,
+                interval=s.scheduler_interval,
+                lease_seconds=s.scheduler_lease_seconds,
+            )
+        except (ValueError, ImportError, AttributeError) as exc:
+            raise fail(f"通知发送设置有误：{exc}", 2) from None
+        jobs_thread.start()
     try:
         asyncio.run(
             run(
@@ -65,3 +84,6 @@ def serve(
         )
     except OSError as exc:  # port in use, address not available
         raise fail(f"cannot listen: {exc}", 2) from None
+    finally:
+        if jobs_thread is not None:
+            jobs_thread.stop()

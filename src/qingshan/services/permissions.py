@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from qingshan.roles import Principal, Role
 from qingshan.services.errors import NotFound
 from qingshan.storage.models import Device, Enterprise, Observation, Quarantine, Site
+from qingshan.storage.models_casework import AttachmentLink
 from qingshan.storage.models_web import AuditEntry
 
 # ---------------------------------------------------------------------------- grants
@@ -27,6 +28,13 @@ DISTRICT: tuple[Role, ...] = tuple(r for r in Role if r is not Role.ENTERPRISE)
 DEVICE_ADMINS: tuple[Role, ...] = (Role.ADMIN,)  # register and edit devices
 USER_ADMINS: tuple[Role, ...] = (Role.ADMIN,)  # accounts
 AUDIT_READERS: tuple[Role, ...] = (Role.ADMIN, Role.UNIT)  # unit users: their own unit only
+# Casework foundation: one's own inbox (everyone); entity timelines (district roles);
+# evidence files: read within attachment_scope, uploaded by everyone who works on cases
+# (not the read-only leaders).
+INBOX_USERS: tuple[Role, ...] = tuple(Role)
+TIMELINE_READERS: tuple[Role, ...] = DISTRICT
+ATTACHMENT_READERS: tuple[Role, ...] = tuple(Role)
+ATTACHMENT_UPLOADERS: tuple[Role, ...] = tuple(r for r in Role if r is not Role.LEADER)
 
 
 def sees_district(p: Principal) -> bool:
@@ -86,6 +94,16 @@ def audit_scope(p: Principal) -> ColumnElement[bool]:
         return true()
     if p.role == Role.UNIT and p.unit is not None:
         return AuditEntry.unit == p.unit
+    return false()
+
+
+def attachment_scope(p: Principal) -> ColumnElement[bool]:
+    """Attachment links: district roles all; enterprise users those they uploaded for their
+    own enterprise; nobody else any."""
+    if sees_district(p):
+        return true()
+    if p.role == Role.ENTERPRISE and p.enterprise_id is not None:
+        return AttachmentLink.enterprise_id == p.enterprise_id
     return false()
 
 

@@ -18,7 +18,16 @@ from qingshan import __version__
 from qingshan.services.errors import Conflict, NotFound
 from qingshan.settings import Settings
 from qingshan.storage.db import READONLY
-from qingshan.web.api import accounts, devices, observations, overview, sites
+from qingshan.web.api import (
+    accounts,
+    attachments,
+    devices,
+    inbox,
+    observations,
+    overview,
+    sites,
+    timeline,
+)
 from qingshan.web.auth import LoginLimiter
 from qingshan.web.deps import WebContext
 
@@ -150,6 +159,9 @@ def create_app(
         devices.router,
         overview.router,
         overview.public_router,
+        attachments.router,
+        inbox.router,
+        timeline.router,
     ):
         app.include_router(r, prefix="/api/v1")
 
