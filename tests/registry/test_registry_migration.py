@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 import qingshan.storage.models_web  # noqa: F401  (its tables and org_unit into the metadata)
-from qingshan.storage.db import current_revision, init_db, make_engine, migrate
+from qingshan.storage.db import current_revision, make_engine, migrate
 from qingshan.storage.models import Base
 
 OURS = {"org_unit", "enterprise", "web_user"}  # the tables 0400 creates or changes

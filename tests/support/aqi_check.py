@@ -4,7 +4,7 @@ Not the standards engine (that is ``qingshan.standards.air``, written separately
 of HJ 633-2012 (IAQI breakpoints, daily AQI from 24 h means, O3 daily max 1 h and max 8 h) and
 HJ 663-2013 (daily validity ≥ 20 h, city value = mean of the urban stations, annual mean = mean
 of the daily values) to tell whether the simulated year looks like 崆峒区's 2020.
-Breakpoints: /work/shared/domain/STANDARDS.md (read from the HJ 633-2012 PDF).
+Breakpoints: HJ 633-2012 表1 (read from the official PDF).
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ bias). Calibrated so that 2020 in the four urban national stations gives PM2.5 �
 ``docs/demo.md`` for the achieved figures.
 
 Water (GB 3838 items, every 4 hours as the national automatic stations publish). Levels are
-set from the real 泾河 stations (弹筝峡, 长庆桥) in ``shared/oracles/water``: pH ≈ 8.3,
+set from the real 泾河 stations (弹筝峡, 长庆桥) in ``tests/data/oracles/water``: pH ≈ 8.3,
 DO 8–12 mg/L, CODMn ≈ 2, TN 3–5; NH3-N rises in the low-flow months (peak in mid-January)
 and exceeds Class Ⅲ (1.0 mg/L) below the city, as the plan reports (泾河个别月份氨氮超标).
 Drinking-water sources stay well within Class Ⅲ.
