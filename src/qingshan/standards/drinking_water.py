@@ -60,8 +60,14 @@ def _raw() -> dict[str, Any]:
 
 
 def supplementary_limits() -> Mapping[str, tuple[str, float]]:
-    """GB 3838-2002 Table 2 items: code → (name, limit mg/L); each float carries the limit's
-    decimal (comparisons use :func:`supplementary_limits_exact`)."""
+    """GB 3838-2002 Table 2 (集中式生活饮用水地表水源地补充项目) limits, as floats.
+
+    Returns
+    -------
+    mapping of str to (str, float)
+        ``so4, cl, no3n, fe, mn`` → (name, limit [mg/L]); each float carries the limit's decimal.
+        Comparisons use :func:`supplementary_limits_exact`.
+    """
     return {code: (name, float(limit)) for code, (name, limit) in _supplementary().items()}
 
 
@@ -71,7 +77,13 @@ def _supplementary() -> dict[str, tuple[str, Decimal]]:
 
 
 def supplementary_limits_exact() -> Mapping[str, tuple[str, Decimal]]:
-    """GB 3838-2002 Table 2 items: code → (name, limit mg/L as the decimal written)."""
+    """GB 3838-2002 Table 2 limits as the decimals written in the standard.
+
+    Returns
+    -------
+    mapping of str to (str, Decimal)
+        ``so4`` 250, ``cl`` 250, ``no3n`` 10, ``fe`` 0.3, ``mn`` 0.1 [mg/L], with their names.
+    """
     return dict(_supplementary())
 
 
@@ -112,9 +124,24 @@ def surface_source_compliance(
     *,
     mode: str = "mean",
 ) -> SourceCompliance:
-    """Compliance of a surface drinking-water source with GB 3838-2002 Class Ⅲ (+ Table 2).
+    """Compliance of a surface drinking-water source: GB 3838-2002 Class Ⅲ on the 21 evaluated
+    items plus the Table 2 supplementary items when supplied (practice of HJ 774-2015, unverified).
 
-    Item codes are those of :mod:`qingshan.standards.water` plus ``so4, cl, no3n, fe, mn``.
+    Parameters
+    ----------
+    samples : sequence of mapping of str to number or None
+        Item code (those of :mod:`qingshan.standards.water` plus ``so4, cl, no3n, fe, mn``) →
+        concentration [mg/L], exact; ``None`` is missing.
+    waterbody : WaterbodyType or str, default "river"
+        ``river`` or ``lake``.
+    mode : {"mean", "every"}, default "mean"
+        ``mean``: the exact period mean of each item is judged (a mean exactly at a limit
+        complies); ``every``: every sample must comply.
+
+    Returns
+    -------
+    SourceCompliance
+        达标 (``None`` when no evaluated item has a value), failing items, sample count.
     """
     _check_mode(mode)
     if mode == "mean":
@@ -145,8 +172,23 @@ def groundwater_source_compliance(
 ) -> SourceCompliance:
     """Compliance of a groundwater drinking-water source with GB/T 14848-2017 Class Ⅲ.
 
-    ``mode="mean"`` averages numeric values only; presence indicators and non-detects need
-    ``mode="every"`` (the default), where every sample must meet Class Ⅲ.
+    Parameters
+    ----------
+    samples : sequence of mapping of str to Value or None
+        Indicator code (Table 1 or 2) → value [mg/L unless the table says otherwise], 无/有, or
+        :class:`~qingshan.standards.groundwater.NotDetected`.
+    mode : {"every", "mean"}, default "every"
+        ``every``: every sample must meet Class Ⅲ; ``mean``: the exact mean of numeric values
+        (presence indicators and non-detects cannot be averaged).
+
+    Returns
+    -------
+    SourceCompliance
+
+    Raises
+    ------
+    InvalidValueError
+        For a non-numeric value in ``mean`` mode.
     """
     _check_mode(mode)
     if mode == "mean":
@@ -195,10 +237,28 @@ class ComplianceRate:
 def compliance_rate(
     results: Iterable[SourceCompliance], volumes: Iterable[Number] | None = None
 ) -> ComplianceRate:
-    """饮用水水源地达标率 of a set of sources: complying / sources with data.
+    """饮用水水源地达标率 of a set of sources::
 
-    With ``volumes`` (the volume drawn from each source, same order), also the
-    volume-weighted rate. Sources without data are excluded from both rates.
+        rate = complying sources / sources with data
+        volume rate = Σ volume of complying sources / Σ volume of sources with data
+
+    Parameters
+    ----------
+    results : iterable of SourceCompliance
+        One per source.
+    volumes : iterable of number, optional
+        Volume drawn from each source [m³, any one unit], same order.
+
+    Returns
+    -------
+    ComplianceRate
+        Counts, the exact rates (0–1; ``None`` without judged sources or volumes); sources
+        without data are left out of both.
+
+    Raises
+    ------
+    InvalidValueError
+        For negative volumes or a count that does not match the sources.
     """
     items = list(results)
     vols = None if volumes is None else [non_negative(v, "volume") for v in volumes]

@@ -95,7 +95,14 @@ def _raw() -> dict[str, Any]:
 
 
 def reference_o2_table() -> Mapping[str, ReferenceO2]:
-    """Reference O2 contents by id (``boiler-coal``, ``power-gas-turbine`` …)."""
+    """Reference oxygen contents of the industry emission standards (``data/emissions.toml``).
+
+    Returns
+    -------
+    mapping of str to ReferenceO2
+        Id (``boiler-coal``, ``power-gas-turbine`` …) → standard, facility, O2_ref [% by volume,
+        dry] and whether it was checked against the standard's text (all ``verified = false``).
+    """
     return {
         row["id"]: ReferenceO2(
             id=row["id"],
@@ -111,6 +118,22 @@ def reference_o2_table() -> Mapping[str, ReferenceO2]:
 
 
 def reference_o2(facility_id: str) -> ReferenceO2:
+    """One reference oxygen content by id.
+
+    Parameters
+    ----------
+    facility_id : str
+        E.g. ``boiler-coal`` (GB 13271-2014, 9 %).
+
+    Returns
+    -------
+    ReferenceO2
+
+    Raises
+    ------
+    UnknownItemError
+        For an unknown id (the message lists the known ones).
+    """
     table = reference_o2_table()
     found = table.get(facility_id)
     if found is None:
@@ -128,11 +151,30 @@ def _o2(value: object, what: str) -> Fraction:
 
 
 def to_reference_o2(measured: Number, o2_measured: Number, o2_reference: Number | str) -> Fraction:
-    """折算浓度 ``C_ref = C_meas × (21 − O2_ref) / (21 − O2_meas)``, exact.
+    """折算浓度 (conversion to the reference O2 content of the standard)::
 
-    ``o2_reference`` is a percentage or an id of :func:`reference_o2_table` (e.g.
-    ``"boiler-coal"`` → 9 %). Negative concentrations and O2 outside 0 ≤ O2 < 21 raise
-    :class:`InvalidValueError`. ``to_reference_o2(28.0, 9.8, "boiler-coal") == 30``.
+        C_ref = C_meas × (21 − O2_ref) / (21 − O2_meas)
+
+    exact: 28.0 mg/m³ at 9.8 % with a 9 % reference is 28 × 12 / 11.2 = 30.
+
+    Parameters
+    ----------
+    measured : int, float, Decimal or Fraction
+        Measured concentration C_meas [mg/m³], dry, standard state; ≥ 0.
+    o2_measured : int, float, Decimal or Fraction
+        Measured O2 [% by volume, dry]; 0 ≤ O2 < 21.
+    o2_reference : number or str
+        O2_ref [%], or an id of :func:`reference_o2_table` (``"boiler-coal"`` → 9 %).
+
+    Returns
+    -------
+    Fraction
+        C_ref [mg/m³], exact (round it once to publish it).
+
+    Raises
+    ------
+    InvalidValueError
+        For a negative concentration or O2 outside 0 ≤ O2 < 21.
     """
     concentration = non_negative(measured, "measured concentration")
     o2_meas = _o2(o2_measured, "measured O2")
@@ -144,7 +186,19 @@ def to_reference_o2(measured: Number, o2_measured: Number, o2_reference: Number 
 
 
 def exceedance_basis(medium: Medium | str) -> str:
-    """The averaging period exceedances are judged on: ``"hour"`` (gas) or ``"day"`` (water)."""
+    """The averaging period exceedances are judged on (HJ 75-2017 for flue gas, HJ 355/356-2019
+    for waste water; both unverified in the data file).
+
+    Parameters
+    ----------
+    medium : Medium or str
+        ``gas`` or ``water``.
+
+    Returns
+    -------
+    str
+        ``"hour"`` (gas) or ``"day"`` (water).
+    """
     key = Medium(medium)
     for row in _raw()["exceedance_basis"]:
         if row["medium"] == key.value:
@@ -184,14 +238,29 @@ def check_outlet(
     series: Mapping[str, Sequence[tuple[datetime, Number | None]]],
     limits: Mapping[str, Number],
 ) -> dict[str, OutletCheck]:
-    """Exceedances of an outlet's limits (超标判定).
+    """Exceedances of an outlet's limits (超标判定): each averaging-period value strictly above
+    its limit (compared exactly; equal complies), with multiple ``(C − S) / S``.
 
-    ``series`` maps a pollutant to its averaging-period values (hourly means, already
-    converted to the reference O2 where the standard requires it); ``limits`` maps the same
-    pollutants to their limits in the same unit. A value above the limit (compared exactly) is an
-    exceedance;
-    ``None`` values are missing (counted, never compared). A pollutant with values but no
-    limit raises :class:`UnknownItemError`.
+    Parameters
+    ----------
+    series : mapping of str to sequence of (datetime, number or None)
+        Pollutant → averaging-period values (hourly means for flue gas, already converted to the
+        reference O2 where the standard requires it) [mg/m³ or mg/L]; ``None`` is missing
+        (counted, never compared).
+    limits : mapping of str to number
+        Pollutant → limit in the same unit, > 0.
+
+    Returns
+    -------
+    dict of str to OutletCheck
+        Per pollutant: exceedances (exact values and multiples), counts, ``complies``.
+
+    Raises
+    ------
+    UnknownItemError
+        For a pollutant with values but no limit.
+    InvalidValueError
+        For non-positive limits and bad values.
     """
     out: dict[str, OutletCheck] = {}
     for pollutant, values in series.items():
@@ -222,8 +291,25 @@ _MASS_FACTOR = {Medium.GAS: Fraction(1, 10**6), Medium.WATER: Fraction(1, 10**3)
 def emission_mass(
     concentration: Number, flow: Number, medium: Medium | str = Medium.GAS
 ) -> Fraction:
-    """Emission amount in kg, exact: gas ``C [mg/m³] × Q [m³] × 1e-6``; water ``C [mg/L] ×
-    Q [m³] × 1e-3`` (1 mg/L = 1 g/m³)."""
+    """Emission amount, exact::
+
+        gas:   m [kg] = C [mg/m³] × Q [m³] × 10⁻⁶
+        water: m [kg] = C [mg/L] × Q [m³] × 10⁻³   (1 mg/L = 1 g/m³)
+
+    Parameters
+    ----------
+    concentration : number
+        C [mg/m³ or mg/L], ≥ 0.
+    flow : number
+        Volume Q [m³], ≥ 0.
+    medium : Medium or str, default "gas"
+        ``gas`` or ``water``.
+
+    Returns
+    -------
+    Fraction
+        The amount [kg].
+    """
     try:
         key = Medium(medium)
     except ValueError:
@@ -241,10 +327,18 @@ class CouTotal:
 
 
 def total_from_cou(values: Iterable[Number | None]) -> CouTotal:
-    """Sum of HJ 212 ``-Cou`` values (per-interval emission amounts) over a period.
-
-    Missing intervals (``None``) are counted in ``n_missing`` and not filled in: a total with
+    """Sum of HJ 212 ``-Cou`` values (per-interval emission amounts) over a period, exact.
+    Missing intervals are counted in ``n_missing`` and not filled in: a total with
     ``n_missing > 0`` is a lower bound, which the caller must report as such.
+
+    Parameters
+    ----------
+    values : iterable of number or None
+        The intervals' amounts (unit as sent, e.g. kg or m³); ``None`` is missing.
+
+    Returns
+    -------
+    CouTotal
     """
     total = Fraction(0)
     n = missing = 0
@@ -279,7 +373,17 @@ class TransmissionRates:
         return Fraction(self.valid, self.expected)
 
     def meets(self, target: Number | None = None) -> bool:
-        """有效传输率 ≥ target (default 75 %, 崆峒区's plan), compared exactly."""
+        """有效传输率 ≥ target, compared exactly.
+
+        Parameters
+        ----------
+        target : number, optional
+            Share 0–1 (default 0.75, 崆峒区's plan, ``data/emissions.toml``).
+
+        Returns
+        -------
+        bool
+        """
         goal = _raw()["rates"]["target_effective_transmission"] if target is None else target
         return self.effective_transmission_rate >= exact_number(goal, "target")
 
@@ -293,10 +397,28 @@ def _count(value: object, what: str) -> int:
 
 
 def transmission_rates(expected: int, received: int, valid: int) -> TransmissionRates:
-    """传输率, 有效率 and 有效传输率 from record counts over a period.
+    """传输率, 有效率 and 有效传输率 from record counts over a period::
 
-    Requires ``valid <= received <= expected`` and ``expected > 0``: duplicates must be
-    removed before counting, or the transmission rate would exceed 100 %.
+        传输率 = 实际传输 / 应传输;  有效率 = 有效 / 实际传输;  有效传输率 = 传输率 × 有效率
+
+    Parameters
+    ----------
+    expected : int
+        Records due (应传输数据数), > 0.
+    received : int
+        Records received, duplicates removed (实际传输数据数), ≤ expected.
+    valid : int
+        Valid records (有效数据数), ≤ received.
+
+    Returns
+    -------
+    TransmissionRates
+        The counts and the exact rates (0–1).
+
+    Raises
+    ------
+    InvalidValueError
+        For non-integer or impossible counts.
     """
     e = _count(expected, "expected")
     r = _count(received, "received")
@@ -311,7 +433,19 @@ def transmission_rates(expected: int, received: int, valid: int) -> Transmission
 
 
 def expected_records(start: datetime, end: datetime, interval: timedelta) -> int:
-    """应传输数据数: records due in ``[start, end)`` at one per ``interval`` (e.g. hourly)."""
+    """应传输数据数: records due in ``[start, end)`` at one per ``interval``.
+
+    Parameters
+    ----------
+    start, end : datetime
+        The period (end exclusive).
+    interval : timedelta
+        The recording interval (e.g. one hour), > 0.
+
+    Returns
+    -------
+    int
+    """
     if interval <= timedelta(0):
         raise InvalidValueError("interval must be positive")
     if end < start:
@@ -322,6 +456,18 @@ def expected_records(start: datetime, end: datetime, interval: timedelta) -> int
 
 
 def count_valid(flags: Iterable[str], valid_flags: Iterable[str] | None = None) -> int:
-    """Number of records whose HJ 212 data flag counts as valid (default: ``N``, normal)."""
+    """Number of records whose HJ 212 data flag counts as valid.
+
+    Parameters
+    ----------
+    flags : iterable of str
+        HJ 212 ``-Flag`` values.
+    valid_flags : iterable of str, optional
+        Flags counted as valid (default ``N``, normal).
+
+    Returns
+    -------
+    int
+    """
     accepted = set(_raw()["rates"]["default_valid_flags"] if valid_flags is None else valid_flags)
     return sum(1 for flag in flags if flag.strip() in accepted)

@@ -109,7 +109,24 @@ class IndicatorLimits:
     table: int = 1  # 1: 常规指标 (Table 1), 2: 非常规指标 (Table 2)
 
     def classify_number(self, value: Number) -> GroundwaterClass:
-        """Class of an exact value (exact comparisons with the limits)."""
+        """Class of a numeric value (GB/T 14848-2017 6.2): the best class whose upper limit holds
+        the value, ``C ≤ S`` (equal limits → the better class, 从优不从劣); pH by its ranges.
+        Compared exactly with the limits as written.
+
+        Parameters
+        ----------
+        value : int, float, Decimal or Fraction
+            The value in the indicator's unit, exact.
+
+        Returns
+        -------
+        GroundwaterClass
+
+        Raises
+        ------
+        InvalidValueError
+            For a presence indicator (无/有) or a negative value.
+        """
         if self.kind == "presence":
             raise InvalidValueError(f"{self.code} ({self.name}): expected 无/有, not a number")
         v = non_negative_value(value, f"{self.code} ({self.name})")
@@ -169,8 +186,22 @@ def _load(standard_id: str) -> dict[str, IndicatorLimits]:
 def indicator_limits(
     standard: str = DEFAULT_STANDARD, *, non_routine: bool = False
 ) -> Mapping[str, IndicatorLimits]:
-    """The 39 conventional indicators (Table 1) keyed by code (``hardness``, ``tds``, ``no3n``
-    …); with ``non_routine`` also the 54 of Table 2 (``pce`` 四氯乙烯, ``bap`` 苯并(a)芘 …)."""
+    """GB/T 14848-2017 indicators keyed by code.
+
+    Parameters
+    ----------
+    standard : str, default "GBT14848-2017"
+        Rule-set id.
+    non_routine : bool, default False
+        Also the 54 non-routine indicators of Table 2 (``pce`` 四氯乙烯, ``bap`` 苯并(a)芘 …);
+        by default only the 39 of Table 1 (``hardness``, ``tds``, ``no3n`` …).
+
+    Returns
+    -------
+    mapping of str to IndicatorLimits
+        Kind, Ⅰ–Ⅳ upper limits as written (above Ⅳ: Ⅴ), unit (mg/L unless stated: μg/L for the
+        organics, Bq/L, NTU …), table number.
+    """
     table = _load(resolve(FAMILY, standard).id)
     return {c: i for c, i in table.items() if non_routine or i.table == 1}
 
@@ -211,7 +242,28 @@ def _classify(item: IndicatorLimits, value: Value) -> GroundwaterClass:
 def indicator_class(
     code: str, value: Value, *, standard: str = DEFAULT_STANDARD
 ) -> GroundwaterClass:
-    """Single-indicator class (GB/T 14848-2017 6.2), Table 1 or Table 2 indicator."""
+    """Single-indicator class (GB/T 14848-2017 6.2), of a Table 1 or Table 2 indicator.
+
+    Parameters
+    ----------
+    code : str
+        Indicator code (see :func:`indicator_limits`).
+    value : number, str, bool or NotDetected
+        The value in the indicator's unit (exact); 无/有 or a bool for 嗅和味 and 肉眼可见物;
+        :class:`NotDetected` (with the detection limit, if known) for a non-detect.
+    standard : str, default "GBT14848-2017"
+        Rule-set id.
+
+    Returns
+    -------
+    GroundwaterClass
+        Ⅰ … Ⅴ (radioactivity above Ⅲ is Ⅳ, never Ⅴ).
+
+    Raises
+    ------
+    UnknownItemError, InvalidValueError
+        For unknown indicators and bad values.
+    """
     table = _load(resolve(FAMILY, standard).id)
     return _classify(_indicator(table, code), value)
 
@@ -235,11 +287,26 @@ class GroundwaterAssessment:
 def classify(
     values: Mapping[str, Value | None], *, standard: str = DEFAULT_STANDARD
 ) -> GroundwaterAssessment:
-    """Overall class of a groundwater sample: the worst single-indicator class (6.3), over the
-    Table 1 and Table 2 indicators given.
+    """Overall class of a sample (GB/T 14848-2017 6.3): the worst single-indicator class, naming
+    the indicators of that class. The standard's example — 氯化物 400 mg/L and 四氯乙烯 350 μg/L
+    Class Ⅴ, the rest better — is Class Ⅴ with the Ⅴ indicators 氯化物 and 四氯乙烯.
 
-    ``None`` values are missing and skipped; unknown indicators raise
-    :class:`UnknownItemError`; negative or non-numeric values :class:`InvalidValueError`.
+    Parameters
+    ----------
+    values : mapping of str to Value or None
+        Indicator code (Table 1 or 2) → value; ``None`` is missing and skipped.
+    standard : str, default "GBT14848-2017"
+        Rule-set id.
+
+    Returns
+    -------
+    GroundwaterAssessment
+        Class (``None`` when no indicator has a value) and every indicator's class.
+
+    Raises
+    ------
+    UnknownItemError, InvalidValueError
+        For unknown indicators and bad values.
     """
     table = _load(resolve(FAMILY, standard).id)
     classes: dict[str, GroundwaterClass] = {}
@@ -259,9 +326,25 @@ def exceedance_multiple(
     against: GroundwaterClass = GroundwaterClass.III,
     standard: str = DEFAULT_STANDARD,
 ) -> Fraction | None:
-    """超标倍数 = (C − S) / S over the limit of ``against`` (Class Ⅲ by default), exact; 0 when
-    the value meets it; ``None`` for pH and the presence indicators, which have no single
-    upper limit, and for Class Ⅴ, which has none."""
+    """超标倍数 ``(C − S) / S`` over the limit S of ``against`` (Class Ⅲ by default), exact.
+
+    Parameters
+    ----------
+    code : str
+        Indicator code.
+    value : int, float, Decimal or Fraction
+        The value C in the indicator's unit.
+    against : GroundwaterClass, default GroundwaterClass.III
+        The class whose upper limit is S.
+    standard : str, default "GBT14848-2017"
+        Rule-set id.
+
+    Returns
+    -------
+    Fraction or None
+        0 when C ≤ S; ``None`` for pH, the presence indicators, Class Ⅴ (no upper limit), LAS
+        against Ⅰ (不得检出) and radioactivity against Ⅳ (no finite limit).
+    """
     table = _load(resolve(FAMILY, standard).id)
     item = _indicator(table, code)
     number = non_negative(value, f"{item.code} ({item.name})")
@@ -283,7 +366,18 @@ class ClassShares:
     n_missing: int
 
     def share(self, *classes: GroundwaterClass) -> Fraction | None:
-        """Exact share of classed points in ``classes`` (None when no point has a class)."""
+        """Exact share of the classed points that are in ``classes``.
+
+        Parameters
+        ----------
+        *classes : GroundwaterClass
+            The classes counted.
+
+        Returns
+        -------
+        Fraction or None
+            0–1; ``None`` when no point has a class.
+        """
         if self.n_classed == 0:
             return None
         return Fraction(sum(self.counts.get(c, 0) for c in classes), self.n_classed)
@@ -305,7 +399,17 @@ class ClassShares:
 
 
 def class_shares(classes: Iterable[GroundwaterClass | None]) -> ClassShares:
-    """Counts and shares of points by class; ``None`` (no data) is counted as missing."""
+    """Counts and shares of monitoring points by class (地下水Ⅰ–Ⅳ类水比例 and others).
+
+    Parameters
+    ----------
+    classes : iterable of GroundwaterClass or None
+        One class per point; ``None`` (no data) is counted as missing.
+
+    Returns
+    -------
+    ClassShares
+    """
     counts: dict[GroundwaterClass, int] = {}
     missing = 0
     for cls in classes:

@@ -110,12 +110,41 @@ def _table(standard: str) -> _Table:
 
 
 def zones(standard: str = DEFAULT_STANDARD) -> tuple[str, ...]:
-    """Functional zone codes: ``0, 1, 2, 3, 4a, 4b``."""
+    """GB 3096-2008 functional zone codes (声环境功能区, Table 1).
+
+    Parameters
+    ----------
+    standard : str, default "GB3096-2008"
+        Rule-set id.
+
+    Returns
+    -------
+    tuple of str
+        ``0, 1, 2, 3, 4a, 4b``.
+    """
     return tuple(_table(standard).zones)
 
 
 def limits(zone: str, *, standard: str = DEFAULT_STANDARD) -> NoiseLimits:
-    """Day and night limits (dB(A)) of a functional zone (``"0"`` … ``"4b"``)."""
+    """Day and night limits of a functional zone, GB 3096-2008 Table 1.
+
+    Parameters
+    ----------
+    zone : str
+        Zone code (``"0"`` … ``"4b"``, case-insensitive).
+    standard : str, default "GB3096-2008"
+        Rule-set id.
+
+    Returns
+    -------
+    NoiseLimits
+        Day (06:00–22:00) and night limits, LAeq [dB(A)].
+
+    Raises
+    ------
+    UnknownItemError
+        For an unknown zone.
+    """
     table = _table(standard)
     key = str(zone).strip().lower()
     found = table.zones.get(key)
@@ -127,7 +156,19 @@ def limits(zone: str, *, standard: str = DEFAULT_STANDARD) -> NoiseLimits:
 
 
 def period_of(moment: datetime | time, *, standard: str = DEFAULT_STANDARD) -> Period:
-    """昼间 (06:00 ≤ t < 22:00) or 夜间 (22:00 ≤ t < 06:00)."""
+    """昼间 (06:00 ≤ t < 22:00) or 夜间 (22:00 ≤ t < 06:00), GB 3096-2008 3.2/3.3.
+
+    Parameters
+    ----------
+    moment : datetime or time
+        A clock time, China Standard Time.
+    standard : str, default "GB3096-2008"
+        Rule-set id.
+
+    Returns
+    -------
+    Period
+    """
     table = _table(standard)
     clock = moment.time() if isinstance(moment, datetime) else moment
     return Period.DAY if table.day_start <= clock < table.night_start else Period.NIGHT
@@ -139,12 +180,28 @@ HourLabel = Literal["start", "end"]
 def hour_period(
     moment: datetime, *, hour_label: HourLabel = "start", standard: str = DEFAULT_STANDARD
 ) -> tuple[date, Period]:
-    """The day and period an hourly value belongs to: 昼间 of D for hours within 06:00–22:00 of
-    D, 夜间 of D for the hours 22:00 D … 06:00 D+1 (GB 3096-2008 3.2/3.3, one night per day).
+    """The day and period an hourly value belongs to (GB 3096-2008 3.2/3.3): 昼间 of D for the
+    hours within 06:00–22:00 of D; 夜间 of D for 22:00 D … 06:00 D+1 (one night per day).
 
-    ``hour_label="start"`` (stored hours, :data:`qingshan.clock.HOUR_LABEL`): ``moment`` is the
-    hour's beginning; ``"end"``: its end (the hour ending 06:00 on D+1 is the last of the night
-    of D)."""
+    Parameters
+    ----------
+    moment : datetime
+        The hour's label, China Standard Time.
+    hour_label : {"start", "end"}, default "start"
+        ``start`` (stored hours, :data:`qingshan.clock.HOUR_LABEL`): ``moment`` begins the hour,
+        so 05:00 on D+1 is D's night; ``end``: ``moment`` ends it, so 06:00 on D+1 is.
+    standard : str, default "GB3096-2008"
+        Rule-set id.
+
+    Returns
+    -------
+    tuple of (date, Period)
+
+    Raises
+    ------
+    InvalidValueError
+        For another ``hour_label``.
+    """
     if hour_label not in ("start", "end"):
         raise InvalidValueError(f"hour_label must be 'start' or 'end', not {hour_label!r}")
     begin = moment - timedelta(hours=1) if hour_label == "end" else moment
@@ -157,12 +214,30 @@ def hour_period(
 
 
 def energy_mean(levels: Sequence[Number], ndigits: int = 1) -> Decimal:
-    """Energy (logarithmic) mean ``10·lg(mean(10^(0.1·Lᵢ)))`` of sound levels in dB(A),
-    rounded half-even (GB/T 8170) to ``ndigits`` decimals.
+    """Energy (logarithmic) mean of sound levels::
 
-    Logarithms are irrational, so this is computed with 50 significant digits; the rounding
-    cannot be disturbed except when the mean is exactly a decimal, which happens when all the
-    levels are equal: that case is returned exactly (the level itself, rounded)."""
+        L = 10 · lg( (1/n) · Σ 10^(0.1·Lᵢ) )
+
+    computed with 50 significant digits and rounded once, half-even (GB/T 8170), to ``ndigits``;
+    equal levels give exactly that level (the one case where the mean is a decimal).
+
+    Parameters
+    ----------
+    levels : sequence of number
+        Equivalent levels LAeq [dB(A)], 0–200.
+    ndigits : int, default 1
+        Decimals kept.
+
+    Returns
+    -------
+    Decimal
+        The mean level [dB(A)].
+
+    Raises
+    ------
+    InvalidValueError
+        For no levels or implausible ones.
+    """
     if not levels:
         raise InvalidValueError("energy mean of no levels")
     exact = [_level(x, "level") for x in levels]
@@ -230,8 +305,28 @@ def assess_point(
     *,
     standard: str = DEFAULT_STANDARD,
 ) -> PointAssessment:
-    """Compare a point's day (Ld) and night (Ln) equivalent levels with its zone's limits
-    (exactly; equal to the limit complies)."""
+    """Compare a point's day (Ld) and night (Ln) levels with its zone's limits (GB 3096-2008
+    Table 1; equal to the limit complies; compared exactly).
+
+    Parameters
+    ----------
+    zone : str
+        Functional zone code.
+    ld, ln : number, optional
+        Day and night equivalent levels [dB(A)], 0–200; ``None`` when not measured.
+    standard : str, default "GB3096-2008"
+        Rule-set id.
+
+    Returns
+    -------
+    PointAssessment
+        The exact levels, limits, compliance and excess [dB(A)].
+
+    Raises
+    ------
+    UnknownItemError, InvalidValueError
+        For an unknown zone and implausible levels.
+    """
     found = limits(zone, standard=standard)
     return PointAssessment(
         zone=found.zone,
@@ -243,7 +338,21 @@ def assess_point(
 
 
 def sudden_noise_complies(zone: str, lmax: Number, *, standard: str = DEFAULT_STANDARD) -> bool:
-    """GB 3096-2008 5.4: at night, ``Lmax`` may exceed the night limit by at most 15 dB(A)."""
+    """Night sudden noise (GB 3096-2008 5.4): ``Lmax − night limit ≤ 15`` dB(A).
+
+    Parameters
+    ----------
+    zone : str
+        Functional zone code.
+    lmax : number
+        Maximum sound level at night [dB(A)].
+    standard : str, default "GB3096-2008"
+        Rule-set id.
+
+    Returns
+    -------
+    bool
+    """
     table = _table(standard)
     found = limits(zone, standard=standard)
     return _level(lmax, "Lmax") - Fraction(found.night) <= Fraction(table.sudden_margin)
@@ -274,7 +383,24 @@ def compliance_rates(
     *,
     standard: str = DEFAULT_STANDARD,
 ) -> ComplianceRates:
-    """昼间/夜间达标率 over point measurements ``(zone, Ld, Ln)`` (点次达标率)."""
+    """昼间/夜间达标率 over point measurements (点次)::
+
+        rate = compliant point-times / point-times with a value
+
+    Points without a day (night) value are counted as missing, never as compliant.
+
+    Parameters
+    ----------
+    points : iterable of (str, number or None, number or None)
+        (zone, Ld, Ln) per point-time [dB(A)].
+    standard : str, default "GB3096-2008"
+        Rule-set id.
+
+    Returns
+    -------
+    ComplianceRates
+        Counts and the exact rates (0–1; ``None`` without values).
+    """
     n_day = ok_day = n_night = ok_night = miss_day = miss_night = 0
     for zone, ld, ln in points:
         result = assess_point(zone, ld, ln, standard=standard)

@@ -48,9 +48,24 @@ class NumberError(ValueError):
 
 
 def to_decimal(value: Decimal | float | int | str) -> Decimal:
-    """Exact decimal of ``value``; floats via their shortest text (``repr``).
+    """Exact decimal value of a number, as the number is written.
 
-    Raises :class:`NumberError` for text that is not a number, NaN and infinities.
+    Parameters
+    ----------
+    value : Decimal, float, int or str
+        The number. A float stands for its shortest round-tripping text (``repr``), so
+        ``to_decimal(4.05) == Decimal("4.05")``; text is read by :class:`~decimal.Decimal`
+        (surrounding blanks ignored).
+
+    Returns
+    -------
+    Decimal
+        The finite decimal value.
+
+    Raises
+    ------
+    NumberError
+        For booleans, text that is not a number, NaN and infinities.
     """
     if isinstance(value, bool):
         raise NumberError(f"not a number: {value!r}")
@@ -75,10 +90,22 @@ def to_decimal(value: Decimal | float | int | str) -> Decimal:
 
 
 def to_fraction(value: Exact) -> Fraction:
-    """The exact rational value of ``value`` (floats via ``repr``, text via :class:`Decimal`).
+    """Exact rational value of a number (docs/standards/arithmetic.md, rule 1).
 
-    ``to_fraction(0.1) == Fraction(1, 10)``. Raises :class:`NumberError` for booleans,
-    non-numbers, NaN and infinities.
+    Parameters
+    ----------
+    value : Decimal, Fraction, float, int or str
+        The number; a float stands for its shortest text (``to_fraction(0.1) == Fraction(1, 10)``).
+
+    Returns
+    -------
+    Fraction
+        The exact value, for arithmetic without rounding (means, quotients, comparisons).
+
+    Raises
+    ------
+    NumberError
+        For booleans, non-numbers, NaN and infinities.
     """
     if isinstance(value, Fraction):
         return value
@@ -86,9 +113,26 @@ def to_fraction(value: Exact) -> Fraction:
 
 
 def exact_mean(values: Sequence[Exact]) -> Fraction:
-    """The exact arithmetic mean of ``values``. Decimals are summed as decimals (cheap) with
-    every inexact step trapped; anything else, or a sum too long for the decimal context, is
-    summed as fractions. Raises ``ValueError`` for no values."""
+    """Exact arithmetic mean ``x̄ = Σxᵢ / n``.
+
+    Decimals are summed as decimals (cheap) with every inexact step trapped; anything else, or a
+    sum too long for the decimal context, is summed as fractions. The result is never rounded.
+
+    Parameters
+    ----------
+    values : sequence of Decimal, Fraction, float, int or str
+        The values (floats as their shortest text), in any unit.
+
+    Returns
+    -------
+    Fraction
+        The mean, exact, in the values' unit.
+
+    Raises
+    ------
+    ValueError
+        For an empty sequence.
+    """
     if not values:
         raise ValueError("mean of no values")
     if all(type(v) is Decimal for v in values):
@@ -103,8 +147,23 @@ def exact_mean(values: Sequence[Exact]) -> Fraction:
 
 
 def round_units(value: Exact, ndigits: int = 0) -> int:
-    """``value`` rounded half-even to ``ndigits`` decimals, as an integer count of
-    10^-ndigits: ``round_units("4.05", 1) == 40``, ``round_units(Fraction(81, 2)) == 40``."""
+    """Round half-even to ``ndigits`` decimals and count units of 10^-ndigits.
+
+    GB/T 8170-2008 §3.2 (四舍六入五成双) on the exact value:
+    ``round_units("4.05", 1) == 40``, ``round_units(Fraction(151, 2)) == 76``.
+
+    Parameters
+    ----------
+    value : Decimal, Fraction, float, int or str
+        The exact value to round (a float as its shortest text).
+    ndigits : int, default 0
+        Decimals kept; negative values round to tens, hundreds …
+
+    Returns
+    -------
+    int
+        The rounded value in units of 10^-ndigits.
+    """
     q = to_fraction(value)
     scaled = q * 10**ndigits if ndigits >= 0 else q / 10**-ndigits
     num: int = scaled.numerator
@@ -117,11 +176,28 @@ def round_units(value: Exact, ndigits: int = 0) -> int:
 
 
 def round_half_even(value: Exact, ndigits: int = 0) -> Decimal:
-    """Round ``value`` to ``ndigits`` decimals by GB/T 8170 (round half to even).
+    """Round by GB/T 8170-2008 §3.2 (四舍六入五成双, round half to even) on the decimal value.
 
     ``round_half_even("60.5", 0) == Decimal("60")``, ``round_half_even(4.15, 1) ==
     Decimal("4.2")``, ``round_half_even(125, -1) == Decimal("1.2E+2")`` (tens),
     ``round_half_even(Fraction(81, 20), 1) == Decimal("4.0")`` (exact 4.05).
+
+    Parameters
+    ----------
+    value : Decimal, Fraction, float, int or str
+        The value, exact (a float as its shortest text).
+    ndigits : int, default 0
+        Decimals kept; negative values round to tens, hundreds …
+
+    Returns
+    -------
+    Decimal
+        The rounded value with exponent ``-ndigits``.
+
+    Raises
+    ------
+    NumberError
+        For non-numbers, NaN and infinities.
     """
     if isinstance(value, Fraction):
         return Decimal(round_units(value, ndigits)).scaleb(-ndigits)
@@ -130,7 +206,20 @@ def round_half_even(value: Exact, ndigits: int = 0) -> Decimal:
 
 
 def ceil_int(value: Exact) -> int:
-    """Round up to an integer ("向上进位取整数", HJ 633 §4.2.6 / 2012 §6.2)."""
+    """Round up to an integer (向上进位取整数).
+
+    Used for IAQI and AQI: HJ 633-2012 §6.2, HJ 633-2026 §4.2.6.
+
+    Parameters
+    ----------
+    value : Decimal, Fraction, float, int or str
+        The exact value.
+
+    Returns
+    -------
+    int
+        The smallest integer ≥ ``value``.
+    """
     if isinstance(value, Fraction):
         return math.ceil(value)
     return int(to_decimal(value).to_integral_value(rounding=ROUND_CEILING))

@@ -29,12 +29,30 @@ class RuleVersion:
     effective_to: date | None  # inclusive; None = still in force
 
     def in_force(self, day: date) -> bool:
+        """Whether the version is in force on a day (effective dates inclusive).
+
+        Parameters
+        ----------
+        day : date
+            The day (China Standard Time).
+
+        Returns
+        -------
+        bool
+        """
         ended = self.effective_to is not None and day > self.effective_to
         return self.effective_from <= day and not ended
 
 
 @cache
 def all_versions() -> dict[str, RuleVersion]:
+    """Every rule-set version Qingshan implements, from ``data/versions.toml``.
+
+    Returns
+    -------
+    dict of str to RuleVersion
+        Version id (``HJ633-2026``, ``GB3838-2002`` …) → its family, title and effective dates.
+    """
     raw = resources.files("qingshan.standards").joinpath("data/versions.toml").read_bytes()
     out: dict[str, RuleVersion] = {}
     for item in tomllib.loads(raw.decode("utf-8"))["version"]:
@@ -49,14 +67,48 @@ def all_versions() -> dict[str, RuleVersion]:
 
 
 def versions_of(family: str) -> list[RuleVersion]:
+    """The versions of one family, oldest first.
+
+    Parameters
+    ----------
+    family : str
+        Rule family: ``HJ633``, ``HJ663``, ``GB3095``, ``GB3838``, ``GBT14848``, ``GB3096``.
+
+    Returns
+    -------
+    list of RuleVersion
+        Sorted by ``effective_from``; empty for an unknown family.
+    """
     return sorted(
         (v for v in all_versions().values() if v.family == family), key=lambda v: v.effective_from
     )
 
 
 def resolve(family: str, version: str, when: date | datetime | None = None) -> RuleVersion:
-    """Return the rule version named ``version`` of ``family``, or with ``auto`` the one in
-    force on ``when`` (a datetime is taken at its calendar date)."""
+    """The rule version named ``version`` of ``family``, or with ``auto`` the one in force on
+    ``when``.
+
+    Parameters
+    ----------
+    family : str
+        Rule family (``HJ633``, ``HJ663``, ``GB3095``, ``GB3838``, ``GBT14848``, ``GB3096``).
+    version : str
+        A version id of that family, or ``"auto"``.
+    when : date or datetime, optional
+        The data's date (a datetime is taken at its calendar date, China Standard Time); needed
+        with ``auto``.
+
+    Returns
+    -------
+    RuleVersion
+        The version (its effective dates are inclusive).
+
+    Raises
+    ------
+    UnknownVersionError
+        For an id of another family or none, ``auto`` without a date, or no version in force on
+        that date; the message lists the known ids.
+    """
     if version != AUTO:
         found = all_versions().get(version)
         if found is None or found.family != family:

@@ -123,7 +123,22 @@ class WaterClass(IntEnum):
 
     @classmethod
     def parse(cls, text: str) -> WaterClass:
-        """Accept ``I``/``Ⅰ``/``1`` … ``劣V``/``劣Ⅴ``/``6`` (optional trailing 类)."""
+        """A water class from its written forms.
+
+        Parameters
+        ----------
+        text : str
+            ``I``/``Ⅰ``/``1`` … ``劣V``/``劣Ⅴ``/``6``, optionally followed by 类.
+
+        Returns
+        -------
+        WaterClass
+
+        Raises
+        ------
+        InvalidValueError
+            For anything else.
+        """
         key = text.strip().removesuffix("类").upper().replace("劣V", "劣Ⅴ")
         for member in cls:
             if key in (member.roman, member.code.upper(), str(member.value)):
@@ -148,19 +163,57 @@ class ItemLimits:
     priority: bool = False  # cyanide / heavy metals: first among main pollutants
 
     def limits_for(self, waterbody: WaterbodyType) -> tuple[Decimal, ...]:
+        """The Class Ⅰ–Ⅴ limits that apply to a waterbody.
+
+        Parameters
+        ----------
+        waterbody : WaterbodyType
+            River, or lake/reservoir (TP has its own lake limits).
+
+        Returns
+        -------
+        tuple of Decimal
+            Limits [mg/L; fecal coliform 个/L] as written in Table 1.
+        """
         if waterbody is WaterbodyType.LAKE and self.lake_limits is not None:
             return self.lake_limits
         return self.limits
 
     def limit(self, water_class: WaterClass, waterbody: WaterbodyType) -> Decimal | None:
-        """The limit of ``water_class`` (None for pH, and for 劣Ⅴ which has no limit)."""
+        """The limit of one class.
+
+        Parameters
+        ----------
+        water_class : WaterClass
+            Ⅰ … Ⅴ (劣Ⅴ has none).
+        waterbody : WaterbodyType
+            River or lake.
+
+        Returns
+        -------
+        Decimal or None
+            The limit [mg/L]; ``None`` for pH (a range) and for 劣Ⅴ.
+        """
         if self.kind == "range" or water_class is WaterClass.WORSE_THAN_V:
             return None
         return self.limits_for(waterbody)[water_class.value - 1]
 
     def classify(self, value: Decimal | Fraction, waterbody: WaterbodyType) -> WaterClass:
-        """Single-factor class of a checked, non-negative exact value (exact comparisons:
-        decimals with the decimal limits, fractions with the same limits as fractions)."""
+        """Single-factor class of a checked, non-negative exact value: ``C ≤ S`` (DO ``C ≥ S``,
+        pH inside 6–9) for the best class, equal limits → the better class; exact comparisons
+        (decimals against the decimal limits, fractions against the same limits as fractions).
+
+        Parameters
+        ----------
+        value : Decimal or Fraction
+            Concentration [mg/L; pH unitless; fecal coliform 个/L].
+        waterbody : WaterbodyType
+            River or lake.
+
+        Returns
+        -------
+        WaterClass
+        """
         if self.kind == "range":
             assert self.low is not None and self.high is not None
             if isinstance(value, Fraction):
@@ -245,7 +298,20 @@ EVALUATED_ITEMS: tuple[str, ...] = tuple(
 
 
 def item_limits(standard: str = DEFAULT_STANDARD) -> Mapping[str, ItemLimits]:
-    """All Table 1 rows of ``standard`` keyed by item code (``ph``, ``do``, ``codmn`` …)."""
+    """All GB 3838-2002 Table 1 rows (基本项目标准限值) keyed by item code.
+
+    Parameters
+    ----------
+    standard : str, default "GB3838-2002"
+        Rule-set id.
+
+    Returns
+    -------
+    mapping of str to ItemLimits
+        ``ph, do, codmn, cod, bod5, nh3n, tp, tn, cu, zn, f, se, as, hg, cd, cr6, pb, cn, vp, oil,
+        las, s2, fc``: kind (upper / lower / range), Class Ⅰ–Ⅴ limits [mg/L; pH unitless; fecal
+        coliform 个/L] as written (``Decimal``), lake limits for TP.
+    """
     return dict(_table(standard).items)
 
 
@@ -280,10 +346,33 @@ def item_class(
     *,
     standard: str = DEFAULT_STANDARD,
 ) -> WaterClass:
-    """Single-factor class of one item (GB 3838-2002 Table 1).
+    """Single-factor class of one item, GB 3838-2002 Table 1: the best class whose limit the
+    value meets — ``C ≤ S`` (DO: ``C ≥ S``; pH 6–9 for every class); equal limits resolve to the
+    better class (从优不从劣). Compared exactly.
 
-    Raises :class:`UnknownItemError` for an unknown item, :class:`InvalidValueError` for a
-    negative or non-numeric value, and for TN of a river (Table 1 gives TN for lakes only).
+    Parameters
+    ----------
+    code : str
+        Item code (see :func:`item_limits`).
+    value : int, float, Decimal or Fraction
+        Concentration [mg/L; pH unitless; fecal coliform 个/L], exact (a float as its shortest
+        text).
+    waterbody : WaterbodyType or str, default "river"
+        ``river`` or ``lake`` (湖、库: TP limits of lakes and reservoirs).
+    standard : str, default "GB3838-2002"
+        Rule-set id.
+
+    Returns
+    -------
+    WaterClass
+        Ⅰ … Ⅴ or 劣Ⅴ.
+
+    Raises
+    ------
+    UnknownItemError
+        For an unknown item.
+    InvalidValueError
+        For negative, non-numeric, NaN/inf values, pH outside 0–14, and TN of a river.
     """
     table = _table(standard)
     body = _waterbody(waterbody)
@@ -382,14 +471,34 @@ def classify_sample(
     standard: str = DEFAULT_STANDARD,
     when: date | datetime | None = None,
 ) -> SampleAssessment:
-    """Class of one sample: the worst single-factor class of the evaluated items present.
+    """Class of one sample by the single-factor method (2011 evaluation method, 环办〔2011〕22号):
+    the worst class of the evaluated items present (21 items: Table 1 less water temperature, TN
+    and fecal coliform; TN counted at lakes with ``include_tn``).
 
-    ``values`` maps item codes (``ph, do, codmn, cod, bod5, nh3n, tp, tn, cu, zn, f, se, as,
-    hg, cd, cr6, pb, cn, vp, oil, las, s2, fc``) to concentrations in mg/L (pH unitless,
-    fecal coliform 个/L) — numbers, exact (a float as its shortest text) — and ``None`` marks
-    a missing value. ``include_tn`` counts TN at lakes
-    and reservoirs. Unknown codes raise :class:`UnknownItemError`; negative or non-numeric
-    values raise :class:`InvalidValueError`.
+    Parameters
+    ----------
+    values : mapping of str to number or None
+        Item code → concentration [mg/L; pH unitless; fecal coliform 个/L], exact; ``None`` is
+        missing.
+    waterbody : WaterbodyType or str, default "river"
+        ``river`` or ``lake``.
+    include_tn : bool, default False
+        Count TN at lakes and reservoirs (the method evaluates it separately).
+    standard : str, default "GB3838-2002"
+        Rule-set id or ``auto`` (with ``when``).
+    when : date or datetime, optional
+        The sample's date, for ``auto``.
+
+    Returns
+    -------
+    SampleAssessment
+        Class (``None`` when no evaluated item has a value), item classes, reference items
+        (TN, fecal coliform), missing items, items worse than Class Ⅲ.
+
+    Raises
+    ------
+    UnknownItemError, InvalidValueError
+        For unknown items and bad values.
     """
     table = _table(standard, when)
     body = _waterbody(waterbody)
@@ -404,10 +513,30 @@ def exceedance_multiple(
     against: WaterClass = WaterClass.III,
     standard: str = DEFAULT_STANDARD,
 ) -> Fraction | None:
-    """超标倍数 = (C − S) / S, S the limit of ``against`` (Class Ⅲ by default), exact.
+    """超标倍数 ``(C − S) / S``, S the limit of ``against`` (Class Ⅲ by default), exact.
 
-    0 when the value meets the limit; ``None`` for pH and DO, for which the 2011 method
-    computes no multiple.
+    Parameters
+    ----------
+    code : str
+        Item code.
+    value : int, float, Decimal or Fraction
+        Concentration C [mg/L], exact.
+    waterbody : WaterbodyType or str, default "river"
+        ``river`` or ``lake``.
+    against : WaterClass, default WaterClass.III
+        The class whose limit S is used (Ⅰ–Ⅴ).
+    standard : str, default "GB3838-2002"
+        Rule-set id.
+
+    Returns
+    -------
+    Fraction or None
+        0 when the value meets S; ``None`` for pH and DO (the 2011 method computes no multiple).
+
+    Raises
+    ------
+    InvalidValueError
+        For ``against`` 劣Ⅴ and bad values.
     """
     if against is WaterClass.WORSE_THAN_V:
         raise InvalidValueError("exceedance multiples need a class with a limit (Ⅰ–Ⅴ)")
@@ -484,12 +613,28 @@ def main_pollutants(
     include_tn: bool = False,
     standard: str = DEFAULT_STANDARD,
 ) -> tuple[MainPollutant, ...]:
-    """主要污染指标 of a sample or of period means (2011 method).
+    """主要污染指标 of a sample or of period means (2011 method): items worse than Class Ⅲ;
+    exceeding cyanide and heavy metals first ("当氰化物或铅、铬等重金属超标时，优先作为主要污染
+    指标"), then worse class first, then larger exceedance multiple over Ⅲ; DO and pH (no multiple)
+    after items with one; ties in Table 1 order.
 
-    Only items worse than Class Ⅲ qualify. Ranking: exceeding cyanide and heavy metals first
-    (the method: "当氰化物或铅、铬等重金属超标时，优先作为主要污染指标"); then worse class
-    first; within a class, larger exceedance multiple over Class Ⅲ first; DO and pH (no
-    multiple) after items with one; ties in Table 1 order. Empty when the class is Ⅲ or better.
+    Parameters
+    ----------
+    values : mapping of str to number or None
+        Item code → concentration [mg/L], exact.
+    waterbody : WaterbodyType or str, default "river"
+        ``river`` or ``lake``.
+    top : int, default 3
+        How many to name.
+    include_tn : bool, default False
+        Count TN at lakes.
+    standard : str, default "GB3838-2002"
+        Rule-set id.
+
+    Returns
+    -------
+    tuple of MainPollutant
+        Empty when the class is Ⅲ or better.
     """
     table = _table(standard)
     body = _waterbody(waterbody)
@@ -551,11 +696,32 @@ def section_assessment(
     standard: str = DEFAULT_STANDARD,
     when: date | datetime | None = None,
 ) -> SectionAssessment:
-    """Evaluate a section over a period: arithmetic mean of each item over the samples that
-    have it (missing values skipped, never taken as zero), then the single-factor class of the
-    means, exceedance multiples against Class Ⅲ and against ``target_class``, main pollutants.
-    The means are exact, so a mean that equals a class limit is that class (0.1, 0.2, 0.3 mg/L
-    TP → 0.2 → Ⅲ).
+    """A section over a period (2011 method): the arithmetic mean of each item over the samples
+    that have it (missing values skipped, never taken as zero), then the single-factor class of
+    the means, exceedance multiples over Class Ⅲ and over ``target_class``, main pollutants::
+
+        C̄ = Σ Cᵢ / n   (exact; TP 0.1, 0.2, 0.3 mg/L → 0.2 → Ⅲ)
+
+    Parameters
+    ----------
+    samples : sequence of mapping of str to number or None
+        The period's samples: item code → concentration [mg/L], exact.
+    waterbody : WaterbodyType or str, default "river"
+        ``river`` or ``lake``.
+    target_class : WaterClass, optional
+        The section's target (Ⅰ–Ⅴ), for 达标 and the multiples over it.
+    include_tn : bool, default False
+        Count TN at lakes.
+    standard : str, default "GB3838-2002"
+        Rule-set id or ``auto`` (with ``when``).
+    when : date or datetime, optional
+        The period's date, for ``auto``.
+
+    Returns
+    -------
+    SectionAssessment
+        Exact means and multiples (``Fraction``), sample counts, the assessment of the means,
+        main pollutants; ``meets_target``.
     """
     table = _table(standard, when)
     body = _waterbody(waterbody)
@@ -597,10 +763,20 @@ class ClassShares:
 
 
 def class_shares(classes: Iterable[WaterClass | None]) -> ClassShares:
-    """Shares of sections Ⅰ–Ⅲ and 劣Ⅴ in a set (Ⅲ类以上断面比例, 劣Ⅴ类断面比例).
+    """Shares of sections Ⅰ–Ⅲ and 劣Ⅴ in a set (Ⅲ类以上断面比例, 劣Ⅴ类断面比例)::
 
-    Share = number of sections in the group / number of sections with a class. Sections with
-    no class (``None``: no data) are counted in ``n_missing``, not in the denominator.
+        share = sections in the group / sections with a class
+
+    Parameters
+    ----------
+    classes : iterable of WaterClass or None
+        One class per section; ``None`` (no data) is counted in ``n_missing``, not in the
+        denominator.
+
+    Returns
+    -------
+    ClassShares
+        Counts by class and the exact shares (0–1; ``None`` when no section has a class).
     """
     counts: dict[WaterClass, int] = {}
     missing = 0
@@ -624,9 +800,29 @@ def class_shares(classes: Iterable[WaterClass | None]) -> ClassShares:
 def status_from_shares(
     share_good: Number, share_worse_than_v: Number, *, standard: str = DEFAULT_STANDARD
 ) -> tuple[str, str]:
-    """River/basin (水系) status and colour from the shares (fractions 0–1) of sections
-    Ⅰ–Ⅲ and 劣Ⅴ, per the 2011 method's table (thresholds in the data file); exact
-    comparisons (a share of exactly 75 % is 良好)."""
+    """River/basin (水系) status and colour from the shares of sections Ⅰ–Ⅲ and 劣Ⅴ, per the
+    2011 method's table (thresholds in ``data/gb3838-2002.toml``), compared exactly: 优 Ⅰ–Ⅲ ≥ 90 %,
+    良好 ≥ 75 %, 轻度 劣Ⅴ < 20 %, 中度 劣Ⅴ < 40 %, else 重度.
+
+    Parameters
+    ----------
+    share_good : number
+        Share of sections Ⅰ–Ⅲ, 0–1.
+    share_worse_than_v : number
+        Share of sections 劣Ⅴ, 0–1.
+    standard : str, default "GB3838-2002"
+        Rule-set id.
+
+    Returns
+    -------
+    tuple of (str, str)
+        Status (优 … 重度污染) and colour (蓝色 … 红色).
+
+    Raises
+    ------
+    InvalidValueError
+        For shares outside 0–1 or adding up to more than 1.
+    """
     good = non_negative(share_good, "share_good")
     worse = non_negative(share_worse_than_v, "share_worse_than_v")
     for name, number in (("share_good", good), ("share_worse_than_v", worse)):
@@ -661,13 +857,29 @@ def basin_assessment(
     *,
     standard: str = DEFAULT_STANDARD,
 ) -> BasinAssessment:
-    """Status of a river or basin (水系) from its sections' period-mean concentrations, or of
-    one lake/reservoir from its points.
+    """Status of a river or basin (水系) from its sections' period means, or of one lake or
+    reservoir from its points (2011 method): fewer than 5 sections (or a lake) → the mean of each
+    item over them, classified as one section; otherwise by the shares of sections Ⅰ–Ⅲ and 劣Ⅴ
+    (:func:`status_from_shares`).
 
-    2011 method: with fewer than 5 sections, average each item over all sections and classify
-    the averages like one section; otherwise classify each section and use the shares of
-    sections Ⅰ–Ⅲ and 劣Ⅴ (:func:`status_from_shares`). A lake or reservoir with several
-    points (``waterbody="lake"``) is always evaluated on the mean over its points.
+    Parameters
+    ----------
+    sections : sequence of mapping of str to number or None
+        Per section (or point): item code → period-mean concentration [mg/L], exact.
+    waterbody : WaterbodyType or str, default "river"
+        ``river`` or ``lake``.
+    standard : str, default "GB3838-2002"
+        Rule-set id.
+
+    Returns
+    -------
+    BasinAssessment
+        Method (``mean`` / ``shares``), status, colour, and the class or the shares.
+
+    Raises
+    ------
+    InvalidValueError
+        For no section.
     """
     table = _table(standard)
     body = _waterbody(waterbody)

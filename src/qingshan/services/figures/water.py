@@ -86,12 +86,13 @@ def load_samples(conn: Connection, site: SiteInfo, first: date, last: date) -> l
     return sorted(by_time.items())
 
 
-def _json(x: Decimal | Fraction, ndigits: int | None = None) -> float | int:
-    """A number for the stored JSON: the exact value (or its half-even rounding to
-    ``ndigits``) as the float or int whose text is that decimal."""
-    d = round_half_even(x, ndigits if ndigits is not None else 0) if ndigits is not None else x
-    if isinstance(d, Fraction):  # unrounded fractions are never stored; keep the exact decimal
-        d = Decimal(d.numerator) / Decimal(d.denominator)
+def _rounded(x: Fraction, ndigits: int) -> float | int:
+    """An exact value rounded once, half-even, to ``ndigits`` decimals, as a JSON number."""
+    return _number(round_half_even(x, ndigits))
+
+
+def _number(d: Decimal) -> float | int:
+    """A decimal as the JSON number (int or float) whose text is that decimal."""
     exponent = d.as_tuple().exponent
     return int(d) if isinstance(exponent, int) and exponent >= 0 else float(d)
 
@@ -118,7 +119,7 @@ def sample_rows(site: SiteInfo, samples: Sequence[Sample]) -> list[dict[str, Any
                 "data_time": t,
                 "water_class": cls,
                 "failing": failing,
-                "sample_values": dumps({k: _json(v) for k, v in vals.items()}),
+                "sample_values": dumps({k: _number(v) for k, v in vals.items()}),
             }
         )
     return rows
@@ -134,7 +135,7 @@ def _mean_values(samples: Sequence[tuple[datetime, Mapping[str, Decimal]]]) -> d
 
 
 def _means_json(means: Mapping[str, Fraction]) -> dict[str, float | int]:
-    return {k: _json(v, 4) for k, v in means.items()}
+    return {k: _rounded(v, 4) for k, v in means.items()}
 
 
 def month_row(
@@ -172,13 +173,13 @@ def month_row(
                     "class": ROMAN[int(m.water_class)],
                     # the exact multiple over Ⅲ, rounded once (None for DO / pH)
                     "multiple": (
-                        None if m.code not in a.exceed_iii else _json(a.exceed_iii[m.code], 2)
+                        None if m.code not in a.exceed_iii else _rounded(a.exceed_iii[m.code], 2)
                     ),
                 }
                 for m in a.main_pollutants
             ],
-            "exceed_iii": {k: _json(v, 2) for k, v in a.exceed_iii.items()},
-            "exceed_target": {k: _json(v, 2) for k, v in a.exceed_target.items()},
+            "exceed_iii": {k: _rounded(v, 2) for k, v in a.exceed_iii.items()},
+            "exceed_target": {k: _rounded(v, 2) for k, v in a.exceed_target.items()},
         }
         rules["GB3838"] = resolve("GB3838", "auto", first).id
     elif site.kind == SiteKind.DRINKING_WATER:

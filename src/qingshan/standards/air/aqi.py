@@ -128,9 +128,27 @@ def _bp_key(indicator: str) -> str:
 
 
 def round_concentration(indicator: str, value: Number) -> Decimal:
-    """GB/T 8170 rounding before the IAQI step: integers, CO to 0.1 mg/m³.
+    """Round a concentration before the IAQI step: GB/T 8170 half-even to integers, CO to 0.1.
 
-    Raises :class:`AqiInputError` for negative values and non-numbers.
+    HJ 633-2026 §4.2.2/§4.2.3 ("按照GB/T 8170要求修约到整数", CO "修约到1位小数"); applied to
+    HJ 633-2012 too (docs/standards/hj633.md).
+
+    Parameters
+    ----------
+    indicator : str
+        AQI indicator (``SO2_1H``, ``CO_24H``, ``PM2_5_24H`` …); CO indicators keep one decimal.
+    value : Decimal, float, int or str
+        Concentration [µg/m³; CO mg/m³], exact (a float as its shortest text).
+
+    Returns
+    -------
+    Decimal
+        The rounded concentration.
+
+    Raises
+    ------
+    AqiInputError
+        For negative values, non-numbers, NaN/inf, and CO above 150 mg/m³ (a µg/m³ value).
     """
     try:
         dec = to_decimal(value)
@@ -169,10 +187,34 @@ def _iaqi_exact(bps: Sequence[Decimal], nodes: Sequence[int], c: Decimal) -> int
 
 
 def iaqi(indicator: str, concentration: Number | None, table: AqiTable | str) -> int | None:
-    """IAQI of one indicator (``SO2_1H``, ``PM2_5_24H``, ``PM10_1H`` …) per HJ 633.
+    """Individual air quality index (IAQI) of one indicator, HJ 633 式1::
 
-    Returns ``None`` for a missing concentration (``None``) and for the values the edition does
-    not index (2012: SO2 1 h > 800, O3 8 h > 800 µg/m³). 2026: those give 200 and 300.
+        IAQI_P = (IAQI_Hi − IAQI_Lo) / (BP_Hi − BP_Lo) · (C_P − BP_Lo) + IAQI_Lo
+
+    on the rounded concentration (:func:`round_concentration`), in exact integer arithmetic and
+    rounded up (HJ 633-2012 §6.2, 2026 §4.2.6). Above the table's last breakpoint: 500.
+
+    Parameters
+    ----------
+    indicator : str
+        ``SO2_1H``, ``SO2_24H``, ``NO2_1H``, ``NO2_24H``, ``CO_1H``, ``CO_24H``, ``O3_1H``,
+        ``O3_8H``, ``PM10_1H``, ``PM10_24H``, ``PM2_5_1H``, ``PM2_5_24H`` (PM 1-hour values use
+        the 24-hour breakpoints).
+    concentration : Decimal, float, int, str or None
+        Concentration [µg/m³; CO mg/m³]; ``None`` is missing.
+    table : AqiTable or str
+        HJ 633 edition (``HJ633-2012`` / ``HJ633-2026``) or its loaded table.
+
+    Returns
+    -------
+    int or None
+        The IAQI; ``None`` for a missing value and for what the edition does not index (2012:
+        SO2 1 h > 800, O3 8 h > 800 µg/m³; 2026 gives 200 and 300 there).
+
+    Raises
+    ------
+    AqiInputError
+        For an unknown indicator, negative or non-numeric values, CO in µg/m³.
     """
     tab = aqi_table(table) if isinstance(table, str) else table
     key = _bp_key(indicator)
@@ -317,11 +359,36 @@ def hourly_aqi(
     missing: MissingPolicy = "present",
     not_monitored: Iterable[str] = (),
 ) -> AqiResult:
-    """Hourly (实时报) AQI as published by the national platform (see module doc).
+    """Hourly AQI (实时报) as the national platform publishes it, HJ 633 式2:
+    ``AQI = max(IAQI_SO2, IAQI_NO2, IAQI_CO, IAQI_O3, IAQI_PM10, IAQI_PM2.5)`` of the 1-hour
+    values (PM on the 24-hour breakpoints).
 
-    ``so2_24h`` is needed only under HJ 633-2012 when SO2 1 h > 800 µg/m³ (then the SO2 IAQI is
-    that of the 24-h moving mean). ``o3_8h``, ``pm10_24h``, ``pm2_5_24h`` are indexed into
-    :attr:`AqiResult.beside` and do not enter the AQI.
+    Parameters
+    ----------
+    table : AqiTable or str
+        HJ 633 edition (``HJ633-2012`` / ``HJ633-2026``).
+    so2, no2, co, o3, pm10, pm2_5 : Decimal, float, int, str or None
+        1-hour concentrations [µg/m³; CO mg/m³]; ``None`` is missing.
+    so2_24h : optional
+        SO2 24-hour moving mean [µg/m³]; needed under HJ 633-2012 when SO2 1 h > 800 (表1 note 2:
+        the SO2 IAQI is then that of the 24-hour mean).
+    o3_8h, pm10_24h, pm2_5_24h : optional
+        Moving means [µg/m³] indexed beside the AQI (``AqiResult.beside``), never in it.
+    missing : {"present", "strict", "na_rule", "platform"}, default "present"
+        Missing-data policy (module doc; ``na_rule`` is HJ 633-2026 §5.3.1).
+    not_monitored : iterable of str
+        Indicators outside the monitoring plan ("/", §5.3.2): left out, never missing.
+
+    Returns
+    -------
+    AqiResult
+        IAQIs, AQI (``None`` when not published), band, colour, texts, primary pollutants (AQI >
+        50, ties all listed) and 2012 exceeding pollutants (IAQI > 100).
+
+    Raises
+    ------
+    AqiInputError
+        For bad concentrations or SO2 > 800 without ``so2_24h`` under 2012.
     """
     tab = aqi_table(table) if isinstance(table, str) else table
     conc = {"SO2": so2, "NO2": no2, "CO": co, "O3_1H": o3, "PM10": pm10, "PM2_5": pm2_5}
@@ -361,10 +428,28 @@ def daily_aqi(
     missing: MissingPolicy = "present",
     not_monitored: Iterable[str] = (),
 ) -> AqiResult:
-    """Daily (日报) AQI from 24-hour means and the O3 daily maximum 8-hour mean.
+    """Daily AQI (日报) from 24-hour means and the O3 daily maximum 8-hour mean, HJ 633 式2.
 
-    Under HJ 633-2012 the O3 daily maximum 1-hour value ``o3_1h`` is a 7th indicator (and the O3
-    IAQI when the 8-h value exceeds 800); HJ 633-2026 ignores it.
+    Parameters
+    ----------
+    table : AqiTable or str
+        HJ 633 edition.
+    so2, no2, co, pm10, pm2_5 : Decimal, float, int, str or None
+        24-hour means [µg/m³; CO mg/m³].
+    o3_8h : Decimal, float, int, str or None
+        O3 daily maximum 8-hour mean [µg/m³].
+    o3_1h : optional
+        O3 daily maximum 1-hour value [µg/m³]: a 7th indicator under HJ 633-2012 (and the O3 IAQI
+        when the 8-hour value exceeds 800, 表1 note 3); ignored by HJ 633-2026.
+    missing : {"present", "strict", "na_rule", "platform"}, default "present"
+        Missing-data policy.
+    not_monitored : iterable of str
+        Indicators outside the monitoring plan.
+
+    Returns
+    -------
+    AqiResult
+        As :func:`hourly_aqi`.
     """
     tab = aqi_table(table) if isinstance(table, str) else table
     conc = {
@@ -453,7 +538,25 @@ def _round_array(values: FloatArray, decimals: int, name: str) -> FloatArray:
 
 
 def round_concentration_array(indicator: str, values: npt.ArrayLike) -> FloatArray:
-    """Vectorised :func:`round_concentration` (NaN stays NaN; negatives raise)."""
+    """Vectorised :func:`round_concentration`: identical per element.
+
+    Parameters
+    ----------
+    indicator : str
+        AQI indicator (CO indicators keep one decimal).
+    values : array_like of float
+        Concentrations [µg/m³; CO mg/m³]; NaN is missing (each float as its shortest text).
+
+    Returns
+    -------
+    ndarray of float
+        Rounded values (NaN stays NaN).
+
+    Raises
+    ------
+    AqiInputError
+        For negative values, infinities, CO above 150 mg/m³ (the message names the index).
+    """
     a = np.asarray(values, dtype=np.float64)
     d = _decimals(indicator)
     r = _round_array(a.ravel(), d, indicator).reshape(a.shape)
@@ -461,7 +564,23 @@ def round_concentration_array(indicator: str, values: npt.ArrayLike) -> FloatArr
 
 
 def iaqi_array(indicator: str, concentrations: npt.ArrayLike, table: AqiTable | str) -> FloatArray:
-    """Vectorised :func:`iaqi`: NaN in → NaN out; 2012 not-indexed cases → ``-1``."""
+    """Vectorised :func:`iaqi`: a lookup table built with the exact scalar formula on the
+    rounded integer (CO: tenths) concentrations, so bulk and scalar agree by construction.
+
+    Parameters
+    ----------
+    indicator : str
+        AQI indicator.
+    concentrations : array_like of float
+        Concentrations [µg/m³; CO mg/m³]; NaN is missing.
+    table : AqiTable or str
+        HJ 633 edition.
+
+    Returns
+    -------
+    ndarray of float
+        IAQI per element; NaN for missing; ``-1`` where HJ 633-2012 does not index (> 800).
+    """
     tab = aqi_table(table) if isinstance(table, str) else table
     key = _bp_key(indicator)
     c = np.asarray(concentrations, dtype=np.float64)
@@ -489,7 +608,14 @@ class BulkAqi:
     exceeding_mask: npt.NDArray[np.uint8]
 
     def level_index(self) -> npt.NDArray[np.int8]:
-        """Band index 0…5 (一级…六级) per element; −1 where there is no AQI."""
+        """Band index per element.
+
+        Returns
+        -------
+        ndarray of int8
+            0 … 5 for 一级 … 六级 (AQI ≤ 50, ≤ 100, ≤ 150, ≤ 200, ≤ 300, > 300, HJ 633 表2);
+            −1 where there is no AQI.
+        """
         a = self.aqi
         edges = np.array([50, 100, 150, 200, 300], dtype=np.float64)
         out = np.searchsorted(edges, np.nan_to_num(a, nan=0.0), side="left").astype(np.int8)
@@ -498,7 +624,18 @@ class BulkAqi:
 
 
 def decode_mask(mask: int) -> tuple[str, ...]:
-    """Labels encoded in a primary/exceeding bit mask."""
+    """Labels encoded in a primary/exceeding-pollutant bit mask (:class:`BulkAqi`).
+
+    Parameters
+    ----------
+    mask : int
+        Bits in :data:`LABELS` order.
+
+    Returns
+    -------
+    tuple of str
+        The labels (``SO2`` … ``PM2_5``, ``O3_1H``, ``O3_8H``) whose bit is set.
+    """
     return tuple(lab for lab in LABELS if mask & _BIT[lab])
 
 
@@ -578,10 +715,27 @@ def hourly_aqi_array(
     missing: MissingPolicy = "present",
     not_monitored: Mapping[str, npt.ArrayLike] | None = None,
 ) -> BulkAqi:
-    """Vectorised :func:`hourly_aqi` (NaN = missing); same results element by element.
+    """Vectorised :func:`hourly_aqi` (NaN = missing); the same results element by element
+    (property-tested, also on values that are exact .5 ties).
 
-    ``not_monitored`` maps a label (or ``O3``) to a boolean array: True where that indicator
-    is "/" (its NaN then does not count as missing)."""
+    Parameters
+    ----------
+    table : AqiTable or str
+        HJ 633 edition.
+    so2, no2, co, o3, pm10, pm2_5 : array_like of float
+        1-hour concentrations [µg/m³; CO mg/m³], one shape.
+    so2_24h : array_like of float, optional
+        SO2 24-hour moving means [µg/m³] (2012, SO2 > 800).
+    missing : {"present", "strict", "na_rule", "platform"}, default "present"
+        Missing-data policy.
+    not_monitored : mapping of str to array_like of bool, optional
+        Per label (or ``O3``), True where that indicator is "/" (its NaN is then not missing).
+
+    Returns
+    -------
+    BulkAqi
+        IAQI arrays, AQI (NaN where not published), NA flags, primary/exceeding bit masks.
+    """
     tab = aqi_table(table) if isinstance(table, str) else table
     shape = np.asarray(so2).shape
     conc = {"SO2": so2, "NO2": no2, "CO": co, "O3_1H": o3, "PM10": pm10, "PM2_5": pm2_5}
@@ -615,10 +769,30 @@ def daily_aqi_array(
     missing: MissingPolicy = "present",
     not_monitored: Mapping[str, npt.ArrayLike] | None = None,
 ) -> BulkAqi:
-    """Vectorised :func:`daily_aqi` (NaN = missing); same results element by element.
+    """Vectorised :func:`daily_aqi` (NaN = missing); the same results element by element.
 
-    Where the 2012 O3 8-h value exceeds 800 its IAQI is NaN and, as in the scalar API, it is
-    not counted as missing (the O3 1-h indicator stands for O3).
+    Where the 2012 O3 8-h value exceeds 800 its IAQI is NaN and, as in the scalar API, it is not
+    counted as missing (the O3 1-h indicator stands for O3).
+
+    Parameters
+    ----------
+    table : AqiTable or str
+        HJ 633 edition.
+    so2, no2, co, pm10, pm2_5 : array_like of float
+        24-hour means [µg/m³; CO mg/m³], one shape.
+    o3_8h : array_like of float
+        O3 daily maximum 8-hour means [µg/m³].
+    o3_1h : array_like of float, optional
+        O3 daily maximum 1-hour values [µg/m³] (HJ 633-2012).
+    missing : {"present", "strict", "na_rule", "platform"}, default "present"
+        Missing-data policy.
+    not_monitored : mapping of str to array_like of bool, optional
+        Per label (or ``O3``), True where that indicator is "/".
+
+    Returns
+    -------
+    BulkAqi
+        As :func:`hourly_aqi_array`.
     """
     tab = aqi_table(table) if isinstance(table, str) else table
     shape = np.asarray(so2).shape

@@ -220,6 +220,18 @@ class HourlyData:
         return [self.start + timedelta(days=i) for i in range(self.n_days)]
 
     def get(self, pollutant: str) -> FloatArray:
+        """The hourly values of one pollutant.
+
+        Parameters
+        ----------
+        pollutant : str
+            ``SO2``, ``NO2``, ``CO``, ``O3``, ``PM10`` or ``PM2_5``.
+
+        Returns
+        -------
+        ndarray of float, shape (…, days, 24)
+            Concentrations [µg/m³; CO mg/m³]; all NaN when the pollutant was not given.
+        """
         v = self.values.get(pollutant)
         if v is None:
             shape = next(iter(self.values.values())).shape
@@ -227,7 +239,19 @@ class HourlyData:
         return v
 
     def exact_of(self, pollutant: str) -> ExactArray:
-        """The exact values of ``pollutant`` (integers over a common denominator)."""
+        """The exact values of one pollutant.
+
+        Parameters
+        ----------
+        pollutant : str
+            ``SO2``, ``NO2``, ``CO``, ``O3``, ``PM10`` or ``PM2_5``.
+
+        Returns
+        -------
+        ExactArray
+            Integers over one denominator (value = num / den) and the validity mask, read from the
+            floats as their shortest decimal text (or a city's exact means); cached.
+        """
         got = self.exact.get(pollutant)
         if got is None:
             got = self.exact[pollutant] = ExactArray.from_floats(self.get(pollutant))
@@ -235,7 +259,24 @@ class HourlyData:
 
     @classmethod
     def stack(cls, items: Sequence[HourlyData]) -> HourlyData:
-        """Several series (same start and length) as the stations of one array, exactly."""
+        """Several series (same start and length) as the stations of one array, exactly (a
+        city's exact means stay exact).
+
+        Parameters
+        ----------
+        items : sequence of HourlyData
+            Series of shape (days, 24) (or with leading axes).
+
+        Returns
+        -------
+        HourlyData
+            Shape (len(items), …, days, 24).
+
+        Raises
+        ------
+        EvaluationError
+            For no series or series of different days.
+        """
         if not items:
             raise EvaluationError("nothing to stack")
         start, n = items[0].start, items[0].n_days
@@ -252,10 +293,25 @@ class HourlyData:
         records: Iterable[tuple[datetime, Mapping[str, float | None]]],
         hour_label: HourLabel = "end",
     ) -> HourlyData:
-        """Build the grid from (time, {pollutant: value}) records of one station.
+        """Build the day × 24 grid of one station from hourly records.
 
-        With ``hour_label="end"`` a record at 2025-01-02 00:00 is the last hour of 2025-01-01.
-        Duplicate hours are an error.
+        Parameters
+        ----------
+        records : iterable of (datetime, mapping of str to float or None)
+            (time, {pollutant: concentration [µg/m³; CO mg/m³]}); times on the hour.
+        hour_label : {"end", "start"}, default "end"
+            ``end``: a time labels the hour ending then (national platform; 2025-01-02 00:00 is the
+            last hour of 2025-01-01); ``start``: the hour beginning then (Qingshan's stored hours).
+
+        Returns
+        -------
+        HourlyData
+            From the first to the last day of the records; missing hours NaN.
+
+        Raises
+        ------
+        EvaluationError
+            For no records, duplicate hours or times not on the hour.
         """
         if hour_label not in ("end", "start"):
             raise EvaluationError(f"hour_label must be 'end' or 'start', not {hour_label!r}")
@@ -319,10 +375,22 @@ def _daily_mean_units(
 
 
 def daily_means(hourly: FloatArray, min_hours: int = 20) -> FloatArray:
-    """Daily mean of (…, days, 24) hourly values; NaN where fewer than ``min_hours`` valid.
+    """Daily mean of hourly values, GB 3095 表4 validity (≥ ``min_hours`` valid hours)::
 
-    The mean is exact; the float returned is the nearest to it (round it with
-    :func:`~qingshan.standards.rounding.round_half_even`, never with ``round``).
+        x̄ = Σxᵢ / n   over the valid hours of the day
+
+    Parameters
+    ----------
+    hourly : ndarray of float, shape (…, days, 24)
+        Hourly concentrations [µg/m³; CO mg/m³]; NaN is missing.
+    min_hours : int, default 20
+        Minimum valid hours (GB 3095 表4: 20 for SO2, NO2, CO, PM10, PM2.5).
+
+    Returns
+    -------
+    ndarray of float, shape (…, days)
+        The exact mean's nearest float; NaN where fewer than ``min_hours`` are valid. Round it with
+        :func:`~qingshan.standards.rounding.round_half_even`, never with ``round``.
     """
     ex = _exact(hourly)
     total, n = _day_sums(ex)
@@ -365,8 +433,22 @@ def _o3_windows(
 def o3_8h_window_counts(
     valid: BoolArray, min_hours: int = 6, first_end_hour: int = 8
 ) -> npt.NDArray[np.intp]:
-    """Number of valid O3 8-hour windows (≥ ``min_hours`` valid hours) ending
-    ``first_end_hour``:00 … 24:00 of each day, from the (…, days, 24) validity of the hours."""
+    """Number of valid O3 8-hour windows per day (GB 3095 表4: ≥ ``min_hours`` valid hours in a
+    window), the count HJ 663 §6.1.2 requires 14 of.
+
+    Parameters
+    ----------
+    valid : ndarray of bool, shape (…, days, 24)
+        Which hours have a valid value.
+    min_hours : int, default 6
+        Minimum valid hours of an 8-hour window.
+    first_end_hour : int, default 8
+        End hour of the day's first window (08:00: windows ending 08:00 … 24:00, 17 of them).
+
+    Returns
+    -------
+    ndarray of int, shape (…, days)
+    """
     ex = ExactArray(np.zeros(valid.shape, dtype=np.int64), 1, valid, 0)
     _s, _c, ok = _o3_windows(ex, min_hours, first_end_hour)
     counts: npt.NDArray[np.intp] = ok.sum(axis=-1)
@@ -376,8 +458,23 @@ def o3_8h_window_counts(
 def o3_8h_day_windows(
     hourly: FloatArray, min_hours: int = 6, first_end_hour: int = 8
 ) -> FloatArray:
-    """O3 8-hour means ending ``first_end_hour``:00 … 24:00 of each day: shape (…, days, k),
-    k = 25 − first_end_hour (17 for 08:00). NaN where fewer than ``min_hours`` valid hours."""
+    """O3 8-hour means ending ``first_end_hour``:00 … 24:00 of each day (the window ending
+    ``e`` averages hours e−8 … e−1 of the same day).
+
+    Parameters
+    ----------
+    hourly : ndarray of float, shape (…, days, 24)
+        O3 1-hour concentrations [µg/m³]; NaN is missing.
+    min_hours : int, default 6
+        Minimum valid hours of a window (GB 3095 表4).
+    first_end_hour : int, default 8
+        End hour of the first window.
+
+    Returns
+    -------
+    ndarray of float, shape (…, days, 25 − first_end_hour)
+        Exact means as nearest floats; NaN for windows with fewer than ``min_hours`` values.
+    """
     ex = _exact(hourly)
     s, c, ok = _o3_windows(ex, min_hours, first_end_hour)
     return ratio_floats(s, _dens(np.where(ok, c, 1), ex.den), ok)
@@ -421,13 +518,28 @@ def _moving_sums(ex: ExactArray, window: int) -> tuple[IntArray, IntArray]:
 
 
 def moving_mean(hourly: FloatArray, window: int, min_valid: int) -> FloatArray:
-    """Trailing moving mean over the last axis of a continuous hourly series: the value at hour
-    t is the mean of the valid values of hours t−window+1 … t, NaN with fewer than
-    ``min_valid`` of them (and for the first window−1 hours when they lack data).
+    """Trailing moving mean over the last axis of a continuous hourly series::
+
+        value(t) = mean of the valid values of hours t − window + 1 … t
 
     O3 8-hour moving mean: ``window=8, min_valid=6`` ("当前小时前8小时", GB 3095 表4); PM 24-hour
-    moving mean of the 2012 实时报: ``window=24, min_valid=20``. The mean is exact; the float is
-    the nearest to it (for published values use :func:`moving_mean_rounded`).
+    moving mean of the 2012 实时报: ``window=24, min_valid=20``.
+
+    Parameters
+    ----------
+    hourly : ndarray of float, shape (…, hours)
+        Hourly concentrations [µg/m³; CO mg/m³]; NaN is missing.
+    window : int
+        Window length [h].
+    min_valid : int
+        Minimum valid hours in the window.
+
+    Returns
+    -------
+    ndarray of float, shape (…, hours)
+        The exact mean's nearest float; NaN with fewer than ``min_valid`` values (also for the
+        first window − 1 hours when they lack data). For published values use
+        :func:`moving_mean_rounded`.
     """
     ex = _exact(hourly)
     s, c = _moving_sums(ex, window)
@@ -438,8 +550,24 @@ def moving_mean(hourly: FloatArray, window: int, min_valid: int) -> FloatArray:
 def moving_mean_rounded(
     hourly: FloatArray | ExactArray, window: int, min_valid: int, ndigits: int = 0
 ) -> FloatArray:
-    """:func:`moving_mean` rounded once, half-even (GB/T 8170), to ``ndigits`` decimals; each
-    float carries the rounded decimal (NaN where there is no value)."""
+    """:func:`moving_mean` rounded once, half-even (GB/T 8170), from the exact mean.
+
+    Parameters
+    ----------
+    hourly : ndarray of float or ExactArray, shape (…, hours)
+        Hourly concentrations [µg/m³; CO mg/m³]; NaN is missing.
+    window : int
+        Window length [h].
+    min_valid : int
+        Minimum valid hours in the window.
+    ndigits : int, default 0
+        Decimals kept.
+
+    Returns
+    -------
+    ndarray of float
+        Each float carries the rounded decimal; NaN where there is no value.
+    """
     ex = _exact(hourly)
     s, c = _moving_sums(ex, window)
     ok = c >= min_valid
@@ -451,7 +579,23 @@ def hourly_moving_mean(
     data: HourlyData, pollutant: str, window: int, min_valid: int, ndigits: int = 0
 ) -> FloatArray:
     """:func:`moving_mean_rounded` over the continuous hourly series of ``data`` (its days
-    joined): shape (…, days × 24). Uses the exact values (e.g. a city's exact hourly means)."""
+    joined), using its exact values (e.g. a city's exact hourly means).
+
+    Parameters
+    ----------
+    data : HourlyData
+        Hourly data, shape (…, days, 24).
+    pollutant : str
+        Pollutant (``O3`` for the 8-hour moving mean, ``SO2`` for the 2012 24-hour mean).
+    window, min_valid : int
+        Window length [h] and minimum valid hours.
+    ndigits : int, default 0
+        Decimals kept.
+
+    Returns
+    -------
+    ndarray of float, shape (…, days × 24)
+    """
     ex = data.exact_of(pollutant)
     shape = (*ex.shape[:-2], ex.shape[-2] * 24)
     flat = ExactArray(ex.num.reshape(shape), ex.den, ex.valid.reshape(shape), ex.bound)
@@ -465,9 +609,28 @@ def daily_max_8h(
     min_hours: int = 6,
     first_end_hour: int = 8,
 ) -> FloatArray:
-    """O3 daily maximum 8-hour mean (HJ 663 §6.1.2): valid with ≥ ``min_windows`` valid 8-h
-    means, or with fewer when the maximum exceeds ``limit`` (the 8-hour limit; compared
-    exactly). Unrounded; the float is the nearest to the exact maximum."""
+    """O3 daily maximum 8-hour mean (MDA8), HJ 663-2013 §6.1.2: the maximum of the valid
+    8-hour means of the day; valid with ≥ ``min_windows`` valid windows, or with fewer when a
+    window mean exceeds ``limit`` (compared exactly, full value).
+
+    Parameters
+    ----------
+    hourly : ndarray of float, shape (…, days, 24)
+        O3 1-hour concentrations [µg/m³]; NaN is missing.
+    limit : float or Decimal
+        The GB 3095 8-hour limit [µg/m³] of the exceedance clause (160 for class II).
+    min_windows : int, default 14
+        Valid windows needed otherwise.
+    min_hours : int, default 6
+        Minimum valid hours of a window.
+    first_end_hour : int, default 8
+        End hour of the first window.
+
+    Returns
+    -------
+    ndarray of float, shape (…, days)
+        Unrounded maxima (nearest floats of the exact maxima); NaN for invalid days.
+    """
     ex = _exact(hourly)
     s, c, ok = _o3_windows(ex, min_hours, first_end_hour)
     den = _dens(np.where(ok, c, 1), ex.den)
@@ -487,7 +650,21 @@ def _max1h_units(ex: ExactArray, min_hours: int) -> tuple[npt.NDArray[np.int64],
 
 
 def daily_max_1h(hourly: FloatArray, min_hours: int = 20) -> FloatArray:
-    """O3 daily maximum 1-hour value, valid with ≥ ``min_hours`` valid hours (our choice)."""
+    """O3 daily maximum 1-hour value, valid with ≥ ``min_hours`` valid hours (our choice; the
+    HJ 633-2012 daily report's 7th indicator).
+
+    Parameters
+    ----------
+    hourly : ndarray of float, shape (…, days, 24)
+        O3 1-hour concentrations [µg/m³]; NaN is missing.
+    min_hours : int, default 20
+        Minimum valid hours.
+
+    Returns
+    -------
+    ndarray of float, shape (…, days)
+        NaN for invalid days.
+    """
     n = (~np.isnan(hourly)).sum(axis=-1)
     mx = _nanmax(hourly, axis=-1)
     return np.where(n >= min_hours, mx, np.nan)
@@ -525,12 +702,25 @@ def _percentile_parts(
 
 
 def hj663_percentile(values: FloatArray, p: float | int | Decimal) -> FloatArray:
-    """HJ 663 appendix percentile over the last axis, ignoring NaN.
+    """Percentile after the HJ 663 appendix, over the last axis, ignoring NaN::
 
-    Sorted ascending X(1) … X(n): k = 1 + (n − 1)·p/100, s = ⌊k⌋,
-    P = X(s) + (X(s+1) − X(s))·(k − s); NaN when n = 0. (Equals numpy's "linear" method.)
-    k − s = ((n − 1)·p mod 100)/100 and the interpolation are computed exactly; the float is
-    the nearest to the exact percentile.
+        X(1) ≤ … ≤ X(n);  k = 1 + (n − 1)·p/100;  s = ⌊k⌋
+        P = X(s) + (X(s+1) − X(s))·(k − s)
+
+    with ``k − s = ((n − 1)·p mod 100)/100`` and the interpolation computed exactly (equals numpy's
+    "linear" method on exact values).
+
+    Parameters
+    ----------
+    values : ndarray of float, shape (…, n)
+        Daily values [µg/m³; CO mg/m³]; NaN is missing.
+    p : float, int or Decimal
+        Percentile, 0–100 (98 SO2/NO2, 95 PM10/PM2.5/CO, 90 O3 MDA8).
+
+    Returns
+    -------
+    ndarray of float, shape (…)
+        The exact percentile's nearest float; NaN when no value is valid.
     """
     ex = _exact(values)
     top, scale, n = _percentile_parts(ex.num, ex.valid, to_fraction(p))
@@ -548,10 +738,27 @@ def _percentile_units(
 
 
 def city_hourly(stations: Sequence[HourlyData]) -> HourlyData:
-    """City hourly series: each hour the mean of the valid station values (same start/length).
+    """City hourly series: each hour the arithmetic mean of the valid station values (HJ 663:
+    a city's concentration is the mean of its evaluation stations; the hourly level is our choice).
 
-    The means are exact: over a common denominator (the least common multiple of the station
-    counts that occur), so the city's daily means and percentiles stay exact too."""
+    The means are exact, over a common denominator (the least common multiple of the station
+    counts that occur), so the city's daily means and percentiles stay exact.
+
+    Parameters
+    ----------
+    stations : sequence of HourlyData
+        The evaluation stations, shape (days, 24), same start and length.
+
+    Returns
+    -------
+    HourlyData
+        The city's hourly series (floats are the exact means' nearest floats; ``exact`` holds them).
+
+    Raises
+    ------
+    EvaluationError
+        For no station or stations covering different days.
+    """
     if not stations:
         raise EvaluationError("a city needs at least one station")
     start, n = stations[0].start, stations[0].n_days
@@ -821,7 +1028,20 @@ def _statistic_value(units: int, series: str) -> Decimal:
 
 
 def exceedance_multiple(value: Decimal, limit: Decimal) -> Decimal | None:
-    """超标倍数 (C − S)/S, exact, rounded half-even to 2 decimals; None when C ≤ S."""
+    """超标倍数 ``(C − S) / S`` (HJ 663), exact, rounded half-even to 2 decimals.
+
+    Parameters
+    ----------
+    value : Decimal
+        The statistic C as published [µg/m³; CO mg/m³].
+    limit : Decimal
+        The GB 3095 limit S in the same unit.
+
+    Returns
+    -------
+    Decimal or None
+        The multiple; ``None`` when C ≤ S.
+    """
     if value <= limit:
         return None
     return round_half_even((Fraction(value) - Fraction(limit)) / Fraction(limit), 2)
@@ -830,13 +1050,27 @@ def exceedance_multiple(value: Decimal, limit: Decimal) -> Decimal | None:
 def composite_index(
     values: Mapping[str, Decimal | None], rules: EvaluationRules | str, limits: LimitSet
 ) -> tuple[Decimal | None, dict[str, Decimal]]:
-    """综合指数 Σ wᵢ·Cᵢ/Sᵢ and the single indices Iᵢ = Cᵢ/Sᵢ (both rounded half-even to 2
-    decimals; the sum uses the exact Iᵢ).
+    """综合指数 (城市环境空气质量排名技术规定, via secondary sources)::
 
-    ``values``: SO2, NO2, PM10, PM2_5 period means, CO P95, O3 MDA8 P90 (rounded as published);
-    ``limits``: class-II limits (annual for the means, daily for CO, 8-hour for O3). The index is
-    None when a value is missing. Example (婺源县 2023-09, published 2.63): SO2 11, NO2 16,
-    PM10 40, PM2.5 16, CO 0.6, O3 139 → 11/60 + 16/40 + 40/70 + 16/35 + 0.6/4 + 139/160 = 2.63.
+        I = Σ wᵢ · Cᵢ / Sᵢ   over SO2, NO2, PM10, PM2.5 (period means), CO (P95), O3 (MDA8 P90)
+
+    The single indices ``Iᵢ = Cᵢ / Sᵢ`` and the sum (of the exact ``Iᵢ``) are rounded once,
+    half-even, to 2 decimals. Example (婺源县 2023-09, published 2.63): SO2 11, NO2 16, PM10 40,
+    PM2.5 16, CO 0.6, O3 139 → 11/60 + 16/40 + 40/70 + 16/35 + 0.6/4 + 139/160 = 2.63.
+
+    Parameters
+    ----------
+    values : mapping of str to Decimal or None
+        The six statistics as published [µg/m³; CO mg/m³].
+    rules : EvaluationRules or str
+        HJ 663 edition (weights wᵢ and which statistic of each pollutant).
+    limits : LimitSet
+        Class-II limits Sᵢ: annual for the means, 24-hour for CO, 8-hour for O3.
+
+    Returns
+    -------
+    tuple of (Decimal or None, dict of str to Decimal)
+        The index (``None`` when a value is missing) and the single indices.
     """
     r = evaluation_rules(rules) if isinstance(rules, str) else rules
     single: dict[str, Decimal] = {}
@@ -855,8 +1089,22 @@ def composite_index(
 
 
 def good_day_ratio(good_days: int, valid_days: int) -> Decimal | None:
-    """优良天数比率 = 优良天数 / 有效天数 × 100 %, rounded half-even to 0.1 (None without valid
-    days). Example (婺源县 2023-09, published 93.1 %): 27 / 29."""
+    """优良天数比率 = 优良天数 / 有效天数 × 100 %, exact, rounded half-even to 0.1.
+
+    Example (婺源县 2023-09, published 93.1 %): 27 / 29.
+
+    Parameters
+    ----------
+    good_days : int
+        Valid days with AQI ≤ 100.
+    valid_days : int
+        AQI-valid days (有效天).
+
+    Returns
+    -------
+    Decimal or None
+        The ratio [%]; ``None`` without valid days.
+    """
     if valid_days <= 0:
         return None
     return round_half_even(Fraction(good_days * 100, valid_days), 1)
@@ -891,15 +1139,43 @@ def evaluate_many(
     dust_scope: DustScope = "all",
     include_days: bool = True,
 ) -> list[StationEvaluation]:
-    """Evaluate every station of ``data`` over its whole period; leading axes are flattened in
-    C order (one result per station).
+    """Evaluate every station over its whole period (HJ 663 with GB 3095 limits), exactly.
 
-    ``standard``: ``HJ663-2013``, ``HJ663-2026`` or ``auto`` (edition in force at the end of the
-    period for the method and limits; each day's AQI under the HJ 633 edition in force that
-    day). ``dust_days`` (扣沙) are excluded from: every day-based statistic (``dust_scope="all"``,
-    as 昌吉市 reports its good-day ratio); only the PM10/PM2.5 statistics and hence the composite
-    index (``"concentrations"``, the national monthly reports: "PM10、PM2.5浓度、综合质量指数扣除
-    沙尘天气影响；优良天数比例、重度及以上天数比例保留沙尘"); or only the day counts (``"days"``).
+    Daily values (24-hour means, O3 MDA8 and daily max 1-hour, rounded once), the daily AQI,
+    AQI-valid, good and heavy-pollution days, the period statistics (means, P98/P95/P90) against
+    the limits (no verdict where a calendar month or year fails GB 3095 表4), exceedance multiples,
+    超标天数 and 达标率 per daily indicator, the composite index and primary pollutants.
+
+    Parameters
+    ----------
+    data : HourlyData
+        Hourly concentrations [µg/m³; CO mg/m³], shape (…, days, 24); leading axes are stations,
+        flattened in C order (one result per station).
+    standard : str, default "auto"
+        ``HJ663-2013``, ``HJ663-2026`` or ``auto`` (edition in force at the end of the period for
+        the method and limits; each day's AQI under the HJ 633 edition in force that day).
+    air_class : {1, 2}, default 2
+        GB 3095 class of the area.
+    phase : str, optional
+        GB 3095-2026 phase (过渡阶段 / 最终阶段); default by date.
+    dust_days : iterable of date
+        Dust-storm days (扣沙) to deduct.
+    dust_scope : {"all", "concentrations", "days"}, default "all"
+        What they are deducted from: every day-based statistic (as 昌吉市 reports its
+        ratio); only PM10/PM2.5 and hence the composite index (the national monthly reports:
+        "PM10、PM2.5浓度、综合质量指数扣除沙尘天气影响；优良天数比例、重度及以上天数比例保留沙尘");
+        or only the day counts.
+    include_days : bool, default True
+        Include the per-day rows.
+
+    Returns
+    -------
+    list of StationEvaluation
+
+    Raises
+    ------
+    EvaluationError
+        For a bad ``dust_scope``.
     """
     dates = data.dates
     start, end = dates[0], dates[-1]
@@ -1124,7 +1400,25 @@ def evaluate(
     dust_scope: DustScope = "all",
     include_days: bool = True,
 ) -> StationEvaluation:
-    """Evaluate one station (or one city series, see :func:`city_hourly`)."""
+    """Evaluate one station (or one city series, see :func:`city_hourly`): :func:`evaluate_many`
+    of a (days, 24) series.
+
+    Parameters
+    ----------
+    data : HourlyData
+        Shape (days, 24).
+    standard, air_class, phase, dust_days, dust_scope, include_days
+        As for :func:`evaluate_many`.
+
+    Returns
+    -------
+    StationEvaluation
+
+    Raises
+    ------
+    EvaluationError
+        For data with leading station axes.
+    """
     if next(iter(data.values.values())).ndim != 2:
         raise EvaluationError("evaluate() takes one station (days, 24); use evaluate_many()")
     return evaluate_many(
@@ -1149,8 +1443,25 @@ class RegionSummary:
 
 
 def evaluate_region(cities: Sequence[StationEvaluation]) -> RegionSummary:
-    """Mean of the city statistics and of the city good-day ratios (national-report style),
-    exact, rounded half-even to the statistics' precision."""
+    """Region level (national-report style): the arithmetic mean of the city statistics and of
+    the city good-day ratios, exact, rounded half-even to the statistics' precision (integers, CO
+    0.1; ratio 0.1 %).
+
+    Parameters
+    ----------
+    cities : sequence of StationEvaluation
+        One evaluation per city, same period and edition.
+
+    Returns
+    -------
+    RegionSummary
+        Mean statistics (``None`` where a city has none), mean good-day ratio, cities attained.
+
+    Raises
+    ------
+    EvaluationError
+        For no city.
+    """
     if not cities:
         raise EvaluationError("a region needs at least one city")
     stats: dict[tuple[str, str], Decimal | None] = {}

@@ -71,7 +71,18 @@ class AqiTable:
     platform_exempt: tuple[str, ...]  # labels whose absence the platform ignores
 
     def category_of(self, aqi: int) -> Category:
-        """The band an AQI value falls in (0 is mapped to the first band)."""
+        """The HJ 633 band (表2, colours 附录A) an AQI falls in.
+
+        Parameters
+        ----------
+        aqi : int
+            AQI (0 is mapped to the first band).
+
+        Returns
+        -------
+        Category
+            Level (一级 …), category (优 …), colour, RGB/CMYK, health effects and advice.
+        """
         for cat in self.categories:
             if aqi >= cat.aqi_min and (cat.aqi_max is None or aqi <= cat.aqi_max):
                 return cat
@@ -88,7 +99,23 @@ def _special(value: object) -> int | None:
 
 @cache
 def aqi_table(version_id: str) -> AqiTable:
-    """The HJ 633 table of ``version_id`` (``HJ633-2012`` or ``HJ633-2026``)."""
+    """The HJ 633 table of one edition, from ``data/hj633-*.toml``.
+
+    Parameters
+    ----------
+    version_id : str
+        ``HJ633-2012`` or ``HJ633-2026``.
+
+    Returns
+    -------
+    AqiTable
+        IAQI nodes and breakpoints [µg/m³; CO mg/m³], the > 800 special cases, bands and texts.
+
+    Raises
+    ------
+    UnknownVersionError
+        For another id.
+    """
     resolve("HJ633", version_id)  # validates the id
     raw = _load(f"{version_id.lower()}.toml")
     cats = tuple(
@@ -122,7 +149,19 @@ def aqi_table(version_id: str) -> AqiTable:
 
 
 def aqi_table_for(standard: str, when: date | None = None) -> AqiTable:
-    """The HJ 633 table named by ``standard`` or, with ``auto``, in force on ``when``."""
+    """The HJ 633 table named by ``standard`` or, with ``auto``, the one in force on ``when``.
+
+    Parameters
+    ----------
+    standard : str
+        ``HJ633-2012``, ``HJ633-2026`` or ``auto``.
+    when : date, optional
+        The data's date (needed with ``auto``; 2026-03-01 switches to HJ 633-2026).
+
+    Returns
+    -------
+    AqiTable
+    """
     return aqi_table(resolve("HJ633", standard, when).id)
 
 
@@ -150,6 +189,25 @@ class LimitSet:
     validity: Validity
 
     def get(self, pollutant: str, period: str) -> Decimal:
+        """One GB 3095 limit.
+
+        Parameters
+        ----------
+        pollutant : str
+            ``SO2``, ``NO2``, ``CO``, ``O3``, ``PM10``, ``PM2_5``.
+        period : str
+            ``annual``, ``daily`` (24-hour), ``hourly`` or ``max8h`` (O3 8-hour).
+
+        Returns
+        -------
+        Decimal
+            The limit [µg/m³; CO mg/m³], exactly as written in the standard.
+
+        Raises
+        ------
+        KeyError
+            When the standard sets no such limit.
+        """
         try:
             return self.limits[pollutant][period]
         except KeyError:
@@ -165,11 +223,32 @@ def _gb3095(version_id: str) -> dict[str, Any]:
 def limit_set(
     version_id: str, when: date | None = None, air_class: int = 2, phase: str | None = None
 ) -> LimitSet:
-    """GB 3095 limits of ``version_id`` for class ``air_class`` (1 or 2).
+    """GB 3095 basic-item limits (表1) and data validity (表4) of one edition and class.
 
-    The phase is the one in force on ``when`` (GB 3095-2026: 过渡阶段 until 2030-12-31,
-    最终阶段 from 2031-01-01); a date before the first phase gets the first phase, so older
-    data can be shown under the new limits. ``phase`` names a phase explicitly.
+    The phase is the one in force on ``when`` (GB 3095-2026: 过渡阶段 until 2030-12-31, 最终阶段
+    from 2031-01-01, §4.4); a date before the first phase gets the first phase, so older data can
+    be shown under the new limits.
+
+    Parameters
+    ----------
+    version_id : str
+        ``GB3095-2012`` or ``GB3095-2026``.
+    when : date, optional
+        Date that picks the phase.
+    air_class : {1, 2}, default 2
+        一类区 (1) or 二类区 (2).
+    phase : str, optional
+        A phase by name, overriding ``when``.
+
+    Returns
+    -------
+    LimitSet
+        Limits [µg/m³; CO mg/m³] by pollutant and period, and the 表4 minimum counts.
+
+    Raises
+    ------
+    ValueError
+        For another class or an unknown phase.
     """
     if air_class not in (1, 2):
         raise ValueError(f"air quality class must be 1 (一类区) or 2 (二类区), not {air_class!r}")
@@ -217,7 +296,19 @@ class EvaluationRules:
 
 @cache
 def evaluation_rules(version_id: str) -> EvaluationRules:
-    """The HJ 663 rules of ``version_id`` (``HJ663-2013`` or ``HJ663-2026``)."""
+    """The HJ 663 evaluation parameters of one edition, from ``data/hj663.toml``.
+
+    Parameters
+    ----------
+    version_id : str
+        ``HJ663-2013`` or ``HJ663-2026`` (the latter reuses the 2013 methods, see hj663.md).
+
+    Returns
+    -------
+    EvaluationRules
+        The GB 3095 and HJ 633 editions it uses, the MDA8 window rules, the statistics per
+        pollutant and the composite-index weights.
+    """
     resolve("HJ663", version_id)
     for v in _load("hj663.toml")["version"]:
         if v["id"] == version_id:
