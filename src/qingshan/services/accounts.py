@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import re
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -214,20 +215,54 @@ def update_user(
     return u
 
 
-def authenticate(s: Session, username: str, password: str) -> WebUser | None:
-    """The active user with this password, or None (same cost either way)."""
-    user = s.scalar(select(WebUser).where(WebUser.username == username))
-    if user is None or not user.active:
+@dataclass(frozen=True)
+class VerifiedLogin:
+    """A password found right by :func:`check_password`, to be completed by
+    :func:`complete_login` in a short write transaction."""
+
+    user_id: int
+    verified_hash: str  # the hash the password matched (a concurrent change voids the log-in)
+    new_hash: str | None  # the same password hashed with upgraded parameters, if needed
+
+
+def check_password(s: Session, username: str, password: str) -> VerifiedLogin | None:
+    """Verify a log-in with a read-only session: the expensive argon2 hash runs outside any
+    write transaction (on SQLite a write transaction held during it blocks the gateway).
+    None for an unknown or disabled user or a wrong password, at the same cost."""
+    row = s.execute(
+        select(WebUser.id, WebUser.password_hash, WebUser.active).where(
+            WebUser.username == username
+        )
+    ).first()
+    if row is None or not row.active:
         with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password)
         return None
     try:
-        _hasher.verify(user.password_hash, password)
+        _hasher.verify(row.password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return None
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    new = _hasher.hash(password) if _hasher.check_needs_rehash(row.password_hash) else None
+    return VerifiedLogin(row.id, row.password_hash, new)
+
+
+def complete_login(s: Session, v: VerifiedLogin) -> WebUser | None:
+    """Inside the write transaction: the user, still active and with the password that was
+    verified (else None), its hash upgraded if needed and its log-in time set."""
+    user = s.get(WebUser, v.user_id)
+    if user is None or not user.active or user.password_hash != v.verified_hash:
+        return None
+    if v.new_hash is not None:
+        user.password_hash = v.new_hash
+    user.last_login_at = utcnow()
     return user
+
+
+def authenticate(s: Session, username: str, password: str) -> WebUser | None:
+    """The active user with this password, or None (same cost either way); for callers
+    that hold one session (the command line, tests). The web splits the two steps."""
+    v = check_password(s, username, password)
+    return complete_login(s, v) if v is not None else None
 
 
 def demo_account(factory: sessionmaker[Session]) -> str:

@@ -99,7 +99,13 @@ def create_app(
         settings=settings,
         read=sessionmaker(engine.execution_options(**READONLY), expire_on_commit=False),
         write=sessionmaker(engine, expire_on_commit=False),
-        limiter=LoginLimiter(settings.web_login_max_failures, settings.web_login_window_seconds),
+        limiter=LoginLimiter(
+            settings.web_login_max_failures,
+            settings.web_login_window_seconds,
+            base_delay=settings.web_login_base_delay_seconds,
+            max_delay=settings.web_login_max_delay_seconds,
+            user_max_delay=settings.web_login_user_max_delay_seconds,
+        ),
         status=status,
     )
     app = FastAPI(

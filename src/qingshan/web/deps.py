@@ -11,6 +11,7 @@ import hmac
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -60,6 +61,10 @@ class WebContext:
     limiter: LoginLimiter
     status: Callable[[], dict[str, Any]] | None = None  # gateway health, when served beside it
     auth_cache: AuthCache = field(default_factory=lambda: AuthCache())
+    # Password hashing (argon2, ~50 ms of CPU each) runs here, two at a time at most.
+    hash_pool: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="qingshan-argon2")
+    )
 
 
 def ctx(request: Request) -> WebContext:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
-from qingshan.clock import utcnow
 from qingshan.roles import ROLE_LABELS, Principal
 from qingshan.services import accounts, audit
 from qingshan.services.permissions import AUDIT_READERS, READERS, USER_ADMINS
-from qingshan.storage.models_web import ApiToken, WebUser
+from qingshan.storage.models_web import ApiToken, WebSession, WebUser
 from qingshan.web.auth import (
     CSRF_COOKIE,
     SESSION_COOKIE,
+    LoginLimiter,
     end_session,
     new_session,
     purge_expired_sessions,
@@ -20,6 +23,7 @@ from qingshan.web.auth import (
 from qingshan.web.deps import (
     MAX_ID,
     PathId,
+    WebContext,
     client_of,
     ctx,
     principal,
@@ -58,30 +62,18 @@ def _cookie_path(request: Request) -> str:
     return (ctx(request).settings.web_root_path or "") + "/"
 
 
-@router.post(
-    "/auth/login",
-    response_model=Me,
-    responses={
-        401: {"description": "wrong user name or password"},
-        429: {"description": "too many failed log-ins"},
-    },
-)
-def login(body: LoginIn, request: Request, response: Response) -> Me:
-    """Log in with user name and password; sets the session cookie (HttpOnly)."""
-    c = ctx(request)
-    keys = (f"user:{body.username.lower()}", f"ip:{client_of(request)}")
-    wait = c.limiter.retry_after(*keys)
-    if wait:
-        raise HTTPException(
-            429, f"登录失败次数过多，请 {wait} 秒后再试", headers={"Retry-After": str(wait)}
-        )
+def _check(c: WebContext, username: str, password: str) -> accounts.VerifiedLogin | None:
+    with c.read() as s:
+        return accounts.check_password(s, username, password)
+
+
+def _open_session(
+    c: WebContext, v: accounts.VerifiedLogin, client: str | None
+) -> tuple[str, WebSession, Principal] | None:
     with c.write() as s, s.begin():
-        user = accounts.authenticate(s, body.username, body.password)
+        user = accounts.complete_login(s, v)
         if user is None:
-            c.limiter.failed(*keys)
-            raise HTTPException(401, "用户名或密码错误")
-        c.limiter.succeeded(keys[0])
-        user.last_login_at = utcnow()
+            return None
         purge_expired_sessions(s)
         sid, row = new_session(s, user, c.settings.web_session_hours)
         p = accounts.principal_of(user, "session", row.csrf_token)
@@ -93,8 +85,39 @@ def login(body: LoginIn, request: Request, response: Response) -> Me:
             entity_id=user.id,
             before=None,
             after=None,
-            client=client_of(request),
+            client=client,
         )
+    return sid, row, p
+
+
+@router.post(
+    "/auth/login",
+    response_model=Me,
+    responses={
+        401: {"description": "wrong user name or password"},
+        429: {"description": "too many failed log-ins: wait Retry-After seconds"},
+    },
+)
+async def login(body: LoginIn, request: Request, response: Response) -> Me:
+    """Log in with user name and password; sets the session cookie (HttpOnly)."""
+    c = ctx(request)
+    client = client_of(request)
+    keys = LoginLimiter.keys(body.username, client)
+    # Checked and counted in one step before the hash: concurrent guesses see each other.
+    wait = c.limiter.attempt(*keys)
+    if wait:
+        raise HTTPException(
+            429, f"登录失败次数过多，请 {wait} 秒后再试", headers={"Retry-After": str(wait)}
+        )
+    loop = asyncio.get_running_loop()
+    # argon2 on a small pool of its own: a log-in storm queues there, not in the threads
+    # that serve every other request, and never inside a write transaction.
+    v = await loop.run_in_executor(c.hash_pool, _check, c, body.username, body.password)
+    opened = await run_in_threadpool(_open_session, c, v, client) if v is not None else None
+    if opened is None:
+        raise HTTPException(401, "用户名或密码错误")
+    c.limiter.succeeded(*keys)
+    sid, row, p = opened
     secure = c.settings.web_cookie_secure
     max_age = int(c.settings.web_session_hours * 3600)
     path = _cookie_path(request)
