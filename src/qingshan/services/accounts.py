@@ -1,7 +1,9 @@
 """Accounts: users, passwords, API tokens, for the web app and ``qingshan user`` alike.
 
-* Passwords: argon2id (argon2-cffi's defaults, RFC 9106 "second recommended" parameters),
-  at least :data:`MIN_PASSWORD` characters; hashes are upgraded on log-in when the parameters
+* Passwords: argon2id (argon2-cffi's defaults, RFC 9106 "second recommended" parameters);
+  the policy (:func:`password_problem`: at least :data:`MIN_PASSWORD` characters, no
+  repetitions or runs, no common password, not the user name) holds for the web and the
+  command line alike; hashes are upgraded on log-in when the parameters
   change; an unknown user costs the same time as a wrong password.
 * API tokens for machines: ``qst_`` + 256 random bits, stored as SHA-256 only, acting as the
   user that made them (same role and scope), revocable.
@@ -15,10 +17,14 @@ Browser sessions, cookies and CSRF are the web app's (``qingshan.web.auth``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import itertools
 import re
 import secrets
+import string
 from dataclasses import dataclass
+from importlib import resources
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -55,9 +61,61 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def hash_password(password: str) -> str:
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The refused common passwords (``data/common_passwords.txt``, lower-case)."""
+    text = resources.files("qingshan.services").joinpath("data/common_passwords.txt")
+    lines = (line.strip().lower() for line in text.read_text(encoding="utf-8").splitlines())
+    return frozenset(line for line in lines if line and not line.startswith("#"))
+
+
+_EDGES = string.digits + string.punctuation + " "
+
+
+def _periodic(pw: str) -> bool:
+    """Made of one piece repeated (``aaaaaaaaaa``, ``abcabcabca``, ``passwordpassword``)."""
+    n = len(pw)
+    return any(pw == (pw[:k] * (n // k + 1))[:n] for k in range(1, n // 2 + 1))
+
+
+def _run(pw: str) -> bool:
+    """A straight run of letters or digits (``abcdefghij``, ``9876543210``)."""
+    steps = {ord(b) - ord(a) for a, b in itertools.pairwise(pw.lower())}
+    return steps in ({1}, {-1})
+
+
+def password_problem(password: str, username: str | None = None) -> str | None:
+    """Why ``password`` is refused (a message for the user, in Chinese), or None.
+
+    At least :data:`MIN_PASSWORD` characters; not one character or piece repeated, not a
+    straight run, not a common password (:func:`common_passwords`, also with digits and
+    punctuation added at either end: ``Password123!``), not containing the user name."""
     if len(password) < MIN_PASSWORD:
-        raise AccountError(f"password must have at least {MIN_PASSWORD} characters")
+        return (
+            f"密码至少需要 {MIN_PASSWORD} 个字符"
+            f"（password must have at least {MIN_PASSWORD} characters）"
+        )
+    if len(password) > 1024:
+        return "密码过长（最多 1024 个字符）"
+    low = password.lower()
+    if _periodic(low):
+        return "密码不能由同一个字符或片段重复组成（如 aaaaaaaaaa、abcabcabca）"
+    if _run(low):
+        return "密码不能是连续的字母或数字（如 abcdefghij、1234567890）"
+    core = low.strip(_EDGES)
+    common = common_passwords()
+    if low in common or core in common:
+        return "密码过于常见，容易被猜中，请换一个"
+    if username and len(username) >= 3 and username.lower() in low:
+        return "密码不能包含用户名"
+    return None
+
+
+def hash_password(password: str, username: str | None = None) -> str:
+    """The argon2id hash of a password that passes the policy (else :class:`AccountError`)."""
+    problem = password_problem(password, username)
+    if problem is not None:
+        raise AccountError(problem)
     return _hasher.hash(password)
 
 
@@ -121,7 +179,7 @@ def create_user(
         raise AccountError(f"user {username!r} already exists")
     user = WebUser(
         username=username,
-        password_hash=hash_password(password),
+        password_hash=hash_password(password, username),
         role=r.value,
         unit=unit.strip() if unit else None,
         enterprise_id=enterprise_id,
@@ -197,7 +255,7 @@ def update_user(
     if display_name is not None:
         u.display_name = display_name
     if password is not None:
-        u.password_hash = hash_password(password)
+        u.password_hash = hash_password(password, u.username)
         s.execute(delete(WebSession).where(WebSession.user_id == u.id))
     after = audit.snapshot(u, USER_FIELDS)
     if password is not None:

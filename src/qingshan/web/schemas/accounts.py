@@ -57,7 +57,9 @@ class UserOut(BaseModel):
 
 class UserIn(BaseModel):
     username: str = Field(min_length=3, max_length=64)
-    password: str = Field(min_length=MIN_PASSWORD, max_length=256)
+    password: str = Field(
+        min_length=1, max_length=256, description=f"at least {MIN_PASSWORD} characters, not common"
+    )
     role: Role
     unit: str | None = Field(None, max_length=100)
     enterprise_id: int | None = Field(None, ge=1, le=2**31 - 1)
@@ -68,7 +70,9 @@ class UserPatch(BaseModel):
     role: Role | None = None
     active: bool | None = None
     display_name: str | None = Field(None, max_length=100)
-    password: str | None = Field(None, min_length=MIN_PASSWORD, max_length=256)
+    password: str | None = Field(
+        None, min_length=1, max_length=256, description=f"at least {MIN_PASSWORD} characters"
+    )
 
 
 class AuditOut(BaseModel):
