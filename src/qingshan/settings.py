@@ -62,6 +62,10 @@ class Settings(BaseSettings):
         gt=0,
         description="longest delay for a user name from an address that has not failed itself",
     )
+    web_token_days: int = Field(90, ge=1, description="default lifetime of a new API token, days")
+    web_token_max_days: int = Field(
+        365, ge=1, description="longest lifetime a user may give an API token, days"
+    )
     web_forwarded_allow_ips: str = Field(
         "",
         description="reverse proxies (addresses or networks, comma-separated) whose "

@@ -108,12 +108,18 @@ def test_grants_match_the_documented_roles_table(app: FastAPI) -> None:
         ("POST", "/api/v1/auth/tokens"): readers,
         ("DELETE", "/api/v1/auth/tokens/{token_id}"): readers,
         ("POST", "/api/v1/auth/logout"): readers,
+        ("POST", "/api/v1/auth/password"): readers,
     }
     assert {k: routes.get(k) for k in expected} == expected
     assert Role.ENTERPRISE not in perm.DISTRICT and Role.LEADER in perm.DISTRICT
     # Changes to shared data are the administrators'; everyone else changes only their own
     # tokens and session.
-    own = {"/api/v1/auth/tokens", "/api/v1/auth/tokens/{token_id}", "/api/v1/auth/logout"}
+    own = {
+        "/api/v1/auth/tokens",
+        "/api/v1/auth/tokens/{token_id}",
+        "/api/v1/auth/logout",
+        "/api/v1/auth/password",
+    }
     for (method, path), roles in routes.items():
         if method != "GET" and (method, path) not in PUBLIC_ROUTES and path not in own:
             assert roles == admins, (method, path)

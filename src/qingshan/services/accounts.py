@@ -6,7 +6,8 @@
   command line alike; hashes are upgraded on log-in when the parameters
   change; an unknown user costs the same time as a wrong password.
 * API tokens for machines: ``qst_`` + 256 random bits, stored as SHA-256 only, acting as the
-  user that made them (same role and scope), revocable.
+  user that made them (same role and scope), read-only or read-write, expiring, revocable,
+  all revoked when the user's password changes; a token cannot make tokens.
 * Every change is audited in its own transaction (:mod:`qingshan.services.audit`); passwords
   appear there only as ``"changed"``. Disabling a user or changing its password ends its
   browser sessions.
@@ -24,6 +25,7 @@ import re
 import secrets
 import string
 from dataclasses import dataclass
+from datetime import timedelta
 from importlib import resources
 from typing import Any
 
@@ -231,8 +233,8 @@ def update_user(
     """Change a user's role, active flag, display name or password, and audit it.
 
     A role change may not break the unit or enterprise binding (create a new user instead).
-    Disabling a user or setting its password ends its browser sessions; its API tokens stop
-    working while it is disabled.
+    Disabling a user ends its browser sessions, and its API tokens stop working while it is
+    disabled; setting its password ends its sessions and revokes all its API tokens.
     """
     u = get_user(s, ref)
     before = audit.snapshot(u, USER_FIELDS)
@@ -254,12 +256,16 @@ def update_user(
             s.execute(delete(WebSession).where(WebSession.user_id == u.id))
     if display_name is not None:
         u.display_name = display_name
+    revoked = 0
     if password is not None:
         u.password_hash = hash_password(password, u.username)
+        # A new password ends every way in that the old one opened: sessions and tokens.
         s.execute(delete(WebSession).where(WebSession.user_id == u.id))
+        revoked = revoke_all_tokens(s, u.id)
     after = audit.snapshot(u, USER_FIELDS)
     if password is not None:
         after["password"] = "changed"  # never the password itself
+        after["tokens_revoked"] = revoked
     audit.record(
         s,
         actor,
@@ -340,11 +346,29 @@ def demo_account(factory: sessionmaker[Session]) -> str:
 # ---------------------------------------------------------------------------- API tokens
 
 
+TOKEN_SCOPES = ("read", "write")
+
+
+class TokenRefused(AccountError):
+    """A token may not be made this way (by a token); the web answers 403."""
+
+
 def create_token(
-    s: Session, actor: Principal, name: str, *, client: str | None = None
+    s: Session,
+    actor: Principal,
+    name: str,
+    *,
+    scope: str = "read",
+    days: int = 90,
+    max_days: int = 365,
+    client: str | None = None,
 ) -> tuple[str, ApiToken]:
     """A new token of the actor's own user: the secret (returned once, never stored) and
-    its row."""
+    its row. ``scope`` "read" allows only reading, "write" everything the user may do; it
+    expires after ``days`` (1 … ``max_days``). A token cannot make tokens: a leaked token
+    must not be able to outlive its own revocation or expiry."""
+    if actor.via == "token":
+        raise TokenRefused("API 令牌不能创建令牌，请登录后创建")
     if actor.user_id is None:
         raise AccountError("only a user can own API tokens")
     user = s.get(WebUser, actor.user_id)
@@ -352,13 +376,20 @@ def create_token(
         raise UnknownAccount("user no longer exists")
     if not name.strip() or len(name) > 100:
         raise AccountError("token name must be 1-100 characters")
+    if scope not in TOKEN_SCOPES:
+        raise AccountError("令牌权限只能是 read（只读）或 write（读写）")
+    if not 1 <= days <= max_days:
+        raise AccountError(f"令牌有效期应为 1 至 {max_days} 天")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = utcnow()
     row = ApiToken(
         user_id=user.id,
         name=name.strip(),
         token_hash=sha256(token),
         prefix=token[:10],
-        created_at=utcnow(),
+        created_at=now,
+        scope=scope,
+        expires_at=now + timedelta(days=days),
     )
     s.add(row)
     s.flush()
@@ -369,10 +400,25 @@ def create_token(
         entity="api_token",
         entity_id=row.id,
         before=None,
-        after={"name": row.name, "prefix": row.prefix},
+        after={
+            "name": row.name,
+            "prefix": row.prefix,
+            "scope": scope,
+            "expires_at": row.expires_at.isoformat() if row.expires_at else None,
+        },
         client=client,
     )
     return token, row
+
+
+def revoke_all_tokens(s: Session, user_id: int) -> int:
+    """Revoke every live token of a user (its password changed); returns how many."""
+    result = s.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def list_tokens(s: Session, actor: Principal) -> list[ApiToken]:
@@ -405,9 +451,12 @@ def revoke_token(s: Session, actor: Principal, token_id: int, *, client: str | N
 
 
 def token_principal(s: Session, token: str) -> tuple[Principal, ApiToken] | None:
-    """Who a bearer token acts as, or None (unknown, revoked, or its user disabled)."""
+    """Who a bearer token acts as, or None (unknown, revoked, expired, or its user
+    disabled)."""
     row = s.scalar(select(ApiToken).where(ApiToken.token_hash == sha256(token)))
     if row is None or row.revoked_at is not None:
+        return None
+    if row.expires_at is not None and row.expires_at <= utcnow():
         return None
     user = s.get(WebUser, row.user_id)
     if user is None or not user.active:

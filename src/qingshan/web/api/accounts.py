@@ -36,6 +36,7 @@ from qingshan.web.schemas.accounts import (
     LoginIn,
     Me,
     NewToken,
+    PasswordChange,
     TokenIn,
     TokenOut,
     UserIn,
@@ -179,10 +180,57 @@ def _token_out(t: ApiToken) -> TokenOut:
         id=t.id,
         name=t.name,
         prefix=t.prefix,
+        scope=t.scope,
         created_at=t.created_at,
+        expires_at=t.expires_at,
         last_used_at=t.last_used_at,
         revoked_at=t.revoked_at,
     )
+
+
+def _change_password(
+    c: WebContext, p: Principal, v: accounts.VerifiedLogin, new: str, client: str | None
+) -> None:
+    with c.write() as s, s.begin():
+        user = s.get(WebUser, v.user_id)
+        if user is None or user.password_hash != v.verified_hash:
+            raise HTTPException(409, "密码已被修改，请重新登录")
+        accounts.update_user(s, p, user.id, password=new, client=client)
+
+
+@router.post(
+    "/auth/password",
+    status_code=204,
+    responses={403: {"description": "current password wrong, or not a browser session"}},
+)
+async def change_password(
+    body: PasswordChange, request: Request, p: Principal = Depends(require(*READERS))
+) -> Response:
+    """Change one's own password (browser session only; the current password is asked
+    again). Every session and API token of the user ends; log in again."""
+    c = ctx(request)
+    if p.via != "session" or p.username is None:
+        raise HTTPException(403, "请在浏览器登录后修改密码（API 令牌不能修改密码）")
+    problem = accounts.password_problem(body.new, p.username)
+    if problem is not None:
+        raise HTTPException(422, problem)
+    keys = LoginLimiter.keys(p.username, client_of(request))
+    wait = c.limiter.attempt(*keys)  # the current password is guessable here too
+    if wait:
+        raise HTTPException(
+            429, f"失败次数过多，请 {wait} 秒后再试", headers={"Retry-After": str(wait)}
+        )
+    loop = asyncio.get_running_loop()
+    v = await loop.run_in_executor(c.hash_pool, _check, c, p.username, body.current)
+    if v is None or v.user_id != p.user_id:
+        raise HTTPException(403, "当前密码错误")
+    c.limiter.succeeded(*keys)
+    await run_in_threadpool(_change_password, c, p, v, body.new, client_of(request))
+    c.auth_cache.clear()  # after the commit
+    out = Response(status_code=204)
+    out.delete_cookie(SESSION_COOKIE, path=_cookie_path(request))
+    out.delete_cookie(CSRF_COOKIE, path=_cookie_path(request))
+    return out
 
 
 @router.get("/auth/tokens", response_model=list[TokenOut])
@@ -200,8 +248,22 @@ def create_token(
     p: Principal = Depends(require(*READERS)),
     s: Session = Depends(write_db),
 ) -> NewToken:
-    """A new API token acting as the caller (same role and scope)."""
-    token, row = accounts.create_token(s, p, body.name, client=client_of(request))
+    """A new API token acting as the caller (same role and rows seen), read-only unless
+    ``scope`` is "write", expiring after ``days``. Only a logged-in user (a browser
+    session) can make tokens, never a token."""
+    settings = ctx(request).settings
+    try:
+        token, row = accounts.create_token(
+            s,
+            p,
+            body.name,
+            scope=body.scope,
+            days=body.days if body.days is not None else settings.web_token_days,
+            max_days=settings.web_token_max_days,
+            client=client_of(request),
+        )
+    except accounts.TokenRefused as exc:
+        raise HTTPException(403, str(exc)) from None
     return NewToken(token=token, **_token_out(row).model_dump())
 
 
@@ -271,7 +333,8 @@ def edit_user(
     s: Session = Depends(write_db),
 ) -> UserOut:
     """Change role, active flag, display name or password (administrators only); disabling
-    a user or setting its password ends its browser sessions."""
+    a user ends its browser sessions, setting its password ends its sessions and revokes all
+    its API tokens."""
     u = accounts.update_user(
         s,
         p,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -27,15 +28,30 @@ class Me(BaseModel):
 
 class TokenIn(BaseModel):
     name: str = Field(min_length=1, max_length=100, description="what the token is for")
+    scope: Literal["read", "write"] = Field(
+        "read", description="read: GET only; write: everything the user may do"
+    )
+    days: int | None = Field(
+        None, ge=1, le=36500, description="lifetime in days (default and maximum: settings)"
+    )
 
 
 class TokenOut(BaseModel):
     id: int
     name: str
     prefix: str
+    scope: str
     created_at: datetime
+    expires_at: datetime | None
     last_used_at: datetime | None
     revoked_at: datetime | None
+
+
+class PasswordChange(BaseModel):
+    current: str = Field(min_length=1, max_length=256)
+    new: str = Field(
+        min_length=1, max_length=256, description=f"at least {MIN_PASSWORD} characters"
+    )
 
 
 class NewToken(TokenOut):
