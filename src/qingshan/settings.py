@@ -71,6 +71,12 @@ class Settings(BaseSettings):
         description="reverse proxies (addresses or networks, comma-separated) whose "
         "X-Forwarded-For/-Proto are honoured; empty = none (the peer is the client)",
     )
+    web_behind_tls: bool = Field(
+        False, description="the site is reached over HTTPS (a TLS proxy): always send HSTS"
+    )
+    web_hsts_seconds: int = Field(
+        31_536_000, ge=0, description="HSTS max-age on HTTPS responses, seconds (0: no HSTS)"
+    )
     web_root_path: str = Field("", description="path prefix when served behind a reverse proxy")
     device_offline_minutes: int = Field(
         30, description="a device silent for longer than this is shown as offline (离线)"

@@ -26,6 +26,7 @@ from qingshan.services.accounts import sha256, token_principal, touch_token
 from qingshan.services.permissions import DISTRICT, READERS
 from qingshan.settings import Settings
 from qingshan.web.auth import CSRF_HEADER, SESSION_COOKIE, LoginLimiter, session_principal
+from qingshan.web.tiles import TileProxy
 
 # DISTRICT and READERS (the grants of qingshan.services.permissions) are importable from
 # here too, for routers that take all their dependencies from this module.
@@ -61,6 +62,7 @@ class WebContext:
     limiter: LoginLimiter
     status: Callable[[], dict[str, Any]] | None = None  # gateway health, when served beside it
     auth_cache: AuthCache = field(default_factory=lambda: AuthCache())
+    tiles: TileProxy = field(default_factory=lambda: TileProxy())
     # Password hashing (argon2, ~50 ms of CPU each) runs here, two at a time at most.
     hash_pool: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="qingshan-argon2")
