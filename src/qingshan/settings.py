@@ -71,6 +71,9 @@ class Settings(BaseSettings):
         description="reverse proxies (addresses or networks, comma-separated) whose "
         "X-Forwarded-For/-Proto are honoured; empty = none (the peer is the client)",
     )
+    web_export_concurrency: int = Field(
+        2, ge=1, description="web exports running at once (more: 503, try again)"
+    )
     web_behind_tls: bool = Field(
         False, description="the site is reached over HTTPS (a TLS proxy): always send HSTS"
     )

@@ -23,6 +23,7 @@ from qingshan.storage.db import READONLY
 from qingshan.web.api import accounts, devices, observations, overview, sites
 from qingshan.web.auth import LoginLimiter
 from qingshan.web.deps import WebContext, principal
+from qingshan.web.exports import ExportGate
 
 log = logging.getLogger("qingshan.web")
 
@@ -135,6 +136,7 @@ def create_app(
             user_max_delay=settings.web_login_user_max_delay_seconds,
         ),
         status=status,
+        exports=ExportGate(settings.web_export_concurrency),
     )
     app = FastAPI(
         title="青山 Qingshan API",

@@ -26,6 +26,7 @@ from qingshan.services.accounts import sha256, token_principal, touch_token
 from qingshan.services.permissions import DISTRICT, READERS
 from qingshan.settings import Settings
 from qingshan.web.auth import CSRF_HEADER, SESSION_COOKIE, LoginLimiter, session_principal
+from qingshan.web.exports import ExportGate
 from qingshan.web.tiles import TileProxy
 
 # DISTRICT and READERS (the grants of qingshan.services.permissions) are importable from
@@ -63,6 +64,7 @@ class WebContext:
     status: Callable[[], dict[str, Any]] | None = None  # gateway health, when served beside it
     auth_cache: AuthCache = field(default_factory=lambda: AuthCache())
     tiles: TileProxy = field(default_factory=lambda: TileProxy())
+    exports: ExportGate = field(default_factory=lambda: ExportGate(2))
     # Password hashing (argon2, ~50 ms of CPU each) runs here, two at a time at most.
     hash_pool: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="qingshan-argon2")
