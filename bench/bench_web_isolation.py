@@ -116,7 +116,7 @@ def report(name: str, lat: list[float], lost: int) -> None:
     if not lat:
         print(f"{name}: no acknowledgements (lost {lost})")
         return
-    q = statistics.quantiles(lat, n=100) if len(lat) > 1 else [lat[0]] * 99
+    q = statistics.quantiles(lat, n=100, method="inclusive") if len(lat) > 1 else [lat[0]] * 99
     print(
         f"{name}: {len(lat)} acks, p50 {statistics.median(lat) * 1000:.1f} ms, "
         f"p99 {q[98] * 1000:.1f} ms, max {max(lat) * 1000:.1f} ms, lost {lost}",
