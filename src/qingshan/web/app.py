@@ -194,8 +194,9 @@ def create_app(
 
     @app.get("/healthz", tags=["health"])
     async def healthz(request: Request) -> dict[str, Any]:
-        """Liveness (``status``: ok / degraded) for anyone; the gateway's counters and last
-        errors only for a logged-in reader (session or API token)."""
+        """Liveness and the gateway's counters for anyone (``status``: ok / degraded,
+        ``database``, whole numbers); texts such as the last forwarding error only for a
+        logged-in reader (session or API token)."""
         full = status() if status is not None else {"status": "ok"}
         try:
             p = await principal(request)
@@ -203,7 +204,11 @@ def create_app(
             p = PUBLIC
         if p.role in READERS:
             return full
-        return {"status": full.get("status", "ok")}
+        return {
+            k: v
+            for k, v in full.items()
+            if k in ("status", "database") or (isinstance(v, int) and not isinstance(v, bool))
+        }
 
     @app.get("/api/v1/docs", include_in_schema=False)
     def api_docs() -> HTMLResponse:
