@@ -106,7 +106,7 @@ def build(url: str, devices: int, days: int, minute_days: int) -> tuple[int, str
             s.add(d)
             s.flush()
             kinds.append((d.id, factors))
-        admin = create_user(s, CLI, username="bench", password="bench-password-1", role="admin")
+        admin = create_user(s, CLI, username="bench", password="Qs-load-test-7", role="admin")
         token, _ = create_token(s, principal_of(admin, "cli"), "bench")
         air_site = s.scalar(
             Site.__table__.select().with_only_columns(Site.id).where(Site.code == "A000")

@@ -8,12 +8,13 @@ passes as overrides to :func:`get_settings`).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_CONFIG_FILE = "qingshan.toml"
@@ -41,10 +42,43 @@ class Settings(BaseSettings):
         True, description="mark session cookies Secure (turn off only for plain-HTTP testing)"
     )
     web_session_hours: float = Field(12.0, description="browser session lifetime, hours")
-    web_login_max_failures: int = Field(5, description="failed log-ins allowed per window")
-    web_login_window_seconds: float = Field(300.0, description="log-in rate-limit window")
+    web_login_max_failures: int = Field(
+        5,
+        ge=1,
+        description="failed log-ins of one user name from one address before delays start "
+        "(4x this per user name from all addresses, and per address)",
+    )
+    web_login_window_seconds: float = Field(
+        900.0, gt=0, description="failed log-ins older than this are forgotten, seconds"
+    )
+    web_login_base_delay_seconds: float = Field(
+        1.0, gt=0, description="first delay after the free failures; doubles with each failure"
+    )
+    web_login_max_delay_seconds: float = Field(
+        300.0, gt=0, description="longest delay between log-in attempts (never a lockout)"
+    )
+    web_login_user_max_delay_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="longest delay for a user name from an address that has not failed itself",
+    )
+    web_token_days: int = Field(90, ge=1, description="default lifetime of a new API token, days")
+    web_token_max_days: int = Field(
+        365, ge=1, description="longest lifetime a user may give an API token, days"
+    )
     web_forwarded_allow_ips: str = Field(
-        "127.0.0.1", description="reverse proxies trusted for X-Forwarded-For/-Proto"
+        "",
+        description="reverse proxies (addresses or networks, comma-separated) whose "
+        "X-Forwarded-For/-Proto are honoured; empty = none (the peer is the client)",
+    )
+    web_export_concurrency: int = Field(
+        2, ge=1, description="web exports running at once (more: 503, try again)"
+    )
+    web_behind_tls: bool = Field(
+        False, description="the site is reached over HTTPS (a TLS proxy): always send HSTS"
+    )
+    web_hsts_seconds: int = Field(
+        31_536_000, ge=0, description="HSTS max-age on HTTPS responses, seconds (0: no HSTS)"
     )
     web_root_path: str = Field("", description="path prefix when served behind a reverse proxy")
     device_offline_minutes: int = Field(
@@ -89,6 +123,22 @@ class Settings(BaseSettings):
     scheduler_lease_seconds: float = Field(
         300.0, description="a claimed job not finished within this is taken over by another runner"
     )
+
+    @field_validator("web_forwarded_allow_ips")
+    @classmethod
+    def _explicit_proxies(cls, v: str) -> str:
+        # Each trusted proxy named: "*" would let any client write its own address into the
+        # audit log and escape the log-in throttle.
+        for item in (x.strip() for x in v.split(",")):
+            if not item:
+                continue
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"web_forwarded_allow_ips: {item!r} is not an address or network"
+                ) from None
+        return ",".join(x.strip() for x in v.split(",") if x.strip())
 
 
 def _config_file_values() -> dict[str, Any]:

@@ -36,7 +36,7 @@ def web(engine: Engine, db_url: str) -> Iterator[TestClient]:
             ]
         )
         admin = create_user(s, CLI, username="admin1", password="long-enough-pw", role="admin")
-        token, _ = create_token(s, principal_of(admin, "cli"), "devices")
+        token, _ = create_token(s, principal_of(admin, "cli"), "devices", scope="write")
     settings = get_settings(db_url=db_url, web_cookie_secure=False)
     with TestClient(create_app(settings, session_factory(engine))) as c:
         c.headers["Authorization"] = f"Bearer {token}"

@@ -120,6 +120,7 @@ def test_grants_match_the_documented_roles_table(app: FastAPI) -> None:
         ("GET", "/api/v1/attachments/{link_id}/content"): readers,
         ("GET", "/api/v1/attachments/{link_id}/thumbnail"): readers,
         ("POST", "/api/v1/attachments"): readers - {Role.LEADER},
+        ("POST", "/api/v1/auth/password"): readers,
     }
     assert {k: routes.get(k) for k in expected} == expected
     assert Role.ENTERPRISE not in perm.DISTRICT and Role.LEADER in perm.DISTRICT
@@ -133,6 +134,7 @@ def test_grants_match_the_documented_roles_table(app: FastAPI) -> None:
         "/api/v1/inbox/read-all",
         "/api/v1/inbox/contact",
         "/api/v1/attachments",
+        "/api/v1/auth/password",
     }
     for (method, path), roles in routes.items():
         if method != "GET" and (method, path) not in PUBLIC_ROUTES and path not in own:

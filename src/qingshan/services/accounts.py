@@ -1,10 +1,13 @@
 """Accounts: users, passwords, API tokens, for the web app and ``qingshan user`` alike.
 
-* Passwords: argon2id (argon2-cffi's defaults, RFC 9106 "second recommended" parameters),
-  at least :data:`MIN_PASSWORD` characters; hashes are upgraded on log-in when the parameters
+* Passwords: argon2id (argon2-cffi's defaults, RFC 9106 "second recommended" parameters);
+  the policy (:func:`password_problem`: at least :data:`MIN_PASSWORD` characters, no
+  repetitions or runs, no common password, not the user name) holds for the web and the
+  command line alike; hashes are upgraded on log-in when the parameters
   change; an unknown user costs the same time as a wrong password.
 * API tokens for machines: ``qst_`` + 256 random bits, stored as SHA-256 only, acting as the
-  user that made them (same role and scope), revocable.
+  user that made them (same role and scope), read-only or read-write, expiring, revocable,
+  all revoked when the user's password changes; a token cannot make tokens.
 * Every change is audited in its own transaction (:mod:`qingshan.services.audit`); passwords
   appear there only as ``"changed"``. Disabling a user or changing its password ends its
   browser sessions.
@@ -15,9 +18,15 @@ Browser sessions, cookies and CSRF are the web app's (``qingshan.web.auth``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import itertools
 import re
 import secrets
+import string
+from dataclasses import dataclass
+from datetime import timedelta
+from importlib import resources
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -55,9 +64,61 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def hash_password(password: str) -> str:
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The refused common passwords (``data/common_passwords.txt``, lower-case)."""
+    text = resources.files("qingshan.services").joinpath("data/common_passwords.txt")
+    lines = (line.strip().lower() for line in text.read_text(encoding="utf-8").splitlines())
+    return frozenset(line for line in lines if line and not line.startswith("#"))
+
+
+_EDGES = string.digits + string.punctuation + " "
+
+
+def _periodic(pw: str) -> bool:
+    """Made of one piece repeated (``aaaaaaaaaa``, ``abcabcabca``, ``passwordpassword``)."""
+    n = len(pw)
+    return any(pw == (pw[:k] * (n // k + 1))[:n] for k in range(1, n // 2 + 1))
+
+
+def _run(pw: str) -> bool:
+    """A straight run of letters or digits (``abcdefghij``, ``9876543210``)."""
+    steps = {ord(b) - ord(a) for a, b in itertools.pairwise(pw.lower())}
+    return steps in ({1}, {-1})
+
+
+def password_problem(password: str, username: str | None = None) -> str | None:
+    """Why ``password`` is refused (a message for the user, in Chinese), or None.
+
+    At least :data:`MIN_PASSWORD` characters; not one character or piece repeated, not a
+    straight run, not a common password (:func:`common_passwords`, also with digits and
+    punctuation added at either end: ``Password123!``), not containing the user name."""
     if len(password) < MIN_PASSWORD:
-        raise AccountError(f"password must have at least {MIN_PASSWORD} characters")
+        return (
+            f"密码至少需要 {MIN_PASSWORD} 个字符"
+            f"（password must have at least {MIN_PASSWORD} characters）"
+        )
+    if len(password) > 1024:
+        return "密码过长（最多 1024 个字符）"
+    low = password.lower()
+    if _periodic(low):
+        return "密码不能由同一个字符或片段重复组成（如 aaaaaaaaaa、abcabcabca）"
+    if _run(low):
+        return "密码不能是连续的字母或数字（如 abcdefghij、1234567890）"
+    core = low.strip(_EDGES)
+    common = common_passwords()
+    if low in common or core in common:
+        return "密码过于常见，容易被猜中，请换一个"
+    if username and len(username) >= 3 and username.lower() in low:
+        return "密码不能包含用户名"
+    return None
+
+
+def hash_password(password: str, username: str | None = None) -> str:
+    """The argon2id hash of a password that passes the policy (else :class:`AccountError`)."""
+    problem = password_problem(password, username)
+    if problem is not None:
+        raise AccountError(problem)
     return _hasher.hash(password)
 
 
@@ -123,7 +184,7 @@ def create_user(
         raise AccountError(f"user {username!r} already exists")
     user = WebUser(
         username=username,
-        password_hash=hash_password(password),
+        password_hash=hash_password(password, username),
         role=r.value,
         unit=unit.strip() if unit else None,
         enterprise_id=enterprise_id,
@@ -175,8 +236,8 @@ def update_user(
     """Change a user's role, active flag, display name or password, and audit it.
 
     A role change may not break the unit or enterprise binding (create a new user instead).
-    Disabling a user or setting its password ends its browser sessions; its API tokens stop
-    working while it is disabled.
+    Disabling a user ends its browser sessions, and its API tokens stop working while it is
+    disabled; setting its password ends its sessions and revokes all its API tokens.
     """
     u = get_user(s, ref)
     before = audit.snapshot(u, USER_FIELDS)
@@ -198,12 +259,16 @@ def update_user(
             s.execute(delete(WebSession).where(WebSession.user_id == u.id))
     if display_name is not None:
         u.display_name = display_name
+    revoked = 0
     if password is not None:
-        u.password_hash = hash_password(password)
+        u.password_hash = hash_password(password, u.username)
+        # A new password ends every way in that the old one opened: sessions and tokens.
         s.execute(delete(WebSession).where(WebSession.user_id == u.id))
+        revoked = revoke_all_tokens(s, u.id)
     after = audit.snapshot(u, USER_FIELDS)
     if password is not None:
         after["password"] = "changed"  # never the password itself
+        after["tokens_revoked"] = revoked
     audit.record(
         s,
         actor,
@@ -217,20 +282,54 @@ def update_user(
     return u
 
 
-def authenticate(s: Session, username: str, password: str) -> WebUser | None:
-    """The active user with this password, or None (same cost either way)."""
-    user = s.scalar(select(WebUser).where(WebUser.username == username))
-    if user is None or not user.active:
+@dataclass(frozen=True)
+class VerifiedLogin:
+    """A password found right by :func:`check_password`, to be completed by
+    :func:`complete_login` in a short write transaction."""
+
+    user_id: int
+    verified_hash: str  # the hash the password matched (a concurrent change voids the log-in)
+    new_hash: str | None  # the same password hashed with upgraded parameters, if needed
+
+
+def check_password(s: Session, username: str, password: str) -> VerifiedLogin | None:
+    """Verify a log-in with a read-only session: the expensive argon2 hash runs outside any
+    write transaction (on SQLite a write transaction held during it blocks the gateway).
+    None for an unknown or disabled user or a wrong password, at the same cost."""
+    row = s.execute(
+        select(WebUser.id, WebUser.password_hash, WebUser.active).where(
+            WebUser.username == username
+        )
+    ).first()
+    if row is None or not row.active:
         with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password)
         return None
     try:
-        _hasher.verify(user.password_hash, password)
+        _hasher.verify(row.password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return None
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    new = _hasher.hash(password) if _hasher.check_needs_rehash(row.password_hash) else None
+    return VerifiedLogin(row.id, row.password_hash, new)
+
+
+def complete_login(s: Session, v: VerifiedLogin) -> WebUser | None:
+    """Inside the write transaction: the user, still active and with the password that was
+    verified (else None), its hash upgraded if needed and its log-in time set."""
+    user = s.get(WebUser, v.user_id)
+    if user is None or not user.active or user.password_hash != v.verified_hash:
+        return None
+    if v.new_hash is not None:
+        user.password_hash = v.new_hash
+    user.last_login_at = utcnow()
     return user
+
+
+def authenticate(s: Session, username: str, password: str) -> WebUser | None:
+    """The active user with this password, or None (same cost either way); for callers
+    that hold one session (the command line, tests). The web splits the two steps."""
+    v = check_password(s, username, password)
+    return complete_login(s, v) if v is not None else None
 
 
 def demo_account(factory: sessionmaker[Session]) -> str:
@@ -250,11 +349,29 @@ def demo_account(factory: sessionmaker[Session]) -> str:
 # ---------------------------------------------------------------------------- API tokens
 
 
+TOKEN_SCOPES = ("read", "write")
+
+
+class TokenRefused(AccountError):
+    """A token may not be made this way (by a token); the web answers 403."""
+
+
 def create_token(
-    s: Session, actor: Principal, name: str, *, client: str | None = None
+    s: Session,
+    actor: Principal,
+    name: str,
+    *,
+    scope: str = "read",
+    days: int = 90,
+    max_days: int = 365,
+    client: str | None = None,
 ) -> tuple[str, ApiToken]:
     """A new token of the actor's own user: the secret (returned once, never stored) and
-    its row."""
+    its row. ``scope`` "read" allows only reading, "write" everything the user may do; it
+    expires after ``days`` (1 … ``max_days``). A token cannot make tokens: a leaked token
+    must not be able to outlive its own revocation or expiry."""
+    if actor.via == "token":
+        raise TokenRefused("API 令牌不能创建令牌，请登录后创建")
     if actor.user_id is None:
         raise AccountError("only a user can own API tokens")
     user = s.get(WebUser, actor.user_id)
@@ -262,13 +379,20 @@ def create_token(
         raise UnknownAccount("user no longer exists")
     if not name.strip() or len(name) > 100:
         raise AccountError("token name must be 1-100 characters")
+    if scope not in TOKEN_SCOPES:
+        raise AccountError("令牌权限只能是 read（只读）或 write（读写）")
+    if not 1 <= days <= max_days:
+        raise AccountError(f"令牌有效期应为 1 至 {max_days} 天")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = utcnow()
     row = ApiToken(
         user_id=user.id,
         name=name.strip(),
         token_hash=sha256(token),
         prefix=token[:10],
-        created_at=utcnow(),
+        created_at=now,
+        scope=scope,
+        expires_at=now + timedelta(days=days),
     )
     s.add(row)
     s.flush()
@@ -279,10 +403,25 @@ def create_token(
         entity="api_token",
         entity_id=row.id,
         before=None,
-        after={"name": row.name, "prefix": row.prefix},
+        after={
+            "name": row.name,
+            "prefix": row.prefix,
+            "scope": scope,
+            "expires_at": row.expires_at.isoformat() if row.expires_at else None,
+        },
         client=client,
     )
     return token, row
+
+
+def revoke_all_tokens(s: Session, user_id: int) -> int:
+    """Revoke every live token of a user (its password changed); returns how many."""
+    result = s.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def list_tokens(s: Session, actor: Principal) -> list[ApiToken]:
@@ -315,9 +454,12 @@ def revoke_token(s: Session, actor: Principal, token_id: int, *, client: str | N
 
 
 def token_principal(s: Session, token: str) -> tuple[Principal, ApiToken] | None:
-    """Who a bearer token acts as, or None (unknown, revoked, or its user disabled)."""
+    """Who a bearer token acts as, or None (unknown, revoked, expired, or its user
+    disabled)."""
     row = s.scalar(select(ApiToken).where(ApiToken.token_hash == sha256(token)))
     if row is None or row.revoked_at is not None:
+        return None
+    if row.expires_at is not None and row.expires_at <= utcnow():
         return None
     user = s.get(WebUser, row.user_id)
     if user is None or not user.active:

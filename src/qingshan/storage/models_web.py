@@ -64,6 +64,10 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # "read": safe methods only; "write": everything the user may do (never minting tokens).
+    scope: Mapped[str] = mapped_column(String(8), server_default="read")
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)  # None: never (not made so)
+    __table_args__ = (CheckConstraint("scope IN ('read', 'write')", name="scope"),)
 
 
 class AuditEntry(Base):

@@ -9,13 +9,15 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qingshan import __version__
+from qingshan.roles import PUBLIC
 from qingshan.services.errors import Conflict, NotFound
+from qingshan.services.permissions import READERS
 from qingshan.settings import Settings
 from qingshan.storage.db import READONLY
 from qingshan.web.api import (
@@ -29,7 +31,8 @@ from qingshan.web.api import (
     timeline,
 )
 from qingshan.web.auth import LoginLimiter
-from qingshan.web.deps import WebContext
+from qingshan.web.deps import WebContext, principal
+from qingshan.web.exports import ExportGate
 
 log = logging.getLogger("qingshan.web")
 
@@ -44,21 +47,35 @@ PAGES = {
 }
 
 
-def _security_headers(tile_url: str) -> dict[str, str]:
-    img = "'self' data:"
-    if tile_url:
-        # Allow only the configured tile server's origin.
-        from urllib.parse import urlsplit
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
+# Swagger UI (vendored, no inline script) sets style attributes from its React components;
+# only its page admits inline styles, never inline or foreign scripts.
+DOCS_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 
-        u = urlsplit(tile_url.replace("{s}", "t0"))
-        img += f" {u.scheme}://{u.hostname}" if u.hostname else ""
-        if "{s}" in tile_url and u.hostname:
-            img += f" {u.scheme}://*.{u.hostname.split('.', 1)[-1]}"
+DOCS_PAGE = """<!doctype html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<title>青山 Qingshan API</title>
+<link rel="stylesheet" href="../../static/vendor/swagger-ui/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="../../static/vendor/swagger-ui/swagger-ui-bundle.js"></script>
+<script src="../../static/js/apidocs.js"></script>
+</body>
+</html>
+"""
+
+
+def _security_headers() -> dict[str, str]:
+    # Map tiles come through the app's own proxy (/api/v1/map/tiles), so images need no
+    # other origin and the tile key never reaches the browser.
     return {
-        "Content-Security-Policy": (
-            f"default-src 'self'; img-src {img}; style-src 'self'; script-src 'self'; "
-            "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
-        ),
+        "Content-Security-Policy": CSP,
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "same-origin",
         "X-Frame-Options": "DENY",
@@ -67,20 +84,32 @@ def _security_headers(tile_url: str) -> dict[str, str]:
 
 class SecurityHeaders:
     """Pure ASGI middleware (cheaper than Starlette's BaseHTTPMiddleware): security headers on
-    every response, ``no-store`` on the API."""
+    every response (the docs page with its own CSP), ``no-store`` on the API, and HSTS when
+    the request came over TLS (directly, or by a trusted proxy's ``X-Forwarded-Proto``) or
+    the settings say the site is served behind TLS."""
 
-    def __init__(self, app: ASGIApp, headers: dict[str, str]) -> None:
+    def __init__(
+        self, app: ASGIApp, headers: dict[str, str], hsts_seconds: int, behind_tls: bool
+    ) -> None:
         self.app = app
         self.raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        self.docs_raw = [
+            (k, DOCS_CSP.encode() if k == b"content-security-policy" else v) for k, v in self.raw
+        ]
+        self.hsts = (b"strict-transport-security", f"max-age={hsts_seconds}".encode())
+        self.hsts_on = hsts_seconds > 0
+        self.behind_tls = behind_tls
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
-        extra = [] if path.startswith("/api/v1/docs") else list(self.raw)
+        extra = list(self.docs_raw if path.startswith("/api/v1/docs") else self.raw)
         if path.startswith("/api/"):
             extra.append((b"cache-control", b"no-store"))
+        if self.hsts_on and (self.behind_tls or scope.get("scheme") == "https"):
+            extra.append(self.hsts)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start" and extra:
@@ -108,8 +137,15 @@ def create_app(
         settings=settings,
         read=sessionmaker(engine.execution_options(**READONLY), expire_on_commit=False),
         write=sessionmaker(engine, expire_on_commit=False),
-        limiter=LoginLimiter(settings.web_login_max_failures, settings.web_login_window_seconds),
+        limiter=LoginLimiter(
+            settings.web_login_max_failures,
+            settings.web_login_window_seconds,
+            base_delay=settings.web_login_base_delay_seconds,
+            max_delay=settings.web_login_max_delay_seconds,
+            user_max_delay=settings.web_login_user_max_delay_seconds,
+        ),
         status=status,
+        exports=ExportGate(settings.web_export_concurrency),
     )
     app = FastAPI(
         title="青山 Qingshan API",
@@ -122,13 +158,16 @@ def create_app(
         ),
         root_path=settings.web_root_path,
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # our own page below: vendored Swagger UI under the CSP
         redoc_url=None,
     )
     app.state.qingshan = ctx
-    headers = _security_headers(settings.map_tile_url)
-
-    app.add_middleware(SecurityHeaders, headers=headers)
+    app.add_middleware(
+        SecurityHeaders,
+        headers=_security_headers(),
+        hsts_seconds=settings.web_hsts_seconds,
+        behind_tls=settings.web_behind_tls,
+    )
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -166,9 +205,26 @@ def create_app(
         app.include_router(r, prefix="/api/v1")
 
     @app.get("/healthz", tags=["health"])
-    def healthz() -> dict[str, Any]:
-        """Liveness and gateway state (JSON)."""
-        return status() if status is not None else {"status": "ok"}
+    async def healthz(request: Request) -> dict[str, Any]:
+        """Liveness and the gateway's counters for anyone (``status``: ok / degraded,
+        ``database``, whole numbers); texts such as the last forwarding error only for a
+        logged-in reader (session or API token)."""
+        full = status() if status is not None else {"status": "ok"}
+        try:
+            p = await principal(request)
+        except HTTPException:
+            p = PUBLIC
+        if p.role in READERS:
+            return full
+        return {
+            k: v
+            for k, v in full.items()
+            if k in ("status", "database") or (isinstance(v, int) and not isinstance(v, bool))
+        }
+
+    @app.get("/api/v1/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        return HTMLResponse(DOCS_PAGE)
 
     static = resources.files("qingshan.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")

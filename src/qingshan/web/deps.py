@@ -11,6 +11,7 @@ import hmac
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -25,6 +26,8 @@ from qingshan.services.accounts import sha256, token_principal, touch_token
 from qingshan.services.permissions import DISTRICT, READERS
 from qingshan.settings import Settings
 from qingshan.web.auth import CSRF_HEADER, SESSION_COOKIE, LoginLimiter, session_principal
+from qingshan.web.exports import ExportGate
+from qingshan.web.tiles import TileProxy
 
 # DISTRICT and READERS (the grants of qingshan.services.permissions) are importable from
 # here too, for routers that take all their dependencies from this module.
@@ -60,6 +63,12 @@ class WebContext:
     limiter: LoginLimiter
     status: Callable[[], dict[str, Any]] | None = None  # gateway health, when served beside it
     auth_cache: AuthCache = field(default_factory=lambda: AuthCache())
+    tiles: TileProxy = field(default_factory=lambda: TileProxy())
+    exports: ExportGate = field(default_factory=lambda: ExportGate(2))
+    # Password hashing (argon2, ~50 ms of CPU each) runs here, two at a time at most.
+    hash_pool: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="qingshan-argon2")
+    )
 
 
 def ctx(request: Request) -> WebContext:
@@ -94,38 +103,41 @@ class AuthCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._data: dict[str, tuple[float, Principal, datetime | None]] = {}
+        self._data: dict[str, tuple[float, Principal, datetime | None, str | None]] = {}
 
-    def get(self, key: str) -> Principal | None:
+    def get(self, key: str) -> tuple[Principal, str | None] | None:
+        """The principal and (for a token) its scope."""
         with self._lock:
             hit = self._data.get(key)
         if hit is None or time.monotonic() - hit[0] > AUTH_CACHE_SECONDS:
             return None
         if hit[2] is not None and hit[2] <= utcnow():
             return None
-        return hit[1]
+        return hit[1], hit[3]
 
-    def put(self, key: str, p: Principal, expires: datetime | None = None) -> None:
+    def put(
+        self, key: str, p: Principal, expires: datetime | None = None, scope: str | None = None
+    ) -> None:
         with self._lock:
             if len(self._data) > 10000:
                 self._data.clear()
-            self._data[key] = (time.monotonic(), p, expires)
+            self._data[key] = (time.monotonic(), p, expires, scope)
 
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
 
 
-def _token_lookup(c: WebContext, token: str) -> Principal:
+def _token_lookup(c: WebContext, token: str) -> tuple[Principal, str, datetime | None]:
     with c.read() as s:
         found = token_principal(s, token)
     if found is None:
-        raise HTTPException(401, "invalid or revoked API token")
+        raise HTTPException(401, "invalid, expired or revoked API token")
     p, row = found
     if row.last_used_at is None or utcnow() - row.last_used_at > timedelta(minutes=5):
         with c.write() as s, s.begin():  # coarse, so tokens do not cost a write per call
             touch_token(s, row.id)
-    return p
+    return p, row.scope, row.expires_at
 
 
 def _session_lookup(c: WebContext, sid: str) -> tuple[Principal, datetime] | None:
@@ -148,15 +160,20 @@ async def principal(request: Request) -> Principal:
             raise HTTPException(401, "Authorization header must be 'Bearer <token>'")
         key = "t:" + sha256(token)
         hit = c.auth_cache.get(key)
+        scope: str | None
         if hit is None:
-            hit = await run_in_threadpool(_token_lookup, c, token)
-            c.auth_cache.put(key, hit)
-        p = hit
+            p, scope, expires = await run_in_threadpool(_token_lookup, c, token)
+            c.auth_cache.put(key, p, expires, scope)
+        else:
+            p, scope = hit
+        if scope != "write" and request.method not in SAFE_METHODS:
+            raise HTTPException(403, "只读 API 令牌不能修改数据（read-only token）")
     else:
         sid = request.cookies.get(SESSION_COOKIE)
         if sid:
             key = "s:" + sha256(sid)
-            found_p = c.auth_cache.get(key)
+            cached_s = c.auth_cache.get(key)
+            found_p = cached_s[0] if cached_s is not None else None
             if found_p is None:
                 found = await run_in_threadpool(_session_lookup, c, sid)
                 if found is not None:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
-from qingshan.clock import utcnow
 from qingshan.roles import ROLE_LABELS, Principal
 from qingshan.services import accounts, audit
 from qingshan.services.permissions import AUDIT_READERS, READERS, USER_ADMINS
-from qingshan.storage.models_web import ApiToken, WebUser
+from qingshan.storage.models_web import ApiToken, WebSession, WebUser
 from qingshan.web.auth import (
     CSRF_COOKIE,
     SESSION_COOKIE,
+    LoginLimiter,
     end_session,
     new_session,
     purge_expired_sessions,
@@ -20,6 +23,7 @@ from qingshan.web.auth import (
 from qingshan.web.deps import (
     MAX_ID,
     PathId,
+    WebContext,
     client_of,
     ctx,
     principal,
@@ -32,6 +36,7 @@ from qingshan.web.schemas.accounts import (
     LoginIn,
     Me,
     NewToken,
+    PasswordChange,
     TokenIn,
     TokenOut,
     UserIn,
@@ -58,30 +63,18 @@ def _cookie_path(request: Request) -> str:
     return (ctx(request).settings.web_root_path or "") + "/"
 
 
-@router.post(
-    "/auth/login",
-    response_model=Me,
-    responses={
-        401: {"description": "wrong user name or password"},
-        429: {"description": "too many failed log-ins"},
-    },
-)
-def login(body: LoginIn, request: Request, response: Response) -> Me:
-    """Log in with user name and password; sets the session cookie (HttpOnly)."""
-    c = ctx(request)
-    keys = (f"user:{body.username.lower()}", f"ip:{client_of(request)}")
-    wait = c.limiter.retry_after(*keys)
-    if wait:
-        raise HTTPException(
-            429, f"登录失败次数过多，请 {wait} 秒后再试", headers={"Retry-After": str(wait)}
-        )
+def _check(c: WebContext, username: str, password: str) -> accounts.VerifiedLogin | None:
+    with c.read() as s:
+        return accounts.check_password(s, username, password)
+
+
+def _open_session(
+    c: WebContext, v: accounts.VerifiedLogin, client: str | None
+) -> tuple[str, WebSession, Principal] | None:
     with c.write() as s, s.begin():
-        user = accounts.authenticate(s, body.username, body.password)
+        user = accounts.complete_login(s, v)
         if user is None:
-            c.limiter.failed(*keys)
-            raise HTTPException(401, "用户名或密码错误")
-        c.limiter.succeeded(keys[0])
-        user.last_login_at = utcnow()
+            return None
         purge_expired_sessions(s)
         sid, row = new_session(s, user, c.settings.web_session_hours)
         p = accounts.principal_of(user, "session", row.csrf_token)
@@ -93,8 +86,39 @@ def login(body: LoginIn, request: Request, response: Response) -> Me:
             entity_id=user.id,
             before=None,
             after=None,
-            client=client_of(request),
+            client=client,
         )
+    return sid, row, p
+
+
+@router.post(
+    "/auth/login",
+    response_model=Me,
+    responses={
+        401: {"description": "wrong user name or password"},
+        429: {"description": "too many failed log-ins: wait Retry-After seconds"},
+    },
+)
+async def login(body: LoginIn, request: Request, response: Response) -> Me:
+    """Log in with user name and password; sets the session cookie (HttpOnly)."""
+    c = ctx(request)
+    client = client_of(request)
+    keys = LoginLimiter.keys(body.username, client)
+    # Checked and counted in one step before the hash: concurrent guesses see each other.
+    wait = c.limiter.attempt(*keys)
+    if wait:
+        raise HTTPException(
+            429, f"登录失败次数过多，请 {wait} 秒后再试", headers={"Retry-After": str(wait)}
+        )
+    loop = asyncio.get_running_loop()
+    # argon2 on a small pool of its own: a log-in storm queues there, not in the threads
+    # that serve every other request, and never inside a write transaction.
+    v = await loop.run_in_executor(c.hash_pool, _check, c, body.username, body.password)
+    opened = await run_in_threadpool(_open_session, c, v, client) if v is not None else None
+    if opened is None:
+        raise HTTPException(401, "用户名或密码错误")
+    c.limiter.succeeded(*keys)
+    sid, row, p = opened
     secure = c.settings.web_cookie_secure
     max_age = int(c.settings.web_session_hours * 3600)
     path = _cookie_path(request)
@@ -156,10 +180,57 @@ def _token_out(t: ApiToken) -> TokenOut:
         id=t.id,
         name=t.name,
         prefix=t.prefix,
+        scope=t.scope,
         created_at=t.created_at,
+        expires_at=t.expires_at,
         last_used_at=t.last_used_at,
         revoked_at=t.revoked_at,
     )
+
+
+def _change_password(
+    c: WebContext, p: Principal, v: accounts.VerifiedLogin, new: str, client: str | None
+) -> None:
+    with c.write() as s, s.begin():
+        user = s.get(WebUser, v.user_id)
+        if user is None or user.password_hash != v.verified_hash:
+            raise HTTPException(409, "密码已被修改，请重新登录")
+        accounts.update_user(s, p, user.id, password=new, client=client)
+
+
+@router.post(
+    "/auth/password",
+    status_code=204,
+    responses={403: {"description": "current password wrong, or not a browser session"}},
+)
+async def change_password(
+    body: PasswordChange, request: Request, p: Principal = Depends(require(*READERS))
+) -> Response:
+    """Change one's own password (browser session only; the current password is asked
+    again). Every session and API token of the user ends; log in again."""
+    c = ctx(request)
+    if p.via != "session" or p.username is None:
+        raise HTTPException(403, "请在浏览器登录后修改密码（API 令牌不能修改密码）")
+    problem = accounts.password_problem(body.new, p.username)
+    if problem is not None:
+        raise HTTPException(422, problem)
+    keys = LoginLimiter.keys(p.username, client_of(request))
+    wait = c.limiter.attempt(*keys)  # the current password is guessable here too
+    if wait:
+        raise HTTPException(
+            429, f"失败次数过多，请 {wait} 秒后再试", headers={"Retry-After": str(wait)}
+        )
+    loop = asyncio.get_running_loop()
+    v = await loop.run_in_executor(c.hash_pool, _check, c, p.username, body.current)
+    if v is None or v.user_id != p.user_id:
+        raise HTTPException(403, "当前密码错误")
+    c.limiter.succeeded(*keys)
+    await run_in_threadpool(_change_password, c, p, v, body.new, client_of(request))
+    c.auth_cache.clear()  # after the commit
+    out = Response(status_code=204)
+    out.delete_cookie(SESSION_COOKIE, path=_cookie_path(request))
+    out.delete_cookie(CSRF_COOKIE, path=_cookie_path(request))
+    return out
 
 
 @router.get("/auth/tokens", response_model=list[TokenOut])
@@ -177,8 +248,22 @@ def create_token(
     p: Principal = Depends(require(*READERS)),
     s: Session = Depends(write_db),
 ) -> NewToken:
-    """A new API token acting as the caller (same role and scope)."""
-    token, row = accounts.create_token(s, p, body.name, client=client_of(request))
+    """A new API token acting as the caller (same role and rows seen), read-only unless
+    ``scope`` is "write", expiring after ``days``. Only a logged-in user (a browser
+    session) can make tokens, never a token."""
+    settings = ctx(request).settings
+    try:
+        token, row = accounts.create_token(
+            s,
+            p,
+            body.name,
+            scope=body.scope,
+            days=body.days if body.days is not None else settings.web_token_days,
+            max_days=settings.web_token_max_days,
+            client=client_of(request),
+        )
+    except accounts.TokenRefused as exc:
+        raise HTTPException(403, str(exc)) from None
     return NewToken(token=token, **_token_out(row).model_dump())
 
 
@@ -248,7 +333,8 @@ def edit_user(
     s: Session = Depends(write_db),
 ) -> UserOut:
     """Change role, active flag, display name or password (administrators only); disabling
-    a user or setting its password ends its browser sessions."""
+    a user ends its browser sessions, setting its password ends its sessions and revokes all
+    its API tokens."""
     u = accounts.update_user(
         s,
         p,

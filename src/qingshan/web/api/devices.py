@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Literal
 
@@ -23,6 +24,16 @@ from qingshan.web.schemas.devices import (
 )
 
 router = APIRouter(tags=["devices"])
+
+
+# An access password as a device sends it (any case, "PW=…" up to the field's end) or as a
+# parser quotes it in a reason ("PW='…'"); masked in every text shown, for every role.
+_PW_TEXT = re.compile(r"""(?i)(\bPW\s*=\s*)('[^']*'?|"[^"]*"?|[^;&\s,]*)""")
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with every access password replaced by ``******``."""
+    return _PW_TEXT.sub(r"\1******", text)
 
 
 def _offline_after(request: Request) -> timedelta:
@@ -111,8 +122,8 @@ def rejects(
             peer=r.peer,
             mn=r.mn,
             reason=r.reason,
-            detail=r.detail,
-            preview=registry.reject_preview(r.raw),
+            detail=mask_secrets(r.detail) if r.detail else r.detail,
+            preview=mask_secrets(registry.reject_preview(r.raw)),
         )
         for r in registry.rejects(s, p, mn=mn, limit=limit, before_id=before_id)
     ]

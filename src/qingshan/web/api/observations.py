@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -14,6 +14,7 @@ from qingshan.roles import Principal
 from qingshan.services import observations as obs
 from qingshan.services.permissions import READERS
 from qingshan.web.deps import QueryId, ctx, read_db, require
+from qingshan.web.exports import gated
 from qingshan.web.schemas.sites import (
     ExportFormat,
     ObservationOut,
@@ -22,6 +23,7 @@ from qingshan.web.schemas.sites import (
 )
 
 router = APIRouter(tags=["sites"])
+EXPORT_RETRY_SECONDS = 10
 
 
 @router.get("/observations", response_model=ObservationPage)
@@ -96,13 +98,19 @@ def export(
 ) -> StreamingResponse:
     """Download observations as CSV (UTF-8 with BOM, opens in Excel), Excel (.xlsx, values
     as text cells) or JSON, streamed from the database; the same export as
-    ``qingshan data export``."""
+    ``qingshan data export``. At most ``web_export_concurrency`` exports run at once (else
+    503 with Retry-After)."""
     rng = obs.time_range(resolution, start, end)
-    engine: Engine = ctx(request).read.kw["bind"]
+    c = ctx(request)
+    engine: Engine = c.read.kw["bind"]
     ex = obs.open_export(engine, p, rng, site_id=site_id, mn=mn, codes=obs.parse_codes(codes))
     media, ext = obs.FORMATS[format]
+    if not c.exports.try_enter():
+        raise HTTPException(
+            503, "导出任务繁忙，请稍后再试", headers={"Retry-After": str(EXPORT_RETRY_SECONDS)}
+        )
     return StreamingResponse(
-        ex.chunks(format, excel=True),
+        gated(ex.chunks(format, excel=True), c.exports),
         media_type=media,
         headers={"Content-Disposition": f'attachment; filename="{ex.label}.{ext}"'},
     )

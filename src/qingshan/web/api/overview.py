@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -33,6 +33,7 @@ from qingshan.web.schemas.overview import (
     PublicAir,
     PublicWater,
 )
+from qingshan.web.tiles import MAX_ZOOM
 
 router = APIRouter(tags=["overview"])
 public_router = APIRouter(tags=["public"])
@@ -215,12 +216,43 @@ def map_boundaries(request: Request, datum: Datum = "wgs84") -> FeatureCollectio
     return out
 
 
+TILES_PATH = "api/v1/map/tiles/{z}/{x}/{y}"
+
+
 @public_router.get("/map/config", response_model=MapConfig)
 def map_config(request: Request) -> MapConfig:
-    """Tile source settings for the map page (empty url: offline vector map only)."""
+    """Tile source for the map page (empty url: offline vector map only). Tiles come through
+    this app's proxy (relative URL), so the tile service's key never reaches the browser."""
     st = ctx(request).settings
-    url = st.map_tile_url.replace("{key}", st.map_tile_key) if st.map_tile_url else ""
-    return MapConfig(tile_url=url, tile_datum=st.map_tile_datum)
+    return MapConfig(tile_url=TILES_PATH if st.map_tile_url else "", tile_datum=st.map_tile_datum)
+
+
+@router.get(
+    "/map/tiles/{z}/{x}/{y}",
+    responses={200: {"content": {"image/png": {}}}, 404: {}, 502: {}},
+)
+async def map_tile(
+    request: Request,
+    z: int = Path(ge=0, le=MAX_ZOOM),
+    x: int = Path(ge=0),
+    y: int = Path(ge=0),
+    _: Principal = Depends(require(*READERS)),
+) -> Response:
+    """One map tile from the configured tile service, fetched by the server with the key
+    (logged-in users only, so strangers cannot spend the key's quota); cached in memory."""
+    c = ctx(request)
+    st = c.settings
+    if not st.map_tile_url:
+        raise HTTPException(404, "no tile service configured")
+    if x >= 2**z or y >= 2**z:
+        raise HTTPException(404, "no such tile")
+    tile = await c.tiles.get(st.map_tile_url, st.map_tile_key, z, x, y)
+    if tile is None:
+        raise HTTPException(502, "瓦片服务暂不可用")
+    body, media_type = tile
+    return Response(
+        body, media_type=media_type, headers={"Cache-Control": "private, max-age=86400"}
+    )
 
 
 # --------------------------------------------------------------------------- public

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -27,15 +28,30 @@ class Me(BaseModel):
 
 class TokenIn(BaseModel):
     name: str = Field(min_length=1, max_length=100, description="what the token is for")
+    scope: Literal["read", "write"] = Field(
+        "read", description="read: GET only; write: everything the user may do"
+    )
+    days: int | None = Field(
+        None, ge=1, le=36500, description="lifetime in days (default and maximum: settings)"
+    )
 
 
 class TokenOut(BaseModel):
     id: int
     name: str
     prefix: str
+    scope: str
     created_at: datetime
+    expires_at: datetime | None
     last_used_at: datetime | None
     revoked_at: datetime | None
+
+
+class PasswordChange(BaseModel):
+    current: str = Field(min_length=1, max_length=256)
+    new: str = Field(
+        min_length=1, max_length=256, description=f"at least {MIN_PASSWORD} characters"
+    )
 
 
 class NewToken(TokenOut):
@@ -57,7 +73,9 @@ class UserOut(BaseModel):
 
 class UserIn(BaseModel):
     username: str = Field(min_length=3, max_length=64)
-    password: str = Field(min_length=MIN_PASSWORD, max_length=256)
+    password: str = Field(
+        min_length=1, max_length=256, description=f"at least {MIN_PASSWORD} characters, not common"
+    )
     role: Role
     unit: str | None = Field(None, max_length=100)
     enterprise_id: int | None = Field(None, ge=1, le=2**31 - 1)
@@ -68,7 +86,9 @@ class UserPatch(BaseModel):
     role: Role | None = None
     active: bool | None = None
     display_name: str | None = Field(None, max_length=100)
-    password: str | None = Field(None, min_length=MIN_PASSWORD, max_length=256)
+    password: str | None = Field(
+        None, min_length=1, max_length=256, description=f"at least {MIN_PASSWORD} characters"
+    )
 
 
 class AuditOut(BaseModel):

@@ -88,7 +88,10 @@ class FeatureCollection(BaseModel):
 
 
 class MapConfig(BaseModel):
-    tile_url: str = Field(description="tile URL template with the key filled in; empty: offline")
+    tile_url: str = Field(
+        description="tile URL template relative to the site (the server's tile proxy, no key); "
+        "empty: offline vector map only"
+    )
     tile_datum: str
 
 

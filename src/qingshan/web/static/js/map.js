@@ -8,7 +8,8 @@ if (m) {
   const datum = cfg.tile_datum === "gcj02" ? "gcj02" : "wgs84";
   const map = L.map("map", { zoomControl: true, attributionControl: false, preferCanvas: true });
   if (cfg.tile_url) {
-    L.tileLayer(cfg.tile_url, { subdomains: ["t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7"], maxZoom: 18 }).addTo(map);
+    // Tiles come through the server's proxy (a relative URL): the tile key stays there.
+    L.tileLayer(cfg.tile_url, { maxZoom: 18 }).addTo(map);
     document.getElementById("tiles-note").textContent = "底图：已配置的瓦片服务";
   }
   // The deployment's recorded outlines: its own region highlighted, others (neighbours) dashed;
