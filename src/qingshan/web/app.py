@@ -25,6 +25,7 @@ from qingshan.web.api import (
     inbox,
     observations,
     overview,
+    registry,
     sites,
     timeline,
 )
@@ -162,6 +163,7 @@ def create_app(
         attachments.router,
         inbox.router,
         timeline.router,
+        registry.router,
     ):
         app.include_router(r, prefix="/api/v1")
 
