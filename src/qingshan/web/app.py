@@ -41,6 +41,7 @@ PAGES = {
     "/site": "site.html",
     "/query": "query.html",
     "/devices": "devices.html",
+    "/registry": "registry.html",
     "/public": "public.html",
 }
 
