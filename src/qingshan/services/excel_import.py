@@ -494,19 +494,54 @@ class Plan:
         return tuple(spec for spec, _h in self.steps)
 
 
-def run(engine: Engine, plan: Plan, data: bytes, *, commit: bool) -> Report:
-    """Read ``data``, check every row and write them in one transaction; commit only when
-    ``commit`` and there is no problem."""
-    report = Report()
+def _parsed(plan: Plan, data: bytes, report: Report) -> list[ParsedSheet] | None:
+    """The plan's sheets read from ``data`` (None, with the problem reported, when none can
+    be)."""
     try:
         sheets = read_workbook(data)
     except WorkbookError as exc:
         report.add("工作簿", None, None, str(exc))
-        return report
+        return None
     parsed = [parse_sheet(spec, sheets, report) for spec in plan.specs]
     if not any(p.present for p in parsed):
         names = "、".join(spec.name for spec in plan.specs)
         report.add("工作簿", None, None, f"没有可导入的工作表（应为 {names} 之一）")
+        return None
+    return parsed
+
+
+def run_in(s: Session, plan: Plan, data: bytes, *, commit: bool) -> Report:
+    """:func:`run` inside the caller's transaction, in a savepoint that is kept only when
+    ``commit`` and there is no problem — so the caller can record the import (workflow,
+    timeline, notices) in the same transaction as the rows. ``committed`` then means "kept";
+    the caller's commit makes it durable."""
+    report = Report()
+    parsed = _parsed(plan, data, report)
+    if parsed is None:
+        return report
+    sp = s.begin_nested()
+    try:
+        ctx = Context(s, report)
+        for (_spec, handler), sheet in zip(plan.steps, parsed, strict=True):
+            if sheet.present:
+                handler(ctx, sheet)
+    except BaseException:
+        sp.rollback()
+        raise
+    if commit and report.ok:
+        sp.commit()
+        report.committed = True
+    else:
+        sp.rollback()
+    return report
+
+
+def run(engine: Engine, plan: Plan, data: bytes, *, commit: bool) -> Report:
+    """Read ``data``, check every row and write them in one transaction; commit only when
+    ``commit`` and there is no problem."""
+    report = Report()
+    parsed = _parsed(plan, data, report)
+    if parsed is None:
         return report
     with session_factory(engine)() as s:
         tx = s.begin()

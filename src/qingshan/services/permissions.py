@@ -35,6 +35,10 @@ INBOX_USERS: tuple[Role, ...] = tuple(Role)
 TIMELINE_READERS: tuple[Role, ...] = DISTRICT
 ATTACHMENT_READERS: tuple[Role, ...] = tuple(Role)
 ATTACHMENT_UPLOADERS: tuple[Role, ...] = tuple(r for r in Role if r is not Role.LEADER)
+# The registry's workbook import: the bureau uploads, checks and rejects; writing a checked
+# workbook into the registry is the administrators' (as the registry_import workflow says).
+REGISTRY_EDITORS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF)
+REGISTRY_IMPORTERS: tuple[Role, ...] = (Role.ADMIN,)
 
 
 def sees_district(p: Principal) -> bool:

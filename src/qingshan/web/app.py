@@ -27,6 +27,7 @@ from qingshan.web.api import (
     inbox,
     observations,
     overview,
+    registry,
     sites,
     timeline,
 )
@@ -43,6 +44,7 @@ PAGES = {
     "/site": "site.html",
     "/query": "query.html",
     "/devices": "devices.html",
+    "/registry": "registry.html",
     "/public": "public.html",
 }
 
@@ -201,6 +203,7 @@ def create_app(
         attachments.router,
         inbox.router,
         timeline.router,
+        registry.router,
     ):
         app.include_router(r, prefix="/api/v1")
 

@@ -2,8 +2,9 @@
 the small field helpers.
 
 :func:`record_change` is the single call site through which every registry create and update
-is written to the audit log (and, once the casework timeline exists, to the timeline beside
-it): services never call :mod:`qingshan.services.audit` directly.
+is written to the audit log and, beside it, to the entity's timeline (one
+:func:`qingshan.services.timeline.record_change` call writes both, so the audit entry is never
+written twice): services never call :mod:`qingshan.services.audit` directly.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from qingshan.roles import Principal
-from qingshan.services import audit
+from qingshan.services import timeline
 from qingshan.services.errors import Conflict, NotFound, ServiceError
 from qingshan.services.registry.rules import FieldProblem
 
@@ -41,6 +42,21 @@ def problem(exc: FieldProblem, field: str) -> RegistryError:
     return RegistryError(str(exc), field)
 
 
+# How a registry entity is named in a timeline summary.
+ENTITY_LABELS = {
+    "region": "行政区划",
+    "region_boundary": "区划边界",
+    "deployment": "本地区设置",
+    "indicator_target": "考核目标",
+    "org_unit": "组织单位",
+    "enterprise": "企业",
+    "site": "点位",
+    "permit": "排污许可证",
+    "permit_limits": "许可限值",
+    "permit_annual_amounts": "许可排放量",
+}
+
+
 def record_change(
     s: Session,
     actor: Principal,
@@ -52,21 +68,25 @@ def record_change(
     client: str | None = None,
 ) -> str:
     """Record one registry change (create: ``before`` None; update: both) in the caller's
-    transaction. Nothing is written when an update changed nothing. Returns the outcome:
-    ``created``, ``updated`` or ``unchanged``."""
+    transaction: one audit entry and one timeline event of the entity (``entity``, ``key``).
+    Nothing is written when an update changed nothing. Returns the outcome: ``created``,
+    ``updated`` or ``unchanged``."""
     if before is not None and before == after:
         return "unchanged"
-    audit.record(
+    created = before is None
+    timeline.record_change(
         s,
         actor,
-        action="create" if before is None else "update",
-        entity=entity,
+        entity_type=entity,
         entity_id=key,
+        action="create" if created else "update",
+        summary=("新建" if created else "修改")
+        + f"登记{ENTITY_LABELS.get(entity, entity)}「{key}」",
         before=before,
         after=after,
         client=client,
     )
-    return "created" if before is None else "updated"
+    return "created" if created else "updated"
 
 
 def plain(value: Any) -> Any:

@@ -34,6 +34,7 @@ from qingshan.services.excel_import import (
     Report,
     Row,
     SheetSpec,
+    run_in,
     write_workbook,
 )
 from qingshan.services.excel_import import (
@@ -628,6 +629,18 @@ def validate(engine: Engine, data: bytes, actor: Principal) -> Report:
 def apply(engine: Engine, data: bytes, actor: Principal) -> Report:
     """Import ``data`` if every row is good (one transaction), else write nothing."""
     return apply_plan(engine, _plan(actor), data)
+
+
+def validate_in(s: Session, data: bytes, actor: Principal) -> Report:
+    """:func:`validate` inside the caller's transaction (everything it tried is undone)."""
+    return run_in(s, _plan(actor), data, commit=False)
+
+
+def apply_in(s: Session, data: bytes, actor: Principal) -> Report:
+    """:func:`apply` inside the caller's transaction: the rows are kept only if every row is
+    good, and become durable with the caller's commit (the web import records its workflow
+    step in the same transaction)."""
+    return run_in(s, _plan(actor), data, commit=True)
 
 
 # --------------------------------------------------------------------------- export

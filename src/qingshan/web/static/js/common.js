@@ -45,8 +45,10 @@ export function fmtTime(iso) {
 
 const NAV = [
   ["./", "驾驶舱", "cockpit"], ["map", "一张图", "map"], ["query", "数据查询", "query"],
-  ["devices", "设备管理", "devices"], ["public", "信息公开", "public"],
+  ["devices", "设备管理", "devices"], ["registry", "登记管理", "registry"], ["public", "信息公开", "public"],
 ];
+// Pages only some roles may use (the registry is the bureau's: administrators and staff).
+const NAV_ROLES = { registry: ["admin", "staff"] };
 
 export async function header(active, { requireLogin = true } = {}) {
   const m = await whoami();
@@ -57,6 +59,7 @@ export async function header(active, { requireLogin = true } = {}) {
   const el = document.createElement("header");
   el.className = "top";
   const links = NAV.filter(([, , key]) => m.role !== "enterprise" || key !== "cockpit")
+    .filter(([, , key]) => !NAV_ROLES[key] || NAV_ROLES[key].includes(m.role))
     .map(([href, label, key]) => `<a href="${href}" class="${key === active ? "active" : ""}">${label}</a>`).join("");
   el.innerHTML = `<div class="brand">青山 · 生态环境监管平台</div><nav>${links}</nav>
     <div class="user">${m.authenticated ? `<span id="who">${esc(m.username)}（${esc(m.role_label)}）</span>

@@ -1,0 +1,339 @@
+"""The registry on the web: its lists (regions, units, enterprises, sites) and the workbook
+import — upload a workbook, see its row-numbered validation report, then import it (all or
+nothing) or reject it.
+
+Each upload is a ``registry_import`` entity: the workbook is its attachment (evidence
+``workbook``) and a ``registry_import`` workflow instance carries it through 已上传 → 已校验 →
+已导入 / 已驳回, every step on the entity's timeline. The rows, the workflow step, the timeline
+and the administrators' inbox notice are written in one transaction: an import either happens
+completely or not at all. A workbook with a bad row is refused with the report and nothing is
+kept — not even the upload.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from qingshan.clock import utcnow
+from qingshan.roles import Principal
+from qingshan.services import attachments, notifications, workflows
+from qingshan.services.attachments import AttachmentStore
+from qingshan.services.errors import Conflict, NotFound
+from qingshan.services.excel_import import Report
+from qingshan.services.permissions import REGISTRY_EDITORS, REGISTRY_IMPORTERS
+from qingshan.services.registry import enterprises, regions, sites, units, workbook
+from qingshan.services.registry.rules import LEVEL_LABELS
+from qingshan.services.registry.units import UNIT_KIND_LABELS
+from qingshan.storage.models_casework import WorkflowInstance
+from qingshan.web.api.attachments import upload_body
+from qingshan.web.deps import PathId, client_of, ctx, read_db, require, write_db
+from qingshan.web.labels import KIND_LABELS
+from qingshan.web.schemas.registry import (
+    EnterpriseOut,
+    ImportRefused,
+    ImportReport,
+    RegionOut,
+    RegistryImportOut,
+    RegistrySiteOut,
+    RejectIn,
+    UnitOut,
+)
+
+router = APIRouter(tags=["registry"])
+
+WORKFLOW = ENTITY = "registry_import"
+EVIDENCE = "workbook"
+
+
+def _rows(report: Report, *, written: bool) -> int:
+    """Data rows the report counts: all of them, or only those written (new or changed)."""
+    return sum(c.created + c.updated if written else c.rows for c in report.counts.values())
+
+
+def _refused(message: str, report: Report) -> HTTPException:
+    body = ImportRefused(message=message, report=ImportReport.model_validate(report.as_dict()))
+    return HTTPException(422, body.model_dump())
+
+
+def _out(s: Session, p: Principal, inst: WorkflowInstance) -> RegistryImportOut:
+    wf = workflows.definition(inst.workflow)
+    fields: dict[str, Any] = json.loads(inst.fields or "{}")
+    books = [
+        link
+        for link, _att in attachments.of_entity(s, p, ENTITY, inst.entity_id)
+        if link.evidence == EVIDENCE
+    ]
+    report = fields.get("report")
+    return RegistryImportOut(
+        id=inst.id,
+        entity_id=inst.entity_id,
+        state=inst.state,
+        state_label=wf.states[inst.state].label,
+        file_name=books[-1].file_name if books else None,
+        attachment_id=books[-1].id if books else None,
+        rows_total=fields.get("rows_total"),
+        rows_written=fields.get("rows_written"),
+        reason=fields.get("reason"),
+        created_at=inst.created_at,
+        updated_at=inst.updated_at,
+        report=ImportReport.model_validate(json.loads(report)) if report else None,
+    )
+
+
+def _instance(s: Session, import_id: int, *, lock: bool = False) -> WorkflowInstance:
+    inst = s.get(WorkflowInstance, import_id, with_for_update=lock)
+    if inst is None or inst.workflow != WORKFLOW or inst.entity_type != ENTITY:
+        raise NotFound(f"没有编号为 {import_id} 的登记表导入")
+    return inst
+
+
+@router.post(
+    "/registry/imports",
+    response_model=RegistryImportOut,
+    status_code=201,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        }
+    },
+    responses={
+        413: {"description": "over the attachment size limit"},
+        422: {"model": ImportRefused, "description": "a bad workbook: the report, nothing kept"},
+    },
+)
+def upload(
+    request: Request,
+    file_name: str = Query(..., min_length=1, max_length=255, description="the file's name"),
+    body: bytes = Depends(upload_body),
+    p: Principal = Depends(require(*REGISTRY_EDITORS)),
+    s: Session = Depends(write_db),
+) -> RegistryImportOut:
+    """Upload a registry workbook (the body is the file's bytes, .xlsx or .xls): it is checked
+    row by row against the registry without writing anything. A good workbook is kept as an
+    attachment of a new import in state 已校验, with its report; a bad one is refused (422)
+    with the row-numbered report and nothing is kept."""
+    client = client_of(request)
+    report = workbook.validate_in(s, body, p)
+    if not report.ok:
+        raise _refused("登记表有错误，未写入任何数据", report)
+    entity_id = f"{utcnow():%Y%m%d%H%M%S}-{secrets.token_hex(4)}"
+    attachments.add(
+        s,
+        AttachmentStore.of(ctx(request).settings),
+        p,
+        body,
+        file_name=file_name,
+        entity_type=ENTITY,
+        entity_id=entity_id,
+        evidence=EVIDENCE,
+    )
+    inst = workflows.start(s, p, WORKFLOW, entity_type=ENTITY, entity_id=entity_id, client=client)
+    inst = workflows.fire(
+        s,
+        p,
+        inst.id,
+        "validate",
+        fields={
+            "rows_total": _rows(report, written=False),
+            "report": json.dumps(report.as_dict(), ensure_ascii=False),
+        },
+        client=client,
+    )
+    return _out(s, p, inst)
+
+
+@router.get("/registry/imports", response_model=list[RegistryImportOut])
+def list_imports(
+    limit: int = Query(50, ge=1, le=200),
+    p: Principal = Depends(require(*REGISTRY_EDITORS)),
+    s: Session = Depends(read_db),
+) -> list[RegistryImportOut]:
+    """The latest workbook imports, newest first."""
+    rows = s.scalars(
+        select(WorkflowInstance)
+        .where(WorkflowInstance.workflow == WORKFLOW, WorkflowInstance.entity_type == ENTITY)
+        .order_by(WorkflowInstance.id.desc())
+        .limit(limit)
+    )
+    return [_out(s, p, inst) for inst in rows]
+
+
+@router.get("/registry/imports/{import_id}", response_model=RegistryImportOut)
+def get_import(
+    import_id: PathId,
+    p: Principal = Depends(require(*REGISTRY_EDITORS)),
+    s: Session = Depends(read_db),
+) -> RegistryImportOut:
+    return _out(s, p, _instance(s, import_id))
+
+
+@router.post(
+    "/registry/imports/{import_id}/import",
+    response_model=RegistryImportOut,
+    responses={
+        409: {"description": "the import is not waiting to be written"},
+        422: {"model": ImportRefused, "description": "a row no longer fits: nothing written"},
+    },
+)
+def do_import(
+    request: Request,
+    import_id: PathId,
+    p: Principal = Depends(require(*REGISTRY_IMPORTERS)),
+    s: Session = Depends(write_db),
+) -> RegistryImportOut:
+    """Write a validated workbook into the registry, all or nothing: the rows, the import's
+    step to 已导入 and a notice to the administrators in one transaction. If the registry
+    changed since the validation so that a row no longer fits, nothing is written (422 with
+    the report) and the import stays 已校验."""
+    inst = _instance(s, import_id, lock=True)
+    wf = workflows.definition(WORKFLOW)
+    if inst.state != "validated":
+        raise Conflict(f"该登记表导入已是「{wf.states[inst.state].label}」，不能导入")
+    books = [
+        (link, att)
+        for link, att in attachments.of_entity(s, p, ENTITY, inst.entity_id)
+        if link.evidence == EVIDENCE
+    ]
+    if not books:
+        raise NotFound(f"登记表导入 {import_id} 没有工作簿附件")
+    link, att = books[-1]
+    data = attachments.content_path(AttachmentStore.of(ctx(request).settings), att).read_bytes()
+    report = workbook.apply_in(s, data, p)
+    if not report.ok:
+        raise _refused("登记表与当前登记数据不符，未写入任何数据", report)
+    written = _rows(report, written=True)
+    client = client_of(request)
+    inst = workflows.fire(
+        s,
+        p,
+        inst.id,
+        "import",
+        fields={
+            "rows_written": written,
+            "report": json.dumps(report.as_dict(), ensure_ascii=False),
+        },
+        client=client,
+    )
+    notifications.notify(
+        s,
+        notifications.users_with_roles(s, ["admin"]),
+        kind=WORKFLOW,
+        subject=f"登记表「{link.file_name}」已导入",
+        body=f"{p.username or '系统'} 导入了登记表「{link.file_name}」，写入 {written} 行"
+        f"（共 {_rows(report, written=False)} 行）。",
+        entity_type=ENTITY,
+        entity_id=inst.entity_id,
+    )
+    return _out(s, p, inst)
+
+
+@router.post(
+    "/registry/imports/{import_id}/reject",
+    response_model=RegistryImportOut,
+    responses={409: {"description": "the import is already finished"}},
+)
+def reject(
+    request: Request,
+    import_id: PathId,
+    body: RejectIn,
+    p: Principal = Depends(require(*REGISTRY_EDITORS)),
+    s: Session = Depends(write_db),
+) -> RegistryImportOut:
+    """Reject an uploaded workbook with the reason; nothing is written to the registry."""
+    inst = _instance(s, import_id, lock=True)
+    wf = workflows.definition(WORKFLOW)
+    if wf.states[inst.state].final:
+        raise Conflict(f"该登记表导入已是「{wf.states[inst.state].label}」，不能驳回")
+    inst = workflows.fire(
+        s, p, inst.id, "reject", fields={"reason": body.reason.strip()}, client=client_of(request)
+    )
+    return _out(s, p, inst)
+
+
+# ---------------------------------------------------------------------------- lists
+
+
+@router.get("/registry/regions", response_model=list[RegionOut])
+def list_regions(
+    p: Principal = Depends(require(*REGISTRY_EDITORS)), s: Session = Depends(read_db)
+) -> list[RegionOut]:
+    """Every registered region by code, and whether it has an outline."""
+    outlined = set(regions.boundary_codes(s))
+    return [
+        RegionOut(
+            code=r.code,
+            name=r.name,
+            level=r.level,
+            level_label=LEVEL_LABELS[r.level],
+            parent_code=r.parent_code,
+            has_boundary=r.code in outlined,
+        )
+        for r in regions.list_regions(s)
+    ]
+
+
+@router.get("/registry/units", response_model=list[UnitOut])
+def list_units(
+    p: Principal = Depends(require(*REGISTRY_EDITORS)), s: Session = Depends(read_db)
+) -> list[UnitOut]:
+    """Every organisational unit (责任单位) by code."""
+    return [
+        UnitOut(
+            code=u.code,
+            name=u.name,
+            kind=u.kind,
+            kind_label=UNIT_KIND_LABELS[u.kind],
+            region_code=u.region_code,
+            parent_code=u.parent_code,
+            contact=u.contact,
+            phone=u.phone,
+        )
+        for u in units.list_units(s)
+    ]
+
+
+@router.get("/registry/enterprises", response_model=list[EnterpriseOut])
+def list_enterprises(
+    p: Principal = Depends(require(*REGISTRY_EDITORS)), s: Session = Depends(read_db)
+) -> list[EnterpriseOut]:
+    """Every registered enterprise by credit code."""
+    return [
+        EnterpriseOut(
+            id=e.id,
+            credit_code=e.credit_code,
+            name=e.name,
+            region_code=e.region_code,
+            industry=e.industry,
+            control_level=e.control_level,
+            permit_class=e.permit_class,
+        )
+        for e in enterprises.list_enterprises(s, p)
+    ]
+
+
+@router.get("/registry/sites", response_model=list[RegistrySiteOut])
+def list_sites(
+    p: Principal = Depends(require(*REGISTRY_EDITORS)), s: Session = Depends(read_db)
+) -> list[RegistrySiteOut]:
+    """Every registered site by kind and code (outlets with their enterprise's credit code)."""
+    return [
+        RegistrySiteOut(
+            code=site.code,
+            name=site.name,
+            kind=site.kind,
+            kind_label=KIND_LABELS.get(site.kind, site.kind),
+            region_code=site.region_code,
+            control_level=site.control_level,
+            enterprise_credit_code=credit,
+        )
+        for site, credit in sites.list_sites(s)
+    ]
