@@ -5,10 +5,6 @@ anything is written, and the administrator's 导入 writes it and the lists show
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +19,7 @@ from qingshan.services.registry import workbook
 from qingshan.storage.db import init_db, make_engine, session_scope
 from qingshan.storage.models import Region
 from support.web_seed import PASSWORD
+from web.live import serve
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -61,50 +58,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         create_user(s, CLI, username="admin", password=PASSWORD, role="admin")
     engine.dispose()
     cwd = tmp_path_factory.mktemp("cwd")
-    env = {
-        **os.environ,
-        "QINGSHAN_DB_URL": url,
-        "QINGSHAN_LOG_LEVEL": "WARNING",
-        "QINGSHAN_ATTACHMENTS_DIR": str(cwd / "files"),
-    }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from qingshan.cli.main import main; main()",
-            "serve",
-            "--hj212-port",
-            "0",
-            "--http-port",
-            "0",
-            "--hj212-host",
-            "127.0.0.1",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=cwd,
-    )
-    port = None
-    deadline = time.monotonic() + 30
-    assert proc.stdout is not None
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        if line.startswith("http_port="):
-            port = int(line.split("=")[1])
-            break
-    if port is None:
-        proc.kill()
-        pytest.fail(f"server did not start: {proc.stderr.read() if proc.stderr else ''}")
-    yield {"base": f"http://127.0.0.1:{port}", "url": url}
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with serve(url, cwd, attachments_dir=str(cwd / "files")) as (base, _hj212_port):
+        yield {"base": base, "url": url}
 
 
 def _region_count(url: str) -> int:
@@ -113,6 +68,15 @@ def _region_count(url: str) -> int:
         n = s.scalar(select(func.count()).select_from(Region)) or 0
     engine.dispose()
     return n
+
+
+def _wait_text(page: Any, selector: str, *texts: str) -> None:
+    page.wait_for_function(
+        "([sel, texts]) => { const e = document.querySelector(sel);"
+        " return !!e && texts.every((t) => e.innerText.includes(t)); }",
+        arg=[selector, list(texts)],
+        timeout=15000,
+    )
 
 
 def test_registry_page_checks_then_imports_a_workbook(server: dict[str, Any]) -> None:
@@ -147,14 +111,13 @@ def test_registry_page_checks_then_imports_a_workbook(server: dict[str, Any]) ->
         counts = page.locator("#counts tbody").inner_text()
         assert "行政区划" in counts and "2" in counts
         assert page.locator("#problems").is_hidden()
-        assert "嘉峪关.xlsx" in page.inner_text("#imports") and "已校验" in page.inner_text(
-            "#imports"
-        )
+        # the list of imports refreshes on its own request after the report: wait for it
+        _wait_text(page, "#imports", "嘉峪关.xlsx", "已校验")
         assert _region_count(server["url"]) == 0  # the report comes before anything is written
 
         page.click("#do-import")
         page.wait_for_selector("#import-result:has-text('已导入')")
         page.wait_for_selector("#regions tbody tr:has-text('嘉峪关市')")
-        assert "已导入" in page.inner_text("#imports")
+        _wait_text(page, "#imports", "已导入")
         assert _region_count(server["url"]) == 2
         browser.close()
