@@ -22,7 +22,7 @@ def main() -> None:
     notify = slow["notify"]
 
     def slowed(s: Session, ctx: scheduler.JobContext, payload: dict[str, Any]) -> Any:
-        time.sleep(0.02)
+        time.sleep(0.05)  # jobs long enough that both workers overlap
         return notify(s, ctx, payload)
 
     slow["notify"] = slowed
