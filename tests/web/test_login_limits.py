@@ -122,8 +122,9 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
 
 @pytest.fixture(scope="module")
 def untrusting(seeded: tuple[str, Path]) -> Iterator[str]:
-    """Default settings: no proxy is trusted."""
-    with serve(*seeded) as (base, _):
+    """Default settings (no proxy is trusted), except a first delay long enough that a burst
+    slowed by a loaded machine cannot outlast it and legitimately earn a sixth evaluation."""
+    with serve(*seeded, web_login_base_delay_seconds="120") as (base, _):
         yield base
 
 
