@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     hj212_write_stall_timeout: float = Field(
         30.0, gt=0, description="seconds replies may stay unread before the link is cut"
     )
+    hj212_refusal_flush_seconds: float = Field(
+        5.0, gt=0, description="seconds between writes of the refusal counters"
+    )
     raw_retention_days: int = Field(400, description="days of raw packets kept for audit")
     log_level: str = "INFO"
     # Web application (qingshan.web)

@@ -49,7 +49,7 @@ import contextlib
 import logging
 import resource
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -68,6 +68,7 @@ from qingshan.gateway.limits import (
     connection_cap,
 )
 from qingshan.protocol.hj212 import (
+    Frame,
     Framer,
     FramingError,
     Packet,
@@ -155,6 +156,7 @@ class GatewayConfig:
             "reject_cutoff": s.hj212_reject_cutoff,
             "write_buffer_bytes": s.hj212_write_buffer_bytes,
             "write_stall_timeout": s.hj212_write_stall_timeout,
+            "refusal_flush_interval": s.hj212_refusal_flush_seconds,
         }
         values.update(overrides)
         return cls(**values)
@@ -184,6 +186,7 @@ class _Connection(asyncio.Protocol):
     strikes: int = 0
     rejects_in_a_row: int = 0
     authenticated: bool = False
+    cutting: bool = False  # closed once its last refusal is answered
     paused: bool = False
     write_paused: bool = False
     held_until: float = 0.0  # refusals answered late: nothing is read before then
@@ -204,6 +207,7 @@ class _Connection(asyncio.Protocol):
         )
         self.transport: asyncio.Transport | None = None
         self.out: list[bytes] = []
+        self.backlog: deque[Frame | FramingError] = deque()
         self.flush_scheduled = False
         self.idle_handle: asyncio.TimerHandle | None = None
         self.stall_handle: asyncio.TimerHandle | None = None
@@ -246,74 +250,66 @@ class _Connection(asyncio.Protocol):
         if self.closed or self.draining:
             return
         self.last_activity = self.loop.time()
-        gw = self.gw
-        for ev in self.framer.feed(data):
-            if self.closed:
-                return
-            if isinstance(ev, FramingError):
-                self.strikes += 1
-                gw.stats.rejected += 1
-                self._quarantine(
-                    Rejected(ev.skipped, ev.reason, ev.detail, mn=self.mn, peer=self.peer)
-                )
-                if self.strikes >= gw.config.max_strikes:
-                    gw.stats.closed_for_garbage += 1
-                    gw.refuse("cut_off", self.address, f"{self.strikes} bad frames ({ev.reason})")
-                    self._close(f"cut off: {ev.reason}", abort=True)
-                    return
-                self._count_reject()
-                continue
-            res = self.decoder.decode(ev.raw, peer=self.peer, now=time.monotonic(), frame=ev)
-            self._take_evicted()
-            if isinstance(res, Pending):
-                continue
-            if isinstance(res, Duplicate):
-                gw.duplicate_parts += 1
-                if res.completed and gw.split_done.get(split_key(res.packet)):
-                    self._reply([data_reply(res.packet)] if wants_reply(res.packet) else [])
-                continue
-            if isinstance(res, Refused):
-                if res.item.reason in AUTH_REASONS:
-                    self._refuse(res.item, (res.packet,))
-                else:  # wrong ST: the PW was right, so the refusal may say why
-                    gw.stats.rejected += 1
-                    self._quarantine(res.item)
-                    r = reply_to(res.packet, durable=False, reason=res.item.reason)
-                    self._reply([r] if r is not None else [])
-                    self._count_reject()
-                continue
-            if isinstance(res, Rejected):
-                gw.stats.rejected += 1
-                self._quarantine(res)
-                self._count_reject()
-                continue
-            self._accepted(res)
+        # Frames wait in the backlog while this connection may not go on (too many packets
+        # in flight, a refusal answered late, replies unread): at most one read's worth,
+        # since reading is paused then.
+        self.backlog.extend(self.framer.feed(data))
+        self._pump()
+
+    def _pump(self) -> None:
+        while self.backlog and not self.closed and not self._must_wait():
+            self._handle(self.backlog.popleft())
         self._update_reading()
+
+    def _handle(self, ev: Frame | FramingError) -> None:
+        gw = self.gw
+        if isinstance(ev, FramingError):
+            self.strikes += 1
+            gw.stats.rejected += 1
+            self._quarantine(Rejected(ev.skipped, ev.reason, ev.detail, mn=self.mn, peer=self.peer))
+            if self.strikes >= gw.config.max_strikes:
+                gw.stats.closed_for_garbage += 1
+                gw.refuse("cut_off", self.address, f"{self.strikes} bad frames ({ev.reason})")
+                self._close(f"cut off: {ev.reason}", abort=True)
+                return
+            self._count_reject()
+            return
+        res = self.decoder.decode(ev.raw, peer=self.peer, now=time.monotonic(), frame=ev)
+        self._take_evicted()
+        if isinstance(res, Pending):
+            return
+        if isinstance(res, Duplicate):
+            gw.duplicate_parts += 1
+            if res.completed and gw.split_done.get(split_key(res.packet)):
+                self._reply([data_reply(res.packet)] if wants_reply(res.packet) else [])
+            return
+        if isinstance(res, Refused):
+            if res.item.reason in AUTH_REASONS:
+                self._refuse(res.item, (res.packet,))
+            else:  # wrong ST: the PW was right, so the refusal may say why
+                gw.stats.rejected += 1
+                self._quarantine(res.item)
+                r = reply_to(res.packet, durable=False, reason=res.item.reason)
+                self._reply([r] if r is not None else [])
+                self._count_reject()
+            return
+        if isinstance(res, Rejected):
+            gw.stats.rejected += 1
+            self._quarantine(res)
+            self._count_reject()
+            return
+        self._accepted(res)
 
     def _accepted(self, res: Accepted) -> None:
         gw = self.gw
         pkt = res.packet
-        parts = res.parts or (pkt,)
-        dev = gw.directory.peek(pkt.mn)
-        if dev is None:
-            # Perhaps registered a moment ago: the committer's directory lookup decides
-            # (it reloads), but only within this address's quarantine rate.
-            gw.request_reload()
-            if not gw.quarantine_allowed(self.address, Reason.UNKNOWN_MN):
-                self._auth_refused(parts, pkt.mn)
-                return
-        else:
-            refusal = check_access(pkt, dev)
-            if refusal is None and gw.throttle.suspect(self.address, pkt.mn, self.loop.time()):
-                refusal = Refusal(Reason.WRONG_PW, f"MN {pkt.mn} locked; this address failed")
-            if refusal is not None and refusal.reason in AUTH_REASONS:
-                rej = Rejected(res.raw, refusal.reason, refusal.detail, mn=pkt.mn, peer=self.peer)
-                self._refuse(rej, parts)
-                return
-            if refusal is None:
-                self.authenticated = True
+        refusal = self._access(pkt)
+        if refusal is not None and refusal.reason in AUTH_REASONS:
+            rej = Rejected(res.raw, refusal.reason, refusal.detail, mn=pkt.mn, peer=self.peer)
+            self._refuse(rej, res.parts or (pkt,))
+            return
         self.packets += 1
-        if self.mn is None and dev is not None:
+        if self.mn is None and refusal is None:
             self.mn = pkt.mn
             gw.commit.log(
                 DeviceEvent,
@@ -328,18 +324,26 @@ class _Connection(asyncio.Protocol):
         self.in_flight += 1
         gw.commit.enqueue(res, self._make_callback(res))
 
-    def _admit(self, packet: Packet) -> tuple[Reason, str] | None:
-        """The access check a split part passes before it is held (the PW is in every part)."""
-        dev = self.gw.directory.peek(packet.mn)
+    def _access(self, packet: Packet) -> Refusal | None:
+        """The access check, in the event loop on the cached directory, before anything is
+        queued or held. An MN not in the cache is refused like any unknown MN (and the cache
+        reloaded, at most once a second, for a device registered a moment ago); the
+        committer checks again on the fresh directory."""
+        gw = self.gw
+        dev = gw.directory.peek(packet.mn)
         if dev is None:
-            self.gw.request_reload()
+            gw.request_reload()
         refusal = check_access(packet, dev)
-        if refusal is None and self.gw.throttle.suspect(self.address, packet.mn, self.loop.time()):
+        if refusal is None and gw.throttle.suspect(self.address, packet.mn, self.loop.time()):
             refusal = Refusal(Reason.WRONG_PW, f"MN {packet.mn} locked; this address failed")
         if refusal is None:
             self.authenticated = True
-            return None
-        return refusal.reason, refusal.detail
+        return refusal
+
+    def _admit(self, packet: Packet) -> tuple[Reason, str] | None:
+        """The access check a split part passes before it is held (the PW is in every part)."""
+        refusal = self._access(packet)
+        return None if refusal is None else (refusal.reason, refusal.detail)
 
     def connection_lost(self, exc: Exception | None) -> None:
         for handle in (self.idle_handle, self.stall_handle):
@@ -393,23 +397,15 @@ class _Connection(asyncio.Protocol):
         self.gw.commit.enqueue(item, callback)
         return True
 
-    def _refuse(self, item: Rejected, parts: Sequence[Packet]) -> None:
-        """A packet refused by the access check in the event loop: quarantine, then answer."""
-        self.gw.stats.rejected += 1
-        mn = item.mn
-
-        def done(_outcome: Outcome | None) -> None:
-            self.in_flight -= 1
-            self._auth_refused(parts, mn)
-            self._update_reading()
-
-        if not self._quarantine(item, done):
-            self._auth_refused(parts, mn)
-
-    def _auth_refused(self, parts: Sequence[Packet], mn: str | None) -> None:
-        """Unknown MN, retired device, wrong PW: count, then answer alike (same QnRtn, same
-        delays), disconnect and block when the throttle says so."""
+    def _refuse(self, item: Rejected, parts: Sequence[Packet], stored: bool = False) -> None:
+        """Unknown MN, retired device, wrong PW: counted at once, quarantined, then answered
+        alike (same QnRtn, same delays) once the quarantine row is committed and the delay
+        has passed; disconnect and block when the throttle says so. ``stored``: the committer
+        refused and quarantined it already."""
         gw = self.gw
+        if not stored:
+            gw.stats.rejected += 1
+        mn = item.mn
         now = self.loop.time()
         verdict = gw.throttle.failure(self.address, mn, now)
         gw.refuse("auth_failure", self.address, f"MN {mn}")
@@ -423,25 +419,33 @@ class _Connection(asyncio.Protocol):
                 f"{verdict.failures} access-check failures (last MN {mn})",
                 blocked_until=until,
             )
+        if verdict.disconnect:
+            self.cutting = True  # nothing more is read from this connection
         self._count_reject()
         code = gw.config.auth_refusal_qnrtn
         replies = [request_reply(p, code) for p in parts if wants_reply(p)]
-        start = max(now, self.held_until)
-        self.held_until = start + verdict.delay
-        if self.held_until <= now:
+        self.held_until = max(now, self.held_until) + verdict.delay
+        due = self.held_until
+
+        def answer() -> None:
             self._reply(replies)
             if verdict.disconnect:
-                self._close("cut off: access-check failures", abort=False)
-            return
+                self._close("cut off: access-check failures")
+            self._pump()
 
-        def later() -> None:
-            self._reply(replies)
-            if verdict.disconnect:
-                self._close("cut off: access-check failures", abort=False)
-            self._update_reading()
+        def answer_when_due() -> None:
+            wait = due - self.loop.time()
+            if wait > 0:
+                self.loop.call_later(wait, answer)
+            else:
+                answer()
 
-        self.loop.call_later(self.held_until - now, later)
-        self._update_reading()
+        def when_stored(_outcome: Outcome | None) -> None:
+            self.in_flight -= 1
+            answer_when_due()
+
+        if stored or not self._quarantine(item, when_stored):
+            answer_when_due()
 
     def _count_reject(self) -> None:
         self.rejects_in_a_row += 1
@@ -467,8 +471,10 @@ class _Connection(asyncio.Protocol):
             if outcome is not None:
                 if outcome.status == "rejected":
                     gw.stats.rejected += 1
+                    # The committer's own access check (fresh directory) may refuse too.
                     if outcome.reason in AUTH_REASONS:
-                        self._auth_refused(item.parts or (item.packet,), item.packet.mn)
+                        rej = Rejected(item.raw, outcome.reason, outcome.detail, mn=item.packet.mn)
+                        self._refuse(rej, item.parts or (item.packet,), stored=True)
                     else:
                         self._reply_outcome(item, outcome)
                         self._count_reject()
@@ -480,7 +486,7 @@ class _Connection(asyncio.Protocol):
                         if len(item.parts) > 1:
                             gw.remember_split(split_key(item.parts[0]))
                     self._reply_outcome(item, outcome)
-            self._update_reading()
+            self._pump()
             if self.draining and self.in_flight == 0 and not self.flush_scheduled:
                 self._close(self.reason)
 
@@ -526,7 +532,7 @@ class _Connection(asyncio.Protocol):
         if self.stall_handle is not None:
             self.stall_handle.cancel()
             self.stall_handle = None
-        self._update_reading()
+        self._pump()
 
     def _check_stall(self) -> None:
         self.stall_handle = None
@@ -535,21 +541,33 @@ class _Connection(asyncio.Protocol):
             self.gw.refuse("slow_reader", self.address, f"{size} bytes of replies unread")
             self._close("cut off: replies not read", abort=True)
 
+    def _must_wait(self) -> bool:
+        """Whether this connection may not take another frame now."""
+        gw = self.gw
+        cfg = gw.config
+        limit = cfg.max_in_flight if self.authenticated else cfg.unauth_in_flight
+        return (
+            self.draining
+            or self.cutting
+            or self.write_paused
+            or self.held_until > self.loop.time()
+            or self.in_flight >= limit
+            or gw.commit.pending >= cfg.max_queue
+        )
+
     def _update_reading(self) -> None:
         if self.closed or self.transport is None:
             return
         gw = self.gw
-        cfg = gw.config
-        limit = cfg.max_in_flight if self.authenticated else cfg.unauth_in_flight
-        queue_full = gw.commit.pending >= cfg.max_queue
-        held = self.held_until > self.loop.time()
-        stop = self.draining or self.write_paused or held or self.in_flight >= limit or queue_full
+        stop = bool(self.backlog) or self._must_wait()
         if stop and not self.paused:
             self.paused = True
             self.transport.pause_reading()
-            if queue_full:
+            if gw.commit.pending >= gw.config.max_queue:
                 gw.globally_paused.add(self)
         elif not stop and self.paused:
+            cfg = gw.config
+            limit = cfg.max_in_flight if self.authenticated else cfg.unauth_in_flight
             # Resume only with room to spare (hysteresis), unless nothing is in flight.
             if self.in_flight > limit // 2 and self.in_flight > 0:
                 return
@@ -592,6 +610,9 @@ class _Connection(asyncio.Protocol):
             if abort:
                 self.transport.abort()
             else:
+                if self.out:  # answers already due leave before the connection closes
+                    self.transport.write(b"".join(self.out))
+                    self.out.clear()
                 self.transport.close()
 
 
@@ -739,7 +760,7 @@ class Gateway:
         if self.globally_paused and self.commit.pending < self.config.max_queue // 2:
             waiting, self.globally_paused = self.globally_paused, set()
             for c in waiting:
-                c._update_reading()
+                c._pump()
 
     async def stop(self) -> None:
         """Graceful: stop accepting and reading, commit and answer in-flight packets, close."""
