@@ -25,6 +25,7 @@ ATTACKER_MN = "010000A8900016F000169A00"  # a registered device in an attacker's
 ATTACKER_PW = "654321"
 SLOW_MN = "010000A8900016F000169B00"  # an HJ 212-2025 device whose link never reads
 DUP_MN = "010000A8900016F000169D00"  # its data is forwarded to an upstream platform
+FLOOD_MN = "010000A8900016F000169E00"  # split parts with a wrong PW are sent for it
 NOFILE = 1024
 LIMITS = {
     "hj212_split_budget_bytes": str(64 * 1024),
@@ -59,6 +60,7 @@ def target(
     add_device(engine, mn=GOOD_MN, pw=GOOD_PW, st="22")
     add_device(engine, mn=ATTACKER_MN, pw=ATTACKER_PW, st="22")
     add_device(engine, mn=SLOW_MN, pw=ATTACKER_PW, st="22", edition="2025")
+    add_device(engine, mn=FLOOD_MN, pw=ATTACKER_PW, st="22")
     add_device(engine, mn=DUP_MN, pw=ATTACKER_PW, st="22", group="province")
     # Port 1 refuses connections: forwarded packets stay queued, so they can be counted.
     add_upstream(engine, name="省平台", host="127.0.0.1", port=1, group="province")

@@ -48,6 +48,7 @@ import asyncio
 import contextlib
 import logging
 import resource
+import socket
 import time
 from collections import OrderedDict, deque
 from collections.abc import Sequence
@@ -243,6 +244,12 @@ class _Connection(asyncio.Protocol):
         gw.per_address[self.address] = gw.per_address.get(self.address, 0) + 1
         gw.conns.add(self)
         transport.set_write_buffer_limits(high=gw.config.write_buffer_bytes)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            # The kernel's send buffer holds unread replies too: bound it as well, so a peer
+            # that does not read is noticed after write_buffer_bytes, not after megabytes.
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, gw.config.write_buffer_bytes)
         self.last_activity = now
         self.idle_handle = self.loop.call_later(self._idle_timeout(), self._check_idle)
 
@@ -583,9 +590,11 @@ class _Connection(asyncio.Protocol):
     def _check_idle(self) -> None:
         if self.closed:
             return
-        idle = self.loop.time() - self.last_activity
+        now = self.loop.time()
+        # A refusal still to be answered late is not silence.
+        idle = now - max(self.last_activity, self.held_until)
         timeout = self._idle_timeout()
-        if idle >= timeout and self.in_flight == 0:
+        if idle >= timeout and self.in_flight == 0 and not self.cutting:
             self.gw.stats.closed_idle += 1
             if not self.authenticated:
                 self.gw.refuse("idle_unauthenticated", self.address, f"silent {timeout:g} s")
