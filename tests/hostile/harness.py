@@ -229,7 +229,8 @@ def assert_good_device_held(device: GoodDevice) -> None:
     assert device.unanswered == 0
     assert len(device.acked) >= 5, device.acked
     assert device.p99() < 1.0, (
-        f"good device ack p99 {device.p99():.3f} s: {sorted(device.latencies)[-5:]} of {len(device.latencies)}"
+        f"good device ack p99 {device.p99():.3f} s; slowest of {len(device.latencies)}: "
+        f"{sorted(device.latencies)[-5:]}"
     )
 
 
