@@ -91,6 +91,8 @@ from qingshan.storage.models_gateway import GatewayRefusal
 
 log = logging.getLogger("qingshan.gateway")
 
+#: Frames one connection may have decoded in one turn of the event loop.
+FRAMES_PER_TURN = 32
 #: Refusals that say nothing about whether the MN exists: answered alike and throttled.
 AUTH_REASONS = frozenset({Reason.UNKNOWN_MN, Reason.RETIRED_DEVICE, Reason.WRONG_PW})
 
@@ -188,6 +190,7 @@ class _Connection(asyncio.Protocol):
     rejects_in_a_row: int = 0
     authenticated: bool = False
     cutting: bool = False  # closed once its last refusal is answered
+    pump_scheduled: bool = False
     paused: bool = False
     write_paused: bool = False
     held_until: float = 0.0  # refusals answered late: nothing is read before then
@@ -264,8 +267,18 @@ class _Connection(asyncio.Protocol):
         self._pump()
 
     def _pump(self) -> None:
+        self.pump_scheduled = False
+        n = 0
         while self.backlog and not self.closed and not self._must_wait():
+            if n == FRAMES_PER_TURN:
+                # Fairness: one connection's burst does not hold the event loop; the rest
+                # of its backlog waits for the next turn (its reading stays paused).
+                if not self.pump_scheduled:
+                    self.pump_scheduled = True
+                    self.loop.call_soon(self._pump)
+                break
             self._handle(self.backlog.popleft())
+            n += 1
         self._update_reading()
 
     def _handle(self, ev: Frame | FramingError) -> None:
