@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import random
 import socket
@@ -188,7 +187,11 @@ async def attacks(
             await asyncio.wait_for(w.drain(), 1)
         w.close()
 
+    async def none() -> None:  # the baseline: the good device alone
+        await asyncio.sleep(0.5)
+
     every = {
+        "none": none,
         "guess": guess,
         "unknown": unknown,
         "split": split,
@@ -196,7 +199,9 @@ async def attacks(
         "fuzz": fuzzer,
         "non_reader": non_reader,
     }
-    chosen = {k: f for k, f in every.items() if only is None or k in only}
+    chosen = {k: f for k, f in every.items() if (k != "none") if only is None or k in only}
+    if only == {"none"}:
+        chosen = {"none": none}
     counts = await asyncio.gather(*[loop_until(stop, f) for f in chosen.values()])
     return dict(zip(chosen, counts, strict=True))
 
@@ -213,34 +218,17 @@ def database(backend: str, cwd: Path) -> Iterator[str]:
         yield url
 
 
-def good_device(port: int, seconds: float) -> int:
-    """The good device alone (a child process): JSON of its latencies and acked QNs."""
-
-    async def run() -> GoodDevice:
-        good = await GoodDevice(port, interval=0.05).start()
-        await asyncio.sleep(seconds + 1.0)
-        await good.stop()
-        return good
-
-    good = asyncio.run(run())
-    print(json.dumps({"latencies": good.latencies, "acked": good.acked}))
-    return 0
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--good-device", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument(
         "--only",
         default="",
-        help="comma-separated attacks (guess,unknown,split,idle,fuzz,non_reader)",
+        help="comma-separated attacks (guess,unknown,split,idle,fuzz,non_reader; none: baseline)",
     )
     args = ap.parse_args()
-    if args.good_device:
-        return good_device(args.good_device, args.seconds)
     with tempfile.TemporaryDirectory() as tmp, database(args.backend, Path(tmp)) as url:
         cwd = Path(tmp)
         engine = init_db(url)
@@ -252,17 +240,9 @@ def main() -> int:
             peak = {"rss": rss0, "fds": fds0}
 
             async def run() -> tuple[GoodDevice, dict[str, int]]:
-                # The good device in its own process: the attackers' CPU work here must not
-                # show up as its latency.
-                proc = await asyncio.create_subprocess_exec(
-                    sys.executable,
-                    __file__,
-                    "--good-device",
-                    str(srv.hj212_port),
-                    "--seconds",
-                    str(args.seconds),
-                    stdout=asyncio.subprocess.PIPE,
-                )
+                # The good device runs in its own process (the harness's GoodDevice): the
+                # attackers' CPU work here is not its latency.
+                good = await GoodDevice(srv.hj212_port, interval=0.05).start()
 
                 async def sample() -> None:
                     while True:
@@ -271,17 +251,16 @@ def main() -> int:
                         await asyncio.sleep(0.2)
 
                 sampler = asyncio.create_task(sample())
-                await asyncio.sleep(1.0)  # the good device is connected first
                 only = set(args.only.split(",")) if args.only else None
                 rounds = await attacks(srv.hj212_port, args.seconds, args.seed, only)
                 sampler.cancel()
-                out, _ = await proc.communicate()
-                data = json.loads(out)
-                good = GoodDevice(srv.hj212_port, latencies=data["latencies"], acked=data["acked"])
+                await good.stop()
                 return good, rounds
 
             good, rounds = asyncio.run(run())
+            t_health = time.monotonic()
             limits = srv.healthz(token)["gateway_limits"]
+            t_health = time.monotonic() - t_health
             log_kb = srv.log_bytes() / 1024
         with engine.connect() as conn:
             stored = set(
@@ -306,7 +285,7 @@ def main() -> int:
     )
     print(
         f"  server: RSS {rss0:.0f} → peak {peak['rss']:.0f} MB; fds {fds0} → peak {peak['fds']}"
-        f" (cap {limits['max_connections']}); log {log_kb:.0f} kB"
+        f" (cap {limits['max_connections']}); log {log_kb:.0f} kB; /healthz {t_health:.2f} s"
     )
     print(
         f"  refused connections {limits['refused_connections']}, held split bytes "
@@ -314,7 +293,9 @@ def main() -> int:
         f"{limits['evicted_split_parts']}, quarantine rows {quarantined}"
     )
     print("  refusals: " + ", ".join(f"{k} {v}" for k, v in limits["refusals"].items()))
-    ok = pct(0.99) < 1000 and not lost and peak["rss"] - rss0 < 100
+    ok = good.unanswered == 0 and pct(0.99) < 1000 and not lost and peak["rss"] - rss0 < 100
+    if good.error:
+        print(f"  good device: {good.error}")
     print("  verdict: " + ("held" if ok else "FAILED"))
     return 0 if ok else 1
 

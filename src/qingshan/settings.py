@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     hj212_unauth_in_flight: int = Field(
         4, ge=1, description="unanswered packets of a link that has not authenticated yet"
     )
+    hj212_mn_in_flight: int = Field(
+        512, ge=1, description="unanswered packets of one MN over all its links"
+    )
     hj212_auth_free_failures: int = Field(
         3, ge=1, description="access-check failures (per address, per MN) answered at once"
     )

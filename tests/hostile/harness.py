@@ -25,20 +25,18 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
 
+from hostile.good_device import GOOD_MN, GOOD_PW, T0
 from qingshan.protocol.hj212 import Frame, Framer, Packet, parse_frame
-from qingshan.simulator.client import DeviceClient, data_packet, make_qn
+from qingshan.simulator.client import data_packet, make_qn
 from qingshan.storage.models import ReceivedPacket
 
 QINGSHAN = str(Path(sys.executable).parent / "qingshan")
-GOOD_MN = "010000A8900016F000169G00"
-GOOD_PW = "123456"
-T0 = datetime(2026, 3, 1, 8, 0)
 
 #: Short limits so that each probe takes seconds (every one is a documented setting).
 FAST: dict[str, str] = {
@@ -76,7 +74,7 @@ class Server:
         req = urllib.request.Request(f"http://127.0.0.1:{self.http_port}/healthz")
         if token is not None:
             req.add_header("Authorization", f"Bearer {token}")
-        with urllib.request.urlopen(req, timeout=5) as resp:
+        with urllib.request.urlopen(req, timeout=30) as resp:
             data: dict[str, Any] = json.loads(resp.read())
         return data
 
@@ -168,46 +166,38 @@ def qn(i: int) -> str:
 
 @dataclass
 class GoodDevice:
-    """The registered device that must not notice the attack."""
+    """The registered device that must not notice the attack; it runs in its own process
+    (``good_device.py``), so the attackers' work in this process is not its latency."""
 
     port: int
     interval: float = 0.05
     latencies: list[float] = field(default_factory=list)
     acked: list[str] = field(default_factory=list)
     unanswered: int = 0
-    sent: int = 0
-    _task: asyncio.Task[None] | None = None
-    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    error: str | None = None
+    _proc: asyncio.subprocess.Process | None = None
 
     async def start(self) -> GoodDevice:
-        self._task = asyncio.create_task(self._run())
+        self._proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(Path(__file__).with_name("good_device.py")),
+            str(self.port),
+            str(self.interval),
+            stdout=asyncio.subprocess.PIPE,
+        )
+        assert self._proc.stdout is not None
+        line = await asyncio.wait_for(self._proc.stdout.readline(), 60)
+        assert line.strip() == b"ready", line
+        await asyncio.sleep(0.3)  # a few acknowledgements before the attack
         return self
 
-    async def _run(self) -> None:
-        dev = await DeviceClient("127.0.0.1", self.port).connect()
-        i = 0
-        try:
-            while not self._stop.is_set():
-                fut = await dev.send(minute_packet(i), qn(i))
-                assert fut is not None
-                self.sent += 1
-                try:
-                    ack = await asyncio.wait_for(fut, 5.0)
-                except (TimeoutError, ConnectionError):
-                    self.unanswered += 1
-                    raise
-                if ack.reply.cn == "9014":
-                    self.latencies.append(ack.latency)
-                    self.acked.append(qn(i))
-                i += 1
-                await asyncio.sleep(self.interval)
-        finally:
-            await dev.close()
-
     async def stop(self) -> None:
-        self._stop.set()
-        assert self._task is not None
-        await self._task  # re-raises a lost connection or a missing answer
+        assert self._proc is not None
+        self._proc.send_signal(signal.SIGTERM)
+        out, _ = await asyncio.wait_for(self._proc.communicate(), 30)
+        data = json.loads(out.decode().strip().splitlines()[-1])
+        self.latencies, self.acked = data["latencies"], data["acked"]
+        self.unanswered, self.error = data["unanswered"], data["error"]
 
     def p99(self) -> float:
         xs = sorted(self.latencies)
@@ -226,7 +216,7 @@ def assert_acked_stored(engine: Engine, device: GoodDevice, mn: str = GOOD_MN) -
 
 
 def assert_good_device_held(device: GoodDevice) -> None:
-    assert device.unanswered == 0
+    assert device.unanswered == 0, device.error
     assert len(device.acked) >= 5, device.acked
     assert device.p99() < 1.0, (
         f"good device ack p99 {device.p99():.3f} s; slowest of {len(device.latencies)}: "

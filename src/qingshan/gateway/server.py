@@ -16,7 +16,8 @@ Limits against hostile peers (docs/operations.md, "Gateway limits"; the bookkeep
 * **Connections**: at most ``max_connections`` (kept below the open-file limit by the caller),
   ``max_per_address`` from one address; a connection that has not authenticated a packet is
   closed after ``unauth_idle_timeout`` s of silence (others after ``idle_timeout``) and may
-  have only ``unauth_in_flight`` packets awaiting their answer (no pipelined guessing).
+  have only ``unauth_in_flight`` packets awaiting their answer (no pipelined guessing); one
+  MN's packets awaiting their commit, over all its connections, at most ``mn_in_flight``.
 * **Passwords**: unknown MN, retired device and wrong PW are answered alike (9011 with QnRtn
   ``auth_refusal_qnrtn``), after the same delays: :class:`~qingshan.gateway.limits.AuthThrottle`
   delays, then disconnects and blocks the address.
@@ -113,6 +114,7 @@ class GatewayConfig:
     max_per_address: int = 64
     unauth_idle_timeout: float = 30.0
     unauth_in_flight: int = 4
+    mn_in_flight: int = 512
     auth: AuthPolicy = field(default_factory=AuthPolicy)
     auth_refusal_qnrtn: int = 3
     split_budget_bytes: int = 8 * 1024 * 1024
@@ -142,6 +144,7 @@ class GatewayConfig:
             "max_per_address": s.hj212_max_per_address,
             "unauth_idle_timeout": s.hj212_unauth_idle_timeout,
             "unauth_in_flight": s.hj212_unauth_in_flight,
+            "mn_in_flight": s.hj212_mn_in_flight,
             "auth": AuthPolicy(
                 free_failures=s.hj212_auth_free_failures,
                 window_s=s.hj212_auth_window_seconds,
@@ -342,6 +345,7 @@ class _Connection(asyncio.Protocol):
                 },
             )
         self.in_flight += 1
+        gw.mn_in_flight[pkt.mn] = gw.mn_in_flight.get(pkt.mn, 0) + 1
         gw.commit.enqueue(res, self._make_callback(res))
 
     def _access(self, packet: Packet) -> Refusal | None:
@@ -375,6 +379,8 @@ class _Connection(asyncio.Protocol):
             return
         gw.conns.discard(self)
         gw.globally_paused.discard(self)
+        if self.mn is not None:
+            gw.mn_waiting.get(self.mn, set()).discard(self)
         gw.stats.connections -= 1
         left = gw.per_address.get(self.address, 1) - 1
         if left > 0:
@@ -488,6 +494,7 @@ class _Connection(asyncio.Protocol):
         def done(outcome: Outcome | None) -> None:
             self.in_flight -= 1
             gw = self.gw
+            gw.mn_done(item.packet.mn)
             if outcome is not None:
                 if outcome.status == "rejected":
                     gw.stats.rejected += 1
@@ -573,7 +580,19 @@ class _Connection(asyncio.Protocol):
             or self.held_until > self.loop.time()
             or self.in_flight >= limit
             or gw.commit.pending >= cfg.max_queue
+            or self._mn_busy()
         )
+
+    def _mn_busy(self) -> bool:
+        """This connection's device has ``mn_in_flight`` packets awaiting their commit over
+        all its connections: one credential cannot fill the shared queue. (A connection's
+        first packet is decoded before its MN is known, so the cap can be passed by one
+        packet per connection, which the connection caps bound.)"""
+        gw = self.gw
+        if self.mn is None or gw.mn_in_flight.get(self.mn, 0) < gw.config.mn_in_flight:
+            return False
+        gw.mn_waiting.setdefault(self.mn, set()).add(self)
+        return True
 
     def _update_reading(self) -> None:
         if self.closed or self.transport is None:
@@ -649,6 +668,8 @@ class Gateway:
         self.conns: set[_Connection] = set()
         self.globally_paused: set[_Connection] = set()
         self.per_address: dict[str, int] = {}
+        self.mn_in_flight: dict[str, int] = {}
+        self.mn_waiting: dict[str, set[_Connection]] = {}
         self.throttle = AuthThrottle(cfg.auth)
         self.held = HeldParts(
             max_bytes=cfg.split_budget_bytes,
@@ -729,6 +750,18 @@ class Gateway:
             return True
         self.ledger.record("quarantine_suppressed", address, utcnow(), detail=str(reason))
         return False
+
+    def mn_done(self, mn: str) -> None:
+        left = self.mn_in_flight.get(mn, 1) - 1
+        if left > 0:
+            self.mn_in_flight[mn] = left
+        else:
+            self.mn_in_flight.pop(mn, None)
+        if left <= self.config.mn_in_flight // 2:
+            for c in self.mn_waiting.pop(mn, ()):
+                if not c.pump_scheduled and not c.closed:
+                    c.pump_scheduled = True
+                    c.loop.call_soon(c._pump)
 
     def remember_split(self, key: SplitKey) -> None:
         self.split_done[key] = True
