@@ -94,6 +94,8 @@ log = logging.getLogger("qingshan.gateway")
 
 #: Frames one connection may have decoded in one turn of the event loop.
 FRAMES_PER_TURN = 32
+#: Bytes of a connection framed at a time (a few frames).
+FRAME_SLICE = 4096
 #: Refusals that say nothing about whether the MN exists: answered alike and throttled.
 AUTH_REASONS = frozenset({Reason.UNKNOWN_MN, Reason.RETIRED_DEVICE, Reason.WRONG_PW})
 
@@ -215,6 +217,7 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.out: list[bytes] = []
         self.backlog: deque[Frame | FramingError] = deque()
+        self.inbuf = bytearray()
         self.flush_scheduled = False
         self.idle_handle: asyncio.TimerHandle | None = None
         self.stall_handle: asyncio.TimerHandle | None = None
@@ -263,16 +266,24 @@ class _Connection(asyncio.Protocol):
         if self.closed or self.draining:
             return
         self.last_activity = self.loop.time()
-        # Frames wait in the backlog while this connection may not go on (too many packets
-        # in flight, a refusal answered late, replies unread): at most one read's worth,
-        # since reading is paused then.
-        self.backlog.extend(self.framer.feed(data))
+        # Bytes wait unframed, and frames in the backlog, while this connection may not go
+        # on (too many packets in flight, a refusal answered late, replies unread): at most
+        # one read's worth, since reading is paused then. Bytes are framed a slice at a
+        # time, as frames are needed: a flood that is cut off early costs little CPU.
+        self.inbuf += data
         self._pump()
 
     def _pump(self) -> None:
         self.pump_scheduled = False
         n = 0
-        while self.backlog and not self.closed and not self._must_wait():
+        while not self.closed and not self._must_wait():
+            if not self.backlog:
+                if not self.inbuf:
+                    break
+                chunk = bytes(self.inbuf[:FRAME_SLICE])
+                del self.inbuf[:FRAME_SLICE]
+                self.backlog.extend(self.framer.feed(chunk))
+                continue
             if n == FRAMES_PER_TURN:
                 # Fairness: one connection's burst does not hold the event loop; the rest
                 # of its backlog waits for the next turn (its reading stays paused).
@@ -598,7 +609,7 @@ class _Connection(asyncio.Protocol):
         if self.closed or self.transport is None:
             return
         gw = self.gw
-        stop = bool(self.backlog) or self._must_wait()
+        stop = bool(self.backlog) or bool(self.inbuf) or self._must_wait()
         if stop and not self.paused:
             self.paused = True
             self.transport.pause_reading()
