@@ -91,7 +91,12 @@ def bench_simulate(n: int, rates: list[float], seconds: float) -> None:
                     for d in make_devices(n, "2017", "BD")
                 ],
             )
-        env = {**os.environ, "QINGSHAN_LOG_LEVEL": "WARNING"}
+        # Every simulated device connects from 127.0.0.1: lift the per-address cap.
+        env = {
+            **os.environ,
+            "QINGSHAN_LOG_LEVEL": "WARNING",
+            "QINGSHAN_HJ212_MAX_PER_ADDRESS": "100000",
+        }
         proc = subprocess.Popen(
             [
                 QINGSHAN,

@@ -76,7 +76,12 @@ def acked_in_db(url: str) -> int:
 
 
 def start_serve(url: str) -> tuple[subprocess.Popen[str], int]:
-    env = {**os.environ, "QINGSHAN_LOG_LEVEL": "WARNING"}
+    # Every simulated device connects from 127.0.0.1: lift the per-address cap.
+    env = {
+        **os.environ,
+        "QINGSHAN_LOG_LEVEL": "WARNING",
+        "QINGSHAN_HJ212_MAX_PER_ADDRESS": "100000",
+    }
     proc = subprocess.Popen(
         [
             QINGSHAN,

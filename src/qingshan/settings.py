@@ -35,6 +35,81 @@ class Settings(BaseSettings):
     http_port: int = 8000
     hj212_max_segment: int = Field(1024, description="largest data segment accepted, chars")
     hj212_idle_timeout: float = Field(600.0, description="seconds before a silent link is closed")
+    # Gateway limits against hostile peers (docs/operations.md, "Gateway limits")
+    hj212_max_connections: int = Field(
+        0,
+        ge=0,
+        description="HJ 212 connections at once; 0 = the open-file limit less hj212_fd_reserve "
+        "(never more than that, whatever is set)",
+    )
+    hj212_fd_reserve: int = Field(
+        1024,
+        ge=16,
+        description="file descriptors kept for the web app, database and files (at most half "
+        "the open-file limit)",
+    )
+    hj212_max_per_address: int = Field(
+        64, ge=1, description="HJ 212 connections at once from one address"
+    )
+    hj212_unauth_idle_timeout: float = Field(
+        30.0, gt=0, description="seconds before a link that has not authenticated is closed"
+    )
+    hj212_unauth_in_flight: int = Field(
+        4, ge=1, description="unanswered packets of a link that has not authenticated yet"
+    )
+    hj212_mn_in_flight: int = Field(
+        512, ge=1, description="unanswered packets of one MN over all its links"
+    )
+    hj212_auth_free_failures: int = Field(
+        3, ge=1, description="access-check failures (per address, per MN) answered at once"
+    )
+    hj212_auth_window_seconds: float = Field(
+        900.0, gt=0, description="access-check failures older than this are forgotten"
+    )
+    hj212_auth_base_delay_seconds: float = Field(
+        1.0, gt=0, description="delay of the first late refusal; doubles with each failure"
+    )
+    hj212_auth_max_delay_seconds: float = Field(
+        30.0, gt=0, description="longest delay before a refusal is answered"
+    )
+    hj212_auth_disconnect_after: int = Field(
+        10, ge=1, description="access-check failures that close the link and block the address"
+    )
+    hj212_auth_block_seconds: float = Field(
+        900.0, gt=0, description="how long a blocked address's connections are refused"
+    )
+    hj212_auth_refusal_qnrtn: int = Field(
+        3,
+        description="QnRtn of the 9011 answer to unknown MN, retired device and wrong PW alike "
+        "(3 PW错误 or 2 请求被拒绝; one code, so an answer never tells which MNs exist)",
+    )
+    hj212_split_budget_bytes: int = Field(
+        8 * 1024 * 1024, ge=4096, description="bytes of split-packet parts held, all links"
+    )
+    hj212_split_max_pnum: int = Field(
+        1000, ge=1, description="largest PNUM accepted (more parts: refused, quarantined)"
+    )
+    hj212_split_max_age: float = Field(
+        300.0, gt=0, description="seconds an incomplete split packet is held"
+    )
+    hj212_quarantine_rate: float = Field(
+        5.0, gt=0, description="quarantine rows a second per address; beyond, only counted"
+    )
+    hj212_quarantine_burst: float = Field(
+        50.0, ge=1, description="quarantine rows an address may write at once"
+    )
+    hj212_reject_cutoff: int = Field(
+        50, ge=1, description="refused packets in a row that close a link"
+    )
+    hj212_write_buffer_bytes: int = Field(
+        256 * 1024, ge=4096, description="unread reply bytes after which a link is not read"
+    )
+    hj212_write_stall_timeout: float = Field(
+        30.0, gt=0, description="seconds replies may stay unread before the link is cut"
+    )
+    hj212_refusal_flush_seconds: float = Field(
+        5.0, gt=0, description="seconds between writes of the refusal counters"
+    )
     raw_retention_days: int = Field(400, description="days of raw packets kept for audit")
     log_level: str = "INFO"
     # Web application (qingshan.web)
@@ -123,6 +198,14 @@ class Settings(BaseSettings):
     scheduler_lease_seconds: float = Field(
         300.0, description="a claimed job not finished within this is taken over by another runner"
     )
+
+    @field_validator("hj212_auth_refusal_qnrtn")
+    @classmethod
+    def _uniform_refusal(cls, v: int) -> int:
+        # 4 MN错误 would tell a guesser which MNs exist; 5 is for the ST.
+        if v not in (2, 3):
+            raise ValueError("hj212_auth_refusal_qnrtn must be 3 (PW错误) or 2 (请求被拒绝)")
+        return v
 
     @field_validator("web_forwarded_allow_ips")
     @classmethod

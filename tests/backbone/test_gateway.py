@@ -64,7 +64,7 @@ def test_packets_are_acknowledged_after_commit(engine: Engine) -> None:
     assert kinds == ["connect", "disconnect"]
 
 
-def test_unknown_mn_and_wrong_pw_get_9011_and_are_quarantined(engine: Engine) -> None:
+def test_unknown_mn_and_wrong_pw_get_the_same_9011_and_are_quarantined(engine: Engine) -> None:
     add_device(engine, mn=MN, pw=PW, st="22")
 
     async def scenario(gw: Gateway) -> None:
@@ -73,7 +73,8 @@ def test_unknown_mn_and_wrong_pw_get_9011_and_are_quarantined(engine: Engine) ->
         f2 = await dev.send(minute(1, mn=MN2), qn_of(1))
         a1, a2 = await asyncio.wait_for(asyncio.gather(f1, f2), 10)  # type: ignore[arg-type]
         assert (a1.reply.cn, a1.reply.cp.params.get("QnRtn")) == ("9011", "3")
-        assert (a2.reply.cn, a2.reply.cp.params.get("QnRtn")) == ("9011", "4")
+        # The same answer: it must not tell a guesser which MNs exist (issue 18).
+        assert (a2.reply.cn, a2.reply.cp.params.get("QnRtn")) == ("9011", "3")
         await dev.close()
 
     run(engine, scenario)

@@ -272,11 +272,9 @@ async def _live(
         sys.stdout.flush()
         ports.set_result((hj, web))
 
-    config = GatewayConfig(
-        host=settings.hj212_host,
-        port=settings.hj212_port,
-        idle_timeout=settings.hj212_idle_timeout,
-        max_segment=settings.hj212_max_segment,
+    # The simulated fleet connects from this machine's one address.
+    config = GatewayConfig.from_settings(
+        settings, max_per_address=max(settings.hj212_max_per_address, 1000)
     )
     from qingshan.services.accounts import demo_account
     from qingshan.storage.db import session_factory

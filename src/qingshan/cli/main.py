@@ -12,6 +12,7 @@ from qingshan.cli import (
     demo,
     device,
     enterprise,
+    gateway,
     hj212,
     ingest,
     jobs,
@@ -68,6 +69,7 @@ app.add_typer(site.app, name="site")
 app.add_typer(registry.app, name="registry")
 app.add_typer(registry.deployment_app, name="deployment")
 app.add_typer(upstream.app, name="upstream")
+app.add_typer(gateway.app, name="gateway")
 app.add_typer(user.app, name="user")
 app.add_typer(quality.app, name="quality")
 app.add_typer(report.app, name="report")

@@ -38,12 +38,7 @@ def serve(
         if not 0 <= port <= 65535:
             raise fail(f"{name} {port} out of range 0-65535 (0 = any free port)", 2)
     engine = open_engine(s.db_url)
-    config = GatewayConfig(
-        host=s.hj212_host,
-        port=s.hj212_port,
-        idle_timeout=s.hj212_idle_timeout,
-        max_segment=s.hj212_max_segment,
-    )
+    config = GatewayConfig.from_settings(s)
     from qingshan.storage.db import session_factory
     from qingshan.web import create_app
 

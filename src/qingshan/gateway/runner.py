@@ -26,6 +26,7 @@ from sqlalchemy import Engine
 from qingshan.gateway.forward import Forwarder
 from qingshan.gateway.server import Gateway, GatewayConfig
 from qingshan.services.figures import update_dirty
+from qingshan.services.refusals import purge_refusals
 from qingshan.services.rollups import run_rollups
 from qingshan.storage.db import session_factory
 from qingshan.storage.writes import purge_raw
@@ -53,7 +54,9 @@ class HealthServer:
                 pass
             parts = line.decode("latin-1").split()
             if len(parts) >= 2 and parts[0] == "GET" and parts[1] == "/healthz":
-                body = json.dumps(self.status(), ensure_ascii=False).encode()
+                # No log-in here: never what the limits refused, and from whom.
+                status = {k: v for k, v in self.status().items() if k != "gateway_limits"}
+                body = json.dumps(status, ensure_ascii=False).encode()
                 head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n"
             else:
                 body = b'{"error": "not found; try GET /healthz"}'
@@ -152,6 +155,8 @@ async def serve(
             "largest_batch": c.largest_batch,
             "forwarded": forwarder.stats.delivered,
             "forward_errors": forwarder.stats.last_error,
+            # What the gateway's limits refused: for the bureau's staff only (web app).
+            "gateway_limits": gateway.limits_status(),
         }
 
     health: HealthServer | None = None
@@ -174,6 +179,11 @@ async def serve(
         ),
         asyncio.create_task(
             _periodic("raw packet purge", 3600.0, lambda: purge_raw(engine, retention_days))
+        ),
+        asyncio.create_task(
+            _periodic(
+                "refusal counter purge", 3600.0, lambda: purge_refusals(engine, retention_days)
+            )
         ),
         # Environmental-quality figures follow the data (issue 7): only what changed.
         asyncio.create_task(

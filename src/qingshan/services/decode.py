@@ -8,11 +8,13 @@ and SM4 key, and stamps what it returns with the peer and the reception time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from qingshan.clock import utcnow
-from qingshan.protocol.hj212 import Frame, Packet, Reassembled, Receiver, Rejection
+from qingshan.protocol.hj212 import Frame, Packet, Reason, Reassembled, Receiver, Rejection
+from qingshan.protocol.hj212.receiver import DuplicatePart, HeldParts
 from qingshan.services.ingest import Accepted, Rejected
 from qingshan.services.registry import Directory
 
@@ -22,6 +24,23 @@ class Pending:
     """A part of a split packet; the whole packet is not complete yet."""
 
     packet: Packet
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A split part the access check refused before it was held: ``item`` goes to the
+    quarantine; ``packet`` is what is answered (9011)."""
+
+    item: Rejected
+    packet: Packet
+
+
+@dataclass(frozen=True, slots=True)
+class Duplicate:
+    """A split part that is already held or whose packet was completed: not stored again."""
+
+    packet: Packet
+    completed: bool
 
 
 class Decoder:
@@ -35,6 +54,8 @@ class Decoder:
         max_segment: int = 1024,
         max_parts: int = 1000,
         max_age_s: float = 300.0,
+        held: HeldParts | None = None,
+        admit: Callable[[Packet], tuple[Reason, str] | None] | None = None,
     ) -> None:
         self.directory = directory
         # peek, never reload: this runs in the event loop (the committer reloads).
@@ -44,6 +65,8 @@ class Decoder:
             max_segment=max_segment,
             max_parts=max_parts,
             max_age_s=max_age_s,
+            held=held,
+            admit=admit,
         )
 
     def decode(
@@ -54,7 +77,7 @@ class Decoder:
         now: float,
         received_at: datetime | None = None,
         frame: Frame | None = None,
-    ) -> Accepted | Rejected | Pending:
+    ) -> Accepted | Rejected | Pending | Refused | Duplicate:
         """Decode one packet (``frame``: already cut by a :class:`Framer`, saves re-framing)."""
         got = self.receiver.decode(raw, now, frame)
         at = received_at or utcnow()
@@ -68,5 +91,8 @@ class Decoder:
                 parts=(got.packet,) if len(parts) == 1 else tuple(p.packet for p in parts),
             )
         if isinstance(got, Rejection):
-            return Rejected(got.raw, got.reason, got.detail, mn=got.mn, peer=peer, received_at=at)
+            item = Rejected(got.raw, got.reason, got.detail, mn=got.mn, peer=peer, received_at=at)
+            return item if got.packet is None else Refused(item, got.packet)
+        if isinstance(got, DuplicatePart):
+            return Duplicate(got.part.packet, got.completed)
         return Pending(got.packet)

@@ -39,6 +39,8 @@ ATTACHMENT_UPLOADERS: tuple[Role, ...] = tuple(r for r in Role if r is not Role.
 # workbook into the registry is the administrators' (as the registry_import workflow says).
 REGISTRY_EDITORS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF)
 REGISTRY_IMPORTERS: tuple[Role, ...] = (Role.ADMIN,)
+# The HJ 212 gateway's refusal counters (who was blocked, throttled, cut off): /healthz.
+GATEWAY_OPERATORS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF)
 
 
 def sees_district(p: Principal) -> bool:

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from qingshan import __version__
 from qingshan.roles import PUBLIC
 from qingshan.services.errors import Conflict, NotFound
-from qingshan.services.permissions import READERS
+from qingshan.services.permissions import GATEWAY_OPERATORS, READERS
 from qingshan.settings import Settings
 from qingshan.storage.db import READONLY
 from qingshan.web.api import (
@@ -218,7 +218,10 @@ def create_app(
         except HTTPException:
             p = PUBLIC
         if p.role in READERS:
-            return full
+            if p.role in GATEWAY_OPERATORS:
+                return full
+            # What the gateway refused and from whom: the bureau's operators only.
+            return {k: v for k, v in full.items() if k != "gateway_limits"}
         return {
             k: v
             for k, v in full.items()
