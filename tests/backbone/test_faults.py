@@ -20,6 +20,9 @@ from qingshan.simulator.client import DeviceClient, data_packet, make_qn
 from qingshan.storage.models import Observation, RawPacket, ReceivedPacket
 from support.hj212 import MN, PW, T0, qn_of
 
+# kill -9 and a database outage mid-stream, with deadlines: run alone.
+pytestmark = pytest.mark.serial
+
 QINGSHAN = str(Path(sys.executable).parent / "qingshan")
 DEVICES = [f"010000A8900016F0001{i:05d}" for i in range(4)]
 PER_DEVICE = 150

@@ -275,6 +275,7 @@ def _env() -> dict[str, str]:
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 def test_two_processes_share_the_work_and_do_each_job_once(db_url: str, engine: Engine) -> None:
     users = make_users(engine)
     n = 60
@@ -307,6 +308,7 @@ def test_two_processes_share_the_work_and_do_each_job_once(db_url: str, engine: 
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 def test_two_cron_runs_of_the_cli_do_each_job_once(db_url: str, engine: Engine) -> None:
     users = make_users(engine)
     n = 40

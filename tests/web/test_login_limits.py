@@ -24,6 +24,9 @@ from qingshan.web.auth import LoginLimiter
 from support.web_seed import PASSWORD, seed
 from web.live import serve
 
+# Bursts of concurrent log-ins and a hash timed against a writer: run alone.
+pytestmark = pytest.mark.serial
+
 
 class Clock:
     def __init__(self) -> None:
