@@ -65,7 +65,7 @@ def test_missing_hours_are_due_and_not_received() -> None:
     assert c.transmission_rate == Fraction(7, 9)
     assert c.validity_rate == Fraction(6, 7)
     assert c.effective_transmission_rate == Fraction(6, 9)
-    assert c.effective_transmission_rate == c.transmission_rate * c.validity_rate  # type: ignore[operator]
+    assert c.effective_transmission_rate == c.transmission_rate * c.validity_rate
     assert c.by_flag == {"N": 6, "C": 1, "F": 1}
 
 
@@ -145,8 +145,8 @@ def test_one_episode_per_condition_with_peak_and_duration() -> None:
     js = [sv.Judgement(T0 + i * H, Fraction(v), v > 30) for i, v in enumerate(values)]
     eps = sv.episodes(js, H)
     assert [(e.start, e.end, e.peak, e.peak_at, e.periods) for e in eps] == [
-        (T0 + H, T0 + 4 * H, 40, T0 + 2 * H, 3),
-        (T0 + 6 * H, T0 + 7 * H, 32, T0 + 6 * H, 1),
+        (T0 + H, T0 + 4 * H, Fraction(40), T0 + 2 * H, 3),
+        (T0 + 6 * H, T0 + 7 * H, Fraction(32), T0 + 6 * H, 1),
     ]
     assert eps[0].duration == 3 * H
     assert eps[0].multiple(30) == Fraction(1, 3)
