@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from qingshan.cli.registry import DB, JSON, in_session, show
 from qingshan.roles import CLI
-from qingshan.services.sources import shape, stats
+from qingshan.services.sources import alarms, shape, stats
 
 app = typer.Typer(help="污染源监管：传输有效率、超标、排放量", no_args_is_help=True)
 
@@ -82,3 +82,81 @@ def stats_command(
         },
         False,
     )
+
+
+@app.command("detect")
+def detect_command(db: str | None = DB, as_json: bool = JSON) -> None:
+    """立即检测一次超标、离线和数据线索事件（qingshan serve 每隔几秒自动检测）。"""
+
+    def action(s: Session) -> dict[str, int]:
+        r = alarms.detect(s)
+        return {"created": r.created, "updated": r.updated, "cleared": r.cleared,
+                "notified": r.notified}  # fmt: skip
+
+    out = in_session(db, action)
+    if as_json:
+        typer.echo(json.dumps(out))
+    else:
+        typer.echo(
+            f"新事件 {out['created']}，更新 {out['updated']}，恢复 {out['cleared']}，"
+            f"通知 {out['notified']}"
+        )
+
+
+KIND = typer.Option(
+    None, "--kind", help="事件类型：exceedance offline constant zeros pinned（可重复）"
+)
+
+
+@app.command("alarms")
+def alarms_command(
+    open_only: bool = typer.Option(
+        False, "--open", help="只列未关闭的事件（持续中、已恢复待确认）"
+    ),
+    kind: list[str] | None = KIND,
+    as_json: bool = JSON,
+    db: str | None = DB,
+) -> None:
+    """列出超标、离线报警和数据线索事件（每个事件一条：开始、结束、峰值、持续时间）。"""
+
+    def action(s: Session) -> list[dict[str, object]]:
+        rows = alarms.list_episodes(s, CLI, open_only=open_only, kinds=kind or None)
+        return alarms.episodes_json(s, rows)
+
+    rows = in_session(db, action)
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    show(
+        rows,
+        {
+            "id": "编号",
+            "enterprise": "企业",
+            "outlet": "排放口",
+            "kind_label": "类型",
+            "pollutant": "污染物",
+            "start": "开始",
+            "end": "结束",
+            "periods": "时段数",
+            "peak": "峰值",
+            "limit": "限值",
+            "status_label": "状态",
+        },
+        False,
+    )
+
+
+@app.command("confirm")
+def confirm_command(
+    episode_id: int = typer.Argument(..., help="事件编号"),
+    note: str = typer.Option(..., "--note", help="核实情况"),
+    db: str | None = DB,
+) -> None:
+    """确认（核实）一个事件；条件已消除的事件确认后关闭。"""
+
+    def action(s: Session) -> dict[str, object]:
+        return alarms.episode_json(alarms.confirm(s, CLI, episode_id, note))
+
+    row = in_session(db, action)
+    typer.echo(json.dumps(row, ensure_ascii=False))
+    typer.echo(f"事件 {episode_id}：{row['status_label']}", err=True)

@@ -91,6 +91,11 @@ class OutletStats:
     exceedance_days: int
     episodes: tuple[EpisodeInfo, ...]
     emissions: dict[str, Emission]
+    # for the alarm detection: the assessed pollutants' records of the due hours, the latest
+    # judged period per (pollutant, basis), the outlet's active devices
+    records: dict[str, dict[datetime, sv.Record]] = field(default_factory=dict)
+    last_judged: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    device_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +259,7 @@ def _outlet_stats(
     due_set = set(due)
     o2_rows = rows.get(O2, {})
     episodes: list[EpisodeInfo] = []
+    last_judged: dict[tuple[str, str], datetime] = {}
     keys = sorted({(lim.pollutant, lim.basis) for lim in site_limits})
     for code, basis in keys:
         recs = [r for t, r in rows.get(code, {}).items() if t in due_set]
@@ -291,6 +297,8 @@ def _outlet_stats(
                 )
                 shown = shown or lim
             step = DAY
+        if judged:
+            last_judged[(code, basis.value)] = max(j.when for j in judged)
         for e in sv.episodes(judged, step):
             assert shown is not None  # an episode needs a judged value, which needs a limit
             peak_lim = limit_on(e.peak_at.date()) or shown
@@ -349,6 +357,9 @@ def _outlet_stats(
         exceedance_days=len(days),
         episodes=tuple(episodes),
         emissions=emissions,
+        records={c: {t: r for t, r in rows.get(c, {}).items() if t in due_set} for c in pollutants},
+        last_judged=last_judged,
+        device_ids=tuple(sorted(o.devices)),
     )
 
 
