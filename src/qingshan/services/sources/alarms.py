@@ -99,7 +99,7 @@ def _text(x: Fraction | Any) -> str:
 
 def _found(s: Session, p: stats.Period) -> list[Found]:
     out: list[Found] = []
-    ents = stats.source_stats(s, CLI, p)
+    ents = stats.source_stats(s, CLI, p, keep_records=True)
     due = sv.expected_periods(p.start, p.end, p.cutoff)
     due_set = set(due)
     dev_site: dict[int, tuple[int, int]] = {}

@@ -378,9 +378,12 @@ def source_stats(
     *,
     region: str | None = None,
     enterprise_id: int | None = None,
+    keep_records: bool = False,
 ) -> list[EnterpriseStats]:
     """Per enterprise (by name), its outlets' statistics over the period, within the
-    principal's scope (an enterprise user: its own enterprise only)."""
+    principal's scope (an enterprise user: its own enterprise only). Observations are read
+    and reduced ``CHUNK`` devices at a time, so memory does not grow with the number of
+    outlets; ``keep_records`` keeps each outlet's records (for the alarm detection)."""
     outlets = _outlets(s, principal, region, enterprise_id)
     limits_on = _limits(s, p)
     due = sv.expected_periods(p.start, p.end, p.cutoff)
@@ -389,19 +392,32 @@ def source_stats(
         | set(FLOW.values())
         | {O2}
     )
-    by_dev = _observations(s, [d for o in outlets for d in o.devices], codes, p)
     out: dict[int, EnterpriseStats] = {}
+    batch: list[_Outlet] = []
+
+    def flush() -> None:
+        by_dev = _observations(s, [d for o in batch for d in o.devices], codes, p)
+        for o in batch:
+            rows = _merge(by_dev[d] for d in sorted(o.devices) if d in by_dev)
+            ent = out.get(o.enterprise.id)
+            if ent is None:
+                ent = out[o.enterprise.id] = EnterpriseStats(
+                    o.enterprise.id,
+                    o.enterprise.credit_code,
+                    o.enterprise.name,
+                    o.enterprise.region_code,
+                )
+            stats = _outlet_stats(o, p, due, limits_on, rows)
+            if not keep_records:
+                stats.records.clear()
+            ent.outlets.append(stats)
+        batch.clear()
+
     for o in outlets:
-        rows = _merge(by_dev[d] for d in sorted(o.devices) if d in by_dev)
-        ent = out.get(o.enterprise.id)
-        if ent is None:
-            ent = out[o.enterprise.id] = EnterpriseStats(
-                o.enterprise.id,
-                o.enterprise.credit_code,
-                o.enterprise.name,
-                o.enterprise.region_code,
-            )
-        ent.outlets.append(_outlet_stats(o, p, due, limits_on, rows))
+        batch.append(o)
+        if sum(len(b.devices) for b in batch) >= CHUNK:
+            flush()
+    flush()
     return list(out.values())
 
 
