@@ -242,3 +242,37 @@ def test_episodes_partition_the_exceeding_hours(values: list[int]) -> None:
         assert a.end < b.start  # separated by at least one compliant hour
     for e in eps:
         assert e.peak > 50 and e.start <= e.peak_at < e.end
+
+
+DEC = st.decimals(min_value=0, max_value=10_000, places=3, allow_nan=False, allow_infinity=False)
+O2S = st.decimals(min_value=0, max_value=Decimal("20.99"), places=2)
+
+
+@settings(max_examples=300, deadline=None)
+@given(DEC, O2S, st.sampled_from([None, Decimal(9), Decimal("3.5"), Decimal(18)]), DEC)
+def test_fast_exceedance_agrees_with_the_fraction_rule(
+    c: Decimal, o2: Decimal, ref: Decimal | None, limit: Decimal
+) -> None:
+    upper = limit + 1  # positive
+    slow = sv.judge(sv.compared_value(c, o2=o2, o2_ref=ref), upper)
+    assert sv.exceeds(c, upper=upper, o2=o2, o2_ref=ref) == slow
+
+
+def test_fast_exceedance_at_the_limit_and_with_long_digits() -> None:
+    # exactly 30 after 折算 complies; a hair above exceeds
+    assert not sv.exceeds(Decimal("28.0"), upper=Decimal(30), o2=Decimal("9.8"), o2_ref=Decimal(9))
+    assert sv.exceeds(
+        Decimal("28.0000001"), upper=Decimal(30), o2=Decimal("9.8"), o2_ref=Decimal(9)
+    )
+    # digits beyond the exact context fall back to fractions and stay right
+    long = Decimal("28." + "0" * 100 + "1")
+    assert sv.exceeds(long, upper=Decimal(30), o2=Decimal("9.8"), o2_ref=Decimal(9))
+
+
+def test_exact_sum_of_products() -> None:
+    pairs = [(Decimal("0.1"), Decimal("0.2")), (Decimal("0.3"), Decimal(3))]
+    assert sv.exact_sum_products(pairs) == Fraction(92, 100)
+    huge = [(Decimal("1e-90"), Decimal("1.000000000000000000000000000000000000001"))]
+    assert sv.exact_sum_products(huge) == Fraction(Decimal("1e-90")) * Fraction(
+        Decimal("1.000000000000000000000000000000000000001")
+    )
