@@ -39,6 +39,10 @@ ATTACHMENT_UPLOADERS: tuple[Role, ...] = tuple(r for r in Role if r is not Role.
 # workbook into the registry is the administrators' (as the registry_import workflow says).
 REGISTRY_EDITORS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF)
 REGISTRY_IMPORTERS: tuple[Role, ...] = (Role.ADMIN,)
+# Pollution sources: the statistics, 一企一档 and episodes for every reader within scope (an
+# enterprise user: its own enterprise); confirming an alarm or hint episode is the bureau's.
+SOURCE_READERS: tuple[Role, ...] = READERS
+SOURCE_CONFIRMERS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF)
 
 
 def sees_district(p: Principal) -> bool:

@@ -57,7 +57,7 @@ KIND_LABELS = {
     "pinned": "超测上限（线索）",
 }
 STATUS_LABELS = {"open": "持续中", "cleared": "已恢复待确认", "closed": "已确认关闭"}
-CONFIRMERS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF)  # who may confirm an episode
+CONFIRMERS: tuple[Role, ...] = permissions.SOURCE_CONFIRMERS  # who may confirm an episode
 NOTIFIED: tuple[str, ...] = (Role.ADMIN.value, Role.STAFF.value)
 
 
