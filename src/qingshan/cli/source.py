@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from typing import Any
 
 import typer
 from sqlalchemy.orm import Session
 
 from qingshan.cli.registry import DB, JSON, in_session, show
 from qingshan.roles import CLI
-from qingshan.services.sources import alarms, shape, stats
+from qingshan.services.sources import alarms, annual, shape, stats
 
 app = typer.Typer(help="污染源监管：传输有效率、超标、排放量", no_args_is_help=True)
 
@@ -160,3 +161,44 @@ def confirm_command(
     row = in_session(db, action)
     typer.echo(json.dumps(row, ensure_ascii=False))
     typer.echo(f"事件 {episode_id}：{row['status_label']}", err=True)
+
+
+@app.command("emissions")
+def emissions_command(
+    year: int = typer.Option(..., "--year", min=2000, max=2100, help="年度"),
+    region: str | None = typer.Option(None, "--region", help="区划代码（含下级区划）"),
+    cutoff: str | None = typer.Option(
+        None, "--cutoff", help="数据截止时刻（北京时间 YYYY-MM-DDTHH:MM，默认当前时刻）"
+    ),
+    as_json: bool = JSON,
+    db: str | None = DB,
+) -> None:
+    """排放量与年许可排放量对比，按当前排放速率预测全年排放量。"""
+    cut: datetime | None = None
+    if cutoff is not None:
+        try:
+            cut = datetime.fromisoformat(cutoff).replace(tzinfo=None)
+        except ValueError:
+            raise typer.BadParameter(f"--cutoff 应为 YYYY-MM-DDTHH:MM，收到 {cutoff!r}") from None
+
+    def action(s: Session) -> list[dict[str, Any]]:
+        return annual.annual_use(s, CLI, year, cutoff=cut, region=region)
+
+    rows = in_session(db, action)
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = [{"name": e["name"], **p} for e in rows for p in e["pollutants"]]
+    show(
+        table,
+        {
+            "name": "企业",
+            "pollutant": "污染物",
+            "emitted_t": "已排放（t）",
+            "permitted_t": "年许可量（t）",
+            "share": "已用比例",
+            "projected_t": "预测全年（t）",
+            "over": "预计超许可",
+        },
+        False,
+    )

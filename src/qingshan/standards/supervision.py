@@ -71,6 +71,7 @@ __all__ = [
     "interval_mass",
     "judge",
     "min_valid_hours",
+    "projected_year_end",
 ]
 
 HOUR = timedelta(hours=1)
@@ -483,3 +484,29 @@ def interval_mass(
     c = non_negative(concentration, "concentration")
     q = non_negative(flow_rate, "flow")
     return c * q * seconds * _FLOW_TO_KG[key]
+
+
+def projected_year_end(so_far: Number, elapsed_hours: int, year_hours: int) -> Fraction:
+    """Projected year-end amount by linear extrapolation of the amount so far::
+
+        projected = so_far × year_hours / elapsed_hours
+
+    (a plain rate projection: it does not know an industry's season; see docs/sources.md).
+
+    Parameters
+    ----------
+    so_far : number
+        Amount emitted in the year's first ``elapsed_hours`` hours, ≥ 0.
+    elapsed_hours, year_hours : int
+        0 < elapsed_hours ≤ year_hours (8760, or 8784 in a leap year).
+
+    Returns
+    -------
+    Fraction
+    """
+    amount = non_negative(so_far, "amount so far")
+    if not 0 < elapsed_hours <= year_hours:
+        raise InvalidValueError(
+            f"elapsed hours {elapsed_hours} must be within 1–{year_hours} (the year's hours)"
+        )
+    return amount * year_hours / elapsed_hours
