@@ -54,8 +54,14 @@ def seed(engine: object, outlets: int, days: int) -> int:
             )  # fmt: skip
             specs = []
             for k in range(2):
-                site = Site(code=f"B{i:04d}-DA{k:03d}", name=f"排放口{k}", kind="enterprise_outlet",
-                            enterprise_id=e.id, outlet_medium="gas", region_code="620802")  # fmt: skip
+                site = Site(
+                    code=f"B{i:04d}-DA{k:03d}",
+                    name=f"排放口{k}",
+                    kind="enterprise_outlet",
+                    enterprise_id=e.id,
+                    outlet_medium="gas",
+                    region_code="620802",
+                )
                 s.add(site)
                 s.flush()
                 d = Device(mn=f"BENCH{i:06d}{k:02d}", pw="123456", st="31", site_id=site.id,
@@ -96,9 +102,8 @@ def run(url: str, label: str, outlets: int, days: int) -> None:
     engine = init_db(url)
     t = time.perf_counter()
     n = seed(engine, outlets, days)
-    print(
-        f"[{label}] seeded {outlets} outlets, {n:,} hourly values in {time.perf_counter() - t:.1f} s"
-    )
+    took = time.perf_counter() - t
+    print(f"[{label}] seeded {outlets} outlets, {n:,} hourly values in {took:.1f} s", flush=True)
     end_day = START.date() + timedelta(days=days - 1)
     period = stats.period(START.date(), end_day, START + timedelta(days=days))
     t = time.perf_counter()
@@ -109,21 +114,24 @@ def run(url: str, label: str, outlets: int, days: int) -> None:
     n_ep = sum(len(o.episodes) for e in res for o in e.outlets)
     print(
         f"[{label}] source_stats for {days} days: {dt:.1f} s for {n_out} outlets "
-        f"({dt / n_out * 1000:.1f} ms per outlet, {n / dt:,.0f} values/s), {n_ep} episodes"
+        f"({dt / n_out * 1000:.1f} ms per outlet, {n / dt:,.0f} values/s), {n_ep} episodes",
+        flush=True,
     )
     t = time.perf_counter()
     with session_scope(engine) as s:
         summary = alarms.detect(s, now=from_cst(START + timedelta(days=days)))
     print(
         f"[{label}] alarm detection (48 h look-back): {time.perf_counter() - t:.1f} s, "
-        f"{summary.created} episodes created"
+        f"{summary.created} episodes created",
+        flush=True,
     )
     t = time.perf_counter()
     with session_scope(engine) as s:
         again = alarms.detect(s, now=from_cst(START + timedelta(days=days)))
     print(
         f"[{label}] detection again, nothing new: {time.perf_counter() - t:.1f} s "
-        f"({again.created} created, {again.updated} updated)"
+        f"({again.created} created, {again.updated} updated)",
+        flush=True,
     )
     engine.dispose()
 
