@@ -195,6 +195,12 @@ class Settings(BaseSettings):
     )
     scheduler_enabled: bool = Field(True, description="run due jobs inside `qingshan serve`")
     scheduler_interval: float = Field(30.0, description="seconds between scheduler runs")
+    source_alarm_interval: float = Field(
+        5.0,
+        description="seconds between runs of the pollution-source alarm detection in "
+        "`qingshan serve` (0 = off)",
+        ge=0,
+    )
     scheduler_lease_seconds: float = Field(
         300.0, description="a claimed job not finished within this is taken over by another runner"
     )

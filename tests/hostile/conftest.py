@@ -21,6 +21,17 @@ from qingshan.services.registry import add_device, add_upstream
 from qingshan.storage import models_gateway  # noqa: F401  (its table is in the metadata)
 from qingshan.storage.db import init_db
 
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every probe against the live server asserts a good device's latency: they run alone
+    (``make pytest`` runs ``serial`` tests after the parallel part). The pure bookkeeping rules
+    in ``test_limits.py`` need no server and stay parallel."""
+    here = Path(__file__).parent
+    for item in items:
+        if item.path.parent == here and item.path.name != "test_limits.py":
+            item.add_marker(pytest.mark.serial)
+
+
 ATTACKER_MN = "010000A8900016F000169A00"  # a registered device in an attacker's hands
 ATTACKER_PW = "654321"
 SLOW_MN = "010000A8900016F000169B00"  # an HJ 212-2025 device whose link never reads

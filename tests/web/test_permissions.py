@@ -133,6 +133,13 @@ def test_grants_match_the_documented_roles_table(app: FastAPI) -> None:
         ("GET", "/api/v1/registry/units"): bureau,
         ("GET", "/api/v1/registry/enterprises"): bureau,
         ("GET", "/api/v1/registry/sites"): bureau,
+        # pollution sources: every reader within scope; the bureau confirms episodes
+        ("GET", "/api/v1/sources/board"): readers,
+        ("GET", "/api/v1/sources/stats"): readers,
+        ("GET", "/api/v1/sources/enterprises/{credit_code}"): readers,
+        ("GET", "/api/v1/sources/alarms"): readers,
+        ("GET", "/api/v1/sources/alarms/{episode_id}"): readers,
+        ("POST", "/api/v1/sources/alarms/{episode_id}/confirm"): bureau,
     }
     assert {k: routes.get(k) for k in expected} == expected
     assert Role.ENTERPRISE not in perm.DISTRICT and Role.LEADER in perm.DISTRICT
@@ -153,6 +160,7 @@ def test_grants_match_the_documented_roles_table(app: FastAPI) -> None:
     bureau_work = {
         ("POST", "/api/v1/registry/imports"),
         ("POST", "/api/v1/registry/imports/{import_id}/reject"),
+        ("POST", "/api/v1/sources/alarms/{episode_id}/confirm"),
     }
     for (method, path), roles in routes.items():
         if (method, path) in bureau_work:

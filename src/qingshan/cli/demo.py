@@ -30,10 +30,11 @@ from qingshan.demo.loader import (
     prepare,
 )
 from qingshan.demo.synth import SynthError
+from qingshan.roles import CLI
 from qingshan.services.registry import seed_factors
 from qingshan.settings import Settings, get_settings
 from qingshan.simulator.live import bjt_now
-from qingshan.storage.db import DatabaseURLError, init_db, is_sqlite, make_engine
+from qingshan.storage.db import DatabaseURLError, init_db, is_sqlite, make_engine, session_scope
 
 NOTICE = "模拟数据 SIMULATED DATA: every monitoring value in the demo is generated, not measured."
 
@@ -216,18 +217,44 @@ def demo_command(
     except OperationalError as exc:
         raise fail(f"database error: {exc.orig}", 2) from None
     _print_summary(console, result, summary, time.perf_counter() - t0)
+    _detect_sources(engine, console)
     if no_live:
         try:
             console.print(_figures_with_bar(engine, result, console))
         finally:
             engine.dispose()
         return
+    # the pollution-source alarms follow the live packets, as in `qingshan serve`
+    alarm_thread = None
+    if s.source_alarm_interval > 0:
+        from qingshan.services.sources.alarms import AlarmThread
+
+        alarm_thread = AlarmThread(engine, s.source_alarm_interval)
+        alarm_thread.start()
     try:
         asyncio.run(_live(engine, s, result, seed, realtime_every, live_seconds, console))
     except OSError as exc:
         raise fail(f"cannot listen: {exc}", 2) from None
     finally:
+        if alarm_thread is not None:
+            alarm_thread.stop()
         engine.dispose()
+
+
+def _detect_sources(engine: Engine, console: Console) -> None:
+    """Pollution-source episodes of the loaded history (exceedance, offline, hints)."""
+    from qingshan.services.sources import alarms
+
+    with session_scope(engine) as ss:
+        alarms.detect(ss)
+        rows = alarms.list_episodes(ss, CLI, open_only=True)
+        kinds: dict[str, int] = {}
+        for r in rows:
+            kinds[alarms.KIND_LABELS[r.kind]] = kinds.get(alarms.KIND_LABELS[r.kind], 0) + 1
+    listed = "，".join(f"{k} {n}" for k, n in sorted(kinds.items())) or "无"
+    console.print(
+        f"  污染源监管：未关闭的报警和线索事件 {len(rows)} 个（{listed}）；qingshan source alarms"
+    )
 
 
 def _print_summary(console: Console, r: PrepareResult, c: dict[str, object], took: float) -> None:

@@ -23,6 +23,7 @@ from qingshan.cli import (
     serve,
     simulate,
     site,
+    source,
     storage,
     unit,
     upstream,
@@ -66,6 +67,7 @@ app.add_typer(region.app, name="region")
 app.add_typer(unit.app, name="unit")
 app.add_typer(enterprise.app, name="enterprise")
 app.add_typer(site.app, name="site")
+app.add_typer(source.app, name="source")
 app.add_typer(registry.app, name="registry")
 app.add_typer(registry.deployment_app, name="deployment")
 app.add_typer(upstream.app, name="upstream")

@@ -64,6 +64,14 @@ def serve(
         except (ValueError, ImportError, AttributeError) as exc:
             raise fail(f"通知发送设置有误：{exc}", 2) from None
         jobs_thread.start()
+    # Pollution-source alarms (qingshan.services.sources.alarms): detection over newly
+    # arrived data every few seconds, beside the event loop like the scheduler.
+    alarm_thread = None
+    if s.source_alarm_interval > 0:
+        from qingshan.services.sources.alarms import AlarmThread
+
+        alarm_thread = AlarmThread(engine, s.source_alarm_interval)
+        alarm_thread.start()
     try:
         asyncio.run(
             run(
@@ -82,3 +90,5 @@ def serve(
     finally:
         if jobs_thread is not None:
             jobs_thread.stop()
+        if alarm_thread is not None:
+            alarm_thread.stop()

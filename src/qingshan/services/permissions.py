@@ -41,6 +41,10 @@ REGISTRY_EDITORS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF)
 REGISTRY_IMPORTERS: tuple[Role, ...] = (Role.ADMIN,)
 # The HJ 212 gateway's refusal counters (who was blocked, throttled, cut off): /healthz.
 GATEWAY_OPERATORS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF)
+# Pollution sources: the statistics, 一企一档 and episodes for every reader within scope (an
+# enterprise user: its own enterprise); confirming an alarm or hint episode is the bureau's.
+SOURCE_READERS: tuple[Role, ...] = READERS
+SOURCE_CONFIRMERS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF)
 
 
 def sees_district(p: Principal) -> bool:

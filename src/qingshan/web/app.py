@@ -29,6 +29,7 @@ from qingshan.web.api import (
     overview,
     registry,
     sites,
+    sources,
     timeline,
 )
 from qingshan.web.auth import LoginLimiter
@@ -45,6 +46,8 @@ PAGES = {
     "/query": "query.html",
     "/devices": "devices.html",
     "/registry": "registry.html",
+    "/sources": "sources.html",
+    "/enterprise": "enterprise.html",
     "/public": "public.html",
 }
 
@@ -204,6 +207,7 @@ def create_app(
         inbox.router,
         timeline.router,
         registry.router,
+        sources.router,
     ):
         app.include_router(r, prefix="/api/v1")
 

@@ -1,0 +1,90 @@
+"""Pollution sources: the supervision board, 一企一档, statistics and alarm episodes (thin: the
+logic is :mod:`qingshan.services.sources`)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from qingshan.roles import Principal
+from qingshan.services.permissions import SOURCE_CONFIRMERS, SOURCE_READERS
+from qingshan.services.sources import alarms, shape, stats, views
+from qingshan.web.deps import PathId, read_db, require, write_db
+
+router = APIRouter(tags=["sources"])
+
+
+class ConfirmIn(BaseModel):
+    note: str = Field(min_length=1, max_length=2000, description="核实情况")
+
+
+@router.get("/sources/board")
+def board(
+    p: Principal = Depends(require(*SOURCE_READERS)), s: Session = Depends(read_db)
+) -> dict[str, Any]:
+    """The supervision board: exceeding now, offline now, hints, to confirm, and the month's
+    validity ranking (an enterprise user: its own enterprise only)."""
+    return views.board(s, p)
+
+
+@router.get("/sources/stats")
+def source_stats(
+    d_from: date = Query(..., alias="from"),
+    d_to: date = Query(..., alias="to"),
+    region: str | None = Query(None, pattern=r"^\d{2,12}$"),
+    p: Principal = Depends(require(*SOURCE_READERS)),
+    s: Session = Depends(read_db),
+) -> list[dict[str, Any]]:
+    """Rates, exceedance hours/days and emissions per enterprise and outlet (as
+    ``qingshan source stats --json``)."""
+    if (d_to - d_from).days > 366:
+        raise stats.StatsError("统计区间不能超过一年")
+    period = stats.period(d_from, d_to)
+    return [shape.enterprise_json(e) for e in stats.source_stats(s, p, period, region=region)]
+
+
+@router.get("/sources/enterprises/{credit_code}")
+def dossier(
+    credit_code: str,
+    p: Principal = Depends(require(*SOURCE_READERS)),
+    s: Session = Depends(read_db),
+) -> dict[str, Any]:
+    """一企一档 of one enterprise (404 when absent or not the caller's)."""
+    return views.dossier(s, p, credit_code)
+
+
+@router.get("/sources/alarms")
+def list_alarms(
+    open_only: bool = Query(False, alias="open"),
+    p: Principal = Depends(require(*SOURCE_READERS)),
+    s: Session = Depends(read_db),
+) -> list[dict[str, Any]]:
+    """Alarm and hint episodes, newest first."""
+    return alarms.episodes_json(s, alarms.list_episodes(s, p, open_only=open_only))
+
+
+@router.get("/sources/alarms/{episode_id}")
+def get_alarm(
+    episode_id: PathId,
+    p: Principal = Depends(require(*SOURCE_READERS)),
+    s: Session = Depends(read_db),
+) -> dict[str, Any]:
+    """One episode by its id."""
+    (row,) = alarms.episodes_json(s, [alarms.get_episode(s, p, episode_id)])
+    return row
+
+
+@router.post("/sources/alarms/{episode_id}/confirm")
+def confirm_alarm(
+    episode_id: PathId,
+    body: ConfirmIn,
+    p: Principal = Depends(require(*SOURCE_CONFIRMERS)),
+    s: Session = Depends(write_db),
+) -> dict[str, Any]:
+    """Confirm an episode with the finding (it closes once the condition has cleared)."""
+    (row,) = alarms.episodes_json(s, [alarms.confirm(s, p, episode_id, body.note)])
+    return row
