@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0600_sources"
-down_revision = "0510_web_hardening"
+down_revision: str | None = "0520_gateway_limits"
 branch_labels = None
 depends_on = None
 
