@@ -39,6 +39,9 @@ ATTACHMENT_UPLOADERS: tuple[Role, ...] = tuple(r for r in Role if r is not Role.
 # workbook into the registry is the administrators' (as the registry_import workflow says).
 REGISTRY_EDITORS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF)
 REGISTRY_IMPORTERS: tuple[Role, ...] = (Role.ADMIN,)
+# Plans (规划指标): the bureau loads plans; every district role reads their status.
+PLAN_EDITORS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF)
+PLAN_READERS: tuple[Role, ...] = DISTRICT
 
 
 def sees_district(p: Principal) -> bool:

@@ -1,0 +1,140 @@
+"""``qingshan plan templates / load / list / status``: plans (规划) and their indicators."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import typer
+from sqlalchemy.orm import Session
+
+from qingshan.cli.registry import DB, JSON, in_session, show
+from qingshan.roles import CLI
+from qingshan.services import plans
+from qingshan.services.plans import assess
+
+app = typer.Typer(help="规划：指标、目标与完成情况", no_args_is_help=True)
+
+
+@app.command("templates")
+def templates_command(as_json: bool = JSON) -> None:
+    """列出随平台提供的规划模板。"""
+    rows = [
+        {
+            "id": t.id,
+            "title": t.title,
+            "issuer": t.issuer,
+            "document_number": t.document_number,
+            "region": t.region_code,
+            "period": f"{t.period[0]}–{t.period[1]}",
+            "indicators": len(t.indicators),
+            "tasks": len(t.tasks),
+        }
+        for t in plans.templates()
+    ]
+    show(
+        rows,
+        {
+            "id": "模板",
+            "title": "规划名称",
+            "region": "区划",
+            "period": "期限",
+            "indicators": "指标数",
+            "tasks": "任务数",
+        },
+        as_json,
+    )
+
+
+@app.command("load")
+def load_command(
+    template: str = typer.Argument(..., help="模板编号，如 kongtong-14th"),
+    region: str | None = typer.Option(None, "--region", help="规划所属区划代码（默认用模板的）"),
+    db: str | None = DB,
+) -> None:
+    """载入规划模板（补登缺少的上级区划；已载入的不重复载入）。"""
+
+    def action(s: Session) -> dict[str, Any]:
+        r = plans.load_template(s, CLI, template, region=region)
+        return {
+            "plan_id": r.plan_id,
+            "template_id": r.template_id,
+            "created": r.created,
+            "regions_added": r.regions_added,
+            "units_added": r.units_added,
+            "indicators": r.indicators,
+            "tasks": r.tasks,
+        }
+
+    rec = in_session(db, action)
+    typer.echo(json.dumps(rec, ensure_ascii=False))
+    verb = "已载入" if rec["created"] else "此前已载入，未改动"
+    typer.echo(
+        f"{verb}规划 {rec['template_id']}（编号 {rec['plan_id']}）："
+        f"{rec['indicators']} 项指标，{rec['tasks']} 项任务",
+        err=True,
+    )
+
+
+@app.command("list")
+def list_command(as_json: bool = JSON, db: str | None = DB) -> None:
+    """列出已载入的规划。"""
+
+    def action(s: Session) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": p.id,
+                "template_id": p.template_id,
+                "title": p.title,
+                "region": p.region_code,
+                "period": f"{p.period_start}–{p.period_end}",
+            }
+            for p in plans.list_plans(s, CLI)
+        ]
+
+    show(
+        in_session(db, action),
+        {"id": "编号", "template_id": "模板", "title": "规划名称", "region": "区划", "period": "期限"},
+        as_json,
+    )
+
+
+@app.command("status")
+def status_command(
+    plan: str = typer.Argument(..., help="规划编号或模板编号"),
+    year: int | None = typer.Option(None, "--year", help="年份（默认今年）"),
+    as_json: bool = JSON,
+    db: str | None = DB,
+) -> None:
+    """规划指标的目标、实际值与完成状态（监测数据可算的指标自动计算并推算到年底）。"""
+    result = in_session(db, lambda s: assess.plan_status(s, CLI, plan, year=year).to_dict())
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    rows = [
+        {
+            "no": i["no"],
+            "name": i["name"],
+            "unit": i["unit"],
+            "attribute": i["attribute"] or "",
+            "target": i["target"]["text"] if i["target"] else "",
+            "actual": (i["actual"] or {}).get("value"),
+            "status": i["status_label"],
+            "reason": i["reason"],
+        }
+        for i in result["indicators"]
+    ]
+    show(
+        rows,
+        {
+            "no": "序号",
+            "name": "指标",
+            "unit": "单位",
+            "attribute": "属性",
+            "target": "目标",
+            "actual": "实际",
+            "status": "状态",
+            "reason": "说明",
+        },
+        False,
+    )
