@@ -94,7 +94,13 @@ def list_command(as_json: bool = JSON, db: str | None = DB) -> None:
 
     show(
         in_session(db, action),
-        {"id": "编号", "template_id": "模板", "title": "规划名称", "region": "区划", "period": "期限"},
+        {
+            "id": "编号",
+            "template_id": "模板",
+            "title": "规划名称",
+            "region": "区划",
+            "period": "期限",
+        },
         as_json,
     )
 

@@ -120,7 +120,9 @@ class Template:
         return self.region[-1].code
 
 
-def _str(d: dict[str, Any], key: str, where: str, problems: list[str], *, empty: bool = False) -> str:
+def _str(
+    d: dict[str, Any], key: str, where: str, problems: list[str], *, empty: bool = False
+) -> str:
     v = d.get(key)
     if not isinstance(v, str) or (not empty and not v.strip()):
         problems.append(f"{where}：缺少 {key}")
@@ -194,7 +196,9 @@ def _task(raw: dict[str, Any], i: int, problems: list[str]) -> Task | None:
     units: list[TaskUnit] = []
     for u in raw.get("units", []):
         if u.get("role") not in RESPONSIBILITY or not u.get("name"):
-            problems.append(f"{where}：责任单位 {u!r} 须有 name 和 role（{'/'.join(RESPONSIBILITY)}）")
+            problems.append(
+                f"{where}：责任单位 {u!r} 须有 name 和 role（{'/'.join(RESPONSIBILITY)}）"
+            )
             return None
         units.append(TaskUnit(u["name"], u["role"]))
     text = _str(raw, "text", where, problems)
@@ -264,9 +268,7 @@ def template_ids() -> list[str]:
 def load_template(template_id: str) -> Template:
     """A shipped template by id; :class:`TemplateError` when there is none or it is faulty."""
     if template_id not in template_ids():
-        raise TemplateError(
-            template_id, [f"没有此模板；可用模板：{', '.join(template_ids())}"]
-        )
+        raise TemplateError(template_id, [f"没有此模板；可用模板：{', '.join(template_ids())}"])
     f = resources.files("qingshan.plans") / "templates" / f"{template_id}.toml"
     t = parse_template(template_id, f.read_text(encoding="utf-8"))
     if t.id != template_id:

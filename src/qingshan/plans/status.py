@@ -38,9 +38,7 @@ def _fmt(x: Fraction, places: int = 1) -> str:
     return f"{float(q):.{places}f}"
 
 
-def good_day_projection(
-    good: int, valid: int, remaining: int, comparator: Comparator
-) -> Status:
+def good_day_projection(good: int, valid: int, remaining: int, comparator: Comparator) -> Status:
     """Status of an 优良天数比率 target (%) from the year so far.
 
     ``good`` of ``valid`` days so far were good; ``remaining`` calendar days of the year are
@@ -155,6 +153,4 @@ def value_status(
         return Status("not_assessable", f"目标“{comparator.describe()}”需基准值，基准值未知")
     if ok:
         return Status("achieved" if final else "on_track", f"实际值满足{comparator.describe()}")
-    return Status(
-        "off_track" if final else "at_risk", f"实际值未满足{comparator.describe()}"
-    )
+    return Status("off_track" if final else "at_risk", f"实际值未满足{comparator.describe()}")

@@ -198,9 +198,7 @@ def _air(kind: str, air: _Air, w: _Window, c: Comparator | None) -> tuple[Any, S
         return actual, good_day_projection(q.good_days, q.valid_days, w.remaining, c)
     code = "PM2_5" if kind == "air.pm2_5" else "PM10"
     values = [
-        Fraction(str(d.values[code]))
-        for d in q.daily
-        if d.valid and d.values.get(code) is not None
+        Fraction(str(d.values[code])) for d in q.daily if d.valid and d.values.get(code) is not None
     ]
     mean = sum(values, Fraction(0)) / len(values) if values else None
     actual = {
@@ -253,7 +251,9 @@ def _water(kind: str, wat: _Water, w: _Window, c: Comparator | None) -> tuple[An
     if not wat.classes:
         return None, Status("not_assessable", wat.error or "无水质数据")
     n = len(wat.classes)
-    hit = sum(1 for v in wat.classes.values() if (v <= 3 if kind == "water.share_i_iii" else v == 6))
+    hit = sum(
+        1 for v in wat.classes.values() if (v <= 3 if kind == "water.share_i_iii" else v == 6)
+    )
     share = Fraction(hit * 100, n)
     actual = {
         "value": _fmt(share),
@@ -269,7 +269,11 @@ def _water(kind: str, wat: _Water, w: _Window, c: Comparator | None) -> tuple[An
 
 
 def plan_status(
-    s: Session, actor: Principal, ref: str | int, *, year: int | None = None,
+    s: Session,
+    actor: Principal,
+    ref: str | int,
+    *,
+    year: int | None = None,
     today: date | None = None,
 ) -> PlanStatus:
     """Every indicator of a plan in ``year`` (default: this year) — see the module docstring."""

@@ -90,9 +90,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_plan_target")),
-        sa.UniqueConstraint(
-            "indicator_id", "year", name=op.f("uq_plan_target_indicator_id_year")
-        ),
+        sa.UniqueConstraint("indicator_id", "year", name=op.f("uq_plan_target_indicator_id_year")),
     )
     op.create_index(op.f("ix_plan_target_indicator_id"), "plan_target", ["indicator_id"])
     op.create_table(
