@@ -235,7 +235,7 @@ def parse_template(name: str, text: str) -> Template:
         for i, r in enumerate(raw.get("indicator", []))
         if (x := _indicator(r, i, problems)) is not None
     ]
-    tasks = [x for i, r in enumerate(raw.get("task", [])) if (x := _task(r, i, problems))]
+    tasks = [k for i, r in enumerate(raw.get("task", [])) if (k := _task(r, i, problems))]
     nos = [x.no for x in indicators]
     if len(set(nos)) != len(nos):
         problems.append("模板：指标序号重复")

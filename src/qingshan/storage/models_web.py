@@ -22,7 +22,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from qingshan.roles import ROLE_NAMES
 from qingshan.storage import models_registry  # noqa: F401  (org_unit, which web_user.unit refers to)
-from qingshan.storage import models_plans  # noqa: F401  (plan tables: every migrated table is in Base.metadata)
 from qingshan.storage.models import Base, BigId
 
 

@@ -45,7 +45,7 @@ from qingshan.standards import water as water_rules
 from qingshan.storage.models import SiteKind
 from qingshan.storage.models_plans import Plan, PlanIndicator, PlanTarget
 
-__all__ = ["IndicatorStatus", "PlanStatus", "plan_status", "comparator_of"]
+__all__ = ["IndicatorStatus", "PlanStatus", "comparator_of", "plan_status"]
 
 
 @dataclass(slots=True)
@@ -131,10 +131,15 @@ def _target_dict(t: PlanTarget) -> dict[str, Any]:
     }
 
 
-def _applies(ts: list[PlanTarget], year: int) -> PlanTarget | None:
-    """The target of the first milestone at or after ``year``."""
+def _applies(ts: list[PlanTarget], year: int) -> tuple[PlanTarget | None, bool]:
+    """The target that applies in ``year`` and whether it is carried over: the first
+    milestone at or after ``year``; after the last milestone, the last one's target, carried
+    over until a later plan replaces it (as a deployment's own targets are, see
+    :mod:`qingshan.services.deployment`)."""
     later = [t for t in ts if t.year >= year]
-    return min(later, key=lambda t: t.year) if later else None
+    if later:
+        return min(later, key=lambda t: t.year), False
+    return (max(ts, key=lambda t: t.year), True) if ts else (None, False)
 
 
 def _fmt(x: Fraction) -> str:
@@ -296,7 +301,7 @@ def plan_status(
     wat: _Water | None = None
     for ind in inds:
         ts = tmap[ind.id]
-        tg = _applies(ts, year)
+        tg, carried = _applies(ts, year)
         c = comparator_of(tg) if tg else None
         actual: Any = None
         if ind.binding and ind.binding.startswith("air.") and ind.dust_deduction:
@@ -325,11 +330,11 @@ def plan_status(
                 if ind.baseline_text is None
                 else {"year": ind.baseline_year, "text": ind.baseline_text},
                 targets=[_target_dict(t) for t in ts],
-                target=_target_dict(tg) if tg else None,
+                target=None if tg is None else {**_target_dict(tg), "carried_over": carried},
                 actual=actual,
                 status=st.status,
                 status_label=STATUS_LABELS[st.status],
-                reason=st.reason,
+                reason=(f"沿用{tg.year}年目标；" if carried and tg else "") + st.reason,
                 projection=st.projection,
                 binding=ind.binding,
             )
