@@ -22,9 +22,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qingshan.clock import cst_today
@@ -37,6 +39,7 @@ from qingshan.plans.status import (
     value_status,
 )
 from qingshan.roles import Principal
+from qingshan.services import deployment
 from qingshan.services.figures import water as water_figures
 from qingshan.services.figures._common import FiguresError, regions, sites
 from qingshan.services.figures.air_reads import AirQuality, air_quality
@@ -45,7 +48,7 @@ from qingshan.standards import water as water_rules
 from qingshan.storage.models import SiteKind
 from qingshan.storage.models_plans import Plan, PlanIndicator, PlanTarget
 
-__all__ = ["IndicatorStatus", "PlanStatus", "comparator_of", "plan_status"]
+__all__ = ["IndicatorStatus", "PlanStatus", "comparator_of", "good_day_target", "plan_status"]
 
 
 @dataclass(slots=True)
@@ -340,3 +343,35 @@ def plan_status(
             )
         )
     return out
+
+
+def good_day_target(s: Session, region: str, year: int) -> deployment.Target | None:
+    """The 优良天数比率 target the cockpit shows for ``region`` in ``year``: the loaded plan's
+    indicator bound to the good-day ratio (the latest-loaded plan of the region that has
+    one; its milestone target, or the last milestone's carried over), else the deployment's
+    own recorded target (``indicator_target``), else none."""
+    q = (
+        select(Plan, PlanIndicator)
+        .join(PlanIndicator, PlanIndicator.plan_id == Plan.id)
+        .where(
+            Plan.region_code == region,
+            PlanIndicator.binding == "air.good_day_ratio",
+            PlanIndicator.dust_deduction.is_(False),
+        )
+        .order_by(Plan.id.desc())
+    )
+    for plan, ind in s.execute(q):
+        tg, _carried = _applies(targets_of(s, [ind.id])[ind.id], year)
+        if tg is None or tg.comparator != "at_least" or tg.value is None:
+            continue
+        return deployment.Target(
+            region_code=region,
+            indicator="good_day_ratio",
+            value=Decimal(tg.value),
+            unit=ind.unit or "%",
+            comparison="at_least",
+            year_from=plan.period_start,
+            year_to=None,
+            source=f"{plan.title} 主要指标：{ind.name} {tg.text}{ind.unit}（{tg.year}年目标）",
+        )
+    return deployment.targets(s, region, year).get("good_day_ratio")
