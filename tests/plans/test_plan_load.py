@@ -151,3 +151,37 @@ def test_cli_templates_load_status(db_url: str) -> None:
     assert out.exit_code == 2 and "没有此模板" in out.stderr
     out = runner.invoke(app, ["plan", "status", "nowhere", "--db", db_url])
     assert out.exit_code == 2 and "没有规划" in out.stderr
+
+
+def test_loading_tasks_creates_the_units_they_name_once(engine: Engine) -> None:
+    from qingshan.storage.models_plans import PlanTask, PlanTaskUnit
+    from qingshan.storage.models_registry import OrgUnit
+
+    with session_scope(engine) as s:
+        r = plans.load_template(s, CLI, "pingliang-2030")
+        assert (r.indicators, r.tasks) == (23, 26)
+        assert "市生态环境局" in r.units_added and len(r.units_added) == len(set(r.units_added))
+        kinds = dict(s.execute(select(OrgUnit.name, OrgUnit.kind)).tuples().all())
+        assert kinds["市生态环境局"] == "department"
+        assert kinds["各县(市、区)党委和人民政府"] == "county"
+        assert kinds["平凉工业园区(高新区)党工委和管委会"] == "park"
+        task4 = s.scalar(select(PlanTask).where(PlanTask.no == "4"))
+        assert task4 is not None and task4.text == "构建要素完备的法规体系"
+        roles = s.execute(
+            select(OrgUnit.name, PlanTaskUnit.role)
+            .join(OrgUnit, OrgUnit.code == PlanTaskUnit.unit_code)
+            .where(PlanTaskUnit.task_id == task4.id)
+        ).all()
+        assert sorted(roles) == sorted(
+            [
+                ("市人大常委会法工委", "joint"),
+                ("市司法局", "joint"),
+                ("市生态环境局", "joint"),
+                ("各县(市、区)党委和人民政府", "each"),
+                ("平凉工业园区(高新区)党工委和管委会", "each"),
+            ]
+        )
+    with session_scope(engine) as s:  # a unit already registered under that name is reused
+        assert plans.load_template(s, CLI, "changji-14th").units_added == []
+        n = s.scalar(select(func.count()).select_from(OrgUnit))
+        assert n == len(kinds)

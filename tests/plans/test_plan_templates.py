@@ -16,7 +16,12 @@ from qingshan.plans.comparators import TargetError, meets, parse_target
 
 SEEDS = Path("/work/shared/seeds")
 
-COUNTS = {"kongtong-14th": 21, "changji-14th": 24, "qiandongnan-14th": 18}
+COUNTS = {
+    "kongtong-14th": 21,
+    "changji-14th": 24,
+    "qiandongnan-14th": 18,
+    "pingliang-2030": 23,
+}
 
 
 def test_every_template_loads_with_its_published_indicator_count() -> None:
@@ -185,3 +190,38 @@ binding = { kind = "air.o3" }
     assert any("air.o3" in m for m in msgs)
     with pytest.raises(TemplateError, match="没有此模板"):
         load_template("nowhere-99th")
+
+
+def test_pingliang_targets_per_milestone_and_tasks_with_their_units() -> None:
+    t = load_template("pingliang-2030")
+    assert t.milestones == (2025, 2030)
+    by_no = {i.no: i for i in t.indicators}
+    co2 = by_no["3"]
+    assert [(x.year, x.comparator.kind, x.comparator.base_year) for x in co2.targets] == [
+        (2025, "reduce_pct", 2020),
+        (2030, "reduce_pct", 2005),
+    ]
+    air = by_no["10"]
+    assert [x.text for x in air.targets] == [
+        "力争空气优良天数比率达到96.7%以上",
+        "力争空气优良天数比率达到98%以上",
+    ]
+    assert all(x.comparator.soft for x in air.targets)
+    assert air.target(2027) == air.targets[1] and air.target(2024) == air.targets[0]
+    assert len(t.tasks) == 26 and len({x.group for x in t.tasks}) == 8
+    one = t.tasks[0]
+    assert one.recurrence is not None and "每季度至少研究1次" in one.recurrence
+    four = t.tasks[3]
+    assert four.text == "构建要素完备的法规体系"
+    assert [(u.name, u.role) for u in four.units] == [
+        ("市人大常委会法工委", "joint"),
+        ("市司法局", "joint"),
+        ("市生态环境局", "joint"),
+        ("各县(市、区)党委和人民政府", "each"),  # the blanket rule of task 1
+        ("平凉工业园区(高新区)党工委和管委会", "each"),
+    ]
+    assert all(
+        {u.name for u in x.units if u.role == "each"}
+        == {"各县(市、区)党委和人民政府", "平凉工业园区(高新区)党工委和管委会"}
+        for x in t.tasks[1:]
+    )

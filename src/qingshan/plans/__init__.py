@@ -223,7 +223,7 @@ def parse_template(name: str, text: str) -> Template:
     problems: list[str] = []
     for key in ("id", "title", "issuer", "issued", "source", "baseline_label"):
         # an issuer or label the publication left blank is kept blank (and noted)
-        _str(raw, key, "模板", problems, empty=key in ("issuer", "baseline_label"))
+        _str(raw, key, "模板", problems, empty=key in ("issuer", "issued", "baseline_label"))
     period = raw.get("period")
     if not (isinstance(period, list) and len(period) == 2):
         problems.append("模板：period 应为 [起始年, 结束年]")

@@ -45,11 +45,20 @@ _NUMBER = r"(\d+(?:\.\d+)?)"
 _ASSIGNED = re.compile(r"下达")
 _REDUCE = re.compile(r"(?:较|比)?(\d{4})年?(?:基础上)?(?:累计)?(?:降低|下降)" + _NUMBER + r"\s*%")
 _AT_LEAST = re.compile(r"^(?:≥|>=|不低于|达到|大于等于)\s*" + _NUMBER)
-_AT_LEAST_SUFFIX = re.compile(r"^" + _NUMBER + r"\s*%?\s*(?:以上|及以上)$")
+_AT_LEAST_SUFFIX = re.compile(r"^" + _NUMBER + r"\s*(?:%|平方米)?\s*(?:以上|及以上)$")
 _AT_MOST = re.compile(r"^(?:≤|<=|不超过|不高于|低于|控制在)\s*" + _NUMBER)
 _AT_MOST_SUFFIX = re.compile(r"^" + _NUMBER + r"\s*%?\s*以(?:下|内)$")
 _EQUAL = re.compile(r"^=\s*" + _NUMBER)
 _BARE = re.compile(r"^" + _NUMBER + r"\s*(\*?)\s*(?:%|μg/m3|微克/立方米|mg/m3)?$")
+
+
+_UNIT = r"\s*(?:%|平方米|μg/m3|微克/立方米)?\s*"
+_IN_SENTENCE = (
+    (re.compile(r"保持在?" + _NUMBER), "maintain"),
+    (re.compile(r"(?:达到|不低于)" + _NUMBER), "at_least"),
+    (re.compile(_NUMBER + _UNIT + r"(?:及)?以上"), "at_least"),
+    (re.compile(r"(?:不超过|不高于|控制在)" + _NUMBER), "at_most"),
+)
 
 
 class TargetError(ValueError):
@@ -78,6 +87,8 @@ class Comparator:
             text = f"较{self.base_year}年降低{self.value}%"
         elif self.value is not None and self.kind in ("at_least", "at_most", "equal"):
             text = f"{KIND_LABELS[self.kind]}{self.value}"
+        elif self.kind == "maintain" and self.value is not None:
+            text = f"保持{self.value}"
         else:
             text = KIND_LABELS[self.kind]
         if self.approx:
@@ -122,7 +133,7 @@ def parse_target(text: str, direction: str) -> Comparator:
         return Comparator("no_new", soft=soft)
     if t.startswith("不降低") or t.startswith("不下降"):
         return Comparator("not_lower", soft=soft)
-    if t.startswith("保持"):
+    if t.startswith("保持") and not re.search(r"\d", t):
         return Comparator("maintain", soft=soft)
     for pattern, kind in (
         (_AT_LEAST, "at_least"),
@@ -140,6 +151,13 @@ def parse_target(text: str, direction: str) -> Comparator:
         return Comparator(
             kind, _decimal_text(m.group(1)), soft=soft, approx=approx, marked=bool(m.group(2))
         )
+    # a target stated in a sentence ("力争空气优良天数比率达到96.7%以上", "国控断面水质优良率
+    # 保持在100%"): the clause that carries the number, wherever it stands
+    soft = soft or "力争" in t
+    for pattern, kind in _IN_SENTENCE:
+        m = pattern.search(t)
+        if m:
+            return Comparator(kind, _decimal_text(m.group(1)), soft=soft, approx=approx)
     return Comparator("qualitative", soft=soft, approx=approx)
 
 
@@ -155,6 +173,8 @@ def meets(c: Comparator, actual: Fraction, baseline: Fraction | None = None) -> 
         assert c.value is not None
         v = Fraction(Decimal(c.value))
         return {"at_least": actual >= v, "at_most": actual <= v, "equal": actual == v}[c.kind]
+    if c.kind == "maintain" and c.value is not None:  # 保持在100%: kept at that value
+        return actual == Fraction(Decimal(c.value))
     if c.kind in ("maintain", "not_lower"):
         if baseline is None:
             return None

@@ -80,7 +80,7 @@ def _unit_kind(name: str) -> str:
         return "township"
     if "园区" in name or "开发区" in name or "工业园" in name:
         return "park"
-    if name.endswith(("县", "市人民政府", "区人民政府", "县人民政府")):
+    if name.startswith("各县") or name.endswith(("县", "人民政府")):
         return "county"
     return "department"
 
