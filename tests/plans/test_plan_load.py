@@ -185,3 +185,34 @@ def test_loading_tasks_creates_the_units_they_name_once(engine: Engine) -> None:
         assert plans.load_template(s, CLI, "changji-14th").units_added == []
         n = s.scalar(select(func.count()).select_from(OrgUnit))
         assert n == len(kinds)
+
+
+def test_all_five_templates_load_into_a_deployment_that_is_not_the_demo(engine: Engine) -> None:
+    from datetime import date
+
+    counts = {
+        "kongtong-14th": (21, 0),
+        "changji-14th": (24, 0),
+        "qiandongnan-14th": (18, 0),
+        "pingliang-2030": (23, 26),
+        "jiayuguan-2020": (14, 31),
+    }
+    assert set(counts) == set(template_ids())
+    with session_scope(engine) as s:
+        for tid, (n_ind, n_task) in counts.items():
+            r = plans.load_template(s, CLI, tid)
+            assert (r.indicators, r.tasks) == (n_ind, n_task), tid
+    with session_scope(engine) as s:
+        assert {p.template_id for p in plans.list_plans(s, CLI)} == set(counts)
+        assert s.get(Region, "652301").parent_code == "652300"  # type: ignore[union-attr]
+        assert s.get(Region, "522600").level == "city"  # type: ignore[union-attr]
+        for tid, (n_ind, _n) in counts.items():
+            st = assess.plan_status(s, CLI, tid, year=2025, today=date(2025, 7, 1)).to_dict()
+            assert len(st["indicators"]) == n_ind
+            assert all(i["status"] == "not_assessable" for i in st["indicators"])  # no data
+        changji = assess.plan_status(s, CLI, "changji-14th", year=2025, today=date(2025, 7, 1))
+        first = changji.indicators[0]
+        assert first.reason == "该指标扣除沙尘影响，平台尚未记录沙尘天气，不以未扣除的数值代替"
+        jyg = assess.plan_status(s, CLI, "jiayuguan-2020", year=2020, today=date(2025, 7, 1))
+        assert jyg.indicators[0].target is not None
+        assert jyg.indicators[0].target["text"] == "完成省上下达的目标任务"

@@ -21,6 +21,7 @@ COUNTS = {
     "changji-14th": 24,
     "qiandongnan-14th": 18,
     "pingliang-2030": 23,
+    "jiayuguan-2020": 14,
 }
 
 
@@ -225,3 +226,42 @@ def test_pingliang_targets_per_milestone_and_tasks_with_their_units() -> None:
         == {"各县(市、区)党委和人民政府", "平凉工业园区(高新区)党工委和管委会"}
         for x in t.tasks[1:]
     )
+
+
+def test_jiayuguan_prose_targets_and_its_31_responsibility_notes() -> None:
+    t = load_template("jiayuguan-2020")
+    assert t.document_number == "嘉发16号"
+    assert len(t.responsibility_notes) == 31 and len(t.tasks) == 31
+    by_no = {i.no: i for i in t.indicators}
+    water = by_no["6"]
+    assert water.targets[0].text == "地表水水质优良比例达到95%以上"
+    assert (water.targets[0].comparator.kind, water.targets[0].comparator.value) == (
+        "at_least",
+        "95",
+    )
+    soil = by_no["12"].targets[0].comparator
+    assert (soil.kind, soil.value, soil.approx) == ("at_least", "98", True)
+    assert by_no["1"].targets[0].comparator.kind == "assigned"
+    assert [x.year for x in by_no["14"].targets] == [2020, 2030]
+    three = t.tasks[2]
+    assert three.text == "(三)引导公众绿色生活"
+    assert [(u.name, u.role) for u in three.units][:2] == [
+        ("市委宣传部", "lead"),
+        ("市委组织部", "support"),
+    ]
+    eleven = t.tasks[10]
+    assert [(u.name, u.role) for u in eleven.units] == [
+        ("工业园区管委会", "each"),
+        ("经开区公司", "each"),
+        ("市生态环境局", "support"),
+    ]
+    assert t.responsibility_notes[10] == "工业园区管委会、经开区公司分别负责,市生态环境局配合"
+    garbage = t.tasks[14]
+    assert (garbage.deadline, garbage.deadline_text) == ("2019-06-30", "2019年6月底前")
+    seed = SEEDS / t.source.split()[-1]
+    if seed.is_file():
+        text = seed.read_text(encoding="utf-8")
+        for note in t.responsibility_notes:
+            assert f"({note})" in text
+        for task in t.tasks:
+            assert task.deadline_text is None or task.deadline_text in text

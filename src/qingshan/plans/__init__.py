@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date
 from importlib import resources
 from typing import Any
 
@@ -89,6 +90,7 @@ class Task:
     text: str
     units: tuple[TaskUnit, ...]
     deadline: str | None = None  # ISO date
+    deadline_text: str | None = None  # as published, e.g. 2019年底前
     recurrence: str | None = None  # as published, e.g. 每季度至少研究1次
 
 
@@ -202,6 +204,13 @@ def _task(raw: dict[str, Any], i: int, problems: list[str]) -> Task | None:
             return None
         units.append(TaskUnit(u["name"], u["role"]))
     text = _str(raw, "text", where, problems)
+    deadline = raw.get("deadline")
+    if deadline is not None:
+        try:
+            date.fromisoformat(deadline)
+        except (TypeError, ValueError):
+            problems.append(f"{where}：期限 {deadline!r} 不是 YYYY-MM-DD 日期")
+            return None
     if not text:
         return None
     return Task(
@@ -209,7 +218,8 @@ def _task(raw: dict[str, Any], i: int, problems: list[str]) -> Task | None:
         group=str(raw.get("group", "")),
         text=text,
         units=tuple(units),
-        deadline=raw.get("deadline"),
+        deadline=deadline,
+        deadline_text=raw.get("deadline_text"),
         recurrence=raw.get("recurrence"),
     )
 

@@ -108,6 +108,7 @@ class PlanTask(Base):
     group: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
     deadline: Mapped[date | None] = mapped_column(Date)
+    deadline_text: Mapped[str | None] = mapped_column(Text)  # as published (2019年底前)
     recurrence: Mapped[str | None] = mapped_column(Text)  # as published
     __table_args__ = (UniqueConstraint("plan_id", "no"),)
 

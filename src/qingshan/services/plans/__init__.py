@@ -199,6 +199,7 @@ def load_template(
             group=task.group,
             text=task.text,
             deadline=date.fromisoformat(task.deadline) if task.deadline else None,
+            deadline_text=task.deadline_text,
             recurrence=task.recurrence,
         )
         s.add(trow)

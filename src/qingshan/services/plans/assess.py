@@ -201,8 +201,10 @@ def _air(kind: str, air: _Air, w: _Window, c: Comparator | None) -> tuple[Any, S
             "start": q.start.isoformat(),
             "end": q.end.isoformat(),
         }
-        if c is None:
-            return actual, Status("not_assessable", "本年没有目标值")
+        if c is None or c.kind != "at_least" or q.valid_days == 0:
+            # no floor to project against (完成上级下达目标, 保持 …): judged as a value
+            ratio = None if q.valid_days == 0 else Fraction(q.good_days * 100, q.valid_days)
+            return actual, value_status(c, ratio, final=w.remaining == 0)
         return actual, good_day_projection(q.good_days, q.valid_days, w.remaining, c)
     code = "PM2_5" if kind == "air.pm2_5" else "PM10"
     values = [
@@ -217,10 +219,10 @@ def _air(kind: str, air: _Air, w: _Window, c: Comparator | None) -> tuple[Any, S
         "start": q.start.isoformat(),
         "end": q.end.isoformat(),
     }
-    if c is None:
-        return actual, Status("not_assessable", "本年没有目标值")
     if mean is None:
         return actual, Status("not_assessable", "本年尚无有效日均值")
+    if c is None or c.kind != "at_most":
+        return actual, value_status(c, mean, final=w.remaining == 0)
     return actual, mean_projection(mean, len(values), w.remaining, c)
 
 

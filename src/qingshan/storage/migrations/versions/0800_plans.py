@@ -102,6 +102,7 @@ def upgrade() -> None:
         sa.Column("group", sa.Text(), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("deadline", sa.Date(), nullable=True),
+        sa.Column("deadline_text", sa.Text(), nullable=True),
         sa.Column("recurrence", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["plan_id"], ["plan.id"], name=op.f("fk_plan_task_plan_id_plan"), ondelete="CASCADE"
