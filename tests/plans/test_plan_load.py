@@ -24,7 +24,7 @@ from qingshan.storage.models import Base, Region
 from qingshan.storage.models_plans import Plan, PlanIndicator, PlanTarget
 from qingshan.storage.models_web import AuditEntry
 
-TABLES = {"plan", "plan_indicator", "plan_target", "plan_task", "plan_task_unit"}
+TABLES = {"plan", "plan_indicator", "plan_target", "plan_task", "plan_task_unit", "plan_report"}
 
 
 def _ours(obj: Any, name: str | None, type_: str, _reflected: bool, _other: Any) -> bool:
@@ -212,7 +212,7 @@ def test_all_five_templates_load_into_a_deployment_that_is_not_the_demo(engine: 
             assert all(i["status"] == "not_assessable" for i in st["indicators"])  # no data
         changji = assess.plan_status(s, CLI, "changji-14th", year=2025, today=date(2025, 7, 1))
         first = changji.indicators[0]
-        assert first.reason == "该指标扣除沙尘影响，平台尚未记录沙尘天气，不以未扣除的数值代替"
+        assert first.reason.startswith("该指标扣除沙尘影响，平台尚未记录沙尘天气")
         jyg = assess.plan_status(s, CLI, "jiayuguan-2020", year=2020, today=date(2025, 7, 1))
         assert jyg.indicators[0].target is not None
         assert jyg.indicators[0].target["text"] == "完成省上下达的目标任务"

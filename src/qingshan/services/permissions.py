@@ -42,6 +42,9 @@ REGISTRY_IMPORTERS: tuple[Role, ...] = (Role.ADMIN,)
 # Plans (规划指标): the bureau loads plans; every district role reads their status.
 PLAN_EDITORS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF)
 PLAN_READERS: tuple[Role, ...] = DISTRICT
+# Reported indicator values: units report (their own unit's), the bureau reviews.
+PLAN_REPORTERS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF, Role.UNIT)
+PLAN_REVIEWERS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF)
 
 
 def sees_district(p: Principal) -> bool:

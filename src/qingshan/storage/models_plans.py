@@ -123,4 +123,30 @@ class PlanTaskUnit(Base):
     __table_args__ = (CheckConstraint(_in("role", TASK_ROLES), name="role"),)
 
 
-__all__ = ["TASK_ROLES", "Plan", "PlanIndicator", "PlanTarget", "PlanTask", "PlanTaskUnit"]
+class PlanReport(Base):
+    """A value of an indicator for a year reported by a unit (workflow ``plan_report``; its
+    state is mirrored here so the status query needs no join to the workflow instance)."""
+
+    __tablename__ = "plan_report"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    indicator_id: Mapped[int] = mapped_column(
+        ForeignKey("plan_indicator.id", ondelete="CASCADE"), index=True
+    )
+    year: Mapped[int] = mapped_column(SmallInteger)
+    value: Mapped[str] = mapped_column(Text)  # exact decimal text
+    note: Mapped[str | None] = mapped_column(Text)
+    unit_code: Mapped[str | None] = mapped_column(ForeignKey("org_unit.code"), index=True)
+    reported_by: Mapped[int | None] = mapped_column(Integer)  # web_user.id (None: CLI)
+    reported_at: Mapped[datetime] = mapped_column(DateTime)
+    state: Mapped[str] = mapped_column(String(12))  # draft / submitted / returned / accepted
+
+
+__all__ = [
+    "TASK_ROLES",
+    "Plan",
+    "PlanIndicator",
+    "PlanReport",
+    "PlanTarget",
+    "PlanTask",
+    "PlanTaskUnit",
+]

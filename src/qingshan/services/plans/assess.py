@@ -43,7 +43,7 @@ from qingshan.services import deployment
 from qingshan.services.figures import water as water_figures
 from qingshan.services.figures._common import FiguresError, regions, sites
 from qingshan.services.figures.air_reads import AirQuality, air_quality
-from qingshan.services.plans import find_plan, indicators, targets_of
+from qingshan.services.plans import find_plan, indicators, reports, targets_of
 from qingshan.standards import water as water_rules
 from qingshan.storage.models import SiteKind
 from qingshan.storage.models_plans import Plan, PlanIndicator, PlanTarget
@@ -304,22 +304,33 @@ def plan_status(
     )
     air: _Air | None = None
     wat: _Water | None = None
+    reported = reports.accepted_values(s, [i.id for i in inds], year)
     for ind in inds:
         ts = tmap[ind.id]
         tg, carried = _applies(ts, year)
         c = comparator_of(tg) if tg else None
         actual: Any = None
-        if ind.binding and ind.binding.startswith("air.") and ind.dust_deduction:
-            st = Status(
-                "not_assessable",
-                "该指标扣除沙尘影响，平台尚未记录沙尘天气，不以未扣除的数值代替",
-            )
-        elif ind.binding and ind.binding.startswith("air."):
+        computed = ind.binding is not None and not ind.dust_deduction
+        if computed and ind.binding and ind.binding.startswith("air."):
             air = air or _Air(s, plan.region_code, w)
             actual, st = _air(ind.binding, air, w, c)
-        elif ind.binding and ind.binding.startswith("water."):
+        elif computed and ind.binding and ind.binding.startswith("water."):
             wat = wat or _Water(s, plan.region_code, w)
             actual, st = _water(ind.binding, wat, w, c)
+        elif ind.id in reported:  # a unit's value, accepted by the bureau
+            r = reported[ind.id]
+            actual = {
+                "value": r.value,
+                "source": "reported",
+                "unit_code": r.unit_code,
+                "report_id": r.id,
+            }
+            st = value_status(c, Fraction(Decimal(r.value)), final=w.remaining == 0)
+        elif ind.dust_deduction:
+            st = Status(
+                "not_assessable",
+                "该指标扣除沙尘影响，平台尚未记录沙尘天气，不以未扣除的数值代替；可由责任单位填报",
+            )
         else:
             st = value_status(c, None, final=w.remaining == 0)
         out.indicators.append(

@@ -130,9 +130,36 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("task_id", "unit_code", "role", name=op.f("pk_plan_task_unit")),
     )
+    op.create_table(
+        "plan_report",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("indicator_id", sa.Integer(), nullable=False),
+        sa.Column("year", sa.SmallInteger(), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("unit_code", sa.String(length=100), nullable=True),
+        sa.Column("reported_by", sa.Integer(), nullable=True),
+        sa.Column("reported_at", sa.DateTime(), nullable=False),
+        sa.Column("state", sa.String(length=12), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["indicator_id"],
+            ["plan_indicator.id"],
+            name=op.f("fk_plan_report_indicator_id_plan_indicator"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["unit_code"], ["org_unit.code"], name=op.f("fk_plan_report_unit_code_org_unit")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_plan_report")),
+    )
+    op.create_index(op.f("ix_plan_report_indicator_id"), "plan_report", ["indicator_id"])
+    op.create_index(op.f("ix_plan_report_unit_code"), "plan_report", ["unit_code"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_plan_report_unit_code"), table_name="plan_report")
+    op.drop_index(op.f("ix_plan_report_indicator_id"), table_name="plan_report")
+    op.drop_table("plan_report")
     op.drop_table("plan_task_unit")
     op.drop_index(op.f("ix_plan_task_plan_id"), table_name="plan_task")
     op.drop_table("plan_task")
