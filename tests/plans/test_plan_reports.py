@@ -36,9 +36,9 @@ def test_a_unit_reports_with_evidence_and_staff_review(engine: Engine, tmp_path:
         r = reports.report_value(s, unit, "kongtong-14th", "20", 2025, "24.90", note="林草局年报")
         rid = r.id
         assert (r.state, r.unit_code, r.value) == ("draft", "水务局", "24.90")
-    with session_scope(engine) as s:  # no evidence yet: refused with the specific reason
-        with pytest.raises(WorkflowRefused, match="佐证材料"):
-            reports.submit(s, unit, rid)
+    # no evidence yet: refused with the specific reason
+    with session_scope(engine) as s, pytest.raises(WorkflowRefused, match="佐证材料"):
+        reports.submit(s, unit, rid)
     with session_scope(engine) as s:  # another unit neither sees nor attaches to it
         with pytest.raises(NotFound):
             reports.submit(s, unit2, rid)
