@@ -27,6 +27,7 @@ from qingshan.web.api import (
     inbox,
     observations,
     overview,
+    plans,
     registry,
     sites,
     timeline,
@@ -45,6 +46,7 @@ PAGES = {
     "/query": "query.html",
     "/devices": "devices.html",
     "/registry": "registry.html",
+    "/plans": "plans.html",
     "/public": "public.html",
 }
 
@@ -204,6 +206,7 @@ def create_app(
         inbox.router,
         timeline.router,
         registry.router,
+        plans.router,
     ):
         app.include_router(r, prefix="/api/v1")
 

@@ -1,0 +1,101 @@
+"""Plans: the loaded plans, a plan's indicator status, and values reported by units with
+evidence and reviewed by the bureau (thin: the work is in :mod:`qingshan.services.plans`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Path, Query
+from sqlalchemy.orm import Session
+
+from qingshan.roles import Principal
+from qingshan.services import plans
+from qingshan.services.permissions import PLAN_READERS, PLAN_REPORTERS, PLAN_REVIEWERS
+from qingshan.services.plans import assess, reports
+from qingshan.web.deps import PathId, read_db, require, write_db
+from qingshan.web.schemas.plans import PlanOut, ReportIn, ReportOut, ReviewIn, SubmitIn
+
+router = APIRouter(tags=["plans"])
+PLAN_REF = r"^[A-Za-z0-9-]{1,40}$"
+
+
+def _out(v: reports.ReportView) -> ReportOut:
+    return ReportOut(**v.to_dict())
+
+
+@router.get("/plans", response_model=list[PlanOut])
+def list_plans(
+    p: Principal = Depends(require(*PLAN_READERS)), s: Session = Depends(read_db)
+) -> list[PlanOut]:
+    """The loaded plans."""
+    return [
+        PlanOut(
+            id=x.id,
+            template_id=x.template_id,
+            title=x.title,
+            region=x.region_code,
+            period=f"{x.period_start}–{x.period_end}",
+        )
+        for x in plans.list_plans(s, p)
+    ]
+
+
+@router.get("/plans/{plan}/status")
+def plan_status(
+    plan: str = Path(..., pattern=PLAN_REF, description="plan id or template id"),
+    year: int | None = Query(None, ge=1949, le=2200),
+    p: Principal = Depends(require(*PLAN_READERS)),
+    s: Session = Depends(read_db),
+) -> dict[str, Any]:
+    """Every indicator of the plan in the year: targets, actual value, status and reason, the
+    projection to the year's end (the same JSON as ``qingshan plan status --json``)."""
+    return assess.plan_status(s, p, plan, year=year).to_dict()
+
+
+@router.get("/plans/reports", response_model=list[ReportOut])
+def list_reports(
+    state: str | None = Query(None, pattern=r"^(draft|submitted|returned|accepted)$"),
+    p: Principal = Depends(require(*PLAN_REPORTERS)),
+    s: Session = Depends(read_db),
+) -> list[ReportOut]:
+    """Reported values, newest first (a unit user: its own unit's); ``state=submitted`` is
+    the bureau's review queue."""
+    return [_out(v) for v in reports.reports(s, p, state=state)]
+
+
+@router.post("/plans/{plan}/reports", response_model=ReportOut, status_code=201)
+def create_report(
+    body: ReportIn,
+    plan: str = Path(..., pattern=PLAN_REF),
+    p: Principal = Depends(require(*PLAN_REPORTERS)),
+    s: Session = Depends(write_db),
+) -> ReportOut:
+    """Enter an indicator's value for a year (a draft): attach evidence to it
+    (``POST /attachments?entity_type=plan_report&entity_id=ID&evidence=evidence``), then
+    submit it."""
+    r = reports.report_value(s, p, plan, body.indicator_no, body.year, body.value, note=body.note)
+    return _out(next(v for v in reports.reports(s, p) if v.id == r.id))
+
+
+@router.post("/plans/reports/{report_id}/submit", response_model=ReportOut)
+def submit_report(
+    report_id: PathId,
+    body: SubmitIn,
+    p: Principal = Depends(require(*PLAN_REPORTERS)),
+    s: Session = Depends(write_db),
+) -> ReportOut:
+    """Submit a draft or a corrected returned report for review (its evidence is required)."""
+    r = reports.submit(s, p, report_id, value=body.value)
+    return _out(next(v for v in reports.reports(s, p) if v.id == r.id))
+
+
+@router.post("/plans/reports/{report_id}/review", response_model=ReportOut)
+def review_report(
+    report_id: PathId,
+    body: ReviewIn,
+    p: Principal = Depends(require(*PLAN_REVIEWERS)),
+    s: Session = Depends(write_db),
+) -> ReportOut:
+    """Accept a submitted value, or return it with the reason."""
+    r = reports.review(s, p, report_id, accept=body.accept, reason=body.reason)
+    return _out(next(v for v in reports.reports(s, p) if v.id == r.id))
