@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 import typer
 from sqlalchemy.orm import Session
 
+from qingshan.cli._db import fail
 from qingshan.cli.registry import DB, JSON, in_session, show
 from qingshan.roles import CLI
 from qingshan.services import plans
 from qingshan.services.plans import assess
+from qingshan.services.plans import tasks as plan_tasks
 
 app = typer.Typer(help="规划：指标、目标与完成情况", no_args_is_help=True)
 
@@ -55,7 +59,7 @@ def load_command(
     """载入规划模板（补登缺少的上级区划；已载入的不重复载入）。"""
 
     def action(s: Session) -> dict[str, Any]:
-        r = plans.load_template(s, CLI, template, region=region)
+        r = plan_tasks.load(s, CLI, template, region=region)
         return {
             "plan_id": r.plan_id,
             "template_id": r.template_id,
@@ -144,3 +148,64 @@ def status_command(
         },
         False,
     )
+
+
+@app.command("tasks")
+def tasks_command(
+    plan: str = typer.Argument(..., help="规划编号或模板编号"),
+    unit: str | None = typer.Option(None, "--unit", help="只列此责任单位（单位代码）的任务"),
+    as_json: bool = JSON,
+    db: str | None = DB,
+) -> None:
+    """规划任务及责任单位：逾期的排在最前。"""
+    rows = in_session(
+        db, lambda s: [v.to_dict() for v in plan_tasks.task_list(s, CLI, plan, unit=unit)]
+    )
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    show(
+        [
+            {
+                "no": r["no"],
+                "text": r["text"],
+                "deadline": r["deadline_text"] or r["deadline"] or "",
+                "state": "已完成"
+                if r["completed_on"]
+                else (f"逾期{r['days_overdue']}天" if r["overdue"] else ""),
+                "units": "、".join(f"{u['name']}（{u['role_label']}）" for u in r["units"]),
+            }
+            for r in rows
+        ],
+        {"no": "序号", "text": "任务", "deadline": "期限", "state": "状态", "units": "责任单位"},
+        False,
+    )
+
+
+@app.command("task-done")
+def task_done_command(
+    plan: str = typer.Argument(..., help="规划编号或模板编号"),
+    no: str = typer.Argument(..., help="任务序号"),
+    on: str = typer.Option(..., "--on", help="完成日期 YYYY-MM-DD"),
+    db: str | None = DB,
+) -> None:
+    """记录任务已完成（不再提醒、不再算逾期）。"""
+    try:
+        day = date.fromisoformat(on)
+    except ValueError:
+        raise fail(f"完成日期 {on!r} 不是 YYYY-MM-DD 日期", 2) from None
+    text = in_session(db, lambda s: plan_tasks.complete(s, CLI, plan, no, day).text)
+    typer.echo(f"已记录任务完成：{text}（{day.isoformat()}）", err=True)
+
+
+@app.command("ics")
+def ics_command(
+    plan: str = typer.Argument(..., help="规划编号或模板编号"),
+    file: str = typer.Argument(..., help="要写入的 .ics 文件"),
+    unit: str | None = typer.Option(None, "--unit", help="只导出此责任单位的任务"),
+    db: str | None = DB,
+) -> None:
+    """把有期限的任务导出为日历文件（.ics，可导入手机或电脑日历）。"""
+    text = in_session(db, lambda s: plan_tasks.ics(s, CLI, plan, unit=unit))
+    Path(file).write_bytes(text.encode("utf-8"))
+    typer.echo(f"已导出 {file}（{text.count('BEGIN:VEVENT')} 项任务）", err=True)

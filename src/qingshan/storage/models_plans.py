@@ -110,6 +110,7 @@ class PlanTask(Base):
     deadline: Mapped[date | None] = mapped_column(Date)
     deadline_text: Mapped[str | None] = mapped_column(Text)  # as published (2019年底前)
     recurrence: Mapped[str | None] = mapped_column(Text)  # as published
+    completed_on: Mapped[date | None] = mapped_column(Date)  # recorded by the bureau
     __table_args__ = (UniqueConstraint("plan_id", "no"),)
 
 

@@ -39,7 +39,7 @@ __all__ = [
     "indicators",
     "list_plans",
     "load_template",
-    "tasks",
+    "task_rows",
     "templates",
 ]
 
@@ -123,7 +123,7 @@ def load_template(
             [],
             [],
             len(indicators(s, actor, existing.id)),
-            len(tasks(s, actor, existing.id)),
+            len(task_rows(s, actor, existing.id)),
         )
     added_regions: list[str] = []
     parent: str | None = None
@@ -256,7 +256,7 @@ def targets_of(s: Session, indicator_ids: list[int]) -> dict[int, list[PlanTarge
     return out
 
 
-def tasks(s: Session, actor: Principal, plan_id: int) -> list[PlanTask]:
+def task_rows(s: Session, actor: Principal, plan_id: int) -> list[PlanTask]:
     _may(actor, PLAN_READERS)
     return list(
         s.scalars(select(PlanTask).where(PlanTask.plan_id == plan_id).order_by(PlanTask.position))

@@ -104,6 +104,7 @@ def upgrade() -> None:
         sa.Column("deadline", sa.Date(), nullable=True),
         sa.Column("deadline_text", sa.Text(), nullable=True),
         sa.Column("recurrence", sa.Text(), nullable=True),
+        sa.Column("completed_on", sa.Date(), nullable=True),
         sa.ForeignKeyConstraint(
             ["plan_id"], ["plan.id"], name=op.f("fk_plan_task_plan_id_plan"), ondelete="CASCADE"
         ),
