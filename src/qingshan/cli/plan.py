@@ -15,6 +15,7 @@ from qingshan.cli.registry import DB, JSON, in_session, show
 from qingshan.roles import CLI
 from qingshan.services import plans
 from qingshan.services.plans import assess
+from qingshan.services.plans import assessment as plan_assessment
 from qingshan.services.plans import tasks as plan_tasks
 
 app = typer.Typer(help="规划：指标、目标与完成情况", no_args_is_help=True)
@@ -209,3 +210,38 @@ def ics_command(
     text = in_session(db, lambda s: plan_tasks.ics(s, CLI, plan, unit=unit))
     Path(file).write_bytes(text.encode("utf-8"))
     typer.echo(f"已导出 {file}（{text.count('BEGIN:VEVENT')} 项任务）", err=True)
+
+
+@app.command("assess")
+def assess_command(
+    scheme: str = typer.Argument(..., help="考核方案文件（TOML，格式见 docs/plans.md）"),
+    xlsx: str | None = typer.Option(None, "--xlsx", help="导出考核结果到此 .xlsx 文件"),
+    as_json: bool = JSON,
+    db: str | None = DB,
+) -> None:
+    """按考核方案计算年度考核：指标得分、扣分、加分、一票否决和等级。"""
+    try:
+        text = Path(scheme).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise fail(f"无法读取考核方案 {scheme}：{exc}", 2) from None
+    result = in_session(db, lambda s: plan_assessment.run(s, CLI, text))
+    if xlsx:
+        Path(xlsx).write_bytes(plan_assessment.workbook(result))
+        typer.echo(f"已导出 {xlsx}", err=True)
+    d = result.to_dict()
+    if as_json:
+        typer.echo(json.dumps(d, ensure_ascii=False, indent=2))
+        return
+    show(
+        [
+            {
+                "name": u["name"],
+                "total": u["total"],
+                "grade": u["grade"],
+                "veto": "、".join(u["vetoed_by"]),
+            }
+            for u in d["units"]
+        ],
+        {"name": "单位", "total": "总分", "grade": "等级", "veto": "一票否决"},
+        False,
+    )
