@@ -137,6 +137,8 @@ def test_grants_match_the_documented_roles_table(app: FastAPI) -> None:
         # bureau reviews them
         ("GET", "/api/v1/plans"): frozenset(perm.DISTRICT),
         ("GET", "/api/v1/plans/{plan}/status"): frozenset(perm.DISTRICT),
+        ("GET", "/api/v1/plans/{plan}/tasks"): frozenset(perm.DISTRICT),
+        ("GET", "/api/v1/plans/{plan}/tasks.ics"): frozenset(perm.DISTRICT),
         ("GET", "/api/v1/plans/reports"): bureau | {Role.UNIT},
         ("POST", "/api/v1/plans/{plan}/reports"): bureau | {Role.UNIT},
         ("POST", "/api/v1/plans/reports/{report_id}/submit"): bureau | {Role.UNIT},

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 from sqlalchemy.orm import Session
 
 from qingshan.roles import Principal
 from qingshan.services import plans
 from qingshan.services.permissions import PLAN_READERS, PLAN_REPORTERS, PLAN_REVIEWERS
-from qingshan.services.plans import assess, reports
+from qingshan.services.plans import assess, reports, tasks
 from qingshan.web.deps import PathId, read_db, require, write_db
 from qingshan.web.schemas.plans import PlanOut, ReportIn, ReportOut, ReviewIn, SubmitIn
 
@@ -50,6 +50,36 @@ def plan_status(
     """Every indicator of the plan in the year: targets, actual value, status and reason, the
     projection to the year's end (the same JSON as ``qingshan plan status --json``)."""
     return assess.plan_status(s, p, plan, year=year).to_dict()
+
+
+@router.get("/plans/{plan}/tasks")
+def plan_tasks(
+    plan: str = Path(..., pattern=PLAN_REF),
+    unit: str | None = Query(None, max_length=100, description="only this unit's tasks"),
+    p: Principal = Depends(require(*PLAN_READERS)),
+    s: Session = Depends(read_db),
+) -> list[dict[str, Any]]:
+    """The plan's tasks with their units and roles, overdue first (a unit user: its own
+    unit's unless ``unit`` is given)."""
+    if unit is None and p.unit:
+        unit = p.unit
+    return [v.to_dict() for v in tasks.task_list(s, p, plan, unit=unit)]
+
+
+@router.get("/plans/{plan}/tasks.ics", response_class=Response)
+def plan_tasks_ics(
+    plan: str = Path(..., pattern=PLAN_REF),
+    unit: str | None = Query(None, max_length=100),
+    p: Principal = Depends(require(*PLAN_READERS)),
+    s: Session = Depends(read_db),
+) -> Response:
+    """The tasks with deadlines as an iCalendar file (任务单、行事历) for one's calendar."""
+    text = tasks.ics(s, p, plan, unit=unit if unit is not None else p.unit)
+    return Response(
+        text.encode("utf-8"),
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="plan-tasks.ics"'},
+    )
 
 
 @router.get("/plans/reports", response_model=list[ReportOut])

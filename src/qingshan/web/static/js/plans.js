@@ -25,6 +25,18 @@ async function loadBoard() {
     .map((i) => `<option value="${esc(i.no)}">${esc(i.no)} ${esc(i.name)}${i.unit ? `（${esc(i.unit)}）` : ""}</option>`).join("");
 }
 
+async function loadTasks() {
+  const plan = document.getElementById("plan").value;
+  if (!plan) return;
+  const rows = await api(`plans/${encodeURIComponent(plan)}/tasks`);
+  document.getElementById("ics").href = `api/v1/plans/${encodeURIComponent(plan)}/tasks.ics`;
+  document.querySelector("#tasks tbody").innerHTML = rows.map((t) => `<tr data-no="${esc(t.no)}">
+    ${cell(t.no)}${cell(t.text)}${cell(t.deadline_text || t.deadline)}
+    <td>${t.completed_on ? `已完成（${esc(t.completed_on)}）` : t.overdue
+      ? `<span class="tag st-off_track">逾期${esc(t.days_overdue)}天</span>` : (t.deadline ? "未到期" : "—")}</td>
+    ${cell(t.units.map((u) => `${u.name}（${u.role_label}）`).join("、"))}</tr>`).join("");
+}
+
 async function loadReports(m) {
   if (["unit", "staff", "admin"].includes(m.role)) {
     const mine = await api("plans/reports");
@@ -62,11 +74,12 @@ async function main() {
   document.getElementById("plan").innerHTML = plans
     .map((p) => `<option value="${p.id}">${esc(p.title)}（${esc(p.period)}）</option>`).join("");
   document.getElementById("year").value = new Date().getFullYear();
-  document.getElementById("plan").addEventListener("change", loadBoard);
+  document.getElementById("plan").addEventListener("change", () => { loadBoard(); loadTasks(); });
   document.getElementById("year").addEventListener("change", loadBoard);
   document.getElementById("report-panel").hidden = !["unit", "staff", "admin"].includes(m.role);
   document.getElementById("review-panel").hidden = !["staff", "admin"].includes(m.role);
   await loadBoard();
+  await loadTasks();
   await loadReports(m);
 
   document.getElementById("report-form").addEventListener("submit", async (ev) => {
