@@ -161,7 +161,7 @@ def test_loading_tasks_creates_the_units_they_name_once(engine: Engine) -> None:
         r = plans.load_template(s, CLI, "pingliang-2030")
         assert (r.indicators, r.tasks) == (23, 26)
         assert "市生态环境局" in r.units_added and len(r.units_added) == len(set(r.units_added))
-        kinds = dict(s.execute(select(OrgUnit.name, OrgUnit.kind)).tuples().all())
+        kinds = {n: k for n, k in s.execute(select(OrgUnit.name, OrgUnit.kind)).all()}
         assert kinds["市生态环境局"] == "department"
         assert kinds["各县(市、区)党委和人民政府"] == "county"
         assert kinds["平凉工业园区(高新区)党工委和管委会"] == "park"
