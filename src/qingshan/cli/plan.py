@@ -16,7 +16,10 @@ from qingshan.roles import CLI
 from qingshan.services import plans
 from qingshan.services.plans import assess
 from qingshan.services.plans import assessment as plan_assessment
+from qingshan.services.plans import export as plan_export
 from qingshan.services.plans import tasks as plan_tasks
+from qingshan.services.reports import writers
+from qingshan.services.reports.model import ReportError
 
 app = typer.Typer(help="规划：指标、目标与完成情况", no_args_is_help=True)
 
@@ -245,3 +248,21 @@ def assess_command(
         {"name": "单位", "total": "总分", "grade": "等级", "veto": "一票否决"},
         False,
     )
+
+
+@app.command("export")
+def export_command(
+    plan: str = typer.Argument(..., help="规划编号或模板编号"),
+    file: str = typer.Argument(..., help="输出文件：.xlsx（指标表）、.docx 或 .pdf（进展报告）"),
+    year: int | None = typer.Option(None, "--year", help="年份（默认今年）"),
+    db: str | None = DB,
+) -> None:
+    """按规划原表的格式导出指标完成情况和任务落实情况。"""
+    if Path(file).suffix.lower() not in (".xlsx", ".docx", ".pdf"):
+        raise fail(f"输出文件 {file} 应为 .xlsx、.docx 或 .pdf", 2)
+    rep = in_session(db, lambda s: plan_export.progress_report(s, CLI, plan, year=year))
+    try:
+        writers.write(rep, Path(file))
+    except ReportError as exc:
+        raise fail(str(exc), 2) from None
+    typer.echo(f"已导出 {file}", err=True)
