@@ -3,9 +3,11 @@ refusals as clear messages; SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 from sqlalchemy import Engine, select
 
 from qingshan.roles import CLI
@@ -49,6 +51,20 @@ def test_tasks_status_and_calendar(engine: Engine, db_url: str) -> None:
         )
         assert bad.status_code == 422 and "自动计算" in bad.json()["detail"]
         assert staff.get("/api/v1/plans/nowhere/status").status_code == 404
+        x = staff.get("/api/v1/plans/jiayuguan-2020/export.xlsx", params={"year": 2020})
+        assert x.status_code == 200 and x.content[:2] == b"PK"
+        sheets = load_workbook(io.BytesIO(x.content)).sheetnames
+        assert sheets == ["说明", "规划指标", "规划任务"]
+        done = staff.post(
+            "/api/v1/plans/jiayuguan-2020/tasks/15/complete", json={"on": "2019-06-29"}
+        )
+        assert done.status_code == 200, done.text
+        first = staff.get("/api/v1/plans/jiayuguan-2020/tasks").json()[0]
+        assert first["no"] != "15"  # no longer overdue
+        refused = unit.post(
+            "/api/v1/plans/jiayuguan-2020/tasks/7/complete", json={"on": "2020-01-01"}
+        )
+        assert refused.status_code == 403
     finally:
         staff.close()
         unit.close()

@@ -139,6 +139,8 @@ def test_grants_match_the_documented_roles_table(app: FastAPI) -> None:
         ("GET", "/api/v1/plans/{plan}/status"): frozenset(perm.DISTRICT),
         ("GET", "/api/v1/plans/{plan}/tasks"): frozenset(perm.DISTRICT),
         ("GET", "/api/v1/plans/{plan}/tasks.ics"): frozenset(perm.DISTRICT),
+        ("GET", "/api/v1/plans/{plan}/export.xlsx"): frozenset(perm.DISTRICT),
+        ("POST", "/api/v1/plans/{plan}/tasks/{task_no}/complete"): bureau,
         ("GET", "/api/v1/plans/reports"): bureau | {Role.UNIT},
         ("POST", "/api/v1/plans/{plan}/reports"): bureau | {Role.UNIT},
         ("POST", "/api/v1/plans/reports/{report_id}/submit"): bureau | {Role.UNIT},
@@ -170,6 +172,7 @@ def test_grants_match_the_documented_roles_table(app: FastAPI) -> None:
         ("POST", "/api/v1/plans/{plan}/reports"): bureau | {Role.UNIT},
         ("POST", "/api/v1/plans/reports/{report_id}/submit"): bureau | {Role.UNIT},
         ("POST", "/api/v1/plans/reports/{report_id}/review"): bureau,
+        ("POST", "/api/v1/plans/{plan}/tasks/{task_no}/complete"): bureau,
     }
     for (method, path), roles in routes.items():
         if (method, path) in plan_work:

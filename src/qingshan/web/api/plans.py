@@ -10,10 +10,24 @@ from sqlalchemy.orm import Session
 
 from qingshan.roles import Principal
 from qingshan.services import plans
-from qingshan.services.permissions import PLAN_READERS, PLAN_REPORTERS, PLAN_REVIEWERS
+from qingshan.services.permissions import (
+    PLAN_EDITORS,
+    PLAN_READERS,
+    PLAN_REPORTERS,
+    PLAN_REVIEWERS,
+)
 from qingshan.services.plans import assess, reports, tasks
+from qingshan.services.plans import export as plan_export
+from qingshan.services.reports import writers
 from qingshan.web.deps import PathId, read_db, require, write_db
-from qingshan.web.schemas.plans import PlanOut, ReportIn, ReportOut, ReviewIn, SubmitIn
+from qingshan.web.schemas.plans import (
+    CompleteIn,
+    PlanOut,
+    ReportIn,
+    ReportOut,
+    ReviewIn,
+    SubmitIn,
+)
 
 router = APIRouter(tags=["plans"])
 PLAN_REF = r"^[A-Za-z0-9-]{1,40}$"
@@ -79,6 +93,36 @@ def plan_tasks_ics(
         text.encode("utf-8"),
         media_type="text/calendar; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="plan-tasks.ics"'},
+    )
+
+
+@router.post("/plans/{plan}/tasks/{task_no}/complete")
+def complete_task(
+    body: CompleteIn,
+    plan: str = Path(..., pattern=PLAN_REF),
+    task_no: str = Path(..., pattern=r"^[0-9A-Za-z.-]{1,20}$"),
+    p: Principal = Depends(require(*PLAN_EDITORS)),
+    s: Session = Depends(write_db),
+) -> dict[str, Any]:
+    """Record a task complete (no more reminders; no longer overdue)."""
+    t = tasks.complete(s, p, plan, task_no, body.on)
+    return {"no": t.no, "completed_on": body.on.isoformat()}
+
+
+@router.get("/plans/{plan}/export.xlsx", response_class=Response)
+def export_xlsx(
+    plan: str = Path(..., pattern=PLAN_REF),
+    year: int | None = Query(None, ge=1949, le=2200),
+    p: Principal = Depends(require(*PLAN_READERS)),
+    s: Session = Depends(read_db),
+) -> Response:
+    """The indicator table in the plan's own layout with the year's values and status, and
+    the tasks (.xlsx, the report writers')."""
+    data = writers.to_xlsx(plan_export.progress_report(s, p, plan, year=year))
+    return Response(
+        data,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": 'attachment; filename="plan-indicators.xlsx"'},
     )
 
 

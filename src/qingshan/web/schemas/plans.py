@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic import BaseModel, Field
 
 
@@ -44,3 +46,7 @@ class ReportOut(BaseModel):
     state_label: str
     reason: str | None
     evidence: int = Field(description="evidence files attached")
+
+
+class CompleteIn(BaseModel):
+    on: date = Field(description="the day the task was completed")

@@ -25,16 +25,21 @@ async function loadBoard() {
     .map((i) => `<option value="${esc(i.no)}">${esc(i.no)} ${esc(i.name)}${i.unit ? `（${esc(i.unit)}）` : ""}</option>`).join("");
 }
 
+let canComplete = false;
+
 async function loadTasks() {
   const plan = document.getElementById("plan").value;
   if (!plan) return;
   const rows = await api(`plans/${encodeURIComponent(plan)}/tasks`);
   document.getElementById("ics").href = `api/v1/plans/${encodeURIComponent(plan)}/tasks.ics`;
+  const year = document.getElementById("year").value;
+  document.getElementById("xlsx").href = `api/v1/plans/${encodeURIComponent(plan)}/export.xlsx` + (year ? `?year=${year}` : "");
   document.querySelector("#tasks tbody").innerHTML = rows.map((t) => `<tr data-no="${esc(t.no)}">
     ${cell(t.no)}${cell(t.text)}${cell(t.deadline_text || t.deadline)}
     <td>${t.completed_on ? `已完成（${esc(t.completed_on)}）` : t.overdue
       ? `<span class="tag st-off_track">逾期${esc(t.days_overdue)}天</span>` : (t.deadline ? "未到期" : "—")}</td>
-    ${cell(t.units.map((u) => `${u.name}（${u.role_label}）`).join("、"))}</tr>`).join("");
+    ${cell(t.units.map((u) => `${u.name}（${u.role_label}）`).join("、"))}
+    <td>${canComplete && !t.completed_on ? `<button class="done" data-no="${esc(t.no)}">记录完成</button>` : ""}</td></tr>`).join("");
 }
 
 async function loadReports(m) {
@@ -75,8 +80,22 @@ async function main() {
     .map((p) => `<option value="${p.id}">${esc(p.title)}（${esc(p.period)}）</option>`).join("");
   document.getElementById("year").value = new Date().getFullYear();
   document.getElementById("plan").addEventListener("change", () => { loadBoard(); loadTasks(); });
-  document.getElementById("year").addEventListener("change", loadBoard);
+  document.getElementById("year").addEventListener("change", () => { loadBoard(); loadTasks(); });
   document.getElementById("report-panel").hidden = !["unit", "staff", "admin"].includes(m.role);
+  canComplete = ["staff", "admin"].includes(m.role);
+  document.getElementById("tasks").addEventListener("click", async (ev) => {
+    const no = ev.target.dataset ? ev.target.dataset.no : null;
+    if (!no || !ev.target.classList.contains("done")) return;
+    const err = document.getElementById("task-error");
+    err.textContent = "";
+    const d = new Date();
+    const on = `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+    const plan = document.getElementById("plan").value;
+    try {
+      await api(`plans/${encodeURIComponent(plan)}/tasks/${encodeURIComponent(no)}/complete`, { method: "POST", body: { on } });
+    } catch (e) { err.textContent = e.message; }
+    await loadTasks();
+  });
   document.getElementById("review-panel").hidden = !["staff", "admin"].includes(m.role);
   await loadBoard();
   await loadTasks();
