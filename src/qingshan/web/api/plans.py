@@ -31,6 +31,10 @@ from qingshan.web.schemas.plans import (
 
 router = APIRouter(tags=["plans"])
 PLAN_REF = r"^[A-Za-z0-9-]{1,40}$"
+# The transaction commits before the response is sent (scope="function"): the page re-reads
+# the board and the lists right after a step, and must see it (a request-scoped dependency
+# would commit only after the response has gone out).
+COMMITTED = Depends(write_db, scope="function")
 
 
 def _out(v: reports.ReportView) -> ReportOut:
@@ -102,7 +106,7 @@ def complete_task(
     plan: str = Path(..., pattern=PLAN_REF),
     task_no: str = Path(..., pattern=r"^[0-9A-Za-z.-]{1,20}$"),
     p: Principal = Depends(require(*PLAN_EDITORS)),
-    s: Session = Depends(write_db),
+    s: Session = COMMITTED,
 ) -> dict[str, Any]:
     """Record a task complete (no more reminders; no longer overdue)."""
     t = tasks.complete(s, p, plan, task_no, body.on)
@@ -142,7 +146,7 @@ def create_report(
     body: ReportIn,
     plan: str = Path(..., pattern=PLAN_REF),
     p: Principal = Depends(require(*PLAN_REPORTERS)),
-    s: Session = Depends(write_db),
+    s: Session = COMMITTED,
 ) -> ReportOut:
     """Enter an indicator's value for a year (a draft): attach evidence to it
     (``POST /attachments?entity_type=plan_report&entity_id=ID&evidence=evidence``), then
@@ -156,7 +160,7 @@ def submit_report(
     report_id: PathId,
     body: SubmitIn,
     p: Principal = Depends(require(*PLAN_REPORTERS)),
-    s: Session = Depends(write_db),
+    s: Session = COMMITTED,
 ) -> ReportOut:
     """Submit a draft or a corrected returned report for review (its evidence is required)."""
     r = reports.submit(s, p, report_id, value=body.value)
@@ -168,7 +172,7 @@ def review_report(
     report_id: PathId,
     body: ReviewIn,
     p: Principal = Depends(require(*PLAN_REVIEWERS)),
-    s: Session = Depends(write_db),
+    s: Session = COMMITTED,
 ) -> ReportOut:
     """Accept a submitted value, or return it with the reason."""
     r = reports.review(s, p, report_id, accept=body.accept, reason=body.reason)
