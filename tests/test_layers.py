@@ -32,7 +32,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
-PURE = ("protocol", "standards", "workflow", "workdays")
+PURE = ("protocol", "standards", "workflow", "workdays", "plans")
 # Libraries that mean storage, network or web I/O; pure rule packages use none of them.
 IO_LIBRARIES = frozenset(
     {

@@ -29,7 +29,12 @@ COMPLAINT = load("complaint", roles=ROLE_NAMES)
 
 
 def test_the_three_definitions_are_shipped_and_valid() -> None:
-    assert shipped_names() == ["complaint", "inspection_rectification", "registry_import"]
+    assert shipped_names() == [
+        "complaint",
+        "inspection_rectification",
+        "plan_report",
+        "registry_import",
+    ]
     assert IMPORT.initial == "uploaded"
     assert {s.label for s in IMPORT.states.values()} == {"已上传", "已校验", "已导入", "已驳回"}
     # 督察整改 keeps 完成整改 and 销号 distinct, with the 销号 steps in order

@@ -140,6 +140,18 @@ def test_grants_match_the_documented_roles_table(app: FastAPI) -> None:
         ("GET", "/api/v1/sources/alarms"): readers,
         ("GET", "/api/v1/sources/alarms/{episode_id}"): readers,
         ("POST", "/api/v1/sources/alarms/{episode_id}/confirm"): bureau,
+        # plans: district roles read the status; units report values with evidence, the
+        # bureau reviews them
+        ("GET", "/api/v1/plans"): frozenset(perm.DISTRICT),
+        ("GET", "/api/v1/plans/{plan}/status"): frozenset(perm.DISTRICT),
+        ("GET", "/api/v1/plans/{plan}/tasks"): frozenset(perm.DISTRICT),
+        ("GET", "/api/v1/plans/{plan}/tasks.ics"): frozenset(perm.DISTRICT),
+        ("GET", "/api/v1/plans/{plan}/export.xlsx"): frozenset(perm.DISTRICT),
+        ("POST", "/api/v1/plans/{plan}/tasks/{task_no}/complete"): bureau,
+        ("GET", "/api/v1/plans/reports"): bureau | {Role.UNIT},
+        ("POST", "/api/v1/plans/{plan}/reports"): bureau | {Role.UNIT},
+        ("POST", "/api/v1/plans/reports/{report_id}/submit"): bureau | {Role.UNIT},
+        ("POST", "/api/v1/plans/reports/{report_id}/review"): bureau,
     }
     assert {k: routes.get(k) for k in expected} == expected
     assert Role.ENTERPRISE not in perm.DISTRICT and Role.LEADER in perm.DISTRICT
@@ -162,8 +174,18 @@ def test_grants_match_the_documented_roles_table(app: FastAPI) -> None:
         ("POST", "/api/v1/registry/imports/{import_id}/reject"),
         ("POST", "/api/v1/sources/alarms/{episode_id}/confirm"),
     }
+    # A unit reports its own indicator values (the service scopes them to its unit) and the
+    # bureau reviews them; no registry data changes.
+    plan_work = {
+        ("POST", "/api/v1/plans/{plan}/reports"): bureau | {Role.UNIT},
+        ("POST", "/api/v1/plans/reports/{report_id}/submit"): bureau | {Role.UNIT},
+        ("POST", "/api/v1/plans/reports/{report_id}/review"): bureau,
+        ("POST", "/api/v1/plans/{plan}/tasks/{task_no}/complete"): bureau,
+    }
     for (method, path), roles in routes.items():
-        if (method, path) in bureau_work:
+        if (method, path) in plan_work:
+            assert roles == plan_work[(method, path)], (method, path)
+        elif (method, path) in bureau_work:
             assert roles == bureau, (method, path)
         elif method != "GET" and (method, path) not in PUBLIC_ROUTES and path not in own:
             assert roles == admins, (method, path)

@@ -16,6 +16,7 @@ from qingshan.cli import (
     hj212,
     ingest,
     jobs,
+    plan,
     quality,
     region,
     registry,
@@ -79,6 +80,7 @@ app.command("simulate")(simulate.simulate_command)
 app.command("demo")(demo.demo_command)
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(calendar_cli.app, name="calendar")
+app.add_typer(plan.app, name="plan")
 
 
 def main() -> None:

@@ -50,8 +50,8 @@ def serve(
     jobs_thread = None
     if s.scheduler_enabled:
         from qingshan.cli.jobs import job_context
+        from qingshan.services.plans.tasks import JOB_HANDLERS
         from qingshan.services.scheduler import SchedulerThread
-        from qingshan.services.workflows import JOB_HANDLERS
 
         try:
             jobs_thread = SchedulerThread(

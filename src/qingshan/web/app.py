@@ -27,6 +27,7 @@ from qingshan.web.api import (
     inbox,
     observations,
     overview,
+    plans,
     registry,
     sites,
     sources,
@@ -48,6 +49,7 @@ PAGES = {
     "/registry": "registry.html",
     "/sources": "sources.html",
     "/enterprise": "enterprise.html",
+    "/plans": "plans.html",
     "/public": "public.html",
 }
 
@@ -208,6 +210,7 @@ def create_app(
         timeline.router,
         registry.router,
         sources.router,
+        plans.router,
     ):
         app.include_router(r, prefix="/api/v1")
 

@@ -22,7 +22,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from qingshan.clock import CST, to_cst
-from qingshan.services import deployment, figures, permits
+from qingshan.services import figures, permits
+from qingshan.services.plans import assess as plan_assess
 from qingshan.standards.water import WaterClass
 from qingshan.storage.models import Device, Observation, Resolution, Site, SiteKind
 from qingshan.web.cache import TTLCache
@@ -35,7 +36,6 @@ O2_CODE = "a19001"  # HJ 212-2017 氧气含量, % (the measured O₂ of a flue-g
 VALID_FLAGS = (None, "N")
 _RESOLUTION = {permits.Basis.HOUR: Resolution.HOUR, permits.Basis.DAY: Resolution.DAY}
 YEAR_SECONDS = 300.0  # the year-to-date ratio moves once a day; computing it takes ~0.5 s
-GOOD_DAY_RATIO = "good_day_ratio"  # indicator code of 空气质量优良天数比率
 
 
 def now_cst() -> datetime:
@@ -195,14 +195,15 @@ def outlet_states(s: Session, offline_after: timedelta, now: datetime) -> dict[i
 
 
 def air_summary(s: Session, region: str | None, cache: TTLCache) -> AirSummary:
-    """Air now by station and the year-to-date good-day ratio against the deployment's plan
-    target for this year (none recorded: no target, no verdict)."""
+    """Air now by station and the year-to-date good-day ratio against this year's target:
+    the loaded plan's, else the deployment's recorded one (none: no target, no verdict)."""
     stations = station_aqi(s, region)
     today = now_cst().date()
     year: dict[str, Any] = cache.get(
         f"year:{region}:{today}", lambda: air_year(s, region, today), ttl=YEAR_SECONDS
     )
-    target = deployment.targets(s, region, today.year).get(GOOD_DAY_RATIO) if region else None
+    # the loaded plan's indicator when there is one, else the deployment's recorded target
+    target = plan_assess.good_day_target(s, region, today.year) if region else None
     ratio = year["good_day_ratio"]
     return AirSummary(
         standard=year["standard"],
