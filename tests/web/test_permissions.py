@@ -381,3 +381,21 @@ def test_visible_look_ups_answer_not_found_alike(district: Engine) -> None:
             perm.visible_devices(s, ent)
         with pytest.raises(ValueError, match="exactly one"):
             perm.visible_devices(s, ent, site_id=3, mn="MN3")
+
+
+def test_every_write_commits_before_its_response_is_sent(app: FastAPI) -> None:
+    """A page that re-reads right after a write must see it: every route's write session is
+    function-scoped (FastAPI's default, ``request``, commits only after the response)."""
+    from fastapi.dependencies.models import Dependant
+    from fastapi.routing import APIRoute
+
+    from qingshan.web.deps import write_db
+
+    def late(d: Dependant) -> list[str]:
+        here = [d.name or "?"] if d.call is write_db and d.scope != "function" else []
+        return here + [n for sub in d.dependencies for n in late(sub)]
+
+    offenders = [
+        r.path for r in app.routes if isinstance(r, APIRoute) and late(r.dependant)
+    ]
+    assert offenders == []

@@ -82,6 +82,9 @@ def read_db(request: Request) -> Iterator[Session]:
 
 
 def write_db(request: Request) -> Iterator[Session]:
+    """The write session of one request. Routes declare it ``Depends(write_db,
+    scope="function")``: the commit happens before the response is sent, so a client that
+    reads right after a write sees it (the default scope commits after sending)."""
     with ctx(request).write() as s, s.begin():
         yield s
     # After the commit: a credential cached meanwhile cannot outlive a revocation or edit.

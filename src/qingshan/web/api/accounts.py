@@ -246,7 +246,7 @@ def create_token(
     body: TokenIn,
     request: Request,
     p: Principal = Depends(require(*READERS)),
-    s: Session = Depends(write_db),
+    s: Session = Depends(write_db, scope="function"),
 ) -> NewToken:
     """A new API token acting as the caller (same role and rows seen), read-only unless
     ``scope`` is "write", expiring after ``days``. Only a logged-in user (a browser
@@ -272,7 +272,7 @@ def revoke_token(
     token_id: PathId,
     request: Request,
     p: Principal = Depends(require(*READERS)),
-    s: Session = Depends(write_db),
+    s: Session = Depends(write_db, scope="function"),
 ) -> Response:
     """Revoke one of the caller's tokens (administrators: anyone's)."""
     accounts.revoke_token(s, p, token_id, client=client_of(request))
@@ -307,7 +307,7 @@ def add_user(
     body: UserIn,
     request: Request,
     p: Principal = Depends(require(*USER_ADMINS)),
-    s: Session = Depends(write_db),
+    s: Session = Depends(write_db, scope="function"),
 ) -> UserOut:
     """Create an account (administrators only)."""
     u = accounts.create_user(
@@ -330,7 +330,7 @@ def edit_user(
     body: UserPatch,
     request: Request,
     p: Principal = Depends(require(*USER_ADMINS)),
-    s: Session = Depends(write_db),
+    s: Session = Depends(write_db, scope="function"),
 ) -> UserOut:
     """Change role, active flag, display name or password (administrators only); disabling
     a user ends its browser sessions, setting its password ends its sessions and revokes all

@@ -103,7 +103,7 @@ def upload(
     evidence: str | None = Query(None, pattern=EVIDENCE_PATTERN),
     body: bytes = Depends(upload_body),
     p: Principal = Depends(require(*ATTACHMENT_UPLOADERS)),
-    s: Session = Depends(write_db),
+    s: Session = Depends(write_db, scope="function"),
 ) -> AttachmentOut:
     """Upload one file as evidence of an entity: the body is the file's bytes. The type is
     judged by the content (JPEG/PNG/WebP, PDF, .xlsx/.xls, .docx, TXT/CSV) and must agree with

@@ -143,7 +143,7 @@ def add_device(
     request: Request,
     response: Response,
     p: Principal = Depends(require(*DEVICE_ADMINS)),
-    s: Session = Depends(write_db),
+    s: Session = Depends(write_db, scope="function"),
 ) -> DeviceOut:
     """Register a device, or re-activate the retired device with this MN (administrators
     only), as ``qingshan device add`` does; the gateway accepts it within its cache TTL."""
@@ -172,7 +172,7 @@ def edit_device(
     body: DevicePatch,
     request: Request,
     p: Principal = Depends(require(*DEVICE_ADMINS)),
-    s: Session = Depends(write_db),
+    s: Session = Depends(write_db, scope="function"),
 ) -> DeviceOut:
     """Edit a device (administrators only). The access password and SM4 key are never
     echoed or audited."""

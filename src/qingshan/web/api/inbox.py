@@ -58,7 +58,7 @@ def inbox(
 def mark_read(
     message_id: PathId,
     p: Principal = Depends(require(*INBOX_USERS)),
-    s: Session = Depends(write_db),
+    s: Session = Depends(write_db, scope="function"),
 ) -> InboxMessageOut:
     """Mark one of the caller's own messages read."""
     return message_out(notifications.mark_read(s, p, message_id))
@@ -67,7 +67,7 @@ def mark_read(
 @router.post("/inbox/read-all", response_model=ReadAllOut)
 def mark_all_read(
     p: Principal = Depends(require(*INBOX_USERS)),
-    s: Session = Depends(write_db),
+    s: Session = Depends(write_db, scope="function"),
 ) -> ReadAllOut:
     """Mark all of the caller's messages read."""
     return ReadAllOut(marked=notifications.mark_all_read(s, p))
@@ -91,7 +91,7 @@ def get_contact(
 def put_contact(
     body: ContactIn,
     p: Principal = Depends(require(*INBOX_USERS)),
-    s: Session = Depends(write_db),
+    s: Session = Depends(write_db, scope="function"),
 ) -> ContactOut:
     """Set the caller's own e-mail address and mobile number for notices."""
     if p.user_id is None:

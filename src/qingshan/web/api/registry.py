@@ -115,7 +115,7 @@ def upload(
     file_name: str = Query(..., min_length=1, max_length=255, description="the file's name"),
     body: bytes = Depends(upload_body),
     p: Principal = Depends(require(*REGISTRY_EDITORS)),
-    s: Session = Depends(write_db),
+    s: Session = Depends(write_db, scope="function"),
 ) -> RegistryImportOut:
     """Upload a registry workbook (the body is the file's bytes, .xlsx or .xls): it is checked
     row by row against the registry without writing anything. A good workbook is kept as an
@@ -188,7 +188,7 @@ def do_import(
     request: Request,
     import_id: PathId,
     p: Principal = Depends(require(*REGISTRY_IMPORTERS)),
-    s: Session = Depends(write_db),
+    s: Session = Depends(write_db, scope="function"),
 ) -> RegistryImportOut:
     """Write a validated workbook into the registry, all or nothing: the rows, the import's
     step to 已导入 and a notice to the administrators in one transaction. If the registry
@@ -246,7 +246,7 @@ def reject(
     import_id: PathId,
     body: RejectIn,
     p: Principal = Depends(require(*REGISTRY_EDITORS)),
-    s: Session = Depends(write_db),
+    s: Session = Depends(write_db, scope="function"),
 ) -> RegistryImportOut:
     """Reject an uploaded workbook with the reason; nothing is written to the registry."""
     inst = _instance(s, import_id, lock=True)

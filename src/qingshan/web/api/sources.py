@@ -83,7 +83,7 @@ def confirm_alarm(
     episode_id: PathId,
     body: ConfirmIn,
     p: Principal = Depends(require(*SOURCE_CONFIRMERS)),
-    s: Session = Depends(write_db),
+    s: Session = Depends(write_db, scope="function"),
 ) -> dict[str, Any]:
     """Confirm an episode with the finding (it closes once the condition has cleared)."""
     (row,) = alarms.episodes_json(s, [alarms.confirm(s, p, episode_id, body.note)])
