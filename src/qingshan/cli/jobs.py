@@ -13,7 +13,8 @@ import time
 import typer
 
 from qingshan.cli._db import DB_OPTION_HELP, fail, open_engine
-from qingshan.services import scheduler, workflows
+from qingshan.services import scheduler
+from qingshan.services.cases.escalation import JOB_HANDLERS
 from qingshan.services.notifications import Senders
 from qingshan.settings import Settings, get_settings
 from qingshan.storage.db import session_scope
@@ -49,7 +50,7 @@ def run(
             summary = scheduler.run_due(
                 engine,
                 ctx,
-                workflows.JOB_HANDLERS,
+                JOB_HANDLERS,
                 max_jobs=max_jobs,
                 lease_seconds=settings.scheduler_lease_seconds,
             )

@@ -55,8 +55,8 @@ def serve(
     jobs_thread = None
     if s.scheduler_enabled:
         from qingshan.cli.jobs import job_context
+        from qingshan.services.cases.escalation import JOB_HANDLERS
         from qingshan.services.scheduler import SchedulerThread
-        from qingshan.services.workflows import JOB_HANDLERS
 
         try:
             jobs_thread = SchedulerThread(
