@@ -30,7 +30,7 @@ from qingshan.storage.models import Enterprise, Region, Site
 from qingshan.storage.models_cases import CaseItem, CaseSupportingUnit
 from qingshan.storage.models_registry import OrgUnit
 from qingshan.workdays import add_period
-from qingshan.workflow import Workflow
+from qingshan.workflow import Workflow, may_start
 
 ENTITY = "case"
 CASE_WORKERS = (Role.ADMIN, Role.STAFF)  # open, assign, accept, close, void
@@ -417,6 +417,10 @@ def open_case(s: Session, actor: Principal, inp: CaseInput, *, warn: bool = True
     """Open a case (交办 / 登记 / 发现) and start its workflow (``warn``: schedule its deadline
     warnings now; a ledger import does so once the row's state is set)."""
     values = _checked(s, inp, existing=None)
+    workflow = vocab.KIND_WORKFLOWS[values["kind"]]
+    allowed = may_start(wfs.definition(workflow), str(actor.role), role_label=actor.role_label)
+    if not allowed:  # before anything is written: a refusal leaves no half-opened case
+        raise wfs.WorkflowRefused(allowed)
     sup = values.pop("supporting")
     code = _text(inp.code, "code", "案件编号", 64) or _next_code(
         s, values["origin"], inp.received_on
@@ -425,7 +429,6 @@ def open_case(s: Session, actor: Principal, inp: CaseInput, *, warn: bool = True
         raise CaseError(f"案件编号 {code!r} 只能含字母、数字、汉字和 - _ . ( )", "code")
     if s.scalar(select(CaseItem.id).where(CaseItem.code == code)) is not None:
         raise CaseConflict(f"案件编号 {code} 已存在", "code")
-    workflow = vocab.KIND_WORKFLOWS[values["kind"]]
     now = utcnow()
     case = CaseItem(
         code=code,
@@ -452,8 +455,19 @@ def open_case(s: Session, actor: Principal, inp: CaseInput, *, warn: bool = True
         + (f"交办{case.lead_unit}" if case.lead_unit else "登记"),
         after=snapshot(s, case),
     )
+    wf = wfs.definition(workflow)
+    # what the case already says that its workflow asks for (a complaint's channel)
+    start_fields = {
+        k: getattr(case, k) for k in ("channel",) if k in wf.fields and getattr(case, k)
+    }
     inst = wfs.start(
-        s, actor, workflow, entity_type=ENTITY, entity_id=code, assignee_unit=case.lead_unit
+        s,
+        actor,
+        workflow,
+        entity_type=ENTITY,
+        entity_id=code,
+        fields=start_fields,
+        assignee_unit=case.lead_unit,
     )
     case.state = inst.state
     if warn:
@@ -533,6 +547,7 @@ def fire(
             )
             raise CaseError(f"本单位不是该案件的{names}，不能{t.label}")
     values = dict(fields or {})
+    updates: dict[str, Any] = {}  # written only once the workflow allows the step
     if values.get("duplicate_of"):
         values["duplicate_of"] = str(values["duplicate_of"]).strip()
         main = s.scalar(select(CaseItem).where(CaseItem.code == values["duplicate_of"]))
@@ -540,16 +555,18 @@ def fire(
             raise CaseError(f"合并的目标案件 {values['duplicate_of']} 不存在或不是另一件信访件")
         if "excluded" in state_tags(main):
             raise CaseError(f"目标案件 {main.code} 已{state_label(main)}，不能合并进去")
-        case.duplicate_of = main.id
+        updates["duplicate_of"] = main.id
     if values.get("handling_unit"):
         unit = find_unit(s, str(values["handling_unit"]), "handling_unit", "承办单位")
         values["handling_unit"] = unit
-        case.lead_unit = unit
+        updates["lead_unit"] = unit
     inst = wfs.find(s, case.workflow, ENTITY, code)
     if inst is None:
         raise CaseError(f"案件 {code} 没有流程记录")
-    inst.assignee_unit = case.lead_unit
     inst = wfs.fire(s, actor, inst.id, transition, fields=values, note=note)
+    for k, value in updates.items():
+        setattr(case, k, value)
+    inst.assignee_unit = case.lead_unit
     merged = json.loads(inst.fields)
     if isinstance(merged, dict) and merged.get("finding") in vocab.FINDINGS:
         case.finding = merged["finding"]
