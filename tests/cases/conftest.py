@@ -58,12 +58,24 @@ def make_county(engine: Engine) -> dict[str, Principal]:
             "ent": (Role.ENTERPRISE, {"enterprise_id": ent.id}),
         }
         for name, (role, extra) in specs.items():
-            u = WebUser(username=name, password_hash=_password_hash(), role=role, active=True,
-                        created_at=utcnow(), **extra)  # fmt: skip
+            u = WebUser(
+                username=name,
+                password_hash=_password_hash(),
+                role=role,
+                active=True,
+                created_at=utcnow(),
+                **extra,
+            )
             s.add(u)
             s.flush()
-            out[name] = Principal(role=role, user_id=u.id, username=name, unit=extra.get("unit"),
-                                  enterprise_id=extra.get("enterprise_id"), via="session")  # fmt: skip
+            out[name] = Principal(
+                role=role,
+                user_id=u.id,
+                username=name,
+                unit=extra.get("unit"),
+                enterprise_id=extra.get("enterprise_id"),
+                via="session",
+            )
     return out
 
 

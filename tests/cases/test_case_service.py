@@ -31,8 +31,9 @@ LIMITS = Limits(5 * 1024 * 1024, 4_000_000, 20 * 1024 * 1024)
 def _attach(s: Session, store: AttachmentStore, p: Principal, code: str, evidence: str) -> None:
     data = files.jpeg_with_exif() if "photo" in evidence else files.pdf()
     name = f"{evidence}.jpg" if "photo" in evidence else f"{evidence}.pdf"
-    attachments.add(s, store, p, data, file_name=name, entity_type="case", entity_id=code,
-                    evidence=evidence)  # fmt: skip
+    attachments.add(
+        s, store, p, data, file_name=name, entity_type="case", entity_id=code, evidence=evidence
+    )
 
 
 def _row(s: Session) -> stats.Row:
@@ -45,8 +46,11 @@ def test_inspection_item_loop_with_evidence_units_and_scope(engine: Engine, tmp_
     store = AttachmentStore(tmp_path / "att", LIMITS)
     with session_scope(engine) as s:
         case = core.open_case(s, u["staff"], problem(code="ZY1-01", item_no="1"))
-        assert (case.state, case.kind, case.workflow) == ("assigned", "problem",
-                                                          "inspection_rectification")  # fmt: skip
+        assert (case.state, case.kind, case.workflow) == (
+            "assigned",
+            "problem",
+            "inspection_rectification",
+        )
         with pytest.raises(WorkflowRefused, match="无权发起督察整改"):
             core.open_case(s, u["grid"], problem(code="ZY1-02"))
     # a unit sees its own cases only: others' answer "not found"
@@ -74,17 +78,28 @@ def test_inspection_item_loop_with_evidence_units_and_scope(engine: Engine, tmp_
         c = core.fire(s, u["lead"], "ZY1-01", "apply_sign_off", fields={"application": "申请"})
         assert core.state_label(c) == "已申请销号"
         with pytest.raises(core.CaseError, match="不是该案件的验收单位"):
-            core.fire(s, u["lead"], "ZY1-01", "accept_district",
-                      fields={"acceptance_opinion": "同意"})  # fmt: skip
+            core.fire(
+                s, u["lead"], "ZY1-01", "accept_district", fields={"acceptance_opinion": "同意"}
+            )
         _attach(s, store, u["acc"], "ZY1-01", "acceptance_record")
         core.fire(s, u["acc"], "ZY1-01", "accept_district", fields={"acceptance_opinion": "同意"})
         with pytest.raises(WorkflowRefused, match="无权"):
-            core.fire(s, u["leader"], "ZY1-01", "announce",
-                      fields={"notice_start": "2026-04-01", "notice_end": "2026-04-07"})  # fmt: skip
+            core.fire(
+                s,
+                u["leader"],
+                "ZY1-01",
+                "announce",
+                fields={"notice_start": "2026-04-01", "notice_end": "2026-04-07"},
+            )
         _attach(s, store, u["staff"], "ZY1-01", "notice")
         _attach(s, store, u["staff"], "ZY1-01", "sign_off_sheet")
-        core.fire(s, u["staff"], "ZY1-01", "announce",
-                  fields={"notice_start": "2026-04-01", "notice_end": "2026-04-07"})  # fmt: skip
+        core.fire(
+            s,
+            u["staff"],
+            "ZY1-01",
+            "announce",
+            fields={"notice_start": "2026-04-01", "notice_end": "2026-04-07"},
+        )
         c = core.fire(s, u["staff"], "ZY1-01", "close", note="销号报备")
         assert (core.state_label(c), c.signed_off_on) == ("已销号", cst_today())
         core.comment(s, u["lead"], "ZY1-01", "已建立长效机制")
@@ -108,8 +123,13 @@ def test_inspection_item_loop_with_evidence_units_and_scope(engine: Engine, tmp_
         assert s.scalar(select(func.count()).select_from(CaseItem)) == 1  # nothing deleted
         actions = [e.action for e in timeline.events(s, u["staff"], "case", "ZY1-01")]
         assert actions[:2] == ["case.open", "inspection_rectification.start"]
-        for a in ("attachment.add", "inspection_rectification.accept_district", "case.comment",
-                  "inspection_rectification.reopen", "inspection_rectification.void"):  # fmt: skip
+        for a in (
+            "attachment.add",
+            "inspection_rectification.accept_district",
+            "case.comment",
+            "inspection_rectification.reopen",
+            "inspection_rectification.void",
+        ):
             assert a in actions
         by = {e.action: e for e in timeline.events(s, u["staff"], "case", "ZY1-01")}
         assert by["inspection_rectification.accept_district"].actor_unit == "SHJ"
@@ -156,8 +176,9 @@ def test_complaints_merge_repeat_extend_and_interim(engine: Engine, tmp_path: Pa
     store = AttachmentStore(tmp_path / "att", LIMITS)
     received = cst_today() - timedelta(days=10)
     with session_scope(engine) as s:
-        first = core.open_case(s, staff, complaint(received_on=received,
-                                                   national_id="D3SX202505280018"))  # fmt: skip
+        first = core.open_case(
+            s, staff, complaint(received_on=received, national_id="D3SX202505280018")
+        )
         # 60 日 from acceptance by default, on the calendar (rolled past holidays)
         expected = add_period(workcalendar.calendar(s), received, 60, "calendar")
         assert first.due_on == expected.due and first.code.startswith("XF")
@@ -182,19 +203,30 @@ def test_complaints_merge_repeat_extend_and_interim(engine: Engine, tmp_path: Pa
         with pytest.raises(core.CaseError, match="只能延期一次"):
             core.extend(s, staff, first.code, 5, "再延")
         _attach(s, store, u["lead"], first.code, "inspection_record")
-        core.fire(s, u["lead"], first.code, "handle", fields={"finding": "部分属实",
-                                                              "measures": "责令洒水抑尘"})  # fmt: skip
+        core.fire(
+            s,
+            u["lead"],
+            first.code,
+            "handle",
+            fields={"finding": "部分属实", "measures": "责令洒水抑尘"},
+        )
         _attach(s, store, u["lead"], first.code, "reply")
         core.fire(s, u["lead"], first.code, "reply", fields={"reply_text": "已整治"})
-        c = core.fire(s, staff, first.code, "conclude_interim",
-                      fields={"handling_result": "阶段性办结"})  # fmt: skip
+        c = core.fire(
+            s, staff, first.code, "conclude_interim", fields={"handling_result": "阶段性办结"}
+        )
         assert c.finding == "部分属实" and c.closed_on is None
     with session_scope(engine) as s:
         rows = stats.compute(s, staff)
         (row,) = rows
         # the merged duplicate is not counted; 阶段性办结 is not 办结; one repeat complaint
         assert (row.kind, row.total, row.closed, row.in_progress, row.repeat) == (
-            "complaint", 2, 0, 2, 1)  # fmt: skip
+            "complaint",
+            2,
+            0,
+            2,
+            1,
+        )
         core.fire(s, staff, first.code, "conclude", fields={"handling_result": "已办结"})
         c = core.fire(s, staff, first.code, "reopen", fields={"visit_note": "举报人不满意"})
         assert c.state == "accepted" and c.closed_on is None
@@ -204,10 +236,20 @@ def test_patrol_found_disposed_and_rechecked(engine: Engine, tmp_path: Path) -> 
     u = make_county(engine)
     store = AttachmentStore(tmp_path / "att", LIMITS)
     with session_scope(engine) as s:
-        c = core.open_case(s, u["grid"], core.CaseInput(
-            origin="river_patrol", title="河道内堆放垃圾", received_on=cst_today(),
-            river="泾河", reach="八里桥—平镇桥段", longitude="106.69", latitude="35.54",
-            lead_unit="水务局"))  # fmt: skip
+        c = core.open_case(
+            s,
+            u["grid"],
+            core.CaseInput(
+                origin="river_patrol",
+                title="河道内堆放垃圾",
+                received_on=cst_today(),
+                river="泾河",
+                reach="八里桥—平镇桥段",
+                longitude="106.69",
+                latitude="35.54",
+                lead_unit="水务局",
+            ),
+        )
         assert c.due_on is not None and c.kind == "patrol"  # 15 working days by default
         assert core.get(s, u["grid"], c.code).code == c.code  # grid users see patrols
         _attach(s, store, u["grid"], c.code, "photo")

@@ -147,10 +147,14 @@ def ledgers() -> list[Ledger]:
 def units_workbook() -> bytes:
     d = _data()
     rows = [
-        {"code": u["code"], "name": u["name"], "kind": u["kind"],
-         "region_code": u.get("region", d["region"])}
+        {
+            "code": u["code"],
+            "name": u["name"],
+            "kind": u["kind"],
+            "region_code": u.get("region", d["region"]),
+        }
         for u in d["units"]
-    ]  # fmt: skip
+    ]
     return registry_workbook.workbook_from_records([(registry_workbook.UNITS, rows)])
 
 
