@@ -39,6 +39,15 @@ ATTACHMENT_UPLOADERS: tuple[Role, ...] = tuple(r for r in Role if r is not Role.
 # workbook into the registry is the administrators' (as the registry_import workflow says).
 REGISTRY_EDITORS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF)
 REGISTRY_IMPORTERS: tuple[Role, ...] = (Role.ADMIN,)
+# Supervision cases (issue 14): read within services.cases.core.case_scope (unit users their
+# own units' cases, grid users patrols and their reports, leaders all); grid users report
+# (open patrol and complaint cases, as the workflow definitions say); transitions are decided
+# by the definitions (role + the case's unit); the bureau edits, extends, supervises and
+# records accountability.
+CASE_READERS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF, Role.UNIT, Role.GRID, Role.LEADER)
+CASE_WORKERS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF, Role.UNIT, Role.GRID)
+CASE_OPENERS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF, Role.GRID)
+CASE_MANAGERS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF)
 
 
 def sees_district(p: Principal) -> bool:

@@ -23,6 +23,7 @@ from qingshan.storage.db import READONLY
 from qingshan.web.api import (
     accounts,
     attachments,
+    cases,
     devices,
     inbox,
     observations,
@@ -45,6 +46,8 @@ PAGES = {
     "/query": "query.html",
     "/devices": "devices.html",
     "/registry": "registry.html",
+    "/cases": "cases.html",
+    "/case": "case.html",
     "/public": "public.html",
 }
 
@@ -204,6 +207,7 @@ def create_app(
         inbox.router,
         timeline.router,
         registry.router,
+        cases.router,
     ):
         app.include_router(r, prefix="/api/v1")
 

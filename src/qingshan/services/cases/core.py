@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from qingshan.clock import cst_today, utcnow
 from qingshan.roles import Principal, Role
-from qingshan.services import attachments, timeline, workcalendar
+from qingshan.services import attachments, permissions, timeline, workcalendar
 from qingshan.services import workflows as wfs
 from qingshan.services.cases import vocab
 from qingshan.services.errors import Conflict, NotFound, ServiceError
@@ -33,7 +33,7 @@ from qingshan.workdays import add_period
 from qingshan.workflow import Workflow, may_start
 
 ENTITY = "case"
-CASE_WORKERS = (Role.ADMIN, Role.STAFF)  # open, assign, accept, close, void
+CASE_MANAGERS = permissions.CASE_MANAGERS  # edit, extend, supervise, accountability, import
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9\-_.（）()\u4e00-\u9fff]{1,64}$")
 NATIONAL_ID = re.compile(r"^[A-Z0-9]{6,40}$")
 TAG_DATES = (
@@ -477,7 +477,7 @@ def open_case(s: Session, actor: Principal, inp: CaseInput, *, warn: bool = True
 
 def update_case(s: Session, actor: Principal, code: str, inp: CaseInput) -> tuple[CaseItem, bool]:
     """Change what a case says (not its state); returns whether anything changed."""
-    if actor.role not in CASE_WORKERS:
+    if actor.role not in CASE_MANAGERS:
         raise CaseError(f"角色「{actor.role_label}」无权修改案件")
     case = get(s, actor, code)
     values = _checked(s, inp, existing=case)
@@ -616,7 +616,7 @@ def comment(s: Session, actor: Principal, code: str, text: str) -> None:
 def extend(s: Session, actor: Principal, code: str, days: int, reason: str) -> CaseItem:
     """延期办理 of a complaint: once, by at most the limit's days (信访工作条例, see
     ``limits.toml``), with a reason; the due day moves that many calendar days on."""
-    if actor.role not in CASE_WORKERS:
+    if actor.role not in CASE_MANAGERS:
         raise CaseError(f"角色「{actor.role_label}」无权批准延期")
     case = get(s, actor, code)
     lim = vocab.limits()

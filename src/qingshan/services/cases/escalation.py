@@ -136,7 +136,7 @@ JOB_HANDLERS: dict[str, scheduler.Handler] = {**wfs.JOB_HANDLERS, JOB_KIND: warn
 
 def supervise(s: Session, actor: Principal, code: str, reason: str) -> CaseItem:
     """挂牌督办: the bureau puts the case under listed supervision (once)."""
-    if actor.role not in core.CASE_WORKERS:
+    if actor.role not in core.CASE_MANAGERS:
         raise core.CaseError(f"角色「{actor.role_label}」无权挂牌督办")
     case = core.get(s, actor, code)
     tags = core.state_tags(case)
@@ -190,7 +190,7 @@ def record_step(s: Session, actor: Principal, code: str, inp: StepInput) -> Case
     """Record an accountability step against a unit and/or a person. The ladder is climbed in
     order for the same target: 约谈 after a 通报, 问责 after a 约谈 (seed 004's
     约谈 → … → 问责; a county that skips steps records each one it took)."""
-    if actor.role not in core.CASE_WORKERS:
+    if actor.role not in core.CASE_MANAGERS:
         raise core.CaseError(f"角色「{actor.role_label}」无权记录问责")
     case = core.get(s, actor, code)
     if inp.step not in ACCOUNTABILITY_STEPS:

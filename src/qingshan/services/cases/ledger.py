@@ -218,7 +218,7 @@ def _write_row(
 
 
 def plan(actor: Principal, *, origin: str | None = None, round: int | None = None) -> xi.Plan:
-    if actor.role not in core.CASE_WORKERS:
+    if actor.role not in core.CASE_MANAGERS:
         raise core.CaseError(f"角色「{actor.role_label}」无权导入案件台账")
     if origin is not None:
         try:
