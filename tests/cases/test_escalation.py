@@ -41,19 +41,30 @@ def test_an_overdue_case_escalates_by_the_calendar(
     with session_scope(engine) as s:
         # a county holiday inside the period moves the due day by one working day
         cal = workcalendar.calendar(s)
-        workcalendar.set_day(s, u["admin"], add_working_days(cal, today, 3).due, "holiday",
-                             "县庆放假")  # fmt: skip
+        workcalendar.set_day(
+            s, u["admin"], add_working_days(cal, today, 3).due, "holiday", "县庆放假"
+        )
     with session_scope(engine) as s:
         cal = workcalendar.calendar(s)
-        c = core.open_case(s, u["staff"], problem(code="SJ1-05", received_on=today,
-                                                  due_on=None, deadline_days=20,
-                                                  deadline_unit="working"))  # fmt: skip
+        c = core.open_case(
+            s,
+            u["staff"],
+            problem(
+                code="SJ1-05",
+                received_on=today,
+                due_on=None,
+                deadline_days=20,
+                deadline_unit="working",
+            ),
+        )
         due = add_working_days(cal, today, 20).due
         assert c.due_on == due and "工作日" in (c.due_basis or "")
         days = escalation.warning_days(cal, due)
     assert days["yellow"] == due + timedelta(days=1) and days["red"] == due + timedelta(days=30)
-    nine = {k: from_cst(datetime.combine(d, datetime.min.time())) + timedelta(hours=9)
-            for k, d in days.items()}  # fmt: skip
+    nine = {
+        k: from_cst(datetime.combine(d, datetime.min.time())) + timedelta(hours=9)
+        for k, d in days.items()
+    }
     # before the blue day nothing is raised (the workflow's own 5-day reminder may run)
     _run_at(engine, monkeypatch, nine["blue"] - timedelta(minutes=1))
     assert _warning(engine, "SJ1-05") is None
@@ -70,22 +81,34 @@ def test_an_overdue_case_escalates_by_the_calendar(
         assert any(x.startswith("【红单·严重逾期】") and "建议挂牌督办" in x for x in subjects)
         assert notifications.inbox(s, u["other"]) == []  # another unit is not told
         assert any("红单" in m.subject for m in notifications.inbox(s, u["leader"]))
-        warnings = [e.summary for e in timeline.events(s, u["staff"], "case", "SJ1-05")
-                    if e.action == "case.warning"]  # fmt: skip
+        warnings = [
+            e.summary
+            for e in timeline.events(s, u["staff"], "case", "SJ1-05")
+            if e.action == "case.warning"
+        ]
         assert len(warnings) == 3
         # 挂牌督办, then the ladder 通报 → 约谈 → 问责 against unit and person
         escalation.supervise(s, u["staff"], "SJ1-05", "红单逾期")
         with pytest.raises(core.CaseError, match="已于"):
             escalation.supervise(s, u["staff"], "SJ1-05", "再挂")
         with pytest.raises(core.CaseError, match="之前须先记录约谈"):
-            escalation.record_step(s, u["staff"], "SJ1-05", escalation.StepInput(
-                "问责", today, unit="水务局", person="张某"))  # fmt: skip
+            escalation.record_step(
+                s,
+                u["staff"],
+                "SJ1-05",
+                escalation.StepInput("问责", today, unit="水务局", person="张某"),
+            )
         for step in ("通报", "约谈", "问责"):
-            escalation.record_step(s, u["staff"], "SJ1-05", escalation.StepInput(
-                step, today, unit="水务局", person="张某", position="副局长"))  # fmt: skip
+            escalation.record_step(
+                s,
+                u["staff"],
+                "SJ1-05",
+                escalation.StepInput(step, today, unit="水务局", person="张某", position="副局长"),
+            )
         with pytest.raises(core.CaseError, match="无权记录问责"):
-            escalation.record_step(s, u["lead"], "SJ1-05",
-                                   escalation.StepInput("通报", today, unit="SWJ"))  # fmt: skip
+            escalation.record_step(
+                s, u["lead"], "SJ1-05", escalation.StepInput("通报", today, unit="SWJ")
+            )
         assert escalation.accountability_counts(s) == {"通报": 1, "约谈": 1, "问责": 1}
         actions = [e.action for e in timeline.events(s, u["staff"], "case", "SJ1-05")]
         assert actions.count("case.accountability") == 3 and "case.supervise" in actions
@@ -94,8 +117,11 @@ def test_an_overdue_case_escalates_by_the_calendar(
 def test_a_closed_case_is_not_warned(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     u = make_county(engine)
     with session_scope(engine) as s:
-        core.open_case(s, u["staff"], problem(code="W-1", received_on=date(2026, 1, 5),
-                                              due_on=date(2026, 2, 1)))  # fmt: skip
+        core.open_case(
+            s,
+            u["staff"],
+            problem(code="W-1", received_on=date(2026, 1, 5), due_on=date(2026, 2, 1)),
+        )
         core.fire(s, u["staff"], "W-1", "void", fields={"void_reason": "误录"})
     _run_at(engine, monkeypatch, from_cst(datetime(2027, 1, 1, 10)))
     assert _warning(engine, "W-1") is None
@@ -115,7 +141,7 @@ facts = st.builds(
             ("interim",),
             ("excluded",),
         ]
-    ),  # fmt: skip
+    ),
     received_on=st.dates(date(2016, 1, 1), date(2026, 1, 1)),
     due_on=st.none() | st.dates(date(2016, 1, 1), date(2028, 1, 1)),
     closed_on=st.none() | st.dates(date(2026, 1, 1), date(2026, 12, 1)),

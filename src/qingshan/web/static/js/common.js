@@ -45,10 +45,10 @@ export function fmtTime(iso) {
 
 const NAV = [
   ["./", "驾驶舱", "cockpit"], ["map", "一张图", "map"], ["query", "数据查询", "query"],
-  ["devices", "设备管理", "devices"], ["registry", "登记管理", "registry"], ["public", "信息公开", "public"],
+  ["devices", "设备管理", "devices"], ["cases", "案件督办", "cases"], ["registry", "登记管理", "registry"], ["public", "信息公开", "public"],
 ];
 // Pages only some roles may use (the registry is the bureau's: administrators and staff).
-const NAV_ROLES = { registry: ["admin", "staff"] };
+const NAV_ROLES = { registry: ["admin", "staff"], cases: ["admin", "staff", "unit", "grid", "leader"] };
 
 export async function header(active, { requireLogin = true } = {}) {
   const m = await whoami();
