@@ -208,6 +208,7 @@ def create_app(
         timeline.router,
         registry.router,
         cases.router,
+        cases.public_router,
     ):
         app.include_router(r, prefix="/api/v1")
 

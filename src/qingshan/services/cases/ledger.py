@@ -288,9 +288,8 @@ def records(
     codes = {c.id: c.code for c in cases}
     missing = {c.repeat_of for c in cases if c.repeat_of and c.repeat_of not in codes}
     if missing:
-        codes |= dict(
-            s.execute(select(CaseItem.id, CaseItem.code).where(CaseItem.id.in_(missing))).tuples()
-        )
+        found = s.execute(select(CaseItem.id, CaseItem.code).where(CaseItem.id.in_(missing)))
+        codes |= {cid: code for cid, code in found}
     out = []
     for c in cases:
         credit = s.scalar(select(Enterprise.credit_code).where(Enterprise.id == c.enterprise_id))

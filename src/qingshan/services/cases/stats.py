@@ -34,6 +34,7 @@ from qingshan.clock import cst_today
 from qingshan.roles import Principal
 from qingshan.services.cases import core, vocab
 from qingshan.storage.models_cases import CASE_KINDS, CASE_ORIGINS, CaseItem
+from qingshan.storage.models_registry import OrgUnit
 
 ONE_DECIMAL = Decimal("0.1")
 
@@ -145,4 +146,67 @@ def compute(s: Session, p: Principal, *, region: str | None = None) -> list[Row]
     return tally(facts, cst_today())
 
 
-__all__ = ["Fact", "Row", "compute", "mean_days", "percent", "tally"]
+# ---------------------------------------------------------------------------- 公示
+
+
+@dataclass(frozen=True, slots=True)
+class PublicRow:
+    """One line of the public table: nothing about reporters, only the item and its result."""
+
+    code: str
+    origin_label: str
+    round: int | None
+    kind_label: str
+    batch: str | None
+    item_no: str | None
+    national_id: str | None
+    title: str
+    category: str | None
+    lead_unit: str | None
+    state_label: str
+    finding: str | None
+    rectified_on: date | None
+    signed_off_on: date | None
+    closed_on: date | None
+
+
+def public_table(s: Session, *, limit: int = 2000) -> list[PublicRow]:
+    """The 公示 table (信息公开): inspection problems whose rectification result is announced or
+    signed off (state tag ``public``), and every complaint transferred by an inspection
+    (督察转办信访件) with its result — the 公开一览表 bureaus publish. By origin, round, code."""
+    q = (
+        select(CaseItem)
+        .where(CaseItem.origin.in_(vocab.INSPECTIONS))
+        .order_by(CaseItem.origin, CaseItem.round, CaseItem.code)
+    )
+    units = {code: name for code, name in s.execute(select(OrgUnit.code, OrgUnit.name))}
+    out = []
+    for c in s.scalars(q):
+        tags = core.state_tags(c)
+        if "excluded" in tags or (c.kind == "problem" and "public" not in tags):
+            continue
+        out.append(
+            PublicRow(
+                c.code,
+                vocab.ORIGIN_LABELS[c.origin],
+                c.round,
+                vocab.KIND_LABELS[c.kind],
+                c.batch,
+                c.item_no,
+                c.national_id,
+                c.title,
+                c.category,
+                units.get(c.lead_unit or "", c.lead_unit),
+                core.state_label(c),
+                c.finding,
+                c.rectified_on,
+                c.signed_off_on,
+                c.closed_on,
+            )
+        )
+        if len(out) >= limit:
+            break
+    return out
+
+
+__all__ = ["Fact", "PublicRow", "Row", "compute", "mean_days", "percent", "public_table", "tally"]

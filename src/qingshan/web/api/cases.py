@@ -25,6 +25,8 @@ from qingshan.storage.models_cases import CaseItem
 from qingshan.web.deps import read_db, require, write_db
 
 router = APIRouter(tags=["cases"])
+# 信息公开: no log-in (listed in qingshan.web.deps.PUBLIC_ROUTES)
+public_router = APIRouter(tags=["public"])
 
 CODE = r"^[A-Za-z0-9\-_.（）()\u4e00-\u9fff]{1,64}$"
 
@@ -385,3 +387,29 @@ def accountability(
     """Record 通报 / 约谈 / 问责 against a unit and/or a person (in that order)."""
     escalation.record_step(s, p, code, escalation.StepInput(**body.model_dump()))
     return _detail(s, p, core.get(s, p, code))
+
+
+class PublicCaseOut(BaseModel):
+    code: str
+    origin_label: str
+    round: int | None
+    kind_label: str
+    batch: str | None
+    item_no: str | None
+    national_id: str | None
+    title: str
+    category: str | None
+    lead_unit: str | None
+    state_label: str
+    finding: str | None
+    rectified_on: date | None
+    signed_off_on: date | None
+    closed_on: date | None
+
+
+@public_router.get("/public/cases", response_model=list[PublicCaseOut])
+def public_cases(s: Session = Depends(read_db)) -> list[stats.PublicRow]:
+    """整改结果公示 (no log-in): inspection problems announced or signed off, and the complaints
+    an inspection transferred with their results — titles and results only, nothing about
+    reporters."""
+    return stats.public_table(s)
