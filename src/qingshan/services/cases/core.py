@@ -23,7 +23,7 @@ from qingshan.clock import cst_today, utcnow
 from qingshan.roles import Principal, Role
 from qingshan.services import attachments, permissions, timeline, workcalendar
 from qingshan.services import workflows as wfs
-from qingshan.services.cases import vocab
+from qingshan.services.cases import deadlines, vocab
 from qingshan.services.errors import Conflict, NotFound, ServiceError
 from qingshan.services.registry.rules import FieldProblem, check_in_china, coordinate
 from qingshan.storage.models import Enterprise, Region, Site
@@ -655,10 +655,8 @@ def extend(s: Session, actor: Principal, code: str, days: int, reason: str) -> C
 
 def _after_change(s: Session, case: CaseItem) -> None:
     # deadlines may have moved: (re)schedule the warnings (a job finding nothing to do is
-    # harmless); imported here because escalation imports this module
-    from qingshan.services.cases import escalation
-
-    escalation.schedule(s, case)
+    # harmless)
+    deadlines.schedule(s, case)
 
 
 # ---------------------------------------------------------------------------- reading

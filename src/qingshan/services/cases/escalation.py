@@ -17,66 +17,21 @@ unit's users and the bureau's staff (red also administrators and leaders, and by
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from qingshan.clock import cst_today, from_cst, utcnow
+from qingshan.clock import cst_today, utcnow
 from qingshan.roles import Principal
-from qingshan.services import notifications, scheduler, timeline, workcalendar
+from qingshan.services import notifications, scheduler, timeline
 from qingshan.services import workflows as wfs
 from qingshan.services.cases import core, vocab
+from qingshan.services.cases.deadlines import JOB_KIND, LEVELS, schedule, warning_days
 from qingshan.storage.models_cases import ACCOUNTABILITY_STEPS, CaseAccountability, CaseItem
-from qingshan.workdays import WorkCalendar
 
-JOB_KIND = "case_warning"
-LEVELS = ("blue", "yellow", "red")
 LEVEL_LABELS = {"blue": "蓝单", "yellow": "黄单", "red": "红单"}
-WARN_AT = (9, 0)
-
-
-def _at_9(day: date) -> datetime:
-    return from_cst(datetime(day.year, day.month, day.day, *WARN_AT))
-
-
-def _working_days_before(cal: WorkCalendar, day: date, n: int) -> date:
-    d = day
-    for _ in range(n):
-        d -= timedelta(days=1)
-        while not cal.is_working_day(d):
-            d -= timedelta(days=1)
-    return d
-
-
-def warning_days(cal: WorkCalendar, due: date) -> dict[str, date]:
-    """The day each colour is raised for a due day."""
-    lim = vocab.limits()
-    return {
-        "blue": _working_days_before(cal, due, lim.blue_before),
-        "yellow": due + timedelta(days=lim.yellow_after),
-        "red": due + timedelta(days=lim.red_after),
-    }
-
-
-def schedule(s: Session, case: CaseItem) -> None:
-    """Queue the warnings of the case's current due day (once per due day and colour)."""
-    if case.due_on is None:
-        return
-    tags = core.state_tags(case)
-    if "closed" in tags or "excluded" in tags:
-        return
-    now = utcnow()
-    days = warning_days(workcalendar.calendar(s), case.due_on)
-    for level in LEVELS:
-        scheduler.enqueue(
-            s,
-            JOB_KIND,
-            {"case": case.code, "due": case.due_on.isoformat(), "level": level},
-            run_at=max(now, _at_9(days[level])),
-            dedup_key=f"case:{case.id}:{case.due_on.isoformat()}:{level}",
-        )
 
 
 def warning_job(s: Session, ctx: scheduler.JobContext, payload: dict[str, Any]) -> None:
