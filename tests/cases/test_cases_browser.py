@@ -19,6 +19,7 @@ from qingshan.services.cases import core
 from qingshan.storage.db import init_db, make_engine, session_scope
 from qingshan.storage.models import Region
 from qingshan.storage.models_cases import CaseItem
+from qingshan.storage.models_casework import AttachmentLink
 from qingshan.storage.models_registry import OrgUnit
 from support.web_seed import PASSWORD
 from web.live import serve
@@ -52,6 +53,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         create_user(s, CLI, username="staff", password=PASSWORD, role="staff")
         create_user(s, CLI, username="swj", password=PASSWORD, role="unit", unit="SWJ")
         create_user(s, CLI, username="zjj", password=PASSWORD, role="unit", unit="ZJJ")
+        create_user(s, CLI, username="grid", password=PASSWORD, role="grid")
         core.open_case(
             s,
             CLI,
@@ -152,3 +154,55 @@ def test_unit_applies_for_sign_off_and_staff_closes(server: dict[str, Any]) -> N
             assert text in timeline
         assert _state(server["url"]) == "closed"
         browser.close()
+
+
+def test_grid_member_reports_from_a_phone_without_signal_then_sends(
+    server: dict[str, Any],
+) -> None:
+    base = server["base"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        ctx = browser.new_context(
+            locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+        )
+        page = ctx.new_page()
+        page.goto(base + "/login")
+        page.fill("#username", "grid")
+        page.fill("#password", PASSWORD)
+        page.click("#submit")
+        page.wait_for_url(lambda u: "/login" not in u, timeout=10000)
+        page.goto(base + "/report")
+        page.wait_for_selector("#report-form")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390  # fits the phone
+        page.fill("#r-title", "河道内堆放生活垃圾")
+        page.select_option("#r-category", "固体废物")
+        page.fill("#r-lon", "106.684512")
+        page.fill("#r-lat", "35.541230")
+        photo = {"name": "现场.jpg", "buffer": files.jpeg_with_exif(), "mimeType": "image/jpeg"}
+        page.set_input_files("#r-photo", files=[photo])
+        ctx.set_offline(True)  # no signal in the field
+        page.click("#r-submit")
+        page.wait_for_selector("#r-result:has-text('已保存为草稿')")
+        page.wait_for_selector("#drafts-count:has-text('1 条草稿待发送')")
+        assert _patrols(server["url"]) == []
+        ctx.set_offline(False)
+        page.click("#send-drafts")
+        page.wait_for_selector("#r-result:has-text('已发送')", timeout=15000)
+        assert page.locator("#drafts-panel").is_hidden()
+        ((code, title, lon, photos),) = _patrols(server["url"])
+        assert (title, lon, photos) == ("河道内堆放生活垃圾", 106.684512, ["photo"])
+        assert code.startswith("WG")
+        browser.close()
+
+
+def _patrols(url: str) -> list[tuple[str, str, float | None, list[str | None]]]:
+    engine = make_engine(url)
+    with session_scope(engine) as s:
+        out = []
+        for c in s.scalars(select(CaseItem).where(CaseItem.kind == "patrol")):
+            links = s.scalars(
+                select(AttachmentLink.evidence).where(AttachmentLink.entity_id == c.code)
+            )
+            out.append((c.code, c.title, c.longitude, list(links)))
+    engine.dispose()
+    return out

@@ -48,6 +48,7 @@ PAGES = {
     "/registry": "registry.html",
     "/cases": "cases.html",
     "/case": "case.html",
+    "/report": "report.html",
     "/public": "public.html",
 }
 
