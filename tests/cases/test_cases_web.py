@@ -4,8 +4,10 @@ report, refusals are 422 with the reason, statistics, and the public 公示 tabl
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
+import docx
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
@@ -101,9 +103,28 @@ def test_cases_api(db_url: str, engine: Engine, tmp_path: Path) -> None:
         ("central_inspection", "complaint", 1),
         ("grid_patrol", "patrol", 1),
     }
+    # letters as Word: 交办单, 督办通知, 销号审批表 (problems only); others' cases not found
+    r = c["lead"].get("/api/v1/cases/ZY1-01/letters/assignment")
+    assert r.status_code == 200 and "filename*=UTF-8''ZY1-01-" in r.headers["content-disposition"]
+    text = _docx_text(r.content)
+    assert "问题交办单" in text and "水务局：" in text and "泾河沿岸生活污水直排" in text
+    assert "自然资源局" in text and "2026年9月30日" in text
+    text = _docx_text(c["staff"].get("/api/v1/cases/ZY1-01/letters/supervision").content)
+    assert "督办通知" in text and "已逾期" in text
+    text = _docx_text(c["staff"].get("/api/v1/cases/ZY1-01/letters/sign_off").content)
+    assert "整改问题销号审批表" in text and "截污纳管" in text and "主要领导审签" in text
+    r = c["staff"].get("/api/v1/cases/ZY1-X1/letters/sign_off")
+    assert r.status_code == 422 and r.json()["detail"] == "销号审批表只适用于督察整改问题"
+    assert c["other"].get("/api/v1/cases/ZY1-01/letters/assignment").status_code == 404
     # the public table: no log-in; problems only once announced or signed off
     public = TestClient(app).get("/api/v1/public/cases")
     assert public.status_code == 200
     assert [x["code"] for x in public.json()] == ["ZY1-X1"]
     assert public.json()[0]["national_id"] == "D3SX201612050001"
     assert "description" not in public.json()[0]
+
+
+def _docx_text(data: bytes) -> str:
+    doc = docx.Document(io.BytesIO(data))
+    cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
+    return "\n".join([p.text for p in doc.paragraphs] + cells)

@@ -244,3 +244,11 @@ def test_command_line_import_dry_run_stats_and_export(
         "case", "fire", "SJ2-X002", "handle", "--field", "finding=属实", "--db", db_url
     )
     assert code == 2 and "办理前须填写「处理措施」" in err
+    letter = tmp_path / "销号审批表.docx"
+    code, _out, err = _run(
+        "case", "letter", "SJ2-W01", "sign_off", "--out", str(letter), "--db", db_url
+    )
+    assert code == 0, err
+    assert letter.read_bytes().startswith(b"PK")  # a Word file (its text: test_cases_web)
+    code, _out, err = _run("case", "letter", "SJ2-W01", "memo", "--db", db_url)
+    assert code == 2 and "文书类型 'memo' 无效" in err

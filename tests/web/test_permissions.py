@@ -138,6 +138,7 @@ def test_grants_match_the_documented_roles_table(app: FastAPI) -> None:
         ("GET", "/api/v1/cases"): frozenset(perm.CASE_READERS),
         ("GET", "/api/v1/cases/stats"): frozenset(perm.CASE_READERS),
         ("GET", "/api/v1/cases/{code}"): frozenset(perm.CASE_READERS),
+        ("GET", "/api/v1/cases/{code}/letters/{kind}"): frozenset(perm.CASE_READERS),
         ("POST", "/api/v1/cases"): frozenset(perm.CASE_OPENERS),
         ("POST", "/api/v1/cases/{code}/actions/{action}"): frozenset(perm.CASE_WORKERS),
         ("POST", "/api/v1/cases/{code}/comments"): frozenset(perm.CASE_WORKERS),

@@ -15,7 +15,7 @@ from qingshan.cli._db import fail, open_engine
 from qingshan.cli.registry import DB, JSON, _print_report, in_session, show
 from qingshan.roles import CLI
 from qingshan.services import timeline
-from qingshan.services.cases import core, escalation, ledger, stats, vocab
+from qingshan.services.cases import core, escalation, ledger, letters, stats, vocab
 from qingshan.services.errors import ServiceError
 
 app = typer.Typer(
@@ -211,3 +211,18 @@ def fire_command(
         return core.state_label(c)
 
     typer.echo(f"案件 {code} 现为「{in_session(db, run)}」", err=True)
+
+
+@app.command("letter")
+def letter_command(
+    code: str = typer.Argument(..., help="案件编号"),
+    kind: str = typer.Argument(
+        ..., help="assignment（交办单）、supervision（督办通知）、sign_off（销号审批表）"
+    ),
+    out: str | None = typer.Option(None, "--out", help="写入的 .docx（默认：编号-文书名.docx）"),
+    db: str | None = DB,
+) -> None:
+    """生成案件文书（.docx）：交办单、督办通知、销号审批表。"""
+    name, data = in_session(db, lambda s: letters.letter(s, CLI, code, kind))
+    Path(out or name).write_bytes(data)
+    typer.echo(f"已写出 {out or name}", err=True)

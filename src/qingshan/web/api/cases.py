@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 from datetime import date
 from typing import Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -19,7 +20,7 @@ from qingshan.clock import cst_today
 from qingshan.roles import Principal, Role
 from qingshan.services import attachments, timeline
 from qingshan.services import workflows as wfs
-from qingshan.services.cases import core, escalation, stats, vocab
+from qingshan.services.cases import core, escalation, letters, stats, vocab
 from qingshan.services.permissions import CASE_MANAGERS, CASE_OPENERS, CASE_READERS, CASE_WORKERS
 from qingshan.storage.models_cases import CaseItem
 from qingshan.web.deps import read_db, require, write_db
@@ -28,6 +29,7 @@ router = APIRouter(tags=["cases"])
 # 信息公开: no log-in (listed in qingshan.web.deps.PUBLIC_ROUTES)
 public_router = APIRouter(tags=["public"])
 
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 CODE = r"^[A-Za-z0-9\-_.（）()\u4e00-\u9fff]{1,64}$"
 
 
@@ -318,6 +320,23 @@ def get_case(
     """One case: what it says, the actions the principal may take now (and why others are
     not yet possible), its timeline and evidence."""
     return _detail(s, p, core.get(s, p, code))
+
+
+@router.get(
+    "/cases/{code}/letters/{kind}",
+    response_class=Response,
+    responses={200: {"content": {DOCX: {}}, "description": "the letter as .docx"}},
+)
+def letter(
+    code: str,
+    kind: str,
+    p: Principal = Depends(require(*CASE_READERS)),
+    s: Session = Depends(read_db),
+) -> Response:
+    """交办单 (``assignment``), 督办通知 (``supervision``) or 销号审批表 (``sign_off``) as Word."""
+    name, data = letters.letter(s, p, code, kind)
+    disposition = f"attachment; filename*=UTF-8''{quote(name)}"
+    return Response(data, media_type=DOCX, headers={"Content-Disposition": disposition})
 
 
 @router.post("/cases", response_model=CaseDetail, status_code=201)

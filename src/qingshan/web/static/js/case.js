@@ -63,6 +63,10 @@ function show(c) {
   document.getElementById("title").textContent = `${c.code} ${c.title}`;
   facts(c);
   actions(c);
+  for (const k of ["assignment", "supervision", "sign_off"]) {
+    document.getElementById(`l-${k}`).href = `api/v1/cases/${encodeURIComponent(c.code)}/letters/${k}`;
+  }
+  document.getElementById("l-sign_off").hidden = c.kind !== "problem";
   const kinds = document.getElementById("evidence-kind");
   kinds.innerHTML = c.evidence_kinds.map((k) => `<option value="${k.name}">${esc(k.label)}</option>`).join("");
   document.getElementById("evidence").innerHTML = c.evidence.map((f) =>
