@@ -26,12 +26,14 @@ from qingshan.workflow import (
 IMPORT = load("registry_import", roles=ROLE_NAMES)
 RECT = load("inspection_rectification", roles=ROLE_NAMES)
 COMPLAINT = load("complaint", roles=ROLE_NAMES)
+PATROL = load("patrol", roles=ROLE_NAMES)
 
 
-def test_the_three_definitions_are_shipped_and_valid() -> None:
+def test_the_shipped_definitions_are_valid() -> None:
     assert shipped_names() == [
         "complaint",
         "inspection_rectification",
+        "patrol",
         "plan_report",
         "registry_import",
     ]
@@ -39,23 +41,28 @@ def test_the_three_definitions_are_shipped_and_valid() -> None:
     assert {s.label for s in IMPORT.states.values()} == {"已上传", "已校验", "已导入", "已驳回"}
     # 督察整改 keeps 完成整改 and 销号 distinct, with the 销号 steps in order
     assert RECT.states["rectified"].label == "已完成整改"
-    assert RECT.states["closed"].label == "已销号" and RECT.states["closed"].final
-    path = ["open_ledger", "complete", "accept", "announce", "sign", "review", "close"]
+    assert RECT.states["closed"].label == "已销号" and "signed_off" in RECT.states["closed"].tags
+    assert "signed_off" not in RECT.states["rectified"].tags
+    path = ["begin", "complete", "apply_sign_off", "accept_district", "announce", "close"]
     state = RECT.initial
     for t in path:
         assert state in RECT.transitions[t].sources
         state = RECT.transitions[t].target
     assert state == "closed"
-    # 信访: 受理/转办/核查/办结/回访 with the national limits
-    labels = [COMPLAINT.transitions[t].label for t in ("accept", "transfer", "verify")]
-    assert labels == ["受理", "转办", "核查"]
+    assert RECT.transitions["reopen"].sources == ("closed",)  # 回头看 can reopen
+    assert RECT.transitions["accept_district"].units == ("acceptance",)
+    # 信访: 受理/转办/办理/答复/办结/回访 with the 15-day acceptance limit
+    labels = [COMPLAINT.transitions[t].label for t in ("accept", "transfer", "handle", "reply")]
+    assert labels == ["受理", "转办", "办理", "答复"]
     assert COMPLAINT.transitions["conclude"].label == "办结"
     assert COMPLAINT.transitions["visit"].label == "回访"
     assert COMPLAINT.states["registered"].deadline is not None
     assert COMPLAINT.states["registered"].deadline.amount == 15
-    verified = COMPLAINT.states["verified"].deadline
-    assert verified is not None and (verified.amount, verified.since) == (60, "accepted")
     assert COMPLAINT.fields["finding"].choices == ("属实", "基本属实", "部分属实", "不属实")
+    assert "closed" not in COMPLAINT.states["interim"].tags  # 阶段性办结 is not 办结
+    patrol = [PATROL.transitions[t].label for t in ("dispose", "report", "assign", "complete")]
+    assert patrol == ["现场处置", "上报", "交办整改", "完成整改"]
+    assert PATROL.transitions["recheck_close"].label == "复查销号"
 
 
 def test_each_reason_is_specific() -> None:
@@ -83,7 +90,7 @@ def test_each_reason_is_specific() -> None:
     assert ok and ok.code == "ok"
     d = can(IMPORT, "reject", "admin", Record("imported", {"reason": "x"}))
     assert d.code == "final_state" and "已处于终态「已导入」" in d.message
-    d = can(COMPLAINT, "verify", "grid", Record("accepted", {"finding": "大概属实"}, {}))
+    d = can(COMPLAINT, "handle", "grid", Record("accepted", {"finding": "大概属实"}, {}))
     assert d.code == "invalid_field" and "属实、基本属实、部分属实、不属实" in d.message
 
 
@@ -156,6 +163,10 @@ def test_a_minimal_definition_parses() -> None:
             "期限单位 'week' 无效",
         ),
         (lambda t: t + BACK, "从终态 b 出发"),
+        (
+            lambda t: t.replace('evidence = ["photo"]', 'evidence = ["photo"]\nunits = ["boss"]'),
+            "单位关系 'boss' 无效",
+        ),
     ],
 )
 def test_broken_definitions_name_their_fault(edit: Any, fault: str) -> None:
@@ -177,7 +188,7 @@ def _complete(wf: Workflow, state: str) -> Record:
     return Record(state, values, {e: 1 for e in wf.evidence})
 
 
-definitions = st.sampled_from([IMPORT, RECT, COMPLAINT])
+definitions = st.sampled_from([IMPORT, RECT, COMPLAINT, PATROL])
 
 
 @given(definitions, st.data())

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, inspect, make_url, text
 from sqlalchemy.exc import OperationalError
 
 from qingshan.cli._db import DB_OPTION_HELP, fail
+from qingshan.demo.cases import load_cases
 from qingshan.demo.district import DistrictDataError, load_district
 from qingshan.demo.loader import (
     DEFAULT_MINUTE_DAYS,
@@ -211,12 +212,18 @@ def demo_command(
             minute_days=minute_days,
             seed=seed,
         )
+        case_rows = load_cases(engine)
         summary = counts(engine)
     except (DatabaseURLError, DemoLoadError, SynthError, DistrictDataError) as exc:
         raise fail(str(exc), 2) from None
     except OperationalError as exc:
         raise fail(f"database error: {exc.orig}", 2) from None
     _print_summary(console, result, summary, time.perf_counter() - t0)
+    console.print(
+        f"  case ledgers (示例数据, 4 inspection rounds): {case_rows['created']} cases created, "
+        f"{case_rows['updated']} updated, {case_rows['unchanged']} unchanged "
+        "(qingshan case stats)"
+    )
     _detect_sources(engine, console)
     if no_live:
         try:

@@ -14,8 +14,8 @@ import typer
 
 from qingshan.cli._db import DB_OPTION_HELP, fail, open_engine
 from qingshan.services import scheduler
+from qingshan.services.job_kinds import JOB_HANDLERS
 from qingshan.services.notifications import Senders
-from qingshan.services.plans import tasks as plan_tasks
 from qingshan.settings import Settings, get_settings
 from qingshan.storage.db import session_scope
 
@@ -50,7 +50,7 @@ def run(
             summary = scheduler.run_due(
                 engine,
                 ctx,
-                plan_tasks.JOB_HANDLERS,  # every job kind (workflows, notices, plan tasks)
+                JOB_HANDLERS,  # every job kind (workflows, notices, plan tasks, case warnings)
                 max_jobs=max_jobs,
                 lease_seconds=settings.scheduler_lease_seconds,
             )

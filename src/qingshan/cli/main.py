@@ -8,6 +8,7 @@ from qingshan import __version__
 from qingshan.cli import air as air_cli
 from qingshan.cli import calendar as calendar_cli
 from qingshan.cli import (
+    case,
     data,
     demo,
     device,
@@ -81,6 +82,7 @@ app.command("demo")(demo.demo_command)
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(calendar_cli.app, name="calendar")
 app.add_typer(plan.app, name="plan")
+app.add_typer(case.app, name="case")
 
 
 def main() -> None:

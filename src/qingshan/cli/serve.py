@@ -50,7 +50,7 @@ def serve(
     jobs_thread = None
     if s.scheduler_enabled:
         from qingshan.cli.jobs import job_context
-        from qingshan.services.plans.tasks import JOB_HANDLERS
+        from qingshan.services.job_kinds import JOB_HANDLERS
         from qingshan.services.scheduler import SchedulerThread
 
         try:

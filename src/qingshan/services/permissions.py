@@ -51,6 +51,15 @@ PLAN_READERS: tuple[Role, ...] = DISTRICT
 # Reported indicator values: units report (their own unit's), the bureau reviews.
 PLAN_REPORTERS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF, Role.UNIT)
 PLAN_REVIEWERS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF)
+# Supervision cases (issue 14): read within services.cases.core.case_scope (unit users their
+# own units' cases, grid users patrols and their reports, leaders all); grid users report
+# (open patrol and complaint cases, as the workflow definitions say); transitions are decided
+# by the definitions (role + the case's unit); the bureau edits, extends, supervises and
+# records accountability.
+CASE_READERS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF, Role.UNIT, Role.GRID, Role.LEADER)
+CASE_WORKERS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF, Role.UNIT, Role.GRID)
+CASE_OPENERS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF, Role.GRID)
+CASE_MANAGERS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF)
 
 
 def sees_district(p: Principal) -> bool:

@@ -23,6 +23,7 @@ from qingshan.storage.db import READONLY
 from qingshan.web.api import (
     accounts,
     attachments,
+    cases,
     devices,
     inbox,
     observations,
@@ -50,6 +51,9 @@ PAGES = {
     "/sources": "sources.html",
     "/enterprise": "enterprise.html",
     "/plans": "plans.html",
+    "/cases": "cases.html",
+    "/case": "case.html",
+    "/report": "report.html",
     "/public": "public.html",
 }
 
@@ -211,6 +215,8 @@ def create_app(
         registry.router,
         sources.router,
         plans.router,
+        cases.router,
+        cases.public_router,
     ):
         app.include_router(r, prefix="/api/v1")
 

@@ -225,6 +225,7 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/api/v1/map/config"),
         ("GET", "/api/v1/public/air"),
         ("GET", "/api/v1/public/water"),
+        ("GET", "/api/v1/public/cases"),
         ("GET", "/api/v1/openapi.json"),
         ("GET", "/api/v1/docs"),
     }

@@ -20,6 +20,7 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
@@ -210,8 +211,10 @@ def parse_calendar(text: str) -> WorkCalendar:
     return WorkCalendar(holidays, workdays, notices)
 
 
+@cache
 def national_calendar() -> WorkCalendar:
-    """The shipped national calendar (``data/cn_public_holidays.toml``)."""
+    """The shipped national calendar (``data/cn_public_holidays.toml``), read once: every
+    deadline asks for it, and parsing the file each time dominated a ledger import."""
     text = resources.files(__name__).joinpath("data", DATA_FILE).read_text("utf-8")
     return parse_calendar(text)
 

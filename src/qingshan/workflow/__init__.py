@@ -27,6 +27,9 @@ from typing import Any, Literal
 
 FIELD_TYPES = ("text", "int", "date", "choice", "bool")
 UNITS = ("calendar", "working")
+# A record's units a ``unit`` user must belong to for a transition that names ``units``
+# (牵头单位, 配合单位, 验收单位): which unit's user may act is part of the definition.
+UNIT_RELATIONS = ("lead", "supporting", "acceptance")
 
 DecisionCode = Literal[
     "ok",
@@ -81,6 +84,9 @@ class StateDef:
     label: str
     final: bool = False
     deadline: DeadlineDef | None = None
+    # what a record in this state counts as in statistics (e.g. ``rectified``, ``closed``):
+    # counting words are data, so a county's other 销号 steps still count right
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +98,8 @@ class TransitionDef:
     roles: tuple[str, ...]
     requires: tuple[str, ...] = ()
     evidence: tuple[str, ...] = ()
+    # for ``unit`` users: the record's units (UNIT_RELATIONS) one of which must be theirs
+    units: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -276,7 +284,11 @@ def parse(text: str, *, roles: Iterable[str] | None = None) -> Workflow:
                 _strs(dl.get("notify")),
             )
         states[sname] = StateDef(
-            sname, str(st.get("label", sname)), bool(st.get("final", False)), deadline
+            sname,
+            str(st.get("label", sname)),
+            bool(st.get("final", False)),
+            deadline,
+            _strs(st.get("tags")),
         )
     transitions: dict[str, TransitionDef] = {}
     for t in data.get("transitions", []):
@@ -291,6 +303,7 @@ def parse(text: str, *, roles: Iterable[str] | None = None) -> Workflow:
             _strs(t.get("roles")),
             _strs(t.get("requires")),
             _strs(t.get("evidence")),
+            _strs(t.get("units")),
         )
     version = head.get("version", 1)
     wf = Workflow(
@@ -371,6 +384,9 @@ def validate(wf: Workflow, *, roles: Iterable[str] | None = None) -> list[str]:
         for e in t.evidence:
             if e not in wf.evidence:
                 p.append(f"操作 {t.name} 需要的材料 {e!r} 未定义")
+        for u in t.units:
+            if u not in UNIT_RELATIONS:
+                p.append(f"操作 {t.name} 的单位关系 {u!r} 无效（{', '.join(UNIT_RELATIONS)}）")
     if wf.initial in wf.states:
         reached = {wf.initial}
         frontier = [wf.initial]
@@ -410,6 +426,7 @@ def load(name: str, *, roles: Iterable[str] | None = None) -> Workflow:
 
 
 __all__ = [
+    "UNIT_RELATIONS",
     "DeadlineDef",
     "Decision",
     "EvidenceDef",

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0800_plans"
-down_revision: str | None = "0600_sources"
+down_revision: str | None = "0700_cases"
 branch_labels = None
 depends_on = None
 

@@ -45,13 +45,15 @@ export function fmtTime(iso) {
 
 const NAV = [
   ["./", "驾驶舱", "cockpit"], ["map", "一张图", "map"], ["query", "数据查询", "query"],
-  ["devices", "设备管理", "devices"], ["sources", "污染源监管", "sources"], ["plans", "规划指标", "plans"],
-  ["registry", "登记管理", "registry"],
+  ["devices", "设备管理", "devices"], ["sources", "污染源监管", "sources"], ["cases", "案件督办", "cases"],
+  ["plans", "规划指标", "plans"], ["registry", "登记管理", "registry"],
   ["public", "信息公开", "public"],
 ];
 // Pages only some roles may use (the registry is the bureau's: administrators and staff).
 const NAV_ROLES = {
-  registry: ["admin", "staff"], plans: ["admin", "staff", "unit", "grid", "leader"],
+  registry: ["admin", "staff"],
+  plans: ["admin", "staff", "unit", "grid", "leader"],
+  cases: ["admin", "staff", "unit", "grid", "leader"],
 };
 
 export async function header(active, { requireLogin = true } = {}) {
