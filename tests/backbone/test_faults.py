@@ -48,7 +48,7 @@ def start_serve(db_url: str) -> tuple[subprocess.Popen[str], int, int]:
     )
     assert proc.stdout is not None
     ports: dict[str, int] = {}
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # start-up is slow on a loaded machine
     while len(ports) < 2 and time.monotonic() < deadline:
         line = proc.stdout.readline()
         if not line:

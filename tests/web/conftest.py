@@ -65,6 +65,8 @@ def app(
         web_cookie_secure=False,
         web_login_max_failures=3,
         web_login_window_seconds=60,
+        # long enough that a slow (loaded) machine cannot outlast the first delay between tries
+        web_login_base_delay_seconds=120,
     )
     yield create_app(settings, session_factory(engine))
     engine.dispose()

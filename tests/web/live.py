@@ -40,7 +40,7 @@ def serve(url: str, cwd: Path, **settings: str) -> Iterator[tuple[str, int]]:
         cwd=cwd,
     )
     ports: dict[str, int] = {}
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # start-up is slow on a loaded machine
     assert proc.stdout is not None
     while time.monotonic() < deadline and len(ports) < 2:
         line = proc.stdout.readline()

@@ -68,7 +68,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         cwd=tmp_path_factory.mktemp("cwd"),
     )
     port = None
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # start-up is slow on a loaded machine
     assert proc.stdout is not None
     while port is None and time.monotonic() < deadline:
         line = proc.stdout.readline()
