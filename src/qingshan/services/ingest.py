@@ -351,7 +351,7 @@ class Ingestor:
         try:
             return self._write(items, log_rows)
         except Exception as exc:
-            if not is_refusal(exc):
+            if not is_refusal(exc, self.engine.dialect.loaded_dbapi):
                 raise
             return self._isolate(items, log_rows, exc)
 
@@ -510,13 +510,18 @@ def _quarantine_row(
     }
 
 
-def is_refusal(exc: BaseException) -> bool:
+def is_refusal(exc: BaseException, dbapi: Any = None) -> bool:
     """True when the database refused a statement (a constraint, a value out of range, …)
-    rather than being unreachable: retrying the same batch would fail again."""
+    rather than being unreachable: retrying the same batch would fail again.
+
+    ``dbapi``: the driver module (PEP 249); the bulk path (COPY) raises the driver's own
+    errors, not SQLAlchemy's wrappers."""
     if isinstance(exc, OperationalError):
         return False  # lost connection, SQLite busy/locked: an outage, retried by the caller
     if isinstance(exc, DBAPIError):
         return not exc.connection_invalidated
+    if dbapi is not None and isinstance(exc, dbapi.DatabaseError):
+        return not isinstance(exc, dbapi.OperationalError)
     # A value the driver cannot bind (SQLite: an integer beyond 64 bits) is a StatementError.
     return isinstance(exc, StatementError)
 
