@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select
 
 from qingshan.clock import to_cst, utcnow
 from qingshan.protocol.hj212 import build_packet, parse_packet, reply_to
@@ -17,6 +17,7 @@ from qingshan.simulator.client import data_packet, make_qn
 from qingshan.storage import partitions
 from qingshan.storage.models import Observation, Quarantine, ReceivedPacket
 from support.hj212 import MN, PW
+from support.refusing import MESSAGE, refusing
 
 WINDOW = TimeWindow(late=timedelta(days=365), ahead=timedelta(days=1))
 
@@ -188,49 +189,15 @@ def test_codes_longer_than_their_columns_are_refused_before_the_database(engine:
 
 
 @pytest.fixture
-def refusing(engine: Engine) -> Iterator[Engine]:
-    """A database that refuses observations of code ``zz0001`` (a trigger: a real refusal by
-    the database, as a CHECK or a value PostgreSQL cannot take would be)."""
-    with engine.begin() as conn:
-        if engine.dialect.name == "sqlite":
-            conn.execute(
-                text(
-                    "CREATE TRIGGER refuse_zz BEFORE INSERT ON observation "
-                    "WHEN NEW.code = 'zz0001' BEGIN "
-                    "SELECT RAISE(ABORT, 'zz0001 refused by a trigger'); END"
-                )
-            )
-        else:
-            conn.execute(
-                text(
-                    "CREATE FUNCTION refuse_zz() RETURNS trigger AS $$ BEGIN "
-                    "IF NEW.code = 'zz0001' THEN "
-                    "RAISE EXCEPTION 'zz0001 refused by a trigger'; END IF; "
-                    "RETURN NEW; END $$ LANGUAGE plpgsql"
-                )
-            )
-            conn.execute(
-                text(
-                    "CREATE TRIGGER refuse_zz BEFORE INSERT ON observation "
-                    "FOR EACH ROW EXECUTE FUNCTION refuse_zz()"
-                )
-            )
-    yield engine
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "DROP TRIGGER refuse_zz"
-                + ("" if engine.dialect.name == "sqlite" else " ON observation")
-            )
-        )
-        if engine.dialect.name != "sqlite":
-            conn.execute(text("DROP FUNCTION refuse_zz()"))
+def refused(engine: Engine) -> Iterator[Engine]:
+    with refusing(engine):
+        yield engine
 
 
 def test_a_packet_the_database_refuses_is_quarantined_and_the_rest_stored(
-    refusing: Engine,
+    refused: Engine,
 ) -> None:
-    engine = refusing
+    engine = refused
     add_device(engine, mn=MN, pw=PW, st="22")
     when = now_cst().replace(minute=0) - timedelta(days=1)
     raws = [upload(when + timedelta(hours=i), i) for i in range(9)]
@@ -243,10 +210,10 @@ def test_a_packet_the_database_refuses_is_quarantined_and_the_rest_stored(
     ]
     for i in bad:
         assert (outs[i].reason, outs[i].qn_rtn) == ("db_refused", 2)
-        assert "zz0001 refused by a trigger" in outs[i].detail
+        assert MESSAGE in outs[i].detail
     rows = quarantined(engine)
     assert [r for r, _ in rows] == ["db_refused", "db_refused"]
-    assert all("zz0001 refused by a trigger" in d for _, d in rows)
+    assert all(MESSAGE in d for _, d in rows)
     assert count(engine, ReceivedPacket) == 7 and count(engine, Observation) == 7
     # The device re-sends: refused again, never stored, never blocking.
     outs = Ingestor(engine, window=WINDOW).write([accepted(raws[3]), accepted(raws[0])])
