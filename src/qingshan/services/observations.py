@@ -23,6 +23,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from math import isfinite
 from typing import Any
 
 from sqlalchemy import Engine, String, func, select, tuple_, type_coerce
@@ -337,10 +338,13 @@ def _iso_cst(t: str | datetime) -> str:
 
 
 def _float(v: str | None) -> float | None:
+    """A stored value as a chart number; None when it is none (text, or beyond a float: a
+    value stored before values were bounded must not make the whole series fail)."""
     try:
-        return None if v is None else float(v)
+        x = None if v is None else float(v)
     except ValueError:
         return None
+    return x if x is None or isfinite(x) else None
 
 
 @dataclass(frozen=True, slots=True)
