@@ -61,6 +61,7 @@ from qingshan.clock import to_cst, utcnow
 from qingshan.protocol.hj212 import (
     ANSWER_CNS,
     HEARTBEAT_CN,
+    Edition,
     Packet,
     ProtocolError,
     Reason,
@@ -68,7 +69,7 @@ from qingshan.protocol.hj212 import (
     refusal_code,
 )
 from qingshan.protocol.hj212.codes import data_flags
-from qingshan.protocol.hj212.formats import check_value
+from qingshan.protocol.hj212.formats import FieldFormat, check_value, field_formats
 from qingshan.services.registry import DeviceInfo, Directory
 from qingshan.settings import get_settings
 from qingshan.storage import partitions, writes
@@ -92,8 +93,17 @@ DATA_CN: dict[str, Resolution] = {
 #: Commands that only update last-seen: a device's answers and its heartbeat.
 SEEN_ONLY_CN = ANSWER_CNS | {HEARTBEAT_CN}
 FLAGS = frozenset(data_flags())
-# A value that is certainly within N14.6 (the widest data format): the check is skipped.
-_SHORT_DECIMAL = re.compile(r"-?[0-9]{1,14}(?:\.[0-9]{1,6})?")
+# Field suffixes → observation columns. Realtime uploads carry Rtd/ZsRtd, interval uploads
+# Avg/Min/Max/Cou/ZsAvg.
+_NUMERIC_FIELDS = frozenset(("Rtd", "Avg", "Min", "Max", "Cou", "ZsRtd", "ZsAvg", "ZsMin", "ZsMax"))
+# A value matching _WITHIN is within the data format of every such field in every edition
+# (the narrowest of them), so the exact check is skipped for it.
+_WITHIN = re.compile(
+    FieldFormat(
+        min(field_formats(e)[f].digits for e in Edition for f in _NUMERIC_FIELDS),
+        min(field_formats(e)[f].decimals for e in Edition for f in _NUMERIC_FIELDS),
+    ).pattern
+)
 
 
 def _length(model: type[Base], column: str) -> int:
@@ -146,11 +156,6 @@ def _span(d: timedelta) -> str:
     if minutes % 1440 == 0:
         return f"{minutes // 1440} days"
     return f"{minutes} minutes"
-
-
-# Field suffixes → observation columns. Realtime uploads carry Rtd/ZsRtd, interval uploads
-# Avg/Min/Max/Cou/ZsAvg.
-_NUMERIC_FIELDS = frozenset(("Rtd", "Avg", "Min", "Max", "Cou", "ZsRtd", "ZsAvg", "ZsMin", "ZsMax"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +256,7 @@ def observation_rows(packet: Packet, device_id: int) -> list[dict[str, Any]]:
         fields = pol.fields
         for suffix in _NUMERIC_FIELDS.intersection(fields):
             text = fields[suffix]
-            if _SHORT_DECIMAL.fullmatch(text) is None:  # fast path for the usual values
+            if _WITHIN.fullmatch(text) is None:  # fast path for the usual values
                 try:
                     check_value(packet.edition, f"{code}-{suffix}", suffix, text)
                 except ProtocolError as exc:

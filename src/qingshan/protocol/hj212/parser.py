@@ -18,7 +18,9 @@ Strict mode rejects with a specific reason; lenient mode accepts field quirks an
 ``duplicate_field``, ``bad_value``, ``bad_data_flag``, ``qn_format``, ``pw_format``,
 ``mn_format``, ``split_without_flag``, ``split_flag_without_pnum``, ``empty_item``,
 ``unknown_header_field``, ``edition_mismatch``). Structural damage (no header, CRC mismatch,
-length mismatch, bad DataTime, …) is rejected in both modes.
+length mismatch, bad DataTime, …) is rejected in both modes, and so is a decimal value with
+more digits or decimals than its field's data format (``value_out_of_format``, see
+:mod:`qingshan.protocol.hj212.formats`): never a value that becomes infinity downstream.
 """
 
 from __future__ import annotations
