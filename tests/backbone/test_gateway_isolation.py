@@ -84,3 +84,51 @@ def test_a_flood_of_refused_packets_is_answered_and_good_acks_continue(engine: E
     assert {(r, m) for r, _, m in rows} == {("db_refused", MN2)}
     assert all(MESSAGE in (d or "") for _, d, _ in rows)
     assert stored == GOOD
+
+
+def test_a_400_digit_value_over_tcp_is_quarantined_and_answered(engine: Engine) -> None:
+    """The probe of issue 18: acknowledged (9014) and stored as a value that became infinity.
+    Now refused (value_out_of_format), quarantined and answered 9011 QnRtn 2 — after the
+    access check: a wrong PW still gets QnRtn 3, an unknown MN 4."""
+    add_device(engine, mn=MN, pw=PW, st="22")
+
+    def packet(i: int, pw: str = PW, mn: str = MN) -> tuple[bytes, str]:
+        when = T0 + timedelta(minutes=i)
+        qn = make_qn(when, 7000 + i)
+        raw = data_packet(
+            mn=mn,
+            pw=pw,
+            st="22",
+            cn="2051",
+            when=when,
+            reply=True,
+            qn=qn,
+            values={"a21026": {"Avg": "9" * 400, "Flag": "N"}},
+        )
+        return raw, qn
+
+    async def main() -> list[tuple[str, str | None]]:
+        gw = Gateway(engine, GatewayConfig())
+        await gw.start()
+        try:
+            dev = await DeviceClient("127.0.0.1", gw.port).connect()
+            futs = []
+            for raw, qn in (packet(0), packet(1, pw="000000"), packet(2, mn=MN2)):
+                fut = await dev.send(raw, qn)
+                assert fut is not None
+                futs.append(fut)
+            good = await dev.send(minute(3), qn_of(3))
+            assert good is not None
+            futs.append(good)
+            acks = await asyncio.wait_for(asyncio.gather(*futs), 15)
+            await dev.close()
+            return [(a.reply.cn, a.reply.cp.params.get("QnRtn")) for a in acks]
+        finally:
+            await gw.stop()
+
+    assert asyncio.run(main()) == [("9011", "2"), ("9011", "3"), ("9011", "4"), ("9014", None)]
+    with engine.connect() as conn:
+        reasons = conn.execute(select(Quarantine.reason).order_by(Quarantine.id)).scalars().all()
+        stored = conn.execute(select(func.count()).select_from(ReceivedPacket)).scalar()
+    assert reasons == ["value_out_of_format", "wrong_pw", "unknown_mn"]
+    assert stored == 1

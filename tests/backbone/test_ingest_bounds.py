@@ -240,3 +240,73 @@ def test_postgresql_refusing_a_value_is_a_refusal_not_an_outage(engine: Engine) 
         return
     assert [o.status for o in outs] == ["rejected", "stored"]
     assert outs[0].reason == "db_refused" and "NUL" in outs[0].detail
+
+
+def test_a_device_refused_before_is_written_apart_and_still_stored_when_good(
+    refused: Engine,
+) -> None:
+    """After a refusal its device's packets go one by one after the others': each refused one
+    costs one failed transaction, the good ones of every device are still stored."""
+    from support.hj212 import MN2
+
+    engine = refused
+    add_device(engine, mn=MN, pw=PW, st="22")
+    add_device(engine, mn=MN2, pw=PW, st="22")
+    when = now_cst().replace(minute=0) - timedelta(days=1)
+    ing = Ingestor(engine, window=WINDOW)
+
+    def from_mn2(i: int, code: str) -> bytes:
+        return build_packet(
+            st="22",
+            cn="2061",
+            pw=PW,
+            mn=MN2,
+            qn=make_qn(datetime(2026, 1, 1), 100 + i),
+            cp=f"DataTime={when + timedelta(hours=i):%Y%m%d%H%M%S};{code}-Avg=1.0",
+            needs_reply=True,
+        )
+
+    (first,) = ing.write([accepted(from_mn2(0, "zz0001"))])
+    assert first.reason == "db_refused"
+    batch = [
+        accepted(from_mn2(1, "zz0001")),
+        accepted(upload(when, 1)),
+        accepted(from_mn2(2, "a34004")),
+        accepted(from_mn2(3, "zz0001")),
+        accepted(upload(when + timedelta(hours=1), 2)),
+    ]
+    outs = ing.write(batch)
+    assert [(o.status, o.reason) for o in outs] == [
+        ("rejected", "db_refused"),
+        ("stored", None),
+        ("stored", None),
+        ("rejected", "db_refused"),
+        ("stored", None),
+    ]
+    assert [r for r, _ in quarantined(engine)] == ["db_refused"] * 3
+    assert count(engine, ReceivedPacket) == 3
+
+
+def test_status_fields_outside_their_format_are_refused(engine: Engine) -> None:
+    """SB1-RS is N1: a lenient parse lets RS=12 through as a quirk; ingestion refuses it."""
+    add_device(engine, mn=MN, pw=PW, st="22")
+    when = now_cst().replace(minute=0)
+
+    def status(rs: str, i: int) -> bytes:
+        return build_packet(
+            st="22",
+            cn="2021",
+            pw=PW,
+            mn=MN,
+            qn=make_qn(datetime(2026, 1, 1), 300 + i),
+            cp=f"DataTime={when:%Y%m%d%H%M%S};SB1-RS={rs}",
+            needs_reply=True,
+        )
+
+    outs = Ingestor(engine, window=WINDOW).write(
+        [accepted(status("12", 0), lenient=True), accepted(status("1", 1))]
+    )
+    assert [(o.status, o.reason) for o in outs] == [
+        ("rejected", "value_out_of_format"),
+        ("stored", None),
+    ]

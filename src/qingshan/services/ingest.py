@@ -40,7 +40,9 @@ Rejection reasons are :class:`~qingshan.protocol.hj212.Reason` codes.
 block the others, nor be re-sent for ever: when a batch fails with anything but an outage,
 it is split in halves and each written again, down to the single packet that fails; that one
 is quarantined with reason ``db_refused`` and the database's message, and answered (9011
-QnRtn 2). Outages (connection lost, SQLite busy) still raise, so the caller retries and
+QnRtn 2). For ten minutes afterwards that device's packets are written one by one after the
+others, so that a flood of refused packets costs one failed transaction each rather than a
+split of every batch. Outages (connection lost, SQLite busy) still raise, so the caller retries and
 acknowledges nothing meanwhile.
 """
 
@@ -48,6 +50,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -104,6 +108,12 @@ _WITHIN = re.compile(
         min(field_formats(e)[f].decimals for e in Edition for f in _NUMERIC_FIELDS),
     ).pattern
 )
+
+
+#: A device whose packet the database refused has its packets written apart for this long,
+#: and at most this many such devices are remembered.
+SUSPECT_SECONDS = 600.0
+SUSPECTS_KEPT = 4096
 
 
 def _length(model: type[Base], column: str) -> int:
@@ -294,11 +304,18 @@ def observation_rows(packet: Packet, device_id: int) -> list[dict[str, Any]]:
 
 
 def status_rows(packet: Packet, device_id: int, received_at: datetime) -> list[dict[str, Any]]:
-    """Non-measurement content (running state, site information, …) as code → text rows."""
+    """Non-measurement content (running state, site information, …) as code → text rows.
+    Numeric fields (``SB1-RS``, ``SB1-RT``…) must be within their data format too."""
     when = packet.cp.data_time or received_at
     rows: dict[str, dict[str, Any]] = {}
+    formats = field_formats(packet.edition)
     for code, pol in packet.cp.pollutants.items():
         for suffix, text in pol.fields.items():
+            if suffix in formats:
+                try:
+                    check_value(packet.edition, f"{code}-{suffix}", suffix, text)
+                except ProtocolError as exc:
+                    raise PacketRejected(exc.reason, exc.detail) from None
             name = f"{code}-{suffix}" if suffix else code
             rows[name] = {"code": name, "value": str(text)}
     for name, text in packet.cp.params.items():
@@ -340,6 +357,8 @@ class Ingestor:
         self.engine = engine
         self.directory = directory or Directory(engine)
         self.window = window or TimeWindow.from_settings()
+        # MN → when the database last refused one of its packets (see write()).
+        self._suspects: OrderedDict[str, float] = OrderedDict()
 
     def write(
         self, items: Sequence[Item], log_rows: Sequence[tuple[type[Base], dict[str, Any]]] = ()
@@ -349,44 +368,93 @@ class Ingestor:
         ``log_rows`` (connection log, device events) are inserted in the same transaction.
 
         A batch the database refuses (not an outage) is written again in halves, down to the
-        packet it refuses, which is quarantined as ``db_refused`` (module doc). Raises on an
-        outage, or when the database refuses even the quarantine row or the log rows (nothing
-        of the failing part is committed then): the caller must not acknowledge those packets.
+        packets it refuses, which are quarantined as ``db_refused`` (module doc); for a while
+        afterwards the packets of their devices are written one by one, apart from the rest.
+        Raises on an outage, or when the database refuses even the quarantine rows or the log
+        rows (nothing of the failing part is committed then): the caller must not acknowledge
+        those packets.
         """
-        try:
-            return self._write(items, log_rows)
-        except Exception as exc:
-            if not is_refusal(exc, self.engine.dialect.loaded_dbapi):
-                raise
-            return self._isolate(items, log_rows, exc)
+        refused: dict[int, tuple[Item, Exception]] = {}  # id(item) → why
+        if not self._suspects or not any(map(self._suspect, items)):
+            got = self._write_or_split(items, log_rows, refused)
+        else:
+            # Packets of a device whose packets the database recently refused are written one
+            # by one, after the others: a flood of them costs one failed transaction each and
+            # never again a split of everyone's batch.
+            got = [None] * len(items)
+            order = [i for i, it in enumerate(items) if not self._suspect(it)]
+            for i, out in zip(
+                order,
+                self._write_or_split([items[i] for i in order], log_rows, refused),
+                strict=True,
+            ):
+                got[i] = out
+            for i, it in enumerate(items):
+                if got[i] is None and id(it) not in refused:
+                    got[i] = self._write_or_split([it], (), refused)[0]
+        if refused:
+            got = self._quarantine_refused(items, got, refused)
+        assert all(o is not None for o in got)
+        return [o for o in got if o is not None]
 
-    def _isolate(
+    def _suspect(self, item: Item) -> bool:
+        if not isinstance(item, Accepted):
+            return False
+        at = self._suspects.get(item.packet.mn)
+        return at is not None and time.monotonic() - at < SUSPECT_SECONDS
+
+    def _write_or_split(
         self,
         items: Sequence[Item],
         log_rows: Sequence[tuple[type[Base], dict[str, Any]]],
-        exc: Exception,
-    ) -> list[Outcome]:
-        """Write ``items`` (which failed together with ``exc``) in halves, quarantining the
-        packet the database refuses on its own. Costs O(k log n) transactions for k refused
-        packets in a batch of n."""
-        if not items:
-            raise exc  # the log rows alone are refused: nothing to quarantine
-        if len(items) == 1:
-            if log_rows:  # the packet may be fine and a log row the culprit: try without them
-                out = self.write(items)
-                self.write([], log_rows)
+        refused: dict[int, tuple[Item, Exception]],
+    ) -> list[Outcome | None]:
+        """Write ``items`` in one transaction; if the database refuses it, in halves, down to
+        the packets it refuses on their own (``None`` outcomes, noted in ``refused``): O(k log n)
+        transactions for k refused packets in a batch of n."""
+        try:
+            return list(self._write(items, log_rows))
+        except Exception as exc:
+            if not is_refusal(exc, self.engine.dialect.loaded_dbapi) or not items:
+                raise  # an outage, or the log rows alone refused: nothing to quarantine
+            if len(items) > 1:
+                mid = len(items) // 2
+                return self._write_or_split(items[:mid], log_rows, refused) + (
+                    self._write_or_split(items[mid:], (), refused)
+                )
+            if log_rows:  # the packet may be fine and a log row the culprit: try apart
+                out = self._write_or_split(items, (), refused)
+                self._write_or_split([], log_rows, refused)
                 return out
-            return [self._quarantine_refused(items[0], exc)]
-        mid = len(items) // 2
-        return self.write(items[:mid], log_rows) + self.write(items[mid:])
+            item = items[0]
+            refused[id(item)] = (item, exc)
+            if isinstance(item, Accepted):
+                self._suspects[item.packet.mn] = time.monotonic()
+                self._suspects.move_to_end(item.packet.mn)
+                while len(self._suspects) > SUSPECTS_KEPT:
+                    self._suspects.popitem(last=False)
+            return [None]
 
-    def _quarantine_refused(self, item: Item, exc: Exception) -> Outcome:
-        detail = "the database refused the packet: " + db_message(exc)
-        mn = item.packet.mn if isinstance(item, Accepted) else item.mn
-        row = _quarantine_row(item.raw, Reason.DB_REFUSED, detail, item, mn=mn)
+    def _quarantine_refused(
+        self,
+        items: Sequence[Item],
+        got: list[Outcome | None],
+        refused: dict[int, tuple[Item, Exception]],
+    ) -> list[Outcome | None]:
+        """Quarantine every refused packet, in one transaction, with the database's reason."""
+        rows = []
+        out = list(got)
+        for i, item in enumerate(items):
+            why = refused.get(id(item))
+            if why is None:
+                continue
+            detail = "the database refused the packet: " + db_message(why[1])
+            mn = item.packet.mn if isinstance(item, Accepted) else item.mn
+            rows.append(_quarantine_row(item.raw, Reason.DB_REFUSED, detail, item, mn=mn))
+            out[i] = Outcome("rejected", Reason.DB_REFUSED, detail, refusal_code(Reason.DB_REFUSED))
         with self.engine.begin() as conn:
-            writes.insert_rows(conn, Quarantine, [row])
-        return Outcome("rejected", Reason.DB_REFUSED, detail, refusal_code(Reason.DB_REFUSED))
+            writes.insert_rows(conn, Quarantine, rows)
+        return out
 
     def _write(
         self, items: Sequence[Item], log_rows: Sequence[tuple[type[Base], dict[str, Any]]]

@@ -15,12 +15,14 @@ too. Lenient mode also accepts a count of *characters* and marks ``length_in_cha
 Strict mode rejects with a specific reason; lenient mode accepts field quirks and lists them in
 :attr:`Packet.tolerated` (``lowercase_crc``, ``datatime_millis``, ``missing_flag``,
 ``trailing_separator``, ``length_in_chars``, ``unknown_st``, ``unknown_cn``, ``unknown_edition``,
-``duplicate_field``, ``bad_value``, ``bad_data_flag``, ``qn_format``, ``pw_format``,
-``mn_format``, ``split_without_flag``, ``split_flag_without_pnum``, ``empty_item``,
+``duplicate_field``, ``bad_value``, ``value_out_of_format``, ``bad_data_flag``, ``qn_format``,
+``pw_format``, ``mn_format``, ``split_without_flag``, ``split_flag_without_pnum``, ``empty_item``,
 ``unknown_header_field``, ``edition_mismatch``). Structural damage (no header, CRC mismatch,
-length mismatch, bad DataTime, …) is rejected in both modes, and so is a decimal value with
-more digits or decimals than its field's data format (``value_out_of_format``, see
-:mod:`qingshan.protocol.hj212.formats`): never a value that becomes infinity downstream.
+length mismatch, bad DataTime, …) is rejected in both modes. A decimal value with more
+digits or decimals than its field's data format (``value_out_of_format``, see
+:mod:`qingshan.protocol.hj212.formats`) is rejected in strict mode and tolerated as
+``value_out_of_format`` in lenient mode, like ``bad_value``: the platform's ingestion refuses
+both, so no such value is ever stored.
 """
 
 from __future__ import annotations
@@ -254,12 +256,16 @@ def _parse_cp(inner: str, edition: Edition, ctx: _Ctx, fast: bool = True) -> CP:
         bad = next((v for v in nums if _NUM1.fullmatch(v) is None), nums[0])
         ctx.quirk("bad_value", Reason.BAD_VALUE, f"value {bad[:40]!r} is not a decimal number")
     if nums:
-        # Out of the field's data format is refused in both modes: a 400-digit number is not a
-        # vendor quirk, and would become infinity downstream. (Lenient mode has let values that
-        # are not decimals at all through as ``bad_value``; ingestion refuses those.)
+        # A decimal outside its field's data format (a 400-digit number would become infinity
+        # downstream): refused in strict mode; lenient mode lets it through like ``bad_value``
+        # and ingestion refuses the packet after authenticating it, so that the device is
+        # answered (9011 QnRtn 2) and stops re-sending it.
         for (key, suffix), value in zip(num_keys, nums, strict=True):
             if _NUM1.fullmatch(value) is not None:
-                check_value(edition, key, suffix, value)
+                try:
+                    check_value(edition, key, suffix, value)
+                except ProtocolError as exc:
+                    ctx.quirk("value_out_of_format", exc.reason, exc.detail)
     if flags and not _FLAGS.issuperset(flags):
         bad = next(v for v in flags if v not in _FLAGS)
         ctx.quirk(
