@@ -143,8 +143,9 @@ def test_recompute_all_isolates_a_refused_station(engine: Engine) -> None:
 
 
 def test_series_and_public_air_keep_answering(db_url: str, engine: Engine) -> None:
-    """A station with CO in µg/m³ and a value beyond any float (stored before values were
-    bounded): /public/air (anonymous) and the station's series answer 200, not 422."""
+    """A national station with CO in µg/m³ and a micro-station with a value beyond any float
+    (stored before values were bounded): /public/air (anonymous) and the station's series
+    answer 200, not 422."""
     from qingshan.web import create_app
 
     now = datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=8)
@@ -152,13 +153,16 @@ def test_series_and_public_air_keep_answering(db_url: str, engine: Engine) -> No
     with session_scope(engine) as s:
         ids = seed(s)
     with engine.connect() as conn:
-        micro = int(
-            conn.execute(select(Device.id).where(Device.site_id == ids["site_micro"])).scalar_one()
+        micro, national = (
+            int(conn.execute(select(Device.id).where(Device.site_id == ids[k])).scalar_one())
+            for k in ("site_micro", "site_air")
         )
     hour = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
+    # CO in µg/m³ at the national station: its year-to-date figures (computed on request for
+    # /public/air) made the whole answer 422 on the code before issue 18.
     demo_loader.ingest_rows(
         engine,
-        [obs(micro, hour, "a21005", "800"), obs(micro, hour, "a21026", "9" * 400)],
+        [obs(national, hour, "a21005", "800"), obs(micro, hour, "a21026", "9" * 400)],
     )
     update_dirty(session_factory(engine))
     app = create_app(get_settings(db_url=db_url, web_cookie_secure=False), session_factory(engine))
