@@ -62,10 +62,11 @@ def test_a_flood_of_refused_packets_is_answered_and_good_acks_continue(engine: E
             for i in range(GOOD):  # one at a time: each ack must come while the flood runs
                 fut = await good.send(minute(i), qn_of(i))
                 assert fut is not None
-                ack = await asyncio.wait_for(fut, 15)
+                # Generous: the suite runs on a shared, loaded machine; bench/ measures latency.
+                ack = await asyncio.wait_for(fut, 60)
                 assert ack.reply.cn == "9014"
                 acked += 1
-            answers = await asyncio.wait_for(asyncio.gather(*await flooding), 60)
+            answers = await asyncio.wait_for(asyncio.gather(*await flooding), 120)
             await good.close()
             await bad.close()
             return [(a.reply.cn, a.reply.cp.params.get("QnRtn")) for a in answers], acked

@@ -375,23 +375,13 @@ class Ingestor:
         those packets.
         """
         refused: dict[int, tuple[Item, Exception]] = {}  # id(item) → why
-        if not self._suspects or not any(map(self._suspect, items)):
-            got = self._write_or_split(items, log_rows, refused)
-        else:
+        suspect = [self._suspect(it) for it in items] if self._suspects else []
+        if any(suspect):
             # Packets of a device whose packets the database recently refused are written one
-            # by one, after the others: a flood of them costs one failed transaction each and
-            # never again a split of everyone's batch.
-            got = [None] * len(items)
-            order = [i for i, it in enumerate(items) if not self._suspect(it)]
-            for i, out in zip(
-                order,
-                self._write_or_split([items[i] for i in order], log_rows, refused),
-                strict=True,
-            ):
-                got[i] = out
-            for i, it in enumerate(items):
-                if got[i] is None and id(it) not in refused:
-                    got[i] = self._write_or_split([it], (), refused)[0]
+            # by one, after the others: a flood of them never again splits everyone's batch.
+            got = self._apart(items, suspect, log_rows, refused)
+        else:
+            got = self._write_or_split(items, log_rows, refused)
         if refused:
             got = self._quarantine_refused(items, got, refused)
         assert all(o is not None for o in got)
@@ -402,6 +392,25 @@ class Ingestor:
             return False
         at = self._suspects.get(item.packet.mn)
         return at is not None and time.monotonic() - at < SUSPECT_SECONDS
+
+    def _apart(
+        self,
+        items: Sequence[Item],
+        suspect: Sequence[bool],
+        log_rows: Sequence[tuple[type[Base], dict[str, Any]]],
+        refused: dict[int, tuple[Item, Exception]],
+    ) -> list[Outcome | None]:
+        """The others' packets together (split if need be), then each suspect's one by one."""
+        got: list[Outcome | None] = [None] * len(items)
+        order = [i for i, s in enumerate(suspect) if not s]
+        if order or log_rows:
+            outs = self._write_or_split([items[i] for i in order], log_rows, refused)
+            for i, out in zip(order, outs, strict=True):
+                got[i] = out
+        for i, s in enumerate(suspect):
+            if s:
+                got[i] = self._write_or_split([items[i]], (), refused)[0]
+        return got
 
     def _write_or_split(
         self,
@@ -418,6 +427,9 @@ class Ingestor:
             if not is_refusal(exc, self.engine.dialect.loaded_dbapi) or not items:
                 raise  # an outage, or the log rows alone refused: nothing to quarantine
             if len(items) > 1:
+                suspect = [self._suspect(it) for it in items]
+                if any(suspect):  # a device refused meanwhile: its packets apart, one by one
+                    return self._apart(items, suspect, log_rows, refused)
                 mid = len(items) // 2
                 return self._write_or_split(items[:mid], log_rows, refused) + (
                     self._write_or_split(items[mid:], (), refused)
