@@ -111,6 +111,17 @@ class Settings(BaseSettings):
         5.0, gt=0, description="seconds between writes of the refusal counters"
     )
     raw_retention_days: int = Field(400, description="days of raw packets kept for audit")
+    hj212_late_days: int = Field(
+        1827,
+        ge=1,
+        description="oldest DataTime accepted, days before the server clock (late data: "
+        "devices re-send what they held during an outage; archives are replayed)",
+    )
+    hj212_future_minutes: int = Field(
+        1440,
+        ge=0,
+        description="DataTime accepted ahead of the server clock, minutes (device clocks drift)",
+    )
     log_level: str = "INFO"
     # Web application (qingshan.web)
     web_cookie_secure: bool = Field(
@@ -145,6 +156,12 @@ class Settings(BaseSettings):
         "",
         description="reverse proxies (addresses or networks, comma-separated) whose "
         "X-Forwarded-For/-Proto are honoured; empty = none (the peer is the client)",
+    )
+    web_export_max_rows: int = Field(
+        500_000,
+        ge=1,
+        description="rows one export may hold (CSV/JSON/xlsx); a larger range is refused "
+        "with a message to narrow it",
     )
     web_export_concurrency: int = Field(
         2, ge=1, description="web exports running at once (more: 503, try again)"

@@ -322,7 +322,7 @@ def test_socket_to_database_to_export_round_trip(engine: Engine, db_url: str) ->
 
     add_device(engine, mn=MN, pw=PW, st="32")
     sent: list[tuple[str, str, str, str]] = []
-    texts = ["0.000", "12.30", "7", "1234567.891", "-0.5", "3.14159265358979"]
+    texts = ["0.000", "12.30", "7", "123456.789", "-0.5", "3.141593"]  # reversed too: N14.6
 
     async def scenario(gw: Gateway) -> None:
         dev = await DeviceClient("127.0.0.1", gw.port).connect()

@@ -65,6 +65,11 @@ STABLE_VALUES = {
     "wrong_pw",
     "wrong_st",
     "missing_datatime",
+    "value_out_of_format",
+    "datatime_future",
+    "datatime_too_old",
+    "code_too_long",
+    "db_refused",
 }
 
 
@@ -148,13 +153,22 @@ def test_access_check(pw: str, st_code: str, device: Device | None) -> None:
         assert MN in refusal.detail
 
 
-def test_only_access_refusals_have_a_qn_rtn() -> None:
+def test_access_and_content_refusals_have_a_qn_rtn() -> None:
     coded = {r: refusal_code(r) for r in Reason if refusal_code(r) is not None}
     assert coded == {
         Reason.UNKNOWN_MN: 4,
         Reason.RETIRED_DEVICE: 4,
         Reason.WRONG_PW: 3,
         Reason.WRONG_ST: 5,
+        # 请求被拒绝: refused at ingestion for its content, never stored (issue 18)
+        Reason.BAD_VALUE: 2,
+        Reason.VALUE_OUT_OF_FORMAT: 2,
+        Reason.BAD_FLAG: 2,
+        Reason.MISSING_DATATIME: 2,
+        Reason.DATATIME_FUTURE: 2,
+        Reason.DATATIME_TOO_OLD: 2,
+        Reason.CODE_TOO_LONG: 2,
+        Reason.DB_REFUSED: 2,
     }
 
 

@@ -38,15 +38,16 @@ KEYS = [k for k, _ in obs.EXPORT_COLUMNS]
 T0 = datetime(2026, 3, 1, 8, 0)
 
 # One hour record sent by the device itself, with every field HJ 212-2017 defines for it;
-# values chosen to break any float on the way: 2**53 + 1, trailing zeros, 30+ digits.
+# values chosen to break any float on the way: 20 significant digits, trailing zeros, the
+# largest value of HJ 212's N14.6 format (wider values are refused at ingestion, issue 18).
 HOUR_FIELDS: dict[str, dict[str, str]] = {
     "a21026": {
-        "Avg": "9007199254740993",
+        "Avg": "90071992547409.930001",
         "Min": "0.10",
-        "Max": "123456789012345678901234567890.125",
+        "Max": "99999999999999.999999",
         "ZsAvg": "35.00",
         "ZsMin": "-0.50",
-        "ZsMax": "9007199254740995.0",
+        "ZsMax": "90071992547409.950000",
         "Flag": "M",
     },
     "a00000": {"Avg": "1200.000", "Min": "0", "Max": "1300.0", "Cou": "4320000.00", "Flag": "N"},
@@ -245,11 +246,15 @@ def test_every_stored_field_round_trips_through_cli_and_web(loaded: str, tmp_pat
             params={"mn": MN, "start": "2026-03-01T10:00", "end": "2026-03-01T10:00"},
         ).json()["items"]
         so2 = next(x for x in page if x["code"] == "a21026")
-        assert (so2["value"], so2["min"], so2["max"]) == ("9007199254740993", "0.10", so2["max"])
+        assert (so2["value"], so2["min"], so2["max"]) == (
+            "90071992547409.930001",
+            "0.10",
+            so2["max"],
+        )
         assert (so2["zs"], so2["zs_min"], so2["zs_max"], so2["flag"]) == (
             "35.00",
             "-0.50",
-            "9007199254740995.0",
+            "90071992547409.950000",
             "M",
         )
     engine.dispose()

@@ -13,10 +13,23 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from qingshan.clock import utcnow
-from qingshan.protocol.hj212 import Frame, Packet, Reason, Reassembled, Receiver, Rejection
+from qingshan.protocol.hj212 import (
+    Edition,
+    Frame,
+    Packet,
+    ProtocolError,
+    Reason,
+    Reassembled,
+    Receiver,
+    Rejection,
+    parse_packet,
+)
 from qingshan.protocol.hj212.receiver import DuplicatePart, HeldParts
 from qingshan.services.ingest import Accepted, Rejected
 from qingshan.services.registry import Directory
+
+#: Strict-parsing refusals that are about a value, not the packet's structure.
+_CONTENT = frozenset({Reason.VALUE_OUT_OF_FORMAT, Reason.BAD_VALUE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +82,29 @@ class Decoder:
             admit=admit,
         )
 
+    def _content_refusal(self, got: Rejection) -> Packet | None:
+        """A whole packet refused by strict parsing only for a value (not a decimal, or outside
+        its data format), read leniently, so that the ingestion authenticates it, refuses it
+        with the same reason and answers it (9011 QnRtn 2): a device is never left re-sending
+        such a packet for ever, and only an authenticated device gets that answer. None for
+        any other rejection, and for a part of a split packet (held parts are the
+        receiver's)."""
+        if got.reason not in _CONTENT or self.receiver.lenient or got.mn is None:
+            return None
+        dev = self.directory.peek(got.mn)
+        try:
+            packet = parse_packet(
+                got.raw,
+                lenient=True,
+                encoding=dev.encoding if dev is not None else self.receiver.default_encoding,
+                max_segment=self.receiver.max_segment,
+                sm4_key=dev.sm4_key if dev is not None else None,
+                edition=Edition(dev.edition) if dev is not None else None,
+            )
+        except ProtocolError:
+            return None
+        return None if packet.is_split else packet
+
     def decode(
         self,
         raw: bytes,
@@ -91,6 +127,9 @@ class Decoder:
                 parts=(got.packet,) if len(parts) == 1 else tuple(p.packet for p in parts),
             )
         if isinstance(got, Rejection):
+            content = self._content_refusal(got)
+            if content is not None:
+                return Accepted(content, got.raw, peer=peer, received_at=at, parts=(content,))
             item = Rejected(got.raw, got.reason, got.detail, mn=got.mn, peer=peer, received_at=at)
             return item if got.packet is None else Refused(item, got.packet)
         if isinstance(got, DuplicatePart):

@@ -10,8 +10,14 @@ Per packet:
    3 "PW error"); the ST must be the device's or 91 (系统交互, QnRtn 5). A rejected packet goes
    to ``quarantine`` with the reason; nothing else is stored.
 2. **Validation.** Upload commands (CN 2011/2051/2061/2031) need a ``DataTime``; every value
-   must be a finite decimal number and every data flag one of N F M S D C T B. A violation
-   rejects the whole packet (reason ``missing_datatime`` / ``bad_value`` / ``bad_flag``).
+   must be a decimal number within its field's HJ 212 data format (``N14.6``:
+   :mod:`qingshan.protocol.hj212.formats`) and every data flag one of N F M S D C T B. A
+   DataTime must lie in the window of the server clock (:class:`TimeWindow`: late data back to
+   ``hj212_late_days``, at most ``hj212_future_minutes`` ahead), so year 0001 or 9999 never
+   creates a partition. QN, CN and factor codes must fit the columns that store them. A
+   violation rejects the whole packet (reason ``missing_datatime`` / ``bad_value`` /
+   ``value_out_of_format`` / ``bad_flag`` / ``datatime_too_old`` / ``datatime_future`` /
+   ``code_too_long``).
 3. **Idempotency.** The key is (MN, QN, CN); a packet without QN is keyed by a digest of its
    data segment. The key is inserted with ``ON CONFLICT DO NOTHING RETURNING``; a packet whose
    key already exists (a re-send after a lost acknowledgement, or a 2025 ``RF=1`` resend) is a
@@ -29,37 +35,56 @@ All of it, for the whole batch, commits in one transaction (the statements are
 :mod:`qingshan.storage.writes`); the caller acknowledges packets only after
 :meth:`Ingestor.write` returned, with the replies of :func:`~qingshan.protocol.hj212.reply_to`.
 Rejection reasons are :class:`~qingshan.protocol.hj212.Reason` codes.
+
+**A packet the database refuses** (a constraint, a value PostgreSQL will not take) must not
+block the others, nor be re-sent for ever: when a batch fails with anything but an outage,
+it is split in halves and each written again, down to the single packet that fails; that one
+is quarantined with reason ``db_refused`` and the database's message, and answered (9011
+QnRtn 2). For ten minutes afterwards that device's packets are written one by one after the
+others, so that a flood of refused packets costs one failed transaction each rather than a
+split of every batch. Outages (connection lost, SQLite busy) still raise, so the caller retries and
+acknowledges nothing meanwhile.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import time
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, String
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 
-from qingshan.clock import utcnow
+from qingshan.clock import to_cst, utcnow
 from qingshan.protocol.hj212 import (
     ANSWER_CNS,
     HEARTBEAT_CN,
+    Edition,
     Packet,
+    ProtocolError,
     Reason,
     check_access,
+    refusal_code,
 )
 from qingshan.protocol.hj212.codes import data_flags
+from qingshan.protocol.hj212.formats import FieldFormat, check_value, field_formats
 from qingshan.services.registry import DeviceInfo, Directory
+from qingshan.settings import get_settings
 from qingshan.storage import partitions, writes
 from qingshan.storage.models import (
     Base,
+    DeviceStatus,
     ForwardItem,
+    Observation,
     Quarantine,
     RawPacket,
+    ReceivedPacket,
     Resolution,
 )
 
@@ -72,11 +97,75 @@ DATA_CN: dict[str, Resolution] = {
 #: Commands that only update last-seen: a device's answers and its heartbeat.
 SEEN_ONLY_CN = ANSWER_CNS | {HEARTBEAT_CN}
 FLAGS = frozenset(data_flags())
-_DECIMAL = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
-
 # Field suffixes → observation columns. Realtime uploads carry Rtd/ZsRtd, interval uploads
 # Avg/Min/Max/Cou/ZsAvg.
 _NUMERIC_FIELDS = frozenset(("Rtd", "Avg", "Min", "Max", "Cou", "ZsRtd", "ZsAvg", "ZsMin", "ZsMax"))
+# A value matching _WITHIN is within the data format of every such field in every edition
+# (the narrowest of them), so the exact check is skipped for it.
+_WITHIN = re.compile(
+    FieldFormat(
+        min(field_formats(e)[f].digits for e in Edition for f in _NUMERIC_FIELDS),
+        min(field_formats(e)[f].decimals for e in Edition for f in _NUMERIC_FIELDS),
+    ).pattern
+)
+
+
+#: A device whose packet the database refused has its packets written apart for this long,
+#: and at most this many such devices are remembered.
+SUSPECT_SECONDS = 600.0
+SUSPECTS_KEPT = 4096
+
+
+def _length(model: type[Base], column: str) -> int:
+    kind = model.__table__.c[column].type
+    assert isinstance(kind, String) and kind.length is not None
+    return int(kind.length)
+
+
+# Column sizes the codes of a packet must fit (checked before the database, which would
+# refuse them on PostgreSQL and truncate nothing on SQLite).
+_MAX_MN = min(_length(RawPacket, "mn"), _length(ReceivedPacket, "mn"))
+_MAX_QN = min(_length(RawPacket, "qn"), _length(ReceivedPacket, "qn"))
+_MAX_CN = min(_length(RawPacket, "cn"), _length(ReceivedPacket, "cn"))
+_MAX_CODE = _length(Observation, "code")
+_MAX_STATUS_CODE = _length(DeviceStatus, "code")
+_Q_MN, _Q_PEER, _Q_REASON = (_length(Quarantine, c) for c in ("mn", "peer", "reason"))
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """The DataTime values accepted, relative to the server clock (China Standard Time, as
+    devices send it): from ``late`` before now to ``ahead`` after it."""
+
+    late: timedelta
+    ahead: timedelta
+
+    @classmethod
+    def from_settings(cls) -> TimeWindow:
+        s = get_settings()
+        return cls(timedelta(days=s.hj212_late_days), timedelta(minutes=s.hj212_future_minutes))
+
+    def check(self, when: datetime, now_cst: datetime) -> None:
+        """Raise :class:`PacketRejected` when ``when`` (CST) is outside the window."""
+        if when > now_cst + self.ahead:
+            raise PacketRejected(
+                Reason.DATATIME_FUTURE,
+                f"DataTime {when:%Y-%m-%d %H:%M:%S} is more than {_span(self.ahead)} ahead of "
+                f"the server clock ({now_cst:%Y-%m-%d %H:%M} CST)",
+            )
+        if when < now_cst - self.late:
+            raise PacketRejected(
+                Reason.DATATIME_TOO_OLD,
+                f"DataTime {when:%Y-%m-%d %H:%M:%S} is more than {_span(self.late)} before "
+                f"the server clock ({now_cst:%Y-%m-%d %H:%M} CST)",
+            )
+
+
+def _span(d: timedelta) -> str:
+    minutes = int(d.total_seconds() // 60)
+    if minutes % 1440 == 0:
+        return f"{minutes // 1440} days"
+    return f"{minutes} minutes"
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +216,8 @@ class Outcome:
 class PacketRejected(Exception):
     def __init__(self, reason: Reason, detail: str, qn_rtn: int | None = None) -> None:
         super().__init__(f"{reason}: {detail}")
-        self.reason, self.detail, self.qn_rtn = reason, detail, qn_rtn
+        self.reason, self.detail = reason, detail
+        self.qn_rtn = qn_rtn if qn_rtn is not None else refusal_code(reason)
 
 
 def idempotency_key(packet: Packet) -> tuple[str, str, str]:
@@ -144,16 +234,19 @@ def authenticate(packet: Packet, device: DeviceInfo | None) -> DeviceInfo:
     return device
 
 
-def _decimal_text(code: str, suffix: str, text: str) -> str:
-    try:
-        d = Decimal(text)
-    except InvalidOperation:
-        raise PacketRejected(
-            Reason.BAD_VALUE, f"{code}-{suffix}={text!r} is not a number"
-        ) from None
-    if not d.is_finite():
-        raise PacketRejected(Reason.BAD_VALUE, f"{code}-{suffix}={text!r} is not finite")
-    return text
+def check_codes(packet: Packet) -> None:
+    """Refuse a packet whose QN or CN is longer than the columns storing them
+    (:attr:`Reason.CODE_TOO_LONG`); lenient parsing lets such quirks through."""
+    for name, text, limit in (
+        ("MN", packet.mn, _MAX_MN),
+        ("QN", packet.qn or "", _MAX_QN),
+        ("CN", packet.cn, _MAX_CN),
+    ):
+        if len(text) > limit:
+            raise PacketRejected(
+                Reason.CODE_TOO_LONG,
+                f"{name} {text[:40]!r} has {len(text)} characters; at most {limit} are stored",
+            )
 
 
 def observation_rows(packet: Packet, device_id: int) -> list[dict[str, Any]]:
@@ -164,11 +257,20 @@ def observation_rows(packet: Packet, device_id: int) -> list[dict[str, Any]]:
         raise PacketRejected(Reason.MISSING_DATATIME, f"CN {packet.cn} without DataTime")
     rows = []
     for code, pol in packet.cp.pollutants.items():
+        if len(code) > _MAX_CODE:
+            raise PacketRejected(
+                Reason.CODE_TOO_LONG,
+                f"factor code {code[:40]!r} has {len(code)} characters; "
+                f"at most {_MAX_CODE} are stored",
+            )
         fields = pol.fields
         for suffix in _NUMERIC_FIELDS.intersection(fields):
             text = fields[suffix]
-            if _DECIMAL.fullmatch(text) is None:  # fast path; Decimal gives the exact verdict
-                _decimal_text(code, suffix, text)
+            if _WITHIN.fullmatch(text) is None:  # fast path for the usual values
+                try:
+                    check_value(packet.edition, f"{code}-{suffix}", suffix, text)
+                except ProtocolError as exc:
+                    raise PacketRejected(exc.reason, exc.detail) from None
         flag = fields.get("Flag")
         if flag is not None and flag not in FLAGS:
             raise PacketRejected(
@@ -202,16 +304,30 @@ def observation_rows(packet: Packet, device_id: int) -> list[dict[str, Any]]:
 
 
 def status_rows(packet: Packet, device_id: int, received_at: datetime) -> list[dict[str, Any]]:
-    """Non-measurement content (running state, site information, …) as code → text rows."""
+    """Non-measurement content (running state, site information, …) as code → text rows.
+    Numeric fields (``SB1-RS``, ``SB1-RT``…) must be within their data format too."""
     when = packet.cp.data_time or received_at
     rows: dict[str, dict[str, Any]] = {}
+    formats = field_formats(packet.edition)
     for code, pol in packet.cp.pollutants.items():
         for suffix, text in pol.fields.items():
+            if suffix in formats:
+                try:
+                    check_value(packet.edition, f"{code}-{suffix}", suffix, text)
+                except ProtocolError as exc:
+                    raise PacketRejected(exc.reason, exc.detail) from None
             name = f"{code}-{suffix}" if suffix else code
             rows[name] = {"code": name, "value": str(text)}
     for name, text in packet.cp.params.items():
         if name != "DataTime":
             rows[name] = {"code": name, "value": str(text)}
+    for name in rows:
+        if len(name) > _MAX_STATUS_CODE:
+            raise PacketRejected(
+                Reason.CODE_TOO_LONG,
+                f"field {name[:60]!r} has {len(name)} characters; "
+                f"at most {_MAX_STATUS_CODE} are stored",
+            )
     return [
         {"device_id": device_id, "data_time": when, "cn": packet.cn, **r} for r in rows.values()
     ]
@@ -231,9 +347,18 @@ class _Plan:
 class Ingestor:
     """Writes batches of packets; one instance per process (it caches the device directory)."""
 
-    def __init__(self, engine: Engine, directory: Directory | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        directory: Directory | None = None,
+        *,
+        window: TimeWindow | None = None,
+    ) -> None:
         self.engine = engine
         self.directory = directory or Directory(engine)
+        self.window = window or TimeWindow.from_settings()
+        # MN → when the database last refused one of its packets (see write()).
+        self._suspects: OrderedDict[str, float] = OrderedDict()
 
     def write(
         self, items: Sequence[Item], log_rows: Sequence[tuple[type[Base], dict[str, Any]]] = ()
@@ -242,9 +367,111 @@ class Ingestor:
 
         ``log_rows`` (connection log, device events) are inserted in the same transaction.
 
-        Raises whatever the database raises (nothing is committed then): the caller must not
-        acknowledge any packet of the batch.
+        A batch the database refuses (not an outage) is written again in halves, down to the
+        packets it refuses, which are quarantined as ``db_refused`` (module doc); for a while
+        afterwards the packets of their devices are written one by one, apart from the rest.
+        Raises on an outage, or when the database refuses even the quarantine rows or the log
+        rows (nothing of the failing part is committed then): the caller must not acknowledge
+        those packets.
         """
+        refused: dict[int, tuple[Item, Exception]] = {}  # id(item) → why
+        suspect = [self._suspect(it) for it in items] if self._suspects else []
+        if any(suspect):
+            # Packets of a device whose packets the database recently refused are written one
+            # by one, after the others: a flood of them never again splits everyone's batch.
+            got = self._apart(items, suspect, log_rows, refused)
+        else:
+            got = self._write_or_split(items, log_rows, refused)
+        if refused:
+            got = self._quarantine_refused(items, got, refused)
+        assert all(o is not None for o in got)
+        return [o for o in got if o is not None]
+
+    def _suspect(self, item: Item) -> bool:
+        if not isinstance(item, Accepted):
+            return False
+        at = self._suspects.get(item.packet.mn)
+        return at is not None and time.monotonic() - at < SUSPECT_SECONDS
+
+    def _apart(
+        self,
+        items: Sequence[Item],
+        suspect: Sequence[bool],
+        log_rows: Sequence[tuple[type[Base], dict[str, Any]]],
+        refused: dict[int, tuple[Item, Exception]],
+    ) -> list[Outcome | None]:
+        """The others' packets together (split if need be), then each suspect's one by one."""
+        got: list[Outcome | None] = [None] * len(items)
+        order = [i for i, s in enumerate(suspect) if not s]
+        if order or log_rows:
+            outs = self._write_or_split([items[i] for i in order], log_rows, refused)
+            for i, out in zip(order, outs, strict=True):
+                got[i] = out
+        for i, s in enumerate(suspect):
+            if s:
+                got[i] = self._write_or_split([items[i]], (), refused)[0]
+        return got
+
+    def _write_or_split(
+        self,
+        items: Sequence[Item],
+        log_rows: Sequence[tuple[type[Base], dict[str, Any]]],
+        refused: dict[int, tuple[Item, Exception]],
+    ) -> list[Outcome | None]:
+        """Write ``items`` in one transaction; if the database refuses it, in halves, down to
+        the packets it refuses on their own (``None`` outcomes, noted in ``refused``): O(k log n)
+        transactions for k refused packets in a batch of n."""
+        try:
+            return list(self._write(items, log_rows))
+        except Exception as exc:
+            if not is_refusal(exc, self.engine.dialect.loaded_dbapi) or not items:
+                raise  # an outage, or the log rows alone refused: nothing to quarantine
+            if len(items) > 1:
+                suspect = [self._suspect(it) for it in items]
+                if any(suspect):  # a device refused meanwhile: its packets apart, one by one
+                    return self._apart(items, suspect, log_rows, refused)
+                mid = len(items) // 2
+                return self._write_or_split(items[:mid], log_rows, refused) + (
+                    self._write_or_split(items[mid:], (), refused)
+                )
+            if log_rows:  # the packet may be fine and a log row the culprit: try apart
+                out = self._write_or_split(items, (), refused)
+                self._write_or_split([], log_rows, refused)
+                return out
+            item = items[0]
+            refused[id(item)] = (item, exc)
+            if isinstance(item, Accepted):
+                self._suspects[item.packet.mn] = time.monotonic()
+                self._suspects.move_to_end(item.packet.mn)
+                while len(self._suspects) > SUSPECTS_KEPT:
+                    self._suspects.popitem(last=False)
+            return [None]
+
+    def _quarantine_refused(
+        self,
+        items: Sequence[Item],
+        got: list[Outcome | None],
+        refused: dict[int, tuple[Item, Exception]],
+    ) -> list[Outcome | None]:
+        """Quarantine every refused packet, in one transaction, with the database's reason."""
+        rows = []
+        out = list(got)
+        for i, item in enumerate(items):
+            why = refused.get(id(item))
+            if why is None:
+                continue
+            detail = "the database refused the packet: " + db_message(why[1])
+            mn = item.packet.mn if isinstance(item, Accepted) else item.mn
+            rows.append(_quarantine_row(item.raw, Reason.DB_REFUSED, detail, item, mn=mn))
+            out[i] = Outcome("rejected", Reason.DB_REFUSED, detail, refusal_code(Reason.DB_REFUSED))
+        with self.engine.begin() as conn:
+            writes.insert_rows(conn, Quarantine, rows)
+        return out
+
+    def _write(
+        self, items: Sequence[Item], log_rows: Sequence[tuple[type[Base], dict[str, Any]]]
+    ) -> list[Outcome]:
+        now_cst = to_cst(utcnow())
         outcomes: list[Outcome | None] = [None] * len(items)
         quarantine: list[dict[str, Any]] = []
         plans: list[_Plan] = []
@@ -256,7 +483,10 @@ class Ingestor:
             pkt = item.packet
             try:
                 device = authenticate(pkt, self.directory.get(pkt.mn))
+                check_codes(pkt)
                 seen_only = pkt.cn in SEEN_ONLY_CN
+                if not seen_only and pkt.cp.data_time is not None:
+                    self.window.check(pkt.cp.data_time, now_cst)
                 obs: list[dict[str, Any]] = []
                 st: list[dict[str, Any]] = []
                 if pkt.cn in DATA_CN:
@@ -353,11 +583,35 @@ def _last_seen(plans: Sequence[_Plan]) -> dict[int, tuple[datetime, str | None]]
 def _quarantine_row(
     raw: bytes, reason: Reason, detail: str, item: Item, mn: str | None = None
 ) -> dict[str, Any]:
+    mn = mn if mn is not None else getattr(item, "mn", None)
+    # Cut to the columns: a quarantine row the database refused would block the batch.
     return {
         "received_at": item.received_at,
-        "peer": item.peer,
-        "mn": mn if mn is not None else getattr(item, "mn", None),
-        "reason": reason.value,  # the stable code as plain text
+        "peer": None if item.peer is None else item.peer[:_Q_PEER],
+        "mn": None if mn is None else mn[:_Q_MN],
+        "reason": reason.value[:_Q_REASON],  # the stable code as plain text
         "detail": detail[:2000],
         "raw": raw,
     }
+
+
+def is_refusal(exc: BaseException, dbapi: Any = None) -> bool:
+    """True when the database refused a statement (a constraint, a value out of range, …)
+    rather than being unreachable: retrying the same batch would fail again.
+
+    ``dbapi``: the driver module (PEP 249); the bulk path (COPY) raises the driver's own
+    errors, not SQLAlchemy's wrappers."""
+    if isinstance(exc, OperationalError):
+        return False  # lost connection, SQLite busy/locked: an outage, retried by the caller
+    if isinstance(exc, DBAPIError):
+        return not exc.connection_invalidated
+    if dbapi is not None and isinstance(exc, dbapi.DatabaseError):
+        return not isinstance(exc, dbapi.OperationalError)
+    # A value the driver cannot bind (SQLite: an integer beyond 64 bits) is a StatementError.
+    return isinstance(exc, StatementError)
+
+
+def db_message(exc: BaseException) -> str:
+    """The database's own message, first line, without SQLAlchemy's statement dump."""
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return text[0][:500] if text else type(exc).__name__

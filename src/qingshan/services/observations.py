@@ -21,8 +21,9 @@ import io
 import json
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from math import isfinite
 from typing import Any
 
 from sqlalchemy import Engine, String, func, select, tuple_, type_coerce
@@ -337,10 +338,13 @@ def _iso_cst(t: str | datetime) -> str:
 
 
 def _float(v: str | None) -> float | None:
+    """A stored value as a chart number; None when it is none (text, or beyond a float: a
+    value stored before values were bounded must not make the whole series fail)."""
     try:
-        return None if v is None else float(v)
+        x = None if v is None else float(v)
     except ValueError:
         return None
+    return x if x is None or isfinite(x) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -514,6 +518,21 @@ class Export:
     query: Any
     mns: dict[int, str]
     names: FactorNames
+
+    def bounded(self, max_rows: int) -> Export:
+        """This export, refused with a clear message (before anything is streamed) when it
+        holds more than ``max_rows`` records, and streaming at most that many (rows stored
+        after the count do not lift the bound)."""
+        counted = select(func.count()).select_from(
+            self.query.order_by(None).limit(max_rows + 1).subquery()
+        )
+        with self.reader.connect() as conn:
+            n = int(conn.execute(counted).scalar() or 0)
+        if n > max_rows:
+            raise QueryError(
+                f"导出记录超过上限 {max_rows} 条：请缩小时间范围或只选部分因子后再导出"
+            )
+        return replace(self, query=self.query.limit(max_rows))
 
     def records(self) -> Iterator[Record]:
         with self.reader.connect() as conn:

@@ -156,7 +156,7 @@ def create_app(
             user_max_delay=settings.web_login_user_max_delay_seconds,
         ),
         status=status,
-        exports=ExportGate(settings.web_export_concurrency),
+        exports=ExportGate(settings.web_export_concurrency, settings.web_export_max_rows),
     )
     app = FastAPI(
         title="青山 Qingshan API",

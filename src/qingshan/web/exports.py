@@ -6,6 +6,10 @@ stream there), but they share the interpreter with the gateway's event loop: eig
 year-long xlsx exports at once took device acknowledgements from 15 ms to 15 s. So at most
 ``web_export_concurrency`` exports run at once; the next caller gets 503 with
 ``Retry-After`` at once (no thread waits for a slot).
+
+Each export is also bounded in rows (``web_export_max_rows``): a larger one is refused before
+anything is streamed with a message to narrow it (422), and the stream itself stops at the
+bound, so one request cannot hold a slot and the database for an unbounded time.
 """
 
 from __future__ import annotations
@@ -15,8 +19,11 @@ from collections.abc import Iterator
 
 
 class ExportGate:
-    def __init__(self, concurrency: int) -> None:
+    """Export slots, and the most records one export may hold (``web_export_max_rows``)."""
+
+    def __init__(self, concurrency: int, max_rows: int = 500_000) -> None:
         self._slots = threading.BoundedSemaphore(concurrency)
+        self.max_rows = max_rows
 
     def try_enter(self) -> bool:
         return self._slots.acquire(blocking=False)

@@ -15,17 +15,21 @@ too. Lenient mode also accepts a count of *characters* and marks ``length_in_cha
 Strict mode rejects with a specific reason; lenient mode accepts field quirks and lists them in
 :attr:`Packet.tolerated` (``lowercase_crc``, ``datatime_millis``, ``missing_flag``,
 ``trailing_separator``, ``length_in_chars``, ``unknown_st``, ``unknown_cn``, ``unknown_edition``,
-``duplicate_field``, ``bad_value``, ``bad_data_flag``, ``qn_format``, ``pw_format``,
-``mn_format``, ``split_without_flag``, ``split_flag_without_pnum``, ``empty_item``,
+``duplicate_field``, ``bad_value``, ``value_out_of_format``, ``bad_data_flag``, ``qn_format``,
+``pw_format``, ``mn_format``, ``split_without_flag``, ``split_flag_without_pnum``, ``empty_item``,
 ``unknown_header_field``, ``edition_mismatch``). Structural damage (no header, CRC mismatch,
-length mismatch, bad DataTime, …) is rejected in both modes.
+length mismatch, bad DataTime, …) is rejected in both modes. A decimal value with more
+digits or decimals than its field's data format (``value_out_of_format``, see
+:mod:`qingshan.protocol.hj212.formats`) is rejected in strict mode and tolerated as
+``value_out_of_format`` in lenient mode, like ``bad_value``: the platform's ingestion refuses
+both, so no such value is ever stored.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from itertools import repeat
 from operator import methodcaller
 from typing import Any
@@ -43,6 +47,7 @@ from qingshan.protocol.hj212._model import (
 )
 from qingshan.protocol.hj212.codes import cn_codes, data_flags, map_2005_to_2017, st_codes
 from qingshan.protocol.hj212.crypto import SM4Error, decrypt_cp_text
+from qingshan.protocol.hj212.formats import check_value, field_formats
 from qingshan.protocol.hj212.reasons import Reason
 
 __all__ = ["parse_frame", "parse_packet", "parse_segment"]
@@ -128,9 +133,20 @@ def _parse_time(text: str, what: str, ctx: _Ctx) -> datetime:
     return value
 
 
-_ITEM = rf"Flag=[{''.join(sorted(_FLAGS))}]|(?:Zs)?(?:Rtd|Avg|Min|Max|Cou)={_NUM}|R[ST]={_NUM}"
-#: The fast groups of a packet with their code prefixes removed, joined by ';'.
-_FAST_BODY = re.compile(rf"(?:{_ITEM})(?:[,;](?:{_ITEM}))*")
+@cache
+def _fast_body(edition: Edition) -> re.Pattern[str]:
+    """The fast groups of a packet with their code prefixes removed, joined by ';': numeric
+    fields within their data format (formats.py), and data flags."""
+    by_pattern: dict[str, list[str]] = {}
+    for suffix, fmt in field_formats(edition).items():
+        by_pattern.setdefault(fmt.pattern, []).append(suffix)
+    item = "|".join(
+        [f"Flag=[{''.join(sorted(_FLAGS))}]"]
+        + [f"(?:{'|'.join(sorted(names))})={pat}" for pat, names in sorted(by_pattern.items())]
+    )
+    return re.compile(rf"(?:{item})(?:[,;](?:{item}))*")
+
+
 _split_eq = methodcaller("split", "=")
 _join_items = ",".join
 
@@ -187,6 +203,7 @@ def _parse_cp(inner: str, edition: Edition, ctx: _Ctx, fast: bool = True) -> CP:
     codes: dict[str, dict[str, str]] = {}
     state: list[Any] = [None, None]  # DataTime, current PolId
     nums: list[str] = []
+    num_keys: list[tuple[str, str]] = []  # (code-suffix, suffix) of each of nums
     flags: list[str] = []
     bodies: list[list[str]] = []
     fast_codes: list[str] = []
@@ -217,7 +234,7 @@ def _parse_cp(inner: str, edition: Edition, ctx: _Ctx, fast: bool = True) -> CP:
                                 fast_codes.append(code)
                                 bodies.append(items)
                                 continue
-                _slow_group(group, codes, params, state, nums, flags, ctx)
+                _slow_group(group, codes, params, state, nums, num_keys, flags, ctx)
         except ProtocolError:
             if not fast:
                 raise
@@ -230,7 +247,7 @@ def _parse_cp(inner: str, edition: Edition, ctx: _Ctx, fast: bool = True) -> CP:
         and (
             not "".join(fast_codes).isalnum()
             or not all(fast_codes)
-            or _FAST_BODY.fullmatch(";".join(map(_join_items, bodies))) is None
+            or _fast_body(edition).fullmatch(";".join(map(_join_items, bodies))) is None
         )
     ):
         del ctx.tolerated[mark:]
@@ -238,6 +255,17 @@ def _parse_cp(inner: str, edition: Edition, ctx: _Ctx, fast: bool = True) -> CP:
     if nums and _NUMS.fullmatch(",".join(nums)) is None:
         bad = next((v for v in nums if _NUM1.fullmatch(v) is None), nums[0])
         ctx.quirk("bad_value", Reason.BAD_VALUE, f"value {bad[:40]!r} is not a decimal number")
+    if nums:
+        # A decimal outside its field's data format (a 400-digit number would become infinity
+        # downstream): refused in strict mode; lenient mode lets it through like ``bad_value``
+        # and ingestion refuses the packet after authenticating it, so that the device is
+        # answered (9011 QnRtn 2) and stops re-sending it.
+        for (key, suffix), value in zip(num_keys, nums, strict=True):
+            if _NUM1.fullmatch(value) is not None:
+                try:
+                    check_value(edition, key, suffix, value)
+                except ProtocolError as exc:
+                    ctx.quirk("value_out_of_format", exc.reason, exc.detail)
     if flags and not _FLAGS.issuperset(flags):
         bad = next(v for v in flags if v not in _FLAGS)
         ctx.quirk(
@@ -268,6 +296,7 @@ def _slow_group(
     params: dict[str, str],
     state: list[Any],
     nums: list[str],
+    num_keys: list[tuple[str, str]],
     flags: list[str],
     ctx: _Ctx,
 ) -> None:
@@ -302,6 +331,7 @@ def _slow_group(
                 fields[suffix] = value
             if suffix in NUMERIC_SUFFIXES:
                 nums.append(value)
+                num_keys.append((f"{code}-{suffix}"[:40], suffix))
             elif suffix == "Flag":
                 flags.append(value)
             elif suffix == "SampleTime":

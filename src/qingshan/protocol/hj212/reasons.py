@@ -46,6 +46,9 @@ class Reason(StrEnum):
     BAD_FLAG = "bad_flag"
     BAD_DATATIME = "bad_datatime"  #: DataTime (or another time) is not YYYYMMDDhhmmss
     BAD_VALUE = "bad_value"  #: a measured value is not a finite decimal number
+    #: a decimal number with more integer digits or decimals than its field's HJ 212 data
+    #: format allows (``N14.6``: at most 14 digits before and 6 after the point)
+    VALUE_OUT_OF_FORMAT = "value_out_of_format"
     BAD_DATA_FLAG = "bad_data_flag"  #: a data flag outside N F M S D C T B (parser)
     TRAILING_SEPARATOR = "trailing_separator"  #: CP ends with ';' or ','
     BAD_SPLIT = "bad_split"  #: PNUM/PNO not numbers, PNO outside 1..PNUM, bit 1 unset
@@ -56,3 +59,11 @@ class Reason(StrEnum):
     WRONG_PW = "wrong_pw"  #: access password does not match (QnRtn 3)
     WRONG_ST = "wrong_st"  #: ST neither the device's nor 91 系统交互 (QnRtn 5)
     MISSING_DATATIME = "missing_datatime"  #: a data upload without DataTime
+    #: DataTime further ahead of the server clock than the configured window allows
+    DATATIME_FUTURE = "datatime_future"
+    #: DataTime further back than the configured window for late data allows
+    DATATIME_TOO_OLD = "datatime_too_old"
+    #: an MN, QN, CN or factor code longer than the database column that stores it
+    CODE_TOO_LONG = "code_too_long"
+    #: the database refused to store the packet (its message is the detail)
+    DB_REFUSED = "db_refused"

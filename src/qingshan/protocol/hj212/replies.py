@@ -7,9 +7,13 @@ HJ 212-2017 §6.5/§6.6 (same in 2025): a packet whose Flag bit 0 is set asks fo
   echoed. A heartbeat (9015) that asks for an answer gets 9014 as well.
 * A packet refused by the access check is answered with **9011 请求应答** and the QnRtn of
   表 8: 3 PW错误, 4 MN错误, 5 ST错误 (:func:`check_access`, :func:`refusal_code`).
-* Nothing else is answered: a device's own answers (9011–9014) never, a packet rejected for
-  its content (bad value, no DataTime, …) never, and a packet that could not be stored (the
-  database is down) never: the device keeps it and sends it again.
+* A data packet the platform refuses for its content — a value not a decimal or outside its
+  data format, a data flag outside the table, no DataTime or one outside the accepted window,
+  a code longer than the platform stores, or a packet the database refused — is answered with
+  **9011 QnRtn 2 请求被拒绝** after it was quarantined: it will never be stored, and a device
+  that is not answered sends it again for ever (issue 18: such packets blocked the queue).
+* Nothing else is answered: a device's own answers (9011–9014) never, and a packet that could
+  not be stored (the database is down) never: the device keeps it and sends it again.
 * Each part of a split packet that asked for an answer is answered on its own, once the whole
   packet is durable.
 
@@ -35,6 +39,7 @@ HEARTBEAT_CN = "9015"
 SYSTEM_ST = "91"
 
 # HJ 212-2017 表 8 QnRtn codes for refused packets.
+QNRTN_REFUSED = 2
 QNRTN_PW_ERROR = 3
 QNRTN_MN_ERROR = 4
 QNRTN_ST_ERROR = 5
@@ -44,6 +49,15 @@ _QNRTN: dict[Reason, int] = {
     Reason.RETIRED_DEVICE: QNRTN_MN_ERROR,
     Reason.WRONG_PW: QNRTN_PW_ERROR,
     Reason.WRONG_ST: QNRTN_ST_ERROR,
+    # Refused for content (checked at ingestion, after authentication).
+    Reason.BAD_VALUE: QNRTN_REFUSED,
+    Reason.VALUE_OUT_OF_FORMAT: QNRTN_REFUSED,
+    Reason.BAD_FLAG: QNRTN_REFUSED,
+    Reason.MISSING_DATATIME: QNRTN_REFUSED,
+    Reason.DATATIME_FUTURE: QNRTN_REFUSED,
+    Reason.DATATIME_TOO_OLD: QNRTN_REFUSED,
+    Reason.CODE_TOO_LONG: QNRTN_REFUSED,
+    Reason.DB_REFUSED: QNRTN_REFUSED,
 }
 
 

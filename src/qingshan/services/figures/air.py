@@ -44,6 +44,7 @@ from qingshan.services.figures._common import (
 from qingshan.services.rollups import default_rules
 from qingshan.standards.air.aqi import decode_mask, hourly_aqi_array, iaqi_array
 from qingshan.standards.air.evaluation import (
+    EvaluationError,
     HourlyData,
     StationEvaluation,
     city_hourly,
@@ -209,6 +210,33 @@ class Scope:
     name: str
     members: list[int]  # grid indices
     kind: str  # site air kind, or "region"
+
+
+def screen(grid: Grid) -> dict[str, str]:
+    """Blank (NaN) every station whose own hourly data the evaluation refuses; returns site code
+    → the evaluation's reason.
+
+    One station with a negative concentration, CO in µg/m³ or an infinite value made every
+    figure of the district fail, since regions stack their stations (issue 18). Such a station
+    is left out whole for the grid's days — never a partial, silently edited series — and
+    reported, so that the others' figures (and the regions, from the remaining stations) are
+    computed. The checks are those of :class:`~qingshan.standards.air.evaluation.HourlyData`.
+    """
+    failed: dict[str, str] = {}
+    for i, site in enumerate(grid.sites):
+        try:
+            grid.station(i)
+        except EvaluationError as exc:
+            failed[site.code] = str(exc)
+            for p in POLLUTANTS:
+                grid.values[p][i] = np.nan
+    return failed
+
+
+def without_failed(scs: Iterable[Scope], failed: Iterable[str]) -> list[Scope]:
+    """``scs`` without the site scopes of stations :func:`screen` left out."""
+    out = set(failed)
+    return [sc for sc in scs if not (sc.scope == "site" and sc.code in out)]
 
 
 def scopes(grid: Grid, reg: Regions, also: str | None = None) -> list[Scope]:

@@ -399,6 +399,7 @@ def air_quality(
             )
         )
     source = "stored"
+    left_out: dict[str, str] = {}
     if ("region", region_code) not in stored and stored_only:
         raise FiguresError(
             f"no stored air figures of {region_code} for {start}…{end} under {standard}: "
@@ -409,9 +410,12 @@ def air_quality(
         all_air = [x for x in sites(session, [SiteKind.AIR_STATION])]
         conn = session.connection()
         grid = _air.load_grid(conn, all_air, start, end)
+        # A station whose data the evaluation refuses is left out (and named in the
+        # provenance), never a failed request for the whole region (issue 18).
+        left_out = _air.screen(grid)
         scs = [
             sc
-            for sc in _air.scopes(grid, reg, also=region_code)
+            for sc in _air.without_failed(_air.scopes(grid, reg, also=region_code), left_out)
             if (sc.scope == "region" and sc.code == region_code)
             or (sc.scope == "site" and sc.code in {x.code for x in shown})
         ]
@@ -462,6 +466,8 @@ def air_quality(
             cats[dd.category] = cats.get(dd.category, 0) + 1
     prov = dict(region["provenance"])
     prov["source"] = source
+    if left_out:
+        prov["stations_left_out"] = left_out
     prov["standard_requested"] = standard
     return AirQuality(
         region_code=region_code,

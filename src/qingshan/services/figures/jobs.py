@@ -13,13 +13,26 @@ meanwhile (``marked_at``), so data arriving during the work is picked up by the 
 Figures are derived data: :func:`recompute_all` rebuilds any range from the observations.
 Transactions are short (each read and each write batch commits on its own); see
 docs/figures.md.
+
+Per-station isolation
+---------------------
+One station whose data its computation refuses (a negative concentration, CO in µg/m³, a
+noise level of 10^14 dB) must not stop the district's figures (issue 18): air stations are
+screened (:func:`qingshan.services.figures.air.screen`) and a refused one is left out — its
+own figures are not written, the regions are computed from the other stations; a water or
+noise site is computed on its own and a failure stops only that site. Each failure is
+recorded as a ``figures_failed`` event of the station's devices (shown with the device's
+events to operators, once per distinct reason), logged, and listed in
+:attr:`RecomputeStats.failed`. The marks are cleared as for any other station: correcting the
+data marks the day again.
 """
 
 from __future__ import annotations
 
+import logging
 import time as _time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
@@ -45,7 +58,7 @@ from qingshan.services.figures._common import (
 )
 from qingshan.standards.air.tables import POLLUTANTS
 from qingshan.storage import writes
-from qingshan.storage.models import Device, Observation, Resolution, SiteKind
+from qingshan.storage.models import Device, DeviceEvent, Observation, Resolution, SiteKind
 from qingshan.storage.models_figures import (
     AirDayFigure,
     AirHourFigure,
@@ -57,6 +70,8 @@ from qingshan.storage.models_figures import (
 )
 
 __all__ = ["WRITE_BATCH", "Progress", "RecomputeStats", "recompute_all", "update_dirty"]
+
+log = logging.getLogger("qingshan.figures")
 
 Progress = Callable[[int, int], None]
 SessionFactory = sessionmaker[Session] | Callable[[], Session]
@@ -74,9 +89,17 @@ class RecomputeStats:
     noise_days: int = 0
     marks: int = 0
     seconds: float = 0.0
+    #: stations whose figures could not be computed: {"site", "name", "what", "reason"}
+    failed: list[dict[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def fail(self, site: SiteInfo, what: str, reason: str) -> None:
+        entry = {"site": site.code, "name": site.name, "what": what, "reason": reason[:500]}
+        if entry not in self.failed:
+            self.failed.append(entry)
+            log.error("figures of %s %s (%s) not computed: %s", site.code, site.name, what, reason)
 
 
 # ------------------------------------------------------------------------------ writing
@@ -119,8 +142,9 @@ class _Io:
 
 def _year_grid(
     io: _Io, air_sites: Sequence[SiteInfo], year: int, months: dict[tuple[int, int], _air.Grid]
-) -> _air.Grid:
-    """The year's grid, from already loaded month grids when all twelve are at hand."""
+) -> tuple[_air.Grid, dict[str, str]]:
+    """The year's grid, from already loaded (screened) month grids when all twelve are at hand,
+    and the stations screened out of it."""
     if all((year, m) in months for m in range(1, 13)):
         parts = [months[(year, m)] for m in range(1, 13)]
         return _air.Grid(
@@ -129,10 +153,19 @@ def _year_grid(
             list(air_sites),
             {p: np.concatenate([g.values[p] for g in parts], axis=1) for p in POLLUTANTS},
             sum(g.rejected for g in parts),
-        )
-    return io.read(
+        ), {}
+    grid = io.read(
         lambda conn: _air.load_grid(conn, air_sites, date(year, 1, 1), date(year, 12, 31))
     )
+    return grid, _air.screen(grid)
+
+
+def _screened(grid: _air.Grid, what: str, stats: RecomputeStats) -> dict[str, str]:
+    failed = _air.screen(grid)
+    by_code = {x.code: x for x in grid.sites}
+    for code, reason in failed.items():
+        stats.fail(by_code[code], what, reason)
+    return failed
 
 
 def _air_work(
@@ -153,16 +186,20 @@ def _air_work(
     touched site, hour figures only on touched days.
     """
     grids: dict[tuple[int, int], _air.Grid] = {}
+    left_out: set[str] = set()  # stations screened out of any month: no year figure either
     years: set[int] = set()
     scs_all: list[_air.Scope] | None = None
     for y, m in sorted(set(months)):
         first, last = month_bounds(y, m)
         grid = io.read(partial(_air.load_grid, air_sites=air_sites, first=first, last=last))
+        failed = _screened(grid, f"air {y:04d}-{m:02d}", stats)
         if scs_all is None:
             scs_all = _air.scopes(grid, reg)
         scs = (
             scs_all if touched_sites is None else _air.affected_scopes(scs_all, grid, touched_sites)
         )
+        scs = _air.without_failed(scs, failed)
+        left_out |= failed.keys()
         if keep_months or touched_sites is None:
             grids[(y, m)] = grid
         day_rows = _air.day_rows(grid, scs, now=now)
@@ -180,11 +217,14 @@ def _air_work(
         if progress is not None:
             progress()
     for y in sorted(years):
-        grid = _year_grid(io, air_sites, y, grids)
+        grid, failed = _year_grid(io, air_sites, y, grids)
+        for code, reason in failed.items():
+            stats.fail(next(x for x in air_sites if x.code == code), f"air {y:04d}", reason)
         assert scs_all is not None
         scs = (
             scs_all if touched_sites is None else _air.affected_scopes(scs_all, grid, touched_sites)
         )
+        scs = _air.without_failed(scs, failed.keys() | left_out)
         per = _air.period_rows(grid, scs, f"{y:04d}", now=now)
         io.upsert(AirPeriodFigure, per)
         stats.air_periods += len(per)
@@ -242,6 +282,74 @@ def _noise_work(
 
     io.write(store)
     stats.noise_days += len(rows)
+
+
+def _isolated(
+    stats: RecomputeStats, sites_: Sequence[SiteInfo], what: str, work: Callable[[], None]
+) -> None:
+    """Run one station's (or the air stations') work; a refusal of its data by the
+    computation (ValueError: the standards' input errors; ArithmeticError: overflow) is
+    recorded against those stations instead of stopping the job. Database errors propagate."""
+    try:
+        work()
+    except (ValueError, ArithmeticError) as exc:
+        for site in sites_:
+            stats.fail(site, what, f"{type(exc).__name__}: {exc}")
+
+
+#: ``device_event.kind`` of a station whose figures could not be computed.
+FIGURES_FAILED = "figures_failed"
+
+
+def _record_failures(io: _Io, stats: RecomputeStats, infos: Sequence[SiteInfo]) -> None:
+    """One ``figures_failed`` event per device of each failed station, unless its latest such
+    event already says the same (a job running every few minutes must not flood the log)."""
+    if not stats.failed:
+        return
+    by_code = {x.code: x for x in infos}
+    per_site: dict[str, tuple[list[str], list[str]]] = {}
+    for f in stats.failed:  # one event per station and run: what failed, and why
+        whats, reasons = per_site.setdefault(f["site"], ([], []))
+        whats.append(f["what"])
+        if f["reason"] not in reasons:
+            reasons.append(f["reason"])
+    wanted: list[tuple[int, str]] = []
+    for code, (whats, reasons) in per_site.items():
+        site = by_code.get(code)
+        if site is None:
+            continue
+        detail = f"{code} {site.name}：{'、'.join(whats)} 的指标未计算（{'；'.join(reasons)}）"
+        wanted += [(dev, detail) for dev in site.devices]
+    if not wanted:
+        return
+    now = utcnow()
+
+    def write(conn: Connection) -> None:
+        e = DeviceEvent.__table__.c
+        mns = dict(
+            conn.execute(
+                select(Device.id, Device.mn).where(Device.id.in_({d for d, _ in wanted}))
+            ).all()
+        )
+        rows = []
+        for dev, detail in wanted:
+            mn = mns.get(dev)
+            if mn is None:
+                continue
+            last = conn.execute(
+                select(e.detail)
+                .where(e.mn == mn, e.kind == FIGURES_FAILED)
+                .order_by(e.at.desc(), e.id.desc())
+                .limit(1)
+            ).scalar()
+            if last != detail:
+                rows.append(
+                    {"at": now, "mn": mn, "kind": FIGURES_FAILED, "peer": None, "detail": detail}
+                )
+        if rows:
+            writes.insert_rows(conn, DeviceEvent, rows)
+
+    io.write(write)
 
 
 def _data_range(conn: Connection) -> tuple[date, date] | None:
@@ -303,19 +411,34 @@ def recompute_all(
             progress(done, total)
 
     if air_sites:
-        _air_work(io, air_sites, reg, months, None, None, stats, now, tick)
+        _isolated(
+            stats,
+            air_sites,
+            "air",
+            lambda: _air_work(io, air_sites, reg, months, None, None, stats, now, tick),
+        )
     else:
         for _ in months:
             tick()
     for site in others:
         if site.kind == SiteKind.NOISE:
-            _noise_work(
-                io, site, month_bounds(*months[0])[0], month_bounds(*months[-1])[1], stats, now
+            lo_day, hi_day = month_bounds(*months[0])[0], month_bounds(*months[-1])[1]
+            _isolated(
+                stats,
+                [site],
+                f"noise {lo_day}…{hi_day}",
+                partial(_noise_work, io, site, lo_day, hi_day, stats, now),
             )
         else:
             for y, m in months:
-                _water_work(io, site, y, m, stats, now)
+                _isolated(
+                    stats,
+                    [site],
+                    f"water {y:04d}-{m:02d}",
+                    partial(_water_work, io, site, y, m, stats, now),
+                )
         tick()
+    _record_failures(io, stats, infos)
     f = FigureDirty.__table__.c
     lo = datetime.combine(month_bounds(*months[0])[0], datetime.min.time())
     hi = datetime.combine(month_bounds(*months[-1])[1], datetime.min.time())
@@ -355,16 +478,29 @@ def update_dirty(session_factory: SessionFactory) -> RecomputeStats:
     if air_touched:
         tdays = set().union(*(touched[sid] for sid in air_touched))
         months = {(d.year, d.month) for d in tdays}
-        _air_work(io, air_sites, reg, months, tdays, air_touched, stats, now)
+        _isolated(
+            stats,
+            [by_id[sid] for sid in sorted(air_touched)],
+            "air",
+            lambda: _air_work(io, air_sites, reg, months, tdays, air_touched, stats, now),
+        )
     for sid, ds in touched.items():
         site = by_id[sid]
         if site.kind in WATER_KINDS:
             for y, mo in sorted({(d.year, d.month) for d in ds}):
-                _water_work(io, site, y, mo, stats, now)
+                _isolated(
+                    stats,
+                    [site],
+                    f"water {y:04d}-{mo:02d}",
+                    partial(_water_work, io, site, y, mo, stats, now),
+                )
         elif site.kind == SiteKind.NOISE:
             # An hour before 06:00 of D belongs to the night of D − 1 (GB 3096).
             for d in sorted(ds | {x - timedelta(days=1) for x in ds}):
-                _noise_work(io, site, d, d, stats, now)
+                _isolated(
+                    stats, [site], f"noise {d}", partial(_noise_work, io, site, d, d, stats, now)
+                )
+    _record_failures(io, stats, infos)
 
     # A mark re-made during the work (newer marked_at) stays for the next run.
     def clear(conn: Connection) -> None:

@@ -99,7 +99,8 @@ def export(
     """Download observations as CSV (UTF-8 with BOM, opens in Excel), Excel (.xlsx, values
     as text cells) or JSON, streamed from the database; the same export as
     ``qingshan data export``. At most ``web_export_concurrency`` exports run at once (else
-    503 with Retry-After)."""
+    503 with Retry-After), each of at most ``web_export_max_rows`` records (else 422 with a
+    message to narrow the range)."""
     rng = obs.time_range(resolution, start, end)
     c = ctx(request)
     engine: Engine = c.read.kw["bind"]
@@ -109,6 +110,11 @@ def export(
         raise HTTPException(
             503, "导出任务繁忙，请稍后再试", headers={"Retry-After": str(EXPORT_RETRY_SECONDS)}
         )
+    try:  # counted inside the slot: the count reads as much as the export would
+        ex = ex.bounded(c.exports.max_rows)
+    except BaseException:
+        c.exports.leave()
+        raise
     return StreamingResponse(
         gated(ex.chunks(format, excel=True), c.exports),
         media_type=media,
