@@ -514,8 +514,11 @@ class _Connection(asyncio.Protocol):
                         rej = Rejected(item.raw, outcome.reason, outcome.detail, mn=item.packet.mn)
                         self._refuse(rej, item.parts or (item.packet,), stored=True)
                     else:
+                        # Passed the access check, refused for its content (a value out of
+                        # format, a DataTime outside the window, a database refusal): answered
+                        # 9011 so the device stops re-sending, and never a reason to cut off
+                        # the device's link; the quarantine's rate limit bounds the rows.
                         self._reply_outcome(item, outcome)
-                        self._count_reject()
                 else:
                     if outcome.committed:
                         gw.stats.committed += 1
