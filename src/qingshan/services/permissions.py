@@ -39,11 +39,34 @@ ATTACHMENT_UPLOADERS: tuple[Role, ...] = tuple(r for r in Role if r is not Role.
 # workbook into the registry is the administrators' (as the registry_import workflow says).
 REGISTRY_EDITORS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF)
 REGISTRY_IMPORTERS: tuple[Role, ...] = (Role.ADMIN,)
+# Registry detail pages: the bureau and its leaders read every record (leaders only read);
+# other roles reach the detail routes but see only their own records (registry_visible).
+REGISTRY_READERS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF, Role.LEADER)
 
 
 def sees_district(p: Principal) -> bool:
     """Whether the principal reads the whole district (every site, district figures)."""
     return p.role in DISTRICT
+
+
+def registry_visible(
+    p: Principal,
+    entity_type: str,
+    *,
+    unit_code: str | None = None,
+    enterprise_id: int | None = None,
+) -> bool:
+    """Whether the principal may open one registry record's detail: the bureau and leaders
+    every record; a unit or grid user its own unit (``unit_code``); an enterprise user the
+    records of its own enterprise (``enterprise_id``: the enterprise, its outlets, permits and
+    their devices). Anything else is answered as absent, never as forbidden."""
+    if p.role in REGISTRY_READERS:
+        return True
+    if entity_type == "org_unit":
+        return p.role in (Role.UNIT, Role.GRID) and p.unit is not None and p.unit == unit_code
+    if p.role == Role.ENTERPRISE and p.enterprise_id is not None:
+        return enterprise_id == p.enterprise_id
+    return False
 
 
 # ---------------------------------------------------------------------------- scopes

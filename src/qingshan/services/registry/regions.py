@@ -25,7 +25,13 @@ from qingshan.services.registry.common import (
     snapshot,
     text,
 )
-from qingshan.services.registry.rules import FieldProblem, check_parent, check_region
+from qingshan.services.registry.rules import (
+    FieldProblem,
+    check_crs,
+    check_outline,
+    check_parent,
+    check_region,
+)
 from qingshan.storage.models import Region
 from qingshan.storage.models_registry import Deployment, IndicatorTarget, RegionBoundary
 
@@ -134,6 +140,10 @@ def set_boundary(
     """Record a region's outline (GeoJSON Polygon/MultiPolygon, WGS-84)."""
     if s.get(Region, code) is None:
         raise RegistryError(f"区划 {code} 不存在：先登记区划再导入边界", "region_code")
+    try:
+        check_outline(geometry)
+    except FieldProblem as exc:
+        raise RegistryError(f"区划 {code} 的边界无效：{exc}", "geometry") from None
     old = s.get(RegionBoundary, code)
     before = None if old is None else {"geometry": old.geometry, "source": old.source}
     try:
@@ -173,17 +183,21 @@ def geometry_from_geojson(raw: str, where: str) -> dict[str, Any]:
         doc = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise RegistryError(
-            f"{where} 不是有效的 GeoJSON：{exc.msg}（第 {exc.lineno} 行）"
+            f"{where} 不是有效的 GeoJSON：{exc.msg}（第 {exc.lineno} 行）", "geometry"
         ) from None
+    try:
+        check_crs(doc)
+    except FieldProblem as exc:
+        raise RegistryError(f"{where}：{exc}", "geometry") from None
     if isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
         feats = doc.get("features") or []
         if len(feats) != 1:
-            raise RegistryError(f"{where} 含 {len(feats)} 个要素，应只含该区划的 1 个")
+            raise RegistryError(f"{where} 含 {len(feats)} 个要素，应只含该区划的 1 个", "geometry")
         doc = feats[0]
     if isinstance(doc, dict) and doc.get("type") == "Feature":
         doc = doc.get("geometry")
     if not isinstance(doc, dict):
-        raise RegistryError(f"{where} 不含几何对象（Polygon 或 MultiPolygon）")
+        raise RegistryError(f"{where} 不含几何对象（Polygon 或 MultiPolygon）", "geometry")
     return doc
 
 
