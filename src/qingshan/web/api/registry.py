@@ -533,7 +533,7 @@ def edit_target(
     return _edited(s, p, "region", code, outcome)
 
 
-@router.get("/registry/units/{code}", response_model=RegistryDetailOut)
+@router.get("/registry/units/{code:path}", response_model=RegistryDetailOut)
 def unit_detail(
     code: Key, p: Principal = Depends(require(*READERS)), s: Session = Depends(read_db)
 ) -> RegistryDetailOut:
@@ -541,7 +541,7 @@ def unit_detail(
     return _detail_out(p, detail.unit_detail(s, p, code))
 
 
-@router.put("/registry/units/{code}", response_model=EditOut, responses=_REFUSED)
+@router.put("/registry/units/{code:path}", response_model=EditOut, responses=_REFUSED)
 def edit_unit(
     request: Request,
     code: Key,
@@ -583,7 +583,7 @@ def edit_enterprise(
     return _edited(s, p, "enterprise", row.credit_code or credit_code, outcome)
 
 
-@router.get("/registry/sites/{code}", response_model=RegistryDetailOut)
+@router.get("/registry/sites/{code:path}", response_model=RegistryDetailOut)
 def site_detail(
     code: Key, p: Principal = Depends(require(*READERS)), s: Session = Depends(read_db)
 ) -> RegistryDetailOut:
@@ -591,7 +591,7 @@ def site_detail(
     return _detail_out(p, detail.site_detail(s, p, code))
 
 
-@router.put("/registry/sites/{code}", response_model=EditOut, responses=_REFUSED)
+@router.put("/registry/sites/{code:path}", response_model=EditOut, responses=_REFUSED)
 def edit_site(
     request: Request,
     code: Key,
@@ -609,7 +609,7 @@ def edit_site(
     return _edited(s, p, "site", code, outcome)
 
 
-@router.get("/registry/permits/{number}", response_model=RegistryDetailOut)
+@router.get("/registry/permits/{number:path}", response_model=RegistryDetailOut)
 def permit_detail(
     number: Key, p: Principal = Depends(require(*READERS)), s: Session = Depends(read_db)
 ) -> RegistryDetailOut:
@@ -617,7 +617,7 @@ def permit_detail(
     return _detail_out(p, detail.permit_detail(s, p, number))
 
 
-@router.put("/registry/permits/{number}", response_model=EditOut, responses=_REFUSED)
+@router.put("/registry/permits/{number:path}", response_model=EditOut, responses=_REFUSED)
 def edit_permit(
     request: Request,
     number: Key,
