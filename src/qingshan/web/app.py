@@ -45,6 +45,8 @@ PAGES = {
     "/query": "query.html",
     "/devices": "devices.html",
     "/registry": "registry.html",
+    "/registry-item": "registry-item.html",
+    "/inbox": "inbox.html",
     "/public": "public.html",
 }
 

@@ -25,7 +25,7 @@ from qingshan.services.permissions import (
     TIMELINE_READERS,
     registry_visible,
 )
-from qingshan.services.registry.common import RegistryNotFound, plain, snapshot
+from qingshan.services.registry.common import RegistryNotFound, snapshot
 from qingshan.services.registry.enterprises import ENTERPRISE_FIELDS, by_credit_code
 from qingshan.services.registry.permits import PERMIT_FIELDS, permit_by_number
 from qingshan.services.registry.regions import REGION_FIELDS, TARGET_FIELDS
@@ -92,7 +92,7 @@ def region_detail(s: Session, p: Principal, code: str) -> Detail:
     outline = s.get(RegionBoundary, code)
     record["has_boundary"] = outline is not None
     record["boundary_source"] = outline.source if outline else None
-    record["boundary_updated_at"] = plain(outline.updated_at) if outline else None
+    record["boundary_updated_at"] = outline.updated_at.isoformat() if outline else None
     own = s.scalar(select(Deployment.region_code))
     record["own"] = own == code
     children = s.scalars(select(Region).where(Region.parent_code == code).order_by(Region.code))

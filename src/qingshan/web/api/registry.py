@@ -33,6 +33,7 @@ from qingshan.services.permissions import (
     READERS,
     REGISTRY_EDITORS,
     REGISTRY_IMPORTERS,
+    REGISTRY_READERS,
 )
 from qingshan.services.registry import (
     detail,
@@ -292,7 +293,7 @@ def reject(
 
 @router.get("/registry/regions", response_model=list[RegionOut])
 def list_regions(
-    p: Principal = Depends(require(*REGISTRY_EDITORS)), s: Session = Depends(read_db)
+    p: Principal = Depends(require(*REGISTRY_READERS)), s: Session = Depends(read_db)
 ) -> list[RegionOut]:
     """Every registered region by code, and whether it has an outline."""
     outlined = set(regions.boundary_codes(s))
@@ -311,7 +312,7 @@ def list_regions(
 
 @router.get("/registry/units", response_model=list[UnitOut])
 def list_units(
-    p: Principal = Depends(require(*REGISTRY_EDITORS)), s: Session = Depends(read_db)
+    p: Principal = Depends(require(*REGISTRY_READERS)), s: Session = Depends(read_db)
 ) -> list[UnitOut]:
     """Every organisational unit (责任单位) by code."""
     return [
@@ -331,7 +332,7 @@ def list_units(
 
 @router.get("/registry/enterprises", response_model=list[EnterpriseOut])
 def list_enterprises(
-    p: Principal = Depends(require(*REGISTRY_EDITORS)), s: Session = Depends(read_db)
+    p: Principal = Depends(require(*REGISTRY_READERS)), s: Session = Depends(read_db)
 ) -> list[EnterpriseOut]:
     """Every registered enterprise by credit code."""
     return [
@@ -350,7 +351,7 @@ def list_enterprises(
 
 @router.get("/registry/sites", response_model=list[RegistrySiteOut])
 def list_sites(
-    p: Principal = Depends(require(*REGISTRY_EDITORS)), s: Session = Depends(read_db)
+    p: Principal = Depends(require(*REGISTRY_READERS)), s: Session = Depends(read_db)
 ) -> list[RegistrySiteOut]:
     """Every registered site by kind and code (outlets with their enterprise's credit code)."""
     return [
