@@ -215,6 +215,9 @@ def test_an_edit_is_recorded_once_and_an_unchanged_edit_not_at_all(
     )
     assert r.status_code == 200, r.text
     assert r.json()["detail"]["related"]["targets"][0]["value"] == "86.5"
+    # the region's page shows its targets' changes on its timeline
+    shown = [e["summary"] for e in r.json()["detail"]["timeline"]]
+    assert shown[-1] == "修改登记考核目标「620200/good_day_ratio/2021」"
     r = staff.put(
         f"{API}/permits/{PERMIT}",
         json=dict(
@@ -235,8 +238,13 @@ def test_an_edit_is_recorded_once_and_an_unchanged_edit_not_at_all(
         ("a21002", "16"),
         ("a21026", None),
     ]
+    # one edit, three parts of the permit, each on the permit's timeline
     summaries = [e["summary"] for e in detail["timeline"]]
-    assert f"修改登记排污许可证「{PERMIT}」" in summaries
+    assert summaries[-3:] == [
+        f"修改登记排污许可证「{PERMIT}」",
+        f"修改登记许可限值「{PERMIT}」",
+        f"修改登记许可排放量「{PERMIT}」",
+    ]
 
 
 def _limit_json(**kw: Any) -> dict[str, Any]:
@@ -439,6 +447,8 @@ def test_a_new_outline_replaces_the_old_and_its_file_is_kept_as_evidence(
     ]
     shown = clients["staff1"].get(f"{API}/regions/620200/boundary").json()
     assert shown == bigger
+    assert d["timeline"][-1]["summary"] == "修改登记区划边界「620200」"
+    assert d["timeline"][-1]["after"]["source"] == "测试轮廓 v2"
     with session_scope(engine) as s:
         events = list(
             s.scalars(select(TimelineEvent).where(TimelineEvent.entity_type == "region_boundary"))
@@ -519,3 +529,31 @@ def test_leaders_read_only_and_others_see_only_their_own(
         ent = s.scalar(select(Enterprise).where(Enterprise.credit_code == STEEL))
         assert ent is not None and ent.name == "嘉峪关某钢铁有限公司"
         assert s.scalar(select(func.count()).select_from(Site)) == 3
+
+
+def test_saving_a_permit_unchanged_records_nothing(
+    engine: Engine, clients: dict[str, TestClient]
+) -> None:
+    body = dict(
+        management_class="重点管理",
+        valid_from="2023-01-01",
+        limits=[_limit_json()],
+        amounts=[dict(pollutant="a21026", year=2024, amount="120")],
+    )
+    before = _counts(engine)
+    r = clients["staff1"].put(f"{API}/permits/{PERMIT}", json=body)
+    assert r.status_code == 200, r.text
+    assert r.json()["outcome"] == "unchanged"
+    # a permit without limits or amounts saved with empty tables: nothing to record either
+    with session_scope(engine) as s:
+        permits.save_permit(
+            s, CLI, permits.PermitRecord("CHEM-001", CHEM, "登记管理", date(2024, 1, 1))
+        )
+    middle = _counts(engine)
+    r = clients["staff1"].put(
+        f"{API}/permits/CHEM-001",
+        json=dict(management_class="登记管理", valid_from="2024-01-01", limits=[], amounts=[]),
+    )
+    assert r.json()["outcome"] == "unchanged"
+    assert _counts(engine) == middle
+    assert middle["AuditEntry"] == before["AuditEntry"] + 1  # the new permit only

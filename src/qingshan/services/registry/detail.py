@@ -15,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from qingshan.roles import Principal
-from qingshan.services import attachments, timeline
+from qingshan.services import attachments
 from qingshan.services.permissions import (
     REGISTRY_EDITORS,
     TIMELINE_READERS,
@@ -65,9 +65,39 @@ def _absent(entity_type: str, key: str) -> RegistryNotFound:
     return RegistryNotFound(f"没有登记 {entity_type} {key}，或无权查看")
 
 
+# The entity types whose events a record's page shows beside its own: a region's outline and
+# targets, a permit's limit and annual-amount tables are recorded as entities of their own.
+PART_TYPES = {
+    "region": ("region_boundary",),
+    "permit": ("permit_limits", "permit_annual_amounts"),
+}
+TIMELINE_LIMIT = 1000
+
+
+def _events(s: Session, d: Detail) -> list[TimelineEvent]:
+    """The record's events and those of its parts, oldest first (the latest 1000)."""
+    same = TimelineEvent.entity_id == d.key
+    cond = and_(
+        TimelineEvent.entity_type.in_((d.entity_type, *PART_TYPES.get(d.entity_type, ()))), same
+    )
+    if d.entity_type == "region":  # targets are keyed region/indicator/first year
+        prefix = d.key + "/"
+        cond = or_(
+            cond,
+            and_(
+                TimelineEvent.entity_type == "indicator_target",
+                func.substr(TimelineEvent.entity_id, 1, len(prefix)) == prefix,
+            ),
+        )
+    rows = s.scalars(
+        select(TimelineEvent).where(cond).order_by(TimelineEvent.id.desc()).limit(TIMELINE_LIMIT)
+    )
+    return list(reversed(list(rows)))
+
+
 def _finish(s: Session, p: Principal, d: Detail) -> Detail:
     if p.role in TIMELINE_READERS:
-        d.timeline = timeline.events(s, p, d.entity_type, d.key, limit=1000)
+        d.timeline = _events(s, d)
     d.attachments = attachments.of_entity(s, p, d.entity_type, d.key)
     return d
 

@@ -153,11 +153,22 @@ function showRefusal(data) {
   if (slot) { slot.textContent = msg; document.getElementById("l-" + field).classList.add("bad-field"); }
 }
 
+// Field names in the change history, in Chinese: the page's own labels, then the parts and
+// internal fields a record's events carry.
+const LABELS = {
+  ...Object.fromEntries(Object.values(SPECS).flatMap((x) => x.fields.map(([n, l]) => [n, l]))),
+  ...Object.fromEntries([...LIMIT_COLS, ...TARGET_COLS]),
+  enterprise_id: "所属企业", site_id: "点位", group_id: "设备组", pw: "访问密码", sm4_key: "SM4密钥",
+  geometry_sha256: "边界摘要（SHA-256）", geometry_chars: "边界字符数", source: "来源",
+  limits: "许可限值", amounts: "年许可排放量",
+};
+
 function change(before, after) {
   const keys = [...new Set([...Object.keys(before || {}), ...Object.keys(after || {})])];
   const fmt = (v) => (v === null || v === undefined || v === "" ? "（空）" : typeof v === "object" ? JSON.stringify(v) : String(v));
   return keys.filter((k) => JSON.stringify((before || {})[k]) !== JSON.stringify((after || {})[k]))
-    .map((k) => (before ? `${k}：${fmt(before[k])} → ${fmt((after || {})[k])}` : `${k}：${fmt((after || {})[k])}`)).join("；");
+    .map((k) => [LABELS[k] || k, k])
+    .map(([l, k]) => (before ? `${l}：${fmt(before[k])} → ${fmt((after || {})[k])}` : `${l}：${fmt((after || {})[k])}`)).join("；");
 }
 
 function table(id, title, cols, rows, extra = "") {
