@@ -447,8 +447,12 @@ def test_a_new_outline_replaces_the_old_and_its_file_is_kept_as_evidence(
     ]
     shown = clients["staff1"].get(f"{API}/regions/620200/boundary").json()
     assert shown == bigger
-    assert d["timeline"][-1]["summary"] == "修改登记区划边界「620200」"
-    assert d["timeline"][-1]["after"]["source"] == "测试轮廓 v2"
+    # the change and its evidence file, both on the region's timeline
+    assert [e["summary"] for e in d["timeline"][-2:]] == [
+        "修改登记区划边界「620200」",
+        "上传附件「嘉峪关市.geojson」（纯文本）",
+    ]
+    assert d["timeline"][-2]["after"]["source"] == "测试轮廓 v2"
     with session_scope(engine) as s:
         events = list(
             s.scalars(select(TimelineEvent).where(TimelineEvent.entity_type == "region_boundary"))
