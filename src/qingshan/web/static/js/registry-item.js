@@ -166,14 +166,17 @@ const LABELS = {
 function change(before, after) {
   const keys = [...new Set([...Object.keys(before || {}), ...Object.keys(after || {})])];
   const fmt = (v) => (v === null || v === undefined || v === "" ? "（空）" : typeof v === "object" ? JSON.stringify(v) : String(v));
+  // a new record lists only the fields it was given; a change, every field that changed
   return keys.filter((k) => JSON.stringify((before || {})[k]) !== JSON.stringify((after || {})[k]))
+    .filter((k) => before || !["", null, undefined].includes((after || {})[k]))
     .map((k) => [LABELS[k] || k, k])
     .map(([l, k]) => (before ? `${l}：${fmt(before[k])} → ${fmt((after || {})[k])}` : `${l}：${fmt((after || {})[k])}`)).join("；");
 }
 
 function table(id, title, cols, rows, extra = "") {
   const head = cols.map(([, l]) => `<th>${esc(l)}</th>`).join("");
-  const body = rows.map((r) => `<tr>${cols.map(([k]) => `<td>${r[k] ?? "—"}</td>`).join("")}</tr>`).join("");
+  const body = rows.map((r) => `<tr>${cols.map(([k]) => `<td>${r[k] ?? "—"}</td>`).join("")}</tr>`).join("")
+    || `<tr><td colspan="${cols.length}" class="muted">（无）</td></tr>`;
   return `<section class="panel mt"><h2>${esc(title)}</h2><div class="scroll"><table id="${id}"><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>${extra}</section>`;
 }
 
