@@ -336,6 +336,23 @@ def _limit_json(**kw: Any) -> dict[str, Any]:
             "basis",
             "许可限值须填写均值类型",
         ),
+        (
+            f"permits/{PERMIT}",
+            dict(
+                management_class="重点管理",
+                valid_from="2023-01-01",
+                limits=[_limit_json()],
+                amounts=[dict(pollutant="a21026", year=None, amount="110")],
+            ),
+            "year",
+            "须填写年度",
+        ),
+        (
+            "regions/620200/targets",
+            dict(indicator="good_day_ratio", year_from=0, value="86", unit="%", source="规划"),
+            "year_from",
+            "起始年度 0 不是有效年份",
+        ),
     ],
 )
 def test_a_bad_edit_is_refused_naming_the_field_and_nothing_is_written(

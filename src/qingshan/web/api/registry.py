@@ -55,6 +55,7 @@ from qingshan.web.deps import PathId, client_of, ctx, read_db, require, write_db
 from qingshan.web.labels import KIND_LABELS
 from qingshan.web.schemas.casework import ENTITY_ID_PATTERN, TimelineEventOut
 from qingshan.web.schemas.registry import (
+    AmountIn,
     EditOut,
     EditRefused,
     EnterpriseIn,
@@ -656,12 +657,18 @@ def edit_permit(
                 s,
                 p,
                 number,
-                [permits.AmountRecord(**x.model_dump()) for x in body.amounts],
+                [_amount(x) for x in body.amounts],
                 client=client,
             ),
         ]
     changed = any(o != "unchanged" for o in outcomes)
     return _edited(s, p, "permit", number, "updated" if changed else "unchanged")
+
+
+def _amount(x: AmountIn) -> permits.AmountRecord:
+    if x.year is None:
+        raise RegistryError(f"污染物 {x.pollutant} 的年许可排放量须填写年度", "year")
+    return permits.AmountRecord(x.pollutant, x.year, x.amount, x.unit)
 
 
 @router.get("/registry/devices/{mn}", response_model=RegistryDetailOut)

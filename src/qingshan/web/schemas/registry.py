@@ -186,7 +186,7 @@ class LimitIn(BaseModel):
 
 class AmountIn(BaseModel):
     pollutant: str = Field(max_length=20)
-    year: int = Field(ge=1900, le=2300)
+    year: int | None = Field(None, description="checked by the service (1949–2200)")
     amount: str = Field(max_length=40)
     unit: str = Field("t/a", max_length=20)
 
@@ -202,8 +202,8 @@ class PermitIn(BaseModel):
 
 class TargetIn(BaseModel):
     indicator: str = Field(max_length=40)
-    year_from: int = Field(ge=1900, le=2300)
-    year_to: int | None = Field(None, ge=1900, le=2300)
+    year_from: int = Field(description="checked by the service (1949–2200)")
+    year_to: int | None = None
     value: str = Field(max_length=40)
     unit: str = Field(max_length=20)
     comparison: str = Field("at_least", pattern="^(at_least|at_most)$")
