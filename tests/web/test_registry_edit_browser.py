@@ -127,7 +127,21 @@ def test_staff_edits_an_enterprise_and_a_bad_edit_is_refused(server: dict[str, A
         page.wait_for_selector("#messages tr.unread:has-text('嘉峪关.xlsx')")
         assert page.locator(f"#messages a:text-is('{STEEL}')").count() == 1
         page.click("#messages button.mark")
-        page.wait_for_selector("#unread-line:has-text('未读 0 条')")
+        page.wait_for_selector("#messages button.mark", state="detached")
+        # The inbox API commits after its answer is sent (FastAPI's default dependency scope),
+        # so the list is read again until the commit shows (at most 30 s).
+        for _ in range(30):
+            if "未读 0 条" in page.inner_text("#unread-line"):
+                break
+            page.wait_for_timeout(1000)
+            page.reload()
+            page.wait_for_selector("#messages tbody tr")
+        assert "未读 0 条" in page.inner_text("#unread-line")
         assert page.locator("#messages tr.unread").count() == 0
+        # another page's header asks for the unread count: none, so no badge
+        with page.expect_response(lambda r: "inbox?unread_only" in r.url) as answer:
+            page.goto(server["base"] + "/registry")
+        assert answer.value.json()["unread"] == 0
+        page.wait_for_selector("#enterprises tbody tr")
         assert page.locator("#unread").is_hidden()
         browser.close()

@@ -145,7 +145,7 @@ def upload(
     file_name: str = Query(..., min_length=1, max_length=255, description="the file's name"),
     body: bytes = Depends(upload_body),
     p: Principal = Depends(require(*REGISTRY_EDITORS)),
-    s: Session = Depends(write_db),
+    s: Session = Depends(write_db, scope="function"),
 ) -> RegistryImportOut:
     """Upload a registry workbook (the body is the file's bytes, .xlsx or .xls): it is checked
     row by row against the registry without writing anything. A good workbook is kept as an
@@ -218,7 +218,7 @@ def do_import(
     request: Request,
     import_id: PathId,
     p: Principal = Depends(require(*REGISTRY_IMPORTERS)),
-    s: Session = Depends(write_db),
+    s: Session = Depends(write_db, scope="function"),
 ) -> RegistryImportOut:
     """Write a validated workbook into the registry, all or nothing: the rows, the import's
     step to 已导入 and a notice to the administrators in one transaction. If the registry
@@ -276,7 +276,7 @@ def reject(
     import_id: PathId,
     body: RejectIn,
     p: Principal = Depends(require(*REGISTRY_EDITORS)),
-    s: Session = Depends(write_db),
+    s: Session = Depends(write_db, scope="function"),
 ) -> RegistryImportOut:
     """Reject an uploaded workbook with the reason; nothing is written to the registry."""
     inst = _instance(s, import_id, lock=True)
@@ -376,6 +376,9 @@ def list_sites(
 # records the change (audit + timeline); a refusal is 422 naming the field, and the request's
 # transaction is rolled back, so nothing is written.
 
+# Every write route here commits before its answer is sent (``scope="function"``): with the
+# default scope FastAPI ends a yield dependency after the response, so a page's next request
+# could read the registry before the change was committed.
 _REFUSED: dict[int | str, dict[str, Any]] = {
     422: {"model": EditRefused, "description": "a field is refused: nothing written"}
 }
@@ -451,7 +454,7 @@ def edit_region(
     code: Key,
     body: RegionIn,
     p: Principal = Depends(require(*REGISTRY_EDITORS)),
-    s: Session = Depends(write_db),
+    s: Session = Depends(write_db, scope="function"),
 ) -> EditOut:
     """Change a region's name, level or parent."""
     rec = regions.RegionRecord(code, body.name, body.parent_code, body.level)
@@ -480,7 +483,7 @@ def replace_boundary(
     source: str | None = Query(None, max_length=500, description="出处、许可"),
     body: bytes = Depends(upload_body),
     p: Principal = Depends(require(*REGISTRY_EDITORS)),
-    s: Session = Depends(write_db),
+    s: Session = Depends(write_db, scope="function"),
 ) -> EditOut:
     """Replace a region's outline with an uploaded GeoJSON file (a Polygon or MultiPolygon,
     a Feature, or a FeatureCollection of one feature; WGS-84 longitude/latitude inside
@@ -515,7 +518,7 @@ def edit_target(
     code: Key,
     body: TargetIn,
     p: Principal = Depends(require(*REGISTRY_EDITORS)),
-    s: Session = Depends(write_db),
+    s: Session = Depends(write_db, scope="function"),
 ) -> EditOut:
     """Set one plan target (考核目标) of the region, by indicator and first year."""
     rec = regions.TargetRecord(
@@ -549,7 +552,7 @@ def edit_unit(
     code: Key,
     body: UnitIn,
     p: Principal = Depends(require(*REGISTRY_EDITORS)),
-    s: Session = Depends(write_db),
+    s: Session = Depends(write_db, scope="function"),
 ) -> EditOut:
     rec = units.UnitRecord(
         code, body.name, body.kind, body.region_code, body.parent_code, body.contact, body.phone
@@ -575,7 +578,7 @@ def edit_enterprise(
     credit_code: Key,
     body: EnterpriseIn,
     p: Principal = Depends(require(*REGISTRY_EDITORS)),
-    s: Session = Depends(write_db),
+    s: Session = Depends(write_db, scope="function"),
 ) -> EditOut:
     rec = enterprises.EnterpriseRecord(credit_code=credit_code, **body.model_dump())
     with _refusals():
@@ -599,7 +602,7 @@ def edit_site(
     code: Key,
     body: SiteIn,
     p: Principal = Depends(require(*REGISTRY_EDITORS)),
-    s: Session = Depends(write_db),
+    s: Session = Depends(write_db, scope="function"),
 ) -> EditOut:
     """Change a site; an attribute of another kind is refused (e.g. 声环境功能区 on a
     surface-water section)."""
@@ -625,7 +628,7 @@ def edit_permit(
     number: Key,
     body: PermitIn,
     p: Principal = Depends(require(*REGISTRY_EDITORS)),
-    s: Session = Depends(write_db),
+    s: Session = Depends(write_db, scope="function"),
 ) -> EditOut:
     """Change a permit: its class, validity and note, and its whole limit and annual-amount
     tables (a re-issued permit replaces them), in one transaction."""
