@@ -126,8 +126,9 @@ def test_staff_edits_an_enterprise_and_a_bad_edit_is_refused(server: dict[str, A
         page.click("#nav-inbox")
         page.wait_for_selector("#messages tr.unread:has-text('嘉峪关.xlsx')")
         assert page.locator(f"#messages a:text-is('{STEEL}')").count() == 1
-        page.click("#messages button.mark")
-        page.wait_for_selector("#messages button.mark", state="detached")
+        with page.expect_response(lambda r: r.url.endswith("/read")) as marked:
+            page.click("#messages button.mark")
+        assert marked.value.json()["read"] is True
         # The inbox API commits after its answer is sent (FastAPI's default dependency scope),
         # so the list is read again until the commit shows (at most 30 s).
         for _ in range(30):
