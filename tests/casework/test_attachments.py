@@ -82,7 +82,7 @@ def test_photo_evidence_and_thumbnail() -> None:
         (files.plain_zip, "a.xlsx", "ZIP 压缩包"),
         (files.xlsm, "macro.xlsx", "含有宏"),
         (lambda: files.image("GIF"), "a.gif", "GIF"),
-        (lambda: b"<svg xmlns='http://www.w3.org/2000/svg'/>", "a.svg", "只接受 .txt 或 .csv"),
+        (lambda: b"<svg xmlns='http://www.w3.org/2000/svg'/>", "a.svg", "只接受 .txt、.csv"),
         (lambda: b"", "a.txt", "文件为空"),
         (lambda: files.jpeg_with_exif()[:2000], "cut.jpg", "不完整或已损坏"),
         (lambda: files.pdf()[:-10], "cut.pdf", "PDF 文档不完整"),

@@ -5,9 +5,12 @@ import's timeline; a bad workbook is refused with the row-numbered report and no
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,18 +20,25 @@ from sqlalchemy import Engine, func, select
 from test_registry_jiayuguan import _fill
 
 from qingshan.roles import CLI
+from qingshan.services import workcalendar
 from qingshan.services.accounts import create_user
 from qingshan.services.registry import workbook
 from qingshan.settings import get_settings
 from qingshan.storage.db import session_factory, session_scope
 from qingshan.storage.models import Enterprise, Region, Site
-from qingshan.storage.models_casework import AttachmentLink, TimelineEvent, WorkflowInstance
+from qingshan.storage.models_casework import (
+    AttachmentLink,
+    ScheduledJob,
+    TimelineEvent,
+    WorkflowInstance,
+)
 from qingshan.storage.models_web import AuditEntry
 from qingshan.web import create_app
 from support.web_seed import PASSWORD
 from web.conftest import login
 
 URL = "/api/v1/registry/imports"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
@@ -159,7 +169,8 @@ def test_upload_validate_import(engine: Engine, clients: dict[str, TestClient]) 
     ]
     outlet = next(x for x in listed["sites"] if x["code"] == "JYG-E01/DA001")
     assert (outlet["kind_label"], outlet["enterprise_credit_code"]) == ("排放口", STEEL)
-    assert clients["leader1"].get("/api/v1/registry/sites").status_code == 403
+    # leaders read the registry lists (and only read: edits and imports are refused)
+    assert clients["leader1"].get("/api/v1/registry/sites").status_code == 200
     # the import's own timeline: start, the workbook, validated, imported
     steps = admin.get(f"/api/v1/timeline/registry_import/{up['entity_id']}").json()
     assert [e["action"] for e in steps] == [
@@ -230,3 +241,32 @@ def test_a_bad_workbook_is_refused_with_the_report_and_nothing_kept(
     # nothing at all was kept: no registry rows, no upload, no workflow, no timeline, no audit
     assert _counts(engine) == before
     assert clients["staff1"].get(URL).json() == []
+
+
+def test_a_checked_workbook_is_due_in_three_working_days(
+    engine: Engine, clients: dict[str, TestClient]
+) -> None:
+    """The workflow's deadline on the working-day calendar: a workbook waiting in 已校验 is
+    due 3 working days after it was checked (weekends and holidays skipped), with a reminder
+    and an overdue notice scheduled for the administrators."""
+    up = _upload(clients["staff1"], _good()).json()
+    with session_scope(engine) as s:
+        inst = s.get(WorkflowInstance, up["id"])
+        assert inst is not None and inst.due_on is not None
+        entered = json.loads(inst.entered)["validated"]
+        start = datetime.fromisoformat(entered).replace(tzinfo=UTC).astimezone(SHANGHAI).date()
+        cal = workcalendar.calendar(s)
+        assert cal.is_working_day(inst.due_on)
+        days = (inst.due_on - start).days
+        between = [start + timedelta(days=i) for i in range(1, days + 1)]
+        assert sum(cal.is_working_day(d) for d in between) == 3
+        jobs = list(
+            s.scalars(
+                select(ScheduledJob)
+                .where(ScheduledJob.kind == "workflow_deadline")
+                .order_by(ScheduledJob.id)
+            )
+        )
+        stages = [json.loads(j.payload)["stage"] for j in jobs]
+        assert stages == ["remind", "overdue"]
+        assert {json.loads(j.payload)["due"] for j in jobs} == {inst.due_on.isoformat()}

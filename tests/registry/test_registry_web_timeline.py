@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from qingshan.cli.main import app as cli
 from qingshan.roles import CLI
 from qingshan.services import timeline
-from qingshan.services.registry import enterprises, regions
+from qingshan.services.registry import devices, enterprises, regions
 from qingshan.storage.db import session_scope
 from qingshan.storage.models_casework import TimelineEvent
 from qingshan.storage.models_web import AuditEntry
@@ -132,3 +132,48 @@ def test_a_command_line_edit_writes_one_audit_entry_and_one_timeline_event(
     assert events == audit
     with session_scope(engine) as s:
         assert {a.client for a in s.scalars(select(AuditEntry))} == {"cli"}
+
+
+def test_every_device_change_writes_one_audit_entry_and_one_timeline_event_secrets_masked(
+    engine: Engine, db_url: str
+) -> None:
+    mn, pw, key = "620200110001AAAAAAAAAAAA", "s3cret!", "0123456789ABCDEF0123456789ABCDEF"
+    r = runner.invoke(cli, ["device", "add", "--mn", mn, "--pw", pw, "--st", "31", "--db", db_url])
+    assert r.exit_code == 0, r.output
+    with session_scope(engine) as s:  # a key change, an edit, an edit changing nothing
+        devices.update_device(s, CLI, mn, sm4_key=key)
+    with session_scope(engine) as s:
+        devices.update_device(s, CLI, mn, pw="n3w-pw", minute_interval=5)
+    with session_scope(engine) as s:
+        devices.update_device(s, CLI, mn, st="31")
+    with session_scope(engine) as s:  # retired, then taken back into use by registering again
+        devices.update_device(s, CLI, mn, active=False)
+    with session_scope(engine) as s:
+        devices.register_device(s, CLI, mn=mn, pw=pw, st="31")
+    audit, events = _log(engine)
+    assert audit == events
+    assert [a[:3] for a in audit] == [
+        ("device", mn, "create"),
+        ("device", mn, "update"),
+        ("device", mn, "update"),
+        ("device", mn, "update"),
+        ("device", mn, "update"),
+    ]
+    with session_scope(engine) as s:
+        rows = list(
+            s.scalars(
+                select(TimelineEvent)
+                .where(TimelineEvent.entity_type == "device")
+                .order_by(TimelineEvent.id)
+            )
+        )
+        assert rows[0].summary == f"新建登记设备「{mn}」"
+        assert timeline.decode(rows[1].after)["sm4_key"] == "changed"  # type: ignore[index]
+        assert timeline.decode(rows[2].after)["pw"] == "changed"  # type: ignore[index]
+        assert timeline.decode(rows[2].after)["minute_interval"] == 5  # type: ignore[index]
+        assert timeline.decode(rows[3].after)["active"] is False  # type: ignore[index]
+        assert timeline.decode(rows[4].after)["active"] is True  # type: ignore[index]
+        logged = " ".join(f"{e.before} {e.after}" for e in rows)
+        logged += " ".join(f"{a.before} {a.after}" for a in s.scalars(select(AuditEntry)))
+    for secret in (pw, "n3w-pw", key):
+        assert secret not in logged

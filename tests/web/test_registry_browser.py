@@ -75,7 +75,7 @@ def _wait_text(page: Any, selector: str, *texts: str) -> None:
         "([sel, texts]) => { const e = document.querySelector(sel);"
         " return !!e && texts.every((t) => e.innerText.includes(t)); }",
         arg=[selector, list(texts)],
-        timeout=15000,
+        timeout=30000,
     )
 
 

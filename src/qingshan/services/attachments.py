@@ -77,7 +77,8 @@ EXTENSIONS: dict[str, tuple[str, ...]] = {
     "xlsx": (".xlsx",),
     "xls": (".xls",),
     "docx": (".docx",),
-    "txt": (".txt",),
+    # GeoJSON is text too: region outlines uploaded on the registry pages are kept as evidence
+    "txt": (".txt", ".geojson", ".json"),
     "csv": (".csv",),
 }
 IMAGE_KINDS = ("jpeg", "png", "webp")
@@ -96,7 +97,9 @@ FORBIDDEN_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"II*\x00", "TIFF 图像（不在允许范围）"),
     (b"MM\x00*", "TIFF 图像（不在允许范围）"),
 )
-ALLOWED_TEXT = "允许的类型：JPEG/PNG/WebP 图片、PDF、Excel（.xlsx/.xls）、Word（.docx）、TXT、CSV"
+ALLOWED_TEXT = (
+    "允许的类型：JPEG/PNG/WebP 图片、PDF、Excel（.xlsx/.xls）、Word（.docx）、TXT、CSV、GeoJSON"
+)
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 XLS_STREAMS = frozenset({"Workbook", "Book"})  # BIFF8 and BIFF5 workbook streams
 NAME_BAD = re.compile(r"[\x00-\x1f\x7f/\\]")
@@ -342,9 +345,9 @@ def inspect(data: bytes, file_name: str, limits: Limits) -> Inspected:
     elif kind == "zip":
         kind = _office_kind(data, limits.max_unpacked)
     elif kind == "text":
-        if ext not in (".txt", ".csv"):
+        if ext not in (*EXTENSIONS["txt"], *EXTENSIONS["csv"]):
             shown = ext or "（无扩展名）"
-            raise AttachmentRefused(f"文本文件只接受 .txt 或 .csv，而不是 {shown}")
+            raise AttachmentRefused(f"文本文件只接受 .txt、.csv 或 .geojson/.json，而不是 {shown}")
         kind = "csv" if ext == ".csv" else "txt"
     if ext not in EXTENSIONS[kind]:
         shown = ext or "（无扩展名）"

@@ -60,11 +60,34 @@ CASE_READERS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF, Role.UNIT, Role.GRID, 
 CASE_WORKERS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF, Role.UNIT, Role.GRID)
 CASE_OPENERS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF, Role.GRID)
 CASE_MANAGERS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF)
+# Registry detail pages: the bureau and its leaders read every record (leaders only read);
+# other roles reach the detail routes but see only their own records (registry_visible).
+REGISTRY_READERS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF, Role.LEADER)
 
 
 def sees_district(p: Principal) -> bool:
     """Whether the principal reads the whole district (every site, district figures)."""
     return p.role in DISTRICT
+
+
+def registry_visible(
+    p: Principal,
+    entity_type: str,
+    *,
+    unit_code: str | None = None,
+    enterprise_id: int | None = None,
+) -> bool:
+    """Whether the principal may open one registry record's detail: the bureau and leaders
+    every record; a unit or grid user its own unit (``unit_code``); an enterprise user the
+    records of its own enterprise (``enterprise_id``: the enterprise, its outlets, permits and
+    their devices). Anything else is answered as absent, never as forbidden."""
+    if p.role in REGISTRY_READERS:
+        return True
+    if entity_type == "org_unit":
+        return p.role in (Role.UNIT, Role.GRID) and p.unit is not None and p.unit == unit_code
+    if p.role == Role.ENTERPRISE and p.enterprise_id is not None:
+        return enterprise_id == p.enterprise_id
+    return False
 
 
 # ---------------------------------------------------------------------------- scopes

@@ -54,6 +54,8 @@ PAGES = {
     "/cases": "cases.html",
     "/case": "case.html",
     "/report": "report.html",
+    "/registry-item": "registry-item.html",
+    "/inbox": "inbox.html",
     "/public": "public.html",
 }
 

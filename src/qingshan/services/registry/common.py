@@ -54,6 +54,7 @@ ENTITY_LABELS = {
     "permit": "排污许可证",
     "permit_limits": "许可限值",
     "permit_annual_amounts": "许可排放量",
+    "device": "设备",
 }
 
 

@@ -25,7 +25,7 @@ from qingshan.roles import CLI, Principal
 from qingshan.services import audit
 from qingshan.services.errors import Conflict, NotFound
 from qingshan.services.permissions import device_scope, reject_scope, site_scope
-from qingshan.services.registry.common import RegistryError
+from qingshan.services.registry.common import RegistryError, record_change
 from qingshan.storage.db import READONLY, session_scope
 from qingshan.storage.models import (
     Device,
@@ -231,15 +231,8 @@ def register_device(
     s.flush()
     change = "added" if before is None else "reactivated"
     s.add(DeviceHistory(device_id=dev.id, at=now, change=change, site_id=site_id, note=actor.via))
-    audit.record(
-        s,
-        actor,
-        action="create" if before is None else "update",
-        entity="device",
-        entity_id=mn,
-        before=before,
-        after=_audited(dev),
-        client=client,
+    record_change(
+        s, actor, entity="device", key=mn, before=before, after=_audited(dev), client=client
     )
     return Registration(dev, before is not None)
 
@@ -313,16 +306,7 @@ def update_device(
         after["pw"] = "changed"
     if sm4_key:
         after["sm4_key"] = "changed"
-    audit.record(
-        s,
-        actor,
-        action="update",
-        entity="device",
-        entity_id=d.mn,
-        before=before,
-        after=after,
-        client=client,
-    )
+    record_change(s, actor, entity="device", key=d.mn, before=before, after=after, client=client)
     return d
 
 

@@ -226,6 +226,8 @@ def save_limits(
             f"许可证 {number} 同一排放口的同一污染物、同一均值类型重复填写", "pollutant"
         )
     before = _limits_snapshot(s, permit)
+    if not before and not specs:  # no table before, none now: nothing to record
+        return "unchanged"
     permits.replace_limits(s, permit, specs)
     return record_change(
         s,
@@ -283,6 +285,8 @@ def save_annual_amounts(
             select(PermitAnnualAmount).where(PermitAnnualAmount.permit_id == permit.id)
         )
     }
+    if not old and not table:  # no amounts before, none now: nothing to record
+        return "unchanged"
     permits.replace_annual_amounts(s, permit, table, unit=unit)
     return record_change(
         s,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import select
@@ -25,9 +26,20 @@ from qingshan.services.registry.common import (
     snapshot,
     text,
 )
-from qingshan.services.registry.rules import FieldProblem, check_parent, check_region
+from qingshan.services.registry.rules import (
+    FieldProblem,
+    check_crs,
+    check_outline,
+    check_parent,
+    check_region,
+)
 from qingshan.storage.models import Region
-from qingshan.storage.models_registry import Deployment, IndicatorTarget, RegionBoundary
+from qingshan.storage.models_registry import (
+    COMPARISONS,
+    Deployment,
+    IndicatorTarget,
+    RegionBoundary,
+)
 
 REGION_FIELDS = ("code", "name", "level", "parent_code")
 TARGET_FIELDS = ("value", "unit", "comparison", "year_to", "source")
@@ -134,6 +146,10 @@ def set_boundary(
     """Record a region's outline (GeoJSON Polygon/MultiPolygon, WGS-84)."""
     if s.get(Region, code) is None:
         raise RegistryError(f"区划 {code} 不存在：先登记区划再导入边界", "region_code")
+    try:
+        check_outline(geometry)
+    except FieldProblem as exc:
+        raise RegistryError(f"区划 {code} 的边界无效：{exc}", "geometry") from None
     old = s.get(RegionBoundary, code)
     before = None if old is None else {"geometry": old.geometry, "source": old.source}
     try:
@@ -173,17 +189,21 @@ def geometry_from_geojson(raw: str, where: str) -> dict[str, Any]:
         doc = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise RegistryError(
-            f"{where} 不是有效的 GeoJSON：{exc.msg}（第 {exc.lineno} 行）"
+            f"{where} 不是有效的 GeoJSON：{exc.msg}（第 {exc.lineno} 行）", "geometry"
         ) from None
+    try:
+        check_crs(doc)
+    except FieldProblem as exc:
+        raise RegistryError(f"{where}：{exc}", "geometry") from None
     if isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
         feats = doc.get("features") or []
         if len(feats) != 1:
-            raise RegistryError(f"{where} 含 {len(feats)} 个要素，应只含该区划的 1 个")
+            raise RegistryError(f"{where} 含 {len(feats)} 个要素，应只含该区划的 1 个", "geometry")
         doc = feats[0]
     if isinstance(doc, dict) and doc.get("type") == "Feature":
         doc = doc.get("geometry")
     if not isinstance(doc, dict):
-        raise RegistryError(f"{where} 不含几何对象（Polygon 或 MultiPolygon）")
+        raise RegistryError(f"{where} 不含几何对象（Polygon 或 MultiPolygon）", "geometry")
     return doc
 
 
@@ -238,6 +258,7 @@ def save_target(
     """Create or update (by region, indicator, first year) a plan target (考核目标)."""
     if s.get(Region, rec.region_code) is None:
         raise RegistryError(f"区划 {rec.region_code} 不存在", "region_code")
+    _check_target(rec)
     key = (rec.region_code, rec.indicator, rec.year_from)
     old = _target(s, *key)
     before = None if old is None else snapshot(old, TARGET_FIELDS)
@@ -266,6 +287,31 @@ def save_target(
         after=snapshot(row, TARGET_FIELDS),
         client=client,
     )
+
+
+def _check_target(rec: TargetRecord) -> None:
+    """The target's fields with Chinese messages naming the field (the deployment service
+    checks them again, for its other callers)."""
+    if not deployment.INDICATOR_RE.match(rec.indicator or ""):
+        raise RegistryError(
+            f"指标代码 {rec.indicator!r} 应为小写英文单词和下划线（如 good_day_ratio）", "indicator"
+        )
+    try:
+        exact = Decimal((rec.value or "").strip())
+    except (InvalidOperation, ValueError):
+        exact = None
+    if exact is None or not exact.is_finite():
+        raise RegistryError(f"目标值 {rec.value!r} 不是数字", "value")
+    if not 1949 <= rec.year_from <= 2200:
+        raise RegistryError(f"起始年度 {rec.year_from} 不是有效年份", "year_from")
+    if rec.year_to is not None and rec.year_to < rec.year_from:
+        raise RegistryError(f"截止年度 {rec.year_to} 早于起始年度 {rec.year_from}", "year_to")
+    if not (rec.unit or "").strip():
+        raise RegistryError("考核目标须填写单位（如 %、μg/m³）", "unit")
+    if rec.comparison not in COMPARISONS:
+        raise RegistryError("比较方式应为 不低于（at_least）或 不高于（at_most）", "comparison")
+    if not (rec.source or "").strip():
+        raise RegistryError("考核目标须注明依据（规划、考核文件）", "source")
 
 
 def _target(s: Session, region: str, indicator: str, year_from: int) -> IndicatorTarget | None:

@@ -154,3 +154,65 @@ def check_in_china(lon: Decimal, lat: Decimal) -> tuple[Decimal, Decimal]:
         )
     q = Decimal("0.000001")
     return lon.quantize(q), lat.quantize(q)
+
+
+# --------------------------------------------------------------------------- outlines
+
+_WGS84_CRS = ("EPSG:4326", "urn:ogc:def:crs:OGC:1.3:CRS84", "urn:ogc:def:crs:EPSG::4326")
+
+
+def check_crs(doc: object) -> None:
+    """A GeoJSON document's legacy ``crs`` member, if any, must name WGS-84: RFC 7946 §4 has
+    only WGS-84 longitude/latitude, and an old file in a projected system (EPSG:3857, a
+    Gauss-Krüger zone) would place the outline far off."""
+    if not isinstance(doc, dict) or "crs" not in doc:
+        return
+    crs = doc["crs"]
+    name = crs.get("properties", {}).get("name") if isinstance(crs, dict) else None
+    if not isinstance(name, str) or name.strip() not in _WGS84_CRS:
+        raise FieldProblem(
+            f"坐标系应为 WGS-84（EPSG:4326），文件声明的是 {name or crs!r}："
+            "请先转换为 WGS-84 经纬度"
+        )
+
+
+def _ring_positions(geometry: dict[str, object]) -> list[object]:
+    kind = geometry.get("type")
+    coords = geometry.get("coordinates")
+    if kind not in ("Polygon", "MultiPolygon"):
+        raise FieldProblem(f"边界的几何类型应为 Polygon 或 MultiPolygon（面），而不是 {kind!r}")
+    polygons = [coords] if kind == "Polygon" else coords
+    if not isinstance(polygons, list) or not polygons:
+        raise FieldProblem("边界没有坐标（coordinates 为空）")
+    out: list[object] = []
+    for poly in polygons:
+        if not isinstance(poly, list) or not poly:
+            raise FieldProblem("边界的每个面须是非空的环列表")
+        for ring in poly:
+            if not isinstance(ring, list) or len(ring) < 4:
+                raise FieldProblem("边界的每个环至少有 4 个坐标点（首尾相同）")
+            out.extend(ring)
+    return out
+
+
+def check_outline(geometry: dict[str, object]) -> None:
+    """A region outline: a GeoJSON Polygon or MultiPolygon whose every position is a WGS-84
+    (longitude, latitude) inside China's extent (:data:`CHINA_LON`, :data:`CHINA_LAT`).
+    Projected metres (values in the hundreds of thousands) are pointed out as such."""
+    for i, pos in enumerate(_ring_positions(geometry), start=1):
+        if (
+            not isinstance(pos, list)
+            or len(pos) < 2
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in pos[:2])
+        ):
+            raise FieldProblem(f"边界第 {i} 个坐标点不是 [经度, 纬度] 数对")
+        lon, lat = Decimal(str(pos[0])), Decimal(str(pos[1]))
+        if abs(lon) > 180 or abs(lat) > 90:
+            raise FieldProblem(
+                f"边界第 {i} 个坐标点（{pos[0]}, {pos[1]}）不是经纬度：似为投影坐标（米），"
+                "请转换为 WGS-84 经纬度"
+            )
+        try:
+            check_in_china(lon, lat)
+        except FieldProblem as exc:
+            raise FieldProblem(f"边界第 {i} 个坐标点：{exc}") from None

@@ -14,34 +14,64 @@ from __future__ import annotations
 
 import json
 import secrets
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qingshan.clock import utcnow
 from qingshan.roles import Principal
-from qingshan.services import attachments, notifications, workflows
+from qingshan.services import attachments, notifications, timeline, workflows
 from qingshan.services.attachments import AttachmentStore
 from qingshan.services.errors import Conflict, NotFound
 from qingshan.services.excel_import import Report
-from qingshan.services.permissions import REGISTRY_EDITORS, REGISTRY_IMPORTERS
-from qingshan.services.registry import enterprises, regions, sites, units, workbook
+from qingshan.services.permissions import (
+    DEVICE_ADMINS,
+    READERS,
+    REGISTRY_EDITORS,
+    REGISTRY_IMPORTERS,
+    REGISTRY_READERS,
+)
+from qingshan.services.registry import (
+    detail,
+    enterprises,
+    permits,
+    regions,
+    sites,
+    units,
+    workbook,
+)
+from qingshan.services.registry.common import RegistryConflict, RegistryError, RegistryNotFound
 from qingshan.services.registry.rules import LEVEL_LABELS
 from qingshan.services.registry.units import UNIT_KIND_LABELS
+from qingshan.storage.models import Enterprise, Region, Site
 from qingshan.storage.models_casework import WorkflowInstance
-from qingshan.web.api.attachments import upload_body
+from qingshan.storage.models_registry import OrgUnit
+from qingshan.web.api.attachments import attachment_out, upload_body
 from qingshan.web.deps import PathId, client_of, ctx, read_db, require, write_db
 from qingshan.web.labels import KIND_LABELS
+from qingshan.web.schemas.casework import ENTITY_ID_PATTERN, TimelineEventOut
 from qingshan.web.schemas.registry import (
+    AmountIn,
+    EditOut,
+    EditRefused,
+    EnterpriseIn,
     EnterpriseOut,
     ImportRefused,
     ImportReport,
+    PermitIn,
+    RegionIn,
     RegionOut,
+    RegistryDetailOut,
     RegistryImportOut,
     RegistrySiteOut,
     RejectIn,
+    SiteIn,
+    TargetIn,
+    UnitIn,
     UnitOut,
 )
 
@@ -264,7 +294,7 @@ def reject(
 
 @router.get("/registry/regions", response_model=list[RegionOut])
 def list_regions(
-    p: Principal = Depends(require(*REGISTRY_EDITORS)), s: Session = Depends(read_db)
+    p: Principal = Depends(require(*REGISTRY_READERS)), s: Session = Depends(read_db)
 ) -> list[RegionOut]:
     """Every registered region by code, and whether it has an outline."""
     outlined = set(regions.boundary_codes(s))
@@ -283,7 +313,7 @@ def list_regions(
 
 @router.get("/registry/units", response_model=list[UnitOut])
 def list_units(
-    p: Principal = Depends(require(*REGISTRY_EDITORS)), s: Session = Depends(read_db)
+    p: Principal = Depends(require(*REGISTRY_READERS)), s: Session = Depends(read_db)
 ) -> list[UnitOut]:
     """Every organisational unit (责任单位) by code."""
     return [
@@ -303,7 +333,7 @@ def list_units(
 
 @router.get("/registry/enterprises", response_model=list[EnterpriseOut])
 def list_enterprises(
-    p: Principal = Depends(require(*REGISTRY_EDITORS)), s: Session = Depends(read_db)
+    p: Principal = Depends(require(*REGISTRY_READERS)), s: Session = Depends(read_db)
 ) -> list[EnterpriseOut]:
     """Every registered enterprise by credit code."""
     return [
@@ -322,7 +352,7 @@ def list_enterprises(
 
 @router.get("/registry/sites", response_model=list[RegistrySiteOut])
 def list_sites(
-    p: Principal = Depends(require(*REGISTRY_EDITORS)), s: Session = Depends(read_db)
+    p: Principal = Depends(require(*REGISTRY_READERS)), s: Session = Depends(read_db)
 ) -> list[RegistrySiteOut]:
     """Every registered site by kind and code (outlets with their enterprise's credit code)."""
     return [
@@ -337,3 +367,317 @@ def list_sites(
         )
         for site, credit in sites.list_sites(s)
     ]
+
+
+# ---------------------------------------------------------------------------- detail and edit
+# Detail routes admit every role and answer 404 for a record the caller may not see (the
+# service decides, as for a record that does not exist); edits are the bureau's editors'.
+# Every edit goes through the registry service of its entity, which checks each field and
+# records the change (audit + timeline); a refusal is 422 naming the field, and the request's
+# transaction is rolled back, so nothing is written.
+
+# Every write route here commits before its answer is sent (``scope="function"``): with the
+# default scope FastAPI ends a yield dependency after the response, so a page's next request
+# could read the registry before the change was committed.
+_REFUSED: dict[int | str, dict[str, Any]] = {
+    422: {"model": EditRefused, "description": "a field is refused: nothing written"}
+}
+Key = Annotated[str, Path(min_length=1, max_length=100, pattern=ENTITY_ID_PATTERN)]
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    try:
+        yield
+    except (RegistryNotFound, RegistryConflict):
+        raise
+    except RegistryError as exc:
+        body = EditRefused(message=str(exc), field=exc.field)
+        raise HTTPException(422, body.model_dump()) from None
+
+
+def _detail_out(p: Principal, d: detail.Detail) -> RegistryDetailOut:
+    editable = p.role in (DEVICE_ADMINS if d.entity_type == "device" else REGISTRY_EDITORS)
+    return RegistryDetailOut(
+        entity_type=d.entity_type,
+        key=d.key,
+        record=d.record,
+        related=d.related,
+        timeline=None
+        if d.timeline is None
+        else [
+            TimelineEventOut(
+                id=e.id,
+                at=e.at,
+                action=e.action,
+                summary=e.summary,
+                actor=e.actor_name,
+                actor_role=e.actor_role,
+                actor_unit=e.actor_unit,
+                before=timeline.decode(e.before),
+                after=timeline.decode(e.after),
+            )
+            for e in d.timeline
+        ],
+        attachments=[attachment_out(link, att) for link, att in d.attachments],
+        editable=editable,
+    )
+
+
+def _edited(s: Session, p: Principal, entity_type: str, key: str, outcome: str) -> EditOut:
+    return EditOut(outcome=outcome, detail=_detail_out(p, detail.DETAILS[entity_type](s, p, key)))
+
+
+@router.get("/registry/regions/{code}", response_model=RegistryDetailOut)
+def region_detail(
+    code: Key, p: Principal = Depends(require(*READERS)), s: Session = Depends(read_db)
+) -> RegistryDetailOut:
+    """A region: its fields, outline state, sub-regions, plan targets, timeline, files."""
+    return _detail_out(p, detail.region_detail(s, p, code))
+
+
+@router.get(
+    "/registry/regions/{code}/boundary",
+    response_class=Response,
+    responses={200: {"content": {"application/geo+json": {}}}},
+)
+def region_boundary(
+    code: Key, p: Principal = Depends(require(*READERS)), s: Session = Depends(read_db)
+) -> Response:
+    """The region's recorded outline as a GeoJSON geometry (WGS-84)."""
+    return Response(detail.region_outline(s, p, code), media_type="application/geo+json")
+
+
+@router.put("/registry/regions/{code}", response_model=EditOut, responses=_REFUSED)
+def edit_region(
+    request: Request,
+    code: Key,
+    body: RegionIn,
+    p: Principal = Depends(require(*REGISTRY_EDITORS)),
+    s: Session = Depends(write_db, scope="function"),
+) -> EditOut:
+    """Change a region's name, level or parent."""
+    rec = regions.RegionRecord(code, body.name, body.parent_code, body.level)
+    with _refusals():
+        if s.get(Region, code) is None:
+            raise RegistryNotFound(f"区划代码 {code} 不存在", "code")
+        _, outcome = regions.save_region(s, p, rec, client=client_of(request))
+    return _edited(s, p, "region", code, outcome)
+
+
+@router.put(
+    "/registry/regions/{code}/boundary",
+    response_model=EditOut,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/geo+json": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+    responses=_REFUSED,
+)
+def replace_boundary(
+    request: Request,
+    code: Key,
+    file_name: str = Query(..., min_length=1, max_length=255, description="the file's name"),
+    source: str | None = Query(None, max_length=500, description="出处、许可"),
+    body: bytes = Depends(upload_body),
+    p: Principal = Depends(require(*REGISTRY_EDITORS)),
+    s: Session = Depends(write_db, scope="function"),
+) -> EditOut:
+    """Replace a region's outline with an uploaded GeoJSON file (a Polygon or MultiPolygon,
+    a Feature, or a FeatureCollection of one feature; WGS-84 longitude/latitude inside
+    China). The file is kept as the region's ``boundary`` evidence beside the change."""
+    with _refusals():
+        if s.get(Region, code) is None:
+            raise RegistryNotFound(f"区划代码 {code} 不存在", "code")
+        try:
+            raw = body.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise RegistryError(f"边界文件 {file_name} 不是 UTF-8 文本", "geometry") from None
+        geometry = regions.geometry_from_geojson(raw, f"边界文件 {file_name}")
+        outcome = regions.set_boundary(
+            s, p, code, geometry, source=source or None, client=client_of(request)
+        )
+        attachments.add(
+            s,
+            AttachmentStore.of(ctx(request).settings),
+            p,
+            body,
+            file_name=file_name,
+            entity_type="region",
+            entity_id=code,
+            evidence="boundary",
+        )
+    return _edited(s, p, "region", code, outcome)
+
+
+@router.put("/registry/regions/{code}/targets", response_model=EditOut, responses=_REFUSED)
+def edit_target(
+    request: Request,
+    code: Key,
+    body: TargetIn,
+    p: Principal = Depends(require(*REGISTRY_EDITORS)),
+    s: Session = Depends(write_db, scope="function"),
+) -> EditOut:
+    """Set one plan target (考核目标) of the region, by indicator and first year."""
+    rec = regions.TargetRecord(
+        region_code=code,
+        indicator=body.indicator.strip(),
+        year_from=body.year_from,
+        value=body.value.strip(),
+        unit=body.unit.strip(),
+        source=body.source.strip(),
+        comparison=body.comparison,
+        year_to=body.year_to,
+    )
+    with _refusals():
+        if s.get(Region, code) is None:
+            raise RegistryNotFound(f"区划代码 {code} 不存在", "code")
+        outcome = regions.save_target(s, p, rec, client=client_of(request))
+    return _edited(s, p, "region", code, outcome)
+
+
+@router.get("/registry/units/{code:path}", response_model=RegistryDetailOut)
+def unit_detail(
+    code: Key, p: Principal = Depends(require(*READERS)), s: Session = Depends(read_db)
+) -> RegistryDetailOut:
+    """An organisational unit (责任单位) with its sub-units, timeline and files."""
+    return _detail_out(p, detail.unit_detail(s, p, code))
+
+
+@router.put("/registry/units/{code:path}", response_model=EditOut, responses=_REFUSED)
+def edit_unit(
+    request: Request,
+    code: Key,
+    body: UnitIn,
+    p: Principal = Depends(require(*REGISTRY_EDITORS)),
+    s: Session = Depends(write_db, scope="function"),
+) -> EditOut:
+    rec = units.UnitRecord(
+        code, body.name, body.kind, body.region_code, body.parent_code, body.contact, body.phone
+    )
+    with _refusals():
+        if s.get(OrgUnit, code) is None:
+            raise RegistryNotFound(f"单位代码 {code} 不存在", "code")
+        _, outcome = units.save_unit(s, p, rec, client=client_of(request))
+    return _edited(s, p, "org_unit", code, outcome)
+
+
+@router.get("/registry/enterprises/{credit_code}", response_model=RegistryDetailOut)
+def enterprise_detail(
+    credit_code: Key, p: Principal = Depends(require(*READERS)), s: Session = Depends(read_db)
+) -> RegistryDetailOut:
+    """An enterprise (一企一档) with its outlets, permits, timeline and files."""
+    return _detail_out(p, detail.enterprise_detail(s, p, credit_code))
+
+
+@router.put("/registry/enterprises/{credit_code}", response_model=EditOut, responses=_REFUSED)
+def edit_enterprise(
+    request: Request,
+    credit_code: Key,
+    body: EnterpriseIn,
+    p: Principal = Depends(require(*REGISTRY_EDITORS)),
+    s: Session = Depends(write_db, scope="function"),
+) -> EditOut:
+    rec = enterprises.EnterpriseRecord(credit_code=credit_code, **body.model_dump())
+    with _refusals():
+        if enterprises.by_credit_code(s, credit_code) is None:
+            raise RegistryNotFound(f"统一社会信用代码 {credit_code} 未登记", "credit_code")
+        row, outcome = enterprises.save_enterprise(s, p, rec, client=client_of(request))
+    return _edited(s, p, "enterprise", row.credit_code or credit_code, outcome)
+
+
+@router.get("/registry/sites/{code:path}", response_model=RegistryDetailOut)
+def site_detail(
+    code: Key, p: Principal = Depends(require(*READERS)), s: Session = Depends(read_db)
+) -> RegistryDetailOut:
+    """A site of any kind with its kind's attributes, devices, timeline and files."""
+    return _detail_out(p, detail.site_detail(s, p, code))
+
+
+@router.put("/registry/sites/{code:path}", response_model=EditOut, responses=_REFUSED)
+def edit_site(
+    request: Request,
+    code: Key,
+    body: SiteIn,
+    p: Principal = Depends(require(*REGISTRY_EDITORS)),
+    s: Session = Depends(write_db, scope="function"),
+) -> EditOut:
+    """Change a site; an attribute of another kind is refused (e.g. 声环境功能区 on a
+    surface-water section)."""
+    rec = sites.SiteRecord(code=code, **body.model_dump())
+    with _refusals():
+        if s.scalar(select(Site.id).where(Site.code == code)) is None:
+            raise RegistryNotFound(f"点位编码 {code} 不存在", "code")
+        _, outcome = sites.save_site(s, p, rec, client=client_of(request))
+    return _edited(s, p, "site", code, outcome)
+
+
+@router.get("/registry/permits/{number:path}", response_model=RegistryDetailOut)
+def permit_detail(
+    number: Key, p: Principal = Depends(require(*READERS)), s: Session = Depends(read_db)
+) -> RegistryDetailOut:
+    """A discharge permit with its limits per outlet and pollutant and its annual amounts."""
+    return _detail_out(p, detail.permit_detail(s, p, number))
+
+
+@router.put("/registry/permits/{number:path}", response_model=EditOut, responses=_REFUSED)
+def edit_permit(
+    request: Request,
+    number: Key,
+    body: PermitIn,
+    p: Principal = Depends(require(*REGISTRY_EDITORS)),
+    s: Session = Depends(write_db, scope="function"),
+) -> EditOut:
+    """Change a permit: its class, validity and note, and its whole limit and annual-amount
+    tables (a re-issued permit replaces them), in one transaction."""
+    client = client_of(request)
+    with _refusals():
+        row = permits.permit_by_number(s, number)
+        if row is None:
+            raise RegistryNotFound(f"许可证 {number} 未登记", "number")
+        ent = s.get(Enterprise, row.enterprise_id)
+        assert ent is not None
+        rec = permits.PermitRecord(
+            number=number,
+            enterprise=ent.credit_code or "",
+            management_class=body.management_class,
+            valid_from=body.valid_from,
+            valid_to=body.valid_to,
+            note=body.note,
+        )
+        outcomes = [
+            permits.save_permit(s, p, rec, client=client)[1],
+            permits.save_limits(
+                s,
+                p,
+                number,
+                [permits.LimitRecord(**x.model_dump()) for x in body.limits],
+                client=client,
+            ),
+            permits.save_annual_amounts(
+                s,
+                p,
+                number,
+                [_amount(x) for x in body.amounts],
+                client=client,
+            ),
+        ]
+    changed = any(o != "unchanged" for o in outcomes)
+    return _edited(s, p, "permit", number, "updated" if changed else "unchanged")
+
+
+def _amount(x: AmountIn) -> permits.AmountRecord:
+    if x.year is None:
+        raise RegistryError(f"污染物 {x.pollutant} 的年许可排放量须填写年度", "year")
+    return permits.AmountRecord(x.pollutant, x.year, x.amount, x.unit)
+
+
+@router.get("/registry/devices/{mn}", response_model=RegistryDetailOut)
+def device_detail(
+    mn: Key, p: Principal = Depends(require(*READERS)), s: Session = Depends(read_db)
+) -> RegistryDetailOut:
+    """A device's registry record and its changes (never its password or SM4 key); devices
+    are edited on the devices page (administrators)."""
+    return _detail_out(p, detail.device_detail(s, p, mn))

@@ -49,9 +49,10 @@ const NAV = [
   ["plans", "规划指标", "plans"], ["registry", "登记管理", "registry"],
   ["public", "信息公开", "public"],
 ];
-// Pages only some roles may use (the registry is the bureau's: administrators and staff).
+// Pages only some roles may use (the registry is the bureau's: administrators and staff edit,
+// leaders read).
 const NAV_ROLES = {
-  registry: ["admin", "staff"],
+  registry: ["admin", "staff", "leader"],
   plans: ["admin", "staff", "unit", "grid", "leader"],
   cases: ["admin", "staff", "unit", "grid", "leader"],
 };
@@ -67,13 +68,26 @@ export async function header(active, { requireLogin = true } = {}) {
   const links = NAV.filter(([, , key]) => m.role !== "enterprise" || key !== "cockpit")
     .filter(([, , key]) => !NAV_ROLES[key] || NAV_ROLES[key].includes(m.role))
     .map(([href, label, key]) => `<a href="${href}" class="${key === active ? "active" : ""}">${label}</a>`).join("");
-  el.innerHTML = `<div class="brand">青山 · 生态环境监管平台</div><nav>${links}</nav>
+  const inbox = m.authenticated
+    ? `<a href="inbox" id="nav-inbox" class="${active === "inbox" ? "active" : ""}">消息<span class="badge" id="unread" hidden></span></a>` : "";
+  el.innerHTML = `<div class="brand">青山 · 生态环境监管平台</div><nav>${links}${inbox}</nav>
     <div class="user">${m.authenticated ? `<span id="who">${esc(m.username)}（${esc(m.role_label)}）</span>
     <button id="logout">退出</button>` : `<a href="login">登录</a>`}</div>`;
   document.body.prepend(el);
   const btn = el.querySelector("#logout");
   if (btn) btn.addEventListener("click", async () => { await api("auth/logout", { method: "POST" }); location.href = "login"; });
+  if (m.authenticated && active !== "inbox") {
+    api("inbox?unread_only=true&limit=1").then((d) => refreshUnread(d.unread)).catch(() => {});
+  }
   return m;
+}
+
+// The header's unread-message count (hidden at zero).
+export function refreshUnread(n) {
+  const b = document.getElementById("unread");
+  if (!b) return;
+  b.textContent = String(n);
+  b.hidden = !n;
 }
 
 export function isoLocal(d) {

@@ -5,18 +5,21 @@ import { api, esc, fmtTime, header, whoami } from "./common.js";
 const m = await header("registry");
 let current = null; // the import shown in the report panel
 
-const cells = (row) => row.map((c) => `<td>${esc(c ?? "—")}</td>`).join("");
+const cells = (row) => row.map((c) => (c && c.html ? `<td>${c.html}</td>` : `<td>${esc(c ?? "—")}</td>`)).join("");
 function fill(id, rows) {
   document.querySelector(`#${id} tbody`).innerHTML = rows.map((r) => `<tr>${cells(r)}</tr>`).join("");
 }
+// The first cell of each list opens the record's detail page.
+const item = (type, key) => (key ? { html: `<a href="registry-item?type=${type}&key=${encodeURIComponent(key)}">${esc(key)}</a>` } : null);
+const EDITOR = ["admin", "staff"].includes(m && m.role);
 
 async function loadLists() {
   const [regions, units, enterprises, sites] = await Promise.all(
     ["regions", "units", "enterprises", "sites"].map((w) => api("registry/" + w)));
-  fill("regions", regions.map((r) => [r.code, r.name, r.level_label, r.parent_code, r.has_boundary ? "有" : "无"]));
-  fill("units", units.map((u) => [u.code, u.name, u.kind_label, u.region_code, u.contact]));
-  fill("enterprises", enterprises.map((e) => [e.credit_code, e.name, e.industry, e.control_level, e.permit_class]));
-  fill("sites", sites.map((s) => [s.code, s.name, s.kind_label, s.region_code, s.control_level]));
+  fill("regions", regions.map((r) => [item("region", r.code), r.name, r.level_label, r.parent_code, r.has_boundary ? "有" : "无"]));
+  fill("units", units.map((u) => [item("org_unit", u.code), u.name, u.kind_label, u.region_code, u.contact]));
+  fill("enterprises", enterprises.map((e) => [item("enterprise", e.credit_code), e.name, e.industry, e.control_level, e.permit_class]));
+  fill("sites", sites.map((s) => [item("site", s.code), s.name, s.kind_label, s.region_code, s.control_level]));
 }
 
 async function loadImports() {
@@ -71,7 +74,12 @@ async function act(path, body) {
   }
 }
 
-if (m) {
+if (m && !EDITOR) {
+  // leaders read the registry; uploading and importing are the bureau's
+  document.getElementById("upload-panel").hidden = true;
+  document.getElementById("imports-panel").hidden = true;
+  await loadLists();
+} else if (m) {
   document.getElementById("upload-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const err = document.getElementById("upload-error");
