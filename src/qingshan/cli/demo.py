@@ -32,6 +32,8 @@ from qingshan.demo.loader import (
 )
 from qingshan.demo.synth import SynthError
 from qingshan.roles import CLI
+from qingshan.services.plans import LoadResult, PlanError
+from qingshan.services.plans import tasks as plan_tasks
 from qingshan.services.registry import seed_factors
 from qingshan.settings import Settings, get_settings
 from qingshan.simulator.live import bjt_now
@@ -213,8 +215,9 @@ def demo_command(
             seed=seed,
         )
         case_rows = load_cases(engine)
+        plan = _load_plan(engine)
         summary = counts(engine)
-    except (DatabaseURLError, DemoLoadError, SynthError, DistrictDataError) as exc:
+    except (DatabaseURLError, DemoLoadError, SynthError, DistrictDataError, PlanError) as exc:
         raise fail(str(exc), 2) from None
     except OperationalError as exc:
         raise fail(f"database error: {exc.orig}", 2) from None
@@ -223,6 +226,12 @@ def demo_command(
         f"  case ledgers (示例数据, 4 inspection rounds): {case_rows['created']} cases created, "
         f"{case_rows['updated']} updated, {case_rows['unchanged']} unchanged "
         "(qingshan case stats)"
+    )
+    verb = "loaded" if plan.created else "already loaded, unchanged"
+    console.print(
+        f"  plan {plan.template_id} (崆峒区“十四五”生态环境保护规划): {verb}, "
+        f"{plan.indicators} indicators; the cockpit's good-day target comes from it "
+        f"(qingshan plan status {plan.template_id})"
     )
     _detect_sources(engine, console)
     if no_live:
@@ -246,6 +255,16 @@ def demo_command(
         if alarm_thread is not None:
             alarm_thread.stop()
         engine.dispose()
+
+
+DEMO_PLAN = "kongtong-14th"
+
+
+def _load_plan(engine: Engine) -> LoadResult:
+    """The district's own plan, through the same service as `qingshan plan load` (idempotent:
+    a second `demo` run finds it loaded and changes nothing)."""
+    with session_scope(engine) as s:
+        return plan_tasks.load(s, CLI, DEMO_PLAN)
 
 
 def _detect_sources(engine: Engine, console: Console) -> None:
