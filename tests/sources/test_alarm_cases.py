@@ -21,8 +21,8 @@ from qingshan.storage.models_cases import CaseItem
 from qingshan.storage.models_casework import TimelineEvent
 from qingshan.storage.models_sources import SourceEpisode
 
-from .conftest import obs
-from .test_source_alarms import NEXT_MIDNIGHT, H, detect, users
+from .conftest import H, obs
+from .test_source_alarms import NEXT_MIDNIGHT, detect, users
 
 
 def alarm_cases(engine: Engine) -> dict[int, tuple[str, str]]:
@@ -106,7 +106,8 @@ def test_clearing_and_confirming_closes_episode_and_case(
             )
         ).all()
         assert any(
-            "已关闭" in e.summary and "已核实：脱硫剂供应中断" in (e.after or "") for e in events
+            "已关闭" in (e.summary or "") and "已核实：脱硫剂供应中断" in (e.after or "")
+            for e in events
         ), [e.summary for e in events]
     # the other order: confirmed while the condition goes on, closed when the data clear it
     later = NEXT_MIDNIGHT + 5 * H  # 05:00 CST: nothing since 23:00 → offline
