@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from qingshan.clock import from_cst
 from qingshan.demo import loader as dl
@@ -17,6 +17,7 @@ from qingshan.roles import CLI
 from qingshan.services.sources import alarms, stats
 from qingshan.storage import partitions
 from qingshan.storage.db import session_scope
+from qingshan.storage.models_cases import CaseItem
 
 ANCHOR = datetime(2026, 12, 3)  # CST, the demo scenario's "now"
 
@@ -33,6 +34,17 @@ def test_demo_episodes_are_detected(engine: Engine) -> None:
         found = alarms.episodes_json(s, alarms.list_episodes(s, CLI))
         period = stats.period(date(2026, 12, 1), date(2026, 12, 2), ANCHOR)
         by_name = {e.credit_code: e for e in stats.source_stats(s, CLI, period)}
+        # each alarm episode (not the hints) opened one automatic-alarm case at its outlet
+        cased = {
+            (c.episode_id, c.site_id, c.origin, c.state)
+            for c in s.scalars(select(CaseItem).where(CaseItem.episode_id.is_not(None)))
+        }
+    alarm_eps = {
+        (e["id"], e["site_id"], "automatic_alarm", "alarmed")
+        for e in found
+        if e["kind"] in alarms.ALARM_KINDS
+    }
+    assert cased == alarm_eps and len(cased) == 2
     exceed = {(e["outlet"], e["pollutant"]) for e in found if e["kind"] == "exceedance"}
     assert exceed == {("E09/DA001", "a21002")}  # calibration reads (2 × limit) are not
     (nox,) = [e for e in found if e["kind"] == "exceedance"]

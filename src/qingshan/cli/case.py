@@ -17,6 +17,7 @@ from qingshan.roles import CLI
 from qingshan.services import timeline
 from qingshan.services.cases import core, escalation, ledger, letters, stats, vocab
 from qingshan.services.errors import ServiceError
+from qingshan.services.sources import alarms
 
 app = typer.Typer(
     help="督察整改、信访、巡查案件：台账导入导出、统计、查询、办理", no_args_is_help=True
@@ -211,6 +212,22 @@ def fire_command(
         return core.state_label(c)
 
     typer.echo(f"案件 {code} 现为「{in_session(db, run)}」", err=True)
+
+
+@app.command("confirm")
+def confirm_command(
+    code: str = typer.Argument(..., help="自动监控报警案件的编号"),
+    note: str = typer.Option(..., "--note", help="核实情况"),
+    db: str | None = DB,
+) -> None:
+    """核实确认报警案件的报警事件；报警已恢复的，事件和案件随即关闭。"""
+
+    def run(s: Session) -> str:
+        row = alarms.confirm_case(s, CLI, code, note)
+        state = core.state_label(core.get(s, CLI, code))
+        return f"报警事件 {row.id}：{alarms.STATUS_LABELS[row.status]}；案件 {code} 现为「{state}」"
+
+    typer.echo(in_session(db, run), err=True)
 
 
 @app.command("letter")

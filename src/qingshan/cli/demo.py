@@ -272,14 +272,15 @@ def _detect_sources(engine: Engine, console: Console) -> None:
     from qingshan.services.sources import alarms
 
     with session_scope(engine) as ss:
-        alarms.detect(ss)
+        found = alarms.detect(ss)
         rows = alarms.list_episodes(ss, CLI, open_only=True)
         kinds: dict[str, int] = {}
         for r in rows:
             kinds[alarms.KIND_LABELS[r.kind]] = kinds.get(alarms.KIND_LABELS[r.kind], 0) + 1
     listed = "，".join(f"{k} {n}" for k, n in sorted(kinds.items())) or "无"
     console.print(
-        f"  污染源监管：未关闭的报警和线索事件 {len(rows)} 个（{listed}）；qingshan source alarms"
+        f"  污染源监管：未关闭的报警和线索事件 {len(rows)} 个（{listed}）；qingshan source alarms；"
+        f"新开自动监控报警案件 {found.cases_opened} 件（qingshan case list --origin 自动监控）"
     )
 
 

@@ -32,10 +32,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from qingshan.storage import models_registry  # noqa: F401  (org_unit, which cases refer to)
+from qingshan.storage import (
+    models_registry,  # noqa: F401  (org_unit, which cases refer to)
+    models_sources,  # noqa: F401  (source_episode, alarm cases)
+)
 from qingshan.storage.models import Base
 
-CASE_KINDS = ("problem", "complaint", "patrol")
+CASE_KINDS = ("problem", "complaint", "patrol", "alarm")
 CASE_ORIGINS = (
     "central_inspection",
     "provincial_inspection",
@@ -44,6 +47,7 @@ CASE_ORIGINS = (
     "grid_patrol",
     "river_patrol",
     "enforcement",
+    "automatic_alarm",
 )
 WARNING_LEVELS = ("blue", "yellow", "red")
 ACCOUNTABILITY_STEPS = ("通报", "约谈", "问责")
@@ -94,6 +98,8 @@ class CaseItem(Base):
     warning: Mapped[str | None] = mapped_column(String(8))  # 蓝 / 黄 / 红 单
     supervised_on: Mapped[date | None] = mapped_column(Date)  # 挂牌督办
     note: Mapped[str | None] = mapped_column(Text)
+    # the alarm episode (source_episode) an automatic-alarm case was opened for: one case each
+    episode_id: Mapped[int | None] = mapped_column(ForeignKey("source_episode.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime)
     created_by: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
@@ -104,6 +110,7 @@ class CaseItem(Base):
         CheckConstraint("round IS NULL OR round >= 1", name="round"),
         CheckConstraint("extended_days >= 0", name="extended_days"),
         Index("ix_case_item_stats", "origin", "round", "kind"),
+        Index("ix_case_item_episode_id", "episode_id", unique=True),
     )
 
 

@@ -33,6 +33,8 @@ from qingshan.workdays import add_period
 from qingshan.workflow import Workflow, may_start
 
 ENTITY = "case"
+ALARM_ORIGIN = "automatic_alarm"
+ALARM_CLOSE = "close"  # the transition of the alarm workflow that only the episode fires
 CASE_MANAGERS = permissions.CASE_MANAGERS  # edit, extend, supervise, accountability, import
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9\-_.（）()\u4e00-\u9fff]{1,64}$")
 NATIONAL_ID = re.compile(r"^[A-Z0-9]{6,40}$")
@@ -400,6 +402,7 @@ def snapshot(s: Session, case: CaseItem) -> dict[str, Any]:
         "warning",
         "supervised_on",
         "note",
+        "episode_id",
     )
     out: dict[str, Any] = {}
     for k in keys:
@@ -413,10 +416,20 @@ def snapshot(s: Session, case: CaseItem) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- opening
 
 
-def open_case(s: Session, actor: Principal, inp: CaseInput, *, warn: bool = True) -> CaseItem:
+def open_case(
+    s: Session,
+    actor: Principal,
+    inp: CaseInput,
+    *,
+    warn: bool = True,
+    episode_id: int | None = None,
+) -> CaseItem:
     """Open a case (交办 / 登记 / 发现) and start its workflow (``warn``: schedule its deadline
-    warnings now; a ledger import does so once the row's state is set)."""
+    warnings now; a ledger import does so once the row's state is set). ``episode_id``: the
+    alarm episode an automatic-alarm case is opened for (:mod:`.alarm`, the only caller)."""
     values = _checked(s, inp, existing=None)
+    if (values["origin"] == ALARM_ORIGIN) != (episode_id is not None):
+        raise CaseError("自动监控报警案件只能由报警事件自动生成", "origin")
     workflow = vocab.KIND_WORKFLOWS[values["kind"]]
     allowed = may_start(wfs.definition(workflow), str(actor.role), role_label=actor.role_label)
     if not allowed:  # before anything is written: a refusal leaves no half-opened case
@@ -438,6 +451,7 @@ def open_case(s: Session, actor: Principal, inp: CaseInput, *, warn: bool = True
         created_at=now,
         created_by=actor.user_id,
         updated_at=now,
+        episode_id=episode_id,
         **values,
     )
     s.add(case)
@@ -532,10 +546,14 @@ def fire(
     *,
     fields: dict[str, Any] | None = None,
     note: str | None = None,
+    by_episode: bool = False,
 ) -> CaseItem:
     """Take a case along a transition of its workflow, if the rules and the case's units
-    allow the actor."""
+    allow the actor. An alarm case is closed only through its episode (``by_episode``, from
+    :mod:`.alarm`): closing it by hand would leave the episode open."""
     case = get(s, actor, code)
+    if case.episode_id is not None and transition == ALARM_CLOSE and not by_episode:
+        raise CaseError("报警案件在报警恢复并经核实确认后自动关闭：请确认报警事件（核实确认）")
     wf = workflow_of(case)
     t = wf.transitions.get(transition)
     if t is not None and actor.role == Role.UNIT and t.units:

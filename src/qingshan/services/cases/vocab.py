@@ -18,8 +18,14 @@ ORIGIN_LABELS: dict[str, str] = {
     "grid_patrol": "网格巡查",
     "river_patrol": "河湖长巡河",
     "enforcement": "执法检查",
+    "automatic_alarm": "自动监控报警",
 }
-KIND_LABELS: dict[str, str] = {"problem": "问题", "complaint": "信访件", "patrol": "巡查问题"}
+KIND_LABELS: dict[str, str] = {
+    "problem": "问题",
+    "complaint": "信访件",
+    "patrol": "巡查问题",
+    "alarm": "报警",
+}
 # An origin's kinds; the first is the default. An inspection's complaints are its
 # 督察转办信访件 (with their national id).
 ORIGIN_KINDS: dict[str, tuple[str, ...]] = {
@@ -30,12 +36,14 @@ ORIGIN_KINDS: dict[str, tuple[str, ...]] = {
     "grid_patrol": ("patrol",),
     "river_patrol": ("patrol",),
     "enforcement": ("problem",),
+    "automatic_alarm": ("alarm",),
 }
 INSPECTIONS = ("central_inspection", "provincial_inspection")
 KIND_WORKFLOWS: dict[str, str] = {
     "problem": "inspection_rectification",
     "complaint": "complaint",
     "patrol": "patrol",
+    "alarm": "alarm",
 }
 CHANNELS = ("12369", "来信", "来访", "电话", "网络", "督察转办")
 CATEGORIES = ("大气", "水", "土壤", "噪声", "固体废物", "生态", "辐射", "其他")
@@ -48,6 +56,7 @@ CODE_PREFIX: dict[str, str] = {
     "grid_patrol": "WG",
     "river_patrol": "HZ",
     "enforcement": "ZF",
+    "automatic_alarm": "BJ",
 }
 assert set(ORIGIN_LABELS) == set(CASE_ORIGINS) and set(KIND_LABELS) == set(CASE_KINDS)
 
@@ -69,6 +78,8 @@ def origin_of(text: str) -> str:
         "网格": "grid_patrol",
         "河长巡河": "river_patrol",
         "执法": "enforcement",
+        "自动监控": "automatic_alarm",
+        "报警": "automatic_alarm",
     }
     if t in aliases:
         return aliases[t]

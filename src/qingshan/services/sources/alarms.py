@@ -16,6 +16,8 @@ the statistics of :mod:`.stats` and the hints of
 * an episode is ``cleared`` when data show the condition ended (a judged period after it; a
   record after an outage), and ``closed`` when it is cleared **and** a person confirmed it
   (:func:`confirm`, in either order). Confirmation is written to the timeline.
+* every alarm episode opens one case (origin 自动监控报警, :mod:`qingshan.services.cases.alarm`),
+  which closes when the episode closes; :func:`confirm_case` confirms a case's episode.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from sqlalchemy.orm import Session
 from qingshan.clock import to_cst, utcnow
 from qingshan.roles import CLI, Principal, Role
 from qingshan.services import notifications, permissions, timeline
+from qingshan.services.cases import alarm as alarm_cases
+from qingshan.services.cases import core as cases
 from qingshan.services.errors import NotFound, ServiceError
 from qingshan.services.sources import stats
 from qingshan.standards import supervision as sv
@@ -91,6 +95,21 @@ class DetectSummary:
     updated: int = 0
     cleared: int = 0
     notified: int = 0
+    cases_opened: int = 0
+    cases_closed: int = 0
+
+
+def _case(s: Session, row: SourceEpisode, summary: DetectSummary) -> None:
+    """Open the alarm episode's case if it has none; close it once the episode closed."""
+    if row.kind not in ALARM_KINDS:
+        return
+    if alarm_cases.case_of(s, row.id) is None:
+        alarm_cases.open_for_episode(s, row)
+        summary.cases_opened += 1
+    case = alarm_cases.case_of(s, row.id)
+    if row.status == "closed" and case is not None and "closed" not in cases.state_tags(case):
+        alarm_cases.close_for_episode(s, alarm_cases.DETECTION, row)
+        summary.cases_closed += 1
 
 
 def _text(x: Fraction | Any) -> str:
@@ -236,6 +255,7 @@ def detect(
                 site = s.get(Site, f.site_id)
                 assert site is not None and site.enterprise is not None
                 summary.notified += _notify(s, row, site, site.enterprise.name)
+                _case(s, row, summary)
             continue
         before = (row.last_at, row.ended_at, row.periods, row.peak_value)
         if f.kind == "offline" or f.start == row.started_at:
@@ -254,6 +274,8 @@ def detect(
             row.status = _status(row)
             row.updated_at = stamp
             summary.updated += 1
+        if row.status != "closed" or before[1] is None:
+            _case(s, row, summary)  # also episodes stored before their case could be opened
     # open offline episodes whose device sends again
     for row in s.scalars(
         select(SourceEpisode).where(
@@ -265,6 +287,7 @@ def detect(
             row.ended_at, row.updated_at = back, stamp
             row.status = _status(row)
             summary.cleared += 1
+            _case(s, row, summary)
     return summary
 
 
@@ -344,6 +367,7 @@ def confirm(s: Session, principal: Principal, episode_id: int, note: str) -> Sou
     row.confirm_note = text
     row.status = _status(row)
     row.updated_at = row.confirmed_at
+    alarm_cases.close_for_episode(s, principal, row)
     timeline.record(
         s,
         principal,
@@ -355,6 +379,15 @@ def confirm(s: Session, principal: Principal, episode_id: int, note: str) -> Sou
         after=episode_json(row),
     )
     return row
+
+
+def confirm_case(s: Session, principal: Principal, code: str, note: str) -> SourceEpisode:
+    """Confirm from an alarm case: the case's episode is confirmed (:func:`confirm`), which
+    closes both once the condition has cleared."""
+    case = cases.get(s, principal, code)
+    if case.episode_id is None:
+        raise EpisodeError(f"案件 {code} 不是自动监控报警案件，没有报警事件可确认")
+    return confirm(s, principal, case.episode_id, note)
 
 
 def episode_json(row: SourceEpisode) -> dict[str, Any]:

@@ -5,7 +5,7 @@ import { api, esc, header } from "./common.js";
 const ORIGINS = {
   central_inspection: "中央生态环境保护督察", provincial_inspection: "省级生态环境保护督察",
   warning_film: "警示片披露问题", hotline: "12369 / 信访举报", grid_patrol: "网格巡查",
-  river_patrol: "河湖长巡河", enforcement: "执法检查",
+  river_patrol: "河湖长巡河", enforcement: "执法检查", automatic_alarm: "自动监控报警",
 };
 const WARN = { blue: "蓝单", yellow: "黄单", red: "红单" };
 
