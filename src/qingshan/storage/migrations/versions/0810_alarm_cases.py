@@ -1,6 +1,6 @@
 """alarm cases: origin automatic_alarm, kind alarm, case_item.episode_id (issues 13 × 14)
 
-Revision ID: 0710_alarm_cases
+Revision ID: 0810_alarm_cases
 Revises: 0800_plans
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0710_alarm_cases"
+revision = "0810_alarm_cases"
 down_revision: str | None = "0800_plans"
 branch_labels = None
 depends_on = None
