@@ -276,7 +276,7 @@ class _Connection(asyncio.Protocol):
     def _pump(self) -> None:
         self.pump_scheduled = False
         n = 0
-        while not self.closed and not self._must_wait():
+        while not self.closed and not self._closing() and not self._must_wait():
             if not self.backlog:
                 if not self.inbuf:
                     break
@@ -294,6 +294,11 @@ class _Connection(asyncio.Protocol):
             self._handle(self.backlog.popleft())
             n += 1
         self._update_reading()
+
+    def _closing(self) -> bool:
+        """Cut off or closing: ``connection_lost`` comes a loop turn later, and nothing more
+        of this connection's backlog may be handled (or counted) meanwhile."""
+        return self.transport is not None and self.transport.is_closing()
 
     def _handle(self, ev: Frame | FramingError) -> None:
         gw = self.gw
