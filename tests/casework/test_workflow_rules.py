@@ -31,6 +31,7 @@ PATROL = load("patrol", roles=ROLE_NAMES)
 
 def test_the_shipped_definitions_are_valid() -> None:
     assert shipped_names() == [
+        "alarm",
         "complaint",
         "inspection_rectification",
         "patrol",
