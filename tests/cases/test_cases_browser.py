@@ -13,10 +13,11 @@ import pytest
 from sqlalchemy import select
 
 from casework import files
+from conftest import migrated_sqlite_url
 from qingshan.roles import CLI
 from qingshan.services.accounts import create_user
 from qingshan.services.cases import core
-from qingshan.storage.db import init_db, make_engine, session_scope
+from qingshan.storage.db import make_engine, session_scope
 from qingshan.storage.models import Region
 from qingshan.storage.models_cases import CaseItem
 from qingshan.storage.models_casework import AttachmentLink
@@ -42,8 +43,8 @@ sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} missing: run `make test`", pytrace=False)
-    url = f"sqlite:///{tmp_path_factory.mktemp('casebrowser') / 'web.db'}"
-    engine = init_db(url)
+    url = migrated_sqlite_url(tmp_path_factory.mktemp("casebrowser") / "web.db")
+    engine = make_engine(url)
     with session_scope(engine) as s:
         s.add(Region(code="620802", name="崆峒区", level="county"))
         s.flush()

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from conftest import migrated_sqlite_url
 from qingshan.cli.main import app
 from qingshan.services import scheduler
 from qingshan.storage.db import init_db, make_engine, session_scope
@@ -105,8 +106,8 @@ def test_jobs_commands(db_url: str) -> None:
 
 @pytest.mark.slow
 def test_serve_runs_the_scheduler(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'serve.db'}"
-    engine = init_db(url)
+    url = migrated_sqlite_url(tmp_path / "serve.db")
+    engine = make_engine(url)
     users = make_users(engine)
     with session_scope(engine) as s:
         scheduler.enqueue(s, "notify", {"user_ids": [users["staff"].user_id], "subject": "serve"})

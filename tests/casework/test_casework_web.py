@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from conftest import migrated_sqlite_url
 from qingshan.services import notifications
 from qingshan.settings import get_settings
 from qingshan.storage.db import make_engine, session_factory, session_scope
@@ -31,7 +32,7 @@ def web_db(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, dict[str, int]]]:
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('cw') / 'cw.db'}"
+        url = migrated_sqlite_url(tmp_path_factory.mktemp("cw") / "cw.db")
         yield url, _seeded(url)
         return
     from conftest import create_pg_database, drop_pg_database

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from conftest import create_pg_database, drop_pg_database
+from conftest import create_pg_database, drop_pg_database, migrated_sqlite_url
 from qingshan.cli.main import app
 from qingshan.demo import loader as dl
 from qingshan.demo.district import load_district
@@ -24,7 +24,7 @@ from qingshan.services.reports.content import default_region
 from qingshan.services.rollups import run_rollups
 from qingshan.simulator.drive import SimulateError, make_devices, parse_target
 from qingshan.simulator.profiles import PROFILES, cp_fields
-from qingshan.storage.db import init_db, make_engine, session_factory
+from qingshan.storage.db import make_engine, session_factory
 from qingshan.storage.models import (
     Device,
     Observation,
@@ -127,7 +127,7 @@ def test_demo_no_live_then_reuse_sqlite(tmp_path: Path, monkeypatch: pytest.Monk
 
 def test_day_rollups_equal_the_rollup_service(tmp_path: Path) -> None:
     """The vectorised day roll-ups of the backfill are what run_rollups computes."""
-    engine = init_db(f"sqlite:///{tmp_path / 'q.db'}")
+    engine = make_engine(migrated_sqlite_url(tmp_path / "q.db"))
     d = load_district()
     ids = dl.load_registry(engine, d)
     end = datetime(2026, 1, 20, 6)  # heating season: stopped outlets (F), calibration (C)
@@ -153,7 +153,7 @@ def test_day_rollups_equal_the_rollup_service(tmp_path: Path) -> None:
 def test_demo_load_and_reuse_postgresql(pg_server: str) -> None:
     url = create_pg_database(pg_server)
     try:
-        engine = init_db(url)
+        engine = make_engine(url)
         d = load_district()
         now = datetime(2026, 11, 26, 12, 30)
         r1 = dl.prepare(engine, d, now=now, history_days=4, minute_days=0.2)
@@ -253,8 +253,8 @@ def test_demo_live_devices_reach_the_gateway(tmp_path: Path) -> None:
 
 
 def test_simulate_counts_match_the_database(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'q.db'}"
-    engine = init_db(url)
+    url = migrated_sqlite_url(tmp_path / "q.db")
+    engine = make_engine(url)
     devices = make_devices(6, "2017", "SIM")
     for dev in devices[:5]:  # the sixth is unknown to the platform
         add_device(engine, mn=dev.mn, pw=dev.pw, st="32")
@@ -352,8 +352,8 @@ def test_live_split_packets_and_reconnects(tmp_path: Path) -> None:
 
     from qingshan.simulator.live import LiveFleet, bjt_now
 
-    url = f"sqlite:///{tmp_path / 'q.db'}"
-    engine = init_db(url)
+    url = migrated_sqlite_url(tmp_path / "q.db")
+    engine = make_engine(url)
     d = load_district()
     dl.load_registry(engine, d)
     outlets = [p for p in dl.device_plan(d) if p.kind == "outlet"][:6]

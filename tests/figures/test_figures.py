@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
-from conftest import truncate_all
+from conftest import migrated_sqlite_url, truncate_all
 from qingshan.cli.main import app
 from qingshan.demo import loader as demo_loader
 from qingshan.demo.district import load_district
@@ -33,7 +33,7 @@ from qingshan.standards.air.aqi import hourly_aqi, iaqi
 from qingshan.standards.air.evaluation import HourlyData, city_hourly, evaluate
 from qingshan.standards.air.tables import POLLUTANTS
 from qingshan.storage import partitions
-from qingshan.storage.db import init_db, make_engine, session_factory
+from qingshan.storage.db import make_engine, session_factory
 from qingshan.storage.models import Device, Observation, Resolution, Site
 from qingshan.storage.models_figures import AirDayFigure, AirHourFigure, FigureDirty
 
@@ -74,8 +74,7 @@ def seeded(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Engine]:
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('fig') / 'q.db'}"
-        init_db(url).dispose()
+        url = migrated_sqlite_url(tmp_path_factory.mktemp("fig") / "q.db")
     else:
         url = request.getfixturevalue("pg_module_url")
         e = make_engine(url)

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from conftest import create_pg_database, drop_pg_database
+from conftest import create_pg_database, drop_pg_database, migrated_sqlite_url
 from hostile.harness import GOOD_MN, GOOD_PW, Server, serve, staff_token
 from qingshan.services.registry import add_device, add_upstream
 from qingshan.storage import models_gateway  # noqa: F401  (its table is in the metadata)
-from qingshan.storage.db import init_db
+from qingshan.storage.db import make_engine
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -63,11 +63,11 @@ def target(
     cwd = tmp_path_factory.mktemp(f"hostile-{request.param}")
     pg: str | None = None
     if request.param == "sqlite":
-        url = f"sqlite:///{cwd / 'qingshan.db'}"
+        url = migrated_sqlite_url(cwd / "qingshan.db")
     else:
         pg = request.getfixturevalue("pg_server")
         url = create_pg_database(pg)
-    engine = init_db(url)
+    engine = make_engine(url)
     add_device(engine, mn=GOOD_MN, pw=GOOD_PW, st="22")
     add_device(engine, mn=ATTACKER_MN, pw=ATTACKER_PW, st="22")
     add_device(engine, mn=SLOW_MN, pw=ATTACKER_PW, st="22", edition="2025")

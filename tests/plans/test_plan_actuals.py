@@ -12,7 +12,7 @@ from fractions import Fraction
 import pytest
 from sqlalchemy import Engine
 
-from conftest import truncate_all
+from conftest import migrated_sqlite_url, truncate_all
 from qingshan.demo import loader as demo_loader
 from qingshan.demo.district import load_district
 from qingshan.demo.synth import generate
@@ -21,7 +21,7 @@ from qingshan.services import plans
 from qingshan.services.figures import air_quality, recompute_all
 from qingshan.services.plans import assess
 from qingshan.storage import partitions
-from qingshan.storage.db import init_db, make_engine, session_factory, session_scope
+from qingshan.storage.db import make_engine, session_factory, session_scope
 
 START = datetime(2026, 1, 1)
 END = datetime(2026, 2, 16)  # exclusive
@@ -47,8 +47,7 @@ def seeded(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Engine]:
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('plan') / 'q.db'}"
-        init_db(url).dispose()
+        url = migrated_sqlite_url(tmp_path_factory.mktemp("plan") / "q.db")
     else:
         url = request.getfixturevalue("pg_module_url")
         e = make_engine(url)

@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from conftest import migrated_sqlite_url
 from qingshan.roles import CLI
 from qingshan.services import plans
 from qingshan.services.accounts import create_user
-from qingshan.storage.db import init_db, make_engine, session_scope
+from qingshan.storage.db import make_engine, session_scope
 from qingshan.storage.models_casework import AttachmentLink
 from qingshan.storage.models_plans import PlanReport
 from qingshan.storage.models_registry import OrgUnit
@@ -40,8 +41,8 @@ sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} missing: run `make test`", pytrace=False)
-    url = f"sqlite:///{tmp_path_factory.mktemp('planbrowser') / 'web.db'}"
-    engine = init_db(url)
+    url = migrated_sqlite_url(tmp_path_factory.mktemp("planbrowser") / "web.db")
+    engine = make_engine(url)
     with session_scope(engine) as s:
         plans.load_template(s, CLI, "kongtong-14th")
         s.add(OrgUnit(code="LCJ", name="区林草局", kind="department", region_code="620802"))

@@ -16,12 +16,13 @@ from openpyxl import Workbook, load_workbook
 from reghelpers import CHEM, OUTLINE, STEEL
 from sqlalchemy import Engine, func, select
 
+from conftest import migrated_sqlite_url
 from qingshan.demo import loader as dl
 from qingshan.demo.district import load_district
 from qingshan.roles import CLI
 from qingshan.services.excel_import import read_workbook, sheet_values
 from qingshan.services.registry import enterprises, permits, regions, units, workbook
-from qingshan.storage.db import init_db, make_engine, session_scope
+from qingshan.storage.db import make_engine, session_scope
 from qingshan.storage.models import Base, Device, DeviceFactor, Enterprise, Region, Site
 from qingshan.storage.models_registry import OrgUnit, Permit, PermitAnnualAmount, PermitLimit
 
@@ -32,14 +33,14 @@ TABLES = (Region, OrgUnit, Enterprise, Site, Device, DeviceFactor, Permit, Permi
 def second(db_url: str, tmp_path: Path) -> Iterator[Engine]:
     """Another empty database of the same backend."""
     if db_url.startswith("sqlite"):
-        e = init_db(f"sqlite:///{tmp_path / 'second.db'}")
+        e = make_engine(migrated_sqlite_url(tmp_path / "second.db"))
         yield e
         e.dispose()
         return
     from conftest import PG_URL, create_pg_database, drop_pg_database
 
     url = create_pg_database(PG_URL)
-    e = init_db(url)
+    e = make_engine(url)
     try:
         yield e
     finally:

@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from conftest import migrated_sqlite_url
 from qingshan.roles import CLI
 from qingshan.services.accounts import create_user
 from qingshan.services.sources import alarms
-from qingshan.storage.db import init_db, make_engine, session_scope
+from qingshan.storage.db import make_engine, session_scope
 from qingshan.storage.models import Enterprise
 from qingshan.storage.models_sources import SourceEpisode
 from support.web_seed import PASSWORD
@@ -35,8 +36,8 @@ sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} missing: run `make test`", pytrace=False)
-    url = f"sqlite:///{tmp_path_factory.mktemp('srcbrowser') / 'web.db'}"
-    engine = init_db(url)
+    url = migrated_sqlite_url(tmp_path_factory.mktemp("srcbrowser") / "web.db")
+    engine = make_engine(url)
     world = build(engine)
     with session_scope(engine) as s:
         alarms.detect(s, now=NEXT_MIDNIGHT)  # the day's episodes, as the thread found them then

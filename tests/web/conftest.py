@@ -8,15 +8,16 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from conftest import create_pg_database, drop_pg_database, migrated_sqlite_url
 from qingshan.services.figures import recompute_all
 from qingshan.settings import get_settings
-from qingshan.storage.db import init_db, session_factory, session_scope
+from qingshan.storage.db import make_engine, session_factory, session_scope
 from qingshan.storage.partitions import ensure_months, month_of
 from support.web_seed import PASSWORD, seed
 
 
 def _seeded(url: str) -> dict[str, int]:
-    engine = init_db(url)
+    engine = make_engine(url)
     now = datetime.now(UTC) + timedelta(hours=8)
     # PostgreSQL: monthly partitions of the seeded days (no-op on SQLite).
     ensure_months(engine, {month_of(now - timedelta(days=d)) for d in range(4)})
@@ -36,11 +37,9 @@ def web_db(
     """The seeded district on SQLite (a temp file) and on a fresh PostgreSQL database."""
     if request.param == "sqlite":
         path: Path = tmp_path_factory.mktemp("web") / "web.db"
-        url = f"sqlite:///{path}"
+        url = migrated_sqlite_url(path)
         yield url, _seeded(url)
         return
-    from conftest import create_pg_database, drop_pg_database
-
     server: str = request.getfixturevalue("pg_server")
     url = create_pg_database(server)
     try:
@@ -53,7 +52,6 @@ def web_db(
 def app(
     web_db: tuple[str, dict[str, int]], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Any]:
-    from qingshan.storage.db import make_engine
     from qingshan.web import create_app
 
     engine = make_engine(web_db[0])

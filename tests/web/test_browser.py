@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from conftest import migrated_sqlite_url
 from qingshan.services.figures import recompute_all
-from qingshan.storage.db import init_db, make_engine, session_factory, session_scope
+from qingshan.storage.db import make_engine, session_factory, session_scope
 from qingshan.storage.models import Device
 from support.web_seed import MNS, PASSWORD, seed
 
@@ -72,8 +73,8 @@ sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     path = tmp_path_factory.mktemp("browser") / "web.db"
-    url = f"sqlite:///{path}"
-    engine = init_db(url)
+    url = migrated_sqlite_url(path)
+    engine = make_engine(url)
     with session_scope(engine) as s:
         ids = seed(s)
     recompute_all(session_factory(engine))

@@ -12,13 +12,14 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
+from conftest import migrated_sqlite_url
 from web.conftest import _seeded, login
 
 
 @pytest.fixture(scope="module")
 def web_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, int]]:
     """Fuzzing runs once, on SQLite (the API tests cover both backends)."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'fuzz.db'}"
+    url = migrated_sqlite_url(tmp_path_factory.mktemp("fuzz") / "fuzz.db")
     return url, _seeded(url)
 
 

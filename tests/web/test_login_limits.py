@@ -18,8 +18,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
+from conftest import migrated_sqlite_url
 from qingshan.services import accounts
-from qingshan.storage.db import init_db, make_engine, session_scope
+from qingshan.storage.db import make_engine, session_scope
 from qingshan.web.auth import LoginLimiter
 from support.web_seed import PASSWORD, seed
 from web.live import serve
@@ -115,8 +116,8 @@ def test_concurrent_attempts_admit_only_the_free_ones(
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     path = tmp_path_factory.mktemp("limits") / "web.db"
-    url = f"sqlite:///{path}"
-    engine = init_db(url)
+    url = migrated_sqlite_url(path)
+    engine = make_engine(url)
     with session_scope(engine) as s:
         seed(s)
     engine.dispose()

@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
+from conftest import migrated_sqlite_url
 from qingshan.clock import utcnow
 from qingshan.roles import CLI
 from qingshan.services import deployment
 from qingshan.services.accounts import create_user
-from qingshan.storage.db import init_db, session_scope
+from qingshan.storage.db import make_engine, session_scope
 from qingshan.storage.models import Device, Region, Site
 from support.web_seed import PASSWORD
 
@@ -51,8 +52,8 @@ def _seed(s: Session) -> None:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} missing: run `make test`", pytrace=False)
-    url = f"sqlite:///{tmp_path_factory.mktemp('bare') / 'web.db'}"
-    engine = init_db(url)
+    url = migrated_sqlite_url(tmp_path_factory.mktemp("bare") / "web.db")
+    engine = make_engine(url)
     with session_scope(engine) as s:
         _seed(s)
     engine.dispose()

@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from conftest import migrated_sqlite_url
 from qingshan.cli.main import app as cli
 from qingshan.services.accounts import (
     MIN_PASSWORD,
@@ -21,7 +22,6 @@ from qingshan.services.accounts import (
     hash_password,
     password_problem,
 )
-from qingshan.storage.db import init_db
 from web.conftest import login
 
 PRINTABLE = string.ascii_letters + string.digits + string.punctuation
@@ -72,8 +72,7 @@ def test_short_and_user_name_and_list_file() -> None:
 
 
 def test_cli_refuses_weak_passwords_in_chinese(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'p.db'}"
-    init_db(url).dispose()
+    url = migrated_sqlite_url(tmp_path / "p.db")
     runner = CliRunner()
     add = ["user", "add", "--db", url, "--username", "wangwu", "--role", "staff"]
     for pw, message in (

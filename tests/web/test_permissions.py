@@ -16,12 +16,13 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from starlette.routing import Route
 
+from conftest import migrated_sqlite_url
 from qingshan.clock import utcnow
 from qingshan.roles import PUBLIC, Principal, Role
 from qingshan.services import permissions as perm
 from qingshan.services.errors import NotFound
 from qingshan.settings import get_settings
-from qingshan.storage.db import session_factory, session_scope
+from qingshan.storage.db import make_engine, session_factory, session_scope
 from qingshan.storage.models import Device, Enterprise, Observation, Quarantine, Site
 from qingshan.storage.models_web import AuditEntry
 from qingshan.storage.partitions import ensure_months, month_of
@@ -66,10 +67,9 @@ def unguarded(app: FastAPI) -> list[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
-    from qingshan.storage.db import init_db
 
-    url = f"sqlite:///{tmp_path_factory.mktemp('perm') / 'p.db'}"
-    engine = init_db(url)
+    url = migrated_sqlite_url(tmp_path_factory.mktemp("perm") / "p.db")
+    engine = make_engine(url)
     return create_app(get_settings(db_url=url), session_factory(engine))
 
 

@@ -13,10 +13,11 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from conftest import migrated_sqlite_url
 from qingshan.roles import CLI
 from qingshan.services.accounts import create_user
 from qingshan.services.registry import workbook
-from qingshan.storage.db import init_db, make_engine, session_scope
+from qingshan.storage.db import make_engine, session_scope
 from qingshan.storage.models import Region
 from support.web_seed import PASSWORD
 from web.live import serve
@@ -52,8 +53,8 @@ BAD = [["620000", "甘肃省", None, None], ["620200", "嘉峪关市", "地级",
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} missing: run `make test`", pytrace=False)
-    url = f"sqlite:///{tmp_path_factory.mktemp('regbrowser') / 'web.db'}"
-    engine = init_db(url)
+    url = migrated_sqlite_url(tmp_path_factory.mktemp("regbrowser") / "web.db")
+    engine = make_engine(url)
     with session_scope(engine) as s:
         create_user(s, CLI, username="admin", password=PASSWORD, role="admin")
     engine.dispose()

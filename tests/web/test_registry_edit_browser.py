@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from conftest import migrated_sqlite_url
 from qingshan.roles import CLI
 from qingshan.services import notifications
 from qingshan.services.accounts import create_user
 from qingshan.services.registry import enterprises, regions
 from qingshan.services.registry.rules import credit_check_char
-from qingshan.storage.db import init_db, make_engine, session_scope
+from qingshan.storage.db import make_engine, session_scope
 from qingshan.storage.models import Enterprise
 from qingshan.storage.models_web import AuditEntry
 from support.web_seed import PASSWORD
@@ -35,8 +36,8 @@ STEEL = BODY + credit_check_char(BODY)  # invented
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} missing: run `make test`", pytrace=False)
-    url = f"sqlite:///{tmp_path_factory.mktemp('regedit') / 'web.db'}"
-    engine = init_db(url)
+    url = migrated_sqlite_url(tmp_path_factory.mktemp("regedit") / "web.db")
+    engine = make_engine(url)
     with session_scope(engine) as s:
         regions.create_region(s, CLI, regions.RegionRecord("620000", "甘肃省"))
         regions.create_region(s, CLI, regions.RegionRecord("620200", "嘉峪关市", "620000"))

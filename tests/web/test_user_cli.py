@@ -8,9 +8,10 @@ from pathlib import Path
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from conftest import migrated_sqlite_url
 from qingshan.cli.main import app
 from qingshan.services.accounts import authenticate, demo_account
-from qingshan.storage.db import init_db, session_factory, session_scope
+from qingshan.storage.db import make_engine, session_factory, session_scope
 from qingshan.storage.models import Enterprise
 from qingshan.storage.models_web import AuditEntry, WebSession, WebUser
 from qingshan.web.auth import new_session
@@ -19,8 +20,8 @@ runner = CliRunner()
 
 
 def _db(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'u.db'}"
-    engine = init_db(url)
+    url = migrated_sqlite_url(tmp_path / "u.db")
+    engine = make_engine(url)
     with session_scope(engine) as s:
         s.add(Enterprise(name="甲公司", credit_code="91620802000000001A"))
     engine.dispose()
@@ -60,7 +61,7 @@ def test_user_add_from_stdin_and_list(tmp_path: Path) -> None:
     assert [u["username"] for u in listed] == ["qiye", "zhang"]
     assert listed[0]["enterprise_id"] is not None
     assert "hash" not in json.dumps(listed) and "password" not in json.dumps(listed)
-    engine = init_db(url)
+    engine = make_engine(url)
     with session_scope(engine) as s:
         assert authenticate(s, "zhang", "a-long-password") is not None
         assert authenticate(s, "zhang", "wrong-password") is None
@@ -97,7 +98,7 @@ def test_user_add_errors(tmp_path: Path) -> None:
 
 
 def test_demo_account_only_on_an_empty_account_table(tmp_path: Path) -> None:
-    engine = init_db(f"sqlite:///{tmp_path / 'd.db'}")
+    engine = make_engine(migrated_sqlite_url(tmp_path / "d.db"))
     message = demo_account(session_factory(engine))
     password = message.split("password ")[1].split(" ")[0]
     with session_scope(engine) as s:
@@ -113,7 +114,7 @@ def test_user_password_disable_enable(tmp_path: Path) -> None:
     url = _db(tmp_path)
     add = ["user", "add", "--db", url, "--username", "lisi", "--role", "grid", "--password-stdin"]
     assert runner.invoke(app, add, input="first-password\n").exit_code == 0
-    engine = init_db(url)
+    engine = make_engine(url)
     with session_scope(engine) as s:  # a browser session that must end with the changes
         user = s.scalar(select(WebUser).where(WebUser.username == "lisi"))
         assert user is not None
