@@ -172,3 +172,30 @@ def engine(db_url: str) -> Iterator[Engine]:
     e = make_engine(db_url)
     yield e
     e.dispose()
+
+
+# Modules that take a minute or more in all (measured with --durations). With
+# `--dist loadfile` a module runs on one worker; started last, one of these would run alone
+# at the end while the other worker idles. So they go first, the longest first.
+HEAVY_MODULES = (
+    "tests/demo/test_demo_gateway.py",
+    "tests/registry/test_registry_workbook.py",
+    "tests/demo/test_demo_load.py",
+    "tests/figures/test_figures.py",
+    "tests/web/test_fuzz.py",
+    "tests/standards/test_air_exact.py",
+    "tests/test_layers.py",
+    "tests/figures/test_report_pdf.py",
+    "tests/demo/test_demo_plan.py",
+    "tests/sources/test_source_demo.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = config.rootpath
+
+    def rank(item: pytest.Item) -> int:
+        path = item.path.relative_to(root).as_posix()
+        return HEAVY_MODULES.index(path) if path in HEAVY_MODULES else len(HEAVY_MODULES)
+
+    items.sort(key=rank)  # stable: the order within a module and among the rest is kept
