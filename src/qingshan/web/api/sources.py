@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from qingshan.roles import Principal
 from qingshan.services.permissions import SOURCE_CONFIRMERS, SOURCE_READERS
-from qingshan.services.sources import alarms, shape, stats, views
+from qingshan.services.sources import alarms, shape, stats, views, warnings
 from qingshan.web.deps import PathId, read_db, require, write_db
 
 router = APIRouter(tags=["sources"])
@@ -88,3 +88,31 @@ def confirm_alarm(
     """Confirm an episode with the finding (it closes once the condition has cleared)."""
     (row,) = alarms.episodes_json(s, [alarms.confirm(s, p, episode_id, body.note)])
     return row
+
+
+@router.get("/sources/warnings")
+def list_warnings(
+    p: Principal = Depends(require(*SOURCE_READERS)), s: Session = Depends(read_db)
+) -> list[dict[str, Any]]:
+    """Heavy-pollution warnings (重污染天气预警), newest first, with ``active``."""
+    return [warnings.warning_json(s, w) for w in warnings.list_warnings(s)]
+
+
+@router.get("/sources/warnings/{warning_id}")
+def warning_board(
+    warning_id: PathId,
+    p: Principal = Depends(require(*SOURCE_READERS)),
+    s: Session = Depends(read_db),
+) -> dict[str, Any]:
+    """The warning board: the enterprises that must act, their measure and expected
+    reduction, and the drop their online data show against their own baseline (an
+    enterprise user: its own row only)."""
+    return warnings.board(s, p, warning_id)
+
+
+@router.get("/sources/measures")
+def list_measures(
+    p: Principal = Depends(require(*SOURCE_READERS)), s: Session = Depends(read_db)
+) -> list[dict[str, Any]]:
+    """The 应急减排清单 (绩效分级, measure and expected reduction per warning level)."""
+    return warnings.measures_json(s, p)
