@@ -358,7 +358,7 @@ def measures_json(s: Session, p: Principal) -> list[dict[str, Any]]:
         }
         for m, e, g in s.execute(q)
     ]
-    out.sort(key=lambda r: (r["name"], order[r["level"]]))
+    out.sort(key=lambda r: (str(r["name"]), order[str(r["level"])]))
     return out
 
 
@@ -445,59 +445,58 @@ def _num(x: Fraction | None, places: int) -> str | None:
     return None if x is None else str(round_half_even(x, places))
 
 
+@dataclass(frozen=True, slots=True)
+class Indicator:
+    code: str
+    unit: str
+    baseline: Rate
+    during: Rate
+
+    @property
+    def reduction(self) -> Fraction | None:
+        b, d = self.baseline.mean, self.during.mean
+        return None if not b or d is None else 1 - d / b
+
+    def as_dict(self) -> dict[str, Any]:
+        red = self.reduction
+        return {
+            "code": self.code,
+            "unit": self.unit,
+            "baseline": _num(self.baseline.mean, 3),
+            "baseline_hours": self.baseline.hours,
+            "during": _num(self.during.mean, 3),
+            "during_hours": self.during.hours,
+            "reduction_pct": _num(None if red is None else red * 100, 1),
+        }
+
+
 def _assess(
     loads: Loads, warn: list[datetime], base: list[datetime], expected: Decimal
 ) -> dict[str, Any]:
     """Indicators and the verdict of one enterprise."""
-    outlets = loads.by_pollutant
-    indicators = []
-    for code in sorted(outlets):
-        b = _rate(outlets[code], code, base)
-        d = _rate(outlets[code], code, warn)
-        reduction = None
-        if b.mean and d.mean is not None:
-            reduction = 1 - d.mean / b.mean
-        indicators.append(
-            {
-                "code": code,
-                "unit": "kg/h",
-                "baseline": _num(b.mean, 3),
-                "baseline_hours": b.hours,
-                "during": _num(d.mean, 3),
-                "during_hours": d.hours,
-                "reduction": reduction,
-            }
-        )
-    usable = [i for i in indicators if i["reduction"] is not None]
+    indicators = [
+        Indicator(code, "kg/h", _rate(rows, code, base), _rate(rows, code, warn))
+        for code, rows in sorted(loads.by_pollutant.items())
+    ]
+    usable = [r for i in indicators if (r := i.reduction) is not None]
     basis = "emission"
-    if not usable:
-        unique = loads.gas_outlets
-        if unique:
-            b = _rate(unique, FLOW_CODE, base)
-            d = _rate(unique, FLOW_CODE, warn)
-            red = 1 - d.mean / b.mean if b.mean and d.mean is not None else None
-            flow = {
-                "code": FLOW_CODE,
-                "unit": "m³/h",
-                "baseline": _num(b.mean, 3),
-                "baseline_hours": b.hours,
-                "during": _num(d.mean, 3),
-                "during_hours": d.hours,
-                "reduction": red,
-            }
-            indicators.append(flow)
-            if red is not None:
-                usable, basis = [flow], "flow"
-    if usable:
-        worst = min(i["reduction"] for i in usable)
-        verdict = "done" if worst * 100 >= Fraction(expected) else "no_drop"
+    if not usable and loads.gas_outlets:
+        flow = Indicator(
+            FLOW_CODE,
+            "m³/h",
+            _rate(loads.gas_outlets, FLOW_CODE, base),
+            _rate(loads.gas_outlets, FLOW_CODE, warn),
+        )
+        indicators.append(flow)
+        if (r := flow.reduction) is not None:
+            usable, basis = [r], "flow"
+    worst = min(usable) if usable else None
+    if worst is None:
+        verdict, basis = "no_data", ""
     else:
-        worst, verdict, basis = None, "no_data", ""
-    for i in indicators:
-        i["reduction_pct"] = _num(None if i["reduction"] is None else i["reduction"] * 100, 1)
-        del i["reduction"]
+        verdict = "done" if worst * 100 >= Fraction(expected) else "no_drop"
     return {
-        "indicators": indicators,
+        "indicators": [i.as_dict() for i in indicators],
         "basis": basis,
         "reduction_pct": _num(None if worst is None else worst * 100, 1),
         "verdict": verdict,
