@@ -43,7 +43,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         )  # fmt: skip
         ids = {"past": past.id, "active": active.id}
         create_user(s, CLI, username="staff", password=PASSWORD, role="staff")
-        create_user(s, CLI, username="yi", password=PASSWORD, role="enterprise",
+        create_user(s, CLI, username="yichang", password=PASSWORD, role="enterprise",
                     enterprise_id=world["ids"]["乙厂"])  # fmt: skip
     engine.dispose()
     cwd = tmp_path_factory.mktemp("cwd")
@@ -74,7 +74,7 @@ def test_warning_board(server: dict[str, Any]) -> None:
         assert "已落实 1，未见下降 2，无数据 1" in page.inner_text("#summary")
         assert "不是违法认定" in page.inner_text("main")
 
-        own = _login(browser, base, "yi")
+        own = _login(browser, base, "yichang")
         own.goto(base + f"/warnings?id={server['past']}")
         own.wait_for_selector("#board tbody tr:has-text('乙厂')")
         assert "甲厂" not in own.inner_text("#board")
