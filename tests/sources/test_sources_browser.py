@@ -22,6 +22,7 @@ from web.live import serve
 
 from .conftest import build
 from .test_source_alarms import NEXT_MIDNIGHT
+from .test_source_annual import permit_amounts
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -38,6 +39,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     url = f"sqlite:///{tmp_path_factory.mktemp('srcbrowser') / 'web.db'}"
     engine = init_db(url)
     world = build(engine)
+    permit_amounts(engine)  # SO2 0.5 t and COD 20 t a year for 甲热力公司
     with session_scope(engine) as s:
         alarms.detect(s, now=NEXT_MIDNIGHT)  # the day's episodes, as the thread found them then
         e2 = s.scalar(select(Enterprise.id).where(Enterprise.name == "乙砖厂"))
@@ -100,12 +102,23 @@ def test_board_dossier_and_enterprise_scope(server: dict[str, Any]) -> None:
         page.wait_for_selector("#limits tbody tr:has-text('GB 13271-2014')")
         assert "E1-DA001" in page.inner_text("#outlets")
         assert "已确认关闭" in page.inner_text("#episodes")
+        # emissions against the permit: 67.5 kg of SO2 on 1 November, 0.5 t permitted
+        so2 = page.locator("#emissions tbody tr:has-text('a21026')").inner_text()
+        assert "0.068" in so2 and "0.500" in so2 and "13.50%" in so2
+        assert "未核定" in page.inner_text("#emissions tbody tr:has-text('a34013')")
+        # the region table on the board (computed after the board's tables)
+        page.goto(base + "/sources")
+        page.wait_for_selector("#regions tbody tr:has-text('a21026')")
+        row = page.locator("#regions tbody tr:has-text('崆峒区'):has-text('a21026')").inner_text()
+        assert "0.068" in row and "0.500" in row and "13.50%" in row
 
         # the enterprise user: its own enterprise only
         own = _login(browser, base, "brick")
         own.goto(base + "/sources")
         own.wait_for_selector("#ranking tbody tr:has-text('乙砖厂')")
         assert "甲热力公司" not in own.inner_text("main")
+        own.wait_for_selector("#regions tbody tr:has-text('另一县')")
+        assert "崆峒区" not in own.inner_text("#regions")
         own.goto(base + "/enterprise?code=" + server["e1"])
         own.wait_for_selector("#load-error:has-text('没有这家企业，或无权查看')")
         assert own.locator("#dossier").is_hidden()

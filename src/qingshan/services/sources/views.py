@@ -15,7 +15,7 @@ from qingshan.roles import Principal
 from qingshan.services import permissions, permits
 from qingshan.services.errors import NotFound
 from qingshan.services.registry.common import decimal_text
-from qingshan.services.sources import alarms, shape, stats
+from qingshan.services.sources import alarms, annual, shape, stats
 from qingshan.storage.models import Enterprise
 
 HINT_KINDS = ("constant", "zeros", "pinned")
@@ -110,7 +110,19 @@ def dossier(
         }
         for x in permits.permits_of(s, ent.id)
     ]
+    month = {} if mtd is None else mtd.emissions
+    year = period.cutoff.year
+    use = [
+        {
+            **annual.shape_use(u),
+            "month_t": annual.num(month[u.pollutant].kg / annual.KG_PER_T, 3)
+            if u.pollutant in month
+            else None,
+        }
+        for u in annual.uses(s, p, year, cutoff=period.cutoff, enterprise_id=ent.id)
+    ]
     return {
+        "emissions": {"year": year, "pollutants": use},
         "enterprise": {
             "credit_code": ent.credit_code,
             "name": ent.name,

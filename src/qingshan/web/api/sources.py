@@ -6,14 +6,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from qingshan.roles import Principal
 from qingshan.services.permissions import SOURCE_CONFIRMERS, SOURCE_READERS
-from qingshan.services.sources import alarms, shape, stats, views, warnings
-from qingshan.web.deps import PathId, read_db, require, write_db
+from qingshan.services.sources import alarms, annual, shape, stats, views, warnings
+from qingshan.web.cache import app_cache
+from qingshan.web.deps import PathId, ctx, read_db, require, write_db
 
 router = APIRouter(tags=["sources"])
 
@@ -116,3 +117,34 @@ def list_measures(
 ) -> list[dict[str, Any]]:
     """The 应急减排清单 (绩效分级, measure and expected reduction per warning level)."""
     return warnings.measures_json(s, p)
+
+
+EMISSIONS_CACHE_SECONDS = 300.0  # a year of hourly values per region table: seconds of work
+
+
+@router.get("/sources/emissions")
+def emissions(
+    request: Request,
+    year: int | None = Query(None, ge=2000, le=2100),
+    region: str | None = Query(None, pattern=r"^\d{2,12}$"),
+    p: Principal = Depends(require(*SOURCE_READERS)),
+) -> dict[str, Any]:
+    """Emissions against the permitted annual amounts with the projected year-end use, per
+    enterprise and per region (as ``qingshan source emissions``), within the caller's scope;
+    recomputed at most every 5 minutes per scope."""
+    c = ctx(request)
+    now = views.month_to_date().cutoff
+    y = now.year if year is None else year
+    key = f"sources:emissions:{p.role}:{p.enterprise_id}:{p.unit}:{y}:{region}"
+
+    def make() -> dict[str, Any]:
+        with c.read() as s:
+            return {
+                "year": y,
+                "cutoff": now.isoformat(timespec="minutes") + "+08:00",
+                "regions": annual.region_use(s, p, y, cutoff=now, region=region),
+                "enterprises": annual.annual_use(s, p, y, cutoff=now, region=region),
+            }
+
+    out: dict[str, Any] = app_cache(request).get(key, make, ttl=EMISSIONS_CACHE_SECONDS)
+    return out
