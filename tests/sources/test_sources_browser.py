@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from qingshan.roles import CLI
+from qingshan.services import excel_import as xi
 from qingshan.services.accounts import create_user
 from qingshan.services.sources import alarms
 from qingshan.storage.db import init_db, make_engine, session_scope
@@ -87,6 +88,13 @@ def test_board_dossier_and_enterprise_scope(server: dict[str, Any]) -> None:
         page.wait_for_selector("#ranking tbody tr:has-text('乙砖厂')")
         assert "甲热力公司" in page.inner_text("#ranking")
         assert "数据恒值（线索）" in page.inner_text("#suspicious")
+        # the board's tables as Excel, from the page's link
+        r = page.request.get(base + "/" + (page.get_attribute("#export", "href") or ""))
+        assert r.status == 200
+        book = xi.sheet_values(r.body())
+        assert list(book) == ["正在超标", "当前离线", "数据线索", "有效传输率排名"]
+        assert any("E1-DW001" in row for row in book["正在超标"][2:])
+        assert {row[0] for row in book["有效传输率排名"][2:]} == {"甲热力公司", "乙砖厂"}
         # the SO2 episode has cleared: confirm it with a finding and it closes
         row = page.locator("#to-confirm tbody tr:has-text('超标')").first
         episode_id = row.locator("td").first.inner_text()
@@ -119,6 +127,8 @@ def test_board_dossier_and_enterprise_scope(server: dict[str, Any]) -> None:
         assert "甲热力公司" not in own.inner_text("main")
         own.wait_for_selector("#regions tbody tr:has-text('另一县')")
         assert "崆峒区" not in own.inner_text("#regions")
+        book = xi.sheet_values(own.request.get(base + "/api/v1/sources/board/export").body())
+        assert [row[0] for row in book["有效传输率排名"][2:]] == ["乙砖厂"]
         own.goto(base + "/enterprise?code=" + server["e1"])
         own.wait_for_selector("#load-error:has-text('没有这家企业，或无权查看')")
         assert own.locator("#dossier").is_hidden()

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from qingshan.roles import CLI
+from qingshan.services import excel_import as xi
 from qingshan.services.accounts import create_user
-from qingshan.services.sources import warnings
+from qingshan.services.sources import exports, warnings
 from qingshan.storage.db import init_db, session_scope
 from support.web_seed import PASSWORD
 from web.live import serve
@@ -73,6 +74,15 @@ def test_warning_board(server: dict[str, Any]) -> None:
         assert "烟气流量" in page.inner_text("#board tbody tr:has-text('丁厂')")
         assert "已落实 1，未见下降 2，无数据 1" in page.inner_text("#summary")
         assert "不是违法认定" in page.inner_text("main")
+        # the table as Excel, from the page's link
+        href = page.get_attribute("#export", "href")
+        assert href == f"api/v1/sources/warnings/{server['past']}/export"
+        r = page.request.get(base + "/" + href)
+        assert r.status == 200 and r.headers["content-type"].startswith(exports.XLSX)
+        (sheet,) = xi.sheet_values(r.body()).values()
+        assert "橙色预警" in sheet[0][0] and sheet[1][0] == "企业"
+        got = {row[0]: (row[4], row[5], row[8]) for row in sheet[2:]}
+        assert got["甲厂"] == ("30%", "62.5%", "已落实") and got["丙厂"][2] == "无数据"
 
         own = _login(browser, base, "yichang")
         own.goto(base + f"/warnings?id={server['past']}")
@@ -80,6 +90,9 @@ def test_warning_board(server: dict[str, Any]) -> None:
         assert "甲厂" not in own.inner_text("#board")
         r = own.request.get(base + f"/api/v1/sources/warnings/{server['past']}")
         assert r.status == 200 and [e["name"] for e in r.json()["enterprises"]] == ["乙厂"]
+        r = own.request.get(base + f"/api/v1/sources/warnings/{server['past']}/export")
+        (sheet,) = xi.sheet_values(r.body()).values()
+        assert [row[0] for row in sheet[2:]] == ["乙厂"]
         r = own.request.get(base + "/api/v1/sources/measures")
         assert [e["name"] for e in r.json()] == ["乙厂"]
         browser.close()

@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from qingshan.roles import Principal
 from qingshan.services.permissions import SOURCE_CONFIRMERS, SOURCE_READERS
-from qingshan.services.sources import alarms, annual, shape, stats, views, warnings
+from qingshan.services.sources import alarms, annual, exports, shape, stats, views, warnings
 from qingshan.web.cache import app_cache
 from qingshan.web.deps import PathId, ctx, read_db, require, write_db
 
@@ -148,3 +148,49 @@ def emissions(
 
     out: dict[str, Any] = app_cache(request).get(key, make, ttl=EMISSIONS_CACHE_SECONDS)
     return out
+
+
+EXPORT_RETRY_SECONDS = 5
+
+
+def _xlsx(request: Request, name: str, make: Any) -> Response:
+    """A board table as .xlsx, inside one of the web's export slots (503 when all are busy)."""
+    c = ctx(request)
+    if not c.exports.try_enter():
+        raise HTTPException(
+            503, "导出任务繁忙，请稍后再试", headers={"Retry-After": str(EXPORT_RETRY_SECONDS)}
+        )
+    try:
+        data: bytes = make()
+    finally:
+        c.exports.leave()
+    return Response(
+        data,
+        media_type=exports.XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+    )
+
+
+@router.get("/sources/board/export")
+def board_export(
+    request: Request,
+    p: Principal = Depends(require(*SOURCE_READERS)),
+    s: Session = Depends(read_db),
+) -> Response:
+    """The supervision board's tables (正在超标, 当前离线, 数据线索, 有效传输率排名) as Excel."""
+    return _xlsx(request, "sources-board", lambda: exports.board_workbook(views.board(s, p)))
+
+
+@router.get("/sources/warnings/{warning_id}/export")
+def warning_export(
+    request: Request,
+    warning_id: PathId,
+    p: Principal = Depends(require(*SOURCE_READERS)),
+    s: Session = Depends(read_db),
+) -> Response:
+    """The warning board as Excel."""
+    return _xlsx(
+        request,
+        f"warning-{warning_id}",
+        lambda: exports.warning_workbook(warnings.board(s, p, warning_id)),
+    )

@@ -10,6 +10,9 @@ const VERDICT_CLASS = { done: "ok", no_drop: "bad", no_data: "muted" };
 
 async function show(id) {
   const b = await api(`sources/warnings/${id}`);
+  const link = document.getElementById("export");
+  link.href = `api/v1/sources/warnings/${encodeURIComponent(id)}/export`;
+  link.hidden = false;
   const w = b.warning;
   const c = b.counts;
   document.getElementById("summary").innerHTML = `<strong>${esc(w.level_label)}预警</strong> ${esc(w.region_name ?? w.region)}，
