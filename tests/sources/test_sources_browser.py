@@ -5,6 +5,7 @@ an enterprise user sees only its own enterprise — another one's page is 404.""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     engine = init_db(url)
     world = build(engine)
     permit_amounts(engine)  # SO2 0.5 t and COD 20 t a year for 甲热力公司
+    with session_scope(engine) as s:  # the enterprise layer of the map needs coordinates
+        for i, ent in enumerate(s.scalars(select(Enterprise).order_by(Enterprise.id))):
+            ent.longitude, ent.latitude = Decimal("106.6") + i, Decimal("35.5")
     with session_scope(engine) as s:
         alarms.detect(s, now=NEXT_MIDNIGHT)  # the day's episodes, as the thread found them then
         e2 = s.scalar(select(Enterprise.id).where(Enterprise.name == "乙砖厂"))
@@ -114,6 +118,11 @@ def test_board_dossier_and_enterprise_scope(server: dict[str, Any]) -> None:
         so2 = page.locator("#emissions tbody tr:has-text('a21026')").inner_text()
         assert "0.068" in so2 and "0.500" in so2 and "13.50%" in so2
         assert "未核定" in page.inner_text("#emissions tbody tr:has-text('a34013')")
+        # the map's enterprise layer: 甲热力公司 exceeding now (its COD episode holds)
+        page.goto(base + "/map")
+        page.wait_for_selector("#layers label:has-text('污染源企业')")
+        status = page.evaluate("window.qingshanMap.enterprises")
+        assert set(status) == {"甲热力公司", "乙砖厂"} and status["甲热力公司"] == "exceeding"
         # the region table on the board (computed after the board's tables)
         page.goto(base + "/sources")
         page.wait_for_selector("#regions tbody tr:has-text('a21026')")
@@ -127,6 +136,9 @@ def test_board_dossier_and_enterprise_scope(server: dict[str, Any]) -> None:
         assert "甲热力公司" not in own.inner_text("main")
         own.wait_for_selector("#regions tbody tr:has-text('另一县')")
         assert "崆峒区" not in own.inner_text("#regions")
+        own.goto(base + "/map")
+        own.wait_for_selector("#layers label:has-text('污染源企业（1）')")
+        assert list(own.evaluate("window.qingshanMap.enterprises")) == ["乙砖厂"]
         book = xi.sheet_values(own.request.get(base + "/api/v1/sources/board/export").body())
         assert [row[0] for row in book["有效传输率排名"][2:]] == ["乙砖厂"]
         own.goto(base + "/enterprise?code=" + server["e1"])

@@ -172,6 +172,7 @@ def test_grants_match_the_documented_roles_table(app: FastAPI) -> None:
         ("GET", "/api/v1/sources/measures"): readers,
         ("GET", "/api/v1/sources/emissions"): readers,
         ("GET", "/api/v1/sources/board/export"): readers,
+        ("GET", "/api/v1/sources/map"): readers,
         ("GET", "/api/v1/sources/warnings/{warning_id}/export"): readers,
         # plans: district roles read the status; units report values with evidence, the
         # bureau reviews them

@@ -4,12 +4,13 @@ logic is :mod:`qingshan.services.sources`)."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from qingshan.geo import wgs84_to_gcj02
 from qingshan.roles import Principal
 from qingshan.services.permissions import SOURCE_CONFIRMERS, SOURCE_READERS
 from qingshan.services.sources import alarms, annual, exports, shape, stats, views, warnings
@@ -194,3 +195,27 @@ def warning_export(
         f"warning-{warning_id}",
         lambda: exports.warning_workbook(warnings.board(s, p, warning_id)),
     )
+
+
+@router.get("/sources/map")
+def enterprise_map(
+    datum: Literal["wgs84", "gcj02"] = "wgs84",
+    p: Principal = Depends(require(*SOURCE_READERS)),
+    s: Session = Depends(read_db),
+) -> dict[str, Any]:
+    """一张图's enterprise layer: one GeoJSON point per enterprise within scope, coloured by
+    its status now (超标 / 离线 / 正常, as the supervision board counts them)."""
+    feats = []
+    for e in views.enterprise_points(s, p):
+        lon, lat = e.pop("lon"), e.pop("lat")
+        if datum == "gcj02":
+            lon, lat = wgs84_to_gcj02(lon, lat)
+        feats.append(
+            {
+                "type": "Feature",
+                "id": e["credit_code"],
+                "geometry": {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]},
+                "properties": e,
+            }
+        )
+    return {"type": "FeatureCollection", "datum": datum, "features": feats}
