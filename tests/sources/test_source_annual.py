@@ -72,3 +72,18 @@ def test_cli_emissions(db_url: str, world: dict[str, Any]) -> None:
     assert r.exit_code == 0, r.output
     rows = {e["name"]: e for e in json.loads(r.stdout)}
     assert rows["甲热力公司"]["pollutants"][0]["projected_share"] == "0.1616"
+
+
+def test_region_table_and_one_enterprise(engine: Engine, world: dict[str, Any]) -> None:
+    permit_amounts(engine)
+    with session_scope(engine) as s:
+        regions = annual.region_use(s, CLI, 2026, cutoff=CUTOFF)
+        (one,) = annual.annual_use(s, CLI, 2026, cutoff=CUTOFF, enterprise_id=1)
+    rows = {(r["region_name"], r["pollutant"]): r for r in regions}
+    so2 = rows[("崆峒区", "a21026")]
+    assert (so2["emitted_t"], so2["permitted_t"], so2["share"]) == ("0.068", "0.500", "0.1350")
+    assert so2["projected_t"] == "0.081" and so2["enterprises"] == 1 and so2["over"] == 0
+    assert rows[("崆峒区", "a34013")]["permitted_t"] is None  # no annual amount: no share
+    other = rows[("另一县", "a21026")]  # 乙砖厂: nothing received
+    assert other["emitted_t"] == "0.000" and other["share"] is None
+    assert one["name"] == "甲热力公司" and one["region"] == "620802"

@@ -167,6 +167,13 @@ def test_grants_match_the_documented_roles_table(app: FastAPI) -> None:
         ("GET", "/api/v1/sources/alarms"): readers,
         ("GET", "/api/v1/sources/alarms/{episode_id}"): readers,
         ("POST", "/api/v1/sources/alarms/{episode_id}/confirm"): bureau,
+        ("GET", "/api/v1/sources/warnings"): readers,
+        ("GET", "/api/v1/sources/warnings/{warning_id}"): readers,
+        ("GET", "/api/v1/sources/measures"): readers,
+        ("GET", "/api/v1/sources/emissions"): readers,
+        ("GET", "/api/v1/sources/board/export"): readers,
+        ("GET", "/api/v1/sources/map"): readers,
+        ("GET", "/api/v1/sources/warnings/{warning_id}/export"): readers,
         # plans: district roles read the status; units report values with evidence, the
         # bureau reviews them
         ("GET", "/api/v1/plans"): frozenset(perm.DISTRICT),

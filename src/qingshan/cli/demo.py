@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 from qingshan.cli._db import DB_OPTION_HELP, fail
 from qingshan.demo.cases import load_cases
 from qingshan.demo.district import DistrictDataError, load_district
+from qingshan.demo.emergency import load_emergency
 from qingshan.demo.loader import (
     DEFAULT_MINUTE_DAYS,
     DEFAULT_MONTHS,
@@ -215,6 +216,7 @@ def demo_command(
             seed=seed,
         )
         case_rows = load_cases(engine)
+        emergency = load_emergency(engine, load_district(), result.history_end)
         plan = _load_plan(engine)
         summary = counts(engine)
     except (DatabaseURLError, DemoLoadError, SynthError, DistrictDataError, PlanError) as exc:
@@ -226,6 +228,10 @@ def demo_command(
         f"  case ledgers (示例数据, 4 inspection rounds): {case_rows['created']} cases created, "
         f"{case_rows['updated']} updated, {case_rows['unchanged']} unchanged "
         "(qingshan case stats)"
+    )
+    console.print(
+        f"  应急减排清单 (示例数据): {emergency['measures']} measures; a past 橙色 warning "
+        f"(qingshan source warning board {emergency['warning_id']})"
     )
     verb = "loaded" if plan.created else "already loaded, unchanged"
     console.print(

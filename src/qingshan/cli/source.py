@@ -5,16 +5,24 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import typer
 from sqlalchemy.orm import Session
 
-from qingshan.cli.registry import DB, JSON, in_session, show
+from qingshan.cli._db import fail, open_engine
+from qingshan.cli.registry import DB, JSON, _print_report, done, in_session, show
 from qingshan.roles import CLI
-from qingshan.services.sources import alarms, annual, shape, stats
+from qingshan.services.sources import alarms, annual, shape, stats, warnings
 
 app = typer.Typer(help="污染源监管：传输有效率、超标、排放量", no_args_is_help=True)
+warning_app = typer.Typer(
+    help="重污染天气预警：发布、列出、解除、应急减排落实情况", no_args_is_help=True
+)
+measures_app = typer.Typer(help="应急减排清单：绩效分级和各级预警的减排措施", no_args_is_help=True)
+app.add_typer(warning_app, name="warning")
+app.add_typer(measures_app, name="measures")
 
 
 def _date(text: str, what: str) -> date:
@@ -201,4 +209,156 @@ def emissions_command(
             "over": "预计超许可",
         },
         False,
+    )
+
+
+# --------------------------------------------------------------------------- 应急减排
+
+
+def _time(text: str | None, what: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=None)
+    except ValueError:
+        raise typer.BadParameter(f"{what} 应为北京时间 YYYY-MM-DDTHH:MM，收到 {text!r}") from None
+
+
+@warning_app.command("add")
+def warning_add(
+    level: str = typer.Option(..., "--level", help="预警级别：黄色、橙色、红色"),
+    region: str = typer.Option(..., "--region", help="区划代码（含下级区划）"),
+    start: str = typer.Option(..., "--start", help="发布（生效）时间，北京时间 YYYY-MM-DDTHH:MM"),
+    end: str | None = typer.Option(None, "--end", help="解除时间（不填：持续中）"),
+    document: str = typer.Option(..., "--document", help="发布文号"),
+    note: str | None = typer.Option(None, "--note", help="备注"),
+    db: str | None = DB,
+) -> None:
+    """登记一次重污染天气预警。"""
+    t0 = _time(start, "--start")
+    assert t0 is not None
+    t1 = _time(end, "--end")
+
+    def action(s: Session) -> dict[str, Any]:
+        w = warnings.add_warning(
+            s, CLI, level=level, region=region, start=t0, end=t1, document=document, note=note
+        )
+        return warnings.warning_json(s, w)
+
+    rec = in_session(db, action)
+    done(f"已登记{rec['level_label']}预警 {rec['id']}（{rec['document']}）", rec)
+
+
+@warning_app.command("end")
+def warning_end(
+    warning_id: int = typer.Argument(..., help="预警编号"),
+    at: str = typer.Option(..., "--at", help="解除时间，北京时间 YYYY-MM-DDTHH:MM"),
+    db: str | None = DB,
+) -> None:
+    """解除一次预警。"""
+    t1 = _time(at, "--at")
+    assert t1 is not None
+
+    def action(s: Session) -> dict[str, Any]:
+        return warnings.warning_json(s, warnings.end_warning(s, CLI, warning_id, t1))
+
+    rec = in_session(db, action)
+    done(f"预警 {warning_id} 已于 {rec['end']} 解除", rec)
+
+
+@warning_app.command("list")
+def warning_list(as_json: bool = JSON, db: str | None = DB) -> None:
+    """列出预警（最新在前）。"""
+
+    def action(s: Session) -> list[dict[str, Any]]:
+        return [warnings.warning_json(s, w) for w in warnings.list_warnings(s)]
+
+    rows = in_session(db, action)
+    show(
+        rows,
+        {
+            "id": "编号",
+            "level_label": "预警级别",
+            "region_name": "区划",
+            "start": "发布时间",
+            "end": "解除时间",
+            "document": "文号",
+            "active": "生效中",
+        },
+        as_json,
+    )
+
+
+@warning_app.command("board")
+def warning_board(
+    warning_id: int = typer.Argument(..., help="预警编号"),
+    cutoff: str | None = typer.Option(
+        None, "--cutoff", help="数据截止时刻（北京时间 YYYY-MM-DDTHH:MM，默认当前时刻）"
+    ),
+    as_json: bool = JSON,
+    db: str | None = DB,
+) -> None:
+    """预警期间应采取措施的企业、预期减排比例和在线数据显示的降幅（提示，不是违法认定）。"""
+    cut = _time(cutoff, "--cutoff")
+
+    def action(s: Session) -> dict[str, Any]:
+        return warnings.board(s, CLI, warning_id, cut)
+
+    out = in_session(db, action)
+    if as_json:
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        return
+    show(
+        out["enterprises"],
+        {
+            "name": "企业",
+            "grade_label": "绩效分级",
+            "measure": "减排措施",
+            "expected_pct": "预期减排(%)",
+            "reduction_pct": "实测降幅(%)",
+            "verdict_label": "落实情况",
+        },
+        False,
+    )
+
+
+@measures_app.command("import")
+def measures_import(
+    file: str = typer.Argument(..., help="应急减排清单工作簿（.xlsx 或 .xls）"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="只校验，不写入"),
+    as_json: bool = JSON,
+    db: str | None = DB,
+) -> None:
+    """导入应急减排清单：逐行校验，任何一行有问题则全部不写入（按信用代码和预警级别新增或更新）。"""
+    try:
+        data = Path(file).read_bytes()
+    except OSError as exc:
+        raise fail(f"无法读取 {file}：{exc.strerror}", 2) from None
+    engine = open_engine(db)
+    try:
+        report = warnings.import_measures(engine, CLI, data, commit=not dry_run)
+    finally:
+        engine.dispose()
+    _print_report(report, as_json, dry_run=dry_run)
+    if not report.ok:
+        raise typer.Exit(2)
+
+
+@measures_app.command("list")
+def measures_list(as_json: bool = JSON, db: str | None = DB) -> None:
+    """列出应急减排清单。"""
+
+    def action(s: Session) -> list[dict[str, Any]]:
+        return warnings.measures_json(s, CLI)
+
+    show(
+        in_session(db, action),
+        {
+            "name": "企业",
+            "grade_label": "绩效分级",
+            "level_label": "预警级别",
+            "measure": "减排措施",
+            "reduction": "预期减排(%)",
+        },
+        as_json,
     )

@@ -603,6 +603,21 @@ class Scenario:
     offline_days: int = 9
     frozen: str = "E15/DA001"
     frozen_days: int = 40
+    # a past heavy-pollution warning (重污染天气预警, see warning_window): outlets that carry
+    # out their 应急减排 measure while it holds, with the factor on their production (flow);
+    # 0 = 停产 (F records). The other listed enterprises run on (the board shows 未见下降).
+    warning_days_before: int = 8
+    warning_hours: int = 72
+    curtailed: tuple[tuple[str, float], ...] = (("E08/DA001", 0.4), ("E10/DA001", 0.0))
+
+
+def warning_window(anchor: datetime, sc: Scenario | None = None) -> tuple[datetime, datetime]:
+    """[start, end) (Beijing time) of the scenario's past heavy-pollution warning: from 00:00
+    of the day ``warning_days_before`` days before the anchor, ``warning_hours`` long."""
+    sc = sc or Scenario()
+    day = _naive_bjt(anchor).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = day - timedelta(days=sc.warning_days_before)
+    return start, start + timedelta(hours=sc.warning_hours)
 
 
 def _outlet_series(
@@ -623,6 +638,14 @@ def _outlet_series(
     n = len(t)
     on = _schedule(e, o, t)
     load = 1.0 + 0.08 * np.sin(2 * np.pi * (hour - 10.0) / 24.0)
+    for oid, factor in sc.curtailed:
+        if oid == label:  # the warning's 应急减排: production cut to ``factor`` (0: stopped)
+            day0 = anchor.astype("datetime64[D]") - np.timedelta64(sc.warning_days_before, "D")
+            w0 = day0.astype("datetime64[s]")
+            held = (t >= w0) & (t < w0 + np.timedelta64(sc.warning_hours * 3600, "s"))
+            if factor == 0:
+                on = on & ~held
+            load = np.where(held, load * factor, load)
     if e.industry_code == "8411":  # hospital: hot water all year, heating in winter
         load = load * (0.45 + 0.55 * heating_weight(doy))
 
@@ -903,7 +926,7 @@ def _bind_noise(
 def _check_scenario(d: District, sc: Scenario) -> None:
     labels = {f"{e.id}/{o.code}": o for e, o in d.outlets()}
     named = [x[0] for x in sc.exceed] + [x[0] for x in sc.recent_exceed]
-    for lab in [*named, sc.offline, sc.frozen]:
+    for lab in [*named, sc.offline, sc.frozen, *(x[0] for x in sc.curtailed)]:
         if lab not in labels:
             raise SynthError(f"scenario names outlet {lab!r}, which the district does not have")
     pairs = [(x[0], x[1]) for x in sc.exceed] + [(x[0], x[1]) for x in sc.recent_exceed]

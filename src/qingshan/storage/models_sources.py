@@ -64,3 +64,62 @@ class SourceEpisode(Base):
     confirmed_name: Mapped[str | None] = mapped_column(String(100))
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
     confirm_note: Mapped[str | None] = mapped_column(Text)
+
+
+# --------------------------------------------------------------------------- 应急减排清单
+# (migration ``0820_source_warnings``): heavy-pollution warnings and each enterprise's
+# 绩效分级 and measures per warning level.
+
+WARNING_LEVELS = ("yellow", "orange", "red")  # 黄色 / 橙色 / 红色预警
+PERFORMANCE_GRADES = ("A", "B", "C", "D", "leading")  # A级 … D级, 引领性
+
+
+class SourceWarning(Base):
+    """One heavy-pollution warning (重污染天气预警): level, region (and everything below it),
+    start and end (CST data times, end exclusive; None while it is in force) and the issuing
+    document (文号)."""
+
+    __tablename__ = "source_warning"
+    __table_args__ = (
+        CheckConstraint("level IN ('yellow', 'orange', 'red')", name="level"),
+        Index("ix_source_warning_starts_at", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    level: Mapped[str] = mapped_column(String(8))
+    region_code: Mapped[str] = mapped_column(String(12), ForeignKey("region.code"))
+    starts_at: Mapped[datetime] = mapped_column(DateTime)  # CST
+    ends_at: Mapped[datetime | None] = mapped_column(DateTime)  # CST, exclusive
+    document: Mapped[str] = mapped_column(String(200))  # 文号
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)  # UTC
+    created_by: Mapped[str] = mapped_column(String(100))
+
+
+class SourceGrade(Base):
+    """An enterprise's 绩效分级 in the 应急减排清单."""
+
+    __tablename__ = "source_grade"
+    __table_args__ = (CheckConstraint("grade IN ('A', 'B', 'C', 'D', 'leading')", name="grade"),)
+
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), primary_key=True)
+    grade: Mapped[str] = mapped_column(String(8))
+    updated_at: Mapped[datetime] = mapped_column(DateTime)  # UTC
+
+
+class SourceMeasure(Base):
+    """An enterprise's measure at one warning level (减排措施) with its expected reduction
+    (预期减排比例, percent of its emissions, exact decimal text 0–100; 停产 = 100)."""
+
+    __tablename__ = "source_measure"
+    __table_args__ = (
+        UniqueConstraint("enterprise_id", "level"),
+        CheckConstraint("level IN ('yellow', 'orange', 'red')", name="level"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
+    level: Mapped[str] = mapped_column(String(8))
+    measure: Mapped[str] = mapped_column(Text)
+    reduction: Mapped[str] = mapped_column(String(12))
+    updated_at: Mapped[datetime] = mapped_column(DateTime)  # UTC

@@ -50,6 +50,7 @@ PAGES = {
     "/registry": "registry.html",
     "/sources": "sources.html",
     "/enterprise": "enterprise.html",
+    "/warnings": "warnings.html",
     "/plans": "plans.html",
     "/cases": "cases.html",
     "/case": "case.html",

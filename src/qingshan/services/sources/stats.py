@@ -165,15 +165,15 @@ def region_codes(s: Session, code: str) -> set[str]:
 
 
 @dataclass(frozen=True, slots=True)
-class _Outlet:
+class OutletRef:
     site: Site
     enterprise: Enterprise
     devices: dict[int, str]
 
 
-def _outlets(
+def outlets_in_scope(
     s: Session, principal: Principal, region: str | None, enterprise_id: int | None
-) -> list[_Outlet]:
+) -> list[OutletRef]:
     q = (
         select(Site, Enterprise)
         .join(Enterprise, Enterprise.id == Site.enterprise_id)
@@ -195,7 +195,7 @@ def _outlets(
         ):
             if site_id is not None:
                 devices[site_id][dev_id] = mn
-    return [_Outlet(site, ent, devices[site.id]) for site, ent in rows]
+    return [OutletRef(site, ent, devices[site.id]) for site, ent in rows]
 
 
 def _limits(s: Session, p: Period) -> dict[date, dict[int, tuple[Limit, ...]]]:
@@ -211,7 +211,7 @@ def _limits(s: Session, p: Period) -> dict[date, dict[int, tuple[Limit, ...]]]:
 Rows = dict[str, dict[datetime, sv.Record]]
 
 
-def _observations(
+def observations(
     s: Session, device_ids: Sequence[int], codes: Sequence[str], p: Period
 ) -> dict[int, Rows]:
     """Device → code → hour → record, for the hours of the period."""
@@ -250,7 +250,7 @@ def _valid(rec: sv.Record | None) -> Decimal | Fraction | None:
 
 
 def _outlet_stats(
-    o: _Outlet,
+    o: OutletRef,
     p: Period,
     due: Sequence[datetime],
     limits_on: dict[date, dict[int, tuple[Limit, ...]]],
@@ -408,7 +408,7 @@ def source_stats(
     principal's scope (an enterprise user: its own enterprise only). Observations are read
     and reduced ``CHUNK`` devices at a time, so memory does not grow with the number of
     outlets; ``keep_records`` keeps each outlet's records (for the alarm detection)."""
-    outlets = _outlets(s, principal, region, enterprise_id)
+    outlets = outlets_in_scope(s, principal, region, enterprise_id)
     limits_on = _limits(s, p)
     due = sv.expected_periods(p.start, p.end, p.cutoff)
     codes = sorted(
@@ -417,10 +417,10 @@ def source_stats(
         | {O2}
     )
     out: dict[int, EnterpriseStats] = {}
-    batch: list[_Outlet] = []
+    batch: list[OutletRef] = []
 
     def flush() -> None:
-        by_dev = _observations(s, [d for o in batch for d in o.devices], codes, p)
+        by_dev = observations(s, [d for o in batch for d in o.devices], codes, p)
         for o in batch:
             rows = _merge(by_dev[d] for d in sorted(o.devices) if d in by_dev)
             ent = out.get(o.enterprise.id)

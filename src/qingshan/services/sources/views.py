@@ -15,7 +15,7 @@ from qingshan.roles import Principal
 from qingshan.services import permissions, permits
 from qingshan.services.errors import NotFound
 from qingshan.services.registry.common import decimal_text
-from qingshan.services.sources import alarms, shape, stats
+from qingshan.services.sources import alarms, annual, shape, stats
 from qingshan.storage.models import Enterprise
 
 HINT_KINDS = ("constant", "zeros", "pinned")
@@ -110,7 +110,19 @@ def dossier(
         }
         for x in permits.permits_of(s, ent.id)
     ]
+    month = {} if mtd is None else mtd.emissions
+    year = period.cutoff.year
+    use = [
+        {
+            **annual.shape_use(u),
+            "month_t": annual.num(month[u.pollutant].kg / annual.KG_PER_T, 3)
+            if u.pollutant in month
+            else None,
+        }
+        for u in annual.uses(s, p, year, cutoff=period.cutoff, enterprise_id=ent.id)
+    ]
     return {
+        "emissions": {"year": year, "pollutants": use},
         "enterprise": {
             "credit_code": ent.credit_code,
             "name": ent.name,
@@ -133,3 +145,45 @@ def dossier(
         "permits": permit_rows,
         "episodes": episodes,
     }
+
+
+MAP_STATUS = {  # worst first: 超标 over 离线 over 正常
+    "exceeding": ("超标", "#E60012"),
+    "offline": ("离线", "#999999"),
+    "normal": ("正常", "#00A651"),
+}
+
+
+def enterprise_points(s: Session, p: Principal) -> list[dict[str, Any]]:
+    """The enterprises within scope that have coordinates, each with its status on the
+    supervision board now: ``exceeding`` when an outlet has an exceedance episode that still
+    holds, else ``offline`` when one is offline now, else ``normal`` (WGS-84)."""
+    now: dict[int, set[str]] = {}
+    for row in alarms.list_episodes(s, p, open_only=True, kinds=["exceedance", "offline"]):
+        if row.ended_at is None:
+            now.setdefault(row.enterprise_id, set()).add(row.kind)
+    out = []
+    q = select(Enterprise).where(
+        permissions.enterprise_scope(p),
+        Enterprise.longitude.is_not(None),
+        Enterprise.latitude.is_not(None),
+    )
+    for e in s.scalars(q.order_by(Enterprise.name)):
+        lon, lat = e.longitude, e.latitude
+        if lon is None or lat is None:
+            continue
+        kinds = now.get(e.id, set())
+        status = "exceeding" if "exceedance" in kinds else "offline" if kinds else "normal"
+        label, colour = MAP_STATUS[status]
+        out.append(
+            {
+                "credit_code": e.credit_code,
+                "name": e.name,
+                "lon": float(lon),
+                "lat": float(lat),
+                "status": status,
+                "status_label": label,
+                "colour": colour,
+            }
+        )
+    return out

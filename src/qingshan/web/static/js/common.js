@@ -45,7 +45,8 @@ export function fmtTime(iso) {
 
 const NAV = [
   ["./", "驾驶舱", "cockpit"], ["map", "一张图", "map"], ["query", "数据查询", "query"],
-  ["devices", "设备管理", "devices"], ["sources", "污染源监管", "sources"], ["cases", "案件督办", "cases"],
+  ["devices", "设备管理", "devices"], ["sources", "污染源监管", "sources"],
+  ["warnings", "重污染预警", "warnings"], ["cases", "案件督办", "cases"],
   ["plans", "规划指标", "plans"], ["registry", "登记管理", "registry"],
   ["public", "信息公开", "public"],
 ];

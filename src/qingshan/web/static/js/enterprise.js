@@ -30,6 +30,12 @@ async function load() {
   document.querySelector("#limits tbody").innerHTML = d.permits.flatMap((p) => p.limits.map((l) => `<tr><td>${esc(p.number)}</td>
     <td>${esc(p.valid_from)} – ${esc(p.valid_to ?? "长期")}</td><td>${esc(l.pollutant)}</td><td>${esc(l.lower ? l.lower + "–" : "")}${esc(l.limit)}</td>
     <td>${esc(l.unit)}</td><td>${esc(l.basis)}</td><td>${esc(l.o2_ref ?? "—")}</td><td>${esc(l.standard)}</td></tr>`)).join("");
+  const share = (x) => (x === null ? "—" : (Number(x) * 100).toFixed(2) + "%");
+  document.getElementById("em-year").textContent = d.emissions.year;
+  document.querySelector("#emissions tbody").innerHTML = d.emissions.pollutants.length ? d.emissions.pollutants.map((u) => `<tr class="${u.over ? "over" : ""}">
+    <td>${esc(u.pollutant)}</td><td>${esc(u.month_t ?? "—")}</td><td>${esc(u.emitted_t)}</td><td>${esc(u.permitted_t ?? "未核定")}</td>
+    <td>${share(u.share)}</td><td>${esc(u.projected_t ?? "—")}</td><td>${share(u.projected_share)}${u.over ? "（预计超许可）" : ""}</td>
+    <td>${u.missing_hours}</td></tr>`).join("") : `<tr><td colspan="8" class="muted">无</td></tr>`;
   document.querySelector("#episodes tbody").innerHTML = d.episodes.length ? d.episodes.map((x) => `<tr><td>${x.id}</td><td>${esc(x.outlet)}</td>
     <td>${esc(x.kind_label)}</td><td>${esc(x.pollutant ?? "")}</td><td>${t(x.start)}</td><td>${t(x.end)}</td><td>${esc(x.peak ?? "")}</td>
     <td>${esc(x.limit ?? "")}</td><td>${esc(x.status_label)}</td></tr>`).join("") : `<tr><td colspan="9" class="muted">无</td></tr>`;

@@ -43,12 +43,25 @@ if (m) {
     marker.getElement?.()?.setAttribute("data-code", p.code);
     (groups[p.kind] ||= L.layerGroup()).addLayer(marker);
   }
+  // the enterprise layer (污染源企业): one marker per enterprise, 超标 / 离线 / 正常 now
+  const ents = await api("sources/map?datum=" + datum);
+  const entLayer = L.layerGroup();
+  for (const f of ents.features) {
+    const p = f.properties;
+    const [lon, lat] = f.geometry.coordinates;
+    const marker = L.circleMarker([lat, lon], { radius: 10, color: "#000", weight: 2, fillColor: p.colour, fillOpacity: 0.7 });
+    marker.bindPopup(`<b>${esc(p.name)}</b><br>污染源企业<br>状态：${esc(p.status_label)}
+      <br><a href="enterprise?code=${encodeURIComponent(p.credit_code ?? "")}">一企一档</a>`);
+    entLayer.addLayer(marker);
+  }
+  if (ents.features.length) groups.enterprise_layer = entLayer;
   const points = sites.features.map((f) => [f.geometry.coordinates[1], f.geometry.coordinates[0]]);
   const view = (own || outline)?.getBounds() || (points.length ? L.latLngBounds(points) : null);
   if (view) map.fitBounds(view, { maxZoom: 13 }); else map.setView([35.0, 104.0], 4);  // China
   const box = document.getElementById("layers");
-  box.innerHTML = Object.keys(KIND_LABELS).filter((k) => groups[k]).map((k) =>
-    `<label><input type="checkbox" data-kind="${k}" checked> ${KIND_LABELS[k]}（${groups[k].getLayers().length}）</label><br>`).join("")
+  const LAYER_LABELS = { ...KIND_LABELS, enterprise_layer: "污染源企业" };
+  box.innerHTML = Object.keys(LAYER_LABELS).filter((k) => groups[k]).map((k) =>
+    `<label><input type="checkbox" data-kind="${k}" checked> ${LAYER_LABELS[k]}（${groups[k].getLayers().length}）</label><br>`).join("")
     + (outline ? `<label><input type="checkbox" id="boundary-toggle" checked> 行政区划边界</label>` : "");
   for (const [k, g] of Object.entries(groups)) g.addTo(map);
   box.addEventListener("change", (ev) => {
@@ -61,6 +74,8 @@ if (m) {
     ["#00A651", "在线 / 优"], ["#E60012", "超标"], ["#999999", "离线"], ["#FF7E00", "空气：AQI颜色"], ["#4E8FD0", "水质：类别颜色"],
   ].map(([c, t]) => `<div><span data-c="${c}"></span>${t}</div>`).join("");
   document.querySelectorAll("#legend span[data-c]").forEach((s) => { s.style.background = s.dataset.c; });
-  window.qingshanMap = { map, count: sites.features.length };
+  const entStatus = {};
+  for (const f of ents.features) entStatus[f.properties.name] = f.properties.status;
+  window.qingshanMap = { map, count: sites.features.length, enterprises: entStatus };
   document.getElementById("map").dataset.count = String(sites.features.length);  // ready marker
 }

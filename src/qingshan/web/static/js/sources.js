@@ -22,7 +22,22 @@ async function load() {
   fill("ranking", b.ranking, (r) => `<tr><td>${ent(r)}</td><td>${pct(r.transmission_rate)}</td><td>${pct(r.validity_rate)}</td><td>${pct(r.effective_transmission_rate)}</td><td>${r.exceedance_hours}</td><td>${r.exceedance_days}</td></tr>`);
 }
 
+async function loadEmissions() {
+  const share = (x) => (x === null ? "—" : (Number(x) * 100).toFixed(2) + "%");
+  const status = document.getElementById("em-status");
+  try {
+    const e = await api("sources/emissions");
+    document.getElementById("em-year").textContent = e.year;
+    status.textContent = `本年 1 月 1 日至 ${e.cutoff.slice(0, 16).replace("T", " ")}（北京时间）；已用比例只计有许可排放量的企业。`;
+    document.querySelector("#regions tbody").innerHTML = e.regions.length ? e.regions.map((r) => `<tr>
+      <td>${esc(r.region_name ?? r.region ?? "—")}</td><td>${esc(r.pollutant)}</td><td>${r.enterprises}</td><td>${esc(r.emitted_t)}</td>
+      <td>${esc(r.permitted_t ?? "未核定")}</td><td>${share(r.share)}</td><td>${esc(r.projected_t ?? "—")}</td><td>${r.over}</td></tr>`).join("")
+      : `<tr><td colspan="8" class="muted">无</td></tr>`;
+  } catch (err) { status.textContent = err.message; }
+}
+
 if (m) {
+  loadEmissions();
   document.getElementById("to-confirm").addEventListener("click", async (ev) => {
     const b = ev.target.closest("button[data-confirm]");
     if (!b) return;
