@@ -245,7 +245,7 @@ class Settings(BaseSettings):
         300.0, gt=0, description="JetStream de-duplication window of the MN+QN+CN message id"
     )
     bus_publish_timeout: float = Field(
-        2.0, gt=0, description="seconds a gateway waits for the stream's publish ack"
+        5.0, gt=0, description="seconds a gateway waits for the stream's publish ack"
     )
     bus_ack_wait_seconds: float = Field(
         30.0, gt=0, description="a writer's unacknowledged message is re-delivered after this"

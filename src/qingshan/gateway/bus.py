@@ -77,7 +77,7 @@ class BusConfig:
     max_age_s: float = 7 * 86400.0
     max_bytes: int = -1
     duplicate_window_s: float = 300.0
-    publish_timeout: float = 2.0
+    publish_timeout: float = 5.0
     ack_wait_s: float = 30.0
     max_deliver: int = -1
     max_ack_pending: int = 20000
@@ -333,7 +333,7 @@ class BusCommitQueue(CommitQueue):
             self.bus_stats.failed += 1
             if self.bus_stats.down_since is None:
                 self.bus_stats.down_since = time.monotonic()
-                log.error("bus publish failed, not acknowledging packets: %s", exc or type(exc))
+                log.error("bus publish failed, not acknowledging packets: %r", exc)
             outcome = None
         else:
             if self.bus_stats.down_since is not None:
@@ -398,7 +398,6 @@ class Writer:
         self._stop.set()
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
-        from nats.errors import TimeoutError as NatsTimeout
         from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
         await asyncio.to_thread(self.ingestor.directory.reload)
@@ -426,10 +425,10 @@ class Writer:
             while not self._stop.is_set():
                 try:
                     msgs = await psub.fetch(self.cfg.batch, timeout=1.0)
-                except NatsTimeout:
+                except TimeoutError:  # nothing to fetch (nats' own TimeoutError is one too)
                     continue
                 except Exception as exc:  # a node down, leader moving: fetch again
-                    log.warning("fetch failed: %s", exc or type(exc))
+                    log.warning("fetch failed: %r", exc)
                     await asyncio.sleep(0.5)
                     continue
                 if not msgs:
