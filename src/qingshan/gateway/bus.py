@@ -33,9 +33,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import re
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -269,8 +271,14 @@ class BusCommitQueue(CommitQueue):
         assert self.bus is not None
         self._nc: NATS | None = None
         self._js: JetStreamContext | None = None
-        self._publishing: set[asyncio.Task[None]] = set()
-        self._reloader: asyncio.Task[None] | None = None
+        # Packets waiting to be published, and publishes waiting for the stream's ack (with
+        # their deadlines, in send order): one publisher task and one timer for all of them,
+        # no task or timer per packet.
+        self._outbox: deque[tuple[Accepted, Callback | None]] = deque()
+        self._deadlines: deque[tuple[float, asyncio.Future[Any]]] = deque()
+        self._awaiting_ack = 0
+        self._wake_publisher = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def connect(self) -> None:
         assert self.bus is not None
@@ -281,7 +289,11 @@ class BusCommitQueue(CommitQueue):
     def start(self) -> None:
         super().start()
         loop = asyncio.get_running_loop()
-        self._reloader = loop.create_task(self._reload_directory(), name="bus-directory")
+        self._tasks = [
+            loop.create_task(self._publisher(), name="bus-publisher"),
+            loop.create_task(self._expire(), name="bus-ack-timeouts"),
+            loop.create_task(self._reload_directory(), name="bus-directory"),
+        ]
 
     async def _reload_directory(self) -> None:
         # The embedded committer reloads the directory as it writes; here nothing is written
@@ -295,7 +307,7 @@ class BusCommitQueue(CommitQueue):
 
     @property
     def pending(self) -> int:
-        return super().pending + len(self._publishing)
+        return super().pending + len(self._outbox) + self._awaiting_ack
 
     def status(self) -> dict[str, Any]:
         """The bus part of ``/healthz``."""
@@ -306,48 +318,88 @@ class BusCommitQueue(CommitQueue):
             "published": b.published,
             "duplicates": b.duplicates,
             "failed_publishes": b.failed,
-            "publishing": len(self._publishing),
+            "awaiting_ack": self._awaiting_ack + len(self._outbox),
         }
 
     def enqueue(self, item: Item, callback: Callback | None) -> None:
         if isinstance(item, Accepted) and self.ingestor.precheck(item) is None:
-            task = asyncio.get_running_loop().create_task(self._publish(item, callback))
-            self._publishing.add(task)
-            task.add_done_callback(self._publishing.discard)
+            self._outbox.append((item, callback))
+            self._wake_publisher.set()
             return
         super().enqueue(item, callback)  # refused: quarantined and answered by the database
 
-    async def _publish(self, item: Accepted, callback: Callback | None) -> None:
+    async def _publisher(self) -> None:
         assert self._js is not None and self.bus is not None
-        data, headers = encode(item, lenient=self.lenient)
-        outcome: Outcome | None
-        try:
-            ack = await self._js.publish(
-                subject(self.bus, self.region, item),
-                data,
-                timeout=self.bus.publish_timeout,
-                stream=self.bus.stream,
-                headers=headers,
-            )
-        except Exception as exc:  # timeout, no quorum, disconnected: not acknowledged
-            self.bus_stats.failed += 1
-            if self.bus_stats.down_since is None:
-                self.bus_stats.down_since = time.monotonic()
-                log.error("bus publish failed, not acknowledging packets: %r", exc)
-            outcome = None
-        else:
-            if self.bus_stats.down_since is not None:
-                log.warning(
-                    "bus publish acknowledged again after %.1f s",
-                    time.monotonic() - self.bus_stats.down_since,
+        js, cfg = self._js, self.bus
+        loop = asyncio.get_running_loop()
+        while True:
+            if not self._outbox:
+                self._wake_publisher.clear()
+                await self._wake_publisher.wait()
+                continue
+            item, callback = self._outbox.popleft()
+            data, headers = encode(item, lenient=self.lenient)
+            try:
+                fut = await js.publish_async(
+                    subject(cfg, self.region, item),
+                    data,
+                    wait_stall=cfg.publish_timeout,
+                    stream=cfg.stream,
+                    headers=headers,
                 )
-                self.bus_stats.down_since = None
-            if ack.duplicate:
-                self.bus_stats.duplicates += 1
+            except Exception as exc:  # disconnected for good, too many waiting: no answer
+                self._failed(exc)
+                self._answer(callback, None)
+                continue
+            self._awaiting_ack += 1
+            self._deadlines.append((loop.time() + cfg.publish_timeout, fut))
+            fut.add_done_callback(functools.partial(self._acked, callback=callback))
+
+    async def _expire(self) -> None:
+        """Publishes the stream has not acknowledged in ``publish_timeout`` are given up:
+        the packet is not answered (the device re-sends; a late copy is de-duplicated)."""
+        assert self.bus is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(min(0.2, self.bus.publish_timeout / 4))
+            now = loop.time()
+            while self._deadlines and (
+                self._deadlines[0][1].done() or self._deadlines[0][0] <= now
+            ):
+                _, fut = self._deadlines.popleft()
+                if not fut.done():
+                    fut.cancel()
+
+    def _acked(self, fut: asyncio.Future[Any], *, callback: Callback | None) -> None:
+        self._awaiting_ack -= 1
+        outcome: Outcome | None = None
+        if fut.cancelled():
+            self._failed(TimeoutError("no publish ack in time"))
+        elif fut.exception() is not None:
+            self._failed(fut.exception())
+        else:
+            b = self.bus_stats
+            if b.down_since is not None:
+                log.warning(
+                    "bus publish acknowledged again after %.1f s", time.monotonic() - b.down_since
+                )
+                b.down_since = None
+            if fut.result().duplicate:
+                b.duplicates += 1
                 outcome = Outcome("duplicate")
             else:
-                self.bus_stats.published += 1
+                b.published += 1
                 outcome = Outcome("stored")
+        self._answer(callback, outcome)
+
+    def _failed(self, exc: BaseException | None) -> None:
+        b = self.bus_stats
+        b.failed += 1
+        if b.down_since is None:
+            b.down_since = time.monotonic()
+            log.error("bus publish failed, not acknowledging packets: %r", exc)
+
+    def _answer(self, callback: Callback | None, outcome: Outcome | None) -> None:
         if callback is not None:
             try:
                 callback(outcome)
@@ -357,11 +409,13 @@ class BusCommitQueue(CommitQueue):
             hook()
 
     async def close(self, timeout: float) -> None:
-        if self._publishing:
-            await asyncio.wait(list(self._publishing), timeout=timeout)
-        if self._reloader is not None:
-            self._reloader.cancel()
-        await super().close(timeout)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (self._outbox or self._awaiting_ack) and loop.time() < deadline:
+            await asyncio.sleep(0.02)
+        for t in self._tasks:
+            t.cancel()
+        await super().close(max(0.1, deadline - loop.time()))
         if self._nc is not None:
             try:
                 await asyncio.wait_for(self._nc.drain(), 5.0)
