@@ -221,6 +221,42 @@ class Settings(BaseSettings):
     scheduler_lease_seconds: float = Field(
         300.0, description="a claimed job not finished within this is taken over by another runner"
     )
+    # Scale-out through NATS JetStream (docs/operations.md, "Bus mode"); empty = embedded.
+    bus_servers: str = Field(
+        "",
+        description="NATS servers (nats://HOST:PORT[,nats://…]); set: `qingshan serve` publishes "
+        "accepted packets to JetStream and `qingshan writer` stores them",
+    )
+    bus_stream: str = Field("QINGSHAN_HJ212", description="JetStream stream name")
+    bus_subject_prefix: str = Field(
+        "qingshan.hj212", description="subjects are PREFIX.<region>.<ST>.<MN>"
+    )
+    bus_region: str = Field(
+        "",
+        description="region token of this gateway's subjects; empty = the deployment's region "
+        "code (or 'default')",
+    )
+    bus_replicas: int = Field(1, ge=1, le=5, description="stream replicas (3 on a cluster)")
+    bus_max_age_days: float = Field(
+        7.0, gt=0, description="days a packet stays in the stream (replay, late consumers)"
+    )
+    bus_max_bytes: int = Field(-1, description="stream size limit in bytes (-1 = none)")
+    bus_duplicate_window_seconds: float = Field(
+        300.0, gt=0, description="JetStream de-duplication window of the MN+QN+CN message id"
+    )
+    bus_publish_timeout: float = Field(
+        5.0, gt=0, description="seconds a gateway waits for the stream's publish ack"
+    )
+    bus_ack_wait_seconds: float = Field(
+        30.0, gt=0, description="a writer's unacknowledged message is re-delivered after this"
+    )
+    bus_max_deliver: int = Field(
+        -1, description="deliveries of one message at most (-1 = until stored)"
+    )
+    bus_max_ack_pending: int = Field(
+        20000, ge=1, description="messages handed to the writers and not yet acknowledged"
+    )
+    bus_batch: int = Field(500, ge=1, description="messages a writer fetches and commits at once")
 
     @field_validator("hj212_auth_refusal_qnrtn")
     @classmethod

@@ -30,6 +30,7 @@ from qingshan.cli import (
     unit,
     upstream,
     user,
+    writer,
 )
 from qingshan.cli import water as water_cli
 
@@ -83,6 +84,7 @@ app.add_typer(jobs.app, name="jobs")
 app.add_typer(calendar_cli.app, name="calendar")
 app.add_typer(plan.app, name="plan")
 app.add_typer(case.app, name="case")
+app.command("writer")(writer.writer_command)
 
 
 def main() -> None:

@@ -21,6 +21,12 @@ def serve(
         None, "--http-port", help="HTTP port (0 = any free port; default 8000)"
     ),
     hj212_host: str | None = typer.Option(None, "--hj212-host", help="Address to listen on"),
+    bus: str | None = typer.Option(
+        None,
+        "--bus",
+        help="NATS servers nats://HOST:PORT[,nats://…]: publish accepted packets to JetStream "
+        "(stored by `qingshan writer`) instead of writing them here",
+    ),
 ) -> None:
     """Run the gateway and the web app (pages, /api/v1/).
 
@@ -37,6 +43,14 @@ def serve(
     for name, port in (("--hj212-port", s.hj212_port), ("--http-port", s.http_port)):
         if not 0 <= port <= 65535:
             raise fail(f"{name} {port} out of range 0-65535 (0 = any free port)", 2)
+    bus_config = None
+    if bus or s.bus_servers:
+        from qingshan.gateway.bus import BusConfig
+
+        try:
+            bus_config = BusConfig.from_settings(s, bus)
+        except ValueError as exc:
+            raise fail(f"--bus: {exc}", 2) from None
     engine = open_engine(s.db_url)
     config = GatewayConfig.from_settings(s)
     from qingshan.storage.db import session_factory
@@ -83,6 +97,7 @@ def serve(
                 ready=print_ports,
                 web_app=web_app,
                 forwarded_allow_ips=s.web_forwarded_allow_ips,
+                bus=bus_config,
             )
         )
     except OSError as exc:  # port in use, address not available

@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from qingshan.gateway.bus import BusCommitQueue, BusConfig, bus_queue_factory
 from qingshan.gateway.forward import Forwarder
 from qingshan.gateway.server import Gateway, GatewayConfig
 from qingshan.services.figures import update_dirty
@@ -135,9 +136,17 @@ async def serve(
     stop_event: asyncio.Event | None = None,
     web_app: Callable[[Callable[[], dict[str, Any]]], Any] | None = None,
     forwarded_allow_ips: str = "127.0.0.1",
+    bus: BusConfig | None = None,
 ) -> None:
-    """Run until SIGTERM/SIGINT (or ``stop_event``), then shut down gracefully."""
-    gateway = Gateway(engine, config)
+    """Run until SIGTERM/SIGINT (or ``stop_event``), then shut down gracefully.
+
+    ``bus``: publish accepted packets to NATS JetStream (:mod:`qingshan.gateway.bus`) instead
+    of writing them; ``qingshan writer`` stores them."""
+    factory = bus_queue_factory(engine, bus, lenient=config.lenient) if bus else None
+    gateway = Gateway(engine, config, commit_factory=factory)
+    queue = gateway.commit if isinstance(gateway.commit, BusCommitQueue) else None
+    if queue is not None:
+        await queue.connect()  # the stream exists before the first packet is accepted
     forwarder = Forwarder(engine)
     hj_port = await gateway.start()
     forwarder.start()
@@ -153,6 +162,7 @@ async def serve(
             "queued": gateway.commit.pending,
             "batches": c.batches,
             "largest_batch": c.largest_batch,
+            "bus": queue.status() if queue is not None else None,
             "forwarded": forwarder.stats.delivered,
             "forward_errors": forwarder.stats.last_error,
             # What the gateway's limits refused: for the bureau's staff only (web app).

@@ -52,7 +52,7 @@ import resource
 import socket
 import time
 from collections import OrderedDict, deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -677,11 +677,19 @@ class _Connection(asyncio.Protocol):
 
 
 class Gateway:
-    def __init__(self, engine: Engine, config: GatewayConfig | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        config: GatewayConfig | None = None,
+        *,
+        commit_factory: Callable[[Ingestor], CommitQueue] | None = None,
+    ) -> None:
         self.engine = engine
         self.config = cfg = config or GatewayConfig()
         self.directory = Directory(engine)
-        self.commit = CommitQueue(Ingestor(engine, self.directory))
+        # commit_factory: the bus mode's queue (qingshan.gateway.bus), else the database's.
+        ingestor = Ingestor(engine, self.directory)
+        self.commit = commit_factory(ingestor) if commit_factory else CommitQueue(ingestor)
         self.commit.after_batch.append(self._after_batch)
         self.stats = GatewayStats()
         self.conns: set[_Connection] = set()

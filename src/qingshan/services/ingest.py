@@ -482,17 +482,7 @@ class Ingestor:
                 continue
             pkt = item.packet
             try:
-                device = authenticate(pkt, self.directory.get(pkt.mn))
-                check_codes(pkt)
-                seen_only = pkt.cn in SEEN_ONLY_CN
-                if not seen_only and pkt.cp.data_time is not None:
-                    self.window.check(pkt.cp.data_time, now_cst)
-                obs: list[dict[str, Any]] = []
-                st: list[dict[str, Any]] = []
-                if pkt.cn in DATA_CN:
-                    obs = observation_rows(pkt, device.id)
-                elif not seen_only:
-                    st = status_rows(pkt, device.id, item.received_at)
+                device, obs, st, seen_only = self._check(item, self.directory.get(pkt.mn), now_cst)
             except PacketRejected as rej:
                 outcomes[i] = Outcome("rejected", rej.reason, rej.detail, rej.qn_rtn)
                 quarantine.append(
@@ -561,6 +551,37 @@ class Ingestor:
             writes.touch_devices(conn, _last_seen(plans))
         assert all(o is not None for o in outcomes)
         return [o for o in outcomes if o is not None]
+
+    def _check(
+        self, item: Accepted, device: DeviceInfo | None, now_cst: datetime
+    ) -> tuple[DeviceInfo, list[dict[str, Any]], list[dict[str, Any]], bool]:
+        """Every check of one packet before storage (access, codes, DataTime window, values):
+        the device, its observation rows, status rows and whether it only updates last-seen;
+        raises :class:`PacketRejected`."""
+        pkt = item.packet
+        device = authenticate(pkt, device)
+        check_codes(pkt)
+        seen_only = pkt.cn in SEEN_ONLY_CN
+        if not seen_only and pkt.cp.data_time is not None:
+            self.window.check(pkt.cp.data_time, now_cst)
+        obs: list[dict[str, Any]] = []
+        st: list[dict[str, Any]] = []
+        if pkt.cn in DATA_CN:
+            obs = observation_rows(pkt, device.id)
+        elif not seen_only:
+            st = status_rows(pkt, device.id, item.received_at)
+        return device, obs, st, seen_only
+
+    def precheck(self, item: Accepted) -> PacketRejected | None:
+        """The checks :meth:`write` makes, without the database, on the cached directory
+        (:meth:`Directory.peek`): None when the packet would be stored (or is a duplicate),
+        else why it would be refused. The bus gateway (:mod:`qingshan.gateway.bus`) publishes
+        only packets that pass, so that a content refusal is still answered 9011 at once."""
+        try:
+            self._check(item, self.directory.peek(item.packet.mn), to_cst(utcnow()))
+        except PacketRejected as rej:
+            return rej
+        return None
 
     @staticmethod
     def _insert_keys(conn: Connection, plans: Iterable[_Plan]) -> set[tuple[str, str, str]]:
