@@ -5,8 +5,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Debian packages the test suite needs: Chromium for the browser tests (never a downloaded
 # browser), CJK fonts so pages and report charts render 中文, LibreOffice and poppler to turn
-# reports into PDF and read them back. Installed only when missing.
-SYSTEM_PKGS := chromium fonts-noto-cjk libreoffice-writer-nogui poppler-utils
+# reports into PDF and read them back; nats-server for the bus-mode tests. Installed only when
+# missing.
+SYSTEM_PKGS := chromium fonts-noto-cjk libreoffice-writer-nogui poppler-utils nats-server
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install system-deps demo test check lint typecheck pytest bench constraints clean
