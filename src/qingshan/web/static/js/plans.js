@@ -16,13 +16,51 @@ async function loadBoard() {
   } catch (e) { err.textContent = e.message; return; }
   document.getElementById("through").textContent = status.through ? `统计至 ${status.through}` : "本年尚未开始";
   document.querySelector("#board tbody").innerHTML = status.indicators.map((i) => `<tr data-no="${esc(i.no)}">
-    ${cell(i.no)}${cell(i.category)}${cell(i.name)}${cell(i.unit)}${cell(i.attribute)}
+    ${cell(i.no)}${cell(i.category)}<td>${i.actual || i.projection
+      ? `<a href="#" class="drill" data-no="${esc(i.no)}">${esc(i.name)}</a>` : esc(i.name)}</td>${cell(i.unit)}${cell(i.attribute)}
     ${cell(i.baseline ? i.baseline.text : null)}${cell(i.target ? i.target.text : null)}
     ${cell(i.actual ? i.actual.value : null)}
     <td><span class="tag st-${esc(i.status)}">${esc(i.status_label)}</span></td>${cell(i.reason)}</tr>`).join("");
   const reportable = status.indicators.filter((i) => !i.binding || (i.actual === null && i.reason.includes("填报")));
   document.getElementById("indicator").innerHTML = reportable
     .map((i) => `<option value="${esc(i.no)}">${esc(i.no)} ${esc(i.name)}${i.unit ? `（${esc(i.unit)}）` : ""}</option>`).join("");
+}
+
+// Drill-down: the data behind an indicator's value and its year-end projection.
+const PROJECTION_LABELS = {
+  basis: "推算依据", good_days: "优良天数", valid_days: "有效天数", remaining_days: "本年余下天数",
+  ratio_so_far: "目前比率（%）", year_days: "全年天数", good_days_needed: "全年需优良天数",
+  non_good_days_affordable: "还可容许的非优良天数", mean_so_far: "目前均值",
+  remaining_mean_allowed: "余下日均上限", sections: "断面数", counted: "计入断面数",
+  share_so_far: "目前比例（%）", share_year_end: "推算全年比例（%）", sections_needed: "需达标断面数",
+  sections_allowed: "最多允许断面数", sections_affordable: "还可容许（负数为尚缺）断面数",
+};
+
+function drill(no) {
+  const i = status.indicators.find((x) => x.no === no);
+  const box = document.getElementById("drill");
+  if (!i) { box.hidden = true; return; }
+  const a = i.actual || {};
+  let data = "";
+  if (Array.isArray(a.data) && a.data.length && "class" in a.data[0]) {
+    data = `<table id="drill-data"><thead><tr><th>断面</th><th>年内均值类别</th><th>计入本指标</th><th>超Ⅲ类项目（倍数）</th></tr></thead><tbody>${
+      a.data.map((d) => `<tr data-code="${esc(d.code)}"><td><a href="site?id=${esc(d.site_id)}">${esc(d.name)}（${esc(d.code)}）</a></td>
+        ${cell(d.class)}${cell(d.counted ? "是" : "否")}${cell(Object.entries(d.over_iii).map(([k, v]) => `${k} ${v}`).join("、") || "—")}</tr>`).join("")}</tbody></table>`;
+  } else if (Array.isArray(a.data) && a.data.length) {
+    data = `<table id="drill-data"><thead><tr><th>参加评价的站点</th><th>有效天数</th><th>优良天数</th></tr></thead><tbody>${
+      a.data.map((d) => `<tr data-code="${esc(d.code)}"><td>${d.site_id ? `<a href="site?id=${esc(d.site_id)}">${esc(d.name)}</a>` : esc(d.name)}</td>
+        ${cell(d.valid_days)}${cell(d.good_days)}</tr>`).join("")}</tbody></table>`;
+  } else if (a.source === "reported") {
+    data = `<p>责任单位填报并经审核采纳：${esc(a.unit_code)}（填报编号 ${esc(a.report_id)}）</p>`;
+  }
+  const p = i.projection || {};
+  const proj = Object.entries(p).filter(([k]) => k in PROJECTION_LABELS)
+    .map(([k, v]) => `<tr><th>${esc(PROJECTION_LABELS[k])}</th>${cell(v)}</tr>`).join("");
+  box.innerHTML = `<h3>${esc(i.no)} ${esc(i.name)}：${esc(a.value ?? "—")}${esc(i.unit || "")}</h3>
+    <p class="muted">${esc(a.standard ? `依据 ${a.standard}` : "")}${a.start ? `，${esc(a.start)} 至 ${esc(a.end)}` : ""}</p>
+    <p>${esc(i.status_label)}：${esc(i.reason)}</p>
+    ${proj ? `<table id="drill-projection"><tbody>${proj}</tbody></table>` : ""}${data}`;
+  box.hidden = false;
 }
 
 let canComplete = false;
@@ -95,6 +133,11 @@ async function main() {
       await api(`plans/${encodeURIComponent(plan)}/tasks/${encodeURIComponent(no)}/complete`, { method: "POST", body: { on } });
     } catch (e) { err.textContent = e.message; }
     await loadTasks();
+  });
+  document.getElementById("board").addEventListener("click", (ev) => {
+    if (!ev.target.classList || !ev.target.classList.contains("drill")) return;
+    ev.preventDefault();
+    drill(ev.target.dataset.no);
   });
   document.getElementById("review-panel").hidden = !["staff", "admin"].includes(m.role);
   await loadBoard();
