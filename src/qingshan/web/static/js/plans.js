@@ -10,6 +10,7 @@ async function loadBoard() {
   const year = document.getElementById("year").value;
   const err = document.getElementById("board-error");
   err.textContent = "";
+  document.getElementById("drill").hidden = true;
   if (!plan) { err.textContent = "尚未载入规划（qingshan plan load）。"; return; }
   try {
     status = await api(`plans/${encodeURIComponent(plan)}/status` + (year ? `?year=${year}` : ""));
@@ -34,6 +35,7 @@ const PROJECTION_LABELS = {
   remaining_mean_allowed: "余下日均上限", sections: "断面数", counted: "计入断面数",
   share_so_far: "目前比例（%）", share_year_end: "推算全年比例（%）", sections_needed: "需达标断面数",
   sections_allowed: "最多允许断面数", sections_affordable: "还可容许（负数为尚缺）断面数",
+  sources: "水源地数", sources_needed: "需达标水源地数", sources_affordable: "还可容许（负数为尚缺）不达标水源地数",
 };
 
 function drill(no) {
@@ -46,6 +48,10 @@ function drill(no) {
     data = `<table id="drill-data"><thead><tr><th>断面</th><th>年内均值类别</th><th>计入本指标</th><th>超Ⅲ类项目（倍数）</th></tr></thead><tbody>${
       a.data.map((d) => `<tr data-code="${esc(d.code)}"><td><a href="site?id=${esc(d.site_id)}">${esc(d.name)}（${esc(d.code)}）</a></td>
         ${cell(d.class)}${cell(d.counted ? "是" : "否")}${cell(Object.entries(d.over_iii).map(([k, v]) => `${k} ${v}`).join("、") || "—")}</tr>`).join("")}</tbody></table>`;
+  } else if (Array.isArray(a.data) && a.data.length && "failing_items" in a.data[0]) {
+    data = `<table id="drill-data"><thead><tr><th>饮用水水源地</th><th>达标</th><th>超标项目</th></tr></thead><tbody>${
+      a.data.map((d) => `<tr data-code="${esc(d.code)}"><td><a href="site?id=${esc(d.site_id)}">${esc(d.name)}（${esc(d.code)}）</a></td>
+        ${cell(d.counted ? "达标" : "不达标")}${cell(d.failing_items.join("、") || "—")}</tr>`).join("")}</tbody></table>`;
   } else if (Array.isArray(a.data) && a.data.length) {
     data = `<table id="drill-data"><thead><tr><th>参加评价的站点</th><th>有效天数</th><th>优良天数</th></tr></thead><tbody>${
       a.data.map((d) => `<tr data-code="${esc(d.code)}"><td>${d.site_id ? `<a href="site?id=${esc(d.site_id)}">${esc(d.name)}</a>` : esc(d.name)}</td>
