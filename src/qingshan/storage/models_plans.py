@@ -142,9 +142,31 @@ class PlanReport(Base):
     state: Mapped[str] = mapped_column(String(12))  # draft / submitted / returned / accepted
 
 
+class PlanAssignedTarget(Base):
+    """The value of a 完成上级下达目标 target once the higher level assigns it, entered by
+    bureau staff (who and when kept here and on the timeline; its evidence is an attachment
+    of entity ``plan_assigned_target``). The latest entry with evidence applies
+    (migration 0840)."""
+
+    __tablename__ = "plan_assigned_target"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    target_id: Mapped[int] = mapped_column(
+        ForeignKey("plan_target.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(Text)  # as entered, e.g. "较2020年降低18%" or "42"
+    comparator: Mapped[str] = mapped_column(String(12))
+    value: Mapped[str | None] = mapped_column(Text)  # exact decimal text
+    base_year: Mapped[int | None] = mapped_column(SmallInteger)
+    note: Mapped[str | None] = mapped_column(Text)
+    entered_by: Mapped[int | None] = mapped_column(Integer)  # web_user.id (None: CLI)
+    entered_by_name: Mapped[str] = mapped_column(String(100))
+    entered_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 __all__ = [
     "TASK_ROLES",
     "Plan",
+    "PlanAssignedTarget",
     "PlanIndicator",
     "PlanReport",
     "PlanTarget",

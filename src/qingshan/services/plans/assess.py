@@ -47,7 +47,7 @@ from qingshan.services import deployment
 from qingshan.services.figures import water as water_figures
 from qingshan.services.figures._common import FiguresError, regions, sites
 from qingshan.services.figures.air_reads import AirQuality, air_quality
-from qingshan.services.plans import find_plan, indicators, reports, targets_of
+from qingshan.services.plans import assigned, find_plan, indicators, reports, targets_of
 from qingshan.standards import drinking_water
 from qingshan.standards import water as water_rules
 from qingshan.storage.models import SiteKind
@@ -422,10 +422,27 @@ def plan_status(
     wat: _Water | None = None
     drink: _Drinking | None = None
     reported = reports.accepted_values(s, [i.id for i in inds], year)
+    entered = assigned.latest(
+        s, [t.id for ts in tmap.values() for t in ts if t.comparator == "assigned"]
+    )
     for ind in inds:
         ts = tmap[ind.id]
         tg, carried = _applies(ts, year)
         c = comparator_of(tg) if tg else None
+        target = None if tg is None else {**_target_dict(tg), "carried_over": carried}
+        prefix = f"沿用{tg.year}年目标；" if carried and tg else ""
+        if tg is not None and target is not None and tg.id in entered:
+            applied, last = entered[tg.id]
+            target["assigned"] = None
+            if applied is not None:  # the value the higher level assigned, with evidence
+                a = applied.to_dict()
+                target["assigned"] = a
+                c = Comparator(applied.comparator, applied.value, applied.base_year)
+                who = f"{applied.entered_by}于{a['entered_at']}录入"
+                prefix += f"上级下达目标{applied.text}（{who}）；"
+            if applied is None or last.id != applied.id:  # the latest still lacks evidence
+                target["assigned_pending"] = last.to_dict()
+                prefix += f"下达目标{last.text}已录入（{last.entered_by}），尚缺佐证材料；"
         actual: Any = None
         computed = ind.binding is not None and not ind.dust_deduction
         if computed and ind.binding and ind.binding.startswith("air."):
@@ -466,11 +483,11 @@ def plan_status(
                 if ind.baseline_text is None
                 else {"year": ind.baseline_year, "text": ind.baseline_text},
                 targets=[_target_dict(t) for t in ts],
-                target=None if tg is None else {**_target_dict(tg), "carried_over": carried},
+                target=target,
                 actual=actual,
                 status=st.status,
                 status_label=STATUS_LABELS[st.status],
-                reason=(f"沿用{tg.year}年目标；" if carried and tg else "") + st.reason,
+                reason=prefix + st.reason,
                 projection=st.projection,
                 binding=ind.binding,
             )

@@ -16,11 +16,13 @@ from qingshan.services.permissions import (
     PLAN_REPORTERS,
     PLAN_REVIEWERS,
 )
-from qingshan.services.plans import assess, reports, tasks
+from qingshan.services.plans import assess, assigned, reports, tasks
 from qingshan.services.plans import export as plan_export
 from qingshan.services.reports import writers
 from qingshan.web.deps import PathId, read_db, require, write_db
 from qingshan.web.schemas.plans import (
+    AssignedIn,
+    AssignedOut,
     CompleteIn,
     PlanOut,
     ReportIn,
@@ -153,6 +155,21 @@ def create_report(
     submit it."""
     r = reports.report_value(s, p, plan, body.indicator_no, body.year, body.value, note=body.note)
     return _out(next(v for v in reports.reports(s, p) if v.id == r.id))
+
+
+@router.post("/plans/{plan}/assigned", response_model=AssignedOut, status_code=201)
+def enter_assigned(
+    body: AssignedIn,
+    plan: str = Path(..., pattern=PLAN_REF),
+    p: Principal = Depends(require(*PLAN_EDITORS)),
+    s: Session = COMMITTED,
+) -> AssignedOut:
+    """Enter the value the higher level assigned to a 完成上级下达目标 target; attach the
+    letter (``POST /attachments?entity_type=plan_assigned_target&entity_id=ID&
+    evidence=evidence``): the latest entry with evidence is the target applied."""
+    r = assigned.enter(s, p, plan, body.indicator_no, body.year, body.text, note=body.note)
+    _applied, last = assigned.latest(s, [r.target_id])[r.target_id]
+    return AssignedOut(**last.to_dict())
 
 
 @router.post("/plans/reports/{report_id}/submit", response_model=ReportOut)

@@ -22,6 +22,9 @@ async function loadBoard() {
     ${cell(i.baseline ? i.baseline.text : null)}${cell(i.target ? i.target.text : null)}
     ${cell(i.actual ? i.actual.value : null)}
     <td><span class="tag st-${esc(i.status)}">${esc(i.status_label)}</span></td>${cell(i.reason)}</tr>`).join("");
+  document.getElementById("assigned-indicator").innerHTML = status.indicators
+    .filter((i) => i.target && i.target.comparator === "assigned")
+    .map((i) => `<option value="${esc(i.no)}" data-year="${esc(i.target.year)}">${esc(i.no)} ${esc(i.name)}（${esc(i.target.year)}年目标）</option>`).join("");
   const reportable = status.indicators.filter((i) => !i.binding || (i.actual === null && i.reason.includes("填报")));
   document.getElementById("indicator").innerHTML = reportable
     .map((i) => `<option value="${esc(i.no)}">${esc(i.no)} ${esc(i.name)}${i.unit ? `（${esc(i.unit)}）` : ""}</option>`).join("");
@@ -103,9 +106,9 @@ async function loadReports(m) {
   }
 }
 
-async function uploadEvidence(reportId, file) {
+async function uploadEvidence(reportId, file, entity = "plan_report") {
   const m = await whoami();
-  const q = `entity_type=plan_report&entity_id=${reportId}&evidence=evidence&file_name=${encodeURIComponent(file.name)}`;
+  const q = `entity_type=${entity}&entity_id=${reportId}&evidence=evidence&file_name=${encodeURIComponent(file.name)}`;
   const r = await fetch("api/v1/attachments?" + q, {
     method: "POST", credentials: "same-origin", body: file,
     headers: { Accept: "application/json", "Content-Type": "application/octet-stream", "X-CSRF-Token": m.csrf_token || "" },
@@ -146,6 +149,27 @@ async function main() {
     drill(ev.target.dataset.no);
   });
   document.getElementById("review-panel").hidden = !["staff", "admin"].includes(m.role);
+  document.getElementById("assigned-panel").hidden = !["staff", "admin"].includes(m.role);
+  document.getElementById("assigned-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const err = document.getElementById("assigned-error");
+    const out = document.getElementById("assigned-result");
+    err.textContent = ""; out.textContent = "";
+    const sel = document.getElementById("assigned-indicator");
+    const opt = sel.options[sel.selectedIndex];
+    const plan = document.getElementById("plan").value;
+    try {
+      if (!opt) throw new Error("本规划没有“完成上级下达目标”的指标");
+      const a = await api(`plans/${encodeURIComponent(plan)}/assigned`, { method: "POST", body: {
+        indicator_no: opt.value, year: Number(opt.dataset.year),
+        text: document.getElementById("assigned-text").value.trim(),
+        note: document.getElementById("assigned-note").value.trim() || null,
+      } });
+      await uploadEvidence(a.id, document.getElementById("assigned-evidence").files[0], "plan_assigned_target");
+      out.textContent = `已录入：${a.text}（${a.entered_by}，${a.entered_at}）`;
+    } catch (e) { err.textContent = e.message; }
+    await loadBoard();
+  });
   await loadBoard();
   await loadTasks();
   await loadReports(m);

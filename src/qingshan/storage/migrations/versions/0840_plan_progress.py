@@ -1,0 +1,46 @@
+"""plan progress: values of 完成上级下达目标 targets entered later (issue 15)
+
+Revision ID: 0840_plan_progress
+Revises: 0810_alarm_cases
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0840_plan_progress"
+down_revision: str | None = "0810_alarm_cases"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "plan_assigned_target",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("target_id", sa.Integer(), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("comparator", sa.String(length=12), nullable=False),
+        sa.Column("value", sa.Text(), nullable=True),
+        sa.Column("base_year", sa.SmallInteger(), nullable=True),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("entered_by", sa.Integer(), nullable=True),
+        sa.Column("entered_by_name", sa.String(length=100), nullable=False),
+        sa.Column("entered_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["target_id"],
+            ["plan_target.id"],
+            name=op.f("fk_plan_assigned_target_target_id_plan_target"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_plan_assigned_target")),
+    )
+    op.create_index(
+        op.f("ix_plan_assigned_target_target_id"), "plan_assigned_target", ["target_id"]
+    )
+
+
+def downgrade() -> None:
+    op.drop_index(op.f("ix_plan_assigned_target_target_id"), table_name="plan_assigned_target")
+    op.drop_table("plan_assigned_target")
