@@ -25,6 +25,7 @@ from support.web_seed import PASSWORD
 from web.live import serve
 
 CHROMIUM = "/usr/bin/chromium"
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
 pytestmark = pytest.mark.browser
@@ -96,4 +97,33 @@ def test_drill_down_from_the_board_to_the_sections(server: dict[str, Any]) -> No
         forest = page.locator("#board tbody tr[data-no='20']")
         assert forest.locator("a.drill").count() == 0
         assert "尚无实际值" in forest.inner_text()
+        browser.close()
+
+
+def test_staff_enter_an_assigned_target_with_its_letter(server: dict[str, Any]) -> None:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        page = browser.new_context(locale="zh-CN").new_page()
+        page.goto(server["base"] + "/login")
+        page.fill("#username", "staff")
+        page.fill("#password", PASSWORD)
+        page.click("#submit")
+        page.wait_for_url(lambda u: "/login" not in u, timeout=10000)
+        page.goto(server["base"] + "/plans")
+        page.wait_for_selector("#board tbody tr[data-no='21']")
+        page.fill("#year", "2025")
+        page.dispatch_event("#year", "change")
+        page.wait_for_selector("#assigned-indicator option[value='12']", state="attached")
+        page.select_option("#assigned-indicator", "12")
+        page.fill("#assigned-text", "320")
+        page.fill("#assigned-note", "平市环发12号")
+        page.set_input_files(
+            "#assigned-evidence",
+            files=[{"name": "下达通知.pdf", "buffer": PDF, "mimeType": "application/pdf"}],
+        )
+        page.click("#assigned-form button[type=submit]")
+        page.wait_for_selector("#assigned-result:has-text('已录入：320')")
+        row = page.locator("#board tbody tr[data-no='12']")
+        page.wait_for_selector("#board tbody tr[data-no='12']:has-text('上级下达目标320（staff于')")
+        assert "尚缺佐证材料" not in row.inner_text()  # the letter was attached
         browser.close()

@@ -163,9 +163,25 @@ class PlanAssignedTarget(Base):
     entered_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class PlanAssessmentScheme(Base):
+    """A year's assessment (考核) scheme of a plan as the bureau wrote it (TOML text, see
+    :mod:`qingshan.plans.assessment`); the latest one of a plan and year applies; earlier
+    ones are kept (migration 0840)."""
+
+    __tablename__ = "plan_assessment_scheme"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
+    year: Mapped[int] = mapped_column(SmallInteger)
+    text: Mapped[str] = mapped_column(Text)
+    entered_by: Mapped[int | None] = mapped_column(Integer)  # web_user.id (None: CLI)
+    entered_by_name: Mapped[str] = mapped_column(String(100))
+    entered_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 __all__ = [
     "TASK_ROLES",
     "Plan",
+    "PlanAssessmentScheme",
     "PlanAssignedTarget",
     "PlanIndicator",
     "PlanReport",

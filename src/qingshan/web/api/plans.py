@@ -17,6 +17,7 @@ from qingshan.services.permissions import (
     PLAN_REVIEWERS,
 )
 from qingshan.services.plans import assess, assigned, reports, tasks
+from qingshan.services.plans import assessment as plan_assessment
 from qingshan.services.plans import export as plan_export
 from qingshan.services.reports import writers
 from qingshan.web.deps import PathId, read_db, require, write_db
@@ -28,6 +29,7 @@ from qingshan.web.schemas.plans import (
     ReportIn,
     ReportOut,
     ReviewIn,
+    SchemeIn,
     SubmitIn,
 )
 
@@ -129,6 +131,46 @@ def export_xlsx(
         data,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": 'attachment; filename="plan-indicators.xlsx"'},
+    )
+
+
+@router.post("/plans/{plan}/assessment/scheme", status_code=201)
+def save_assessment_scheme(
+    body: SchemeIn,
+    plan: str = Path(..., pattern=PLAN_REF),
+    p: Principal = Depends(require(*PLAN_EDITORS)),
+    s: Session = COMMITTED,
+) -> dict[str, Any]:
+    """Keep a year's assessment (考核) scheme (TOML, docs/plans.md); the latest applies."""
+    row = plan_assessment.save_scheme(s, p, plan, body.text)
+    return {"id": row.id, "year": row.year}
+
+
+@router.get("/plans/{plan}/assessment")
+def assessment(
+    plan: str = Path(..., pattern=PLAN_REF),
+    year: int = Query(..., ge=1949, le=2200),
+    p: Principal = Depends(require(*PLAN_EDITORS)),
+    s: Session = Depends(read_db),
+) -> dict[str, Any]:
+    """The year's stored scheme (text, who, when) and the assessment computed from it."""
+    info, result = plan_assessment.stored(s, p, plan, year)
+    return {"scheme": info, "result": result.to_dict()}
+
+
+@router.get("/plans/{plan}/assessment.xlsx", response_class=Response)
+def assessment_xlsx(
+    plan: str = Path(..., pattern=PLAN_REF),
+    year: int = Query(..., ge=1949, le=2200),
+    p: Principal = Depends(require(*PLAN_EDITORS)),
+    s: Session = Depends(read_db),
+) -> Response:
+    """The year's assessment as .xlsx (考核结果, 评分明细) — the command line's workbook."""
+    _info, result = plan_assessment.stored(s, p, plan, year)
+    return Response(
+        plan_assessment.workbook(result),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="assessment-{year}.xlsx"'},
     )
 
 

@@ -43,6 +43,10 @@ class AssignedOut(BaseModel):
     evidence: int
 
 
+class SchemeIn(BaseModel):
+    text: str = Field(min_length=1, max_length=200_000, description="the scheme, TOML")
+
+
 class SubmitIn(BaseModel):
     value: str | None = Field(None, min_length=1, max_length=40, description="a corrected value")
 

@@ -1,4 +1,4 @@
-"""plan progress: values of 完成上级下达目标 targets entered later (issue 15)
+"""plan progress: values of 完成上级下达目标 targets entered later, assessment schemes (issue 15)
 
 Revision ID: 0840_plan_progress
 Revises: 0810_alarm_cases
@@ -39,8 +39,30 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_plan_assigned_target_target_id"), "plan_assigned_target", ["target_id"]
     )
+    op.create_table(
+        "plan_assessment_scheme",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("plan_id", sa.Integer(), nullable=False),
+        sa.Column("year", sa.SmallInteger(), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("entered_by", sa.Integer(), nullable=True),
+        sa.Column("entered_by_name", sa.String(length=100), nullable=False),
+        sa.Column("entered_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["plan_id"],
+            ["plan.id"],
+            name=op.f("fk_plan_assessment_scheme_plan_id_plan"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_plan_assessment_scheme")),
+    )
+    op.create_index(
+        op.f("ix_plan_assessment_scheme_plan_id"), "plan_assessment_scheme", ["plan_id"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_plan_assessment_scheme_plan_id"), table_name="plan_assessment_scheme")
+    op.drop_table("plan_assessment_scheme")
     op.drop_index(op.f("ix_plan_assigned_target_target_id"), table_name="plan_assigned_target")
     op.drop_table("plan_assigned_target")

@@ -72,6 +72,32 @@ function drill(no) {
   box.hidden = false;
 }
 
+async function loadAssessment() {
+  const plan = document.getElementById("plan").value;
+  const year = document.getElementById("year").value;
+  const err = document.getElementById("assessment-error");
+  const body = document.querySelector("#assessment tbody");
+  err.textContent = ""; body.innerHTML = "";
+  document.getElementById("scheme-text").textContent = "";
+  document.getElementById("assessment-info").textContent = "";
+  document.getElementById("assessment-xlsx").hidden = true;
+  if (!plan || !year) return;
+  let a;
+  try {
+    a = await api(`plans/${encodeURIComponent(plan)}/assessment?year=${year}`);
+  } catch (e) { err.textContent = e.message; return; }
+  document.getElementById("scheme-text").textContent = a.scheme.text;
+  document.getElementById("assessment-info").textContent =
+    `${a.scheme.year}年度考核方案（${a.scheme.entered_by}于${a.scheme.entered_at}录入）`;
+  const x = document.getElementById("assessment-xlsx");
+  x.href = `api/v1/plans/${encodeURIComponent(plan)}/assessment.xlsx?year=${year}`;
+  x.hidden = false;
+  body.innerHTML = a.result.units.map((u) => `<tr data-code="${esc(u.code)}">${cell(u.name)}
+    ${cell(u.score)}${cell(u.bonus)}${cell(u.total)}
+    <td class="grade">${esc(u.grade)}</td>${cell(u.vetoed_by.join("、") || "无")}
+    ${cell(u.lines.map((l) => `${l.item}：${l.score}/${l.points}（${l.reason}）`).join("；"))}</tr>`).join("");
+}
+
 let canComplete = false;
 
 async function loadTasks() {
@@ -149,6 +175,24 @@ async function main() {
     drill(ev.target.dataset.no);
   });
   document.getElementById("review-panel").hidden = !["staff", "admin"].includes(m.role);
+  const editor = ["staff", "admin"].includes(m.role);
+  document.getElementById("assessment-panel").hidden = !editor;
+  if (editor) {
+    document.getElementById("plan").addEventListener("change", loadAssessment);
+    document.getElementById("year").addEventListener("change", loadAssessment);
+    document.getElementById("scheme-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const err = document.getElementById("assessment-error");
+      err.textContent = "";
+      const plan = document.getElementById("plan").value;
+      try {
+        await api(`plans/${encodeURIComponent(plan)}/assessment/scheme`, { method: "POST",
+          body: { text: document.getElementById("scheme-input").value } });
+      } catch (e) { err.textContent = e.message; return; }
+      await loadAssessment();
+    });
+    await loadAssessment();
+  }
   document.getElementById("assigned-panel").hidden = !["staff", "admin"].includes(m.role);
   document.getElementById("assigned-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
