@@ -21,6 +21,7 @@ from qingshan.services import plans
 from qingshan.services.accounts import create_user
 from qingshan.services.plans import assess
 from qingshan.storage.db import init_db, make_engine, session_scope
+from qingshan.storage.models_registry import OrgUnit
 from support.web_seed import PASSWORD
 from web.live import serve
 
@@ -49,6 +50,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     demo_loader.ingest_rows(engine, demo_loader.result_rows(res, ids, keep))
     with session_scope(engine) as s:
         plans.load_template(s, CLI, "kongtong-14th")
+        s.add(OrgUnit(code="SWJ", name="区水务局", kind="department", region_code="620802"))
+        s.flush()
         create_user(s, CLI, username="staff", password=PASSWORD, role="staff")
     with session_scope(engine) as s:
         expected = assess.plan_status(s, CLI, "kongtong-14th", year=last.year).to_dict()
@@ -126,4 +129,49 @@ def test_staff_enter_an_assigned_target_with_its_letter(server: dict[str, Any]) 
         row = page.locator("#board tbody tr[data-no='12']")
         page.wait_for_selector("#board tbody tr[data-no='12']:has-text('上级下达目标320（staff于')")
         assert "尚缺佐证材料" not in row.inner_text()  # the letter was attached
+        browser.close()
+
+
+SCHEME = """year = 2025
+plan = "kongtong-14th"
+bands = [{ grade = "优秀", min = "90" }, { grade = "良好", min = "80" },
+         { grade = "合格", min = "60" }, { grade = "不合格", min = "0" }]
+[[unit]]
+code = "SWJ"
+[[unit.item]]
+indicator = "8"
+points = "15"
+[[unit.item]]
+tasks = true
+points = "85"
+deduct = "2"
+"""
+
+
+def test_staff_keep_a_scheme_and_see_the_assessment(server: dict[str, Any]) -> None:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        page = browser.new_context(locale="zh-CN").new_page()
+        page.goto(server["base"] + "/login")
+        page.fill("#username", "staff")
+        page.fill("#password", PASSWORD)
+        page.click("#submit")
+        page.wait_for_url(lambda u: "/login" not in u, timeout=10000)
+        page.goto(server["base"] + "/plans")
+        page.wait_for_selector("#board tbody tr[data-no='21']")
+        page.fill("#year", "2025")
+        page.dispatch_event("#year", "change")
+        page.wait_for_selector("#assessment-error:has-text('尚未录入2025年度考核方案')")
+        page.fill("#scheme-input", SCHEME)
+        page.click("#scheme-form button[type=submit]")
+        row = page.locator("#assessment tbody tr[data-code='SWJ']")
+        row.wait_for()
+        # 农村生活污水治理率 has no value (0 of 15); no task of the unit is overdue (85)
+        assert "区水务局" in row.inner_text() and row.locator(".grade").inner_text() == "良好"
+        assert "85" in row.inner_text() and "尚无实际值" in row.inner_text()
+        assert "staff于" in page.locator("#assessment-info").inner_text()
+        assert 'code = "SWJ"' in page.locator("#scheme-text").text_content()
+        href = page.locator("#assessment-xlsx").get_attribute("href")
+        r = page.request.get(server["base"] + "/" + href)
+        assert r.status == 200 and r.body()[:2] == b"PK"
         browser.close()
