@@ -178,6 +178,22 @@ class PlanAssessmentScheme(Base):
     entered_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class PlanTaskProgress(Base):
+    """Progress on a task reported by one of its responsible units (workflow
+    ``plan_task_progress``; state mirrored here): percent done and what was done
+    (migration 0840)."""
+
+    __tablename__ = "plan_task_progress"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("plan_task.id", ondelete="CASCADE"), index=True)
+    unit_code: Mapped[str | None] = mapped_column(ForeignKey("org_unit.code"), index=True)
+    percent: Mapped[int] = mapped_column(SmallInteger)  # 0–100
+    text: Mapped[str] = mapped_column(Text)
+    reported_by: Mapped[int | None] = mapped_column(Integer)  # web_user.id (None: CLI)
+    reported_at: Mapped[datetime] = mapped_column(DateTime)
+    state: Mapped[str] = mapped_column(String(12))  # draft / submitted / returned / accepted
+
+
 __all__ = [
     "TASK_ROLES",
     "Plan",
@@ -187,5 +203,6 @@ __all__ = [
     "PlanReport",
     "PlanTarget",
     "PlanTask",
+    "PlanTaskProgress",
     "PlanTaskUnit",
 ]

@@ -16,7 +16,7 @@ from qingshan.services.permissions import (
     PLAN_REPORTERS,
     PLAN_REVIEWERS,
 )
-from qingshan.services.plans import assess, assigned, reports, tasks
+from qingshan.services.plans import assess, assigned, progress, reports, tasks
 from qingshan.services.plans import assessment as plan_assessment
 from qingshan.services.plans import export as plan_export
 from qingshan.services.reports import writers
@@ -26,6 +26,9 @@ from qingshan.web.schemas.plans import (
     AssignedOut,
     CompleteIn,
     PlanOut,
+    ProgressIn,
+    ProgressReviewIn,
+    ProgressSubmitIn,
     ReportIn,
     ReportOut,
     ReviewIn,
@@ -172,6 +175,56 @@ def assessment_xlsx(
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": f'attachment; filename="assessment-{year}.xlsx"'},
     )
+
+
+@router.get("/plans/progress")
+def list_progress(
+    state: str | None = Query(None, pattern=r"^(draft|submitted|returned|accepted)$"),
+    p: Principal = Depends(require(*PLAN_REPORTERS)),
+    s: Session = Depends(read_db),
+) -> list[dict[str, object]]:
+    """Task progress reports the user may see (a unit user: its unit's); ``state=submitted``
+    is the bureau's review queue."""
+    return [v.to_dict() for v in progress.reports(s, p, state=state)]
+
+
+@router.post("/plans/{plan}/tasks/{task_no}/progress", status_code=201)
+def report_progress(
+    body: ProgressIn,
+    plan: str = Path(..., pattern=PLAN_REF),
+    task_no: str = Path(..., min_length=1, max_length=20),
+    p: Principal = Depends(require(*PLAN_REPORTERS)),
+    s: Session = COMMITTED,
+) -> dict[str, object]:
+    """Enter progress on a task (a draft): attach evidence
+    (``POST /attachments?entity_type=plan_task_progress&entity_id=ID&evidence=evidence``),
+    then submit it."""
+    r = progress.report(s, p, plan, task_no, body.percent, body.text)
+    return next(v for v in progress.reports(s, p) if v.id == r.id).to_dict()
+
+
+@router.post("/plans/progress/{report_id}/submit")
+def submit_progress(
+    report_id: PathId,
+    body: ProgressSubmitIn,
+    p: Principal = Depends(require(*PLAN_REPORTERS)),
+    s: Session = COMMITTED,
+) -> dict[str, object]:
+    """Submit a progress report (its evidence attached) for review."""
+    r = progress.submit(s, p, report_id, percent=body.percent, text=body.text)
+    return next(v for v in progress.reports(s, p) if v.id == r.id).to_dict()
+
+
+@router.post("/plans/progress/{report_id}/review")
+def review_progress(
+    report_id: PathId,
+    body: ProgressReviewIn,
+    p: Principal = Depends(require(*PLAN_REVIEWERS)),
+    s: Session = COMMITTED,
+) -> dict[str, object]:
+    """Accept a submitted progress report, or return it with the reason."""
+    r = progress.review(s, p, report_id, accept=body.accept, reason=body.reason)
+    return next(v for v in progress.reports(s, p) if v.id == r.id).to_dict()
 
 
 @router.get("/plans/reports", response_model=list[ReportOut])

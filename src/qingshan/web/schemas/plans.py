@@ -43,6 +43,21 @@ class AssignedOut(BaseModel):
     evidence: int
 
 
+class ProgressIn(BaseModel):
+    percent: int = Field(ge=0, le=100, description="percent done")
+    text: str = Field(min_length=1, max_length=2000, description="what was done")
+
+
+class ProgressSubmitIn(BaseModel):
+    percent: int | None = Field(None, ge=0, le=100)
+    text: str | None = Field(None, min_length=1, max_length=2000)
+
+
+class ProgressReviewIn(BaseModel):
+    accept: bool
+    reason: str | None = Field(None, max_length=500)
+
+
 class SchemeIn(BaseModel):
     text: str = Field(min_length=1, max_length=200_000, description="the scheme, TOML")
 
