@@ -112,7 +112,26 @@ async function loadTasks() {
     <td>${t.completed_on ? `已完成（${esc(t.completed_on)}）` : t.overdue
       ? `<span class="tag st-off_track">逾期${esc(t.days_overdue)}天</span>` : (t.deadline ? "未到期" : "—")}</td>
     ${cell(t.units.map((u) => `${u.name}（${u.role_label}）`).join("、"))}
+    ${cell(t.progress.map((p) => `${p.unit_code} ${p.percent}%：${p.text}（${p.reported_at}）`).join("；") || "—")}
     <td>${canComplete && !t.completed_on ? `<button class="done" data-no="${esc(t.no)}">记录完成</button>` : ""}</td></tr>`).join("");
+}
+
+async function loadProgress(m) {
+  if (!["unit", "staff", "admin"].includes(m.role)) return;
+  const plan = document.getElementById("plan").value;
+  if (plan) {
+    const rows = await api(`plans/${encodeURIComponent(plan)}/tasks` + (m.role === "unit" && m.unit ? `?unit=${encodeURIComponent(m.unit)}` : ""));
+    document.getElementById("progress-task").innerHTML = rows
+      .map((t) => `<option value="${esc(t.no)}">${esc(t.no)} ${esc(t.text.slice(0, 40))}</option>`).join("");
+  }
+  const review = ["staff", "admin"].includes(m.role);
+  const list = await api("plans/progress");
+  document.querySelector("#progress-reports tbody").innerHTML = list.map((r) => `<tr data-id="${r.id}">${cell(r.id)}
+    ${cell(r.task_no + " " + r.task.slice(0, 30))}${cell(r.percent + "%")}${cell(r.text)}${cell(r.unit_code)}${cell(r.evidence + " 份")}
+    <td class="state">${esc(r.state_label)}</td>${cell(r.reason)}
+    <td>${review && r.state === "submitted" ? `<button class="p-accept" data-id="${r.id}">采纳</button>
+      <input class="p-reason" data-id="${r.id}" placeholder="退回原因" maxlength="500">
+      <button class="p-return" data-id="${r.id}">退回</button>` : ""}</td></tr>`).join("");
 }
 
 async function loadReports(m) {
@@ -193,6 +212,39 @@ async function main() {
     });
     await loadAssessment();
   }
+  document.getElementById("progress-panel").hidden = !["unit", "staff", "admin"].includes(m.role);
+  document.getElementById("plan").addEventListener("change", () => loadProgress(m));
+  document.getElementById("progress-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const err = document.getElementById("progress-error");
+    const out = document.getElementById("progress-result");
+    err.textContent = ""; out.textContent = "";
+    const plan = document.getElementById("plan").value;
+    const no = document.getElementById("progress-task").value;
+    try {
+      const rep = await api(`plans/${encodeURIComponent(plan)}/tasks/${encodeURIComponent(no)}/progress`, { method: "POST", body: {
+        percent: Number(document.getElementById("progress-percent").value),
+        text: document.getElementById("progress-text").value.trim(),
+      } });
+      await uploadEvidence(rep.id, document.getElementById("progress-evidence").files[0], "plan_task_progress");
+      const done = await api(`plans/progress/${rep.id}/submit`, { method: "POST", body: {} });
+      out.textContent = `已报送：任务 ${done.task_no} 进度 ${done.percent}%（编号 ${done.id}），等待审核。`;
+    } catch (e) { err.textContent = e.message; }
+    await loadProgress(m);
+  });
+  document.getElementById("progress-reports").addEventListener("click", async (ev) => {
+    const t = ev.target;
+    const id = t.dataset ? t.dataset.id : null;
+    if (!id || !(t.classList.contains("p-accept") || t.classList.contains("p-return"))) return;
+    const err = document.getElementById("progress-error");
+    err.textContent = "";
+    const reason = document.querySelector(`input.p-reason[data-id="${id}"]`).value.trim();
+    try {
+      await api(`plans/progress/${id}/review`, { method: "POST", body: { accept: t.classList.contains("p-accept"), reason: reason || null } });
+    } catch (e) { err.textContent = e.message; }
+    await Promise.all([loadProgress(m), loadTasks()]);
+  });
+  await loadProgress(m);
   document.getElementById("assigned-panel").hidden = !["staff", "admin"].includes(m.role);
   document.getElementById("assigned-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
