@@ -12,9 +12,17 @@ Computed actual values (the indicator's ``binding``), over the plan's region:
 * ``water.share_i_iii`` / ``water.share_worse_than_v`` — an annual evaluation of each
   surface-water section of the region (GB 3838-2002 class of the year's mean of each item,
   the 2011 evaluation method, as the monthly figures but over the year so far): the share of
-  classed sections in Ⅰ–Ⅲ and in 劣Ⅴ, exact, shown to 1 decimal.
+  classed sections in Ⅰ–Ⅲ and in 劣Ⅴ, exact, shown to 1 decimal; projected to the year's
+  end with each section keeping its class so far
+  (:func:`qingshan.plans.status.section_share_projection`).
+* ``water.drinking_compliance`` — 集中式饮用水水源地水质达标率: complying sources / sources
+  with data over the year so far (the monthly figures' rule per source), projected the same
+  way (:func:`qingshan.plans.status.source_share_projection`).
 
-Indicators without a binding are ``not_assessable`` until a value is entered.
+Every computed ``actual`` carries ``data``: the sites behind the number (the drill-down).
+Indicators without a binding are ``not_assessable`` until a value is reported and accepted;
+a 完成上级下达目标 target is judged against the assigned value once staff enter it with
+evidence (:mod:`qingshan.services.plans.assigned`).
 """
 
 from __future__ import annotations
