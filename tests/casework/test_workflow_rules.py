@@ -36,6 +36,7 @@ def test_the_shipped_definitions_are_valid() -> None:
         "inspection_rectification",
         "patrol",
         "plan_report",
+        "plan_task_progress",
         "registry_import",
     ]
     assert IMPORT.initial == "uploaded"

@@ -57,8 +57,9 @@ def test_demo_loads_the_plan_and_fills_air_and_water(
     # the year-end projection is computed for the air indicators (docs/plans.md)
     good = rows["中心城区空气质量优良天数比率"]["projection"]
     assert good is not None and "non_good_days_affordable" in good
-    for name in AIR[1:]:
+    for name in AIR[1:] + WATER:
         assert rows[name]["projection"] is not None, name
+    assert "sections_affordable" in rows[WATER[0]]["projection"]
     # the cockpit's target is the plan's indicator, not the recorded deployment target
     engine = make_engine(db)
     with session_scope(engine) as s:

@@ -19,9 +19,13 @@ from qingshan.demo.synth import generate
 from qingshan.roles import CLI
 from qingshan.services import plans
 from qingshan.services.figures import air_quality, recompute_all
+from qingshan.services.figures import water as water_figures
+from qingshan.services.figures._common import sites
 from qingshan.services.plans import assess
+from qingshan.standards import drinking_water, water
 from qingshan.storage import partitions
 from qingshan.storage.db import make_engine, session_factory, session_scope
+from qingshan.storage.models import SiteKind
 
 START = datetime(2026, 1, 1)
 END = datetime(2026, 2, 16)  # exclusive
@@ -33,8 +37,8 @@ def _seed(url: str) -> None:
     engine = make_engine(url)
     d = load_district()
     ids = demo_loader.load_registry(engine, d)
-    res = generate(d, START, END, kinds=("air", "section"))
-    keep = set(AIR_SITES) | {s.id for s in d.sections}
+    res = generate(d, START, END, kinds=("air", "section", "source"))
+    keep = set(AIR_SITES) | {s.id for s in d.sections} | {w.id for w in d.water_sources}
     demo_loader.ingest_rows(engine, demo_loader.result_rows(res, ids, keep))
     recompute_all(session_factory(engine))
     engine.dispose()
@@ -134,5 +138,46 @@ def test_water_shares_fill_from_an_annual_section_evaluation(seeded: Engine) -> 
     assert ba["value"] == f"{float(round(Fraction(n_bad * 100, 3), 1)):.1f}"
     assert good["status"] == ("on_track" if n_good == 3 else "at_risk")
     assert bad["status"] == ("on_track" if n_bad == 0 else "at_risk")
+    # the year-end projection: each section keeps its class so far (target 100 % / 0 %)
+    gp, bp = good["projection"], bad["projection"]
+    assert isinstance(gp, dict) and isinstance(bp, dict)
+    assert (gp["sections"], gp["counted"], gp["sections_needed"]) == (3, n_good, 3)
+    assert gp["sections_affordable"] == n_good - 3
+    assert gp["share_year_end"] == ga["value"]
+    assert [x["code"] for x in gp["sections_to_improve"]] == sorted(
+        k for k, c in classes.items() if c not in ("Ⅰ", "Ⅱ", "Ⅲ")
+    )
+    assert (bp["sections_allowed"], bp["sections_affordable"]) == (0, -n_bad)
+    assert "推算" in str(good["reason"]) and "推算" in str(bad["reason"])
     # indicators the platform does not compute wait for a reported value
     assert by_no["8"]["status"] == "not_assessable"
+
+
+def test_drinking_water_compliance_fills_from_the_sources(seeded: Engine) -> None:
+    """序号6 城市集中式饮用水水源地水质达标率: each registered source judged over the year so
+    far (surface: the mean of each item against GB 3838 Ⅲ; groundwater: every sample against
+    GB/T 14848 Ⅲ), complying sources / sources with data."""
+    expected: dict[str, bool] = {}
+    with session_scope(seeded) as s:
+        conn = s.connection()
+        for site in sites(s, [SiteKind.DRINKING_WATER]):
+            samples = water_figures.load_samples(conn, site, date(2026, 1, 1), date(2026, 2, 15))
+            vals = [v for _t, v in samples]
+            if site.source_type == "groundwater":
+                c = drinking_water.groundwater_source_compliance(vals, mode="every")
+            else:
+                lake = site.water_body == "lake_reservoir"
+                body = water.WaterbodyType.LAKE if lake else water.WaterbodyType.RIVER
+                c = drinking_water.surface_source_compliance(vals, body, mode="mean")
+            if c.complies is not None:
+                expected[site.code] = c.complies
+    assert len(expected) == 10  # the district's ten sources (4 city, 6 township)
+    six = _status(seeded)["6"]
+    actual, proj = six["actual"], six["projection"]
+    assert isinstance(actual, dict) and isinstance(proj, dict)
+    ok = sum(expected.values())
+    assert (actual["sources"], actual["counted"]) == (10, ok)
+    assert actual["value"] == f"{float(round(Fraction(ok * 100, 10), 1)):.1f}"
+    assert {d["code"]: d["counted"] for d in actual["data"]} == expected
+    assert (proj["sources_needed"], proj["sources_affordable"]) == (10, ok - 10)
+    assert six["status"] == ("on_track" if ok == 10 else "at_risk")

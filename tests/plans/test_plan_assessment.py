@@ -30,7 +30,10 @@ from qingshan.plans.assessment import (
 from qingshan.roles import CLI
 from qingshan.services import attachments
 from qingshan.services.plans import PlanError, assessment, load_template, reports
-from qingshan.storage.db import session_scope
+from qingshan.settings import get_settings
+from qingshan.storage.db import session_factory, session_scope
+from qingshan.web import create_app
+from web.conftest import login
 
 BANDS = (
     Band("优秀", Decimal(90)),
@@ -157,3 +160,47 @@ def test_a_year_is_computed_from_the_plan_and_exported(engine: Engine, tmp_path:
     bad.write_text("year = 2025\n", encoding="utf-8")
     out = CliRunner().invoke(app, ["plan", "assess", str(bad), "--db", url])
     assert out.exit_code == 2 and "考核方案有误" in out.stderr
+
+
+def test_a_stored_scheme_is_viewed_and_exported_from_the_web(engine: Engine, db_url: str) -> None:
+    """The bureau keeps the year's scheme on the platform; /plans shows it with the computed
+    assessment and exports the same workbook as the command line."""
+    make_users(engine)
+    with session_scope(engine) as s:
+        load_template(s, CLI, "kongtong-14th")
+    settings = get_settings(db_url=db_url, web_cookie_secure=False)
+    staff = login(create_app(settings, session_factory(engine)), "staff")
+    unit = login(create_app(settings, session_factory(engine)), "unit")
+    leader = login(create_app(settings, session_factory(engine)), "leader")
+    url = "/api/v1/plans/kongtong-14th/assessment"
+    try:
+        none = staff.get(url, params={"year": 2025})
+        assert none.status_code == 422 and "尚未录入2025年度考核方案" in none.json()["detail"]
+        bad = staff.post(url + "/scheme", json={"text": "year = 2025\n"})
+        assert bad.status_code == 422 and "考核方案有误" in bad.json()["detail"]
+        stranger = SCHEME.replace('code = "水务局"', 'code = "无此单位"')
+        bad = staff.post(url + "/scheme", json={"text": stranger})
+        assert bad.status_code == 422 and "无此单位 未登记" in bad.json()["detail"]
+        other = SCHEME.replace('plan = "kongtong-14th"', 'plan = "changji-14th"')
+        bad = staff.post(url + "/scheme", json={"text": other})
+        assert bad.status_code == 422 and "changji-14th 未载入" in bad.json()["detail"]
+        assert unit.post(url + "/scheme", json={"text": SCHEME}).status_code == 403
+        saved = staff.post(url + "/scheme", json={"text": SCHEME})
+        assert saved.status_code == 201 and saved.json()["year"] == 2025
+        got = staff.get(url, params={"year": 2025}).json()
+        assert got["scheme"]["text"] == SCHEME and got["scheme"]["entered_by"] == "staff"
+        u = got["result"]["units"][0]
+        # 2025 is complete: 森林覆盖率 and 农村生活污水治理率 have no value (0 each, no veto: not
+        # off track), no overdue task (85), bonus 2 → 87, 良好
+        assert [ln["score"] for ln in u["lines"]] == ["0", "0", "85"]
+        assert (u["score"], u["bonus"], u["total"], u["grade"]) == ("85", "2", "87", "良好")
+        x = staff.get(url + ".xlsx", params={"year": 2025})
+        assert x.status_code == 200 and x.content[:2] == b"PK"
+        rows = list(load_workbook(io.BytesIO(x.content))["考核结果"].iter_rows(values_only=True))
+        assert rows[2][0] == "水务局" and rows[2][4] == 87 and rows[2][5] == "良好"
+        assert leader.get(url, params={"year": 2025}).status_code == 403
+        assert unit.get(url + ".xlsx", params={"year": 2025}).status_code == 403
+    finally:
+        staff.close()
+        unit.close()
+        leader.close()

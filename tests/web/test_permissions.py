@@ -186,6 +186,14 @@ def test_grants_match_the_documented_roles_table(app: FastAPI) -> None:
         ("POST", "/api/v1/plans/{plan}/reports"): bureau | {Role.UNIT},
         ("POST", "/api/v1/plans/reports/{report_id}/submit"): bureau | {Role.UNIT},
         ("POST", "/api/v1/plans/reports/{report_id}/review"): bureau,
+        ("POST", "/api/v1/plans/{plan}/assigned"): bureau,
+        ("POST", "/api/v1/plans/{plan}/assessment/scheme"): bureau,
+        ("GET", "/api/v1/plans/{plan}/assessment"): bureau,
+        ("GET", "/api/v1/plans/{plan}/assessment.xlsx"): bureau,
+        ("GET", "/api/v1/plans/progress"): bureau | {Role.UNIT},
+        ("POST", "/api/v1/plans/{plan}/tasks/{task_no}/progress"): bureau | {Role.UNIT},
+        ("POST", "/api/v1/plans/progress/{report_id}/submit"): bureau | {Role.UNIT},
+        ("POST", "/api/v1/plans/progress/{report_id}/review"): bureau,
         # supervision cases: read within the case scope; grid users report; transitions are
         # decided by the workflow definitions (role + the case's unit); the bureau manages
         ("GET", "/api/v1/cases"): frozenset(perm.CASE_READERS),
@@ -229,6 +237,11 @@ def test_grants_match_the_documented_roles_table(app: FastAPI) -> None:
         ("POST", "/api/v1/plans/reports/{report_id}/submit"): bureau | {Role.UNIT},
         ("POST", "/api/v1/plans/reports/{report_id}/review"): bureau,
         ("POST", "/api/v1/plans/{plan}/tasks/{task_no}/complete"): bureau,
+        ("POST", "/api/v1/plans/{plan}/assigned"): bureau,
+        ("POST", "/api/v1/plans/{plan}/assessment/scheme"): bureau,
+        ("POST", "/api/v1/plans/{plan}/tasks/{task_no}/progress"): bureau | {Role.UNIT},
+        ("POST", "/api/v1/plans/progress/{report_id}/submit"): bureau | {Role.UNIT},
+        ("POST", "/api/v1/plans/progress/{report_id}/review"): bureau,
     }
     # Case work is everybody's who works cases (the case service checks role and unit per
     # case and transition, as the workflow definitions say).

@@ -25,6 +25,7 @@ BINDINGS = (
     "air.pm10",  # PM10 annual mean, μg/m³
     "water.share_i_iii",  # share of surface-water sections in Ⅰ–Ⅲ, %
     "water.share_worse_than_v",  # share in 劣Ⅴ, %
+    "water.drinking_compliance",  # 集中式饮用水水源地水质达标率 (by number of sources), %
 )
 RESPONSIBILITY = ("lead", "support", "joint", "each")  # 牵头, 配合, 负责, 分别负责
 

@@ -45,7 +45,8 @@ GATEWAY_OPERATORS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF)
 # enterprise user: its own enterprise); confirming an alarm or hint episode is the bureau's.
 SOURCE_READERS: tuple[Role, ...] = READERS
 SOURCE_CONFIRMERS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF)
-# Plans (规划指标): the bureau loads plans; every district role reads their status.
+# Plans (规划指标): the bureau loads plans, records task completion and enters the values of
+# 完成上级下达目标 targets; every district role reads their status.
 PLAN_EDITORS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF)
 PLAN_READERS: tuple[Role, ...] = DISTRICT
 # Reported indicator values: units report (their own unit's), the bureau reviews.

@@ -142,12 +142,67 @@ class PlanReport(Base):
     state: Mapped[str] = mapped_column(String(12))  # draft / submitted / returned / accepted
 
 
+class PlanAssignedTarget(Base):
+    """The value of a 完成上级下达目标 target once the higher level assigns it, entered by
+    bureau staff (who and when kept here and on the timeline; its evidence is an attachment
+    of entity ``plan_assigned_target``). The latest entry with evidence applies
+    (migration 0840)."""
+
+    __tablename__ = "plan_assigned_target"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    target_id: Mapped[int] = mapped_column(
+        ForeignKey("plan_target.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(Text)  # as entered, e.g. "较2020年降低18%" or "42"
+    comparator: Mapped[str] = mapped_column(String(12))
+    value: Mapped[str | None] = mapped_column(Text)  # exact decimal text
+    base_year: Mapped[int | None] = mapped_column(SmallInteger)
+    note: Mapped[str | None] = mapped_column(Text)
+    entered_by: Mapped[int | None] = mapped_column(Integer)  # web_user.id (None: CLI)
+    entered_by_name: Mapped[str] = mapped_column(String(100))
+    entered_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class PlanAssessmentScheme(Base):
+    """A year's assessment (考核) scheme of a plan as the bureau wrote it (TOML text, see
+    :mod:`qingshan.plans.assessment`); the latest one of a plan and year applies; earlier
+    ones are kept (migration 0840)."""
+
+    __tablename__ = "plan_assessment_scheme"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
+    year: Mapped[int] = mapped_column(SmallInteger)
+    text: Mapped[str] = mapped_column(Text)
+    entered_by: Mapped[int | None] = mapped_column(Integer)  # web_user.id (None: CLI)
+    entered_by_name: Mapped[str] = mapped_column(String(100))
+    entered_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class PlanTaskProgress(Base):
+    """Progress on a task reported by one of its responsible units (workflow
+    ``plan_task_progress``; state mirrored here): percent done and what was done
+    (migration 0840)."""
+
+    __tablename__ = "plan_task_progress"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("plan_task.id", ondelete="CASCADE"), index=True)
+    unit_code: Mapped[str | None] = mapped_column(ForeignKey("org_unit.code"), index=True)
+    percent: Mapped[int] = mapped_column(SmallInteger)  # 0–100
+    text: Mapped[str] = mapped_column(Text)
+    reported_by: Mapped[int | None] = mapped_column(Integer)  # web_user.id (None: CLI)
+    reported_at: Mapped[datetime] = mapped_column(DateTime)
+    state: Mapped[str] = mapped_column(String(12))  # draft / submitted / returned / accepted
+
+
 __all__ = [
     "TASK_ROLES",
     "Plan",
+    "PlanAssessmentScheme",
+    "PlanAssignedTarget",
     "PlanIndicator",
     "PlanReport",
     "PlanTarget",
     "PlanTask",
+    "PlanTaskProgress",
     "PlanTaskUnit",
 ]

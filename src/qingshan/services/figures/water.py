@@ -138,6 +138,16 @@ def _means_json(means: Mapping[str, Fraction]) -> dict[str, float | int]:
     return {k: _rounded(v, 4) for k, v in means.items()}
 
 
+def source_compliance(site: SiteInfo, samples: Sequence[Sample]) -> drinking_water.SourceCompliance:
+    """达标 of a drinking-water source over the samples' period: a groundwater source when every
+    sample meets GB/T 14848 Class Ⅲ, a surface source when the period mean of each item meets
+    GB 3838 Class Ⅲ (and the Table 2 supplementary limits) — the rule of the monthly figures."""
+    vals = [v for _t, v in samples]
+    if _is_groundwater(site):
+        return drinking_water.groundwater_source_compliance(vals, mode="every")
+    return drinking_water.surface_source_compliance(vals, _body(site), mode="mean")
+
+
 def month_row(
     site: SiteInfo,
     month: str,
@@ -183,13 +193,12 @@ def month_row(
         }
         rules["GB3838"] = resolve("GB3838", "auto", first).id
     elif site.kind == SiteKind.DRINKING_WATER:
+        c = source_compliance(site, samples)
         if _is_groundwater(site):
-            c = drinking_water.groundwater_source_compliance(vals, mode="every")
             g = groundwater.classify(_mean_values(samples)) if samples else None
             cls = None if g is None or g.water_class is None else int(g.water_class)
             rules["GBT14848"] = resolve("GBT14848", "auto", first).id
         else:
-            c = drinking_water.surface_source_compliance(vals, _body(site), mode="mean")
             sa = water.classify_sample(_mean_values(samples), _body(site), when=first)
             cls = None if sa.water_class is None else int(sa.water_class)
             rules["GB3838"] = resolve("GB3838", "auto", first).id

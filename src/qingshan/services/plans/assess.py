@@ -12,9 +12,17 @@ Computed actual values (the indicator's ``binding``), over the plan's region:
 * ``water.share_i_iii`` / ``water.share_worse_than_v`` — an annual evaluation of each
   surface-water section of the region (GB 3838-2002 class of the year's mean of each item,
   the 2011 evaluation method, as the monthly figures but over the year so far): the share of
-  classed sections in Ⅰ–Ⅲ and in 劣Ⅴ, exact, shown to 1 decimal.
+  classed sections in Ⅰ–Ⅲ and in 劣Ⅴ, exact, shown to 1 decimal; projected to the year's
+  end with each section keeping its class so far
+  (:func:`qingshan.plans.status.section_share_projection`).
+* ``water.drinking_compliance`` — 集中式饮用水水源地水质达标率: complying sources / sources
+  with data over the year so far (the monthly figures' rule per source), projected the same
+  way (:func:`qingshan.plans.status.source_share_projection`).
 
-Indicators without a binding are ``not_assessable`` until a value is entered.
+Every computed ``actual`` carries ``data``: the sites behind the number (the drill-down).
+Indicators without a binding are ``not_assessable`` until a value is reported and accepted;
+a 完成上级下达目标 target is judged against the assigned value once staff enter it with
+evidence (:mod:`qingshan.services.plans.assigned`).
 """
 
 from __future__ import annotations
@@ -33,9 +41,13 @@ from qingshan.clock import cst_today
 from qingshan.plans.comparators import Comparator
 from qingshan.plans.status import (
     STATUS_LABELS,
+    SectionClass,
+    SourceResult,
     Status,
     good_day_projection,
     mean_projection,
+    section_share_projection,
+    source_share_projection,
     value_status,
 )
 from qingshan.roles import Principal
@@ -43,7 +55,8 @@ from qingshan.services import deployment
 from qingshan.services.figures import water as water_figures
 from qingshan.services.figures._common import FiguresError, regions, sites
 from qingshan.services.figures.air_reads import AirQuality, air_quality
-from qingshan.services.plans import find_plan, indicators, reports, targets_of
+from qingshan.services.plans import assigned, find_plan, indicators, reports, targets_of
+from qingshan.standards import drinking_water
 from qingshan.standards import water as water_rules
 from qingshan.storage.models import SiteKind
 from qingshan.storage.models_plans import Plan, PlanIndicator, PlanTarget
@@ -149,6 +162,10 @@ def _fmt(x: Fraction) -> str:
     return f"{float(round(x, 1)):.1f}"
 
 
+def _fmt2(x: Fraction) -> str:
+    return f"{float(round(x, 2)):.2f}"
+
+
 @dataclass(slots=True)
 class _Window:
     year: int
@@ -171,14 +188,14 @@ class _Air:
     def __init__(self, s: Session, region: str, w: _Window) -> None:
         self.error: str | None = None
         self.q: AirQuality | None = None
+        self.ids: dict[str, int] = {}  # station code → site id, for drill-down
         if w.last is None:
             self.error = "本年尚未开始"
             return
         reg = regions(s)
-        if not any(
-            x.evaluation and reg.contains(region, x.region_code)
-            for x in sites(s, [SiteKind.AIR_STATION])
-        ):
+        stations = sites(s, [SiteKind.AIR_STATION])
+        self.ids = {x.code: x.id for x in stations}
+        if not any(x.evaluation and reg.contains(region, x.region_code) for x in stations):
             self.error = "区域内没有参加评价的环境空气质量监测站点"
             return
         try:
@@ -191,6 +208,18 @@ def _air(kind: str, air: _Air, w: _Window, c: Comparator | None) -> tuple[Any, S
     if air.q is None:
         return None, Status("not_assessable", air.error or "无空气质量数据")
     q = air.q
+    # the data behind the figure (drill-down): the stations of the region's evaluation
+    data = [
+        {
+            "site_id": air.ids.get(st.code),
+            "code": st.code,
+            "name": st.name,
+            "valid_days": st.valid_days,
+            "good_days": st.good_days,
+        }
+        for st in q.stations
+        if st.official
+    ]
     if kind == "air.good_day_ratio":
         actual = {
             "value": None if q.valid_days == 0 else _fmt(Fraction(q.good_days * 100, q.valid_days)),
@@ -200,6 +229,8 @@ def _air(kind: str, air: _Air, w: _Window, c: Comparator | None) -> tuple[Any, S
             "valid_days": q.valid_days,
             "start": q.start.isoformat(),
             "end": q.end.isoformat(),
+            "category_days": dict(q.category_days),
+            "data": data,
         }
         if c is None or c.kind != "at_least" or q.valid_days == 0:
             # no floor to project against (完成上级下达目标, 保持 …): judged as a value
@@ -218,6 +249,7 @@ def _air(kind: str, air: _Air, w: _Window, c: Comparator | None) -> tuple[Any, S
         "valid_days": len(values),
         "start": q.start.isoformat(),
         "end": q.end.isoformat(),
+        "data": data,
     }
     if mean is None:
         return actual, Status("not_assessable", "本年尚无有效日均值")
@@ -231,6 +263,8 @@ class _Water:
 
     def __init__(self, s: Session, region: str, w: _Window) -> None:
         self.classes: dict[str, int] = {}
+        self.sections: list[SectionClass] = []
+        self.sites: dict[str, tuple[int, str]] = {}  # code → (site id, name), for drill-down
         self.error: str | None = None
         if w.last is None:
             self.error = "本年尚未开始"
@@ -253,13 +287,90 @@ class _Water:
             )
             if a.water_class is not None:
                 self.classes[x.code] = int(a.water_class)
+                self.sites[x.code] = (x.id, x.name)
+                self.sections.append(
+                    SectionClass(
+                        x.code,
+                        int(a.water_class),
+                        {_item_name(k): v for k, v in a.exceed_iii.items()},
+                    )
+                )
         if not self.classes:
             self.error = "区域内本年没有可评价的地表水断面"
+
+
+def _item_name(code: str) -> str:
+    """The name of a water item (GB 3838 Table 1, or a drinking-water supplementary item)."""
+    table = water_rules.item_limits()
+    if code in table:
+        return table[code].name
+    extra = drinking_water.supplementary_limits()
+    return extra[code][0] if code in extra else code
+
+
+class _Drinking:
+    """达标 of each drinking-water source of the region over the window."""
+
+    def __init__(self, s: Session, region: str, w: _Window) -> None:
+        self.sources: list[SourceResult] = []
+        self.sites: dict[str, tuple[int, str]] = {}
+        self.error: str | None = None
+        if w.last is None:
+            self.error = "本年尚未开始"
+            return
+        reg = regions(s)
+        conn = s.connection()
+        in_region = [
+            x for x in sites(s, [SiteKind.DRINKING_WATER]) if reg.contains(region, x.region_code)
+        ]
+        if not in_region:
+            self.error = "区域内没有登记集中式饮用水水源地监测点位"
+            return
+        for x in in_region:
+            samples = water_figures.load_samples(conn, x, w.first, w.last)
+            if not samples:
+                continue
+            c = water_figures.source_compliance(x, samples)
+            if c.complies is None:
+                continue
+            self.sites[x.code] = (x.id, x.name)
+            self.sources.append(
+                SourceResult(x.code, c.complies, tuple(_item_name(i) for i in c.failing_items))
+            )
+        if not self.sources:
+            self.error = "区域内的集中式饮用水水源地本年尚无可评价的监测数据"
+
+
+def _drinking(d: _Drinking, w: _Window, c: Comparator | None) -> tuple[Any, Status]:
+    if not d.sources:
+        return None, Status("not_assessable", d.error or "无饮用水水源地数据")
+    ok = sum(1 for x in d.sources if x.complies)
+    actual = {
+        "value": _fmt(Fraction(ok * 100, len(d.sources))),
+        "source": "computed",
+        "standard": "GB 3838-2002 / GB/T 14848-2017",
+        "sources": len(d.sources),
+        "counted": ok,
+        "start": w.first.isoformat(),
+        "end": w.last.isoformat() if w.last else None,
+        "data": [
+            {
+                "site_id": d.sites[x.code][0],
+                "code": x.code,
+                "name": d.sites[x.code][1],
+                "counted": x.complies,
+                "failing_items": list(x.failing_items),
+            }
+            for x in sorted(d.sources, key=lambda x: x.code)
+        ],
+    }
+    return actual, source_share_projection(d.sources, c, final=w.remaining == 0)
 
 
 def _water(kind: str, wat: _Water, w: _Window, c: Comparator | None) -> tuple[Any, Status]:
     if not wat.classes:
         return None, Status("not_assessable", wat.error or "无水质数据")
+    good = kind == "water.share_i_iii"
     n = len(wat.classes)
     hit = sum(
         1 for v in wat.classes.values() if (v <= 3 if kind == "water.share_i_iii" else v == 6)
@@ -272,10 +383,23 @@ def _water(kind: str, wat: _Water, w: _Window, c: Comparator | None) -> tuple[An
         "sections": n,
         "counted": hit,
         "classes": {k: water_figures.ROMAN[v] for k, v in sorted(wat.classes.items())},
+        # the data behind the share (drill-down): each section, its class and its items
+        # over the Class Ⅲ limit (multiples, exact, shown to 2 decimals)
+        "data": [
+            {
+                "site_id": wat.sites[x.code][0],
+                "code": x.code,
+                "name": wat.sites[x.code][1],
+                "class": water_figures.ROMAN[x.water_class],
+                "counted": (x.water_class <= 3) if good else (x.water_class == 6),
+                "over_iii": {k: _fmt2(m) for k, m in sorted(x.over_iii.items())},
+            }
+            for x in sorted(wat.sections, key=lambda x: x.code)
+        ],
         "start": w.first.isoformat(),
         "end": w.last.isoformat() if w.last else None,
     }
-    return actual, value_status(c, share, final=w.remaining == 0)
+    return actual, section_share_projection(kind, wat.sections, c, final=w.remaining == 0)
 
 
 def plan_status(
@@ -304,16 +428,37 @@ def plan_status(
     )
     air: _Air | None = None
     wat: _Water | None = None
+    drink: _Drinking | None = None
     reported = reports.accepted_values(s, [i.id for i in inds], year)
+    entered = assigned.latest(
+        s, [t.id for ts in tmap.values() for t in ts if t.comparator == "assigned"]
+    )
     for ind in inds:
         ts = tmap[ind.id]
         tg, carried = _applies(ts, year)
         c = comparator_of(tg) if tg else None
+        target = None if tg is None else {**_target_dict(tg), "carried_over": carried}
+        prefix = f"沿用{tg.year}年目标；" if carried and tg else ""
+        if tg is not None and target is not None and tg.id in entered:
+            applied, last = entered[tg.id]
+            target["assigned"] = None
+            if applied is not None:  # the value the higher level assigned, with evidence
+                a = applied.to_dict()
+                target["assigned"] = a
+                c = Comparator(applied.comparator, applied.value, applied.base_year)
+                who = f"{applied.entered_by}于{a['entered_at']}录入"
+                prefix += f"上级下达目标{applied.text}（{who}）；"
+            if applied is None or last.id != applied.id:  # the latest still lacks evidence
+                target["assigned_pending"] = last.to_dict()
+                prefix += f"下达目标{last.text}已录入（{last.entered_by}），尚缺佐证材料；"
         actual: Any = None
         computed = ind.binding is not None and not ind.dust_deduction
         if computed and ind.binding and ind.binding.startswith("air."):
             air = air or _Air(s, plan.region_code, w)
             actual, st = _air(ind.binding, air, w, c)
+        elif computed and ind.binding == "water.drinking_compliance":
+            drink = drink or _Drinking(s, plan.region_code, w)
+            actual, st = _drinking(drink, w, c)
         elif computed and ind.binding and ind.binding.startswith("water."):
             wat = wat or _Water(s, plan.region_code, w)
             actual, st = _water(ind.binding, wat, w, c)
@@ -346,11 +491,11 @@ def plan_status(
                 if ind.baseline_text is None
                 else {"year": ind.baseline_year, "text": ind.baseline_text},
                 targets=[_target_dict(t) for t in ts],
-                target=None if tg is None else {**_target_dict(tg), "carried_over": carried},
+                target=target,
                 actual=actual,
                 status=st.status,
                 status_label=STATUS_LABELS[st.status],
-                reason=(f"沿用{tg.year}年目标；" if carried and tg else "") + st.reason,
+                reason=prefix + st.reason,
                 projection=st.projection,
                 binding=ind.binding,
             )

@@ -13,16 +13,21 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from qingshan.clock import cst_today
+from qingshan.clock import cst_today, to_cst, utcnow
 from qingshan.plans import assessment as rules
 from qingshan.roles import Principal
+from qingshan.services import timeline
+from qingshan.services.errors import NotFound
 from qingshan.services.permissions import PLAN_EDITORS
-from qingshan.services.plans import PlanError, assess, tasks
+from qingshan.services.plans import PlanError, assess, find_plan, tasks
+from qingshan.storage.models_plans import PlanAssessmentScheme
 from qingshan.storage.models_registry import OrgUnit
 
-__all__ = ["Assessment", "run", "workbook"]
+__all__ = ["SCHEME_ENTITY", "Assessment", "run", "save_scheme", "scheme_of", "stored", "workbook"]
+SCHEME_ENTITY = "plan_assessment_scheme"
 
 
 @dataclass(slots=True)
@@ -39,6 +44,7 @@ class Assessment:
                 {
                     "code": r.code,
                     "name": name,
+                    "score": str(r.total - r.bonus),
                     "total": str(r.total),
                     "bonus": str(r.bonus),
                     "grade": r.grade,
@@ -126,3 +132,81 @@ def workbook(a: Assessment) -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def save_scheme(
+    s: Session, actor: Principal, plan_ref: str | int, text: str
+) -> PlanAssessmentScheme:
+    """Keep a year's scheme for the plan (the year is the scheme's own): refused with every
+    fault at once when it does not parse, names another plan or an unregistered unit."""
+    if actor.role not in PLAN_EDITORS:
+        raise PlanError("没有权限：只有管理员和局工作人员可以录入考核方案")
+    plan = find_plan(s, actor, plan_ref)
+    try:
+        scheme = rules.parse_scheme(text)
+    except rules.SchemeError as exc:
+        raise PlanError(str(exc)) from None
+    problems: list[str] = []
+    try:
+        if find_plan(s, actor, scheme.plan).id != plan.id:
+            problems.append(f"考核方案的规划 {scheme.plan} 不是“{plan.title}”")
+    except (NotFound, PlanError):  # reported with the other faults
+        problems.append(f"考核方案的规划 {scheme.plan} 未载入")
+    problems += [
+        f"考核方案中的单位 {u.code} 未登记" for u in scheme.units if s.get(OrgUnit, u.code) is None
+    ]
+    if problems:
+        raise PlanError("考核方案有误：" + "；".join(problems))
+    row = PlanAssessmentScheme(
+        plan_id=plan.id,
+        year=scheme.year,
+        text=text,
+        entered_by=actor.user_id,
+        entered_by_name=actor.username or "cli",
+        entered_at=utcnow(),
+    )
+    s.add(row)
+    s.flush()
+    timeline.record_change(
+        s,
+        actor,
+        entity_type=SCHEME_ENTITY,
+        entity_id=row.id,
+        action="plan_assessment_scheme.save",
+        summary=f"录入{scheme.year}年度考核方案（{plan.title}，{len(scheme.units)}个单位）",
+        after={"plan": plan.id, "year": scheme.year},
+    )
+    return row
+
+
+def scheme_of(
+    s: Session, actor: Principal, plan_ref: str | int, year: int
+) -> PlanAssessmentScheme | None:
+    """The plan's latest scheme of ``year`` (None: none entered)."""
+    if actor.role not in PLAN_EDITORS:
+        raise PlanError("没有权限：只有管理员和局工作人员可以查看考核")
+    plan = find_plan(s, actor, plan_ref)
+    return s.scalar(
+        select(PlanAssessmentScheme)
+        .where(PlanAssessmentScheme.plan_id == plan.id, PlanAssessmentScheme.year == year)
+        .order_by(PlanAssessmentScheme.id.desc())
+        .limit(1)
+    )
+
+
+def stored(
+    s: Session, actor: Principal, plan_ref: str | int, year: int, *, today: date | None = None
+) -> tuple[dict[str, Any], Assessment]:
+    """The latest stored scheme of the plan and year (who entered it, when, its text) and
+    the assessment computed from it now."""
+    row = scheme_of(s, actor, plan_ref, year)
+    if row is None:
+        raise PlanError(f"尚未录入{year}年度考核方案")
+    info = {
+        "id": row.id,
+        "year": row.year,
+        "text": row.text,
+        "entered_by": row.entered_by_name,
+        "entered_at": to_cst(row.entered_at).strftime("%Y-%m-%d %H:%M"),
+    }
+    return info, run(s, actor, row.text, today=today)

@@ -28,6 +28,7 @@ from qingshan.roles import Principal
 from qingshan.services import notifications, scheduler, timeline, workflows
 from qingshan.services.permissions import PLAN_EDITORS
 from qingshan.services.plans import LoadResult, PlanError, find_plan, load_template
+from qingshan.services.plans import progress as task_progress
 from qingshan.storage.models_casework import ScheduledJob
 from qingshan.storage.models_plans import Plan, PlanTask, PlanTaskUnit
 from qingshan.storage.models_registry import OrgUnit
@@ -60,6 +61,8 @@ class TaskView:
     overdue: bool
     days_overdue: int
     units: list[dict[str, str]] = field(default_factory=list)
+    # the latest accepted progress report of each unit (qingshan.services.plans.progress)
+    progress: list[dict[str, object]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__slots__}
@@ -96,6 +99,7 @@ def task_list(
     today = today or cst_today()
     rows = list(s.scalars(select(PlanTask).where(PlanTask.plan_id == plan.id)))
     units = _units(s, [t.id for t in rows])
+    prog = task_progress.accepted_progress(s, [t.id for t in rows])
     out: list[TaskView] = []
     for t in rows:
         if unit is not None and not any(u["code"] == unit for u in units[t.id]):
@@ -114,6 +118,7 @@ def task_list(
                 overdue=overdue,
                 days_overdue=(today - t.deadline).days if overdue and t.deadline else 0,
                 units=units[t.id],
+                progress=prog[t.id],
             )
         )
     positions = {t.id: t.position for t in rows}

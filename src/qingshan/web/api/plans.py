@@ -16,16 +16,23 @@ from qingshan.services.permissions import (
     PLAN_REPORTERS,
     PLAN_REVIEWERS,
 )
-from qingshan.services.plans import assess, reports, tasks
+from qingshan.services.plans import assess, assigned, progress, reports, tasks
+from qingshan.services.plans import assessment as plan_assessment
 from qingshan.services.plans import export as plan_export
 from qingshan.services.reports import writers
 from qingshan.web.deps import PathId, read_db, require, write_db
 from qingshan.web.schemas.plans import (
+    AssignedIn,
+    AssignedOut,
     CompleteIn,
     PlanOut,
+    ProgressIn,
+    ProgressReviewIn,
+    ProgressSubmitIn,
     ReportIn,
     ReportOut,
     ReviewIn,
+    SchemeIn,
     SubmitIn,
 )
 
@@ -130,6 +137,96 @@ def export_xlsx(
     )
 
 
+@router.post("/plans/{plan}/assessment/scheme", status_code=201)
+def save_assessment_scheme(
+    body: SchemeIn,
+    plan: str = Path(..., pattern=PLAN_REF),
+    p: Principal = Depends(require(*PLAN_EDITORS)),
+    s: Session = COMMITTED,
+) -> dict[str, Any]:
+    """Keep a year's assessment (考核) scheme (TOML, docs/plans.md); the latest applies."""
+    row = plan_assessment.save_scheme(s, p, plan, body.text)
+    return {"id": row.id, "year": row.year}
+
+
+@router.get("/plans/{plan}/assessment")
+def assessment(
+    plan: str = Path(..., pattern=PLAN_REF),
+    year: int = Query(..., ge=1949, le=2200),
+    p: Principal = Depends(require(*PLAN_EDITORS)),
+    s: Session = Depends(read_db),
+) -> dict[str, Any]:
+    """The year's stored scheme (text, who, when) and the assessment computed from it."""
+    info, result = plan_assessment.stored(s, p, plan, year)
+    return {"scheme": info, "result": result.to_dict()}
+
+
+@router.get("/plans/{plan}/assessment.xlsx", response_class=Response)
+def assessment_xlsx(
+    plan: str = Path(..., pattern=PLAN_REF),
+    year: int = Query(..., ge=1949, le=2200),
+    p: Principal = Depends(require(*PLAN_EDITORS)),
+    s: Session = Depends(read_db),
+) -> Response:
+    """The year's assessment as .xlsx (考核结果, 评分明细) — the command line's workbook."""
+    _info, result = plan_assessment.stored(s, p, plan, year)
+    return Response(
+        plan_assessment.workbook(result),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="assessment-{year}.xlsx"'},
+    )
+
+
+@router.get("/plans/progress")
+def list_progress(
+    state: str | None = Query(None, pattern=r"^(draft|submitted|returned|accepted)$"),
+    p: Principal = Depends(require(*PLAN_REPORTERS)),
+    s: Session = Depends(read_db),
+) -> list[dict[str, object]]:
+    """Task progress reports the user may see (a unit user: its unit's); ``state=submitted``
+    is the bureau's review queue."""
+    return [v.to_dict() for v in progress.reports(s, p, state=state)]
+
+
+@router.post("/plans/{plan}/tasks/{task_no}/progress", status_code=201)
+def report_progress(
+    body: ProgressIn,
+    plan: str = Path(..., pattern=PLAN_REF),
+    task_no: str = Path(..., min_length=1, max_length=20),
+    p: Principal = Depends(require(*PLAN_REPORTERS)),
+    s: Session = COMMITTED,
+) -> dict[str, object]:
+    """Enter progress on a task (a draft): attach evidence
+    (``POST /attachments?entity_type=plan_task_progress&entity_id=ID&evidence=evidence``),
+    then submit it."""
+    r = progress.report(s, p, plan, task_no, body.percent, body.text)
+    return next(v for v in progress.reports(s, p) if v.id == r.id).to_dict()
+
+
+@router.post("/plans/progress/{report_id}/submit")
+def submit_progress(
+    report_id: PathId,
+    body: ProgressSubmitIn,
+    p: Principal = Depends(require(*PLAN_REPORTERS)),
+    s: Session = COMMITTED,
+) -> dict[str, object]:
+    """Submit a progress report (its evidence attached) for review."""
+    r = progress.submit(s, p, report_id, percent=body.percent, text=body.text)
+    return next(v for v in progress.reports(s, p) if v.id == r.id).to_dict()
+
+
+@router.post("/plans/progress/{report_id}/review")
+def review_progress(
+    report_id: PathId,
+    body: ProgressReviewIn,
+    p: Principal = Depends(require(*PLAN_REVIEWERS)),
+    s: Session = COMMITTED,
+) -> dict[str, object]:
+    """Accept a submitted progress report, or return it with the reason."""
+    r = progress.review(s, p, report_id, accept=body.accept, reason=body.reason)
+    return next(v for v in progress.reports(s, p) if v.id == r.id).to_dict()
+
+
 @router.get("/plans/reports", response_model=list[ReportOut])
 def list_reports(
     state: str | None = Query(None, pattern=r"^(draft|submitted|returned|accepted)$"),
@@ -153,6 +250,21 @@ def create_report(
     submit it."""
     r = reports.report_value(s, p, plan, body.indicator_no, body.year, body.value, note=body.note)
     return _out(next(v for v in reports.reports(s, p) if v.id == r.id))
+
+
+@router.post("/plans/{plan}/assigned", response_model=AssignedOut, status_code=201)
+def enter_assigned(
+    body: AssignedIn,
+    plan: str = Path(..., pattern=PLAN_REF),
+    p: Principal = Depends(require(*PLAN_EDITORS)),
+    s: Session = COMMITTED,
+) -> AssignedOut:
+    """Enter the value the higher level assigned to a 完成上级下达目标 target; attach the
+    letter (``POST /attachments?entity_type=plan_assigned_target&entity_id=ID&
+    evidence=evidence``): the latest entry with evidence is the target applied."""
+    r = assigned.enter(s, p, plan, body.indicator_no, body.year, body.text, note=body.note)
+    _applied, last = assigned.latest(s, [r.target_id])[r.target_id]
+    return AssignedOut(**last.to_dict())
 
 
 @router.post("/plans/reports/{report_id}/submit", response_model=ReportOut)

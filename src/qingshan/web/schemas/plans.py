@@ -22,6 +22,46 @@ class ReportIn(BaseModel):
     note: str | None = Field(None, max_length=500)
 
 
+class AssignedIn(BaseModel):
+    indicator_no: str = Field(min_length=1, max_length=10, description="the indicator's 序号")
+    year: int = Field(ge=1949, le=2200, description="the milestone year of the target")
+    text: str = Field(
+        min_length=1, max_length=200, description="as assigned: 42, ≤42, 较2020年降低18% …"
+    )
+    note: str | None = Field(None, max_length=500)
+
+
+class AssignedOut(BaseModel):
+    id: int
+    text: str
+    comparator: str
+    value: str | None
+    base_year: int | None
+    note: str | None
+    entered_by: str
+    entered_at: str
+    evidence: int
+
+
+class ProgressIn(BaseModel):
+    percent: int = Field(ge=0, le=100, description="percent done")
+    text: str = Field(min_length=1, max_length=2000, description="what was done")
+
+
+class ProgressSubmitIn(BaseModel):
+    percent: int | None = Field(None, ge=0, le=100)
+    text: str | None = Field(None, min_length=1, max_length=2000)
+
+
+class ProgressReviewIn(BaseModel):
+    accept: bool
+    reason: str | None = Field(None, max_length=500)
+
+
+class SchemeIn(BaseModel):
+    text: str = Field(min_length=1, max_length=200_000, description="the scheme, TOML")
+
+
 class SubmitIn(BaseModel):
     value: str | None = Field(None, min_length=1, max_length=40, description="a corrected value")
 
