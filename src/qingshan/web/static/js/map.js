@@ -58,7 +58,7 @@ if (m) {
     if (g) t.checked ? g.addTo(map) : map.removeLayer(g);
   });
   document.getElementById("legend").innerHTML = [
-    ["#00A651", "在线 / 优"], ["#E60012", "超标"], ["#999999", "离线"], ["#FF7E00", "空气：AQI颜色"], ["#4E8FD0", "水质：类别颜色"],
+    ["#1E88E5", "在线"], ["#E60012", "超标"], ["#999999", "离线"], ["#00E400", "空气：AQI 优（其余按AQI颜色）"], ["#4E8FD0", "水质：按类别颜色"],
   ].map(([c, t]) => `<div><span data-c="${c}"></span>${t}</div>`).join("");
   document.querySelectorAll("#legend span[data-c]").forEach((s) => { s.style.background = s.dataset.c; });
   window.qingshanMap = { map, count: sites.features.length };

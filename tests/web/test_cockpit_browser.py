@@ -1,0 +1,126 @@
+"""The cockpit and 信息公开 in real headless Chromium against a real ``qingshan serve`` on the
+seeded district: the 局长's answers (AQI now, yesterday's 日报, the year's 优良天数比率 against
+its target with the non-good days still allowed, named exceeding and offline lists), official
+stations apart from micro-stations; the public page with official stations only, 首要污染物 and
+six concentrations, no links into the platform, dark text on light AQI colours."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from qingshan.clock import utcnow
+from qingshan.services.figures import recompute_all
+from qingshan.storage.db import init_db, session_factory, session_scope
+from qingshan.storage.models import Site
+from qingshan.storage.models_sources import SourceEpisode
+from support.web_seed import PASSWORD, seed
+from web.live import serve
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+
+pytestmark = pytest.mark.browser
+sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} missing: run `make test`", pytrace=False)
+    url = f"sqlite:///{tmp_path_factory.mktemp('cockpit') / 'web.db'}"
+    engine = init_db(url)
+    with session_scope(engine) as s:
+        seed(s)
+        out = s.scalars(select(Site).where(Site.code == "E1-DA001")).one()
+        now = utcnow()
+        cst = now + timedelta(hours=8)
+        s.add(
+            SourceEpisode(
+                site_id=out.id,
+                enterprise_id=out.enterprise_id,
+                kind="exceedance",
+                pollutant="a21026",
+                basis="小时均值",
+                started_at=cst - timedelta(hours=2),
+                last_at=cst - timedelta(hours=1),
+                periods=2,
+                peak_value="450",
+                limit_value="300",
+                unit="mg/m³",
+                status="open",
+                detected_at=now,
+                updated_at=now,
+            )
+        )
+    recompute_all(session_factory(engine))
+    engine.dispose()
+    with serve(url, tmp_path_factory.mktemp("cwd"), source_alarm_interval="0") as (web, _port):
+        yield web
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+def _page(browser: Any, size: tuple[int, int], errors: list[str]) -> Any:
+    ctx = browser.new_context(viewport={"width": size[0], "height": size[1]}, locale="zh-CN")
+    page = ctx.new_page()
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return page
+
+
+def test_cockpit_answers_a_director(browser: Any, base: str) -> None:
+    errors: list[str] = []
+    page = _page(browser, (1366, 768), errors)
+    page.goto(base + "/login")
+    page.fill("#username", "leader")
+    page.fill("#password", PASSWORD)
+    page.click("#submit")
+    page.wait_for_selector("#ratio")
+    now = page.inner_text("#now")
+    assert "崆峒区" in now and "首要污染物" in now
+    assert page.inner_text("#yesterday").strip() != ""
+    good = page.inner_text("#good")
+    # the seeded day is 轻度污染: 1 valid day, not good, so the target can no longer be met
+    assert page.inner_text("#ratio") == "0.0%" and "全年目标 96.7%" in good
+    assert "非优良 1 天" in good and "难以完成" in good
+    assert "PM₂.₅" in page.inner_text("#pm25") or "PM" in page.inner_text("#kpi-pm25")
+    exceeding = page.inner_text("#exceeding")
+    assert "甲化工有限公司" in exceeding and "二氧化硫" in exceeding and "450" in exceeding
+    assert "乙水泥" in page.inner_text("#offline")  # its logger is 3 hours silent
+    cards = page.inner_text("#aqi-cards")
+    assert "城区监测站" in cards and "东关微站" not in cards  # micro-stations apart
+    assert page.locator("#micro-chart canvas").count() == 1
+    assert errors == []
+
+
+def test_public_page_official_only_no_links_readable(browser: Any, base: str) -> None:
+    errors: list[str] = []
+    page = _page(browser, (390, 844), errors)
+    page.goto(base + "/public")
+    page.wait_for_selector("#air tbody tr[data-site]")
+    rows = page.locator("#air tbody tr").all_inner_texts()
+    assert len(rows) == 1 and "城区监测站" in rows[0] and "东关微站" not in rows[0]
+    assert page.inner_text("#air tbody td[data-p='PM2_5']") == "60"
+    assert page.inner_text("#air tbody td[data-p='CO']") == "0.6"
+    assert page.inner_text("#air tbody td.prim") == "PM₁₀"
+    assert page.locator("a").count() == 0  # nothing of the platform for anonymous visitors
+    # AQI 116 (轻度污染, orange): dark text on it, not white
+    assert (
+        page.eval_on_selector("#air td.aqi", "e => getComputedStyle(e).color") == "rgb(17, 17, 17)"
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
+    page.wait_for_selector("#water tbody tr")
+    assert "泾河八里桥" in page.inner_text("#water")
+    assert errors == []
