@@ -75,8 +75,16 @@ def browser() -> Iterator[Any]:
 def _page(browser: Any, size: tuple[int, int], errors: list[str]) -> Any:
     ctx = browser.new_context(viewport={"width": size[0], "height": size[1]}, locale="zh-CN")
     page = ctx.new_page()
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    # script errors and failed requests (the favicon is another part of issue 17, not this page's)
     page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on(
+        "response",
+        lambda r: (
+            errors.append(f"{r.status} {r.url}")
+            if r.status >= 400 and not r.url.endswith("/favicon.ico")
+            else None
+        ),
+    )
     return page
 
 
