@@ -271,8 +271,8 @@ def test_permission_refusals(browser: Any, server: dict[str, Any]) -> None:
 def test_public_disclosure_without_login(browser: Any, server: dict[str, Any]) -> None:
     page = _page(browser)
     page.goto(server["base"] + "/public")
-    page.wait_for_selector(".card")
-    assert "城区监测站" in page.inner_text("#aqi-cards")
+    page.wait_for_selector("#air tbody tr[data-site]")
+    assert "城区监测站" in page.inner_text("#air") and "东关微站" not in page.inner_text("#air")
     page.wait_for_selector("#water tbody tr")
     assert "Ⅱ类" in page.inner_text("#water")
     _shot(page, "public")

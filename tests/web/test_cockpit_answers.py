@@ -1,27 +1,24 @@
 """What the cockpit answers a 局长 (:mod:`qingshan.services.cockpit`), on SQLite and PostgreSQL:
 the district's AQI now (and its city's), yesterday's 日报, the year to date against the plan
 targets with the non-good days still allowed (exact), the named lists of what is exceeding or
-offline now; and through the API on the seeded district: official stations apart from
-micro-stations, 信息公开 with official stations only, 首要污染物 and six concentrations."""
+offline now; the six concentrations as published. (Through the API on the seeded district:
+tests/web/test_api.py.)"""
 
 from __future__ import annotations
 
 import json
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qingshan.clock import utcnow
 from qingshan.services import cockpit, deployment
-from qingshan.services.figures import air_quality
 from qingshan.storage.db import make_engine, session_scope
 from qingshan.storage.models import Device, Enterprise, Observation, Region, Resolution, Site
 from qingshan.storage.models_figures import AirDayFigure, AirHourFigure
 from qingshan.storage.models_sources import SourceEpisode
 from qingshan.storage.partitions import ensure_months, month_of
-from web.conftest import login
 
 TODAY = date(2026, 1, 12)  # 1 January … 11 January counted, 354 days of the year left
 PROV = json.dumps({"HJ633": "HJ633-2012"})
@@ -253,50 +250,6 @@ def test_exceeding_and_offline_lists_are_named(db_url: str) -> None:
     assert by_code["O3"].episode_id is not None and by_code["O3"].enterprise == "丙钢铁有限公司"
     assert by_code["O2"].last_report == last_obs  # silent 9 days: says when, not 从未上报
     assert by_code["G1"].last_report is None and by_code["G1"].kind == "groundwater_point"
-
-
-# --------------------------------------------------------------------------- through the API
-
-
-def test_cockpit_api_on_the_seeded_district(app: Any, web_db: tuple[str, dict[str, int]]) -> None:
-    c = login(app, "leader")
-    d = c.get("/api/v1/cockpit").json()
-    c.close()
-    assert d["district_now"][0]["region_code"] == "620802"
-    assert d["district_now"][0]["aqi"] is not None
-    official = {x["site_code"]: x["official"] for x in d["air"]["stations"]}
-    assert official == {"A01": True, "M01": False}
-    y = d["year"]
-    today = date.fromisoformat(d["yesterday"]["day"]) + timedelta(days=1)
-    engine = make_engine(web_db[0])
-    with session_scope(engine) as s:
-        q = air_quality(
-            s, region_code="620802", start=date(today.year, 1, 1), end=today - timedelta(days=1)
-        )
-    engine.dispose()
-    # counted from the stored daily figures: the same days as the HJ 663 evaluation
-    assert (y["valid_days"], y["good_days"]) == (q.valid_days, q.good_days)
-    assert y["good_day_ratio"]["target"] == "96.7"
-    assert d["air"]["valid_days"] == y["valid_days"]
-
-
-def test_public_air_official_stations_with_six_concentrations(app: Any) -> None:
-    from fastapi.testclient import TestClient
-
-    with TestClient(app) as anon:
-        d = anon.get("/api/v1/public/air").json()
-    assert [x["site_code"] for x in d["stations"]] == ["A01"]  # no micro-station
-    st = d["stations"][0]
-    # seeded hour: SO2 8, NO2 30, CO 0.6, O3 80, PM10 160, PM2.5 60 (μg/m³, CO mg/m³)
-    assert st["concentrations"] == {
-        "PM2_5": "60",
-        "PM10": "160",
-        "SO2": "8",
-        "NO2": "30",
-        "O3": "80",
-        "CO": "0.6",
-    }
-    assert st["primary_pollutants"] == ["PM10"] and st["aqi"] is not None
 
 
 def test_published_concentrations_round_half_even_exactly() -> None:

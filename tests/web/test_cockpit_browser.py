@@ -132,3 +132,27 @@ def test_public_page_official_only_no_links_readable(browser: Any, base: str) ->
     page.wait_for_selector("#water tbody tr")
     assert "泾河八里桥" in page.inner_text("#water")
     assert errors == []
+
+
+def test_map_search_popup_latest_values_and_distinct_colours(browser: Any, base: str) -> None:
+    errors: list[str] = []
+    page = _page(browser, (1366, 768), errors)
+    page.goto(base + "/login?next=map")
+    page.fill("#username", "leader")
+    page.fill("#password", PASSWORD)
+    page.click("#submit")
+    page.wait_for_selector("#map[data-count]")
+    page.fill("#map-search", "乙水泥")
+    hits = page.locator("#map-hits button")
+    assert hits.count() == 1 and "乙水泥 废水总排口" in hits.inner_text()
+    hits.click()
+    page.wait_for_selector(".pop-latest table")
+    popup = page.inner_text(".leaflet-popup-content")
+    assert "化学需氧量" in popup and "35.0 mg/L" in popup and "小时数据" in popup
+    page.fill("#map-search", "E1-DA001")  # by code
+    assert "甲化工 1#排气筒" in page.inner_text("#map-hits")
+    page.fill("#map-search", "没有这个")
+    assert "没有匹配" in page.inner_text("#map-hits")
+    legend = page.inner_text("#legend")
+    assert "在线" in legend and "在线 / 优" not in legend  # 在线 is no longer 优's green
+    assert errors == []
