@@ -148,7 +148,7 @@ def test_map_search_popup_latest_values_and_distinct_colours(browser: Any, base:
     hits.click()
     page.wait_for_selector(".pop-latest table")
     popup = page.inner_text(".leaflet-popup-content")
-    assert "化学需氧量" in popup and "35.0 mg/L" in popup and "小时数据" in popup
+    assert "化学需氧量" in popup and "35.0 毫克/升" in popup and "小时数据" in popup
     page.fill("#map-search", "E1-DA001")  # by code
     assert "甲化工 1#排气筒" in page.inner_text("#map-hits")
     page.fill("#map-search", "没有这个")
