@@ -181,10 +181,14 @@ def test_exceeding_and_offline_lists_are_named(db_url: str) -> None:
         sites.append(
             Site(code="G1", name="地下水井一", kind="groundwater_point", region_code="620802")
         )
+        # an automatic water station sampling every 4 hours, last sample 3 hours ago
+        sites.append(
+            Site(code="W1", name="断面一", kind="surface_water_section", region_code="620802")
+        )
         s.add_all(sites)
         s.flush()
-        seen = [now, now - timedelta(days=9), now, None]
-        devs = [
+        seen = [now, now - timedelta(days=9), now, None, now - timedelta(hours=3)]
+        devs: list[Device] = [
             Device(
                 mn=f"MN{i:022d}",
                 pw="123456",
@@ -198,6 +202,7 @@ def test_exceeding_and_offline_lists_are_named(db_url: str) -> None:
         ]
         s.add_all(devs)
         s.flush()
+        dev_ids = [d.id for d in devs]
         # the silent outlet reported 9 days ago: its last report comes from the stored data
         s.add(
             Observation(
@@ -210,6 +215,20 @@ def test_exceeding_and_offline_lists_are_named(db_url: str) -> None:
                 derived=False,
             )
         )
+
+        sample = (cst - timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
+        for k in range(8):
+            s.add(
+                Observation(
+                    device_id=devs[4].id,
+                    resolution=int(Resolution.HOUR),
+                    data_time=sample - timedelta(hours=4 * k),
+                    code="w01018",
+                    value="12",
+                    flag="N",
+                    derived=False,
+                )
+            )
 
         def ep(site: Site, kind: str, status: str, pollutant: str = "") -> SourceEpisode:
             return SourceEpisode(
@@ -240,13 +259,22 @@ def test_exceeding_and_offline_lists_are_named(db_url: str) -> None:
     with session_scope(engine) as s:
         ex = cockpit.exceeding_now(s)
         off = cockpit.offline_now(s, timedelta(minutes=30), now)
-        last_obs = s.scalar(select(Observation.data_time))
+        last_obs = s.scalar(
+            select(Observation.data_time).where(Observation.device_id == dev_ids[1])
+        )
+        gaps = cockpit.reporting_intervals(s, [dev_ids[1], dev_ids[4]], cst)
+        silent_3h = cockpit.silent_devices(s, timedelta(minutes=30), now, [dev_ids[4]])
+        silent_5h = cockpit.silent_devices(
+            s, timedelta(minutes=30), now + timedelta(hours=2), [dev_ids[4]]
+        )
     engine.dispose()
     assert [(x.enterprise, x.outlet, x.pollutant, x.peak, x.limit) for x in ex] == [
         ("丙钢铁有限公司", "O1", "a21026", "450", "300")
     ]
     by_code = {x.site_code: x for x in off}
-    assert set(by_code) == {"O2", "O3", "G1"}  # O1 reports now
+    assert set(by_code) == {"O2", "O3", "G1"}  # O1 reports now; W1 reports at its interval
+    assert gaps == {dev_ids[1]: timedelta(hours=1), dev_ids[4]: timedelta(hours=4)}
+    assert silent_3h == set() and silent_5h == {dev_ids[4]}  # 4 h + 30 min allowed
     assert by_code["O3"].episode_id is not None and by_code["O3"].enterprise == "丙钢铁有限公司"
     assert by_code["O2"].last_report == last_obs  # silent 9 days: says when, not 从未上报
     assert by_code["G1"].last_report is None and by_code["G1"].kind == "groundwater_point"

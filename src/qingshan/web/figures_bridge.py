@@ -228,8 +228,10 @@ def marker_status(
     last: datetime | None,
     now: datetime,
     off: timedelta,
+    online: bool | None = None,
 ) -> dict[str, Any]:
-    """The status properties of one map marker."""
+    """The status properties of one map marker (``online``: whether a device of a site other
+    than an outlet reports at its interval; None: judged from ``last`` against ``off``)."""
     if site.kind == "enterprise_outlet":
         st = outlets.get(site.id)
         key = (
@@ -255,5 +257,7 @@ def marker_status(
             "colour": hex_colour(w.get("colour")) or NO_DATA_COLOUR,
         }
     key = "online" if last is not None and now - last <= off else "offline"
+    if online is not None:  # the device's own reporting interval decided (services.cockpit)
+        key = "online" if online else "offline"
     colour = OUTLET_COLOURS["online"] if key == "online" else NO_DATA_COLOUR
     return {"status": key, "status_label": OUTLET_STATUS[key], "colour": colour}

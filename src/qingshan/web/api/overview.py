@@ -183,6 +183,14 @@ def _map_features(
                 .group_by(Device.site_id)
             )
         }
+        # a site is online when one of its devices reports at its own interval (a water
+        # station sampling every 4 hours is not 离线 between samples)
+        silent = cockpit_svc.silent_devices(s, off, now)
+        reporting: dict[int | None, bool] = {}
+        for did, sid in s.execute(
+            select(Device.id, Device.site_id).where(Device.active, Device.site_id.is_not(None))
+        ):
+            reporting[sid] = reporting.get(sid, False) or did not in silent
     feats: list[Feature] = []
     for site, en in rows:
         lon, lat = site.longitude, site.latitude
@@ -196,7 +204,9 @@ def _map_features(
             "kind_label": KIND_LABELS.get(site.kind, site.kind),
             "enterprise": en,
             "control_level": site.control_level,
-            **fb.marker_status(site, outlets, aqi, water, seen.get(site.id), now, off),
+            **fb.marker_status(
+                site, outlets, aqi, water, seen.get(site.id), now, off, reporting.get(site.id)
+            ),
         }
         geom = {"type": "Point", "coordinates": _pt(float(lon), float(lat), datum)}
         feats.append(Feature(id=site.id, geometry=geom, properties=props))
