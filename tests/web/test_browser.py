@@ -228,7 +228,7 @@ def test_site_chart_with_flags(browser: Any, server: dict[str, Any]) -> None:
     page.wait_for_selector("#series-chart canvas")
     page.wait_for_selector("#series-note:has-text('小时数据')")
     note = page.inner_text("#series-note")
-    assert "6 个因子" in note and "（1 个）" in note  # one PM10 hour flagged M (维护)
+    assert "6 个因子" in note and "（M）1 个" in note  # one PM10 hour flagged M (维护)
     assert "颗粒物" in page.inner_text("#latest")
     assert page.locator("#completeness tbody tr").count() == 6
     _shot(page, "site-chart")
