@@ -5,15 +5,17 @@ from __future__ import annotations
 import base64
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
+from qingshan.services.figures import air_quality
 from qingshan.standards.air.aqi import hourly_aqi
 from qingshan.standards.air.tables import aqi_table_for
+from qingshan.storage.db import make_engine, session_scope
 from support.web_seed import MNS, PASSWORD
 from web.conftest import login
 
@@ -134,7 +136,7 @@ def test_public_sees_only_disclosure(app: Any) -> None:
         assert c.get(path).status_code == 401, path
     assert c.get("/api/v1/observations", params={"site_id": 1, **_range()}).status_code == 401
     air = c.get("/api/v1/public/air").json()
-    assert [s["site_code"] for s in air["stations"]] == ["A01", "M01"]
+    assert [s["site_code"] for s in air["stations"]] == ["A01"]  # micro-stations: not official
     water = c.get("/api/v1/public/water").json()
     assert water["sections"][0]["class"] == "Ⅱ"
     assert c.get("/api/v1/map/boundaries").json()["features"]
@@ -284,6 +286,45 @@ def test_cockpit_summary(app: Any) -> None:
     assert body["outlets"] == {"total": 2, "online": 1, "offline": 1, "exceeding": 1}
     assert body["devices_total"] == 5 and body["devices_online"] == 4
     assert body["rejects_24h"] == 2
+
+
+def test_cockpit_api_on_the_seeded_district(app: Any, web_db: tuple[str, dict[str, int]]) -> None:
+    c = login(app, "leader")
+    d = c.get("/api/v1/cockpit").json()
+    c.close()
+    assert d["district_now"][0]["region_code"] == "620802"
+    assert d["district_now"][0]["aqi"] is not None
+    official = {x["site_code"]: x["official"] for x in d["air"]["stations"]}
+    assert official == {"A01": True, "M01": False}
+    y = d["year"]
+    today = date.fromisoformat(d["yesterday"]["day"]) + timedelta(days=1)
+    engine = make_engine(web_db[0])
+    with session_scope(engine) as s:
+        q = air_quality(
+            s, region_code="620802", start=date(today.year, 1, 1), end=today - timedelta(days=1)
+        )
+    engine.dispose()
+    # counted from the stored daily figures: the same days as the HJ 663 evaluation
+    assert (y["valid_days"], y["good_days"]) == (q.valid_days, q.good_days)
+    assert y["good_day_ratio"]["target"] == "96.7"
+    assert d["air"]["valid_days"] == y["valid_days"]
+
+
+def test_public_air_official_stations_with_six_concentrations(app: Any) -> None:
+    with TestClient(app) as anon:
+        d = anon.get("/api/v1/public/air").json()
+    assert [x["site_code"] for x in d["stations"]] == ["A01"]  # no micro-station
+    st = d["stations"][0]
+    # seeded hour: SO2 8, NO2 30, CO 0.6, O3 80, PM10 160, PM2.5 60 (μg/m³, CO mg/m³)
+    assert st["concentrations"] == {
+        "PM2_5": "60",
+        "PM10": "160",
+        "SO2": "8",
+        "NO2": "30",
+        "O3": "80",
+        "CO": "0.6",
+    }
+    assert st["primary_pollutants"] == ["PM10"] and st["aqi"] is not None
 
 
 def test_map_features_have_status_colours_and_gcj02(app: Any) -> None:

@@ -229,7 +229,7 @@ def test_site_chart_with_flags(browser: Any, server: dict[str, Any]) -> None:
     page.wait_for_selector("#series-chart canvas")
     page.wait_for_selector("#series-note:has-text('小时数据')")
     note = page.inner_text("#series-note")
-    assert "6 个因子" in note and "（1 个）" in note  # one PM10 hour flagged M (维护)
+    assert "6 个因子" in note and "（M）1 个" in note  # one PM10 hour flagged M (维护)
     assert "颗粒物" in page.inner_text("#latest")
     assert page.locator("#completeness tbody tr").count() == 6
     _shot(page, "site-chart")
@@ -272,8 +272,8 @@ def test_permission_refusals(browser: Any, server: dict[str, Any]) -> None:
 def test_public_disclosure_without_login(browser: Any, server: dict[str, Any]) -> None:
     page = _page(browser)
     page.goto(server["base"] + "/public")
-    page.wait_for_selector(".card")
-    assert "城区监测站" in page.inner_text("#aqi-cards")
+    page.wait_for_selector("#air tbody tr[data-site]")
+    assert "城区监测站" in page.inner_text("#air") and "东关微站" not in page.inner_text("#air")
     page.wait_for_selector("#water tbody tr")
     assert "Ⅱ类" in page.inner_text("#water")
     _shot(page, "public")

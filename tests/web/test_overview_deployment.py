@@ -127,7 +127,8 @@ def test_nothing_recorded_shows_nothing_and_does_not_fail(make_client: Any) -> N
     # a city without counties and no deployment row: no region to summarise
     assert body["region_code"] is None and body["region_name"] is None
     assert body["air"]["target_ratio"] is None and body["air"]["meets_target"] is None
-    assert body["air"]["target_source"] is None and len(body["notes"]) == 2
+    assert body["air"]["target_source"] is None and not any("目标：" in n for n in body["notes"])
+    assert body["district_now"] == [] and body["year"] is None and body["yesterday"] is None
     assert body["water"]["sections"] == []  # (stations: every station, none region-wide)
     assert c.get("/api/v1/map/boundaries").json()["features"] == []
     assert len(c.get("/api/v1/map/sites").json()["features"]) == 1

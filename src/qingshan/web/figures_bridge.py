@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from qingshan.clock import CST, to_cst
-from qingshan.services import figures, permits
+from qingshan.services import cockpit, figures, permits
 from qingshan.services.plans import assess as plan_assess
 from qingshan.standards.water import WaterClass
 from qingshan.storage.models import Device, Observation, Resolution, Site, SiteKind
@@ -35,7 +35,6 @@ O2_CODE = "a19001"  # HJ 212-2017 氧气含量, % (the measured O₂ of a flue-g
 # stopped (F), fault (D) … values are not valid data (HJ 75-2017, HJ 356-2019).
 VALID_FLAGS = (None, "N")
 _RESOLUTION = {permits.Basis.HOUR: Resolution.HOUR, permits.Basis.DAY: Resolution.DAY}
-YEAR_SECONDS = 300.0  # the year-to-date ratio moves once a day; computing it takes ~0.5 s
 
 
 def now_cst() -> datetime:
@@ -61,21 +60,8 @@ def _aqi_dict(x: Any) -> dict[str, Any]:
         "colour": x.colour,
         "primary_pollutants": list(x.primary_pollutants),
         "standard": x.standard,
-    }
-
-
-def air_year(s: Session, region_code: str | None, today: date) -> dict[str, Any]:
-    """Good days / valid days / ratio of the region from 1 January to ``today``."""
-    if region_code is None:
-        return {"good_days": None, "valid_days": None, "good_day_ratio": None, "standard": None}
-    d = figures.air_quality(
-        s, region_code=region_code, start=date(today.year, 1, 1), end=today
-    ).to_dict()
-    return {
-        "good_days": d.get("good_days"),
-        "valid_days": d.get("valid_days"),
-        "good_day_ratio": d.get("good_day_ratio"),
-        "standard": d.get("standard"),
+        "official": x.official,
+        "concentrations": cockpit.published_concentrations(x.concentrations),
     }
 
 
@@ -100,7 +86,10 @@ def section_classes(s: Session, region_code: str | None, today: date) -> list[di
                 "colour": WaterClass.parse(cls_text).colour if cls_text else None,
                 "target_class": x.get("target_class"),
                 "meets_target": x.get("meets_target"),
-                "main_pollutants": x.get("main_pollutants", []),
+                "main_pollutants": [
+                    m["name"] + (f"（{m['multiple']}倍）" if m.get("multiple") else "")
+                    for m in x.get("main_pollutants", [])
+                ],
             }
         )
     return out
@@ -195,28 +184,26 @@ def outlet_states(s: Session, offline_after: timedelta, now: datetime) -> dict[i
 
 
 def air_summary(s: Session, region: str | None, cache: TTLCache) -> AirSummary:
-    """Air now by station and the year-to-date good-day ratio against this year's target:
-    the loaded plan's, else the deployment's recorded one (none: no target, no verdict)."""
+    """Air now by station and the year-to-date good-day ratio (1 January to yesterday, from
+    the stored daily figures: :func:`qingshan.services.cockpit.year_progress`) against this
+    year's target: the loaded plan's, else the deployment's recorded one (none: no target,
+    no verdict). ``cache`` is kept for the callers' signature; the figures are cheap reads."""
     stations = station_aqi(s, region)
     today = now_cst().date()
-    year: dict[str, Any] = cache.get(
-        f"year:{region}:{today}", lambda: air_year(s, region, today), ttl=YEAR_SECONDS
-    )
-    # the loaded plan's indicator when there is one, else the deployment's recorded target
+    year = cockpit.year_progress(s, region, today) if region else None
+    ind = year.good_day_ratio if year else None
     target = plan_assess.good_day_target(s, region, today.year) if region else None
-    ratio = year["good_day_ratio"]
+    ratio = None if ind is None or ind.value is None else Decimal(ind.value)
     return AirSummary(
-        standard=year["standard"],
+        standard=None,
         stations=[StationAqiOut(**x) for x in stations],
-        good_days=year["good_days"],
-        valid_days=year["valid_days"],
-        good_day_ratio=ratio,
+        good_days=year.good_days if year else None,
+        valid_days=year.valid_days if year else None,
+        good_day_ratio=None if ratio is None else float(ratio),
         target_ratio=float(target.value) if target else None,
         target_source=target.source if target else None,
-        # the ratio is published at 1 decimal: its shortest text is the published figure
-        meets_target=None
-        if ratio is None or target is None
-        else target.met_by(Decimal(str(ratio))),
+        # judged on the published figure (1 decimal), as the bureau publishes and assesses it
+        meets_target=None if ratio is None or target is None else target.met_by(ratio),
     )
 
 
@@ -241,8 +228,10 @@ def marker_status(
     last: datetime | None,
     now: datetime,
     off: timedelta,
+    online: bool | None = None,
 ) -> dict[str, Any]:
-    """The status properties of one map marker."""
+    """The status properties of one map marker (``online``: whether a device of a site other
+    than an outlet reports at its interval; None: judged from ``last`` against ``off``)."""
     if site.kind == "enterprise_outlet":
         st = outlets.get(site.id)
         key = (
@@ -268,5 +257,7 @@ def marker_status(
             "colour": hex_colour(w.get("colour")) or NO_DATA_COLOUR,
         }
     key = "online" if last is not None and now - last <= off else "offline"
+    if online is not None:  # the device's own reporting interval decided (services.cockpit)
+        key = "online" if online else "offline"
     colour = OUTLET_COLOURS["online"] if key == "online" else NO_DATA_COLOUR
     return {"status": key, "status_label": OUTLET_STATUS[key], "colour": colour}

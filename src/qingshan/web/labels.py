@@ -21,8 +21,9 @@ RESOLUTION_LABELS = {
 }
 
 OUTLET_STATUS = {"online": "在线", "offline": "离线", "exceeding": "超标"}
-# Status colours of the map: online green, exceeding red, offline grey.
-OUTLET_COLOURS = {"online": "#00A651", "exceeding": "#E60012", "offline": "#999999"}
+# Status colours of the map: online blue (never a green that reads as AQI 优 or water Ⅰ–Ⅱ类),
+# exceeding red, offline grey.
+OUTLET_COLOURS = {"online": "#1E88E5", "exceeding": "#E60012", "offline": "#999999"}
 NO_DATA_COLOUR = "#BBBBBB"
 
 # Display values of the colour words the standards use (HJ 633 AQI levels, the 2011 water

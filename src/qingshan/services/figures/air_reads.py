@@ -68,6 +68,8 @@ class StationAqi:
     standard: str | None
     region_code: str | None = None
     official: bool = True
+    # the hour's concentrations as stored in the figure (SO2 … PM2_5, O3_8H), unrounded
+    concentrations: dict[str, float | None] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -259,6 +261,7 @@ def station_aqi_now(
                 standard=std,
                 region_code=x.region_code,
                 official=x.evaluation,
+                concentrations=loads(r.concentrations) if r is not None else {},
             )
         )
     return out

@@ -61,7 +61,15 @@ from qingshan.standards import water as water_rules
 from qingshan.storage.models import SiteKind
 from qingshan.storage.models_plans import Plan, PlanIndicator, PlanTarget
 
-__all__ = ["IndicatorStatus", "PlanStatus", "comparator_of", "good_day_target", "plan_status"]
+__all__ = [
+    "AirTarget",
+    "IndicatorStatus",
+    "PlanStatus",
+    "air_target",
+    "comparator_of",
+    "good_day_target",
+    "plan_status",
+]
 
 
 @dataclass(slots=True)
@@ -503,33 +511,84 @@ def plan_status(
     return out
 
 
-def good_day_target(s: Session, region: str, year: int) -> deployment.Target | None:
-    """The 优良天数比率 target the cockpit shows for ``region`` in ``year``: the loaded plan's
-    indicator bound to the good-day ratio (the latest-loaded plan of the region that has
-    one; its milestone target, or the last milestone's carried over), else the deployment's
-    own recorded target (``indicator_target``), else none."""
+@dataclass(frozen=True, slots=True)
+class AirTarget:
+    """This year's target of a computed air indicator: the value as the plan writes it."""
+
+    binding: str  # air.good_day_ratio | air.pm2_5
+    value: str  # exact decimal text
+    unit: str
+    comparison: str  # at_least | at_most
+    source: str
+
+    @property
+    def comparator(self) -> Comparator:
+        return Comparator(self.comparison, self.value)
+
+
+# The deployment's own recorded targets (qingshan.services.deployment) by binding.
+_DEPLOYMENT_INDICATOR = {"air.good_day_ratio": "good_day_ratio", "air.pm2_5": "pm2_5"}
+_PLAN_KIND = {"air.good_day_ratio": "at_least", "air.pm2_5": "at_most"}
+
+
+def _plan_air_target(
+    s: Session, region: str, year: int, binding: str
+) -> tuple[Plan, PlanIndicator, PlanTarget] | None:
+    """The latest-loaded plan of ``region`` with an indicator bound to ``binding`` (not stated
+    扣除沙尘) whose target in ``year`` (its milestone, or the last one carried over) is a
+    number of the binding's kind (a floor for the ratio, a ceiling for PM2.5)."""
     q = (
         select(Plan, PlanIndicator)
         .join(PlanIndicator, PlanIndicator.plan_id == Plan.id)
         .where(
             Plan.region_code == region,
-            PlanIndicator.binding == "air.good_day_ratio",
+            PlanIndicator.binding == binding,
             PlanIndicator.dust_deduction.is_(False),
         )
         .order_by(Plan.id.desc())
     )
     for plan, ind in s.execute(q):
         tg, _carried = _applies(targets_of(s, [ind.id])[ind.id], year)
-        if tg is None or tg.comparator != "at_least" or tg.value is None:
+        if tg is None or tg.comparator != _PLAN_KIND[binding] or tg.value is None:
             continue
-        return deployment.Target(
-            region_code=region,
-            indicator="good_day_ratio",
-            value=Decimal(tg.value),
-            unit=ind.unit or "%",
-            comparison="at_least",
-            year_from=plan.period_start,
-            year_to=None,
-            source=f"{plan.title} 主要指标：{ind.name} {tg.text}{ind.unit}（{tg.year}年目标）",
-        )
-    return deployment.targets(s, region, year).get("good_day_ratio")
+        return plan, ind, tg
+    return None
+
+
+def _source(plan: Plan, ind: PlanIndicator, tg: PlanTarget) -> str:
+    return f"{plan.title} 主要指标：{ind.name} {tg.text}{ind.unit}（{tg.year}年目标）"
+
+
+def air_target(s: Session, region: str, year: int, binding: str) -> AirTarget | None:
+    """The target of ``binding`` (``air.good_day_ratio`` or ``air.pm2_5``) for ``region`` in
+    ``year``: the loaded plan's (:func:`_plan_air_target`), else the deployment's own recorded
+    target (``good_day_ratio`` / ``pm2_5``), else none."""
+    found = _plan_air_target(s, region, year, binding)
+    if found is not None:
+        plan, ind, tg = found
+        unit = ind.unit or ("%" if binding == "air.good_day_ratio" else "μg/m³")
+        return AirTarget(binding, str(tg.value), unit, tg.comparator, _source(plan, ind, tg))
+    t = deployment.targets(s, region, year).get(_DEPLOYMENT_INDICATOR[binding])
+    if t is None:
+        return None
+    return AirTarget(binding, str(t.value), t.unit, t.comparison, t.source)
+
+
+def good_day_target(s: Session, region: str, year: int) -> deployment.Target | None:
+    """The 优良天数比率 target the cockpit shows for ``region`` in ``year``: the loaded plan's
+    indicator bound to the good-day ratio (:func:`_plan_air_target`), else the deployment's
+    own recorded target (``indicator_target``), else none."""
+    found = _plan_air_target(s, region, year, "air.good_day_ratio")
+    if found is None:
+        return deployment.targets(s, region, year).get("good_day_ratio")
+    plan, ind, tg = found
+    return deployment.Target(
+        region_code=region,
+        indicator="good_day_ratio",
+        value=Decimal(tg.value or "0"),
+        unit=ind.unit or "%",
+        comparison="at_least",
+        year_from=plan.period_start,
+        year_to=None,
+        source=_source(plan, ind, tg),
+    )

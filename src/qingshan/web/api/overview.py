@@ -6,6 +6,7 @@ through :mod:`qingshan.services.deployment`; a deployment that records none show
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -17,7 +18,9 @@ from sqlalchemy.orm import Session
 from qingshan.clock import utcnow
 from qingshan.geo import wgs84_to_gcj02
 from qingshan.roles import Principal
+from qingshan.services import cockpit as cockpit_svc
 from qingshan.services import deployment
+from qingshan.services.observations import factor_names
 from qingshan.services.permissions import sees_district, site_scope
 from qingshan.storage.models import Device, Enterprise, Quarantine, Site
 from qingshan.web import figures_bridge as fb
@@ -26,12 +29,17 @@ from qingshan.web.deps import DISTRICT, READERS, WebContext, ctx, require
 from qingshan.web.labels import KIND_LABELS
 from qingshan.web.schemas.overview import (
     Cockpit,
+    DailyReportOut,
+    ExceedingOut,
     Feature,
     FeatureCollection,
     MapConfig,
+    OfflineOut,
     OutletSummary,
     PublicAir,
     PublicWater,
+    RegionAqiOut,
+    YearProgressOut,
 )
 from qingshan.web.tiles import MAX_ZOOM
 
@@ -66,12 +74,26 @@ def compute_cockpit(c: WebContext, cache: TTLCache) -> Cockpit:
         )
         air = fb.air_summary(s, region, cache)
         water = fb.water_summary(s, region)
+        today = fb.now_cst().date()
+        now_aqi = [asdict(x) for x in cockpit_svc.aqi_now(s, region)] if region else []
+        yesterday = asdict(cockpit_svc.yesterday_report(s, region, today)) if region else None
+        year = cockpit_svc.year_progress(s, region, today) if region else None
+        exceeding = [asdict(x) for x in cockpit_svc.exceeding_now(s)]
+        offline = [asdict(x) for x in cockpit_svc.offline_now(s, off, now)]
+        names = factor_names(s)
+        for x in exceeding:
+            x["pollutant_name"] = names[x["pollutant"]][0] if x["pollutant"] else None
+        for x in offline:
+            x["kind_label"] = KIND_LABELS.get(x["kind"], x["kind"]) if x["kind"] else None
     notes = [
-        "空气质量指数为各站最新小时（实时报）结果；优良天数比例为本年1月1日至今的累计",
+        "区域空气质量指数为参加评价的国控、省控等站点的最新小时（实时报）结果，不含微站",
+        "优良天数比率为本年1月1日至昨日的累计（HJ 663），剩余非优良天数按余下日历天全部有效推算",
         f"断面水质类别为本月（{fb.now_cst():%Y-%m}）评价结果，按 GB 3838-2002 单因子评价",
     ]
     if air.target_source:
-        notes.append(f"优良天数比例目标：{air.target_source}")
+        notes.append(f"优良天数比率目标：{air.target_source}")
+    if year and year.pm2_5.target_source:
+        notes.append(f"PM2.5浓度目标：{year.pm2_5.target_source}")
     return Cockpit(
         generated_at=datetime.now(UTC),
         region_code=region,
@@ -89,7 +111,22 @@ def compute_cockpit(c: WebContext, cache: TTLCache) -> Cockpit:
         sites_by_kind={KIND_LABELS.get(k, k): v for k, v in kinds.items()},
         rejects_24h=rejects,
         notes=notes,
+        district_now=[RegionAqiOut(**x) for x in now_aqi],
+        yesterday=None
+        if yesterday is None
+        else DailyReportOut(**{**yesterday, "day": yesterday["day"].isoformat()}),
+        year=None if year is None else _year_out(year),
+        exceeding=[ExceedingOut(**x) for x in exceeding],
+        offline=[OfflineOut(**x) for x in offline],
     )
+
+
+def _year_out(y: cockpit_svc.YearProgress) -> YearProgressOut:
+    d = asdict(y)
+    d["first"] = y.first.isoformat()
+    d["through"] = y.through.isoformat() if y.through else None
+    d.pop("notes", None)
+    return YearProgressOut.model_validate(d)
 
 
 @router.get("/cockpit", response_model=Cockpit)
@@ -146,6 +183,14 @@ def _map_features(
                 .group_by(Device.site_id)
             )
         }
+        # a site is online when one of its devices reports at its own interval (a water
+        # station sampling every 4 hours is not 离线 between samples)
+        silent = cockpit_svc.silent_devices(s, off, now)
+        reporting: dict[int | None, bool] = {}
+        for did, sid in s.execute(
+            select(Device.id, Device.site_id).where(Device.active, Device.site_id.is_not(None))
+        ):
+            reporting[sid] = reporting.get(sid, False) or did not in silent
     feats: list[Feature] = []
     for site, en in rows:
         lon, lat = site.longitude, site.latitude
@@ -159,7 +204,9 @@ def _map_features(
             "kind_label": KIND_LABELS.get(site.kind, site.kind),
             "enterprise": en,
             "control_level": site.control_level,
-            **fb.marker_status(site, outlets, aqi, water, seen.get(site.id), now, off),
+            **fb.marker_status(
+                site, outlets, aqi, water, seen.get(site.id), now, off, reporting.get(site.id)
+            ),
         }
         geom = {"type": "Point", "coordinates": _pt(float(lon), float(lat), datum)}
         feats.append(Feature(id=site.id, geometry=geom, properties=props))
@@ -262,14 +309,17 @@ NOTICE = "数据来源：青山生态环境监测平台。实时数据未经审�
 
 @public_router.get("/public/air", response_model=PublicAir)
 def public_air(request: Request) -> PublicAir:
-    """信息公开: AQI now by station (anyone, no log-in)."""
+    """信息公开: AQI now by station (anyone, no log-in): the stations of the official
+    evaluation only (国控/省控/市控…; micro-stations take no part in it and are not published),
+    each with its 首要污染物 and the six concentrations as published."""
     c = ctx(request)
     cache = app_cache(request)
 
     def make() -> PublicAir:
         with c.read() as s:
             air = fb.air_summary(s, deployment.region_code(s), cache)
-        return PublicAir(generated_at=datetime.now(UTC), stations=air.stations, notice=NOTICE)
+        official = [x for x in air.stations if x.official]
+        return PublicAir(generated_at=datetime.now(UTC), stations=official, notice=NOTICE)
 
     out: PublicAir = cache.get("public:air", make)
     return out

@@ -102,6 +102,7 @@ def site_detail(
             DeviceBrief(mn=d.mn, active=d.active, last_seen_at=d.last_seen_at) for d in devices
         ],
         latest=latest,
+        flag_labels={k: v[0] for k, v in data_flags().items()},
     )
 
 

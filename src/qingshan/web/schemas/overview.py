@@ -20,6 +20,14 @@ class StationAqiOut(BaseModel):
     colour: str | None
     primary_pollutants: list[str]
     standard: str | None
+    official: bool = Field(
+        True, description="counts in the official evaluation (国控/省控/市控…, not a 微站)"
+    )
+    concentrations: dict[str, str | None] = Field(
+        default_factory=dict,
+        description="the hour's concentrations as published (SO2 NO2 O3 PM10 PM2_5 μg/m³, "
+        "integers; CO mg/m³, 1 decimal; GB/T 8170 from the stored value)",
+    )
 
 
 class SectionOut(BaseModel):
@@ -30,6 +38,9 @@ class SectionOut(BaseModel):
     meets_target: bool | None
     colour: str | None = None
     time: str | None = None
+    main_pollutants: list[str] = Field(
+        default_factory=list, description="主要污染指标 (multiple over Class Ⅲ)"
+    )
 
     model_config = {"populate_by_name": True}
 
@@ -60,6 +71,84 @@ class OutletSummary(BaseModel):
     exceeding: int
 
 
+class RegionAqiOut(BaseModel):
+    region_code: str
+    region_name: str
+    time: datetime | None = Field(description="hour start, Beijing time")
+    aqi: int | None
+    level: str | None
+    category: str | None
+    colour: str | None
+    primary_pollutants: list[str]
+
+
+class DailyReportOut(BaseModel):
+    day: str
+    aqi: int | None
+    level: str | None
+    category: str | None
+    colour: str | None
+    primary_pollutants: list[str]
+    valid: bool
+    reason: str | None
+
+
+class IndicatorOut(BaseModel):
+    value: str | None = Field(description="so far, 1 decimal (GB/T 8170)")
+    target: str | None
+    comparison: str | None
+    target_source: str | None
+    met: bool | None
+    status: str
+    status_label: str
+    reason: str
+    projection: dict[str, Any] | None
+
+
+class YearProgressOut(BaseModel):
+    year: int
+    first: str
+    through: str | None = Field(description="the last complete day counted (yesterday)")
+    remaining_days: int
+    valid_days: int
+    good_days: int
+    non_good_days: int
+    non_good_days_allowed: int | None = Field(
+        description="non-good days the rest of the year can still have with the target met "
+        "(remaining days assumed valid; negative: the target can no longer be met)"
+    )
+    good_day_ratio: IndicatorOut
+    pm2_5: IndicatorOut
+    pm2_5_days: int
+
+
+class ExceedingOut(BaseModel):
+    episode_id: int
+    site_id: int
+    outlet: str
+    outlet_name: str
+    enterprise: str
+    pollutant: str | None
+    pollutant_name: str | None = None
+    basis: str | None
+    since: str | None
+    peak: str | None
+    limit: str | None
+    unit: str | None
+
+
+class OfflineOut(BaseModel):
+    site_id: int | None
+    site_code: str | None
+    name: str
+    kind: str | None
+    kind_label: str | None = None
+    enterprise: str | None
+    mn: str | None
+    last_report: datetime | None = Field(description="latest stored data time, Beijing time")
+    episode_id: int | None
+
+
 class Cockpit(BaseModel):
     generated_at: datetime
     region_code: str | None = Field(description="the deployment's own region (GB/T 2260)")
@@ -72,6 +161,13 @@ class Cockpit(BaseModel):
     sites_by_kind: dict[str, int]
     rejects_24h: int
     notes: list[str]
+    district_now: list[RegionAqiOut] = Field(
+        default_factory=list, description="AQI now of the district (then its city)"
+    )
+    yesterday: DailyReportOut | None = None
+    year: YearProgressOut | None = None
+    exceeding: list[ExceedingOut] = Field(default_factory=list)
+    offline: list[OfflineOut] = Field(default_factory=list)
 
 
 class Feature(BaseModel):

@@ -66,6 +66,9 @@ class SiteDetail(BaseModel):
     site: SiteOut
     devices: list[DeviceBrief]
     latest: list[LatestRecord]
+    flag_labels: dict[str, str] = Field(
+        default_factory=dict, description="HJ 212-2017 data flags (数据标记)"
+    )
 
 
 class Series(BaseModel):

@@ -13,6 +13,45 @@ function range() {
   return { start: start.toISOString(), end: end.toISOString() };
 }
 
+// One y-axis per unit (mg/m³, μg/m³, flow … never share a scale); each factor's normal
+// values (flag N or none) are its line; values with another flag (C 校准, M 维护, D 故障, F 停运 …)
+// are a separate scatter series of the same axis, hidden unless 显示标记数据 is ticked.
+let showFlags = false;
+function seriesOption(d) {
+  const units = [...new Set(d.series.map((s) => s.unit || ""))];
+  const yAxis = units.map((u, i) => ({
+    type: "value", scale: true, name: u || "（无单位）", position: i % 2 ? "right" : "left",
+    offset: Math.floor(i / 2) * 56, alignTicks: false, splitLine: { show: i === 0 },
+  }));
+  const series = [];
+  const selected = {};
+  for (const s of d.series) {
+    const name = `${s.name || s.code}${s.unit ? "（" + s.unit + "）" : ""}`;
+    const axis = units.indexOf(s.unit || "");
+    const normal = (f) => !f || f === "N";
+    series.push({
+      name, type: "line", showSymbol: false, yAxisIndex: axis, connectNulls: false,
+      data: s.times.map((t, i) => [t, normal(s.flags[i]) ? s.values[i] : null, s.flags[i]]),
+    });
+    const flagged = s.times.map((t, i) => [t, s.values[i], s.flags[i]]).filter((p) => !normal(p[2]) && p[1] != null);
+    if (flagged.length) {
+      const fname = `${name} 标记数据`;
+      series.push({ name: fname, type: "scatter", yAxisIndex: axis, symbol: "diamond", symbolSize: 6,
+        itemStyle: { color: "#ff9800" }, data: flagged });
+      selected[fname] = showFlags;
+    }
+  }
+  const n = Math.ceil(units.length / 2);
+  return {
+    backgroundColor: "transparent", animation: false, legend: { type: "scroll", top: 0, selected },
+    grid: { left: 50 + (n - 1) * 56, right: units.length > 1 ? 50 + (Math.floor(units.length / 2) - 1) * 56 + 10 : 20, top: 50, bottom: 60 },
+    tooltip: { trigger: "axis",
+      formatter: (ps) => `${fmtTime(ps[0].value[0])}<br>` + ps.map((p) => `${p.marker}${esc(p.seriesName)}：${p.value[1] ?? "—"}${p.value[2] && p.value[2] !== "N" ? "（" + esc(d.flag_labels[p.value[2]] || p.value[2]) + "）" : ""}`).join("<br>") },
+    xAxis: { type: "time" }, yAxis,
+    dataZoom: [{ type: "inside" }, { type: "slider", bottom: 10 }], series,
+  };
+}
+
 async function drawSeries() {
   const res = document.getElementById("resolution");
   const daysSel = document.getElementById("days");
@@ -26,25 +65,13 @@ async function drawSeries() {
   try {
     const d = await api(`sites/${id}/series?${q}`);
     chart ||= echarts.init(document.getElementById("series-chart"), "dark");
-    const series = d.series.map((s) => ({
-      name: `${s.name || s.code}${s.unit ? "（" + s.unit + "）" : ""}`, type: "line", showSymbol: false,
-      data: s.times.map((t, i) => [t, s.values[i], s.flags[i]]),
-      markPoint: {
-        symbol: "pin", symbolSize: 28,
-        data: s.times.map((t, i) => [t, s.values[i], s.flags[i]]).filter((p) => p[2] && p[2] !== "N")
-          .slice(0, 200).map((p) => ({ coord: [p[0], p[1]], value: p[2], itemStyle: { color: "#e60012" } })),
-      },
-    }));
-    chart.setOption({
-      backgroundColor: "transparent", animation: false, legend: { type: "scroll", top: 0 }, grid: { left: 50, right: 20, top: 40, bottom: 60 },
-      tooltip: { trigger: "axis", valueFormatter: (v) => (v == null ? "—" : v) ,
-        formatter: (ps) => `${fmtTime(ps[0].value[0])}<br>` + ps.map((p) => `${p.marker}${esc(p.seriesName)}：${p.value[1] ?? "—"}${p.value[2] && p.value[2] !== "N" ? "（" + esc(d.flag_labels[p.value[2]] || p.value[2]) + "）" : ""}`).join("<br>") },
-      xAxis: { type: "time" }, yAxis: { type: "value", scale: true },
-      dataZoom: [{ type: "inside" }, { type: "slider", bottom: 10 }], series,
-    }, true);
-    const flagged = d.series.reduce((n, s) => n + s.flags.filter((f) => f && f !== "N").length, 0);
-    note.textContent = `${d.resolution_label}，${d.series.length} 个因子；红色标注为非正常数据标记（${flagged} 个）：`
-      + Object.entries(d.flag_labels).map(([k, v]) => `${k}=${v}`).join("，");
+    chart.setOption(seriesOption(d), true);
+    // Flag markers summarised (no pin per value): counts by flag, with the flag's meaning.
+    const counts = {};
+    for (const s of d.series) for (const f of s.flags) if (f && f !== "N") counts[f] = (counts[f] || 0) + 1;
+    const summary = Object.entries(counts).map(([k, n]) => `${esc(d.flag_labels[k] || k)}（${k}）${n} 个`).join("，");
+    note.textContent = `${d.resolution_label}，${d.series.length} 个因子；`
+      + (summary ? `非正常标记数据：${summary}，默认不画在数据线上（勾选“显示标记数据”单独显示）` : "没有非正常标记数据");
   } catch (e) { note.textContent = "无法加载：" + e.message; }
   if (res.value === "hour" || res.value === "day") {
     const c = await api(`sites/${id}/completeness?${q}`);
@@ -73,6 +100,13 @@ if (d) {
     <table><tr><th>因子</th><th>数值</th><th>单位</th><th>标记</th></tr>${r.values.map((v) => `<tr><td>${esc(v.name || v.code)}</td>
     <td>${esc(v.value ?? "—")}</td><td>${esc(v.unit || "")}</td><td>${esc(v.flag || "")}</td></tr>`).join("")}</table>`).join("") || "<p class='muted'>暂无数据</p>";
   document.getElementById("resolution").addEventListener("change", drawSeries);
+  document.getElementById("show-flags").addEventListener("change", (ev) => {
+    showFlags = ev.target.checked;
+    if (!chart) return;
+    for (const s of chart.getOption().series.filter((x) => x.type === "scatter")) {
+      chart.dispatchAction({ type: showFlags ? "legendSelect" : "legendUnSelect", name: s.name });
+    }
+  });
   document.getElementById("days").addEventListener("change", drawSeries);
   await drawSeries();
 }
