@@ -114,6 +114,19 @@ _WITHIN = re.compile(
 #: and at most this many such devices are remembered.
 SUSPECT_SECONDS = 600.0
 SUSPECTS_KEPT = 4096
+#: Failed transactions one ``write(defer=True)`` may spend splitting a refused batch; beyond,
+#: what is left unwritten is deferred (written later, one by one, by the caller).
+SPLIT_BUDGET = 12
+
+
+@dataclass
+class _Split:
+    """The state of one :meth:`Ingestor.write`: packets refused (id(item) → why), whether
+    suspects are deferred, failed transactions so far."""
+
+    refused: dict[int, tuple[Item, Exception]] = field(default_factory=dict)
+    defer: bool = False
+    failures: int = 0
 
 
 def _length(model: type[Base], column: str) -> int:
@@ -197,7 +210,7 @@ class Rejected:
 
 
 Item = Accepted | Rejected
-Status = Literal["stored", "duplicate", "seen", "rejected"]
+Status = Literal["stored", "duplicate", "seen", "rejected", "deferred"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +224,10 @@ class Outcome:
     def committed(self) -> bool:
         """True when the packet may be acknowledged (its effect is durable)."""
         return self.status in ("stored", "duplicate", "seen")
+
+
+#: Not written by this call (``write(defer=True)``): the caller writes it later, apart.
+DEFERRED = Outcome("deferred")
 
 
 class PacketRejected(Exception):
@@ -361,7 +378,11 @@ class Ingestor:
         self._suspects: OrderedDict[str, float] = OrderedDict()
 
     def write(
-        self, items: Sequence[Item], log_rows: Sequence[tuple[type[Base], dict[str, Any]]] = ()
+        self,
+        items: Sequence[Item],
+        log_rows: Sequence[tuple[type[Base], dict[str, Any]]] = (),
+        *,
+        defer: bool = False,
     ) -> list[Outcome]:
         """Validate and store ``items`` in one transaction; one outcome per item, in order.
 
@@ -373,17 +394,23 @@ class Ingestor:
         Raises on an outage, or when the database refuses even the quarantine rows or the log
         rows (nothing of the failing part is committed then): the caller must not acknowledge
         those packets.
+
+        ``defer``: the packets of suspect devices are not written at all but answered
+        :data:`DEFERRED`, and so is what is left of a refused batch once
+        :data:`SPLIT_BUDGET` failed transactions were spent on splitting it: the caller
+        (the gateway's commit queue) writes them later, apart, so that one device's refused
+        packets never hold up the acknowledgements of the others for long.
         """
-        refused: dict[int, tuple[Item, Exception]] = {}  # id(item) → why
+        ctx = _Split(defer=defer)
         suspect = [self._suspect(it) for it in items] if self._suspects else []
         if any(suspect):
             # Packets of a device whose packets the database recently refused are written one
             # by one, after the others: a flood of them never again splits everyone's batch.
-            got = self._apart(items, suspect, log_rows, refused)
+            got = self._apart(items, suspect, log_rows, ctx)
         else:
-            got = self._write_or_split(items, log_rows, refused)
-        if refused:
-            got = self._quarantine_refused(items, got, refused)
+            got = self._write_or_split(items, log_rows, ctx)
+        if ctx.refused:
+            got = self._quarantine_refused(items, got, ctx.refused)
         assert all(o is not None for o in got)
         return [o for o in got if o is not None]
 
@@ -398,48 +425,60 @@ class Ingestor:
         items: Sequence[Item],
         suspect: Sequence[bool],
         log_rows: Sequence[tuple[type[Base], dict[str, Any]]],
-        refused: dict[int, tuple[Item, Exception]],
+        ctx: _Split,
     ) -> list[Outcome | None]:
-        """The others' packets together (split if need be), then each suspect's one by one."""
+        """The others' packets together (split if need be), then each suspect's one by one
+        (or, deferring, not at all)."""
         got: list[Outcome | None] = [None] * len(items)
         order = [i for i, s in enumerate(suspect) if not s]
         if order or log_rows:
-            outs = self._write_or_split([items[i] for i in order], log_rows, refused)
+            outs = self._write_or_split([items[i] for i in order], log_rows, ctx)
             for i, out in zip(order, outs, strict=True):
                 got[i] = out
         for i, s in enumerate(suspect):
             if s:
-                got[i] = self._write_or_split([items[i]], (), refused)[0]
+                got[i] = DEFERRED if ctx.defer else self._write_or_split([items[i]], (), ctx)[0]
         return got
 
     def _write_or_split(
         self,
         items: Sequence[Item],
         log_rows: Sequence[tuple[type[Base], dict[str, Any]]],
-        refused: dict[int, tuple[Item, Exception]],
+        ctx: _Split,
     ) -> list[Outcome | None]:
         """Write ``items`` in one transaction; if the database refuses it, in halves, down to
-        the packets it refuses on their own (``None`` outcomes, noted in ``refused``): O(k log n)
-        transactions for k refused packets in a batch of n."""
+        the packets it refuses on their own (``None`` outcomes, noted in ``ctx.refused``):
+        O(k log n) transactions for k refused packets in a batch of n (at most
+        :data:`SPLIT_BUDGET` when deferring)."""
+        if ctx.defer and items and ctx.failures >= SPLIT_BUDGET:
+            # Bounded: what is left is written later, one by one, by the caller.
+            if log_rows:
+                self._write_or_split([], log_rows, ctx)
+            return [DEFERRED] * len(items)
+        if ctx.refused and len(items) > 1:
+            suspect = [self._suspect(it) for it in items]
+            if any(suspect):  # a device refused a moment ago: apart before trying again
+                return self._apart(items, suspect, log_rows, ctx)
         try:
             return list(self._write(items, log_rows))
         except Exception as exc:
             if not is_refusal(exc, self.engine.dialect.loaded_dbapi) or not items:
                 raise  # an outage, or the log rows alone refused: nothing to quarantine
+            ctx.failures += 1
             if len(items) > 1:
                 suspect = [self._suspect(it) for it in items]
                 if any(suspect):  # a device refused meanwhile: its packets apart, one by one
-                    return self._apart(items, suspect, log_rows, refused)
+                    return self._apart(items, suspect, log_rows, ctx)
                 mid = len(items) // 2
-                return self._write_or_split(items[:mid], log_rows, refused) + (
-                    self._write_or_split(items[mid:], (), refused)
+                return self._write_or_split(items[:mid], log_rows, ctx) + (
+                    self._write_or_split(items[mid:], (), ctx)
                 )
             if log_rows:  # the packet may be fine and a log row the culprit: try apart
-                out = self._write_or_split(items, (), refused)
-                self._write_or_split([], log_rows, refused)
+                out = self._write_or_split(items, (), ctx)
+                self._write_or_split([], log_rows, ctx)
                 return out
             item = items[0]
-            refused[id(item)] = (item, exc)
+            ctx.refused[id(item)] = (item, exc)
             if isinstance(item, Accepted):
                 self._suspects[item.packet.mn] = time.monotonic()
                 self._suspects.move_to_end(item.packet.mn)

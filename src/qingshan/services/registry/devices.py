@@ -568,6 +568,17 @@ class Directory:
             self._by_mn = {d.mn: d for d in devices}
             self._loaded = time.monotonic()
 
+    def load_one(self, mn: str) -> DeviceInfo | None:
+        """Read one device from the database into the cache (one indexed query, not a
+        reload of every device): a device registered a moment ago, or one that is gone."""
+        dev = get_device(self.engine, mn)
+        with self._lock:
+            if dev is None:
+                self._by_mn.pop(mn, None)
+            else:
+                self._by_mn[mn] = dev
+        return dev
+
     def get(self, mn: str) -> DeviceInfo | None:
         now = time.monotonic()
         age = now - self._loaded
