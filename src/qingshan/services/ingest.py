@@ -40,10 +40,14 @@ Rejection reasons are :class:`~qingshan.protocol.hj212.Reason` codes.
 block the others, nor be re-sent for ever: when a batch fails with anything but an outage,
 it is split in halves and each written again, down to the single packet that fails; that one
 is quarantined with reason ``db_refused`` and the database's message, and answered (9011
-QnRtn 2). For ten minutes afterwards that device's packets are written one by one after the
-others, so that a flood of refused packets costs one failed transaction each rather than a
-split of every batch. Outages (connection lost, SQLite busy) still raise, so the caller retries and
-acknowledges nothing meanwhile.
+QnRtn 2). For ten minutes afterwards that device is a *suspect*: its packets are written
+apart from the others, each in a SAVEPOINT of one shared transaction (a refused one costs a
+rollback to its savepoint, not a transaction). With ``write(defer=True)`` (the gateway's
+commit queue) the suspects' packets are not written at all but deferred to the queue's slow
+lane, and splitting stops after :data:`SPLIT_BUDGET` failed transactions (the rest is
+deferred too): a flood of refused packets never holds up another device's acknowledgement
+for more than a few short transactions. Outages (connection lost, SQLite busy) still raise,
+so the caller retries and acknowledges nothing meanwhile.
 """
 
 from __future__ import annotations
@@ -351,6 +355,13 @@ def status_rows(packet: Packet, device_id: int, received_at: datetime) -> list[d
 
 
 @dataclass
+class _Prepared:
+    outcomes: list[Outcome | None]
+    quarantine: list[dict[str, Any]]
+    plans: list[_Plan]
+
+
+@dataclass
 class _Plan:
     index: int
     item: Accepted
@@ -435,9 +446,13 @@ class Ingestor:
             outs = self._write_or_split([items[i] for i in order], log_rows, ctx)
             for i, out in zip(order, outs, strict=True):
                 got[i] = out
-        for i, s in enumerate(suspect):
-            if s:
-                got[i] = DEFERRED if ctx.defer else self._write_or_split([items[i]], (), ctx)[0]
+        apart = [i for i, s in enumerate(suspect) if s]
+        if ctx.defer:
+            for i in apart:
+                got[i] = DEFERRED
+        elif apart:
+            for i, out in zip(apart, self._savepoints([items[i] for i in apart], ctx), strict=True):
+                got[i] = out
         return got
 
     def _write_or_split(
@@ -479,11 +494,7 @@ class Ingestor:
                 return out
             item = items[0]
             ctx.refused[id(item)] = (item, exc)
-            if isinstance(item, Accepted):
-                self._suspects[item.packet.mn] = time.monotonic()
-                self._suspects.move_to_end(item.packet.mn)
-                while len(self._suspects) > SUSPECTS_KEPT:
-                    self._suspects.popitem(last=False)
+            self._note_suspect(item)
             return [None]
 
     def _quarantine_refused(
@@ -510,6 +521,40 @@ class Ingestor:
     def _write(
         self, items: Sequence[Item], log_rows: Sequence[tuple[type[Base], dict[str, Any]]]
     ) -> list[Outcome]:
+        prep = self._prepare(items)
+        with self.engine.begin() as conn:
+            return self._store(conn, prep, log_rows)
+
+    def _savepoints(self, items: Sequence[Item], ctx: _Split) -> list[Outcome | None]:
+        """Write each item in its own SAVEPOINT of one transaction: a refused one costs a
+        rollback to its savepoint, not a transaction of its own (the slow lane's packets,
+        whose devices the database refused a moment ago)."""
+        preps = [self._prepare([item]) for item in items]  # partitions before the transaction
+        out: list[Outcome | None] = [None] * len(items)
+        dbapi = self.engine.dialect.loaded_dbapi
+        with self.engine.begin() as conn:
+            for i, (item, prep) in enumerate(zip(items, preps, strict=True)):
+                try:
+                    with conn.begin_nested():
+                        out[i] = self._store(conn, prep, ())[0]
+                except Exception as exc:
+                    if not is_refusal(exc, dbapi):
+                        raise
+                    ctx.failures += 1
+                    ctx.refused[id(item)] = (item, exc)
+                    self._note_suspect(item)
+        return out
+
+    def _note_suspect(self, item: Item) -> None:
+        if isinstance(item, Accepted):
+            self._suspects[item.packet.mn] = time.monotonic()
+            self._suspects.move_to_end(item.packet.mn)
+            while len(self._suspects) > SUSPECTS_KEPT:
+                self._suspects.popitem(last=False)
+
+    def _prepare(self, items: Sequence[Item]) -> _Prepared:
+        """Validate ``items`` (outcomes of those refused, quarantine rows, plans of the rest)
+        and create the monthly partitions their observations need."""
         now_cst = to_cst(utcnow())
         outcomes: list[Outcome | None] = [None] * len(items)
         quarantine: list[dict[str, Any]] = []
@@ -542,62 +587,70 @@ class Ingestor:
 
         months = {partitions.month_of(r["data_time"]) for p in plans for r in p.observations}
         partitions.ensure_months(self.engine, months)
+        return _Prepared(outcomes, quarantine, plans)
 
-        with self.engine.begin() as conn:
-            # Idempotency: which keys are new? In-batch repeats count as duplicates.
-            keyed = [p for p in plans if not p.seen_only]
-            first: dict[tuple[str, str, str], _Plan] = {}
-            for p in keyed:
-                first.setdefault(p.key, p)
-            new_keys = self._insert_keys(conn, first.values())
-            obs_rows: dict[tuple[Any, ...], dict[str, Any]] = {}
-            status: dict[tuple[Any, ...], dict[str, Any]] = {}
-            raw_rows: list[dict[str, Any]] = []
-            forward: list[dict[str, Any]] = []
-            for p in plans:
-                if p.seen_only:
-                    outcomes[p.index] = Outcome("seen")
-                    continue
-                if p.key not in new_keys or first[p.key] is not p:
-                    outcomes[p.index] = Outcome("duplicate")
-                    continue
-                outcomes[p.index] = Outcome("stored")
-                for r in p.observations:  # later packets in the batch win (corrections)
-                    obs_rows[(r["device_id"], r["resolution"], r["data_time"], r["code"])] = r
-                for r in p.status:
-                    status[(r["device_id"], r["data_time"], r["cn"], r["code"])] = r
-                raw_rows.append(
+    def _store(
+        self,
+        conn: Connection,
+        prep: _Prepared,
+        log_rows: Sequence[tuple[type[Base], dict[str, Any]]],
+    ) -> list[Outcome]:
+        """The statements of one batch, in the caller's transaction."""
+        outcomes, quarantine, plans = list(prep.outcomes), prep.quarantine, prep.plans
+        # Idempotency: which keys are new? In-batch repeats count as duplicates.
+        keyed = [p for p in plans if not p.seen_only]
+        first: dict[tuple[str, str, str], _Plan] = {}
+        for p in keyed:
+            first.setdefault(p.key, p)
+        new_keys = self._insert_keys(conn, first.values())
+        obs_rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+        status: dict[tuple[Any, ...], dict[str, Any]] = {}
+        raw_rows: list[dict[str, Any]] = []
+        forward: list[dict[str, Any]] = []
+        for p in plans:
+            if p.seen_only:
+                outcomes[p.index] = Outcome("seen")
+                continue
+            if p.key not in new_keys or first[p.key] is not p:
+                outcomes[p.index] = Outcome("duplicate")
+                continue
+            outcomes[p.index] = Outcome("stored")
+            for r in p.observations:  # later packets in the batch win (corrections)
+                obs_rows[(r["device_id"], r["resolution"], r["data_time"], r["code"])] = r
+            for r in p.status:
+                status[(r["device_id"], r["data_time"], r["cn"], r["code"])] = r
+            raw_rows.append(
+                {
+                    "received_at": p.item.received_at,
+                    "mn": p.item.packet.mn,
+                    "qn": p.item.packet.qn,
+                    "cn": p.item.packet.cn,
+                    "peer": p.item.peer,
+                    "raw": p.item.raw,
+                }
+            )
+            for up in p.device.upstream_ids:
+                forward.append(
                     {
-                        "received_at": p.item.received_at,
-                        "mn": p.item.packet.mn,
-                        "qn": p.item.packet.qn,
-                        "cn": p.item.packet.cn,
-                        "peer": p.item.peer,
+                        "upstream_id": up,
                         "raw": p.item.raw,
+                        "created_at": p.item.received_at,
+                        "attempts": 0,
+                        "next_attempt_at": p.item.received_at,
                     }
                 )
-                for up in p.device.upstream_ids:
-                    forward.append(
-                        {
-                            "upstream_id": up,
-                            "raw": p.item.raw,
-                            "created_at": p.item.received_at,
-                            "attempts": 0,
-                            "next_attempt_at": p.item.received_at,
-                        }
-                    )
-            writes.upsert_observations(conn, list(obs_rows.values()), derived=False)
-            writes.mark_dirty(conn, writes.dirty_marks(obs_rows.values()))
-            writes.upsert_device_status(conn, list(status.values()))
-            writes.insert_rows(conn, RawPacket, raw_rows)
-            writes.insert_rows(conn, ForwardItem, forward)
-            writes.insert_rows(conn, Quarantine, quarantine)
-            by_model: dict[type[Base], list[dict[str, Any]]] = {}
-            for model, row in log_rows:
-                by_model.setdefault(model, []).append(row)
-            for model, rows in by_model.items():
-                writes.insert_rows(conn, model, rows)
-            writes.touch_devices(conn, _last_seen(plans))
+        writes.upsert_observations(conn, list(obs_rows.values()), derived=False)
+        writes.mark_dirty(conn, writes.dirty_marks(obs_rows.values()))
+        writes.upsert_device_status(conn, list(status.values()))
+        writes.insert_rows(conn, RawPacket, raw_rows)
+        writes.insert_rows(conn, ForwardItem, forward)
+        writes.insert_rows(conn, Quarantine, quarantine)
+        by_model: dict[type[Base], list[dict[str, Any]]] = {}
+        for model, row in log_rows:
+            by_model.setdefault(model, []).append(row)
+        for model, rows in by_model.items():
+            writes.insert_rows(conn, model, rows)
+        writes.touch_devices(conn, _last_seen(plans))
         assert all(o is not None for o in outcomes)
         return [o for o in outcomes if o is not None]
 
