@@ -12,18 +12,23 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import Engine, event, func, select
 
+from qingshan.gateway.commit import CommitQueue
 from qingshan.gateway.server import Gateway, GatewayConfig
 from qingshan.protocol.hj212 import Framer, build_packet, parse_frame
 from qingshan.services.decode import Decoder
-from qingshan.services.ingest import SPLIT_BUDGET, Ingestor, Item
+from qingshan.services.ingest import SPLIT_BUDGET, Ingestor, Item, Outcome
 from qingshan.services.registry import Directory, add_device
 from qingshan.simulator.client import DeviceClient, data_packet, make_qn
+from qingshan.storage.db import init_db, make_engine
 from qingshan.storage.models import Quarantine, ReceivedPacket
 from support.hj212 import MN, MN2, PW, T0, minute, qn_of
 from support.refusing import REFUSED_CODE, refusing
@@ -206,3 +211,42 @@ def test_a_device_registered_after_start_is_accepted_at_once(engine: Engine) -> 
     assert done + refused == 4 and refused >= 1
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(ReceivedPacket)).scalar() == 1
+
+
+def test_sqlite_busy_is_retried_at_once_not_backed_off(tmp_path: Path) -> None:
+    """Another writer holds SQLite's write lock for 3 s (longer than the busy timeout): the
+    commit queue commits within a moment of its release, not after a back-off grown to
+    seconds (a stall of a good device's acknowledgements during the combined attacks)."""
+    url = f"sqlite:///{tmp_path / 'busy.db'}"
+    init_db(url).dispose()
+    engine = make_engine(url, sqlite_busy_timeout_ms=200)
+    add_device(engine, mn=MN, pw=PW, st="22")
+    other = make_engine(url)
+    released: list[float] = []
+
+    def hold() -> None:
+        with other.begin() as conn:  # BEGIN IMMEDIATE: the write lock
+            conn.exec_driver_sql("UPDATE device SET last_peer = 'x'")
+            time.sleep(3.0)
+        released.append(time.monotonic())
+
+    async def main() -> float:
+        queue = CommitQueue(Ingestor(engine))
+        queue.start()
+        done: asyncio.Future[Outcome | None] = asyncio.get_running_loop().create_future()
+        [item] = items(engine, [minute(0)])
+        holder = threading.Thread(target=hold)
+        holder.start()
+        await asyncio.sleep(0.3)
+        queue.enqueue(item, done.set_result)
+        outcome = await asyncio.wait_for(done, 30)
+        at = time.monotonic()
+        assert outcome is not None and outcome.status == "stored"
+        await asyncio.to_thread(holder.join)
+        await queue.close(5)
+        return at
+
+    committed = asyncio.run(main())
+    engine.dispose()
+    other.dispose()
+    assert released and 0 <= committed - released[0] < 0.6

@@ -7,6 +7,8 @@ the batch size adapts to the load without any deliberate delay.
 
 Database outages: a batch that fails with a connection-level error is retried, with back-off
 up to ``max_backoff`` seconds, until the database is back; nothing is acknowledged meanwhile.
+SQLite's write lock held by another writer beyond the busy timeout ("database is locked") is
+retried at once instead: no back-off grows while the lock is merely busy.
 Each connection bounds its own unacknowledged packets and stops reading from its socket at
 the bound (TCP back-pressure) rather than buffer without limit; devices, not receiving
 replies, keep their data and re-send.
@@ -52,6 +54,8 @@ class CommitStats:
 
 
 Callback = Callable[[Outcome | None], None]
+#: Seconds before a batch refused for SQLite's busy write lock is tried again.
+BUSY_RETRY = 0.02
 
 
 @dataclass(slots=True)
@@ -59,6 +63,15 @@ class _Entry:
     item: Item | None
     callback: Callback | None
     log_row: tuple[type[Base], dict[str, Any]] | None = None
+
+
+def _is_busy(exc: BaseException) -> bool:
+    """SQLite's write lock was held by another writer (a background job) for longer than the
+    busy timeout: not an outage, the lock is free again any moment."""
+    text = str(getattr(exc, "orig", None) or exc)
+    return isinstance(exc, OperationalError) and (
+        "database is locked" in text or "database is busy" in text
+    )
 
 
 def _is_outage(exc: BaseException) -> bool:
@@ -174,6 +187,12 @@ class CommitQueue:
                             _short(exc),
                         )
                     self.stats.failures += 1
+                    if _is_busy(exc):
+                        # The busy timeout already waited: try again at once, not after a
+                        # back-off that grows to seconds (the acks would wait that long
+                        # after the other writer let go).
+                        await asyncio.sleep(BUSY_RETRY)
+                        continue
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, self.max_backoff)
                     continue
