@@ -223,10 +223,12 @@ def test_sqlite_busy_is_retried_at_once_not_backed_off(tmp_path: Path) -> None:
     add_device(engine, mn=MN, pw=PW, st="22")
     other = make_engine(url)
     released: list[float] = []
+    locked = threading.Event()
 
     def hold() -> None:
         with other.begin() as conn:  # BEGIN IMMEDIATE: the write lock
             conn.exec_driver_sql("UPDATE device SET last_peer = 'x'")
+            locked.set()
             time.sleep(3.0)
         released.append(time.monotonic())
 
@@ -237,7 +239,7 @@ def test_sqlite_busy_is_retried_at_once_not_backed_off(tmp_path: Path) -> None:
         [item] = items(engine, [minute(0)])
         holder = threading.Thread(target=hold)
         holder.start()
-        await asyncio.sleep(0.3)
+        await asyncio.to_thread(locked.wait, 30)
         queue.enqueue(item, done.set_result)
         outcome = await asyncio.wait_for(done, 30)
         at = time.monotonic()
