@@ -18,6 +18,9 @@ Limits against hostile peers (docs/operations.md, "Gateway limits"; the bookkeep
   closed after ``unauth_idle_timeout`` s of silence (others after ``idle_timeout``) and may
   have only ``unauth_in_flight`` packets awaiting their answer (no pipelined guessing); one
   MN's packets awaiting their commit, over all its connections, at most ``mn_in_flight``.
+* **Device look-ups**: an MN missing from the device cache is read from the database (off the
+  event loop, that connection waiting meanwhile) at most ``lookup_rate`` times a second in
+  all and once per ``lookup_mn_seconds`` per MN; beyond, it is refused as unknown.
 * **Passwords**: unknown MN, retired device and wrong PW are answered alike (9011 with QnRtn
   ``auth_refusal_qnrtn``), after the same delays: :class:`~qingshan.gateway.limits.AuthThrottle`
   delays, then disconnects and blocks the address.

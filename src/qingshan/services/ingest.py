@@ -401,7 +401,7 @@ class Ingestor:
 
         A batch the database refuses (not an outage) is written again in halves, down to the
         packets it refuses, which are quarantined as ``db_refused`` (module doc); for a while
-        afterwards the packets of their devices are written one by one, apart from the rest.
+        afterwards the packets of their devices are written apart from the rest (savepoints).
         Raises on an outage, or when the database refuses even the quarantine rows or the log
         rows (nothing of the failing part is committed then): the caller must not acknowledge
         those packets.

@@ -550,7 +550,9 @@ def get_device(engine: Engine, mn: str) -> DeviceInfo | None:
 class Directory:
     """Devices by MN, cached in memory for authenticating every packet without a query.
 
-    Reloaded every ``ttl`` seconds, and at most once a second when an unknown MN shows up, so
+    One device is read with :meth:`load_one` (the gateway does so, rate-limited, for an MN
+    missing from the cache). Reloaded every ``ttl`` seconds, and at most once a second when
+    :meth:`get` meets an unknown MN, so
     a device added with ``qingshan device add`` is accepted within a second by a running
     gateway, and a changed password or retirement within ``ttl``.
     """
