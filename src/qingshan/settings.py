@@ -110,6 +110,14 @@ class Settings(BaseSettings):
     hj212_refusal_flush_seconds: float = Field(
         5.0, gt=0, description="seconds between writes of the refusal counters"
     )
+    hj212_lookup_rate: float = Field(
+        20.0,
+        gt=0,
+        description="database look-ups a second of MNs not in the device cache (all connections)",
+    )
+    hj212_lookup_mn_seconds: float = Field(
+        10.0, gt=0, description="seconds before an MN not found is looked up again"
+    )
     raw_retention_days: int = Field(400, description="days of raw packets kept for audit")
     hj212_late_days: int = Field(
         1827,

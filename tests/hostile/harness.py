@@ -115,7 +115,7 @@ def serve(url: str, cwd: Path, nofile: int | None = None, **settings: str) -> It
         )
     ports: dict[str, int] = {}
     assert proc.stdout is not None
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120  # a loaded 2-core machine took over 50 s
     while len(ports) < 2 and time.monotonic() < deadline:
         line = proc.stdout.readline()
         if not line:

@@ -15,6 +15,7 @@ from qingshan.gateway.limits import (
     AuthPolicy,
     AuthThrottle,
     LogThrottle,
+    LookupLimiter,
     RefusalLedger,
     TokenBuckets,
     connection_cap,
@@ -215,3 +216,15 @@ def test_the_connection_cap_stays_under_the_open_file_limit() -> None:
     assert connection_cap(500, 20000, 1024) == 500
     assert connection_cap(30000, 20000, 1024) == 18976  # the issue: the cap equalled the limit
     assert connection_cap(0, 100, 1024) == 1
+
+
+def test_lookups_are_limited_per_mn_and_in_all() -> None:
+    lim = LookupLimiter(rate=2.0, per_mn_s=10.0)
+    assert lim.allow("A", 0.0)
+    assert not lim.allow("A", 5.0)  # the same MN within 10 s
+    assert lim.allow("B", 5.0)
+    assert lim.allow("C", 5.0)
+    assert not lim.allow("D", 5.0)  # the global burst (2) is spent
+    assert lim.allow("D", 5.6)  # refilled at 2 a second
+    assert lim.allow("A", 10.5)
+    assert (lim.done, lim.refused) == (5, 2)

@@ -7,11 +7,21 @@ the batch size adapts to the load without any deliberate delay.
 
 Database outages: a batch that fails with a connection-level error is retried, with back-off
 up to ``max_backoff`` seconds, until the database is back; nothing is acknowledged meanwhile.
+SQLite's write lock held by another writer beyond the busy timeout ("database is locked") is
+retried at once instead: no back-off grows while the lock is merely busy.
 Each connection bounds its own unacknowledged packets and stops reading from its socket at
 the bound (TCP back-pressure) rather than buffer without limit; devices, not receiving
-replies, keep their data and re-send. A batch
-that fails for any other reason is bisected so one poisonous packet cannot block the rest; that
-packet alone fails (not acknowledged, logged).
+replies, keep their data and re-send.
+
+Packets the database refuses (not an outage): the :class:`Ingestor` splits the batch down to
+them and quarantines them (``db_refused``, answered); it *defers* what it should not spend
+the others' time on — the packets of a device refused in the last minutes, and the rest of a
+batch once a bounded number of failed transactions was spent splitting it. Deferred items wait
+in a **slow lane**: after every regular batch at most ``slow_per_turn`` of them are written
+(one transaction each), so a device flooding refused packets costs the good devices at most
+that many short transactions per batch, never a wait behind the whole flood. A batch that
+still fails as a whole (the log rows refused) is bisected here; an item that fails alone is
+not acknowledged (logged).
 """
 
 from __future__ import annotations
@@ -44,6 +54,8 @@ class CommitStats:
 
 
 Callback = Callable[[Outcome | None], None]
+#: Seconds before a batch refused for SQLite's busy write lock is tried again.
+BUSY_RETRY = 0.02
 
 
 @dataclass(slots=True)
@@ -51,6 +63,15 @@ class _Entry:
     item: Item | None
     callback: Callback | None
     log_row: tuple[type[Base], dict[str, Any]] | None = None
+
+
+def _is_busy(exc: BaseException) -> bool:
+    """SQLite's write lock was held by another writer (a background job) for longer than the
+    busy timeout: not an outage, the lock is free again any moment."""
+    text = str(getattr(exc, "orig", None) or exc)
+    return isinstance(exc, OperationalError) and (
+        "database is locked" in text or "database is busy" in text
+    )
 
 
 def _is_outage(exc: BaseException) -> bool:
@@ -72,10 +93,12 @@ class CommitQueue:
     max_batch: int = 5000
     max_backoff: float = 5.0
     linger: float = 0.01
+    slow_per_turn: int = 8
     stats: CommitStats = field(default_factory=CommitStats)
 
     def __post_init__(self) -> None:
         self._queue: deque[_Entry] = deque()
+        self._slow: deque[_Entry] = deque()  # deferred by the ingestor: written apart
         self._wake = asyncio.Event()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="qingshan-commit")
         self._task: asyncio.Task[None] | None = None
@@ -87,7 +110,11 @@ class CommitQueue:
 
     @property
     def pending(self) -> int:
-        return len(self._queue)
+        return len(self._queue) + len(self._slow)
+
+    @property
+    def slow_pending(self) -> int:
+        return len(self._slow)
 
     def enqueue(self, item: Item, callback: Callback | None) -> None:
         self._queue.append(_Entry(item, callback))
@@ -117,27 +144,38 @@ class CommitQueue:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            if not self._queue:
+            if not self._queue and not self._slow:
                 if self._closing:
                     return
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            if self.linger > 0 and len(self._queue) < self.max_batch // 10 and not self._closing:
-                # Every transaction has a fixed cost (fsync, statements); under a steady trickle
-                # waiting a few ms gathers a bigger batch and saves CPU for more packets.
-                await asyncio.sleep(self.linger)
-            n = min(len(self._queue), self.max_batch)
-            entries = [self._queue.popleft() for _ in range(n)]
-            await self._commit(loop, entries)
+            if self._queue:
+                if (
+                    self.linger > 0
+                    and len(self._queue) < self.max_batch // 10
+                    and not self._closing
+                ):
+                    # Every transaction has a fixed cost (fsync, statements); under a steady
+                    # trickle waiting a few ms gathers a bigger batch and saves CPU.
+                    await asyncio.sleep(self.linger)
+                n = min(len(self._queue), self.max_batch)
+                entries = [self._queue.popleft() for _ in range(n)]
+                await self._commit(loop, entries, defer=True)
+            if self._slow:
+                # Fair: a bounded share of the deferred items after each regular batch.
+                n = min(len(self._slow), self.slow_per_turn)
+                await self._commit(loop, [self._slow.popleft() for _ in range(n)], defer=False)
             for hook in self.after_batch:
                 hook()
 
-    async def _commit(self, loop: asyncio.AbstractEventLoop, entries: list[_Entry]) -> None:
+    async def _commit(
+        self, loop: asyncio.AbstractEventLoop, entries: list[_Entry], defer: bool
+    ) -> None:
         backoff = 0.1
         while True:
             try:
-                outcomes = await loop.run_in_executor(self._executor, self._write, entries)
+                outcomes = await loop.run_in_executor(self._executor, self._write, entries, defer)
             except Exception as exc:
                 if _is_outage(exc):
                     if self.stats.db_down_since is None:
@@ -149,10 +187,16 @@ class CommitQueue:
                             _short(exc),
                         )
                     self.stats.failures += 1
+                    if _is_busy(exc):
+                        # The busy timeout already waited: try again at once, not after a
+                        # back-off that grows to seconds (the acks would wait that long
+                        # after the other writer let go).
+                        await asyncio.sleep(BUSY_RETRY)
+                        continue
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, self.max_backoff)
                     continue
-                await self._bisect(loop, entries, exc)
+                await self._bisect(loop, entries, exc, defer)
                 return
             break
         if self.stats.db_down_since is not None:
@@ -163,10 +207,10 @@ class CommitQueue:
             self.stats.db_down_since = None
         self._resolve(entries, outcomes)
 
-    def _write(self, entries: Sequence[_Entry]) -> list[Outcome]:
+    def _write(self, entries: Sequence[_Entry], defer: bool) -> list[Outcome]:
         items = [e.item for e in entries if e.item is not None]
         rows = [e.log_row for e in entries if e.log_row is not None]
-        return self.ingestor.write(items, rows)
+        return self.ingestor.write(items, rows, defer=defer)
 
     def _resolve(self, entries: list[_Entry], outcomes: list[Outcome]) -> None:
         it = iter(outcomes)
@@ -175,6 +219,9 @@ class CommitQueue:
             if e.item is None:
                 continue
             out = next(it)
+            if out.status == "deferred":
+                self._slow.append(e)
+                continue
             n += 1
             if e.callback is not None:
                 _call(e.callback, out)
@@ -184,7 +231,7 @@ class CommitQueue:
         self.stats.largest_batch = max(self.stats.largest_batch, n)
 
     async def _bisect(
-        self, loop: asyncio.AbstractEventLoop, entries: list[_Entry], exc: Exception
+        self, loop: asyncio.AbstractEventLoop, entries: list[_Entry], exc: Exception, defer: bool
     ) -> None:
         if len(entries) == 1:
             e = entries[0]
@@ -194,7 +241,7 @@ class CommitQueue:
             return
         mid = len(entries) // 2
         for half in (entries[:mid], entries[mid:]):
-            await self._commit(loop, half)
+            await self._commit(loop, half, defer)
 
 
 def _call(callback: Callback, outcome: Outcome | None) -> None:

@@ -14,6 +14,8 @@ at most ``max_tracked`` entries, the least recently touched entry forgotten firs
   cannot succeed from a throttled address, while the real device (whose address has not
   failed) keeps working: nobody can lock a device out by guessing its password.
 * :class:`TokenBuckets`: per-address rate of quarantine rows (beyond it, a counter).
+* :class:`LookupLimiter`: how often an MN missing from the device cache may be looked up in
+  the database (per MN and for all MNs together), so an unknown-MN flood cannot hammer it.
 * :class:`RefusalLedger`: what was refused, why and from whom, aggregated per (kind,
   subject) between flushes into the ``gateway_refusal`` table, plus running totals for
   ``/healthz``.
@@ -147,6 +149,31 @@ class TokenBuckets:
             b[0] -= 1.0
             return True
         return False
+
+
+class LookupLimiter:
+    """Database look-ups of MNs missing from the device cache: each MN at most once every
+    ``per_mn_s`` seconds, all MNs together ``rate`` a second (burst ``rate``). A look-up
+    refused here leaves the packet refused like any unknown MN's."""
+
+    def __init__(self, rate: float, per_mn_s: float, max_tracked: int = 100_000) -> None:
+        self.per_mn_s = per_mn_s
+        self._global = TokenBuckets(rate, max(1.0, rate))
+        self._last: _Lru[str, list[float]] = _Lru(max_tracked)  # MN → [last look-up]
+        self.done = 0
+        self.refused = 0
+
+    def allow(self, mn: str, now: float) -> bool:
+        last = self._last.get(mn)
+        if last is not None and now - last[0] < self.per_mn_s:
+            self.refused += 1
+            return False
+        if not self._global.allow("*", now):
+            self.refused += 1
+            return False
+        self._last.touch(mn, [now])[0] = now
+        self.done += 1
+        return True
 
 
 @dataclass

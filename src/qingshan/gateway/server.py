@@ -18,6 +18,9 @@ Limits against hostile peers (docs/operations.md, "Gateway limits"; the bookkeep
   closed after ``unauth_idle_timeout`` s of silence (others after ``idle_timeout``) and may
   have only ``unauth_in_flight`` packets awaiting their answer (no pipelined guessing); one
   MN's packets awaiting their commit, over all its connections, at most ``mn_in_flight``.
+* **Device look-ups**: an MN missing from the device cache is read from the database (off the
+  event loop, that connection waiting meanwhile) at most ``lookup_rate`` times a second in
+  all and once per ``lookup_mn_seconds`` per MN; beyond, it is refused as unknown.
 * **Passwords**: unknown MN, retired device and wrong PW are answered alike (9011 with QnRtn
   ``auth_refusal_qnrtn``), after the same delays: :class:`~qingshan.gateway.limits.AuthThrottle`
   delays, then disconnects and blocks the address.
@@ -65,6 +68,7 @@ from qingshan.gateway.limits import (
     AuthPolicy,
     AuthThrottle,
     LogThrottle,
+    LookupLimiter,
     RefusalLedger,
     TokenBuckets,
     connection_cap,
@@ -128,6 +132,8 @@ class GatewayConfig:
     write_buffer_bytes: int = 256 * 1024
     write_stall_timeout: float = 30.0
     refusal_flush_interval: float = 5.0
+    lookup_rate: float = 20.0
+    lookup_mn_seconds: float = 10.0
 
     @classmethod
     def from_settings(cls, s: Settings, **overrides: Any) -> GatewayConfig:
@@ -165,6 +171,8 @@ class GatewayConfig:
             "write_buffer_bytes": s.hj212_write_buffer_bytes,
             "write_stall_timeout": s.hj212_write_stall_timeout,
             "refusal_flush_interval": s.hj212_refusal_flush_seconds,
+            "lookup_rate": s.hj212_lookup_rate,
+            "lookup_mn_seconds": s.hj212_lookup_mn_seconds,
         }
         values.update(overrides)
         return cls(**values)
@@ -201,6 +209,7 @@ class _Connection(asyncio.Protocol):
     held_until: float = 0.0  # refusals answered late: nothing is read before then
     closed: bool = False
     draining: bool = False
+    looking_up: bool = False  # an MN missing from the cache is being read from the database
     last_activity: float = 0.0
 
     def __post_init__(self) -> None:
@@ -300,7 +309,7 @@ class _Connection(asyncio.Protocol):
         of this connection's backlog may be handled (or counted) meanwhile."""
         return self.transport is not None and self.transport.is_closing()
 
-    def _handle(self, ev: Frame | FramingError) -> None:
+    def _handle(self, ev: Frame | FramingError, looked_up: bool = False) -> None:
         gw = self.gw
         if isinstance(ev, FramingError):
             self.strikes += 1
@@ -314,6 +323,11 @@ class _Connection(asyncio.Protocol):
             self._count_reject()
             return
         res = self.decoder.decode(ev.raw, peer=self.peer, now=time.monotonic(), frame=ev)
+        if not looked_up:
+            missing = self._missing_mn(res)
+            if missing is not None and gw.lookups.allow(missing, self.loop.time()):
+                self._look_up(missing, ev)
+                return
         self._take_evicted()
         if isinstance(res, Pending):
             return
@@ -325,12 +339,13 @@ class _Connection(asyncio.Protocol):
         if isinstance(res, Refused):
             if res.item.reason in AUTH_REASONS:
                 self._refuse(res.item, (res.packet,))
-            else:  # wrong ST: the PW was right, so the refusal may say why
+            else:  # wrong ST, a value out of format: the PW was right, so say why
                 gw.stats.rejected += 1
                 self._quarantine(res.item)
                 r = reply_to(res.packet, durable=False, reason=res.item.reason)
                 self._reply([r] if r is not None else [])
-                self._count_reject()
+                if not res.content:  # a content refusal is no reason to cut the link off
+                    self._count_reject()
             return
         if isinstance(res, Rejected):
             gw.stats.rejected += 1
@@ -364,15 +379,44 @@ class _Connection(asyncio.Protocol):
         gw.mn_in_flight[pkt.mn] = gw.mn_in_flight.get(pkt.mn, 0) + 1
         gw.commit.enqueue(res, self._make_callback(res))
 
+    def _missing_mn(self, res: Accepted | Rejected | Pending | Refused | Duplicate) -> str | None:
+        """The MN of a decoded packet (or split part) that is not in the device cache."""
+        unknown = isinstance(res, Refused) and res.item.reason == Reason.UNKNOWN_MN
+        if not (isinstance(res, Accepted) or unknown):
+            return None
+        mn: str = res.packet.mn  # type: ignore[union-attr]  # Rejected is excluded above
+        return mn if self.gw.directory.peek(mn) is None else None
+
+    def _look_up(self, mn: str, ev: Frame) -> None:
+        """Read an MN missing from the cache from the database (a device registered a moment
+        ago), off the event loop, then handle its frame again. This connection takes no
+        other frame meanwhile (order is kept); how often an MN may be looked up is
+        :class:`~qingshan.gateway.limits.LookupLimiter`'s (per MN and in all)."""
+        self.looking_up = True
+        gw = self.gw
+
+        async def look_up() -> None:
+            try:
+                await asyncio.to_thread(gw.directory.load_one, mn)
+            except Exception as exc:  # the database may be down: refused as unknown
+                gw.log_throttle.log(
+                    logging.WARNING, "lookup", time.monotonic(), "device look-up failed: %s", exc
+                )
+            finally:
+                self.looking_up = False
+            if not self.closed and not self._closing():
+                self._handle(ev, looked_up=True)
+                self._pump()
+
+        self.loop.create_task(look_up())
+
     def _access(self, packet: Packet) -> Refusal | None:
         """The access check, in the event loop on the cached directory, before anything is
-        queued or held. An MN not in the cache is refused like any unknown MN (and the cache
-        reloaded, at most once a second, for a device registered a moment ago); the
-        committer checks again on the fresh directory."""
+        queued or held. An MN not in the cache was looked up in the database before
+        (:meth:`_look_up`), within the look-up limits; beyond them it is refused like any
+        unknown MN. The committer checks again on its directory."""
         gw = self.gw
         dev = gw.directory.peek(packet.mn)
-        if dev is None:
-            gw.request_reload()
         refusal = check_access(packet, dev)
         if refusal is None and gw.throttle.suspect(self.address, packet.mn, self.loop.time()):
             refusal = Refusal(Reason.WRONG_PW, f"MN {packet.mn} locked; this address failed")
@@ -595,6 +639,7 @@ class _Connection(asyncio.Protocol):
         return (
             self.draining
             or self.cutting
+            or self.looking_up
             or self.write_paused
             or self.held_until > self.loop.time()
             or self.in_flight >= limit
@@ -710,8 +755,7 @@ class Gateway:
         self.log_throttle = LogThrottle(log)
         self._server: asyncio.Server | None = None
         self._flusher: asyncio.Task[None] | None = None
-        self._last_reload = float("-inf")
-        self._reloading = False
+        self.lookups = LookupLimiter(cfg.lookup_rate, cfg.lookup_mn_seconds)
         self.stopping = False
 
     @property
@@ -795,25 +839,6 @@ class Gateway:
         while len(self.split_done) > self.held.remember:
             self.split_done.popitem(last=False)
 
-    def request_reload(self) -> None:
-        """Reload the device directory soon (at most once a second): an unknown MN may have
-        been registered a moment ago."""
-        now = time.monotonic()
-        if self._reloading or now - self._last_reload < 1.0:
-            return
-        self._last_reload = now
-        self._reloading = True
-
-        async def reload() -> None:
-            try:
-                await asyncio.to_thread(self.directory.reload)
-            except Exception as exc:  # the database may be down; the committer retries
-                log.debug("directory reload failed: %s", exc)
-            finally:
-                self._reloading = False
-
-        asyncio.get_running_loop().create_task(reload())
-
     def limits_status(self) -> dict[str, Any]:
         """What the limits refused since start (for ``/healthz``, staff only)."""
         now = asyncio.get_running_loop().time()
@@ -826,6 +851,8 @@ class Gateway:
             "split_budget_bytes": self.held.max_bytes,
             "evicted_split_parts": self.held.evicted_parts,
             "duplicate_split_parts": self.duplicate_parts,
+            "device_lookups": self.lookups.done,
+            "device_lookups_refused": self.lookups.refused,
             "refusals": dict(sorted(self.ledger.totals.items())),
         }
 

@@ -24,7 +24,7 @@ from qingshan.protocol.hj212 import (
     Rejection,
     parse_packet,
 )
-from qingshan.protocol.hj212.receiver import DuplicatePart, HeldParts
+from qingshan.protocol.hj212.receiver import DuplicatePart, HeldParts, split_key
 from qingshan.services.ingest import Accepted, Rejected
 from qingshan.services.registry import Directory
 
@@ -46,6 +46,9 @@ class Refused:
 
     item: Rejected
     packet: Packet
+    # Refused for its content (a value out of format) after passing the access check: the
+    # refusal says why (9011 QnRtn 2) and is no reason to cut off the link.
+    content: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,18 +85,19 @@ class Decoder:
             admit=admit,
         )
 
-    def _content_refusal(self, got: Rejection) -> Packet | None:
-        """A whole packet refused by strict parsing only for a value (not a decimal, or outside
-        its data format), read leniently, so that the ingestion authenticates it, refuses it
-        with the same reason and answers it (9011 QnRtn 2): a device is never left re-sending
-        such a packet for ever, and only an authenticated device gets that answer. None for
-        any other rejection, and for a part of a split packet (held parts are the
-        receiver's)."""
+    def _read_leniently(self, got: Rejection) -> Packet | None:
+        """The packet of a frame strict parsing refused only for a value (not a decimal, or
+        outside its data format), read leniently; None for any other rejection.
+
+        A whole packet is then handed on as :class:`Accepted`, so that the ingestion
+        authenticates it, refuses it with the same reason and answers it (9011 QnRtn 2): a
+        device is never left re-sending such a packet for ever, and only an authenticated
+        device gets that answer. A part of a split packet: :meth:`_split_content_refusal`."""
         if got.reason not in _CONTENT or self.receiver.lenient or got.mn is None:
             return None
         dev = self.directory.peek(got.mn)
         try:
-            packet = parse_packet(
+            return parse_packet(
                 got.raw,
                 lenient=True,
                 encoding=dev.encoding if dev is not None else self.receiver.default_encoding,
@@ -103,7 +107,28 @@ class Decoder:
             )
         except ProtocolError:
             return None
-        return None if packet.is_split else packet
+
+    def _split_content_refusal(self, got: Rejection, packet: Packet, item: Rejected) -> Refused:
+        """A part of a split packet refused for a value: it passes the same access check as
+        any part before it is answered (an unknown MN or wrong PW is refused as such, alike);
+        then it is answered with its content reason, and the parts of its packet already held
+        are evicted (the packet can never be complete), quarantined with the rest."""
+        admit = self.receiver.admit
+        refused = admit(packet) if admit is not None else None
+        if refused is not None:
+            auth = Rejected(
+                got.raw,
+                refused[0],
+                refused[1],
+                mn=packet.mn,
+                peer=item.peer,
+                received_at=item.received_at,
+            )
+            return Refused(auth, packet)
+        held = self.receiver.held
+        if held is not None:
+            held.discard(split_key(packet), f"part {packet.pno} refused: {got.reason}")
+        return Refused(item, packet, content=True)
 
     def decode(
         self,
@@ -127,10 +152,13 @@ class Decoder:
                 parts=(got.packet,) if len(parts) == 1 else tuple(p.packet for p in parts),
             )
         if isinstance(got, Rejection):
-            content = self._content_refusal(got)
-            if content is not None:
-                return Accepted(content, got.raw, peer=peer, received_at=at, parts=(content,))
             item = Rejected(got.raw, got.reason, got.detail, mn=got.mn, peer=peer, received_at=at)
+            if got.packet is None:
+                content = self._read_leniently(got)
+                if content is not None and not content.is_split:
+                    return Accepted(content, got.raw, peer=peer, received_at=at, parts=(content,))
+                if content is not None:
+                    return self._split_content_refusal(got, content, item)
             return item if got.packet is None else Refused(item, got.packet)
         if isinstance(got, DuplicatePart):
             return Duplicate(got.part.packet, got.completed)

@@ -40,10 +40,14 @@ Rejection reasons are :class:`~qingshan.protocol.hj212.Reason` codes.
 block the others, nor be re-sent for ever: when a batch fails with anything but an outage,
 it is split in halves and each written again, down to the single packet that fails; that one
 is quarantined with reason ``db_refused`` and the database's message, and answered (9011
-QnRtn 2). For ten minutes afterwards that device's packets are written one by one after the
-others, so that a flood of refused packets costs one failed transaction each rather than a
-split of every batch. Outages (connection lost, SQLite busy) still raise, so the caller retries and
-acknowledges nothing meanwhile.
+QnRtn 2). For ten minutes afterwards that device is a *suspect*: its packets are written
+apart from the others, each in a SAVEPOINT of one shared transaction (a refused one costs a
+rollback to its savepoint, not a transaction). With ``write(defer=True)`` (the gateway's
+commit queue) the suspects' packets are not written at all but deferred to the queue's slow
+lane, and splitting stops after :data:`SPLIT_BUDGET` failed transactions (the rest is
+deferred too): a flood of refused packets never holds up another device's acknowledgement
+for more than a few short transactions. Outages (connection lost, SQLite busy) still raise,
+so the caller retries and acknowledges nothing meanwhile.
 """
 
 from __future__ import annotations
@@ -114,6 +118,19 @@ _WITHIN = re.compile(
 #: and at most this many such devices are remembered.
 SUSPECT_SECONDS = 600.0
 SUSPECTS_KEPT = 4096
+#: Failed transactions one ``write(defer=True)`` may spend splitting a refused batch; beyond,
+#: what is left unwritten is deferred (written later, one by one, by the caller).
+SPLIT_BUDGET = 12
+
+
+@dataclass
+class _Split:
+    """The state of one :meth:`Ingestor.write`: packets refused (id(item) → why), whether
+    suspects are deferred, failed transactions so far."""
+
+    refused: dict[int, tuple[Item, Exception]] = field(default_factory=dict)
+    defer: bool = False
+    failures: int = 0
 
 
 def _length(model: type[Base], column: str) -> int:
@@ -197,7 +214,7 @@ class Rejected:
 
 
 Item = Accepted | Rejected
-Status = Literal["stored", "duplicate", "seen", "rejected"]
+Status = Literal["stored", "duplicate", "seen", "rejected", "deferred"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +228,10 @@ class Outcome:
     def committed(self) -> bool:
         """True when the packet may be acknowledged (its effect is durable)."""
         return self.status in ("stored", "duplicate", "seen")
+
+
+#: Not written by this call (``write(defer=True)``): the caller writes it later, apart.
+DEFERRED = Outcome("deferred")
 
 
 class PacketRejected(Exception):
@@ -334,6 +355,13 @@ def status_rows(packet: Packet, device_id: int, received_at: datetime) -> list[d
 
 
 @dataclass
+class _Prepared:
+    outcomes: list[Outcome | None]
+    quarantine: list[dict[str, Any]]
+    plans: list[_Plan]
+
+
+@dataclass
 class _Plan:
     index: int
     item: Accepted
@@ -361,7 +389,11 @@ class Ingestor:
         self._suspects: OrderedDict[str, float] = OrderedDict()
 
     def write(
-        self, items: Sequence[Item], log_rows: Sequence[tuple[type[Base], dict[str, Any]]] = ()
+        self,
+        items: Sequence[Item],
+        log_rows: Sequence[tuple[type[Base], dict[str, Any]]] = (),
+        *,
+        defer: bool = False,
     ) -> list[Outcome]:
         """Validate and store ``items`` in one transaction; one outcome per item, in order.
 
@@ -369,21 +401,27 @@ class Ingestor:
 
         A batch the database refuses (not an outage) is written again in halves, down to the
         packets it refuses, which are quarantined as ``db_refused`` (module doc); for a while
-        afterwards the packets of their devices are written one by one, apart from the rest.
+        afterwards the packets of their devices are written apart from the rest (savepoints).
         Raises on an outage, or when the database refuses even the quarantine rows or the log
         rows (nothing of the failing part is committed then): the caller must not acknowledge
         those packets.
+
+        ``defer``: the packets of suspect devices are not written at all but answered
+        :data:`DEFERRED`, and so is what is left of a refused batch once
+        :data:`SPLIT_BUDGET` failed transactions were spent on splitting it: the caller
+        (the gateway's commit queue) writes them later, apart, so that one device's refused
+        packets never hold up the acknowledgements of the others for long.
         """
-        refused: dict[int, tuple[Item, Exception]] = {}  # id(item) → why
+        ctx = _Split(defer=defer)
         suspect = [self._suspect(it) for it in items] if self._suspects else []
         if any(suspect):
             # Packets of a device whose packets the database recently refused are written one
             # by one, after the others: a flood of them never again splits everyone's batch.
-            got = self._apart(items, suspect, log_rows, refused)
+            got = self._apart(items, suspect, log_rows, ctx)
         else:
-            got = self._write_or_split(items, log_rows, refused)
-        if refused:
-            got = self._quarantine_refused(items, got, refused)
+            got = self._write_or_split(items, log_rows, ctx)
+        if ctx.refused:
+            got = self._quarantine_refused(items, got, ctx.refused)
         assert all(o is not None for o in got)
         return [o for o in got if o is not None]
 
@@ -398,53 +436,65 @@ class Ingestor:
         items: Sequence[Item],
         suspect: Sequence[bool],
         log_rows: Sequence[tuple[type[Base], dict[str, Any]]],
-        refused: dict[int, tuple[Item, Exception]],
+        ctx: _Split,
     ) -> list[Outcome | None]:
-        """The others' packets together (split if need be), then each suspect's one by one."""
+        """The others' packets together (split if need be), then each suspect's one by one
+        (or, deferring, not at all)."""
         got: list[Outcome | None] = [None] * len(items)
         order = [i for i, s in enumerate(suspect) if not s]
         if order or log_rows:
-            outs = self._write_or_split([items[i] for i in order], log_rows, refused)
+            outs = self._write_or_split([items[i] for i in order], log_rows, ctx)
             for i, out in zip(order, outs, strict=True):
                 got[i] = out
-        for i, s in enumerate(suspect):
-            if s:
-                got[i] = self._write_or_split([items[i]], (), refused)[0]
+        apart = [i for i, s in enumerate(suspect) if s]
+        if ctx.defer:
+            for i in apart:
+                got[i] = DEFERRED
+        elif apart:
+            for i, out in zip(apart, self._savepoints([items[i] for i in apart], ctx), strict=True):
+                got[i] = out
         return got
 
     def _write_or_split(
         self,
         items: Sequence[Item],
         log_rows: Sequence[tuple[type[Base], dict[str, Any]]],
-        refused: dict[int, tuple[Item, Exception]],
+        ctx: _Split,
     ) -> list[Outcome | None]:
         """Write ``items`` in one transaction; if the database refuses it, in halves, down to
-        the packets it refuses on their own (``None`` outcomes, noted in ``refused``): O(k log n)
-        transactions for k refused packets in a batch of n."""
+        the packets it refuses on their own (``None`` outcomes, noted in ``ctx.refused``):
+        O(k log n) transactions for k refused packets in a batch of n (at most
+        :data:`SPLIT_BUDGET` when deferring)."""
+        if ctx.defer and items and ctx.failures >= SPLIT_BUDGET:
+            # Bounded: what is left is written later, one by one, by the caller.
+            if log_rows:
+                self._write_or_split([], log_rows, ctx)
+            return [DEFERRED] * len(items)
+        if ctx.refused and len(items) > 1:
+            suspect = [self._suspect(it) for it in items]
+            if any(suspect):  # a device refused a moment ago: apart before trying again
+                return self._apart(items, suspect, log_rows, ctx)
         try:
             return list(self._write(items, log_rows))
         except Exception as exc:
             if not is_refusal(exc, self.engine.dialect.loaded_dbapi) or not items:
                 raise  # an outage, or the log rows alone refused: nothing to quarantine
+            ctx.failures += 1
             if len(items) > 1:
                 suspect = [self._suspect(it) for it in items]
                 if any(suspect):  # a device refused meanwhile: its packets apart, one by one
-                    return self._apart(items, suspect, log_rows, refused)
+                    return self._apart(items, suspect, log_rows, ctx)
                 mid = len(items) // 2
-                return self._write_or_split(items[:mid], log_rows, refused) + (
-                    self._write_or_split(items[mid:], (), refused)
+                return self._write_or_split(items[:mid], log_rows, ctx) + (
+                    self._write_or_split(items[mid:], (), ctx)
                 )
             if log_rows:  # the packet may be fine and a log row the culprit: try apart
-                out = self._write_or_split(items, (), refused)
-                self._write_or_split([], log_rows, refused)
+                out = self._write_or_split(items, (), ctx)
+                self._write_or_split([], log_rows, ctx)
                 return out
             item = items[0]
-            refused[id(item)] = (item, exc)
-            if isinstance(item, Accepted):
-                self._suspects[item.packet.mn] = time.monotonic()
-                self._suspects.move_to_end(item.packet.mn)
-                while len(self._suspects) > SUSPECTS_KEPT:
-                    self._suspects.popitem(last=False)
+            ctx.refused[id(item)] = (item, exc)
+            self._note_suspect(item)
             return [None]
 
     def _quarantine_refused(
@@ -471,6 +521,40 @@ class Ingestor:
     def _write(
         self, items: Sequence[Item], log_rows: Sequence[tuple[type[Base], dict[str, Any]]]
     ) -> list[Outcome]:
+        prep = self._prepare(items)
+        with self.engine.begin() as conn:
+            return self._store(conn, prep, log_rows)
+
+    def _savepoints(self, items: Sequence[Item], ctx: _Split) -> list[Outcome | None]:
+        """Write each item in its own SAVEPOINT of one transaction: a refused one costs a
+        rollback to its savepoint, not a transaction of its own (the slow lane's packets,
+        whose devices the database refused a moment ago)."""
+        preps = [self._prepare([item]) for item in items]  # partitions before the transaction
+        out: list[Outcome | None] = [None] * len(items)
+        dbapi = self.engine.dialect.loaded_dbapi
+        with self.engine.begin() as conn:
+            for i, (item, prep) in enumerate(zip(items, preps, strict=True)):
+                try:
+                    with conn.begin_nested():
+                        out[i] = self._store(conn, prep, ())[0]
+                except Exception as exc:
+                    if not is_refusal(exc, dbapi):
+                        raise
+                    ctx.failures += 1
+                    ctx.refused[id(item)] = (item, exc)
+                    self._note_suspect(item)
+        return out
+
+    def _note_suspect(self, item: Item) -> None:
+        if isinstance(item, Accepted):
+            self._suspects[item.packet.mn] = time.monotonic()
+            self._suspects.move_to_end(item.packet.mn)
+            while len(self._suspects) > SUSPECTS_KEPT:
+                self._suspects.popitem(last=False)
+
+    def _prepare(self, items: Sequence[Item]) -> _Prepared:
+        """Validate ``items`` (outcomes of those refused, quarantine rows, plans of the rest)
+        and create the monthly partitions their observations need."""
         now_cst = to_cst(utcnow())
         outcomes: list[Outcome | None] = [None] * len(items)
         quarantine: list[dict[str, Any]] = []
@@ -493,62 +577,70 @@ class Ingestor:
 
         months = {partitions.month_of(r["data_time"]) for p in plans for r in p.observations}
         partitions.ensure_months(self.engine, months)
+        return _Prepared(outcomes, quarantine, plans)
 
-        with self.engine.begin() as conn:
-            # Idempotency: which keys are new? In-batch repeats count as duplicates.
-            keyed = [p for p in plans if not p.seen_only]
-            first: dict[tuple[str, str, str], _Plan] = {}
-            for p in keyed:
-                first.setdefault(p.key, p)
-            new_keys = self._insert_keys(conn, first.values())
-            obs_rows: dict[tuple[Any, ...], dict[str, Any]] = {}
-            status: dict[tuple[Any, ...], dict[str, Any]] = {}
-            raw_rows: list[dict[str, Any]] = []
-            forward: list[dict[str, Any]] = []
-            for p in plans:
-                if p.seen_only:
-                    outcomes[p.index] = Outcome("seen")
-                    continue
-                if p.key not in new_keys or first[p.key] is not p:
-                    outcomes[p.index] = Outcome("duplicate")
-                    continue
-                outcomes[p.index] = Outcome("stored")
-                for r in p.observations:  # later packets in the batch win (corrections)
-                    obs_rows[(r["device_id"], r["resolution"], r["data_time"], r["code"])] = r
-                for r in p.status:
-                    status[(r["device_id"], r["data_time"], r["cn"], r["code"])] = r
-                raw_rows.append(
+    def _store(
+        self,
+        conn: Connection,
+        prep: _Prepared,
+        log_rows: Sequence[tuple[type[Base], dict[str, Any]]],
+    ) -> list[Outcome]:
+        """The statements of one batch, in the caller's transaction."""
+        outcomes, quarantine, plans = list(prep.outcomes), prep.quarantine, prep.plans
+        # Idempotency: which keys are new? In-batch repeats count as duplicates.
+        keyed = [p for p in plans if not p.seen_only]
+        first: dict[tuple[str, str, str], _Plan] = {}
+        for p in keyed:
+            first.setdefault(p.key, p)
+        new_keys = self._insert_keys(conn, first.values())
+        obs_rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+        status: dict[tuple[Any, ...], dict[str, Any]] = {}
+        raw_rows: list[dict[str, Any]] = []
+        forward: list[dict[str, Any]] = []
+        for p in plans:
+            if p.seen_only:
+                outcomes[p.index] = Outcome("seen")
+                continue
+            if p.key not in new_keys or first[p.key] is not p:
+                outcomes[p.index] = Outcome("duplicate")
+                continue
+            outcomes[p.index] = Outcome("stored")
+            for r in p.observations:  # later packets in the batch win (corrections)
+                obs_rows[(r["device_id"], r["resolution"], r["data_time"], r["code"])] = r
+            for r in p.status:
+                status[(r["device_id"], r["data_time"], r["cn"], r["code"])] = r
+            raw_rows.append(
+                {
+                    "received_at": p.item.received_at,
+                    "mn": p.item.packet.mn,
+                    "qn": p.item.packet.qn,
+                    "cn": p.item.packet.cn,
+                    "peer": p.item.peer,
+                    "raw": p.item.raw,
+                }
+            )
+            for up in p.device.upstream_ids:
+                forward.append(
                     {
-                        "received_at": p.item.received_at,
-                        "mn": p.item.packet.mn,
-                        "qn": p.item.packet.qn,
-                        "cn": p.item.packet.cn,
-                        "peer": p.item.peer,
+                        "upstream_id": up,
                         "raw": p.item.raw,
+                        "created_at": p.item.received_at,
+                        "attempts": 0,
+                        "next_attempt_at": p.item.received_at,
                     }
                 )
-                for up in p.device.upstream_ids:
-                    forward.append(
-                        {
-                            "upstream_id": up,
-                            "raw": p.item.raw,
-                            "created_at": p.item.received_at,
-                            "attempts": 0,
-                            "next_attempt_at": p.item.received_at,
-                        }
-                    )
-            writes.upsert_observations(conn, list(obs_rows.values()), derived=False)
-            writes.mark_dirty(conn, writes.dirty_marks(obs_rows.values()))
-            writes.upsert_device_status(conn, list(status.values()))
-            writes.insert_rows(conn, RawPacket, raw_rows)
-            writes.insert_rows(conn, ForwardItem, forward)
-            writes.insert_rows(conn, Quarantine, quarantine)
-            by_model: dict[type[Base], list[dict[str, Any]]] = {}
-            for model, row in log_rows:
-                by_model.setdefault(model, []).append(row)
-            for model, rows in by_model.items():
-                writes.insert_rows(conn, model, rows)
-            writes.touch_devices(conn, _last_seen(plans))
+        writes.upsert_observations(conn, list(obs_rows.values()), derived=False)
+        writes.mark_dirty(conn, writes.dirty_marks(obs_rows.values()))
+        writes.upsert_device_status(conn, list(status.values()))
+        writes.insert_rows(conn, RawPacket, raw_rows)
+        writes.insert_rows(conn, ForwardItem, forward)
+        writes.insert_rows(conn, Quarantine, quarantine)
+        by_model: dict[type[Base], list[dict[str, Any]]] = {}
+        for model, row in log_rows:
+            by_model.setdefault(model, []).append(row)
+        for model, rows in by_model.items():
+            writes.insert_rows(conn, model, rows)
+        writes.touch_devices(conn, _last_seen(plans))
         assert all(o is not None for o in outcomes)
         return [o for o in outcomes if o is not None]
 

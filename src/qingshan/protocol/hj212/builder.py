@@ -30,6 +30,8 @@ from qingshan.protocol.hj212.codes import cn_codes, exe_rtn_codes, qn_rtn_codes
 from qingshan.protocol.hj212.crypto import encrypt_cp_text
 
 _FORBIDDEN = (";", ",", "=", "&&", "\r", "\n")
+#: Characters that send an answer's QN, PW or MN to the checks of :func:`build_packet`.
+_ANSWER_FORBIDDEN = (";", ",", "=", "&", "\r", "\n")
 
 
 def make_qn(when: datetime) -> str:
@@ -253,6 +255,18 @@ def build_packets(
 
 
 def _answer(packet: Packet, cn: str, cp: str) -> bytes:
+    """The answer ``cn`` to ``packet`` (ST 91, the packet's QN, PW and MN, its edition's Flag
+    without the reply bit), as :func:`build_packet` builds it. Every acknowledged packet gets
+    one, so the common case is built directly: the fields of a parsed packet are plain text
+    (checked here all at once); anything unusual goes through :func:`build_packet`."""
+    qn, pw, mn = packet.qn, packet.pw, packet.mn
+    flag = _flag_for(packet.edition, False, False)
+    fields = f"{qn or ''}{pw}{mn}"
+    if fields.isascii() and not any(bad in fields for bad in _ANSWER_FORBIDDEN):
+        head = "" if qn is None else f"QN={qn};"
+        tail = "" if flag is None else f"Flag={flag};"
+        plain = f"{head}ST=91;CN={cn};PW={pw};MN={mn};{tail}CP=&&{cp}&&".encode("ascii")
+        return b"##%04d%s%04X\r\n" % (len(plain), plain, crc16(plain))
     return build_packet(
         st="91",
         cn=cn,

@@ -188,6 +188,12 @@ class HeldParts:
         parts = tuple(group.parts[i] for i in range(1, packet.pnum + 1))
         return Reassembled(_merge([p.packet for p in parts]), parts)
 
+    def discard(self, key: SplitKey, why: str) -> None:
+        """Evict the held parts of one packet that can never be complete (one of its parts
+        was refused); they go to :attr:`evicted` like any evicted part."""
+        if key in self._groups:
+            self._evict(key, why)
+
     def _evict(self, key: SplitKey, why: str) -> None:
         group = self._groups.pop(key)
         self.held_bytes -= group.size

@@ -550,7 +550,9 @@ def get_device(engine: Engine, mn: str) -> DeviceInfo | None:
 class Directory:
     """Devices by MN, cached in memory for authenticating every packet without a query.
 
-    Reloaded every ``ttl`` seconds, and at most once a second when an unknown MN shows up, so
+    One device is read with :meth:`load_one` (the gateway does so, rate-limited, for an MN
+    missing from the cache). Reloaded every ``ttl`` seconds, and at most once a second when
+    :meth:`get` meets an unknown MN, so
     a device added with ``qingshan device add`` is accepted within a second by a running
     gateway, and a changed password or retirement within ``ttl``.
     """
@@ -567,6 +569,17 @@ class Directory:
         with self._lock:
             self._by_mn = {d.mn: d for d in devices}
             self._loaded = time.monotonic()
+
+    def load_one(self, mn: str) -> DeviceInfo | None:
+        """Read one device from the database into the cache (one indexed query, not a
+        reload of every device): a device registered a moment ago, or one that is gone."""
+        dev = get_device(self.engine, mn)
+        with self._lock:
+            if dev is None:
+                self._by_mn.pop(mn, None)
+            else:
+                self._by_mn[mn] = dev
+        return dev
 
     def get(self, mn: str) -> DeviceInfo | None:
         now = time.monotonic()
