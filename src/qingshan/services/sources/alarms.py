@@ -388,17 +388,20 @@ def confirm_case(s: Session, principal: Principal, code: str, note: str) -> Sour
     if case.episode_id is None:
         raise EpisodeError(f"案件 {code} 不是自动监控报警案件，没有报警事件可确认")
     row = confirm(s, principal, case.episode_id, note)
-    if row.status != "closed":  # closed: the case's own 关闭 step is on its timeline already
-        timeline.record(
-            s,
-            principal,
-            entity_type=cases.ENTITY,
-            entity_id=case.code,
-            action="case.confirm",
-            summary=f"核实确认报警事件 {row.id}：{row.confirm_note}"
-            "（报警尚未恢复，恢复后案件自动关闭）",
-            after=episode_json(row),
-        )
+    outcome = (
+        "报警已恢复，事件和案件已关闭"
+        if row.status == "closed"
+        else "报警尚未恢复，恢复后案件自动关闭"
+    )
+    timeline.record(
+        s,
+        principal,
+        entity_type=cases.ENTITY,
+        entity_id=case.code,
+        action="case.confirm",
+        summary=f"核实确认报警事件 {row.id}：{row.confirm_note}（{outcome}）",
+        after=episode_json(row),
+    )
     return row
 
 
