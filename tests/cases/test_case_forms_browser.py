@@ -57,15 +57,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         create_user(s, CLI, username="admin", password=PASSWORD, role="admin")
         create_user(s, CLI, username="swj", password=PASSWORD, role="unit", unit="SWJ")
         create_user(
-            s, CLI, username="e1", password=PASSWORD, role="enterprise", enterprise_id=e1.id
+            s, CLI, username="ent1", password=PASSWORD, role="enterprise", enterprise_id=e1.id
         )
         create_user(
-            s, CLI, username="e2", password=PASSWORD, role="enterprise", enterprise_id=e2.id
+            s, CLI, username="ent2", password=PASSWORD, role="enterprise", enterprise_id=e2.id
         )
-        # an overdue item at a point (a warning raised), one at an enterprise, one nowhere
+        # an overdue item at a point (red: 30 days late), one at an enterprise not yet due,
+        # one nowhere
         for code, kw in (
             ("ZY1-P", {"longitude": "106.66", "latitude": "35.54"}),
-            ("ZY1-E", {"enterprise": e1.credit_code}),
+            ("ZY1-E", {"enterprise": e1.credit_code, "due_on": date(2027, 9, 30)}),
             ("ZY1-N", {}),
         ):
             core.open_case(
@@ -74,7 +75,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
                 core.CaseInput(
                     origin="central_inspection", round=1, code=code, title=f"示例问题 {code}",
                     received_on=date(2025, 3, 2), lead_unit="SWJ", acceptance_unit="SHJ",
-                    region="620802", category="大气", due_on=date(2025, 9, 30), **kw,
+                    region="620802", category="大气", **{"due_on": date(2025, 9, 30), **kw},
                 ),
             )  # fmt: skip
         s.flush()
@@ -116,7 +117,7 @@ def _login(browser: Any, base: str, user: str) -> Any:
     page.fill("#username", user)
     page.fill("#password", PASSWORD)
     page.click("#submit")
-    page.wait_for_url(lambda u: "/login" not in u, timeout=10000)
+    page.wait_for_url(lambda u: "/login" not in u, timeout=30000, wait_until="commit")
     return page
 
 
@@ -151,7 +152,8 @@ def test_bureau_opens_edits_extends_and_voids_a_case(server: dict[str, Any], bro
     code = page.url.split("code=")[1]
     c = _case(server["url"], code)
     assert (c.kind, c.channel, c.lead_unit, c.category) == ("complaint", "12369", "SWJ", "噪声")
-    assert c.due_basis is not None and "10 个工作日" in c.due_basis
+    assert c.due_basis is not None and "10个工作日" in c.due_basis
+    assert c.due_on == date(2026, 11, 16)
     # edit: another lead unit and title; on the timeline
     page.click("#edit-toggle")
     page.wait_for_selector("#e-title")
@@ -193,9 +195,11 @@ def test_desk_map_follows_the_filters(server: dict[str, Any], browser: Any) -> N
         m["code"]: m["colour"]
         for m in json.loads(page.get_attribute("#case-map", "data-markers") or "[]")
     }
-    assert markers["ZY1-P"] == "red" and markers["ZY1-E"] == "overdue"
+    assert markers["ZY1-P"] == "red" and markers["ZY1-E"] == "ok"
     assert "ZY1-N" not in markers  # no location
-    assert page.locator("#case-map path.leaflet-interactive").count() >= len(markers)
+    # one SVG marker per located case, with its code
+    assert page.locator("#case-map path.leaflet-interactive[data-code='ZY1-P']").count() == 1
+    assert page.locator("#case-map path.leaflet-interactive[data-code='ZY1-N']").count() == 0
     page.select_option("#f-kind", "alarm")
     page.click("#filters button[type=submit]")
     page.wait_for_function(
@@ -234,16 +238,19 @@ def test_confirm_an_alarm_case_enterprise_reads_its_own_admin_sets_unit(
     staff.click("#confirm-submit")
     staff.wait_for_selector("#timeline li:has-text('已核实：脱硫剂供应中断')", timeout=15000)
     assert staff.locator("#confirm-form").is_hidden()
-    ent = _login(browser, base, "e1")
+    ent = _login(browser, base, "ent1")
     ent.goto(base + "/cases")
     ent.wait_for_selector("#desk-title:has-text('本企业案件')")
+    ent.wait_for_selector("body[data-ready='1']", timeout=20000)
+    ent.uncheck("#f-open")  # the confirmed case is closed now
+    ent.click("#filters button[type=submit]")
     ent.wait_for_selector(f"#cases a:text-is('{code}')")
     assert ent.locator("#cases a:text-is('ZY1-P')").count() == 0
     ent.goto(base + f"/case?code={code}")
     ent.wait_for_selector(f"#title:has-text('{code}')")
     for hidden in ("#upload-form", "#comment-form", "#timeline-panel", "#confirm-form", "#manage"):
         assert ent.locator(hidden).is_hidden(), hidden
-    other = _login(browser, base, "e2")
+    other = _login(browser, base, "ent2")
     other.goto(base + f"/case?code={code}")
     other.wait_for_selector("#case-error:has-text('没有这件案件')")
     # an administrator names the unit for 崆峒区's alarms

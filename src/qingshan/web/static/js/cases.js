@@ -33,7 +33,7 @@ let layer = null;
 async function setupMap() {
   const cfg = await api("map/config");
   const datum = cfg.tile_datum === "gcj02" ? "gcj02" : "wgs84";
-  map = L.map("case-map", { attributionControl: false, preferCanvas: true });
+  map = L.map("case-map", { attributionControl: false });  // SVG: one element per case
   if (cfg.tile_url) L.tileLayer(cfg.tile_url, { maxZoom: 18 }).addTo(map);
   const bounds = await api("map/boundaries?datum=" + datum).catch(() => ({ features: [] }));
   const outline = bounds.features.length ? L.geoJSON(bounds, {
