@@ -12,8 +12,11 @@ from qingshan.cli.main import app
 from qingshan.demo import cases as demo_cases
 from qingshan.demo.district import load_district
 from qingshan.demo.loader import load_registry
+from qingshan.services.cases import alarm as alarm_cases
+from qingshan.services.cases import core
 from qingshan.storage.db import session_scope
 from qingshan.storage.models_cases import CaseItem
+from qingshan.storage.models_casework import ScheduledJob
 
 # 第一轮中央环保督察反馈的23个问题全部整改到位，31件信访问题全部办结；第二轮中央生态环境保护督察
 # 反馈的15个问题全部完成整改，交办的96件信访问题全部办结；第一轮省级环保督察反馈的23个问题完成
@@ -50,5 +53,24 @@ def test_case_stats_reproduce_the_seed(db_url: str, engine: Engine) -> None:
     with session_scope(engine) as s:
         titles = list(s.scalars(select(CaseItem.title)))
         assert len(titles) == 366 and all("示例数据" in t for t in titles)
-    # loading again (a second `qingshan demo`) changes nothing
+    # no idle reminders: no state reminder for a state taken from a ledger, deadline warnings
+    # for the 16 open cases only (3 colours each at most)
+    jobs = _jobs(engine)
+    assert not [k for k, _c in jobs if k != "case_warning"]
+    with session_scope(engine) as s:
+        cases = s.scalars(select(CaseItem))
+        open_ids = {str(c.id) for c in cases if "closed" not in core.state_tags(c)}
+        assert alarm_cases.lead_unit_for(s, "620802") == "KT-SHJ"  # the demo's rule, as data
+    assert len(open_ids) == 16 and {c for _k, c in jobs} <= open_ids
+    assert 0 < len(jobs) <= 3 * 16
+    # loading again (a second `qingshan demo`) changes nothing, and adds no job
     assert demo_cases.load_cases(engine) == {"created": 0, "updated": 0, "unchanged": 366}
+    assert _jobs(engine) == jobs
+
+
+def _jobs(engine: Engine) -> list[tuple[str, str]]:
+    """(kind, the id after the dedup key's prefix: a case's for case_warning) of every job"""
+    with session_scope(engine) as s:
+        return sorted(
+            (j.kind, (j.dedup_key or "::").split(":")[1]) for j in s.scalars(select(ScheduledJob))
+        )

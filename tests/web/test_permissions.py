@@ -199,7 +199,12 @@ def test_grants_match_the_documented_roles_table(app: FastAPI) -> None:
         ("GET", "/api/v1/cases"): frozenset(perm.CASE_READERS),
         ("GET", "/api/v1/cases/stats"): frozenset(perm.CASE_READERS),
         ("GET", "/api/v1/cases/{code}"): frozenset(perm.CASE_READERS),
-        ("GET", "/api/v1/cases/{code}/letters/{kind}"): frozenset(perm.CASE_READERS),
+        ("GET", "/api/v1/cases/{code}/letters/{kind}"): frozenset(perm.CASE_LETTER_READERS),
+        ("GET", "/api/v1/cases/stats/yoy"): frozenset(perm.CASE_READERS),
+        ("GET", "/api/v1/cases/settings/alarm-leads"): bureau,
+        ("PUT", "/api/v1/cases/settings/alarm-leads"): frozenset({Role.ADMIN}),
+        ("PUT", "/api/v1/cases/{code}"): bureau,
+        ("POST", "/api/v1/cases/{code}/confirm"): frozenset(perm.SOURCE_CONFIRMERS),
         ("POST", "/api/v1/cases"): frozenset(perm.CASE_OPENERS),
         ("POST", "/api/v1/cases/{code}/actions/{action}"): frozenset(perm.CASE_WORKERS),
         ("POST", "/api/v1/cases/{code}/comments"): frozenset(perm.CASE_WORKERS),
@@ -208,7 +213,10 @@ def test_grants_match_the_documented_roles_table(app: FastAPI) -> None:
         ("POST", "/api/v1/cases/{code}/accountability"): bureau,
     }
     assert {k: routes.get(k) for k in expected} == expected
-    assert Role.LEADER not in perm.CASE_WORKERS and Role.ENTERPRISE not in perm.CASE_READERS
+    # enterprise users read their own enterprise's cases (scoped by the case service), and
+    # work none of them
+    assert Role.LEADER not in perm.CASE_WORKERS and Role.ENTERPRISE not in perm.CASE_WORKERS
+    assert Role.ENTERPRISE in perm.CASE_READERS and Role.ENTERPRISE not in perm.CASE_LETTER_READERS
     assert Role.ENTERPRISE not in perm.DISTRICT and Role.LEADER in perm.DISTRICT
     # Changes to shared data are the administrators'; everyone else changes only their own
     # tokens, session and inbox, and adds evidence files (the service checks the entity).

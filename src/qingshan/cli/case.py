@@ -15,6 +15,7 @@ from qingshan.cli._db import fail, open_engine
 from qingshan.cli.registry import DB, JSON, _print_report, in_session, show
 from qingshan.roles import CLI
 from qingshan.services import timeline
+from qingshan.services.cases import alarm as alarm_cases
 from qingshan.services.cases import core, escalation, ledger, letters, stats, vocab
 from qingshan.services.errors import ServiceError
 from qingshan.services.sources import alarms
@@ -102,12 +103,38 @@ STAT_HEADERS = {
 @app.command("stats")
 def stats_command(
     region: str | None = typer.Option(None, "--region", help="区划代码（含下级）"),
+    year: int | None = typer.Option(
+        None, "--year", min=1990, max=2200, help="同比：该年与上一年（按来源、类型）"
+    ),
     as_json: bool = JSON,
     db: str | None = DB,
 ) -> None:
-    """按来源、轮次、类型统计：总数、完成整改、销号、办结、正在办理、逾期、办结率等。"""
+    """按来源、轮次、类型统计：总数、完成整改、销号、办结、正在办理、逾期、办结率等；
+    --year 给出按来源、类型的同比（该年与上年的受理数、办结数及增减）。"""
+    if year is not None:
+        rows = in_session(
+            db,
+            lambda s: [
+                r.as_dict() for r in stats.compute_year_on_year(s, CLI, year, region=region)
+            ],
+        )
+        show(rows, YOY_HEADERS, as_json)
+        return
     rows = in_session(db, lambda s: [r.as_dict() for r in stats.compute(s, CLI, region=region)])
     show(rows, STAT_HEADERS, as_json)
+
+
+YOY_HEADERS = {
+    "origin_label": "来源",
+    "kind_label": "类型",
+    "year": "年度",
+    "received": "受理（交办）",
+    "received_previous": "上年受理",
+    "received_change_rate": "受理同比%",
+    "closed": "办结（完成整改）",
+    "closed_previous": "上年办结",
+    "closed_change_rate": "办结同比%",
+}
 
 
 LIST_HEADERS = {
@@ -243,3 +270,61 @@ def letter_command(
     name, data = in_session(db, lambda s: letters.letter(s, CLI, code, kind))
     Path(out or name).write_bytes(data)
     typer.echo(f"已写出 {out or name}", err=True)
+
+
+alarm_unit = typer.Typer(
+    help="自动监控报警案件的牵头（责任）单位：全区或按区划设置", no_args_is_help=True
+)
+app.add_typer(alarm_unit, name="alarm-unit")
+
+
+def _lead_dict(x: Any) -> dict[str, Any]:
+    return {
+        "region_code": x.region_code,
+        "region_name": x.region_name or "全部区划",
+        "unit_code": x.unit_code,
+        "unit_name": x.unit_name,
+    }
+
+
+ALARM_UNIT_HEADERS = {
+    "region_code": "区划代码",
+    "region_name": "区划",
+    "unit_code": "单位代码",
+    "unit_name": "牵头单位",
+}
+
+
+@alarm_unit.command("list")
+def alarm_unit_list(as_json: bool = JSON, db: str | None = DB) -> None:
+    """列出报警责任单位的设置。"""
+    rows = in_session(db, lambda s: [_lead_dict(x) for x in alarm_cases.alarm_leads(s)])
+    show(rows, ALARM_UNIT_HEADERS, as_json)
+
+
+@alarm_unit.command("set")
+def alarm_unit_set(
+    unit: str = typer.Argument(..., help="单位代码或名称（已登记的责任单位）"),
+    region: str | None = typer.Option(None, "--region", help="区划代码（默认：全部区划）"),
+    db: str | None = DB,
+) -> None:
+    """指定自动监控报警案件的牵头单位（之后生成的报警案件）。"""
+
+    def run(s: Session) -> str:
+        x = alarm_cases.set_alarm_lead(s, CLI, unit, region=region)
+        assert x is not None
+        return (
+            f"{x.region_name or '全部区划'}的自动监控报警由{x.unit_name}（{x.unit_code}）牵头办理"
+        )
+
+    typer.echo(in_session(db, run), err=True)
+
+
+@alarm_unit.command("unset")
+def alarm_unit_unset(
+    region: str | None = typer.Option(None, "--region", help="区划代码（默认：全部区划）"),
+    db: str | None = DB,
+) -> None:
+    """取消报警责任单位的设置。"""
+    in_session(db, lambda s: alarm_cases.set_alarm_lead(s, CLI, None, region=region))
+    typer.echo("已取消", err=True)

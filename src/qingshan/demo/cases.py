@@ -18,8 +18,10 @@ from typing import Any
 from sqlalchemy import Engine
 
 from qingshan.services import excel_import as xi
+from qingshan.services.cases import alarm as alarm_cases
 from qingshan.services.cases import ledger
 from qingshan.services.registry import workbook as registry_workbook
+from qingshan.storage.db import session_scope
 
 from .loader import DEMO, DemoLoadError
 
@@ -164,6 +166,9 @@ def load_cases(engine: Engine) -> dict[str, int]:
     report = registry_workbook.apply(engine, units_workbook(), DEMO)
     if not report.ok:
         raise DemoLoadError("the demo units were refused: " + "; ".join(map(str, report.problems)))
+    d = _data()
+    with session_scope(engine) as s:  # data, as an administrator sets it
+        alarm_cases.set_alarm_lead(s, DEMO, d["alarm_lead_unit"], region=d["region"])
     totals = {"created": 0, "updated": 0, "unchanged": 0}
     for lg in ledgers():
         rep = ledger.import_ledger(engine, lg.data, DEMO, origin=lg.origin, round=lg.round)

@@ -56,11 +56,22 @@ PLAN_REVIEWERS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF)
 # own units' cases, grid users patrols and their reports, leaders all); grid users report
 # (open patrol and complaint cases, as the workflow definitions say); transitions are decided
 # by the definitions (role + the case's unit); the bureau edits, extends, supervises and
-# records accountability.
-CASE_READERS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF, Role.UNIT, Role.GRID, Role.LEADER)
+# records accountability. Enterprise users read their own enterprise's cases (the case's
+# enterprise is theirs), nothing else of casework: no letters, no timeline, no steps.
+CASE_READERS: tuple[Role, ...] = (
+    Role.ADMIN,
+    Role.STAFF,
+    Role.UNIT,
+    Role.GRID,
+    Role.LEADER,
+    Role.ENTERPRISE,
+)
+CASE_LETTER_READERS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF, Role.UNIT, Role.GRID, Role.LEADER)
 CASE_WORKERS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF, Role.UNIT, Role.GRID)
 CASE_OPENERS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF, Role.GRID)
 CASE_MANAGERS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF)
+# The rule naming the unit that leads automatic-alarm cases is a deployment setting: admins.
+ALARM_LEAD_SETTERS: tuple[Role, ...] = (Role.ADMIN,)
 # Registry detail pages: the bureau and its leaders read every record (leaders only read);
 # other roles reach the detail routes but see only their own records (registry_visible).
 REGISTRY_READERS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF, Role.LEADER)

@@ -141,8 +141,11 @@ def start(
     assignee_user_id: int | None = None,
     assignee_unit: str | None = None,
     client: str | None = None,
+    deadlines: bool = True,
 ) -> WorkflowInstance:
-    """Open an instance of ``workflow`` for an entity, in its initial state."""
+    """Open an instance of ``workflow`` for an entity, in its initial state (``deadlines``
+    False: no state deadline and no reminder jobs — for a record whose state is about to be
+    set from elsewhere, e.g. a case ledger row, so no idle reminders are left behind)."""
     wf = definition(workflow)
     decision = may_start(wf, str(actor.role), role_label=_label(actor))
     if not decision:
@@ -167,7 +170,8 @@ def start(
     )
     s.add(inst)
     s.flush()
-    _enter_deadline(s, wf, inst)
+    if deadlines:
+        _enter_deadline(s, wf, inst)
     timeline.record_change(
         s,
         actor,

@@ -143,12 +143,25 @@ class CaseAccountability(Base):
     )
 
 
+class CaseAlarmLead(Base):
+    """The unit answering for the automatic-alarm cases (自动监控报警) of a region: the bureau's
+    rule, set by an administrator. ``region_code`` ``""`` is the deployment-wide default; a
+    region's own row wins over its ancestors' and the default."""
+
+    __tablename__ = "case_alarm_lead"
+    region_code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    unit_code: Mapped[str] = mapped_column(ForeignKey("org_unit.code"))
+    set_by: Mapped[int | None] = mapped_column(Integer)
+    set_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 __all__ = [
     "ACCOUNTABILITY_STEPS",
     "CASE_KINDS",
     "CASE_ORIGINS",
     "WARNING_LEVELS",
     "CaseAccountability",
+    "CaseAlarmLead",
     "CaseItem",
     "CaseSupportingUnit",
 ]

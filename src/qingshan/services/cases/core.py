@@ -102,10 +102,14 @@ class CaseInput:
 def case_scope(p: Principal) -> ColumnElement[bool]:
     """The cases a principal may see: the bureau and leaders all; a unit user those where
     the unit is lead, supporting or acceptance unit; a grid user patrol findings and what
-    they reported; nobody else any."""
+    they reported; an enterprise user the cases whose enterprise is theirs (an automatic
+    alarm of its outlets, a complaint or inspection item about it), read-only; nobody else
+    any."""
     c = CaseItem
     if p.role in (Role.ADMIN, Role.STAFF, Role.LEADER):
         return true()
+    if p.role == Role.ENTERPRISE and p.enterprise_id is not None:
+        return c.enterprise_id == p.enterprise_id
     if p.role == Role.UNIT and p.unit:
         supporting = exists().where(
             CaseSupportingUnit.case_id == c.id, CaseSupportingUnit.unit_code == p.unit
@@ -149,8 +153,13 @@ def supporting(s: Session, case: CaseItem) -> list[str]:
     )
 
 
+def read_only(p: Principal) -> bool:
+    """Leaders and enterprise users read cases and change nothing."""
+    return p.role in (Role.LEADER, Role.ENTERPRISE)
+
+
 def _may_attach(s: Session, p: Principal, entity_id: str) -> bool:
-    if p.role == Role.LEADER:
+    if read_only(p):
         return False
     row = s.scalar(select(CaseItem).where(CaseItem.code == entity_id, case_scope(p)))
     return row is not None and "excluded" not in state_tags(row)
@@ -423,10 +432,13 @@ def open_case(
     *,
     warn: bool = True,
     episode_id: int | None = None,
+    from_ledger: bool = False,
 ) -> CaseItem:
     """Open a case (交办 / 登记 / 发现) and start its workflow (``warn``: schedule its deadline
     warnings now; a ledger import does so once the row's state is set). ``episode_id``: the
-    alarm episode an automatic-alarm case is opened for (:mod:`.alarm`, the only caller)."""
+    alarm episode an automatic-alarm case is opened for (:mod:`.alarm`, the only caller).
+    ``from_ledger``: the state comes from a ledger row (:mod:`.ledger`), so the workflow's
+    state limits (e.g. 5 working days to 签收) schedule no reminders."""
     values = _checked(s, inp, existing=None)
     if (values["origin"] == ALARM_ORIGIN) != (episode_id is not None):
         raise CaseError("自动监控报警案件只能由报警事件自动生成", "origin")
@@ -482,6 +494,7 @@ def open_case(
         entity_id=code,
         fields=start_fields,
         assignee_unit=case.lead_unit,
+        deadlines=not from_ledger,
     )
     case.state = inst.state
     if warn:
@@ -496,6 +509,8 @@ def update_case(s: Session, actor: Principal, code: str, inp: CaseInput) -> tupl
     case = get(s, actor, code)
     values = _checked(s, inp, existing=case)
     sup = values.pop("supporting")
+    if values["due_on"] == case.due_on and inp.deadline_days is None:
+        values["due_basis"] = case.due_basis  # the same day: keep why (e.g. 延期)
     if values["kind"] != case.kind:
         raise CaseError(
             f"案件类型不能改（{vocab.KIND_LABELS[case.kind]} → "
@@ -552,6 +567,8 @@ def fire(
     allow the actor. An alarm case is closed only through its episode (``by_episode``, from
     :mod:`.alarm`): closing it by hand would leave the episode open."""
     case = get(s, actor, code)
+    if actor.role == Role.ENTERPRISE:  # leaders: the workflow's roles refuse them (无权)
+        raise CaseError(f"角色「{actor.role_label}」只能查看案件，不能办理")
     if case.episode_id is not None and transition == ALARM_CLOSE and not by_episode:
         raise CaseError("报警案件在报警恢复并经核实确认后自动关闭：请确认报警事件（核实确认）")
     wf = workflow_of(case)
@@ -612,8 +629,8 @@ def _enter(case: CaseItem, wf: Workflow, state: str, today: date) -> None:
 
 def comment(s: Session, actor: Principal, code: str, text: str) -> None:
     """A remark on the case's timeline (everyone who works on it; leaders read)."""
-    if actor.role == Role.LEADER:
-        raise CaseError("领导账号只读，不能发表意见")
+    if read_only(actor):
+        raise CaseError(f"角色「{actor.role_label}」只能查看案件，不能发表意见")
     case = get(s, actor, code)
     body = (text or "").strip()
     if not body:
@@ -736,6 +753,38 @@ def listing(s: Session, p: Principal, f: Filters, *, limit: int = 500) -> list[C
         out.append((not late, c.due_on or date.max, c.code, c))
     out.sort(key=lambda x: x[:3])
     return [c for *_k, c in out[:limit]]
+
+
+def points(s: Session, cases: list[CaseItem]) -> dict[int, tuple[float, float]]:
+    """Where each case is on a map (WGS-84 longitude, latitude): its own point, else its
+    site's, else its enterprise's; cases with none are left out."""
+    site_ids = {c.site_id for c in cases if c.longitude is None and c.site_id is not None}
+    ent_ids = {c.enterprise_id for c in cases if c.longitude is None and c.enterprise_id}
+    sites = {
+        i: (float(lon), float(lat))
+        for i, lon, lat in s.execute(
+            select(Site.id, Site.longitude, Site.latitude).where(Site.id.in_(sorted(site_ids)))
+        )
+        if lon is not None and lat is not None
+    }
+    ents = {
+        i: (float(lon), float(lat))
+        for i, lon, lat in s.execute(
+            select(Enterprise.id, Enterprise.longitude, Enterprise.latitude).where(
+                Enterprise.id.in_(sorted(ent_ids))
+            )
+        )
+        if lon is not None and lat is not None
+    }
+    out: dict[int, tuple[float, float]] = {}
+    for c in cases:
+        if c.longitude is not None and c.latitude is not None:
+            out[c.id] = (c.longitude, c.latitude)
+        elif c.site_id in sites:
+            out[c.id] = sites[c.site_id]
+        elif c.enterprise_id in ents:
+            out[c.id] = ents[c.enterprise_id]
+    return out
 
 
 def region_prefix(code: str) -> str:

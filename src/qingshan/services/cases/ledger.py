@@ -135,8 +135,18 @@ def _input(v: dict[str, Any], origin: str | None, rnd: int | None) -> core.CaseI
     )
 
 
-def _set_state(s: Session, actor: Principal, case: CaseItem, state: str, v: dict[str, Any]) -> bool:
-    """The ledger's state and days onto the case and its workflow instance."""
+def _set_state(
+    s: Session,
+    actor: Principal,
+    case: CaseItem,
+    state: str,
+    v: dict[str, Any],
+    *,
+    created: bool = False,
+) -> bool:
+    """The ledger's state and days onto the case and its workflow instance, with a 台账导入
+    entry on the timeline (a case the import ``created`` gets one even when the ledger's state
+    is the workflow's first: where the case's state came from is on record)."""
     wf = core.workflow_of(case)
     tags = wf.states[state].tags
     days: dict[str, date | None] = {}
@@ -155,6 +165,16 @@ def _set_state(s: Session, actor: Principal, case: CaseItem, state: str, v: dict
     before = (case.state, case.rectified_on, case.signed_off_on, case.closed_on, case.finding)
     after = (state, days["rectified_on"], days["signed_off_on"], days["closed_on"], finding)
     if before == after:
+        if created:
+            timeline.record(
+                s,
+                actor,
+                entity_type=core.ENTITY,
+                entity_id=case.code,
+                action="case.ledger_state",
+                summary=f"台账导入：状态「{wf.states[state].label}」",
+                after={"state": state},
+            )
         return False
     old_label = wf.states[case.state].label
     case.state = state
@@ -206,8 +226,9 @@ def _write_row(
     inp = _input(v, origin, rnd)
     existing = s.scalar(select(CaseItem).where(CaseItem.code == inp.code))
     if existing is None:
-        case = core.open_case(s, actor, inp, warn=False)
-        _set_state(s, actor, case, _state(case.kind, v["state"]), v)
+        state = _state(core._kind(inp), v["state"])  # refused before anything is written
+        case = core.open_case(s, actor, inp, warn=False, from_ledger=True)
+        _set_state(s, actor, case, state, v, created=True)
         core._after_change(s, case)
         return "created"
     case, changed = core.update_case(s, actor, existing.code, inp)

@@ -127,23 +127,7 @@ def tally(facts: Iterable[Fact], today: date) -> list[Row]:
 
 def compute(s: Session, p: Principal, *, region: str | None = None) -> list[Row]:
     """The statistics of the cases the principal may see (of a region and those under it)."""
-    q = select(CaseItem).where(core.case_scope(p))
-    if region:
-        q = q.where(CaseItem.region_code.startswith(core.region_prefix(region)))
-    facts = [
-        Fact(
-            c.origin,
-            c.round,
-            c.kind,
-            core.state_tags(c),
-            c.received_on,
-            c.due_on,
-            c.closed_on,
-            c.repeat_of is not None,
-        )
-        for c in s.scalars(q)
-    ]
-    return tally(facts, cst_today())
+    return tally(_facts(s, p, region), cst_today())
 
 
 # ---------------------------------------------------------------------------- 公示
@@ -209,4 +193,118 @@ def public_table(s: Session, *, limit: int = 2000) -> list[PublicRow]:
     return out
 
 
-__all__ = ["Fact", "PublicRow", "Row", "compute", "mean_days", "percent", "public_table", "tally"]
+# ---------------------------------------------------------------------------- 同比
+
+
+def change_rate(now: int, before: int) -> float | None:
+    """同比增减 (now − before) / before × 100 to one decimal, half up (None when before is 0)."""
+    if before == 0:
+        return None
+    return float(
+        (Decimal((now - before) * 100) / Decimal(before)).quantize(ONE_DECIMAL, ROUND_HALF_UP)
+    )
+
+
+@dataclass(slots=True)
+class YearRow:
+    """One origin and kind in a year against the year before (同比). A case counts in the year
+    it was received (交办 / 受理 / 发现, ``received_on``) and, if closed, in the year it was
+    closed (``closed_on``: 完成整改 for problems, 办结 for complaints); voided, merged and
+    refused cases (tag ``excluded``) do not count."""
+
+    origin: str
+    origin_label: str
+    kind: str
+    kind_label: str
+    year: int
+    previous_year: int
+    received: int = 0
+    received_previous: int = 0
+    received_change: int = 0
+    received_change_rate: float | None = None
+    closed: int = 0
+    closed_previous: int = 0
+    closed_change: int = 0
+    closed_change_rate: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def year_on_year(facts: Iterable[Fact], year: int) -> list[YearRow]:
+    """Per origin and kind (rounds together), ``year`` against ``year - 1``; an origin and kind
+    with nothing in either year has no row. Ordered by origin and kind."""
+    rows: dict[tuple[str, str], YearRow] = {}
+    for f in facts:
+        if "excluded" in f.tags:
+            continue
+        got = []
+        if f.received_on.year in (year, year - 1):
+            got.append(("received", f.received_on.year))
+        if "closed" in f.tags and f.closed_on is not None and f.closed_on.year in (year, year - 1):
+            got.append(("closed", f.closed_on.year))
+        if not got:
+            continue
+        r = rows.get((f.origin, f.kind))
+        if r is None:
+            r = rows[(f.origin, f.kind)] = YearRow(
+                f.origin,
+                vocab.ORIGIN_LABELS[f.origin],
+                f.kind,
+                vocab.KIND_LABELS[f.kind],
+                year,
+                year - 1,
+            )
+        for what, y in got:
+            field_name = what if y == year else f"{what}_previous"
+            setattr(r, field_name, getattr(r, field_name) + 1)
+    for r in rows.values():
+        r.received_change = r.received - r.received_previous
+        r.received_change_rate = change_rate(r.received, r.received_previous)
+        r.closed_change = r.closed - r.closed_previous
+        r.closed_change_rate = change_rate(r.closed, r.closed_previous)
+    return sorted(
+        rows.values(), key=lambda r: (CASE_ORIGINS.index(r.origin), CASE_KINDS.index(r.kind))
+    )
+
+
+def _facts(s: Session, p: Principal, region: str | None) -> list[Fact]:
+    q = select(CaseItem).where(core.case_scope(p))
+    if region:
+        q = q.where(CaseItem.region_code.startswith(core.region_prefix(region)))
+    return [
+        Fact(
+            c.origin,
+            c.round,
+            c.kind,
+            core.state_tags(c),
+            c.received_on,
+            c.due_on,
+            c.closed_on,
+            c.repeat_of is not None,
+        )
+        for c in s.scalars(q)
+    ]
+
+
+def compute_year_on_year(
+    s: Session, p: Principal, year: int, *, region: str | None = None
+) -> list[YearRow]:
+    """:func:`year_on_year` of the cases the principal may see (of a region and below)."""
+    return year_on_year(_facts(s, p, region), year)
+
+
+__all__ = [
+    "Fact",
+    "PublicRow",
+    "Row",
+    "YearRow",
+    "change_rate",
+    "compute",
+    "compute_year_on_year",
+    "mean_days",
+    "percent",
+    "public_table",
+    "tally",
+    "year_on_year",
+]

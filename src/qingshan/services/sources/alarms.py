@@ -387,7 +387,30 @@ def confirm_case(s: Session, principal: Principal, code: str, note: str) -> Sour
     case = cases.get(s, principal, code)
     if case.episode_id is None:
         raise EpisodeError(f"案件 {code} 不是自动监控报警案件，没有报警事件可确认")
-    return confirm(s, principal, case.episode_id, note)
+    row = confirm(s, principal, case.episode_id, note)
+    outcome = (
+        "报警已恢复，事件和案件已关闭"
+        if row.status == "closed"
+        else "报警尚未恢复，恢复后案件自动关闭"
+    )
+    timeline.record(
+        s,
+        principal,
+        entity_type=cases.ENTITY,
+        entity_id=case.code,
+        action="case.confirm",
+        summary=f"核实确认报警事件 {row.id}：{row.confirm_note}（{outcome}）",
+        after=episode_json(row),
+    )
+    return row
+
+
+def may_confirm_case(s: Session, principal: Principal, case: Any) -> bool:
+    """Whether ``principal`` may confirm the alarm case's episode now (the 确认 button)."""
+    if principal.role not in CONFIRMERS or case.episode_id is None:
+        return False
+    row = s.get(SourceEpisode, case.episode_id)
+    return row is not None and row.confirmed_at is None
 
 
 def episode_json(row: SourceEpisode) -> dict[str, Any]:

@@ -9,19 +9,32 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qingshan.clock import cst_today
+from qingshan.geo import wgs84_to_gcj02
 from qingshan.roles import Principal, Role
 from qingshan.services import attachments, timeline
 from qingshan.services import workflows as wfs
+from qingshan.services.cases import alarm as alarm_cases
 from qingshan.services.cases import core, escalation, letters, stats, vocab
-from qingshan.services.permissions import CASE_MANAGERS, CASE_OPENERS, CASE_READERS, CASE_WORKERS
+from qingshan.services.permissions import (
+    ALARM_LEAD_SETTERS,
+    CASE_LETTER_READERS,
+    CASE_MANAGERS,
+    CASE_OPENERS,
+    CASE_READERS,
+    CASE_WORKERS,
+    SOURCE_CONFIRMERS,
+)
+from qingshan.services.sources import alarms
+from qingshan.storage.models import Enterprise, Site
 from qingshan.storage.models_cases import CaseItem
 from qingshan.web.deps import read_db, require, write_db
 
@@ -50,8 +63,14 @@ class CaseSummary(BaseModel):
     due_on: date | None
     days_left: int | None = Field(description="days to the due day (negative: overdue)")
     overdue: bool
+    closed: bool = Field(False, description="办结 / 整改到位 (tag closed) or not counted")
     warning: str | None
     supervised_on: date | None
+    point: list[float] | None = Field(
+        None,
+        description="[longitude, latitude] WGS-84: the case's point, else its site's or "
+        "enterprise's (for the map)",
+    )
 
 
 class ActionOut(BaseModel):
@@ -103,6 +122,14 @@ class CaseDetail(CaseSummary):
     timeline: list[EventOut]
     evidence: list[EvidenceOut]
     evidence_kinds: list[dict[str, str]]
+    enterprise: str | None = Field(None, description="the enterprise's credit code")
+    site: str | None = Field(None, description="the site's code")
+    episode_id: int | None = None
+    repeat_of: str | None = Field(None, description="the code of the earlier complaint")
+    may_edit: bool = Field(False, description="修改 (the bureau, not on a voided case)")
+    may_extend: bool = Field(False, description="延期办理 (the bureau, open complaints)")
+    may_confirm: bool = Field(False, description="确认 the alarm episode (an alarm case)")
+    notices: list[str] = Field(default_factory=list, description="warnings to show")
 
 
 class CaseIn(BaseModel):
@@ -161,9 +188,10 @@ class StepIn(BaseModel):
     note: str | None = Field(None, max_length=2000)
 
 
-def _summary(c: CaseItem, today: date) -> dict[str, Any]:
+def _summary(c: CaseItem, today: date, point: tuple[float, float] | None = None) -> dict[str, Any]:
     wf = core.workflow_of(c)
     return {
+        "point": list(point) if point else None,
         "code": c.code,
         "origin": c.origin,
         "origin_label": vocab.ORIGIN_LABELS[c.origin],
@@ -180,6 +208,7 @@ def _summary(c: CaseItem, today: date) -> dict[str, Any]:
         "due_on": c.due_on,
         "days_left": (c.due_on - today).days if c.due_on else None,
         "overdue": core.overdue(c, wf, today),
+        "closed": bool({"closed", "excluded"} & set(wf.states[c.state].tags)),
         "warning": c.warning,
         "supervised_on": c.supervised_on,
     }
@@ -226,7 +255,11 @@ def _detail(s: Session, p: Principal, c: CaseItem) -> CaseDetail:
             action=e.action,
             summary=e.summary,
         )
-        for e in timeline.events(s, p, core.ENTITY, c.code, limit=1000)
+        for e in (
+            []
+            if p.role == Role.ENTERPRISE
+            else timeline.events(s, p, core.ENTITY, c.code, limit=1000)
+        )  # enterprise users read the case, not the bureau's working record
     ]
     files = [
         EvidenceOut(
@@ -240,8 +273,29 @@ def _detail(s: Session, p: Principal, c: CaseItem) -> CaseDetail:
         )
         for link, _att in attachments.of_entity(s, p, core.ENTITY, c.code)
     ]
+    tags = core.state_tags(c)
+    manager = p.role in CASE_MANAGERS
+    notices = []
+    if c.origin == core.ALARM_ORIGIN and c.lead_unit is None and "closed" not in tags:
+        notices.append(alarm_cases.NO_LEAD_WARNING)
+    credit = s.scalar(select(Enterprise.credit_code).where(Enterprise.id == c.enterprise_id))
+    site = s.scalar(select(Site.code).where(Site.id == c.site_id))
     return CaseDetail(
-        **_summary(c, cst_today()),
+        **_summary(c, cst_today(), core.points(s, [c]).get(c.id)),
+        enterprise=credit,
+        site=site,
+        episode_id=c.episode_id,
+        repeat_of=s.scalar(select(CaseItem.code).where(CaseItem.id == c.repeat_of))
+        if c.repeat_of
+        else None,
+        may_edit=manager and "excluded" not in tags,
+        may_extend=manager
+        and c.kind == "complaint"
+        and not c.extended_days
+        and c.due_on is not None
+        and not {"closed", "excluded"} & set(tags),
+        may_confirm=alarms.may_confirm_case(s, p, c),
+        notices=notices,
         description=c.description,
         batch=c.batch,
         item_no=c.item_no,
@@ -279,6 +333,9 @@ def list_cases(
     open_only: bool = Query(False, alias="open"),
     q: str | None = Query(None, max_length=100),
     limit: int = Query(500, ge=1, le=2000),
+    datum: Literal["wgs84", "gcj02"] = Query(
+        "wgs84", description="the datum of ``point`` (gcj02: for AMap-style tiles)"
+    ),
     p: Principal = Depends(require(*CASE_READERS)),
     s: Session = Depends(read_db),
 ) -> list[dict[str, Any]]:
@@ -296,7 +353,11 @@ def list_cases(
         text=q,
     )
     today = cst_today()
-    return [_summary(c, today) for c in core.listing(s, p, f, limit=limit)]
+    rows = core.listing(s, p, f, limit=limit)
+    where = core.points(s, rows)
+    if datum == "gcj02":
+        where = {k: wgs84_to_gcj02(*v) for k, v in where.items()}
+    return [_summary(c, today, where.get(c.id)) for c in rows]
 
 
 @router.get("/cases/stats")
@@ -309,6 +370,51 @@ def case_stats(
     closure_rate, on_time_rate, average_handling_days, repeat (of the cases the principal
     may see)."""
     return [r.as_dict() for r in stats.compute(s, p, region=region)]
+
+
+@router.get("/cases/stats/yoy")
+def case_stats_yoy(
+    year: int = Query(..., ge=1990, le=2200),
+    region: str | None = Query(None, max_length=12),
+    p: Principal = Depends(require(*CASE_READERS)),
+    s: Session = Depends(read_db),
+) -> list[dict[str, Any]]:
+    """同比: per origin and kind, cases received and closed in ``year`` and in the year
+    before, with the change and its rate (fields as ``qingshan case stats --year``)."""
+    return [r.as_dict() for r in stats.compute_year_on_year(s, p, year, region=region)]
+
+
+class AlarmLeadOut(BaseModel):
+    region_code: str | None
+    region_name: str | None
+    unit_code: str
+    unit_name: str
+
+
+class AlarmLeadIn(BaseModel):
+    region: str | None = Field(None, max_length=12, description="None: every region")
+    unit: str | None = Field(None, max_length=200, description="None: remove the rule")
+
+
+@router.get("/cases/settings/alarm-leads", response_model=list[AlarmLeadOut])
+def alarm_leads(
+    p: Principal = Depends(require(*CASE_MANAGERS)),
+    s: Session = Depends(read_db),
+) -> list[alarm_cases.AlarmLead]:
+    """Which unit leads the automatic-alarm cases, deployment-wide and per region."""
+    return alarm_cases.alarm_leads(s)
+
+
+@router.put("/cases/settings/alarm-leads", response_model=list[AlarmLeadOut])
+def set_alarm_lead(
+    body: AlarmLeadIn,
+    p: Principal = Depends(require(*ALARM_LEAD_SETTERS)),
+    s: Session = Depends(write_db, scope="function"),
+) -> list[alarm_cases.AlarmLead]:
+    """Set (or with no unit, remove) the unit leading the automatic-alarm cases of a region
+    (none: every region without a rule of its own)."""
+    alarm_cases.set_alarm_lead(s, p, body.unit, region=body.region)
+    return alarm_cases.alarm_leads(s)
 
 
 @router.get("/cases/{code}", response_model=CaseDetail)
@@ -330,7 +436,7 @@ def get_case(
 def letter(
     code: str,
     kind: str,
-    p: Principal = Depends(require(*CASE_READERS)),
+    p: Principal = Depends(require(*CASE_LETTER_READERS)),
     s: Session = Depends(read_db),
 ) -> Response:
     """交办单 (``assignment``), 督办通知 (``supervision``) or 销号审批表 (``sign_off``) as Word."""
@@ -348,6 +454,37 @@ def open_case(
     """Open a case (交办 / 登记 / 上报); the workflow decides which roles may open which kind."""
     inp = core.CaseInput(**body.model_dump())
     return _detail(s, p, core.open_case(s, p, inp))
+
+
+@router.put("/cases/{code}", response_model=CaseDetail)
+def update_case(
+    body: CaseIn,
+    code: str = Path(..., pattern=CODE),
+    p: Principal = Depends(require(*CASE_MANAGERS)),
+    s: Session = Depends(write_db, scope="function"),
+) -> CaseDetail:
+    """Change what a case says (not its state, its code or its kind): the whole case as
+    ``POST /cases`` takes it; the change is on the timeline with before and after."""
+    inp = core.CaseInput(**{**body.model_dump(), "code": code})
+    case, _changed = core.update_case(s, p, code, inp)
+    return _detail(s, p, case)
+
+
+class ConfirmIn(BaseModel):
+    note: str = Field(min_length=1, max_length=500)
+
+
+@router.post("/cases/{code}/confirm", response_model=CaseDetail)
+def confirm(
+    body: ConfirmIn,
+    code: str = Path(..., pattern=CODE),
+    p: Principal = Depends(require(*SOURCE_CONFIRMERS)),
+    s: Session = Depends(write_db, scope="function"),
+) -> CaseDetail:
+    """确认 an automatic-alarm case: confirms its episode (as ``qingshan case confirm``), which
+    closes the episode and the case once the condition has cleared."""
+    alarms.confirm_case(s, p, code, body.note)
+    return _detail(s, p, core.get(s, p, code))
 
 
 @router.post("/cases/{code}/actions/{action}", response_model=CaseDetail)

@@ -5,6 +5,10 @@ import { api, esc, fmtTime, header, whoami } from "./common.js";
 const m = await header("cases");
 const code = new URLSearchParams(location.search).get("code") || "";
 const WARN = { blue: "蓝单", yellow: "黄单", red: "红单" };
+const CATEGORIES = ["大气", "水", "土壤", "噪声", "固体废物", "生态", "辐射", "其他"];
+const CHANNELS = ["12369", "来信", "来访", "电话", "网络", "督察转办"];
+let units = null;  // the registry's units, for the edit form (the bureau's)
+let current = null;
 
 function facts(c) {
   const rows = [
@@ -15,6 +19,8 @@ function facts(c) {
     ["预警", (WARN[c.warning] ?? "") + (c.supervised_on ? ` 挂牌督办（${c.supervised_on}）` : "")],
     ["问题描述", c.description], ["全国统一编号", c.national_id], ["来源渠道", c.channel],
     ["河流 / 河段", c.river ? `${c.river} ${c.reach ?? ""}` : null], ["核查结论", c.finding],
+    ["类别", c.category], ["地址", c.address], ["企业", c.enterprise], ["点位", c.site],
+    ["位置", c.longitude !== null && c.longitude !== undefined ? `${c.longitude}, ${c.latitude}` : null],
     ["完成整改日期", c.rectified_on], ["销号日期", c.signed_off_on], ["办结日期", c.closed_on],
   ];
   document.querySelector("#facts tbody").innerHTML = rows.filter(([, v]) => v !== null && v !== undefined && v !== "")
@@ -59,10 +65,67 @@ function actions(c) {
   }
 }
 
+// ---------------------------------------------------------------- the bureau's edit form
+
+function opt(v, label, chosen) {
+  return `<option value="${esc(v)}" ${chosen ? "selected" : ""}>${esc(label)}</option>`;
+}
+
+function editForm(c) {
+  const unitOpts = (chosen, multiple) => (multiple ? "" : opt("", "—", !chosen))
+    + units.map((u) => opt(u.code, `${u.name}（${u.code}）`, multiple ? chosen.includes(u.code) : chosen === u.code)).join("");
+  const text = (k, label, v, max) => `<label>${esc(label)} <input id="e-${k}" maxlength="${max}" value="${esc(v ?? "")}"></label>`;
+  const insp = c.round !== null;
+  const dueMode = "keep";
+  return `${text("title", "标题", c.title, 300)}
+    <label>类别 <select id="e-category">${opt("", "—", !c.category)}${CATEGORIES.map((x) => opt(x, x, c.category === x)).join("")}</select></label>
+    <label>问题描述 <textarea id="e-description" maxlength="20000" rows="2">${esc(c.description ?? "")}</textarea></label>
+    ${insp ? `<label>轮次 <input id="e-round" type="number" min="1" max="20" value="${esc(c.round)}"></label>
+      ${text("batch", "批次", c.batch, 40)}${text("item_no", "问题编号", c.item_no, 40)}` : ""}
+    ${c.kind === "complaint" ? `<label>来源渠道 <select id="e-channel">${CHANNELS.map((x) => opt(x, x, c.channel === x)).join("")}</select></label>
+      ${text("national_id", "全国统一编号", c.national_id, 40)}` : ""}
+    ${c.origin === "river_patrol" ? text("river", "河流", c.river, 100) + text("reach", "河段", c.reach, 100) : ""}
+    ${text("region", "所在区划代码", c.region_code, 12)}${text("enterprise", "企业统一社会信用代码", c.enterprise, 18)}
+    ${text("site", "点位编码", c.site, 64)}${text("longitude", "经度", c.longitude, 12)}${text("latitude", "纬度", c.latitude, 12)}
+    ${text("address", "地址", c.address, 300)}
+    <label>牵头单位 <select id="e-lead_unit">${unitOpts(c.lead_unit, false)}</select></label>
+    <label>配合单位 <select id="e-supporting_units" multiple size="3">${unitOpts(c.supporting_units, true)}</select></label>
+    <label>验收单位 <select id="e-acceptance_unit">${unitOpts(c.acceptance_unit, false)}</select></label>
+    <label>交办（受理）日期 <input id="e-received_on" type="date" value="${esc(c.received_on)}"></label>
+    <label>时限 <select id="e-deadline_mode">${opt(dueMode, c.due_on ? `不变（${c.due_on}）` : "无", true)}
+      ${opt("date", "指定日期", false)}${opt("calendar", "自然日", false)}${opt("working", "工作日", false)}</select></label>
+    <label>整改时限 <input id="e-due_on" type="date"></label>
+    <label>期限天数 <input id="e-deadline_days" type="number" min="1" max="3660"></label>
+    <button class="primary" type="submit" id="edit-submit">保存修改</button>`;
+}
+
+function editBody(c) {
+  const v = (k) => { const el = document.getElementById("e-" + k); const x = el ? el.value.trim() : ""; return x === "" ? null : x; };
+  const body = { origin: c.origin, kind: c.kind, received_on: v("received_on") ?? c.received_on, repeat_of: c.repeat_of };
+  for (const k of ["title", "description", "category", "batch", "item_no", "national_id", "channel", "river", "reach",
+    "region", "enterprise", "site", "address", "lead_unit", "acceptance_unit"]) body[k] = v(k);
+  if (v("round") !== null) body.round = Number(v("round"));
+  if (v("longitude") !== null) body.longitude = Number(v("longitude"));
+  if (v("latitude") !== null) body.latitude = Number(v("latitude"));
+  body.supporting_units = [...document.getElementById("e-supporting_units").selectedOptions].map((o) => o.value);
+  const mode = document.getElementById("e-deadline_mode").value;
+  if (mode === "keep") { if (c.due_on) body.due_on = c.due_on; }
+  else if (mode === "date") body.due_on = v("due_on");
+  else if (v("deadline_days") !== null) { body.deadline_days = Number(v("deadline_days")); body.deadline_unit = mode; }
+  return body;
+}
+
 function show(c) {
+  current = c;
   document.getElementById("title").textContent = `${c.code} ${c.title}`;
+  document.getElementById("notices").innerHTML = c.notices.map((n) => `<p class="warn notice">${esc(n)}</p>`).join("");
   facts(c);
   actions(c);
+  document.getElementById("confirm-form").hidden = !c.may_confirm;
+  document.getElementById("manage").hidden = !(c.may_edit || c.may_extend);
+  document.getElementById("edit-toggle").hidden = !c.may_edit;
+  if (!c.may_edit) document.getElementById("edit-form").hidden = true;
+  document.getElementById("extend-form").hidden = !c.may_extend;
   for (const k of ["assignment", "supervision", "sign_off"]) {
     document.getElementById(`l-${k}`).href = `api/v1/cases/${encodeURIComponent(c.code)}/letters/${k}`;
   }
@@ -73,9 +136,12 @@ function show(c) {
     `<li><a href="api/v1/attachments/${f.id}/content">${esc(f.file_name)}</a>（${esc(f.evidence_label ?? "其他")}，${fmtTime(f.uploaded_at)}）</li>`).join("");
   document.getElementById("timeline").innerHTML = c.timeline.map((e) =>
     `<li>${fmtTime(e.at)} ${esc(e.actor ?? "")}${e.unit ? `（${esc(e.unit)}）` : ""}：${esc(e.summary ?? e.action)}</li>`).join("");
-  const readonly = m.role === "leader";
+  const readonly = m.role === "leader" || m.role === "enterprise";
   document.getElementById("upload-form").hidden = readonly;
   document.getElementById("comment-form").hidden = readonly;
+  if (m.role === "enterprise") {  // the case as it stands; the bureau's working record is not theirs
+    for (const id of ["letters", "timeline-panel", "evidence-head", "comment-head"]) document.getElementById(id).hidden = true;
+  }
 }
 
 async function reload() {
@@ -112,6 +178,40 @@ if (m) {
     if (!text) return;
     try { show(await api(`cases/${encodeURIComponent(code)}/comments`, { method: "POST", body: { text } })); document.getElementById("comment").value = ""; }
     catch (e) { document.getElementById("action-error").textContent = e.message; }
+  });
+  document.getElementById("confirm-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const err = document.getElementById("action-error");
+    err.textContent = "";
+    try {
+      show(await api(`cases/${encodeURIComponent(code)}/confirm`, { method: "POST", body: { note: document.getElementById("confirm-note").value.trim() } }));
+      document.getElementById("confirm-note").value = "";
+    } catch (e) { err.textContent = e.message; }
+  });
+  document.getElementById("edit-toggle").addEventListener("click", async () => {
+    const form = document.getElementById("edit-form");
+    if (!form.hidden) { form.hidden = true; return; }
+    if (units === null) units = await api("registry/units");
+    form.innerHTML = editForm(current);
+    form.hidden = false;
+  });
+  document.getElementById("edit-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const err = document.getElementById("manage-error");
+    err.textContent = "";
+    try {
+      show(await api(`cases/${encodeURIComponent(code)}`, { method: "PUT", body: editBody(current) }));
+      document.getElementById("edit-form").hidden = true;
+    } catch (e) { err.textContent = e.message; }
+  });
+  document.getElementById("extend-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const err = document.getElementById("manage-error");
+    err.textContent = "";
+    try {
+      show(await api(`cases/${encodeURIComponent(code)}/extend`, { method: "POST", body: {
+        days: Number(document.getElementById("extend-days").value), reason: document.getElementById("extend-reason").value.trim() } }));
+    } catch (e) { err.textContent = e.message; }
   });
   await reload();
 }

@@ -55,7 +55,7 @@ const NAV = [
 const NAV_ROLES = {
   registry: ["admin", "staff", "leader"],
   plans: ["admin", "staff", "unit", "grid", "leader"],
-  cases: ["admin", "staff", "unit", "grid", "leader"],
+  cases: ["admin", "staff", "unit", "grid", "leader", "enterprise"],
 };
 
 export async function header(active, { requireLogin = true } = {}) {
