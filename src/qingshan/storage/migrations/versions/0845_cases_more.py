@@ -1,6 +1,6 @@
 """cases: the unit answering for automatic-alarm cases, per region (issue 14)
 
-Revision ID: 0830_cases_more
+Revision ID: 0845_cases_more
 Revises: 0810_alarm_cases
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0830_cases_more"
-down_revision: str | None = "0810_alarm_cases"
+revision = "0845_cases_more"
+down_revision: str | None = "0840_plan_progress"
 branch_labels = None
 depends_on = None
 
