@@ -138,6 +138,8 @@ const NAV_ROLES = {
   users: ["admin"],
 };
 
+const NAV_PARENT = { report: "cases" };
+
 const NARROW = "(max-width: 768px)";
 
 function toLogin() {
@@ -155,9 +157,13 @@ export async function header(active, { requireLogin = true } = {}) {
   }
   const el = document.createElement("header");
   el.className = "top";
-  const links = NAV.filter(([, , key]) => m.role !== "enterprise" || key !== "cockpit")
+  const shown = NAV.filter(([, , key]) => m.role !== "enterprise" || key !== "cockpit")
     .filter(([, , key]) => !NAV_ROLES[key] || NAV_ROLES[key].includes(m.role))
-    .filter(([, , key]) => m.authenticated || key === "public")
+    .filter(([, , key]) => m.authenticated || key === "public");
+  // A page outside the role's navigation lights its parent entry (the bureau reaches the
+  // phone report page from 案件督办).
+  if (!shown.some(([, , key]) => key === active) && NAV_PARENT[active]) active = NAV_PARENT[active];
+  const links = shown
     .map(([href, label, key]) => `<a href="${href}" data-nav="${key}" class="${key === active ? "active" : ""}"${key === active ? ' aria-current="page"' : ""}>${label}</a>`).join("");
   const inbox = m.authenticated
     ? `<a href="inbox" id="nav-inbox" data-nav="inbox" class="${active === "inbox" ? "active" : ""}">消息<span class="badge" id="unread" hidden></span></a>` : "";

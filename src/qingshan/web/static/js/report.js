@@ -7,7 +7,7 @@ import { api, ApiError, esc, header, whoami } from "./common.js";
 const KEY = "qingshan.report.drafts";
 const MAX_PHOTO = 3 * 1024 * 1024; // what a draft can hold on the phone
 
-const m = await header("cases");
+const m = await header("report");
 const $ = (id) => document.getElementById(id);
 
 function drafts() {
