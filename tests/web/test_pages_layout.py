@@ -287,3 +287,64 @@ def test_api_docs_and_favicon_offline(
     page.close()
     assert not w.external, w.external
     assert not w.errors, w.errors
+
+
+def test_accounts_flow_admin_creates_resets_user_changes_own_password(
+    browser: Any, server: dict[str, Any], watches: dict[Any, Watch]
+) -> None:
+    base = server["base"]
+    w = _watch(watches, browser, base, PHONE, "admin")  # on a phone, tables as cards
+    admin = w.page()
+    admin.on("dialog", lambda d: d.accept())
+    _open(admin, base + "/users")
+    admin.wait_for_selector("#users tbody tr")
+    admin.click("#new-user")
+    admin.fill("#u-username", "zhouwei")
+    admin.fill("#u-display", "周伟")
+    admin.select_option("#u-role", "unit")
+    admin.select_option("#u-unit", "水务局")
+    assert admin.locator("#u-enterprise").is_hidden()
+    admin.fill("#u-password", "short")
+    admin.click("#u-save")
+    admin.wait_for_selector("#edit-error:has-text('至少需要 10 个字符')")  # the policy, in Chinese
+    admin.fill("#u-password", "first-spring-rain-3")
+    admin.click("#u-save")
+    row = admin.locator("#users tbody tr", has_text="zhouwei")
+    row.wait_for()
+    assert "水务局" in row.inner_text() and "部门（单位）用户" in row.inner_text()
+    row.locator("button[data-act='reset']").click()
+    admin.wait_for_selector("#one-time-password")
+    one_time = admin.inner_text("#one-time-password").strip()
+    assert len(one_time) == 16
+    # the user logs in with the one-time password and sets its own
+    user = browser.new_context(viewport={"width": PHONE[0], "height": PHONE[1]}, locale="zh-CN")
+    page = user.new_page()
+    page.goto(base + "/login")
+    page.fill("#username", "zhouwei")
+    page.fill("#password", one_time)
+    page.click("#submit")
+    page.wait_for_url(lambda u: "/login" not in u, timeout=20000)
+    page.wait_for_selector("#nav-toggle")
+    page.click("#nav-toggle")
+    page.click("#who")  # the name in the menu leads to 账户设置
+    page.wait_for_selector("#me tbody tr")
+    assert "水务局" in page.inner_text("#me")
+    page.fill("#p-current", one_time)
+    page.fill("#p-new", "mountain-river-42")
+    page.fill("#p-repeat", "mountain-river-4")
+    page.click("#p-submit")
+    page.wait_for_selector("#p-error:has-text('两次输入的新密码不一致')")
+    page.fill("#p-repeat", "mountain-river-42")
+    page.click("#p-submit")
+    page.wait_for_selector("#changed:has-text('密码已修改')")
+    page.fill("#username", "zhouwei")
+    page.fill("#password", "mountain-river-42")
+    page.click("#submit")
+    page.wait_for_url(lambda u: "/login" not in u, timeout=20000)
+    user.close()
+    # the administrator disables the account
+    row.locator("button[data-act='disable']").click()
+    admin.wait_for_selector("#list-done:has-text('已停用用户 zhouwei')")
+    assert "已停用" in admin.locator("#users tbody tr", has_text="zhouwei").inner_text()
+    admin.close()
+    assert not w.errors, w.errors

@@ -89,7 +89,9 @@ async function act(u, what) {
     if (what === "disable" || what === "enable") {
       if (what === "disable" && !confirm(`停用用户 ${u.username}？其登录会话立即结束，API 令牌停止使用。`)) return;
       await api(`users/${u.id}`, { method: "PATCH", body: { active: what === "enable" } });
+      await load();
       $("list-done").textContent = `${what === "disable" ? "已停用" : "已启用"}用户 ${u.username}。`;
+      return;
     } else if (what === "reset") {
       if (!confirm(`重置用户 ${u.username} 的密码？将生成一个临时密码，其登录会话结束，API 令牌全部吊销。`)) return;
       const r = await api(`users/${u.id}/reset-password`, { method: "POST", body: {} });
