@@ -67,11 +67,11 @@ def compute_cockpit(c: WebContext, cache: TTLCache) -> Cockpit:
         air = fb.air_summary(s, region, cache)
         water = fb.water_summary(s, region)
     notes = [
-        "空气质量指数为各站最新小时（实时报）结果；优良天数比例为本年1月1日至今的累计",
+        "空气质量指数为各站最新小时（实时报）结果；优良天数比率为本年1月1日至今的累计",
         f"断面水质类别为本月（{fb.now_cst():%Y-%m}）评价结果，按 GB 3838-2002 单因子评价",
     ]
     if air.target_source:
-        notes.append(f"优良天数比例目标：{air.target_source}")
+        notes.append(f"优良天数比率目标：{air.target_source}")
     return Cockpit(
         generated_at=datetime.now(UTC),
         region_code=region,
