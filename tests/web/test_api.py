@@ -398,7 +398,7 @@ def test_users_admin_only_and_audited(app: Any) -> None:
     assert r.status_code == 201 and "password" not in r.text
     assert admin.post("/api/v1/users", json=new).status_code == 422  # exists
     bad = {**new, "username": "unit-x", "role": "unit"}
-    assert "unit" in admin.post("/api/v1/users", json=bad).json()["detail"]
+    assert "所属单位" in admin.post("/api/v1/users", json=bad).json()["detail"]
     uid = r.json()["id"]
     assert admin.patch(f"/api/v1/users/{uid}", json={"active": False}).json()["active"] is False
     users = admin.get("/api/v1/users").json()

@@ -1,4 +1,4 @@
-"""``qingshan user add/list`` and the demo account."""
+"""``qingshan user add/list/password/reset-password/disable/enable`` and the demo account."""
 
 from __future__ import annotations
 
@@ -75,9 +75,9 @@ def test_user_add_errors(tmp_path: Path) -> None:
     cases = [
         (["--username", "x1y", "--role", "boss"], "unknown role"),
         (["--username", "shortpw", "--role", "staff"], "at least 10"),
-        (["--username", "unit1", "--role", "unit"], "--unit"),
+        (["--username", "unit1", "--role", "unit"], "所属单位"),
         (["--username", "ent1", "--role", "enterprise", "--enterprise", "999"], "no enterprise"),
-        (["--username", "a b", "--role", "staff"], "username"),
+        (["--username", "a b", "--role", "staff"], "用户名"),
     ]
     for args, message in cases:
         pw = "short\n" if "shortpw" in args else "long-enough-pw\n"
@@ -97,16 +97,88 @@ def test_user_add_errors(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "already exists" in r.output
 
 
-def test_demo_account_only_on_an_empty_account_table(tmp_path: Path) -> None:
+def _password_of(message: str) -> str:
+    return message.split("password ")[1].split(" ")[0]
+
+
+def test_demo_account_printed_again_on_a_later_run(tmp_path: Path) -> None:
     engine = make_engine(migrated_sqlite_url(tmp_path / "d.db"))
-    message = demo_account(session_factory(engine))
-    password = message.split("password ")[1].split(" ")[0]
+    first = _password_of(demo_account(session_factory(engine)))
     with session_scope(engine) as s:
-        user = authenticate(s, "demo", password)
+        user = authenticate(s, "demo", first)
         assert user is not None and user.role == "admin"
-    assert "existing accounts" in demo_account(session_factory(engine))
+    # A second `make demo`: the log-in is printed again, with a fresh password (the first
+    # was shown only on the earlier console; nobody chose it).
+    message = demo_account(session_factory(engine))
+    second = _password_of(message)
+    assert "user demo" in message and second != first
     with session_scope(engine) as s:
+        assert authenticate(s, "demo", first) is None
+        assert authenticate(s, "demo", second) is not None
         assert len(list(s.scalars(select(WebUser)))) == 1
+    # Once someone set the password, the demo leaves it alone and says how to reset it.
+    r = runner.invoke(
+        app,
+        ["user", "password", "demo", "--db", str(engine.url), "--password-stdin"],
+        input="my-own-secret-77\n",
+    )
+    assert r.exit_code == 0, r.output
+    message = demo_account(session_factory(engine))
+    assert "was set since" in message and "qingshan user reset-password demo" in message
+    with session_scope(engine) as s:
+        assert authenticate(s, "demo", "my-own-secret-77") is not None
+        log = [a.after or "" for a in s.scalars(select(AuditEntry))]
+    assert not any(first in x or second in x for x in log)
+    engine.dispose()
+
+
+def test_demo_account_not_made_beside_other_accounts(tmp_path: Path) -> None:
+    url = _db(tmp_path)
+    add = ["user", "add", "--db", url, "--username", "zhang", "--role", "staff"]
+    assert runner.invoke(app, [*add, "--password-stdin"], input="a-long-password\n").exit_code == 0
+    engine = make_engine(url)
+    assert "existing accounts" in demo_account(session_factory(engine))
+    engine.dispose()
+
+
+def test_reset_password_generates_or_sets_and_is_audited(tmp_path: Path) -> None:
+    url = _db(tmp_path)
+    add = ["user", "add", "--db", url, "--username", "wang", "--role", "grid", "--password-stdin"]
+    assert runner.invoke(app, add, input="first-password\n").exit_code == 0
+    engine = make_engine(url)
+    with session_scope(engine) as s:
+        user = s.scalar(select(WebUser).where(WebUser.username == "wang"))
+        assert user is not None
+        new_session(s, user, 8)
+    r = runner.invoke(app, ["user", "reset-password", "wang", "--db", url])
+    assert r.exit_code == 0, r.output
+    line = next(x for x in r.output.splitlines() if x.startswith("new password for wang: "))
+    generated = line.split(": ", 1)[1].split(" ")[0]
+    assert len(generated) == 16 and json.loads(r.stdout)["username"] == "wang"
+    with session_scope(engine) as s:
+        assert authenticate(s, "wang", "first-password") is None
+        assert authenticate(s, "wang", generated) is not None
+        assert s.scalar(select(func.count()).select_from(WebSession)) == 0
+    r = runner.invoke(
+        app,
+        ["user", "reset-password", "wang", "--db", url, "--password-stdin"],
+        input="chosen-by-admin-9\n",
+    )
+    assert r.exit_code == 0 and "new password" not in r.output
+    with session_scope(engine) as s:
+        assert authenticate(s, "wang", "chosen-by-admin-9") is not None
+        log = [(a.username, a.action, a.after) for a in s.scalars(select(AuditEntry))]
+    assert [x[1] for x in log] == ["create", "reset_password", "reset_password"]
+    assert '"generated"' in str(log[1][2]) and '"set"' in str(log[2][2])
+    assert generated not in str(log) and "chosen-by-admin-9" not in str(log)
+    r = runner.invoke(
+        app,
+        ["user", "reset-password", "wang", "--db", url, "--password-stdin"],
+        input="my-wang-secret-77\n",
+    )
+    assert r.exit_code == 2 and "用户名" in r.output
+    r = runner.invoke(app, ["user", "reset-password", "nobody", "--db", url])
+    assert r.exit_code == 2 and "nobody" in r.output
     engine.dispose()
 
 

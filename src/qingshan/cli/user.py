@@ -1,5 +1,6 @@
-"""``qingshan user``: web accounts (add, list, password, disable, enable), through the same
-service as the web's user administration; every change is audited as made by "cli"."""
+"""``qingshan user``: web accounts (add, list, password, reset-password, disable, enable),
+through the same service as the web's user administration; every change is audited as made
+by "cli"."""
 
 from __future__ import annotations
 
@@ -133,3 +134,33 @@ def enable(
 ) -> None:
     """Enable a disabled user again."""
     _update(db, username, "enabled", active=True)
+
+
+@app.command("reset-password")
+def reset_password(
+    username: str = typer.Argument(..., help="log-in name"),
+    password_stdin: bool = typer.Option(
+        False,
+        "--password-stdin",
+        help="set the password read from stdin instead of generating one",
+    ),
+    db: str | None = typer.Option(None, "--db", help=DB_OPTION_HELP),
+) -> None:
+    """Reset a user's password: a random one printed once (or one read from stdin); its
+    browser sessions end and its API tokens are revoked. Audited as reset_password."""
+    given = _read_password(True) if password_stdin else None
+    engine = open_engine(db)
+    try:
+        with session_scope(engine) as s:
+            u, generated = accounts.reset_password(s, CLI, username, password=given)
+            summary = accounts.user_summary(u)
+    except ServiceError as exc:
+        raise fail(str(exc), 2) from None
+    finally:
+        engine.dispose()
+    typer.echo(json.dumps(summary, ensure_ascii=False))
+    if generated is not None:
+        # On the terminal of whoever ran the command; never logged or stored.
+        typer.echo(f"new password for {username}: {generated} (shown only now)", err=True)
+    else:
+        typer.echo(f"user {username} password reset", err=True)

@@ -46,7 +46,7 @@ def good_day_projection(good: int, valid: int, remaining: int, comparator: Compa
     still to come, assumed valid. The year's ratio is good_total / N with N = valid +
     remaining; the target t (%) holds when good_total ≥ t·N/100, so the year can have at most
     N − ⌈t·N/100⌉ non-good days; ``affordable`` = that − (valid − good) more non-good days.
-    Reference: HJ 663 (优良天数比例 = 优良天数 / 有效监测天数 × 100 %).
+    Reference: HJ 663 (优良天数比率 = 优良天数 / 有效监测天数 × 100 %).
     """
     if comparator.kind != "at_least" or comparator.value is None:
         return Status("not_assessable", f"目标“{comparator.describe()}”不是下限值，无法推算")

@@ -40,7 +40,7 @@ from qingshan.services import audit
 from qingshan.services.errors import NotFound, ServiceError
 from qingshan.storage.models import Enterprise
 from qingshan.storage.models_registry import OrgUnit
-from qingshan.storage.models_web import ApiToken, WebSession, WebUser
+from qingshan.storage.models_web import ApiToken, AuditEntry, WebSession, WebUser
 
 TOKEN_PREFIX = "qst_"
 MIN_PASSWORD = 10
@@ -162,26 +162,16 @@ def create_user(
 ) -> WebUser:
     """Validate, add and audit a user (flushes; the caller commits)."""
     if not _USERNAME.match(username):
-        raise AccountError("username must be 3-64 letters, digits, '_', '.' or '-'")
+        raise AccountError("用户名须为 3–64 个英文字母、数字或 _ . -")
     try:
         r = parse_role(role)
     except ValueError as exc:
         raise AccountError(str(exc)) from None
-    if r is Role.UNIT and not (unit and unit.strip()):
-        raise AccountError("a unit user needs --unit (the department it belongs to)")
-    if r is not Role.UNIT and unit:
-        raise AccountError("--unit applies only to the unit role")
-    if unit and s.get(OrgUnit, unit.strip()) is None:
-        raise AccountError(f"未知的责任单位 {unit.strip()!r}：先用 qingshan unit add 登记该单位")
-    if r is Role.ENTERPRISE:
-        if enterprise_id is None:
-            raise AccountError("an enterprise user needs --enterprise (its id or credit code)")
-        if s.get(Enterprise, enterprise_id) is None:
-            raise AccountError(f"no enterprise with id {enterprise_id}")
-    elif enterprise_id is not None:
-        raise AccountError("--enterprise applies only to the enterprise role")
+    problem = _binding(s, r, unit, enterprise_id)
+    if problem is not None:
+        raise AccountError(problem)
     if s.scalar(select(WebUser.id).where(WebUser.username == username)) is not None:
-        raise AccountError(f"user {username!r} already exists")
+        raise AccountError(f"用户 {username} 已存在（user already exists）")
     user = WebUser(
         username=username,
         password_hash=hash_password(password, username),
@@ -218,8 +208,29 @@ def get_user(s: Session, ref: int | str) -> WebUser:
     else:
         user = s.scalar(select(WebUser).where(WebUser.username == ref))
     if user is None:
-        raise UnknownAccount(f"no user {ref}")
+        raise UnknownAccount(f"没有用户 {ref}（no user {ref}）")
     return user
+
+
+_KEEP: Any = object()  # "leave unchanged" for the nullable fields of update_user
+
+
+def _binding(s: Session, r: Role, unit: str | None, enterprise_id: int | None) -> str | None:
+    """Why this role, unit and enterprise do not go together (a message), or None."""
+    if r is Role.UNIT and not (unit and unit.strip()):
+        return "责任单位用户须指定所属单位"
+    if r is not Role.UNIT and unit:
+        return "只有责任单位用户才指定所属单位"
+    if unit and s.get(OrgUnit, unit.strip()) is None:
+        return f"未知的责任单位 {unit.strip()!r}：先在登记管理中登记该单位"
+    if r is Role.ENTERPRISE:
+        if enterprise_id is None:
+            return "企业用户须指定所属企业"
+        if s.get(Enterprise, enterprise_id) is None:
+            return f"没有编号为 {enterprise_id} 的企业"
+    elif enterprise_id is not None:
+        return "只有企业用户才指定所属企业"
+    return None
 
 
 def update_user(
@@ -231,34 +242,52 @@ def update_user(
     active: bool | None = None,
     display_name: str | None = None,
     password: str | None = None,
+    unit: str | None = _KEEP,
+    enterprise_id: int | None = _KEEP,
     client: str | None = None,
 ) -> WebUser:
-    """Change a user's role, active flag, display name or password, and audit it.
+    """Change a user's role, unit, enterprise, active flag, display name or password, and
+    audit it.
 
-    A role change may not break the unit or enterprise binding (create a new user instead).
-    Disabling a user ends its browser sessions, and its API tokens stop working while it is
-    disabled; setting its password ends its sessions and revokes all its API tokens.
+    ``unit`` and ``enterprise_id`` are changed only when given (None clears them); the role,
+    unit and enterprise afterwards must go together as for :func:`create_user`. An
+    administrator cannot disable itself or take away its own administrator role (someone
+    must remain able to manage accounts). Disabling a user ends its browser sessions, and
+    its API tokens stop working while it is disabled; setting its password ends its sessions
+    and revokes all its API tokens.
     """
     u = get_user(s, ref)
     before = audit.snapshot(u, USER_FIELDS)
-    if role is not None and role != u.role:
+    new_role = Role(u.role)
+    if role is not None:
         try:
-            r = parse_role(role)
+            new_role = parse_role(role)
         except ValueError as exc:
             raise AccountError(str(exc)) from None
-        if (r is Role.ENTERPRISE) != (u.enterprise_id is not None) or (
-            (r is Role.UNIT) != (u.unit is not None)
-        ):
-            raise AccountError(
-                "role change would break the unit/enterprise binding; create a new user"
-            )
-        u.role = r.value
+    new_unit = u.unit if unit is _KEEP else (unit.strip() if unit and unit.strip() else None)
+    new_ent = u.enterprise_id if enterprise_id is _KEEP else enterprise_id
+    if (new_role.value, new_unit, new_ent) != (u.role, u.unit, u.enterprise_id):
+        problem = _binding(s, new_role, new_unit, new_ent)
+        if problem is not None:
+            raise AccountError(problem)
+    if actor.user_id is not None and actor.user_id == u.id:
+        if active is False:
+            raise AccountError("不能停用自己的账户")
+        if new_role is not Role(u.role):
+            raise AccountError("不能修改自己的角色")
+    u.role, u.unit, u.enterprise_id = new_role.value, new_unit, new_ent
+    if new_role.value != before["role"] or (u.unit, u.enterprise_id) != (
+        before["unit"],
+        before["enterprise_id"],
+    ):
+        # What the user may see changed: its open sessions carry the old scope.
+        s.execute(delete(WebSession).where(WebSession.user_id == u.id))
     if active is not None:
         u.active = active
         if not active:
             s.execute(delete(WebSession).where(WebSession.user_id == u.id))
     if display_name is not None:
-        u.display_name = display_name
+        u.display_name = display_name.strip() or None
     revoked = 0
     if password is not None:
         u.password_hash = hash_password(password, u.username)
@@ -280,6 +309,52 @@ def update_user(
         client=client,
     )
     return u
+
+
+def one_time_password() -> str:
+    """A random password that passes the policy, for an administrator's reset (shown once):
+    16 characters from an alphabet without look-alikes (no 0/O, 1/l/I)."""
+    alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    while True:
+        pw = "".join(secrets.choice(alphabet) for _ in range(16))
+        if password_problem(pw) is None:
+            return pw
+
+
+def reset_password(
+    s: Session,
+    actor: Principal,
+    ref: int | str,
+    *,
+    password: str | None = None,
+    client: str | None = None,
+) -> tuple[WebUser, str | None]:
+    """An administrator's (or the command line's) password reset: sets ``password`` (policy
+    checked) or, without one, a :func:`one_time_password`, which is returned to be shown
+    once (never stored or logged). Audited as ``reset_password``; the user's sessions end
+    and its API tokens are revoked. Returns the user and the generated password (None when
+    one was given)."""
+    u = get_user(s, ref)
+    generated = one_time_password() if password is None else None
+    u.password_hash = hash_password(
+        password if password is not None else generated or "", u.username
+    )
+    s.execute(delete(WebSession).where(WebSession.user_id == u.id))
+    revoked = revoke_all_tokens(s, u.id)
+    audit.record(
+        s,
+        actor,
+        action="reset_password",
+        entity="user",
+        entity_id=u.id,
+        before=None,
+        after={
+            "password": "generated" if generated is not None else "set",
+            "tokens_revoked": revoked,
+        },
+        client=client,
+    )
+    return u, generated
 
 
 @dataclass(frozen=True)
@@ -332,18 +407,61 @@ def authenticate(s: Session, username: str, password: str) -> WebUser | None:
     return complete_login(s, v) if v is not None else None
 
 
+DEMO_USER = "demo"
+
+
 def demo_account(factory: sessionmaker[Session]) -> str:
-    """For ``qingshan demo``: when there is no account yet, create the administrator ``demo``
-    with a random password and say so (to be shown once, on the console that started the
-    demo, never logged); otherwise say how to add accounts."""
+    """For ``qingshan demo``: the log-in to print (on the console that started the demo,
+    never logged).
+
+    With no account yet, create the administrator ``demo`` with a random password. On a
+    later run, when ``demo`` still has a password nobody chose (no password change or reset
+    in the audit log since the demo made it), give it a fresh random password and print
+    that: the old one is only on an earlier console. A password someone set is left alone
+    and the message says how to reset it."""
     with factory() as s, s.begin():
-        if s.scalar(select(WebUser.id).limit(1)) is not None:
-            return "existing accounts (add one: qingshan user add --username … --role …)"
-        password = secrets.token_urlsafe(12)
-        create_user(
-            s, CLI, username="demo", password=password, role=Role.ADMIN, display_name="演示管理员"
+        demo = s.scalar(select(WebUser).where(WebUser.username == DEMO_USER))
+        if demo is None:
+            if s.scalar(select(WebUser.id).limit(1)) is not None:
+                return "existing accounts (add one: qingshan user add --username … --role …)"
+            password = secrets.token_urlsafe(12)
+            create_user(
+                s,
+                CLI,
+                username=DEMO_USER,
+                password=password,
+                role=Role.ADMIN,
+                display_name="演示管理员",
+            )
+            return f"user {DEMO_USER}, password {password} (administrator; shown only now)"
+        chosen = s.scalar(
+            select(AuditEntry.id)
+            .where(
+                AuditEntry.entity == "user",
+                AuditEntry.entity_id == str(demo.id),
+                AuditEntry.action.in_(("update", "reset_password")),
+                AuditEntry.after.contains('"password"'),
+            )
+            .limit(1)
         )
-    return f"user demo, password {password} (administrator; shown only now)"
+        if chosen is not None or not demo.active:
+            return (
+                f"user {DEMO_USER} (its password was set since the first run; a new one: "
+                f"qingshan user reset-password {DEMO_USER})"
+            )
+        password = secrets.token_urlsafe(12)
+        demo.password_hash = hash_password(password, DEMO_USER)
+        s.execute(delete(WebSession).where(WebSession.user_id == demo.id))
+        audit.record(
+            s,
+            CLI,
+            action="demo_password",
+            entity="user",
+            entity_id=demo.id,
+            before=None,
+            after={"demo": "new random password"},
+        )
+    return f"user {DEMO_USER}, password {password} (administrator; new at each demo start)"
 
 
 # ---------------------------------------------------------------------------- API tokens

@@ -55,6 +55,10 @@ class LiveStats:
     connected: int = 0
     sent: int = 0
     acknowledged: int = 0
+    # Sent without asking for a reply: real-time data (CN 2011; HJ 212 answers no real-time
+    # packet) and the packets of loggers configured not to ask (Flag without the A bit).
+    realtime_unanswered: int = 0
+    no_reply_asked: int = 0
     rejected: int = 0
     resent: int = 0
     reconnects: int = 0
@@ -68,6 +72,7 @@ class _Out:
     qn: str
     parts: tuple[bytes, ...]  # one packet, or the PNUM/PNO parts of one split packet
     reply: bool
+    realtime: bool = False  # CN 2011
 
 
 class _HourData:
@@ -199,7 +204,7 @@ class LiveFleet:
             )
             if len(parts) > 1:
                 self.stats.split_packets += 1
-            return _Out(qn, tuple(parts), reply)
+            return _Out(qn, tuple(parts), reply, cn == "2011")
         # A 2005 logger with a 24-character MN states Flag (bits 2-7 = 0 = 2005) even when it
         # wants no reply: the gateway reads it per the registered edition anyway, but the bytes
         # then also parse as 2005 where the device is not registered (hj212 check, archives).
@@ -215,7 +220,7 @@ class LiveFleet:
             needs_reply=reply,
             flag=flag,
         )
-        return _Out(qn, (raw,), reply)
+        return _Out(qn, (raw,), reply, cn == "2011")
 
     def _minute_fields(
         self, dev: DemoDevice, data: _HourData, minute: int, suffix: str
@@ -306,6 +311,10 @@ class LiveFleet:
             else:
                 fut = await client.send(raw, out.qn if out.reply else None)
             self.stats.sent += 1
+            if out.realtime:
+                self.stats.realtime_unanswered += 1
+            elif not out.reply:
+                self.stats.no_reply_asked += 1
             if fut is not None:
                 futs.append(fut)
         return futs

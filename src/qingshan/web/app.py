@@ -58,6 +58,8 @@ PAGES = {
     "/registry-item": "registry-item.html",
     "/inbox": "inbox.html",
     "/public": "public.html",
+    "/users": "users.html",
+    "/account": "account.html",
 }
 
 
@@ -74,6 +76,7 @@ DOCS_PAGE = """<!doctype html>
 <head>
 <meta charset="utf-8">
 <title>青山 Qingshan API</title>
+<link rel="icon" href="../../static/img/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="../../static/vendor/swagger-ui/swagger-ui.css">
 </head>
 <body>
@@ -260,6 +263,15 @@ def create_app(
 
     for path, name in PAGES.items():
         app.add_api_route(path, page(name), include_in_schema=False, methods=["GET"])
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        # Browsers and tools ask for /favicon.ico by name; the pages link the SVG.
+        return FileResponse(
+            str(static.joinpath("img/favicon.ico")),
+            media_type="image/x-icon",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
 
     @app.get("/index.html", include_in_schema=False)
     def index() -> RedirectResponse:

@@ -44,3 +44,16 @@ def hex_colour(value: str | None) -> str | None:
     if value is None or value.startswith("#"):
         return value
     return COLOUR_HEX.get(value.strip())
+
+
+def water_class_label(code: str | None) -> str | None:
+    """A stored water class (``III``, ``Ⅲ``, ``3``) as GB 3838-2002 writes it (``Ⅲ``, with
+    the Roman numeral characters Ⅰ–Ⅴ and 劣Ⅴ); an unreadable value is shown as stored."""
+    if not code:
+        return None
+    from qingshan.standards.water import WaterClass
+
+    try:
+        return WaterClass.parse(code).roman
+    except ValueError:
+        return code

@@ -152,6 +152,17 @@ def _roman(cls: int | None) -> str | None:
     return None if cls is None else _water.ROMAN.get(cls)
 
 
+def _roman_text(stored: str | None) -> str | None:
+    """A stored class text (``III`` from the registry, ``Ⅲ`` from the demo) as GB 3838
+    writes it (``Ⅲ``); an unreadable one as stored."""
+    if not stored:
+        return None
+    try:
+        return water_std.WaterClass.parse(stored).roman
+    except ValueError:
+        return stored
+
+
 def _main(raw: list[Mapping[str, Any]]) -> list[MainPollutantFigure]:
     return [
         MainPollutantFigure(
@@ -233,7 +244,7 @@ def water_quality(
                     **base,
                     water_class=_roman(cls),
                     class_number=cls,
-                    target_class=x.target_class,
+                    target_class=_roman_text(x.target_class),
                     meets_target=r["meets_target"] if r else None,
                     status=res.get("status"),
                     main_pollutants=_main(res.get("main_pollutants", [])),

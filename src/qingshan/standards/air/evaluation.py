@@ -1163,7 +1163,7 @@ def evaluate_many(
     dust_scope : {"all", "concentrations", "days"}, default "all"
         What they are deducted from: every day-based statistic (as 昌吉市 reports its
         ratio); only PM10/PM2.5 and hence the composite index (the national monthly reports:
-        "PM10、PM2.5浓度、综合质量指数扣除沙尘天气影响；优良天数比例、重度及以上天数比例保留沙尘");
+        "PM10、PM2.5浓度、综合质量指数扣除沙尘天气影响；优良天数比率、重度及以上天数比例保留沙尘");
         or only the day counts.
     include_days : bool, default True
         Include the per-day rows.

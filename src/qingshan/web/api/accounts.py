@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
-from qingshan.roles import ROLE_LABELS, Principal
+from qingshan.roles import ROLE_LABELS, Principal, Role
 from qingshan.services import accounts, audit
 from qingshan.services.permissions import AUDIT_READERS, READERS, USER_ADMINS
 from qingshan.storage.models_web import ApiToken, WebSession, WebUser
@@ -37,6 +37,9 @@ from qingshan.web.schemas.accounts import (
     Me,
     NewToken,
     PasswordChange,
+    PasswordReset,
+    PasswordResetOut,
+    RoleOut,
     TokenIn,
     TokenOut,
     UserIn,
@@ -294,6 +297,12 @@ def _user_out(u: WebUser) -> UserOut:
     )
 
 
+@router.get("/users/roles", response_model=list[RoleOut])
+def list_roles(_: Principal = Depends(require(*USER_ADMINS))) -> list[RoleOut]:
+    """The roles an account can have, with their labels (administrators only)."""
+    return [RoleOut(role=r.value, label=r.label) for r in Role]
+
+
 @router.get("/users", response_model=list[UserOut])
 def list_users(
     _: Principal = Depends(require(*USER_ADMINS)), s: Session = Depends(read_db)
@@ -344,8 +353,26 @@ def edit_user(
         display_name=body.display_name,
         password=body.password,
         client=client_of(request),
+        **{k: getattr(body, k) for k in ("unit", "enterprise_id") if k in body.model_fields_set},
     )
     return _user_out(u)
+
+
+@router.post("/users/{user_id}/reset-password", response_model=PasswordResetOut)
+def reset_user_password(
+    user_id: PathId,
+    body: PasswordReset,
+    request: Request,
+    p: Principal = Depends(require(*USER_ADMINS)),
+    s: Session = Depends(write_db, scope="function"),
+) -> PasswordResetOut:
+    """Reset a user's password (administrators only): to the one given, or to a generated
+    one returned once in ``password``. The user's sessions end and its API tokens are
+    revoked; audited as ``reset_password``."""
+    u, generated = accounts.reset_password(
+        s, p, user_id, password=body.password, client=client_of(request)
+    )
+    return PasswordResetOut(user=_user_out(u), password=generated)
 
 
 @router.get("/audit", response_model=list[AuditOut])

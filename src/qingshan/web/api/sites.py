@@ -17,7 +17,7 @@ from qingshan.services import registry
 from qingshan.services.permissions import READERS, visible_site
 from qingshan.storage.models import Site
 from qingshan.web.deps import PathId, read_db, require
-from qingshan.web.labels import KIND_LABELS, RESOLUTION_LABELS
+from qingshan.web.labels import KIND_LABELS, RESOLUTION_LABELS, water_class_label
 from qingshan.web.schemas.sites import (
     CompletenessOut,
     DeviceBrief,
@@ -47,7 +47,7 @@ def site_out(x: Site, enterprise_name: str | None) -> SiteOut:
         latitude=None if x.latitude is None else float(x.latitude),
         control_level=x.control_level,
         water_body_name=x.water_body_name,
-        target_class=x.target_class,
+        target_class=water_class_label(x.target_class),
         enterprise_id=x.enterprise_id,
         enterprise_name=enterprise_name,
         outlet_medium=x.outlet_medium,

@@ -71,6 +71,11 @@ class UserOut(BaseModel):
     last_login_at: datetime | None
 
 
+class RoleOut(BaseModel):
+    role: str
+    label: str
+
+
 class UserIn(BaseModel):
     username: str = Field(min_length=3, max_length=64)
     password: str = Field(
@@ -86,8 +91,30 @@ class UserPatch(BaseModel):
     role: Role | None = None
     active: bool | None = None
     display_name: str | None = Field(None, max_length=100)
+    unit: str | None = Field(
+        None, max_length=100, description="unit role: its department (null clears; absent keeps)"
+    )
+    enterprise_id: int | None = Field(
+        None, ge=1, le=2**31 - 1, description="enterprise role: its enterprise (absent keeps)"
+    )
     password: str | None = Field(
         None, min_length=1, max_length=256, description=f"at least {MIN_PASSWORD} characters"
+    )
+
+
+class PasswordReset(BaseModel):
+    password: str | None = Field(
+        None,
+        min_length=1,
+        max_length=256,
+        description=f"the new password (at least {MIN_PASSWORD} characters); absent: generate one",
+    )
+
+
+class PasswordResetOut(BaseModel):
+    user: UserOut
+    password: str | None = Field(
+        description="the generated password, shown once (null when one was given)"
     )
 
 

@@ -30,7 +30,7 @@ class SiteOut(BaseModel):
     latitude: float | None
     control_level: str | None
     water_body_name: str | None
-    target_class: str | None
+    target_class: str | None = Field(description="水质目标 as GB 3838 writes it: Ⅰ … Ⅴ")
     enterprise_id: int | None
     enterprise_name: str | None
     outlet_medium: str | None

@@ -4,6 +4,9 @@ window.SwaggerUIBundle({
   url: "openapi.json",
   dom_id: "#swagger-ui",
   deepLinking: true,
+  // No badge from swagger.io's online validator: the page must work without the internet
+  // (Swagger UI calls it for any spec not served from localhost).
+  validatorUrl: null,
   // Requests made from the page carry the session cookie; unsafe ones need the CSRF token.
   requestInterceptor: (req) => {
     const m = document.cookie.match(/(?:^|; )qs_csrf=([^;]*)/);

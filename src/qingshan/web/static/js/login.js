@@ -1,5 +1,8 @@
 const form = document.getElementById("login-form");
 const err = document.getElementById("error");
+if (new URLSearchParams(location.search).get("changed")) {
+  err.insertAdjacentHTML("beforebegin", '<p class="done" id="changed">密码已修改，请用新密码登录。</p>');
+}
 form.addEventListener("submit", async (ev) => {
   ev.preventDefault();
   err.textContent = "";

@@ -1,5 +1,5 @@
 // 规划指标: the plan board (status colours), a unit's reporting with evidence, the review queue.
-import { api, esc, header, whoami } from "./common.js";
+import { api, ApiError, esc, header, whoami } from "./common.js";
 
 let status = null;
 
@@ -160,7 +160,7 @@ async function uploadEvidence(reportId, file, entity = "plan_report") {
   });
   if (r.status !== 201) {
     const d = await r.json().catch(() => ({}));
-    throw new Error(typeof d.detail === "string" ? d.detail : `上传失败（${r.status}）`);
+    throw new ApiError(r.status, d.detail);
   }
 }
 

@@ -1,5 +1,5 @@
 // Data query across sites and factors, paginated by cursor; CSV/Excel export.
-import { api, esc, fmtTime, header, isoLocal } from "./common.js";
+import { api, errorMessage, esc, fmtTime, header, isoLocal, withOffset } from "./common.js";
 
 const m = await header("query");
 let cursor = null;
@@ -9,8 +9,8 @@ function params() {
   const p = new URLSearchParams({
     site_id: document.getElementById("site").value,
     resolution: document.getElementById("resolution").value,
-    start: new Date(document.getElementById("start").value).toISOString(),
-    end: new Date(document.getElementById("end").value).toISOString(),
+    start: withOffset(document.getElementById("start").value),
+    end: withOffset(document.getElementById("end").value),
   });
   const codes = document.getElementById("codes").value.trim();
   if (codes) p.set("codes", codes);
@@ -33,7 +33,7 @@ async function load(append) {
     cursor = page.next_cursor;
     document.getElementById("more").hidden = !cursor;
     document.getElementById("count").textContent = `已显示 ${shown} 条${cursor ? "，还有更多" : ""}`;
-  } catch (e) { err.textContent = e.message; }
+  } catch (e) { err.textContent = errorMessage(e); }
 }
 
 if (m) {

@@ -2,7 +2,7 @@
 // bureau, read-only otherwise), the records hanging off it, its change history and its files.
 // Every save goes to the registry service of the entity; a refusal names the field and nothing
 // is written, so the form keeps what was typed and shows the message beside the field.
-import { esc, fmtTime, header, whoami, KIND_LABELS } from "./common.js";
+import { errorText, esc, fmtTime, header, whoami, KIND_LABELS } from "./common.js";
 
 const params = new URLSearchParams(location.search);
 const TYPE = params.get("type");
@@ -102,10 +102,8 @@ async function call(method, path, body, raw) {
 function detailMessage(data) {
   const d = data && data.detail;
   if (!d) return "请求失败";
-  if (typeof d === "string") return d;
-  if (d.message) return d.message;
-  if (Array.isArray(d)) return d.map((e) => `${(e.loc || []).slice(1).join(".")}：${e.msg}`).join("；");
-  return JSON.stringify(d);
+  if (typeof d === "object" && typeof d.message === "string") return d.message;
+  return errorText(422, d);
 }
 
 function input(name, label, o, value, editable) {

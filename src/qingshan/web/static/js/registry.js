@@ -1,6 +1,6 @@
 // The registry: its lists, and the workbook import — upload, the validation report (nothing is
 // written yet), then an administrator imports it (all or nothing) or it is rejected.
-import { api, esc, fmtTime, header, whoami } from "./common.js";
+import { api, ApiError, errorMessage, esc, fmtTime, header, whoami } from "./common.js";
 
 const m = await header("registry");
 let current = null; // the import shown in the report panel
@@ -56,7 +56,7 @@ async function upload(file) {
   const data = await r.json();
   if (r.status === 201) return { imp: data };
   if (r.status === 422 && data.detail && data.detail.report) return { refused: data.detail };
-  throw new Error(typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail));
+  throw new ApiError(r.status, data.detail);
 }
 
 async function act(path, body) {
@@ -68,9 +68,9 @@ async function act(path, body) {
     if (imp.report) showReport(imp.report, imp.state === "imported" ? "导入结果" : "校验报告");
     await Promise.all([loadImports(), loadLists()]);
   } catch (e) {
-    let detail = e.message;
-    try { const d = JSON.parse(e.message); if (d.report) { showReport(d.report, d.message); detail = d.message; } } catch { /* plain text */ }
-    err.textContent = detail;
+    const d = e.detail;
+    if (d && typeof d === "object" && d.report) showReport(d.report, d.message);
+    err.textContent = errorMessage(e);
   }
 }
 

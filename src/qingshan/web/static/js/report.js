@@ -2,12 +2,12 @@
 // position or typed in), a photo. Without signal the report is kept as a draft on the phone
 // (localStorage, photo included) and sent later; a draft leaves the phone only once the
 // platform has stored both the case and its photo.
-import { api, esc, header, whoami } from "./common.js";
+import { api, ApiError, esc, header, whoami } from "./common.js";
 
 const KEY = "qingshan.report.drafts";
 const MAX_PHOTO = 3 * 1024 * 1024; // what a draft can hold on the phone
 
-const m = await header("cases");
+const m = await header("report");
 const $ = (id) => document.getElementById(id);
 
 function drafts() {
@@ -53,7 +53,7 @@ async function send(d) {
     try {
       c = await api("cases", { method: "POST", body: d.body });
     } catch (e) {
-      if (e instanceof TypeError) throw new Offline();
+      if (e instanceof TypeError || (e instanceof ApiError && e.status === 0)) throw new Offline();
       throw e;
     }
     d.code = c.code; // the case exists: a retry only sends the photo
@@ -66,7 +66,7 @@ async function send(d) {
     r = await fetch("api/v1/attachments?" + params.toString(), { method: "POST", credentials: "same-origin", body: blob,
       headers: { Accept: "application/json", "Content-Type": "application/octet-stream", "X-CSRF-Token": me.csrf_token || "" } });
   } catch { throw new Offline(); }
-  if (r.status !== 201) { const x = await r.json(); throw new Error(typeof x.detail === "string" ? x.detail : JSON.stringify(x.detail)); }
+  if (r.status !== 201) { const x = await r.json().catch(() => ({})); throw new ApiError(r.status, x.detail); }
   return c.code;
 }
 
