@@ -21,6 +21,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, event, func, select
 
+from conftest import migrated_sqlite_url
 from qingshan.gateway.commit import CommitQueue
 from qingshan.gateway.server import Gateway, GatewayConfig
 from qingshan.protocol.hj212 import Framer, build_packet, parse_frame
@@ -28,7 +29,7 @@ from qingshan.services.decode import Decoder
 from qingshan.services.ingest import SPLIT_BUDGET, Ingestor, Item, Outcome
 from qingshan.services.registry import Directory, add_device
 from qingshan.simulator.client import DeviceClient, data_packet, make_qn
-from qingshan.storage.db import init_db, make_engine
+from qingshan.storage.db import make_engine
 from qingshan.storage.models import Quarantine, ReceivedPacket
 from support.hj212 import MN, MN2, PW, T0, minute, qn_of
 from support.refusing import REFUSED_CODE, refusing
@@ -217,8 +218,7 @@ def test_sqlite_busy_is_retried_at_once_not_backed_off(tmp_path: Path) -> None:
     """Another writer holds SQLite's write lock for 3 s (longer than the busy timeout): the
     commit queue commits within a moment of its release, not after a back-off grown to
     seconds (a stall of a good device's acknowledgements during the combined attacks)."""
-    url = f"sqlite:///{tmp_path / 'busy.db'}"
-    init_db(url).dispose()
+    url = migrated_sqlite_url(tmp_path / "busy.db")
     engine = make_engine(url, sqlite_busy_timeout_ms=200)
     add_device(engine, mn=MN, pw=PW, st="22")
     other = make_engine(url)

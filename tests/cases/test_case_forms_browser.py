@@ -18,11 +18,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from conftest import migrated_sqlite_url
 from qingshan.roles import CLI
 from qingshan.services.accounts import create_user
 from qingshan.services.cases import core
 from qingshan.services.sources import alarms
-from qingshan.storage.db import init_db, make_engine, session_scope
+from qingshan.storage.db import make_engine, session_scope
 from qingshan.storage.models import Enterprise
 from qingshan.storage.models_cases import CaseItem
 from qingshan.storage.models_registry import OrgUnit
@@ -41,8 +42,8 @@ sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} missing: run `make test`", pytrace=False)
-    url = f"sqlite:///{tmp_path_factory.mktemp('caseforms') / 'web.db'}"
-    engine = init_db(url)
+    url = migrated_sqlite_url(tmp_path_factory.mktemp("caseforms") / "web.db")
+    engine = make_engine(url)
     build(engine)  # regions 620802 / 620803, two enterprises with outlets and their data
     with session_scope(engine) as s:
         for code, name in (("SWJ", "水务局"), ("SHJ", "生态环境分局"), ("ZJJ", "住建局")):

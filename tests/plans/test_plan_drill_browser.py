@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from conftest import migrated_sqlite_url
 from qingshan.clock import cst_today
 from qingshan.demo import loader as demo_loader
 from qingshan.demo.district import load_district
@@ -20,7 +21,7 @@ from qingshan.roles import CLI
 from qingshan.services import plans
 from qingshan.services.accounts import create_user
 from qingshan.services.plans import assess
-from qingshan.storage.db import init_db, make_engine, session_scope
+from qingshan.storage.db import make_engine, session_scope
 from qingshan.storage.models_registry import OrgUnit
 from support.web_seed import PASSWORD
 from web.live import serve
@@ -37,8 +38,7 @@ sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} missing: run `make test`", pytrace=False)
-    url = f"sqlite:///{tmp_path_factory.mktemp('plandrill') / 'web.db'}"
-    init_db(url).dispose()
+    url = migrated_sqlite_url(tmp_path_factory.mktemp("plandrill") / "web.db")
     engine = make_engine(url)
     d = load_district()
     ids = demo_loader.load_registry(engine, d)

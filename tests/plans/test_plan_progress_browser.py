@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from conftest import migrated_sqlite_url
 from qingshan.roles import CLI
 from qingshan.services.accounts import create_user
 from qingshan.services.plans import tasks
-from qingshan.storage.db import init_db, session_scope
+from qingshan.storage.db import make_engine, session_scope
 from qingshan.storage.models_registry import OrgUnit
 from support.web_seed import PASSWORD
 from web.live import serve
@@ -31,8 +32,8 @@ sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} missing: run `make test`", pytrace=False)
-    url = f"sqlite:///{tmp_path_factory.mktemp('planprogress') / 'web.db'}"
-    engine = init_db(url)
+    url = migrated_sqlite_url(tmp_path_factory.mktemp("planprogress") / "web.db")
+    engine = make_engine(url)
     with session_scope(engine) as s:
         tasks.load(s, CLI, "jiayuguan-2020")
         hw = s.scalar(select(OrgUnit.code).where(OrgUnit.name == "市环卫局"))

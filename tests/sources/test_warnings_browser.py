@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
+from conftest import migrated_sqlite_url
 from qingshan.roles import CLI
 from qingshan.services import excel_import as xi
 from qingshan.services.accounts import create_user
 from qingshan.services.sources import exports, warnings
-from qingshan.storage.db import init_db, session_scope
+from qingshan.storage.db import make_engine, session_scope
 from support.web_seed import PASSWORD
 from web.live import serve
 
@@ -30,8 +31,8 @@ sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} missing: run `make test`", pytrace=False)
-    url = f"sqlite:///{tmp_path_factory.mktemp('warnbrowser') / 'web.db'}"
-    engine = init_db(url)
+    url = migrated_sqlite_url(tmp_path_factory.mktemp("warnbrowser") / "web.db")
+    engine = make_engine(url)
     world = ww.build(engine)
     with session_scope(engine) as s:
         past = warnings.add_warning(

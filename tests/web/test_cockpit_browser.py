@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from conftest import migrated_sqlite_url
 from qingshan.clock import utcnow
 from qingshan.services.figures import recompute_all
-from qingshan.storage.db import init_db, session_factory, session_scope
+from qingshan.storage.db import make_engine, session_factory, session_scope
 from qingshan.storage.models import Site
 from qingshan.storage.models_sources import SourceEpisode
 from support.web_seed import PASSWORD, seed
@@ -33,8 +34,8 @@ sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
 def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} missing: run `make test`", pytrace=False)
-    url = f"sqlite:///{tmp_path_factory.mktemp('cockpit') / 'web.db'}"
-    engine = init_db(url)
+    url = migrated_sqlite_url(tmp_path_factory.mktemp("cockpit") / "web.db")
+    engine = make_engine(url)
     with session_scope(engine) as s:
         seed(s)
         out = s.scalars(select(Site).where(Site.code == "E1-DA001")).one()

@@ -15,10 +15,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from conftest import migrated_sqlite_url
 from qingshan.roles import CLI
 from qingshan.services.cases import core
 from qingshan.services.figures import recompute_all
-from qingshan.storage.db import init_db, session_factory, session_scope
+from qingshan.storage.db import make_engine, session_factory, session_scope
 from support.web_seed import PASSWORD, seed
 from web.live import serve
 from web.test_registry_browser import ARGS, CHROMIUM
@@ -75,8 +76,8 @@ OVERFLOW = "() => [document.scrollingElement.scrollWidth, window.innerWidth]"
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} missing: run `make test`", pytrace=False)
-    url = f"sqlite:///{tmp_path_factory.mktemp('layout') / 'web.db'}"
-    engine = init_db(url)
+    url = migrated_sqlite_url(tmp_path_factory.mktemp("layout") / "web.db")
+    engine = make_engine(url)
     with session_scope(engine) as s:
         ids = seed(s)
         core.open_case(
