@@ -58,7 +58,8 @@ PAGES: list[tuple[str, str | None, str, tuple[str, str] | None]] = [
     ("/inbox", "staff", "inbox", None),
     ("/users", "admin", "users", None),
     ("/account", "unit", "account", None),
-    ("/public", None, "public", None),
+    # 信息公开 for an anonymous visitor: a plain banner, no navigation, no link into the platform
+    ("/public", None, None, None),
     ("/login", None, "", None),
 ]
 # Controls a thumb must hit on a phone (checkboxes count by their label; files by the
@@ -171,7 +172,7 @@ def _watch(
 def _open(page: Any, url: str) -> None:
     page.goto(url)
     if "/login" not in url:
-        page.wait_for_selector("header.top nav a", state="attached", timeout=20000)
+        page.wait_for_selector("header.top nav a, header.pub", state="attached", timeout=20000)
     page.wait_for_load_state("networkidle")
 
 
@@ -212,6 +213,8 @@ def test_every_page_fits_is_reachable_and_stays_local(
             small = page.evaluate(SMALL_CONTROLS)
             if small:
                 problems.append(f"{path}: controls under 40 px high: {small}")
+        if path == "/public" and role is None and page.locator("main a, header a").count():
+            problems.append(f"{path}: links into the platform for an anonymous visitor")
         if parent is not None and size == DESK:
             # a detail page is reached from a list page's link
             list_page = w.page()
@@ -240,6 +243,10 @@ def test_phone_map_full_width_with_layer_drawer_and_tables_as_cards(
     assert toggle.is_visible() and not page.locator("#layers").is_visible()
     toggle.click()
     page.wait_for_selector("#layers input[data-kind]", state="visible")
+    # measured once it has slid in (a 0.2 s transition)
+    page.wait_for_function(
+        "() => getComputedStyle(document.querySelector('aside.drawer')).transform === 'none'"
+    )
     panel = page.locator("aside.drawer").bounding_box()
     assert panel is not None and panel["x"] + panel["width"] <= PHONE[0] + 1
     toggle.click()
