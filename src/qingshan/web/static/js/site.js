@@ -20,11 +20,15 @@ async function drawSeries() {
   const { start, end } = range();
   const q = new URLSearchParams({ resolution: res.value, start, end });
   const note = document.getElementById("series-note");
-  for (const [fmt, el] of [["csv", "export-csv"], ["xlsx", "export-xlsx"]]) {
-    document.getElementById(el).href = `api/v1/export?${new URLSearchParams({ site_id: id, resolution: res.value, start, end, format: fmt })}`;
-  }
+  const exportLinks = (resolution) => {
+    for (const [fmt, el] of [["csv", "export-csv"], ["xlsx", "export-xlsx"]]) {
+      document.getElementById(el).href = `api/v1/export?${new URLSearchParams({ site_id: id, resolution, start, end, format: fmt })}`;
+    }
+  };
+  exportLinks(res.value === "auto" ? "hour" : res.value);
   try {
     const d = await api(`sites/${id}/series?${q}`);
+    exportLinks(d.resolution);  // auto: export what the chart shows
     chart ||= echarts.init(document.getElementById("series-chart"), "dark");
     const series = d.series.map((s) => ({
       name: `${s.name || s.code}${s.unit ? "（" + s.unit + "）" : ""}`, type: "line", showSymbol: false,
@@ -43,7 +47,7 @@ async function drawSeries() {
       dataZoom: [{ type: "inside" }, { type: "slider", bottom: 10 }], series,
     }, true);
     const flagged = d.series.reduce((n, s) => n + s.flags.filter((f) => f && f !== "N").length, 0);
-    note.textContent = `${d.resolution_label}，${d.series.length} 个因子；红色标注为非正常数据标记（${flagged} 个）：`
+    note.textContent = `${d.resolution_label}${d.resolution_rule ? "（自动：" + d.resolution_rule + "）" : ""}，${d.series.length} 个因子；红色标注为非正常数据标记（${flagged} 个）：`
       + Object.entries(d.flag_labels).map(([k, v]) => `${k}=${v}`).join("，");
   } catch (e) { note.textContent = "无法加载：" + e.message; }
   if (res.value === "hour" || res.value === "day") {
