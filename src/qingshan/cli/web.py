@@ -63,6 +63,9 @@ def web(
         proxy_headers=True,
         forwarded_allow_ips=s.web_forwarded_allow_ips,
         lifespan="off",
+        # A worker that does not answer the supervisor's ping in time is killed and replaced;
+        # a spawned worker's imports alone take longer than uvicorn's 5 s on a busy host.
+        timeout_worker_healthcheck=60,
     )
     server = uvicorn.Server(config)
     if n == 1:
