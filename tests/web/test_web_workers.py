@@ -34,8 +34,10 @@ def _port(proc: subprocess.Popen[str]) -> int:
     return int(line.strip().split("=")[1])
 
 
-def _get(port: int, path: str) -> tuple[int, bytes]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
+def _get(port: int, path: str, timeout: float = 120) -> tuple[int, bytes]:
+    # A connection the kernel gives to an instance still starting waits in its queue until
+    # that instance's workers accept: long on a loaded machine, never refused.
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as r:
         return r.status, r.read()
 
 
@@ -43,7 +45,7 @@ def _wait_ready(port: int, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout  # spawned workers import slowly on a busy machine
     while time.monotonic() < deadline:
         try:
-            _get(port, "/healthz")
+            _get(port, "/healthz", timeout=5)
             return
         except OSError:
             time.sleep(0.2)
