@@ -317,7 +317,11 @@ def main() -> None:
     finally:
         for proc in reversed(procs):
             proc.terminate()
-            proc.wait(30)
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
         shutil.rmtree(tmp, ignore_errors=True)
     print("caveat: 2-core machine shared with other work; server and clients on one host")
 
