@@ -73,7 +73,7 @@ def _port(proc: subprocess.Popen[str]) -> int:
             raise AssertionError(f"serve exited with {proc.wait()}")
         key, _, value = line.strip().partition("=")
         if key == "http_port":
-            return proc, int(value)
+            return int(value)
     proc.kill()
     raise AssertionError("serve did not start")
 
