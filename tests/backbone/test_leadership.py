@@ -66,7 +66,7 @@ def _spawn(db_url: str, err: IO[str]) -> subprocess.Popen[str]:
 
 def _port(proc: subprocess.Popen[str]) -> int:
     assert proc.stdout is not None
-    deadline = time.monotonic() + 120  # start-up is slow on a loaded machine
+    deadline = time.monotonic() + 300  # start-up is slow on a loaded machine
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
         if not line:
