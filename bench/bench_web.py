@@ -212,7 +212,8 @@ async def load(base: str, token: str, path: str, clients: int, total: int) -> li
     async with httpx.AsyncClient(
         base_url=base, headers={"Authorization": f"Bearer {token}"}, limits=limits, timeout=60
     ) as c:
-        await c.get(path)  # warm-up
+        # warm-up: concurrent requests reach every worker process (each computes its payload once)
+        await asyncio.gather(*(c.get(path) for _ in range(8)))
         await asyncio.gather(*(worker(c) for _ in range(clients)))
     if errors:
         raise SystemExit(f"{errors} requests to {path} failed")
