@@ -3,9 +3,12 @@
 Builds a temporary SQLite database (or uses --db): the district's region, ``--devices``
 devices (20 air stations, 5 water sections, the rest enterprise outlets) with ``--days`` of
 hourly data for 6 factors each, plus ``--minute-days`` of 10-minute data for every device;
-computes the figures; starts the real ``qingshan serve`` on 127.0.0.1; then ``--clients``
-asyncio/httpx clients hammer ``GET /api/v1/cockpit`` and ``GET /api/v1/sites/{id}/series``
-(30 days of hourly data, all factors). Prints latency percentiles and throughput.
+computes the figures; starts the real ``qingshan serve`` on 127.0.0.1 (with ``--web-workers
+N`` > 0: ``qingshan serve --no-web`` for the gateway and ``qingshan web --workers N`` for the
+web app; 0: the web app inside ``serve``); then ``--clients`` asyncio/httpx clients hammer
+``GET /api/v1/cockpit`` and ``GET /api/v1/sites/{id}/series`` (30 days of hourly data, all
+factors) while every device keeps uploading real-time packets over HJ 212 (``--upload-rate``
+packets/s in all). Prints latency percentiles, throughput and the load average.
 
 The machine has 2 cores shared with other work: read the figures with that caveat.
 """
@@ -150,6 +153,46 @@ def build(url: str, devices: int, days: int, minute_days: int) -> tuple[int, str
     return int(air_site), token
 
 
+async def upload(port: int, devices: int, rate: float, stop: asyncio.Event) -> int:
+    """Real-time packets (CN 2011, no reply requested) from the first ``devices`` devices,
+    ``rate`` a second in all, over one TCP connection per device; returns the number sent.
+    At most 50 devices: the gateway admits 64 connections per address by default."""
+    from qingshan.simulator.client import data_packet, make_qn
+
+    if rate <= 0:
+        return 0
+    devices = min(devices, 50)
+    conns = [await asyncio.open_connection("127.0.0.1", port) for _ in range(devices)]
+    sent = 0
+    try:
+        while not stop.is_set():
+            t0 = time.perf_counter()
+            i = sent % devices
+            when = datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=8)
+            pkt = data_packet(
+                mn=f"BENCH{i:019d}",
+                pw="123456",
+                st="22",
+                cn="2011",
+                when=when,
+                qn=make_qn(when, sent),
+                values={c: {"Rtd": f"{b:.2f}", "Flag": "N"} for c, b in OUTLET.items()},
+                reply=False,
+            )
+            conns[i][1].write(pkt)
+            sent += 1
+            await asyncio.sleep(max(0.0, 1 / rate - (time.perf_counter() - t0)))
+    finally:
+        for _, w in conns:
+            w.close()
+    return sent
+
+
+def loadavg() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f}"
+
+
 async def load(base: str, token: str, path: str, clients: int, total: int) -> list[float]:
     lat: list[float] = []
     left = total
@@ -169,7 +212,8 @@ async def load(base: str, token: str, path: str, clients: int, total: int) -> li
     async with httpx.AsyncClient(
         base_url=base, headers={"Authorization": f"Bearer {token}"}, limits=limits, timeout=60
     ) as c:
-        await c.get(path)  # warm-up
+        # warm-up: concurrent requests reach every worker process (each computes its payload once)
+        await asyncio.gather(*(c.get(path) for _ in range(8)))
         await asyncio.gather(*(worker(c) for _ in range(clients)))
     if errors:
         raise SystemExit(f"{errors} requests to {path} failed")
@@ -184,6 +228,28 @@ def report(name: str, lat: list[float], wall: float) -> None:
     )
 
 
+def _ports(proc: subprocess.Popen[str], want: set[str]) -> dict[str, int]:
+    assert proc.stdout is not None
+    got: dict[str, int] = {}
+    for line in proc.stdout:
+        key, _, value = line.strip().partition("=")
+        if key in want:
+            got[key] = int(value)
+        if want <= got.keys():
+            return got
+    raise SystemExit("server did not start")
+
+
+def _wait_http(base: str) -> None:
+    for _ in range(600):
+        try:
+            httpx.get(base + "/healthz", timeout=5)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    raise SystemExit("web app did not answer")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--devices", type=int, default=200)
@@ -191,55 +257,72 @@ def main() -> None:
     ap.add_argument("--minute-days", type=int, default=3, help="days of 10-minute data")
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--requests", type=int, default=2000)
+    ap.add_argument("--web-workers", type=int, default=2, help="0 = web app inside serve")
+    ap.add_argument("--upload-rate", type=float, default=50.0, help="packets/s, all devices")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="qingshan-bench-web-"))
     url = f"sqlite:///{tmp / 'bench.db'}"
     site, token = build(url, args.devices, args.days, args.minute_days)
     env = {**os.environ, "QINGSHAN_DB_URL": url, "QINGSHAN_LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from qingshan.cli.main import main; main()",
-            "serve",
-            "--hj212-port",
-            "0",
-            "--http-port",
-            "0",
-            "--hj212-host",
-            "127.0.0.1",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=tmp,
-    )
+    cli = [sys.executable, "-c", "from qingshan.cli.main import main; main()"]
+    ports = ["--hj212-port", "0", "--http-port", "0", "--hj212-host", "127.0.0.1"]
+    web_flag = ["--no-web"] if args.web_workers else []
+    procs = [
+        subprocess.Popen(
+            [*cli, "serve", *ports, *web_flag], stdout=subprocess.PIPE, text=True, env=env, cwd=tmp
+        )
+    ]
     try:
-        assert proc.stdout is not None
-        port = None
-        for line in proc.stdout:
-            if line.startswith("http_port="):
-                port = int(line.split("=")[1])
-                break
-        if port is None:
-            raise SystemExit("server did not start")
+        got = _ports(procs[0], {"hj212_port", "http_port"})
+        hj_port, port = got["hj212_port"], got["http_port"]
+        if args.web_workers:
+            procs.append(
+                subprocess.Popen(
+                    [*cli, "web", "--http-port", "0", "--workers", str(args.web_workers)],
+                    stdout=subprocess.PIPE,
+                    text=True,
+                    env=env,
+                    cwd=tmp,
+                )
+            )
+            port = _ports(procs[1], {"http_port"})["http_port"]
         base = f"http://127.0.0.1:{port}"
+        _wait_http(base)
         now = datetime.now(UTC)
         series = (
             f"/api/v1/sites/{site}/series?resolution=hour"
             f"&start={(now - timedelta(days=30)).isoformat()}&end={now.isoformat()}"
         )
         series = series.replace("+", "%2B")
+        mode = f"{args.web_workers} web worker processes" if args.web_workers else "web in serve"
+        print(f"{mode}; devices uploading {args.upload_rate:g} packets/s; {loadavg()}")
+
+        async def phase(path: str, n: int) -> tuple[list[float], int]:
+            stop = asyncio.Event()
+            up = asyncio.create_task(upload(hj_port, args.devices, args.upload_rate, stop))
+            try:
+                lat = await load(base, token, path, args.clients, n)
+            finally:
+                stop.set()
+            return lat, await up
+
         for name, path, n in (
             ("cockpit", "/api/v1/cockpit", args.requests),
             ("30-day chart", series, args.requests // 4),
         ):
             t0 = time.perf_counter()
-            lat = asyncio.run(load(base, token, path, args.clients, n))
-            report(f"{name} ({args.clients} clients)", lat, time.perf_counter() - t0)
+            lat, sent = asyncio.run(phase(path, n))
+            wall = time.perf_counter() - t0
+            report(f"{name} ({args.clients} clients)", lat, wall)
+            print(f"  while {sent} packets were uploaded ({sent / wall:.0f}/s); {loadavg()}")
     finally:
-        proc.terminate()
-        proc.wait(20)
+        for proc in reversed(procs):
+            proc.terminate()
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
         shutil.rmtree(tmp, ignore_errors=True)
     print("caveat: 2-core machine shared with other work; server and clients on one host")
 

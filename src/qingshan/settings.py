@@ -265,6 +265,20 @@ class Settings(BaseSettings):
         20000, ge=1, description="messages handed to the writers and not yet acknowledged"
     )
     bus_batch: int = Field(500, ge=1, description="messages a writer fetches and commits at once")
+    leader_check_seconds: float = Field(
+        2.0,
+        gt=0,
+        description="seconds between a `qingshan serve` process's tries to become (or checks "
+        "that it still is) the one running the forwarder, roll-ups, figures and alarm detection",
+    )
+    hj212_reuse_port: bool = Field(
+        False,
+        description="listen on the HJ 212 port with SO_REUSEPORT, so several `qingshan serve` "
+        "processes on one host share the port (the kernel spreads connections among them)",
+    )
+    web_workers: int = Field(
+        1, ge=1, le=64, description="worker processes of `qingshan web` (--workers)"
+    )
 
     @field_validator("hj212_auth_refusal_qnrtn")
     @classmethod

@@ -30,6 +30,7 @@ from qingshan.cli import (
     unit,
     upstream,
     user,
+    web,
     writer,
 )
 from qingshan.cli import water as water_cli
@@ -64,6 +65,7 @@ app.add_typer(water_cli.app, name="water")
 app.command("init")(storage.init)
 app.command("ingest-file")(ingest.ingest_file)
 app.command("serve")(serve.serve)
+app.command("web")(web.web)
 app.add_typer(data.app, name="data")
 app.add_typer(device.app, name="device")
 app.add_typer(region.app, name="region")

@@ -27,15 +27,32 @@ def serve(
         help="NATS servers nats://HOST:PORT[,nats://…]: publish accepted packets to JetStream "
         "(stored by `qingshan writer`) instead of writing them here",
     ),
+    no_web: bool = typer.Option(
+        False,
+        "--no-web",
+        help="gateway and background workers only: the HTTP port answers GET /healthz; "
+        "serve the web app with `qingshan web`",
+    ),
+    reuse_port: bool = typer.Option(
+        False,
+        "--reuse-port",
+        help="share the HJ 212 port with other `qingshan serve` processes on this host "
+        "(SO_REUSEPORT)",
+    ),
 ) -> None:
     """Run the gateway and the web app (pages, /api/v1/).
 
-    Prints `hj212_port=N` and `http_port=M` on stdout; stops on SIGTERM."""
+    Several processes may serve one database: exactly one of them (the leader, by a database
+    lock) runs the forwarder, roll-ups, figures and alarm detection; another takes over
+    within seconds when it dies. Prints `hj212_port=N` and `http_port=M` on stdout; stops on
+    SIGTERM."""
     from qingshan.gateway.runner import print_ports
     from qingshan.gateway.runner import serve as run
     from qingshan.gateway.server import GatewayConfig
 
     s = get_settings(db_url=db, hj212_port=hj212_port, http_port=http_port, hj212_host=hj212_host)
+    if reuse_port:
+        s = s.model_copy(update={"hj212_reuse_port": True})
     logging.basicConfig(
         level=s.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -79,13 +96,20 @@ def serve(
             raise fail(f"通知发送设置有误：{exc}", 2) from None
         jobs_thread.start()
     # Pollution-source alarms (qingshan.services.sources.alarms): detection over newly
-    # arrived data every few seconds, beside the event loop like the scheduler.
-    alarm_thread = None
+    # arrived data every few seconds, beside the event loop like the scheduler; in the
+    # leader only (two detectors would open every case twice).
+    duties = []
     if s.source_alarm_interval > 0:
         from qingshan.services.sources.alarms import AlarmThread
 
-        alarm_thread = AlarmThread(engine, s.source_alarm_interval)
-        alarm_thread.start()
+        def alarms() -> Any:
+            thread = AlarmThread(engine, s.source_alarm_interval)
+            thread.start()
+            return thread.stop
+
+        duties.append(alarms)
+    from qingshan.services.leadership import Leadership
+
     try:
         asyncio.run(
             run(
@@ -95,9 +119,12 @@ def serve(
                 http_port=s.http_port,
                 retention_days=s.raw_retention_days,
                 ready=print_ports,
-                web_app=web_app,
+                web_app=None if no_web else web_app,
                 forwarded_allow_ips=s.web_forwarded_allow_ips,
                 bus=bus_config,
+                leadership=Leadership(engine),
+                leader_check_seconds=s.leader_check_seconds,
+                duties=duties,
             )
         )
     except OSError as exc:  # port in use, address not available
@@ -105,5 +132,3 @@ def serve(
     finally:
         if jobs_thread is not None:
             jobs_thread.stop()
-        if alarm_thread is not None:
-            alarm_thread.stop()

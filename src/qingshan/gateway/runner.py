@@ -1,8 +1,9 @@
 """``qingshan serve``: the gateway, the forwarder, background jobs and a health endpoint.
 
-Background jobs: roll-ups of dirty buckets every ``rollup_interval`` seconds, and the purge of
-raw packets, idempotency keys and quarantine older than ``raw_retention_days`` once an hour;
-environmental-quality figures of the days that changed every ``figures_interval`` seconds.
+Background jobs (leader only, see :mod:`qingshan.services.leadership`): roll-ups of dirty
+buckets every ``rollup_interval`` seconds, and the purge of raw packets, idempotency keys and
+quarantine older than ``raw_retention_days`` once an hour; environmental-quality figures of
+the days that changed every ``figures_interval`` seconds.
 The HTTP port serves the web application (:mod:`qingshan.web`, run by uvicorn in the same
 event loop) when ``web_app`` is given, else only ``GET /healthz``; either way ``/healthz``
 answers JSON: database state, connections, queue, forwarding backlog.
@@ -17,7 +18,7 @@ import logging
 import signal
 import socket
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -27,6 +28,7 @@ from qingshan.gateway.bus import BusCommitQueue, BusConfig, bus_queue_factory
 from qingshan.gateway.forward import Forwarder
 from qingshan.gateway.server import Gateway, GatewayConfig
 from qingshan.services.figures import update_dirty
+from qingshan.services.leadership import Leadership
 from qingshan.services.refusals import purge_refusals
 from qingshan.services.rollups import run_rollups
 from qingshan.storage.db import session_factory
@@ -123,6 +125,9 @@ async def _periodic(name: str, every: float, job: Callable[[], object]) -> None:
             log.warning("%s failed (will retry): %s", name, exc)
 
 
+Duty = Callable[[], Callable[[], None]]  # starts a leader-only duty, returns its (blocking) stop
+
+
 async def serve(
     engine: Engine,
     config: GatewayConfig,
@@ -137,11 +142,16 @@ async def serve(
     web_app: Callable[[Callable[[], dict[str, Any]]], Any] | None = None,
     forwarded_allow_ips: str = "127.0.0.1",
     bus: BusConfig | None = None,
+    leadership: Leadership | None = None,
+    leader_check_seconds: float = 2.0,
+    duties: Sequence[Duty] = (),
 ) -> None:
     """Run until SIGTERM/SIGINT (or ``stop_event``), then shut down gracefully.
 
     ``bus``: publish accepted packets to NATS JetStream (:mod:`qingshan.gateway.bus`) instead
-    of writing them; ``qingshan writer`` stores them."""
+    of writing them; ``qingshan writer`` stores them. The forwarder, the periodic jobs and
+    ``duties`` (e.g. the alarm detection thread) run only while this process is the leader
+    (:mod:`qingshan.services.leadership`); without ``leadership`` it always is."""
     factory = bus_queue_factory(engine, bus, lenient=config.lenient) if bus else None
     gateway = Gateway(engine, config, commit_factory=factory)
     queue = gateway.commit if isinstance(gateway.commit, BusCommitQueue) else None
@@ -149,7 +159,66 @@ async def serve(
         await queue.connect()  # the stream exists before the first packet is accepted
     forwarder = Forwarder(engine)
     hj_port = await gateway.start()
-    forwarder.start()
+    leading = False
+    jobs: list[asyncio.Task[None]] = []
+    stops: list[Callable[[], None]] = []
+
+    def start_duties() -> None:
+        forwarder.start()
+        jobs[:] = [
+            asyncio.create_task(
+                _periodic(
+                    "roll-ups",
+                    rollup_interval,
+                    lambda: run_rollups(
+                        engine,
+                        max_batches=20,
+                        grace=timedelta(minutes=2),
+                        settle=timedelta(seconds=10),
+                    ),
+                )
+            ),
+            asyncio.create_task(
+                _periodic("raw packet purge", 3600.0, lambda: purge_raw(engine, retention_days))
+            ),
+            asyncio.create_task(
+                _periodic(
+                    "refusal counter purge", 3600.0, lambda: purge_refusals(engine, retention_days)
+                )
+            ),
+            # Environmental-quality figures follow the data (issue 7): only what changed.
+            asyncio.create_task(
+                _periodic(
+                    "figures", figures_interval, lambda: update_dirty(session_factory(engine))
+                )
+            ),
+        ]
+        stops[:] = [start() for start in duties]
+
+    async def stop_duties() -> None:
+        await forwarder.stop()
+        for j in jobs:
+            j.cancel()
+        for j in jobs:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await j
+        jobs.clear()
+        for stop_one in stops:
+            await asyncio.to_thread(stop_one)
+        stops.clear()
+
+    async def lead() -> None:
+        nonlocal leading
+        while True:
+            ok = True if leadership is None else await asyncio.to_thread(leadership.try_acquire)
+            if ok and not leading:
+                leading = True
+                start_duties()
+            elif not ok and leading:
+                log.warning("no longer the leader: stopping the forwarder, roll-ups and figures")
+                leading = False
+                await stop_duties()
+            await asyncio.sleep(leader_check_seconds)
 
     def status() -> dict[str, Any]:
         c = gateway.commit.stats
@@ -165,6 +234,8 @@ async def serve(
             "bus": queue.status() if queue is not None else None,
             "forwarded": forwarder.stats.delivered,
             "forward_errors": forwarder.stats.last_error,
+            # 1 while this process runs the forwarder, roll-ups, figures and alarm detection
+            "leader": int(leading),
             # What the gateway's limits refused: for the bureau's staff only (web app).
             "gateway_limits": gateway.limits_status(),
         }
@@ -177,29 +248,7 @@ async def serve(
     else:
         health = HealthServer(status)
         web_port = await health.start(http_host, http_port)
-    jobs = [
-        asyncio.create_task(
-            _periodic(
-                "roll-ups",
-                rollup_interval,
-                lambda: run_rollups(
-                    engine, max_batches=20, grace=timedelta(minutes=2), settle=timedelta(seconds=10)
-                ),
-            )
-        ),
-        asyncio.create_task(
-            _periodic("raw packet purge", 3600.0, lambda: purge_raw(engine, retention_days))
-        ),
-        asyncio.create_task(
-            _periodic(
-                "refusal counter purge", 3600.0, lambda: purge_refusals(engine, retention_days)
-            )
-        ),
-        # Environmental-quality figures follow the data (issue 7): only what changed.
-        asyncio.create_task(
-            _periodic("figures", figures_interval, lambda: update_dirty(session_factory(engine)))
-        ),
-    ]
+    leader_task = asyncio.create_task(lead(), name="leadership")
     stop = stop_event or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -218,9 +267,13 @@ async def serve(
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(web[1], 10.0)
         await gateway.stop()
-        await forwarder.stop()
-        for j in jobs:
-            j.cancel()
+        leader_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await leader_task
+        if leading:
+            await stop_duties()
+        if leadership is not None:
+            await asyncio.to_thread(leadership.release)
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)

@@ -108,6 +108,7 @@ AUTH_REASONS = frozenset({Reason.UNKNOWN_MN, Reason.RETIRED_DEVICE, Reason.WRONG
 class GatewayConfig:
     host: str = "127.0.0.1"
     port: int = 0
+    reuse_port: bool = False  # SO_REUSEPORT: several gateway processes on one port
     idle_timeout: float = 600.0
     max_segment: int = 1024
     max_strikes: int = 3
@@ -146,6 +147,7 @@ class GatewayConfig:
         values: dict[str, Any] = {
             "host": s.hj212_host,
             "port": s.hj212_port,
+            "reuse_port": s.hj212_reuse_port,
             "idle_timeout": s.hj212_idle_timeout,
             "max_segment": s.hj212_max_segment,
             "max_connections": connection_cap(s.hj212_max_connections, soft, reserve),
@@ -769,7 +771,11 @@ class Gateway:
         loop = asyncio.get_running_loop()
         self._install_exception_handler(loop)
         self._server = await loop.create_server(
-            lambda: _Connection(self), self.config.host, self.config.port, backlog=4096
+            lambda: _Connection(self),
+            self.config.host,
+            self.config.port,
+            backlog=4096,
+            reuse_port=self.config.reuse_port or None,
         )
         self._flusher = loop.create_task(self._flush_refusals(), name="refusal-ledger")
         log.info(

@@ -46,6 +46,17 @@ MAX_SPAN = {
     Resolution.DAY: timedelta(days=3700),
 }
 PAGE_MAX = 20000
+# Downsampling of chart series asked for with ``resolution=auto`` (docs/web.md): the finest
+# stored resolution that keeps a chart readable and cheap. Up to 2 days: minute data (a day of
+# 1-minute data is 1,440 points per factor); up to 60 days: the hourly roll-ups (or the
+# device's own hourly values), at most 1,440 points; longer: the daily roll-ups. The bounds are
+# inclusive. No averaging happens at request time: the roll-ups are computed once, by the
+# rules of GB 3095-2012 (qingshan.services.rollups), and their validity flags reach the chart.
+AUTO_RESOLUTION = (
+    (timedelta(days=2), Resolution.MINUTE),
+    (timedelta(days=60), Resolution.HOUR),
+)
+AUTO_RULE = "时段不超过2天用分钟数据，不超过60天用小时数据，更长用日数据"
 SERIES_MAX_POINTS = PAGE_MAX * 5
 XLSX_MAX_ROWS = 1_000_000  # Excel sheets stop at 1 048 576 rows
 
@@ -85,6 +96,36 @@ def _naive_cst(t: datetime) -> datetime:
         raise QueryError("start/end out of the representable time range") from None
 
 
+def auto_resolution(start: datetime, end: datetime) -> Resolution:
+    """The resolution ``resolution=auto`` uses for the range [start, end] (see
+    :data:`AUTO_RESOLUTION`)."""
+    span = _naive_cst(end) - _naive_cst(start)
+    for bound, res in AUTO_RESOLUTION:
+        if span <= bound:
+            return res
+    return Resolution.DAY
+
+
+_UNIT = {
+    Resolution.MINUTE: timedelta(minutes=1),
+    Resolution.HOUR: timedelta(hours=1),
+    Resolution.DAY: timedelta(days=1),
+}
+
+
+def chart_range(rng: TimeRange) -> TimeRange:
+    """The range a chart series covers: ``start`` rounded up and ``end`` rounded down to whole
+    units of the resolution (minutes, hours, China days; realtime data as asked), so two
+    requests a few seconds apart read the same records (and share one cached payload)."""
+    unit = _UNIT.get(rng.resolution)
+    if unit is None:
+        return rng
+    day0 = datetime(2000, 1, 1)  # any midnight: day units are China days (times are CST)
+    lo = day0 + -((day0 - rng.start) // unit) * unit  # ceiling
+    hi = day0 + ((rng.end - day0) // unit) * unit  # floor
+    return TimeRange(rng.resolution, lo, hi)  # hi < lo: no whole unit inside, no records
+
+
 def time_range(
     resolution: str | Resolution,
     start: datetime,
@@ -98,6 +139,8 @@ def time_range(
     messages (``--from``/``--to`` on the command line)."""
     if isinstance(resolution, Resolution):
         res = resolution
+    elif resolution == "auto":
+        res = auto_resolution(start, end)
     else:
         try:
             res = Resolution.parse(resolution)

@@ -1,19 +1,28 @@
-"""A small time-to-live cache with single flight, kept on the application's state.
+"""Caches kept on the application's state.
 
-The cockpit and the map poll; every viewer within a few seconds shares one computation, and a
-slow recomputation never piles viewers up on the database.
+:class:`TTLCache`: a small time-to-live cache with single flight (parts of payloads, e.g. the
+year-to-date air figures). :class:`VersionedCache`: the cockpit, map and public payloads,
+computed once per data version (:mod:`qingshan.services.data_version`) and served with a strong
+ETag, ``304 Not Modified`` to a client that already holds them; a slow recomputation never
+stalls viewers (they get the previous payload meanwhile) nor piles them up on the database.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Request
+from fastapi import Request, Response
+from fastapi.concurrency import run_in_threadpool
 
 CACHE_SECONDS = 5.0
+log = logging.getLogger("qingshan.web.cache")
 
 
 class TTLCache:
@@ -63,3 +72,193 @@ def app_cache(request: Request) -> TTLCache:
         st.qingshan_cache = TTLCache()
     c: TTLCache = st.qingshan_cache
     return c
+
+
+# --------------------------------------------------------------------------- versioned payloads
+
+VERSION_PROBE_SECONDS = 1.0  # how long one probe of the data version is trusted
+MIN_RECOMPUTE_SECONDS = 5.0  # a payload is recomputed at most this often, whatever changes
+MAX_AGE_SECONDS = 300.0  # ... and at least this often (edits the version does not count)
+MAX_ENTRIES = 512  # payloads kept per process (chart series of many sites and ranges)
+
+
+@dataclass(frozen=True, slots=True)
+class Payload:
+    """A serialised answer: the exact bytes, their strong ETag, the data version they show."""
+
+    body: bytes
+    etag: str
+    version: str
+    made: float  # time.monotonic() when computed
+
+
+def strong_etag(body: bytes) -> str:
+    return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+
+
+class VersionedCache:
+    """Payloads computed once per data version and served with validators.
+
+    ``probe`` returns the current data version (:func:`qingshan.services.data_version.
+    data_version`); it runs at most once per ``probe_seconds`` per process. A payload whose
+    version is current is served as it is. When the version has moved, the previous payload is
+    still served at once while one background thread computes the new one (single flight per
+    key; viewers never wait for a recomputation). Only the very first request of a key (after
+    start-up) waits. A payload is recomputed at most every ``min_seconds`` (data arriving every
+    second must not keep a core busy) and at least every ``max_seconds``.
+
+    The ETag is a digest of the bytes (strong: equal tags, equal bytes), so a client holding a
+    payload that is still current gets ``304 Not Modified`` (:func:`cached_json`).
+    """
+
+    def __init__(
+        self,
+        probe: Callable[[], str],
+        *,
+        probe_seconds: float = VERSION_PROBE_SECONDS,
+        min_seconds: float = MIN_RECOMPUTE_SECONDS,
+        max_seconds: float = MAX_AGE_SECONDS,
+        max_entries: int = MAX_ENTRIES,
+    ) -> None:
+        self.probe = probe
+        self.max_entries = max_entries
+        self.probe_seconds = probe_seconds
+        self.min_seconds = min_seconds
+        self.max_seconds = max_seconds
+        self.computations = 0  # how many payloads were computed (tests, health)
+        self._lock = threading.Lock()
+        self._version: tuple[float, str] | None = None
+        self._probing = threading.Lock()
+        self._data: dict[str, Payload] = {}
+        self._busy: dict[str, threading.Lock] = {}
+        self._pool = ThreadPoolExecutor(2, thread_name_prefix="qingshan-payloads")
+
+    def version(self) -> str:
+        """The current data version (a probe at most every ``probe_seconds``)."""
+        with self._lock:
+            v = self._version
+        if v is not None and time.monotonic() - v[0] < self.probe_seconds:
+            return v[1]
+        if v is not None and not self._probing.acquire(blocking=False):
+            return v[1]  # another thread is probing: the last version will do
+        if v is None:
+            self._probing.acquire()
+        try:
+            fresh = self.probe()
+            with self._lock:
+                self._version = (time.monotonic(), fresh)
+            return fresh
+        finally:
+            self._probing.release()
+
+    def peek(self, key: str) -> Payload | None:
+        """The payload of ``key`` if it is current (never touches the database)."""
+        with self._lock:
+            hit = self._data.get(key)
+            v = self._version
+        if hit is None or v is None:
+            return None
+        age = time.monotonic() - hit.made
+        if time.monotonic() - v[0] >= self.probe_seconds:
+            return None
+        if (hit.version == v[1] and age < self.max_seconds) or age < self.min_seconds:
+            return hit
+        return None
+
+    def get(self, key: str, make: Callable[[], bytes]) -> Payload:
+        """The payload of ``key``: current, or the previous one while a new one computes."""
+        version = self.version()
+        with self._lock:
+            hit = self._data.get(key)
+            busy = self._busy.setdefault(key, threading.Lock())
+        if hit is not None:
+            age = time.monotonic() - hit.made
+            if (hit.version == version and age < self.max_seconds) or age < self.min_seconds:
+                return hit
+            if busy.acquire(blocking=False):  # this caller starts the recomputation
+                self._pool.submit(self._refresh, key, make, version, busy)
+            return hit  # stale by one version at most: served while the new one computes
+        with busy:  # the first request of a key waits (single flight)
+            with self._lock:
+                hit = self._data.get(key)
+            if hit is not None:
+                return hit
+            return self._compute(key, make, version)
+
+    def _compute(self, key: str, make: Callable[[], bytes], version: str) -> Payload:
+        body = make()
+        out = Payload(body, strong_etag(body), version, time.monotonic())
+        with self._lock:
+            self._data[key] = out
+            self.computations += 1
+            if len(self._data) > self.max_entries:  # drop the oldest (never a busy key's lock)
+                oldest = min(self._data, key=lambda k: self._data[k].made)
+                del self._data[oldest]
+        return out
+
+    def _refresh(
+        self, key: str, make: Callable[[], bytes], version: str, busy: threading.Lock
+    ) -> None:
+        try:
+            self._compute(key, make, version)
+        except Exception:  # the previous payload stays; the next request tries again
+            log.exception("recomputing %s failed", key)
+        finally:
+            busy.release()
+
+    def wait_idle(self, timeout: float = 30.0) -> None:
+        """Block until no recomputation is running (tests)."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            locks = list(self._busy.values())
+        for lk in locks:
+            if lk.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                lk.release()
+
+
+def payloads(request: Request) -> VersionedCache:
+    """The application's versioned payload cache (created on first use)."""
+    st = request.app.state
+    if not hasattr(st, "qingshan_payloads"):
+        st.qingshan_payloads = payload_cache(st.qingshan)
+    vc: VersionedCache = st.qingshan_payloads
+    return vc
+
+
+def payload_cache(c: Any, **options: Any) -> VersionedCache:
+    """A :class:`VersionedCache` probing the data version of ``c``'s (a WebContext) database."""
+    from qingshan.services.data_version import data_version
+
+    def probe() -> str:
+        with c.read() as s:
+            return data_version(s)
+
+    return VersionedCache(probe, **options)
+
+
+def _matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    # If-None-Match uses the weak comparison (RFC 9110 §13.1.2): W/"x" matches "x".
+    return any(t.strip().removeprefix("W/") == etag for t in header.split(","))
+
+
+async def cached_json(
+    request: Request, key: str, make: Callable[[], bytes], *, head: bytes = b""
+) -> Response:
+    """Answer with the payload of ``key`` (JSON bytes from ``make``, preceded by ``head``:
+    the per-request part, e.g. the echo of the request's parameters) and its ETag;
+    ``304 Not Modified`` when the request's ``If-None-Match`` names it. ``Cache-Control:
+    no-cache``: browsers keep the payload but revalidate every time (cheap: no database work
+    while the payload is current)."""
+    vc = payloads(request)
+    hit = vc.peek(key)
+    if hit is None:  # probing and computing touch the database: in a worker thread
+        hit = await run_in_threadpool(vc.get, key, make)
+    etag = strong_etag(head + hit.etag.encode()) if head else hit.etag
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if _matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    return Response(head + hit.body, media_type="application/json", headers=headers)

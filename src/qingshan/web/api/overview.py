@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -24,7 +23,7 @@ from qingshan.services.observations import factor_names
 from qingshan.services.permissions import sees_district, site_scope
 from qingshan.storage.models import Device, Enterprise, Quarantine, Site
 from qingshan.web import figures_bridge as fb
-from qingshan.web.cache import TTLCache, app_cache
+from qingshan.web.cache import TTLCache, app_cache, cached_json
 from qingshan.web.deps import DISTRICT, READERS, WebContext, ctx, require
 from qingshan.web.labels import KIND_LABELS
 from qingshan.web.schemas.overview import (
@@ -133,17 +132,14 @@ def _year_out(y: cockpit_svc.YearProgress) -> YearProgressOut:
 async def cockpit(request: Request, _: Principal = Depends(require(*DISTRICT))) -> Response:
     """驾驶舱 summary: AQI now by station, good-day ratio year to date against the plan target,
     sections' latest class against target, outlets online/exceeding/offline, counts.
-    Recomputed at most every 5 seconds."""
+    Computed once per data version, served with an ETag (``If-None-Match`` → 304)."""
     c = ctx(request)
     cache = app_cache(request)
-    body: bytes | None = cache.fresh("cockpit")
-    if body is None:  # the database work runs in a worker thread, never in the event loop
-        body = await run_in_threadpool(
-            cache.get,
-            "cockpit",
-            lambda: compute_cockpit(c, cache).model_dump_json(by_alias=True).encode(),
-        )
-    return Response(body, media_type="application/json")  # cached, already serialised
+    return await cached_json(
+        request,
+        "cockpit",
+        lambda: compute_cockpit(c, cache).model_dump_json(by_alias=True).encode(),
+    )
 
 
 # --------------------------------------------------------------------------- map
@@ -217,12 +213,12 @@ Datum = Literal["wgs84", "gcj02"]
 
 
 @router.get("/map/sites", response_model=FeatureCollection)
-def map_sites(
+async def map_sites(
     request: Request,
     datum: Datum = "wgs84",
     kinds: str | None = Query(None, max_length=300, description="comma-separated site kinds"),
     p: Principal = Depends(require(*READERS)),
-) -> FeatureCollection:
+) -> Response:
     """一张图: sites as GeoJSON points with status colours (AQI colours for air stations, water
     class colours for sections, 在线/超标/离线 for outlets and other devices)."""
     wanted = {k.strip() for k in kinds.split(",") if k.strip()} if kinds else None
@@ -230,8 +226,11 @@ def map_sites(
         raise HTTPException(422, f"unknown kind; use: {', '.join(KIND_LABELS)}")
     c = ctx(request)
     key = f"map:{p.role}:{p.enterprise_id}:{datum}:{','.join(sorted(wanted or ()))}"
-    out: FeatureCollection = app_cache(request).get(key, lambda: _map_features(c, p, datum, wanted))
-    return out
+    return await cached_json(
+        request,
+        key,
+        lambda: _map_features(c, p, datum, wanted).model_dump_json(by_alias=True).encode(),
+    )
 
 
 def _shift(coords: Any, datum: str) -> Any:
@@ -308,7 +307,7 @@ NOTICE = "数据来源：青山生态环境监测平台。实时数据未经审�
 
 
 @public_router.get("/public/air", response_model=PublicAir)
-def public_air(request: Request) -> PublicAir:
+async def public_air(request: Request) -> Response:
     """信息公开: AQI now by station (anyone, no log-in): the stations of the official
     evaluation only (国控/省控/市控…; micro-stations take no part in it and are not published),
     each with its 首要污染物 and the six concentrations as published."""
@@ -321,12 +320,13 @@ def public_air(request: Request) -> PublicAir:
         official = [x for x in air.stations if x.official]
         return PublicAir(generated_at=datetime.now(UTC), stations=official, notice=NOTICE)
 
-    out: PublicAir = cache.get("public:air", make)
-    return out
+    return await cached_json(
+        request, "public:air", lambda: make().model_dump_json(by_alias=True).encode()
+    )
 
 
 @public_router.get("/public/water", response_model=PublicWater)
-def public_water(request: Request) -> PublicWater:
+async def public_water(request: Request) -> Response:
     """信息公开: latest class of the surface-water sections against their targets."""
     c = ctx(request)
 
@@ -335,5 +335,6 @@ def public_water(request: Request) -> PublicWater:
             w = fb.water_summary(s, deployment.region_code(s))
         return PublicWater(generated_at=datetime.now(UTC), sections=w.sections, notice=NOTICE)
 
-    out: PublicWater = app_cache(request).get("public:water", make)
-    return out
+    return await cached_json(
+        request, "public:water", lambda: make().model_dump_json(by_alias=True).encode()
+    )

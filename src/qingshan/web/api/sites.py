@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from qingshan.clock import CST
@@ -16,7 +17,8 @@ from qingshan.services import observations as obs
 from qingshan.services import registry
 from qingshan.services.permissions import READERS, visible_site
 from qingshan.storage.models import Site
-from qingshan.web.deps import PathId, read_db, require
+from qingshan.web.cache import cached_json
+from qingshan.web.deps import PathId, ctx, read_db, require
 from qingshan.web.labels import KIND_LABELS, RESOLUTION_LABELS, water_class_label
 from qingshan.web.schemas.sites import (
     CompletenessOut,
@@ -25,8 +27,8 @@ from qingshan.web.schemas.sites import (
     KindName,
     LatestRecord,
     LatestValue,
-    ResolutionName,
     SeriesOut,
+    SeriesResolution,
     SiteDetail,
     SiteOut,
     SitePage,
@@ -107,43 +109,76 @@ def site_detail(
 
 
 @router.get("/sites/{site_id}/series", response_model=SeriesOut)
-def site_series(
+async def site_series(
+    request: Request,
     site_id: PathId,
     start: datetime,
     end: datetime,
-    resolution: ResolutionName = "hour",
+    resolution: SeriesResolution = "hour",
     codes: str | None = Query(None, description="comma-separated factor codes; default all"),
     p: Principal = Depends(require(*READERS)),
-    s: Session = Depends(read_db),
-) -> JSONResponse:
+) -> Response:
     """Chart data: one series per factor, with flags. Times without an offset are China
-    Standard Time. The range is bounded per resolution (see the error message)."""
-    site = visible_site(s, p, site_id)
+    Standard Time. The range is bounded per resolution (see the error message); minute,
+    hour and day series cover the whole units within it (``start`` rounded up, ``end`` down).
+    ``resolution=auto`` downsamples by the range's length: up to 2 days minute data, up to
+    60 days the hourly roll-ups, longer the daily roll-ups; ``resolution`` in the answer
+    says which was used. Served from the payload cache with an ETag (``If-None-Match`` →
+    304), recomputed when the data version moves."""
+    c = ctx(request)
     rng = obs.time_range(resolution, start, end)
-    ids = [d.id for d in registry.site_devices(s, site_id)]
-    data = obs.series(s, ids, rng, obs.parse_codes(codes), obs.factor_names(s, site.kind))
-    # Plain JSON (no per-point model validation): a month of hourly data of a dozen factors
-    # is tens of thousands of points; the shape is SeriesOut, as documented.
-    body = {
+    wanted = obs.parse_codes(codes)
+
+    def visible() -> tuple[str, list[int]]:
+        with c.read() as s:
+            site = visible_site(s, p, site_id)
+            return site.kind, [d.id for d in registry.site_devices(s, site_id)]
+
+    kind, ids = await run_in_threadpool(visible)
+    chart = obs.chart_range(rng)
+
+    def make() -> bytes:
+        with c.read() as s:
+            data = obs.series(s, ids, chart, wanted, obs.factor_names(s, kind))
+        # Plain JSON (no per-point model validation): a month of hourly data of a dozen
+        # factors is tens of thousands of points; the shape is SeriesOut, as documented.
+        tail = {
+            "series": [
+                {
+                    "code": x.code,
+                    "name": x.name,
+                    "unit": x.unit,
+                    "times": x.times,
+                    "values": x.values,
+                    "flags": x.flags,
+                }
+                for x in data
+            ],
+            "flag_labels": {k: v[0] for k, v in data_flags().items()},
+        }
+        return _json(tail)[1:]  # without its "{": the head below goes in front
+
+    head = {
         "site_id": site_id,
         "resolution": rng.resolution.name.lower(),
         "resolution_label": RESOLUTION_LABELS[rng.resolution.name],
+        "requested_resolution": resolution,
+        "resolution_rule": obs.AUTO_RULE if resolution == "auto" else None,
         "start": rng.start.isoformat() + "+08:00",
         "end": rng.end.isoformat() + "+08:00",
-        "series": [
-            {
-                "code": x.code,
-                "name": x.name,
-                "unit": x.unit,
-                "times": x.times,
-                "values": x.values,
-                "flags": x.flags,
-            }
-            for x in data
-        ],
-        "flag_labels": {k: v[0] for k, v in data_flags().items()},
     }
-    return JSONResponse(body)
+    # One cached payload per site, whole-unit range, factors and data version; the echo of
+    # the request (``start``, ``end``, ``requested_resolution``) is put in front of it.
+    key = f"series:{site_id}:{chart.resolution.name}:{chart.start}:{chart.end}:{codes_key(wanted)}"
+    return await cached_json(request, key, make, head=_json(head)[:-1] + b",")
+
+
+def _json(x: Any) -> bytes:
+    return json.dumps(x, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+def codes_key(codes: list[str] | None) -> str:
+    return ",".join(sorted(set(codes))) if codes else "*"
 
 
 @router.get("/sites/{site_id}/completeness", response_model=CompletenessOut)

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 ResolutionName = Literal["realtime", "minute", "hour", "day"]
+SeriesResolution = Literal["auto", "realtime", "minute", "hour", "day"]
 KindName = Literal[
     "air_station",
     "surface_water_section",
@@ -82,8 +83,14 @@ class Series(BaseModel):
 
 class SeriesOut(BaseModel):
     site_id: int
-    resolution: str
+    resolution: str = Field(description="the resolution of the data served")
     resolution_label: str
+    requested_resolution: str = Field(
+        description="as asked: a resolution, or auto (chosen by the range's length)"
+    )
+    resolution_rule: str | None = Field(
+        None, description="with auto: the downsampling rule that chose `resolution`"
+    )
     start: datetime
     end: datetime
     series: list[Series]

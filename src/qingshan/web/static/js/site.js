@@ -59,18 +59,22 @@ async function drawSeries() {
   const { start, end } = range();
   const q = new URLSearchParams({ resolution: res.value, start, end });
   const note = document.getElementById("series-note");
-  for (const [fmt, el] of [["csv", "export-csv"], ["xlsx", "export-xlsx"]]) {
-    document.getElementById(el).href = `api/v1/export?${new URLSearchParams({ site_id: id, resolution: res.value, start, end, format: fmt })}`;
-  }
+  const exportLinks = (resolution) => {
+    for (const [fmt, el] of [["csv", "export-csv"], ["xlsx", "export-xlsx"]]) {
+      document.getElementById(el).href = `api/v1/export?${new URLSearchParams({ site_id: id, resolution, start, end, format: fmt })}`;
+    }
+  };
+  exportLinks(res.value === "auto" ? "hour" : res.value);
   try {
     const d = await api(`sites/${id}/series?${q}`);
+    exportLinks(d.resolution);  // auto: export what the chart shows
     chart ||= echarts.init(document.getElementById("series-chart"), "dark");
     chart.setOption(seriesOption(d), true);
     // Flag markers summarised (no pin per value): counts by flag, with the flag's meaning.
     const counts = {};
     for (const s of d.series) for (const f of s.flags) if (f && f !== "N") counts[f] = (counts[f] || 0) + 1;
     const summary = Object.entries(counts).map(([k, n]) => `${esc(d.flag_labels[k] || k)}（${k}）${n} 个`).join("，");
-    note.textContent = `${d.resolution_label}，${d.series.length} 个因子；`
+    note.textContent = `${d.resolution_label}${d.resolution_rule ? "（自动：" + d.resolution_rule + "）" : ""}，${d.series.length} 个因子；`
       + (summary ? `非正常标记数据：${summary}，默认不画在数据线上（勾选“显示标记数据”单独显示）` : "没有非正常标记数据");
   } catch (e) { note.textContent = "无法加载：" + e.message; }
   if (res.value === "hour" || res.value === "day") {
