@@ -179,6 +179,11 @@ def engine(db_url: str) -> Iterator[Engine]:
 # at the end while the other worker idles. So they go first, the longest first.
 HEAVY_MODULES = (
     "tests/demo/test_demo_gateway.py",
+    "tests/sources/test_source_demo.py",
+    "tests/web/test_pages_layout.py",
+    "tests/bus/test_bus_mode.py",
+    "tests/web/test_web_workers.py",
+    "tests/cases/test_case_forms_browser.py",
     "tests/registry/test_registry_workbook.py",
     "tests/demo/test_demo_load.py",
     "tests/figures/test_figures.py",
@@ -187,7 +192,6 @@ HEAVY_MODULES = (
     "tests/test_layers.py",
     "tests/figures/test_report_pdf.py",
     "tests/demo/test_demo_plan.py",
-    "tests/sources/test_source_demo.py",
 )
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from qingshan.storage.db import init_db
+from conftest import migrated_sqlite_url
 
 QINGSHAN = str(Path(sys.executable).parent / "qingshan")
 
@@ -53,8 +53,7 @@ def _wait_ready(port: int, timeout: float = 180) -> None:
 
 
 def test_workers_and_a_second_instance_on_the_same_port(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'web.db'}"
-    init_db(url).dispose()
+    url = migrated_sqlite_url(tmp_path / "web.db")
     err = tmp_path / "web.err"
     procs = [_spawn(url, 0, 2, err)]
     try:
