@@ -26,6 +26,7 @@ from qingshan.services import attachments, workflows
 from qingshan.services.errors import NotFound
 from qingshan.services.permissions import PLAN_REPORTERS, PLAN_REVIEWERS
 from qingshan.services.plans import PlanError, find_plan
+from qingshan.services.plans.review import review_step, submit_step
 from qingshan.storage.models_plans import Plan, PlanTask, PlanTaskProgress, PlanTaskUnit
 
 WORKFLOW = "plan_task_progress"
@@ -157,12 +158,7 @@ def submit(
         r.percent = _percent(percent)
     if text is not None:
         r.text = _text(text)
-    inst = workflows.find(s, WORKFLOW, ENTITY, r.id)
-    assert inst is not None  # started with the report
-    step = "resubmit" if r.state == "returned" else "submit"
-    workflows.fire(s, actor, inst.id, step, fields={"progress": f"{r.percent}%：{r.text}"})
-    r.state = "submitted"
-    s.flush()
+    submit_step(s, actor, WORKFLOW, r, {"progress": f"{r.percent}%：{r.text}"})
     return r
 
 
@@ -173,15 +169,7 @@ def review(
     if actor.role not in PLAN_REVIEWERS:
         raise PlanError("没有权限：只有局工作人员可以审核进展报送")
     r = _row(s, actor, report_id)
-    inst = workflows.find(s, WORKFLOW, ENTITY, r.id)
-    assert inst is not None
-    if accept:
-        workflows.fire(s, actor, inst.id, "accept")
-        r.state = "accepted"
-    else:
-        workflows.fire(s, actor, inst.id, "return", fields={"reason": (reason or "").strip()})
-        r.state = "returned"
-    s.flush()
+    review_step(s, actor, WORKFLOW, r, accept=accept, reason=reason)
     return r
 
 

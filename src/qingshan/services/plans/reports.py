@@ -23,6 +23,7 @@ from qingshan.services import attachments, timeline, workflows
 from qingshan.services.errors import NotFound
 from qingshan.services.permissions import PLAN_REPORTERS, PLAN_REVIEWERS
 from qingshan.services.plans import PlanError, find_plan
+from qingshan.services.plans.review import review_step, submit_step
 from qingshan.storage.models_plans import Plan, PlanIndicator, PlanReport
 
 WORKFLOW = "plan_report"
@@ -151,12 +152,7 @@ def submit(s: Session, actor: Principal, report_id: int, *, value: str | None = 
     r = _report(s, actor, report_id)
     if value is not None:
         r.value = _exact(value)
-    inst = workflows.find(s, WORKFLOW, ENTITY, r.id)
-    assert inst is not None  # started with the report
-    step = "resubmit" if r.state == "returned" else "submit"
-    workflows.fire(s, actor, inst.id, step, fields={"value": r.value})
-    r.state = "submitted"
-    s.flush()
+    submit_step(s, actor, WORKFLOW, r, {"value": r.value})
     return r
 
 
@@ -167,15 +163,7 @@ def review(
     if actor.role not in PLAN_REVIEWERS:
         raise PlanError("没有权限：只有局工作人员可以审核填报")
     r = _report(s, actor, report_id)
-    inst = workflows.find(s, WORKFLOW, ENTITY, r.id)
-    assert inst is not None
-    if accept:
-        workflows.fire(s, actor, inst.id, "accept")
-        r.state = "accepted"
-    else:
-        workflows.fire(s, actor, inst.id, "return", fields={"reason": (reason or "").strip()})
-        r.state = "returned"
-    s.flush()
+    review_step(s, actor, WORKFLOW, r, accept=accept, reason=reason)
     return r
 
 
