@@ -12,7 +12,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from qingshan.cli._db import fail, open_engine
-from qingshan.cli.registry import DB, JSON, _print_report, in_session, show
+from qingshan.cli.registry import DB, JSON, _print_report, in_session, read_upload, show
 from qingshan.roles import CLI
 from qingshan.services import timeline
 from qingshan.services.cases import alarm as alarm_cases
@@ -44,10 +44,7 @@ def import_command(
     db: str | None = DB,
 ) -> None:
     """导入案件台账：逐行校验，有任何问题则全部不写入；按案件编号更新已有案件。"""
-    try:
-        data = Path(file).read_bytes()
-    except OSError as exc:
-        raise fail(f"无法读取 {file}：{exc.strerror}", 2) from None
+    data = read_upload(file)
     engine = open_engine(db)
     try:
         report = ledger.import_ledger(

@@ -5,6 +5,7 @@ printed in Chinese with exit code 2, tables with rich or ``--json``."""
 
 from __future__ import annotations
 
+import errno
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -71,6 +72,22 @@ def done(message: str, record: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------- workbook
 
 
+_OS_ERRORS = {
+    errno.ENOENT: "文件不存在",
+    errno.EACCES: "没有读取权限",
+    errno.EISDIR: "这是一个目录，不是文件",
+}
+
+
+def read_upload(file: str) -> bytes:
+    """The bytes of a workbook to import, or a clear refusal (exit 2) naming the file."""
+    try:
+        return Path(file).read_bytes()
+    except OSError as exc:
+        why = _OS_ERRORS.get(exc.errno or 0, exc.strerror or str(exc))
+        raise fail(f"无法读取 {file}：{why}", 2) from None
+
+
 def _print_report(report: Report, as_json: bool, *, dry_run: bool) -> None:
     if as_json:
         typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
@@ -130,10 +147,7 @@ def import_command(
     db: str | None = DB,
 ) -> None:
     """导入登记册工作簿：逐行校验；任何一行有问题则全部不写入（按自然键新增或更新）。"""
-    try:
-        data = Path(file).read_bytes()
-    except OSError as exc:
-        raise fail(f"无法读取 {file}：{exc.strerror}", 2) from None
+    data = read_upload(file)
     engine = open_engine(db)
     try:
         run = workbook.validate if dry_run else workbook.apply

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 import typer
 from sqlalchemy.orm import Session
 
-from qingshan.cli._db import fail, open_engine
-from qingshan.cli.registry import DB, JSON, _print_report, done, in_session, show
+from qingshan.cli._db import open_engine
+from qingshan.cli.registry import DB, JSON, _print_report, done, in_session, read_upload, show
 from qingshan.roles import CLI
 from qingshan.services.sources import alarms, annual, shape, stats, warnings
 
@@ -330,10 +329,7 @@ def measures_import(
     db: str | None = DB,
 ) -> None:
     """导入应急减排清单：逐行校验，任何一行有问题则全部不写入（按信用代码和预警级别新增或更新）。"""
-    try:
-        data = Path(file).read_bytes()
-    except OSError as exc:
-        raise fail(f"无法读取 {file}：{exc.strerror}", 2) from None
+    data = read_upload(file)
     engine = open_engine(db)
     try:
         report = warnings.import_measures(engine, CLI, data, commit=not dry_run)
