@@ -202,8 +202,14 @@ def test_live_buckets_wait_until_they_have_closed(engine: Engine) -> None:
     grace = timedelta(minutes=2)
     assert run_rollups(engine, grace=grace) == 0  # still open
     assert run_rollups(engine, grace=grace, now=end_utc + timedelta(minutes=1)) == 0
-    assert run_rollups(engine, grace=grace, now=end_utc + timedelta(minutes=3)) == 1
+    # Between 23:00 and 24:00 China time the current hour is the day's last (HJ 663's day
+    # runs to 24 o'clock): the day closes with it.
+    closes_day = hour.hour == 23
+    rolled = run_rollups(engine, grace=grace, now=end_utc + timedelta(minutes=3))
+    assert rolled == (2 if closes_day else 1)
     assert _get(engine, Resolution.HOUR)[0][2:4] == ("5", "N")
+    if closes_day:
+        return
     assert _get(engine, Resolution.DAY) == []  # the day has not closed yet
     with engine.connect() as conn:
         marks = conn.execute(select(RollupDirty.resolution)).scalars().all()
