@@ -41,12 +41,13 @@ typecheck: $(STAMP)
 
 # Most tests wait on servers, browsers and subprocesses, so two workers (pytest-xdist, one
 # module per worker at a time) nearly halve the wall time on 2 cores. Tests marked `serial`
-# assert latencies or races and run alone afterwards. Both parts always run; either failing fails.
+# assert latencies or races and run alone afterwards. Both parts always run; either failing fails;
+# each prints its slowest tests, so that the next one to split or speed up is in the CI log.
 PYTEST_WORKERS ?= 2
 pytest: $(STAMP)
 	@rc=0; \
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -m "not serial" || rc=1; \
-	$(BIN)/pytest -m serial || rc=1; \
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -m "not serial" --durations=25 || rc=1; \
+	$(BIN)/pytest -m serial --durations=10 || rc=1; \
 	exit $$rc
 
 test: system-deps lint typecheck pytest
