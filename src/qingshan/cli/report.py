@@ -9,7 +9,7 @@ import typer
 
 from qingshan.cli._db import DB_OPTION_HELP, fail, open_engine
 from qingshan.services.reports import ReportError, annual_report, monthly_report, write_report
-from qingshan.services.reports.charts import FontMissingError
+from qingshan.services.reports.fonts import FontMissingError
 from qingshan.storage.db import READONLY, session_factory
 
 app = typer.Typer(

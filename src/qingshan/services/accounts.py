@@ -48,8 +48,20 @@ USER_FIELDS = ("username", "role", "display_name", "unit", "enterprise_id", "act
 _USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{3,64}$")
 
 _hasher = PasswordHasher()
-# Verifying against this keeps the time of "no such user" equal to "wrong password".
-_DUMMY_HASH = _hasher.hash("qingshan-dummy-password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against this keeps the time of "no such user" equal to "wrong password".
+    Made on first use: an Argon2 hash costs about 0.3 s, which every command would pay at
+    start-up."""
+    return _hasher.hash("qingshan-dummy-password")
+
+
+def prepare_log_in() -> None:
+    """Make the dummy hash now, so that not even a server's first log-in by an unknown name
+    takes longer than a wrong password (the web app calls this when it is created)."""
+    _dummy_hash()
 
 
 class AccountError(ServiceError):
@@ -378,7 +390,7 @@ def check_password(s: Session, username: str, password: str) -> VerifiedLogin | 
     ).first()
     if row is None or not row.active:
         with contextlib.suppress(VerificationError):
-            _hasher.verify(_DUMMY_HASH, password)
+            _hasher.verify(_dummy_hash(), password)
         return None
     try:
         _hasher.verify(row.password_hash, password)

@@ -149,6 +149,9 @@ def create_app(
 
     ``status`` (optional) reports the gateway's health for ``GET /healthz``.
     """
+    from qingshan.services.accounts import prepare_log_in
+
+    prepare_log_in()
     engine = session_factory.kw["bind"]
     ctx = WebContext(
         settings=settings,

@@ -28,7 +28,6 @@ from qingshan.services.figures import (
     air_quality,
     water_quality,
 )
-from qingshan.services.reports import charts
 from qingshan.services.reports.model import Report, ReportError, TableBlock
 from qingshan.standards.air.tables import aqi_table
 from qingshan.standards.rounding import round_half_even, to_fraction
@@ -401,6 +400,8 @@ def _water(
     with_map: bool,
     coords: dict[str, tuple[float, float]],
 ) -> None:
+    from qingshan.services.reports import charts  # matplotlib only when a report is made
+
     rep.h1("二、地表水环境质量")
     n = len(wq.sections)
     classed = [s for s in wq.sections if s.water_class]
@@ -657,6 +658,8 @@ def monthly(
     session: Session, *, year: int, month: int, region: str | None = None, notice: str | None = None
 ) -> Report:
     """The 环境质量月报 of ``region`` (default: the one county in the database)."""
+    from qingshan.services.reports import charts  # matplotlib only when a report is made
+
     if not 1 <= month <= 12:
         raise ReportError(f"month {month} is not 1–12")
     region = region or default_region(session)
@@ -764,6 +767,8 @@ def annual(
     session: Session, *, year: int, region: str | None = None, notice: str | None = None
 ) -> Report:
     """The 年报 of ``region``: the year's air evaluation, monthly figures, water, noise."""
+    from qingshan.services.reports import charts  # matplotlib only when a report is made
+
     region = region or default_region(session)
     start, end = date(year, 1, 1), date(year, 12, 31)
     aq = _air(session, region, start, end)
