@@ -4,8 +4,9 @@
 statement (a few milliseconds on both backends, whatever the size of ``observation``), so every
 web worker process, on any host, sees the same version for the same database state:
 
-* ``device``: count of active devices and the latest ``last_seen_at`` (every stored packet
-  moves it; registering or retiring a device changes the count);
+* ``device``: count of active devices and the latest and earliest ``last_seen_at`` (every
+  stored packet moves the latest; registering or retiring a device changes the count; a
+  device's report time set back, by an operator or a restored backup, moves the earliest);
 * ``site``: count and largest id (sites registered or removed);
 * ``quarantine``: largest id (rejected packets, the cockpit's 24-hour count);
 * ``rollup_dirty`` and ``figure_dirty``: count and latest mark. The gateway marks buckets as it
@@ -38,6 +39,7 @@ def version_query() -> Any:
     return select(
         select(n).select_from(Device).where(Device.active).scalar_subquery(),
         select(func.max(Device.last_seen_at)).scalar_subquery(),
+        select(func.min(Device.last_seen_at)).scalar_subquery(),
         select(n).select_from(Site).scalar_subquery(),
         select(func.max(Site.id)).scalar_subquery(),
         select(func.max(Quarantine.id)).scalar_subquery(),
