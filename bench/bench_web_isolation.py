@@ -10,7 +10,7 @@ windows and how the exports were answered (200 done, 503 refused by the export b
 
 The machine has 2 cores shared with other work: read the figures with that caveat.
 
-    python bench/bench_web_isolation.py [--devices 10] [--days 365] [--exports 8]
+    python bench/bench_web_isolation.py [--devices 10] [--days 365] [--exports 8] [--logins 120]
 """
 
 from __future__ import annotations
@@ -124,6 +124,37 @@ def report(name: str, lat: list[float], lost: int) -> None:
     )
 
 
+LOGIN_PASSWORD = "Qs-load-test-7"
+
+
+def add_login_users(url: str, n: int) -> None:
+    """``n`` staff users for the log-in storm (argon2 hashes made here, not in the window)."""
+    from qingshan.roles import Principal, Role
+    from qingshan.services.accounts import create_user
+    from qingshan.storage.db import make_engine, session_scope
+
+    engine = make_engine(url)
+    with session_scope(engine) as s:
+        for i in range(n):
+            create_user(
+                s,
+                Principal(Role.ADMIN, via="cli"),
+                username=f"desk-{i}",
+                password=LOGIN_PASSWORD,
+                role="staff",
+            )
+    engine.dispose()
+
+
+async def log_in(base: str, i: int, users: int, codes: Counter[int]) -> None:
+    # Each user from its own loopback address, as staff at different desks would be.
+    transport = httpx.AsyncHTTPTransport(local_address=f"127.0.{60 + i % users}.1")
+    async with httpx.AsyncClient(base_url=base, transport=transport, timeout=120) as c:
+        body = {"username": f"desk-{i % users}", "password": LOGIN_PASSWORD}
+        r = await c.post("/api/v1/auth/login", json=body)
+        codes[r.status_code] += 1
+
+
 async def measure(args: argparse.Namespace, hj: int, base: str, site: int, token: str) -> None:
     end = datetime.now(UTC)
     params = {
@@ -150,6 +181,24 @@ async def measure(args: argparse.Namespace, hj: int, base: str, site: int, token
     codes = sum((await asyncio.gather(*ex)), Counter())
     report(f"{args.exports} concurrent {args.days}-day xlsx exports", busy, lost)
     print(f"export answers: {dict(codes)}", flush=True)
+    if args.logins <= 0:
+        return
+
+    storm: list[float] = []
+    stop = asyncio.Event()
+    dev = asyncio.create_task(device(hj, args.interval, stop, storm))
+    ex = [asyncio.create_task(exporter(base, token, params, stop)) for _ in range(args.exports)]
+    await asyncio.sleep(2)
+    logins: Counter[int] = Counter()
+    t0 = time.perf_counter()
+    await asyncio.gather(*(log_in(base, i, args.login_users, logins) for i in range(args.logins)))
+    took = time.perf_counter() - t0
+    await asyncio.sleep(2)
+    stop.set()
+    lost = await dev
+    codes = sum((await asyncio.gather(*ex)), Counter())
+    report(f"{args.logins} log-ins at once beside the exports", storm, lost)
+    print(f"log-in answers: {dict(logins)} in {took:.1f} s; export answers: {dict(codes)}")
 
 
 def main() -> None:
@@ -161,11 +210,14 @@ def main() -> None:
     ap.add_argument("--interval", type=float, default=0.2)
     ap.add_argument("--quiet", type=float, default=10.0)
     ap.add_argument("--busy", type=float, default=30.0)
+    ap.add_argument("--logins", type=int, default=120, help="log-ins at once (0: none)")
+    ap.add_argument("--login-users", type=int, default=30)
     args = ap.parse_args()
     where = Path(tempfile.mkdtemp(prefix="bench-web-isolation-"))
     try:
         url = f"sqlite:///{where / 'bench.db'}"
         site, token = build(url, args.devices, args.days, 0)
+        add_login_users(url, args.login_users)
         proc, hj, http = start_server(url, where, args.export_concurrency)
         try:
             asyncio.run(measure(args, hj, f"http://127.0.0.1:{http}", site, token))
