@@ -6,6 +6,7 @@ six concentrations, no links into the platform, dark text on light AQI colours."
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -89,9 +90,14 @@ def _page(browser: Any, size: tuple[int, int], errors: list[str]) -> Any:
     return page
 
 
-def test_cockpit_answers_a_director(browser: Any, base: str) -> None:
+@pytest.mark.parametrize("size", [(1366, 768), (390, 844)], ids=["desk", "phone"])
+def test_cockpit_answers_a_director(browser: Any, base: str, size: tuple[int, int]) -> None:
+    """A newcomer, on a desk or a phone, finds today's AQI, the year's good-day ratio against
+    its target and the exceeding enterprises on the first page after logging in: no
+    navigation, every answer visible when scrolled to, no sideways scrolling."""
     errors: list[str] = []
-    page = _page(browser, (1366, 768), errors)
+    page = _page(browser, size, errors)
+    started = time.monotonic()
     page.goto(base + "/login")
     page.fill("#username", "leader")
     page.fill("#password", PASSWORD)
@@ -115,6 +121,11 @@ def test_cockpit_answers_a_director(browser: Any, base: str) -> None:
     cards = page.inner_text("#aqi-cards")
     assert "城区监测站" in cards and "东关微站" not in cards  # micro-stations apart
     assert page.locator("#micro-chart canvas").count() == 1
+    for answer in ("#now", "#ratio", "#good", "#exceeding"):
+        page.locator(answer).scroll_into_view_if_needed()
+        assert page.locator(answer).is_visible(), answer
+    assert page.evaluate("document.documentElement.scrollWidth") <= size[0]
+    assert time.monotonic() - started < 60
     assert errors == []
 
 
