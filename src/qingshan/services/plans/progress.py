@@ -22,11 +22,11 @@ from sqlalchemy.orm import Session
 
 from qingshan.clock import to_cst, utcnow
 from qingshan.roles import Principal, Role
-from qingshan.services import attachments, workflows
+from qingshan.services import workflows
 from qingshan.services.errors import NotFound
 from qingshan.services.permissions import PLAN_REPORTERS, PLAN_REVIEWERS
 from qingshan.services.plans import PlanError, find_plan
-from qingshan.services.plans.review import review_step, submit_step
+from qingshan.services.plans.review import register_evidence, review_step, submit_step, visible
 from qingshan.storage.models_plans import Plan, PlanTask, PlanTaskProgress, PlanTaskUnit
 
 WORKFLOW = "plan_task_progress"
@@ -73,27 +73,10 @@ def _text(value: str) -> str:
 
 
 def _row(s: Session, actor: Principal, report_id: int) -> PlanTaskProgress:
-    """A report the actor may see: the bureau any, a unit user only its own unit's."""
-    r = s.get(PlanTaskProgress, report_id)
-    if r is None or actor.role not in PLAN_REPORTERS:
-        raise NotFound(f"没有进展报送 {report_id}")
-    if actor.role == Role.UNIT and r.unit_code != actor.unit:
-        raise NotFound(f"没有进展报送 {report_id}")
-    return r
+    return visible(s, actor, PlanTaskProgress, report_id, "没有进展报送")
 
 
-def _may_attach(s: Session, p: Principal, entity_id: str) -> bool:
-    """Evidence goes to a report still open to its unit (draft or returned)."""
-    if not entity_id.isdigit():
-        return False
-    try:
-        r = _row(s, p, int(entity_id))
-    except NotFound:
-        return False
-    return r.state in ("draft", "returned")
-
-
-attachments.register_attach_check(ENTITY, _may_attach)
+register_evidence(ENTITY, PlanTaskProgress, "没有进展报送")
 
 
 def report(

@@ -5,17 +5,49 @@ started with the report; the row's ``state`` mirrors the instance's, for listing
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
-from qingshan.roles import Principal
-from qingshan.services import workflows
+from qingshan.roles import Principal, Role
+from qingshan.services import attachments, workflows
+from qingshan.services.errors import NotFound
+from qingshan.services.permissions import PLAN_REPORTERS
 
 
 class Reviewed(Protocol):
     id: Any
     state: Any
+    unit_code: Any
+
+
+R = TypeVar("R", bound=Reviewed)
+
+
+def visible(s: Session, actor: Principal, model: type[R], report_id: int, missing: str) -> R:
+    """A report the actor may see: the bureau any, a unit user only its own unit's; anything
+    else is ``NotFound`` (``missing`` names the kind: 没有填报记录 …)."""
+    r = s.get(model, report_id)
+    if r is None or actor.role not in PLAN_REPORTERS:
+        raise NotFound(f"{missing} {report_id}")
+    if actor.role == Role.UNIT and r.unit_code != actor.unit:
+        raise NotFound(f"{missing} {report_id}")
+    return r
+
+
+def register_evidence(entity: str, model: type[Reviewed], missing: str) -> None:
+    """Evidence may be attached to a report still open to its unit (draft or returned)."""
+
+    def may_attach(s: Session, p: Principal, entity_id: str) -> bool:
+        if not entity_id.isdigit():
+            return False
+        try:
+            r = visible(s, p, model, int(entity_id), missing)
+        except NotFound:
+            return False
+        return r.state in ("draft", "returned")
+
+    attachments.register_attach_check(entity, may_attach)
 
 
 def submit_step(

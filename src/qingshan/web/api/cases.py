@@ -545,25 +545,8 @@ def accountability(
     return _detail(s, p, core.get(s, p, code))
 
 
-class PublicCaseOut(BaseModel):
-    code: str
-    origin_label: str
-    round: int | None
-    kind_label: str
-    batch: str | None
-    item_no: str | None
-    national_id: str | None
-    title: str
-    category: str | None
-    lead_unit: str | None
-    state_label: str
-    finding: str | None
-    rectified_on: date | None
-    signed_off_on: date | None
-    closed_on: date | None
-
-
-@public_router.get("/public/cases", response_model=list[PublicCaseOut])
+# The dataclass is the response model: the public table has one definition.
+@public_router.get("/public/cases", response_model=list[stats.PublicRow])
 def public_cases(s: Session = Depends(read_db)) -> list[stats.PublicRow]:
     """整改结果公示 (no log-in): inspection problems announced or signed off, and the complaints
     an inspection transferred with their results — titles and results only, nothing about
