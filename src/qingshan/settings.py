@@ -265,6 +265,12 @@ class Settings(BaseSettings):
         20000, ge=1, description="messages handed to the writers and not yet acknowledged"
     )
     bus_batch: int = Field(500, ge=1, description="messages a writer fetches and commits at once")
+    bus_connect_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="at start, seconds to reach a NATS server before giving up with an error "
+        "(once connected, a lost connection is retried for ever)",
+    )
     leader_check_seconds: float = Field(
         2.0,
         gt=0,

@@ -127,7 +127,11 @@ def serve(
                 duties=duties,
             )
         )
-    except OSError as exc:  # port in use, address not available
+    except OSError as exc:  # port in use, address not available; the bus not reachable
+        from qingshan.gateway.bus import BusUnreachable
+
+        if isinstance(exc, BusUnreachable):
+            raise fail(f"cannot reach the bus: {exc}", 2) from None
         raise fail(f"cannot listen: {exc}", 2) from None
     finally:
         if jobs_thread is not None:

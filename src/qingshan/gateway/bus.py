@@ -84,6 +84,7 @@ class BusConfig:
     max_deliver: int = -1
     max_ack_pending: int = 20000
     batch: int = 500
+    connect_timeout_s: float = 30.0
 
     @classmethod
     def from_settings(cls, s: Settings, servers: str | None = None) -> BusConfig:
@@ -107,6 +108,7 @@ class BusConfig:
             max_deliver=s.bus_max_deliver,
             max_ack_pending=s.bus_max_ack_pending,
             batch=s.bus_batch,
+            connect_timeout_s=s.bus_connect_timeout_seconds,
         )
 
     @property
@@ -182,21 +184,58 @@ def decode_message(
     return Rejected(data, Reason.BAD_SPLIT, detail, mn=mn, peer=peer, received_at=at)
 
 
-async def connect(cfg: BusConfig, name: str) -> NATS:
-    """A client that reconnects for ever (to any server of the list)."""
+class BusUnreachable(ConnectionError):
+    """No NATS server of the list answered within ``connect_timeout_s`` at start."""
+
+
+class BusStopped(Exception):
+    """Asked to stop (SIGTERM) before the first connection was made."""
+
+
+async def connect(cfg: BusConfig, name: str, stop: asyncio.Event | None = None) -> NATS:
+    """A client that, once connected, reconnects for ever (to any server of the list).
+
+    The first connection must succeed within ``cfg.connect_timeout_s``, else
+    :class:`BusUnreachable` names the servers and the last error — a mistyped address or a
+    cluster that is not up must not leave a gateway or writer silently waiting. ``stop`` set
+    meanwhile ends the attempt (:class:`BusStopped`)."""
     import nats
 
-    async def error_cb(exc: Exception) -> None:
-        log.warning("NATS: %s", exc)
+    errors: list[str] = []
 
-    return await nats.connect(
-        servers=list(cfg.servers),
-        name=name,
-        connect_timeout=2,
-        reconnect_time_wait=0.5,
-        max_reconnect_attempts=-1,
-        allow_reconnect=True,
-        error_cb=error_cb,
+    async def error_cb(exc: Exception) -> None:
+        errors.append(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+        log.warning("NATS: %s", errors[-1])
+
+    attempt = asyncio.ensure_future(
+        nats.connect(
+            servers=list(cfg.servers),
+            name=name,
+            connect_timeout=2,
+            reconnect_time_wait=0.5,
+            max_reconnect_attempts=-1,
+            allow_reconnect=True,
+            error_cb=error_cb,
+        )
+    )
+    waiters: set[asyncio.Future[Any]] = {attempt}
+    stopping = asyncio.ensure_future(stop.wait()) if stop is not None else None
+    if stopping is not None:
+        waiters.add(stopping)
+    await asyncio.wait(waiters, timeout=cfg.connect_timeout_s, return_when=asyncio.FIRST_COMPLETED)
+    if stopping is not None:
+        stopping.cancel()
+    if attempt.done() and not attempt.cancelled():
+        return attempt.result()
+    attempt.cancel()
+    with contextlib.suppress(BaseException):
+        await attempt
+    if stop is not None and stop.is_set():
+        raise BusStopped
+    last = f" (last error: {errors[-1]})" if errors else ""
+    raise BusUnreachable(
+        f"no NATS server answered within {cfg.connect_timeout_s:g} s at "
+        f"{', '.join(cfg.servers)}{last}"
     )
 
 
@@ -455,7 +494,10 @@ class Writer:
         from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
         await asyncio.to_thread(self.ingestor.directory.reload)
-        nc = await connect(self.cfg, f"qingshan-writer-{self.name}")
+        try:
+            nc = await connect(self.cfg, f"qingshan-writer-{self.name}", self._stop)
+        except BusStopped:
+            return
         try:
             js = nc.jetstream(timeout=10.0)
             await ensure_stream(js, self.cfg)
