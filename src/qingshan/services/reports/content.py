@@ -176,7 +176,7 @@ def _air_summary(rep: Report, aq: AirQuality, prev: AirQuality | None, label: st
         fills.append(fill)
     rep.table(
         TableBlock(
-            "表1  主要污染物浓度统计",
+            "主要污染物浓度统计",
             [
                 "污染物",
                 "统计指标",
@@ -193,7 +193,6 @@ def _air_summary(rep: Report, aq: AirQuality, prev: AirQuality | None, label: st
             rows,
             "污染物统计",
             fills=fills,
-            widths=[2.4, 2.2, 1.0, 0.9, 1.1, 0.9, 1.0, 0.9, 0.9, 0.9, 0.9],
             font_size=9,
             note=(
                 f"评价依据 {aq.standard}、{_limits_of(aq)}；SO₂、NO₂、PM₁₀、PM₂.₅ 为期间平均浓度；"
@@ -260,7 +259,6 @@ def _category_table(rep: Report, aq: AirQuality, title: str) -> None:
             rows,
             "级别分布",
             fills=fills,
-            widths=[2, 1, 1.4],
         )
     )
 
@@ -299,7 +297,6 @@ def _pollution_days(rep: Report, aq: AirQuality, title: str) -> None:
                 rows,
                 "超标天",
                 fills=fills,
-                widths=[1.6, 1, 1.4, 2],
             )
         )
 
@@ -354,7 +351,6 @@ def _stations(rep: Report, aq: AirQuality, title: str) -> None:
             ],
             rows,
             "点位排名",
-            widths=[0.8, 3.4, 1.6, 0.9, 1.1, 1.1, 0.9, 0.9, 1.4],
             font_size=9,
             note="评价点位按综合指数由低到高排名（越低越好）；对照点单独排名，仅供参考，"
             "不参与区域官方评价。",
@@ -387,7 +383,6 @@ def _townships(rep: Report, aq: AirQuality, title: str) -> None:
             ["排名", "乡镇（街道）", "点位数", "综合指数（均值）", "PM₂.₅"],
             rows,
             "乡镇排名",
-            widths=[0.8, 3, 1, 1.6, 1],
             note="含微站数据，为管理参考排名，非官方评价结果。",
         )
     )
@@ -450,7 +445,7 @@ def _water(
     if rows:
         rep.table(
             TableBlock(
-                "表7  地表水断面水质状况",
+                "地表水断面水质状况",
                 [
                     "断面名称",
                     "目标类别",
@@ -463,7 +458,6 @@ def _water(
                 rows,
                 "地表水断面",
                 fills=fills,
-                widths=[2.2, 1.1, 1.1, 1.2, 1.1, 3.4, 0.9],
                 note="评价依据 GB 3838-2002 及《地表水环境质量评价办法（试行）》，"
                 "水温、总氮、粪大肠菌群不参与评价。",
             )
@@ -489,7 +483,7 @@ def _water(
             ]
             rep.image(
                 charts.site_map(pts, f"{label}地表水断面水质类别示意图", legend),
-                "图3  地表水断面水质类别示意图（点位位置为示意）",
+                "地表水断面水质类别示意图（点位位置为示意）",
                 width_cm=12.5,
             )
 
@@ -522,12 +516,11 @@ def _drinking(rep: Report, wq: WaterQuality, label: str) -> None:
     ]
     rep.table(
         TableBlock(
-            "表8  集中式饮用水水源地水质达标情况",
+            "集中式饮用水水源地水质达标情况",
             ["水源地", "类型", "水质类别", "达标情况", "超标项目", "样品数"],
             rows,
             "饮用水水源地",
             fills=fills,
-            widths=[2.6, 1, 1, 1, 2, 1],
             note="地表水水源按 GB 3838-2002 Ⅲ类（含表2补充项目）评价，地下水水源"
             "按 GB/T 14848-2017 Ⅲ类评价。",
         )
@@ -550,11 +543,10 @@ def _groundwater(rep: Report, wq: WaterQuality) -> None:
     ]
     rep.table(
         TableBlock(
-            "表9  地下水监测点水质类别（GB/T 14848-2017）",
+            "地下水监测点水质类别（GB/T 14848-2017）",
             ["监测点", "水质类别", "超Ⅲ类指标", "样品数"],
             rows,
             "地下水",
-            widths=[3, 1.2, 2, 1],
         )
     )
 
@@ -582,11 +574,10 @@ def _noise(rep: Report, wq: WaterQuality, label: str) -> None:
     ]
     rep.table(
         TableBlock(
-            "表10  功能区声环境监测结果（dB(A)）",
+            "功能区声环境监测结果（dB(A)）",
             ["监测点", "功能区", "昼间等效声级", "夜间等效声级", "昼间达标天数", "夜间达标天数"],
             rows,
             "声环境",
-            widths=[3, 0.9, 1.2, 1.2, 1.2, 1.2],
             note=f"评价依据 {nz.rules['GB3096']}；昼间 6:00—22:00，夜间 22:00—次日 6:00。",
         )
     )
@@ -703,7 +694,7 @@ def monthly(
             ratios,
             f"{label}主要污染物浓度与二级标准限值之比",
         ),
-        "图1  主要污染物浓度占标率（虚线为标准限值）",
+        "主要污染物浓度占标率（虚线为标准限值）",
         width_cm=13,
     )
     rep.h2("（二）空气质量日历")
@@ -715,15 +706,15 @@ def monthly(
             [_aqi_colour(d.aqi_standard, d.aqi) or "#DDDDDD" for d in aq.daily],
             f"{label}{aq.region_name}逐日空气质量指数（AQI）",
         ),
-        "图2  逐日 AQI（颜色为级别）",
+        "逐日 AQI（颜色为级别）",
     )
     _calendar_table(rep, aq, year, month)
-    _category_table(rep, aq, "表3  空气质量级别天数分布")
+    _category_table(rep, aq, "空气质量级别天数分布")
     rep.h2("（三）超标天与首要污染物")
-    _pollution_days(rep, aq, "表4  超标天明细")
+    _pollution_days(rep, aq, "超标天明细")
     rep.h2("（四）点位与乡镇排名")
-    _stations(rep, aq, "表5  空气质量点位排名")
-    _townships(rep, aq, "表6  乡镇（街道）空气质量参考排名")
+    _stations(rep, aq, "空气质量点位排名")
+    _townships(rep, aq, "乡镇（街道）空气质量参考排名")
     _water(rep, wq, label, True, _coords(session))
     _drinking(rep, wq, label)
     _groundwater(rep, wq)
@@ -753,7 +744,7 @@ def _calendar_table(rep: Report, aq: AirQuality, year: int, month: int) -> None:
         fills.append(fill)
     rep.table(
         TableBlock(
-            "表2  空气质量日历（日期/AQI，颜色表示空气质量级别）",
+            "空气质量日历（日期/AQI，颜色表示空气质量级别）",
             ["一", "二", "三", "四", "五", "六", "日"],
             rows,
             "AQI日历",
@@ -820,7 +811,7 @@ def annual(
             "逐月优良天数比率",
             "%",
         ),
-        "图1  逐月优良天数比率及同比",
+        "逐月优良天数比率及同比",
     )
     rows = [
         [
@@ -836,11 +827,10 @@ def annual(
     ]
     rep.table(
         TableBlock(
-            "表2  逐月空气质量",
+            "逐月空气质量",
             ["月份", "有效天", "优良天", "优良率%", "重污染天", "综合指数", "首要污染物"],
             rows,
             "逐月空气质量",
-            widths=[0.9, 1, 1, 1, 1, 1, 1.6],
         )
     )
     rep.h2("（二）空气质量日历")
@@ -864,14 +854,14 @@ def annual(
         charts.calendar_heatmap(
             grid, [f"{m}月" for m in range(1, 13)], f"{label}空气质量日历", legend
         ),
-        "图2  全年空气质量日历（每格一天）",
+        "全年空气质量日历（每格一天）",
     )
-    _category_table(rep, aq, "表3  空气质量级别天数分布")
+    _category_table(rep, aq, "空气质量级别天数分布")
     rep.h2("（三）超标天与首要污染物")
-    _pollution_days(rep, aq, "表4  超标天明细")
+    _pollution_days(rep, aq, "超标天明细")
     rep.h2("（四）点位与乡镇排名")
-    _stations(rep, aq, "表5  空气质量点位排名")
-    _townships(rep, aq, "表6  乡镇（街道）空气质量参考排名")
+    _stations(rep, aq, "空气质量点位排名")
+    _townships(rep, aq, "乡镇（街道）空气质量参考排名")
     # Water: monthly classes per section.
     rep.h1("二、地表水环境质量")
     names = [s.name for s in waters[0].sections] or sorted(
@@ -898,13 +888,12 @@ def annual(
         rep.p(f"{label}，地表水断面逐月水质类别见下表（达标月数/有监测月数）。")
         rep.table(
             TableBlock(
-                "表7  地表水断面逐月水质类别",
+                "地表水断面逐月水质类别",
                 ["断面", *[f"{m}月" for m in range(1, 13)], "达标月数"],
                 wrows,
                 "断面逐月类别",
                 fills=wfills,
                 font_size=8,
-                widths=[2.2] + [0.75] * 12 + [1.1],
             )
         )
     else:
@@ -923,11 +912,10 @@ def annual(
         )
     rep.table(
         TableBlock(
-            "表8  饮用水水源地逐月达标情况",
+            "饮用水水源地逐月达标情况",
             ["月份", "监测水源地", "达标水源地", "达标率%"],
             srows,
             "水源地逐月",
-            widths=[1, 1.4, 1.4, 1.2],
         )
     )
     rep.h1("四、声环境质量")
@@ -942,11 +930,10 @@ def annual(
     ]
     rep.table(
         TableBlock(
-            "表9  功能区声环境逐月达标率（按点次）",
+            "功能区声环境逐月达标率（按点次）",
             ["月份", "昼间达标率%", "夜间达标率%", "监测点次"],
             nrows,
             "声环境逐月",
-            widths=[1, 1.4, 1.4, 1.2],
         )
     )
     _provenance(rep, aq, [s.provenance for w in waters for s in w.sections + w.drinking_sources])

@@ -179,6 +179,41 @@ def _masthead(doc: Any, rep: Report) -> None:
     )
 
 
+TEXT_WIDTH_PT = 16.0 / 2.54 * 72  # A4 less 2.5 cm margins each side
+CELL_PAD_PT = 12.0  # Word's default cell margins (0.19 cm a side) and a little air
+NO_WRAP_CHARS = 10  # cell values up to this long (numbers, 同比, 达标, dates) stay on one line
+
+
+def _text_pt(text: str, size: float) -> float:
+    """Estimated printed width: CJK and full-width characters one em, others about half."""
+    return sum(size if ord(ch) >= 0x2E80 else 0.55 * size for ch in text)
+
+
+def column_widths(t: TableBlock) -> list[float]:
+    """Column widths (pt) that fill the text width: each column as wide as its longest line
+    when they all fit; otherwise short values (numbers, 同比, 达标 …) and short headers keep
+    their one-line width and the long text columns (names, causes) share what is left and
+    wrap."""
+    size = t.font_size
+    natural: list[float] = []
+    minimum: list[float] = []
+    for i, head in enumerate(t.header):
+        lines = [x for r in t.rows for x in r[i].split("\n")]
+        body = max((_text_pt(x, size) for x in lines), default=0.0)
+        natural.append(max(body, _text_pt(head, size)) + CELL_PAD_PT)
+        short = [_text_pt(x, size) for x in lines if len(x) <= NO_WRAP_CHARS]
+        # a header of up to four characters stays on one line; a longer one may take two
+        h = _text_pt(head, size) if len(head) <= 4 else _text_pt(head, size) / 2
+        minimum.append(max([h, 2 * size, *short]) + CELL_PAD_PT)
+    total_nat, total_min = sum(natural), sum(minimum)
+    if total_nat <= TEXT_WIDTH_PT:
+        return [w * TEXT_WIDTH_PT / total_nat for w in natural]
+    if total_min >= TEXT_WIDTH_PT:
+        return [w * TEXT_WIDTH_PT / total_min for w in minimum]
+    k = (TEXT_WIDTH_PT - total_min) / (total_nat - total_min)
+    return [m + k * (n - m) for m, n in zip(minimum, natural, strict=True)]
+
+
 def _docx_table(doc: Any, t: TableBlock) -> None:
     cap = doc.add_paragraph()
     cap.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -188,8 +223,7 @@ def _docx_table(doc: Any, t: TableBlock) -> None:
     table = doc.add_table(rows=1, cols=len(t.header))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    total = sum(t.widths) if t.widths else len(t.header)
-    widths = [Cm(16.0 * w / total) for w in (t.widths or [1.0] * len(t.header))]
+    widths = [Pt(w) for w in column_widths(t)]
     for i, h in enumerate(t.header):
         c = table.rows[0].cells[i]
         c.text = ""
@@ -218,7 +252,7 @@ def _docx_table(doc: Any, t: TableBlock) -> None:
                     run.add_break()
             if t.fills and t.fills[r][i]:
                 _shade(cell, t.fills[r][i] or "")
-    table.autofit = False
+    table.autofit = False  # fixed layout: Word keeps the widths below
     grid = table._tbl.tblGrid
     for i, col in enumerate(grid.findall(qn("w:gridCol"))):
         col.set(qn("w:w"), str(int(widths[i].twips)))
@@ -231,18 +265,42 @@ def _docx_table(doc: Any, t: TableBlock) -> None:
         _fonts(n.add_run("注：" + t.note), BODY_FONT, 9)
 
 
+def _heading_styles(doc: Any) -> None:
+    """Word's built-in Heading 1 / Heading 2 (so the navigation pane and a table of contents
+    find the sections), restyled to the office fonts: 黑体 15 pt and 楷体 13 pt, black, no
+    theme fonts or colours."""
+    for name, east, size, indent in (
+        ("Heading 1", HEAD_FONT, 15, None),
+        ("Heading 2", SUB_FONT, 13, 24),
+    ):
+        st = doc.styles[name]
+        st.font.name = "Times New Roman"
+        st.font.size = Pt(size)
+        st.font.bold = True
+        st.font.italic = False
+        rpr = st.element.get_or_add_rPr()
+        rfonts = rpr.get_or_add_rFonts()
+        for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+            rfonts.attrib.pop(qn(attr), None)
+        rfonts.set(qn("w:eastAsia"), east)
+        rfonts.set(qn("w:ascii"), "Times New Roman")
+        rfonts.set(qn("w:hAnsi"), "Times New Roman")
+        colour = rpr.find(qn("w:color"))
+        if colour is not None:
+            rpr.remove(colour)
+        st.font.color.rgb = RGBColor(0, 0, 0)
+        pf = st.paragraph_format
+        pf.space_before = Pt(12 if name == "Heading 1" else 8)
+        pf.space_after = Pt(4)
+        pf.keep_with_next = True
+        pf.first_line_indent = None if indent is None else Pt(indent)
+
+
 def _docx_block(doc: Any, b: Block) -> None:
     if b.kind == "h1":
-        p = doc.add_paragraph()
-        p.paragraph_format.space_before = Pt(12)
-        p.paragraph_format.keep_with_next = True
-        _fonts(p.add_run(b.text), HEAD_FONT, 15, True)
+        doc.add_paragraph(b.text, style="Heading 1")
     elif b.kind == "h2":
-        p = doc.add_paragraph()
-        p.paragraph_format.first_line_indent = Pt(24)
-        p.paragraph_format.space_before = Pt(8)
-        p.paragraph_format.keep_with_next = True
-        _fonts(p.add_run(b.text), SUB_FONT, 13, True)
+        doc.add_paragraph(b.text, style="Heading 2")
     elif b.kind in ("p", "note"):
         p = doc.add_paragraph()
         p.paragraph_format.first_line_indent = Pt(24)
@@ -271,6 +329,7 @@ def to_docx(rep: Report) -> bytes:
     normal.font.name = "Times New Roman"
     normal.font.size = Pt(12)
     normal.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), BODY_FONT)
+    _heading_styles(doc)
     _page_number(sec)
     props = doc.core_properties
     props.title = f"{rep.issuer}{rep.period_label}{rep.title}"
