@@ -394,6 +394,7 @@ def _water(
     label: str,
     with_map: bool,
     coords: dict[str, tuple[float, float]],
+    rings: list[list[tuple[float, float]]] | None = None,
 ) -> None:
     from qingshan.services.reports import charts  # matplotlib only when a report is made
 
@@ -482,8 +483,9 @@ def _water(
                 ("劣Ⅴ类", WATER_COLOURS["劣Ⅴ"]),
             ]
             rep.image(
-                charts.site_map(pts, f"{label}地表水断面水质类别示意图", legend),
-                "地表水断面水质类别示意图（点位位置为示意）",
+                charts.site_map(pts, f"{label}地表水断面水质类别示意图", legend, rings or ()),
+                "地表水断面水质类别示意图"
+                + ("（底图为区界）" if rings else "（无区界数据，仅示点位）"),
                 width_cm=12.5,
             )
 
@@ -611,6 +613,18 @@ def _provenance(rep: Report, aq: AirQuality, wq_prov: list[dict[str, Any]]) -> N
     )
 
 
+def boundary_rings(session: Session, region: str) -> list[list[tuple[float, float]]]:
+    """The rings of the region's recorded outline (WGS-84), as the web map draws it
+    (:func:`qingshan.services.deployment.boundaries`); none recorded, none drawn."""
+    for f in deployment.boundaries(session)["features"]:
+        if f["id"] != region:
+            continue
+        g = f["geometry"]
+        polys = g["coordinates"] if g["type"] == "MultiPolygon" else [g["coordinates"]]
+        return [[(float(x), float(y)) for x, y, *_ in ring] for poly in polys for ring in poly]
+    return []
+
+
 def _coords(session: Session) -> dict[str, tuple[float, float]]:
     out: dict[str, tuple[float, float]] = {}
     for code, lon, lat in session.execute(
@@ -715,7 +729,7 @@ def monthly(
     rep.h2("（四）点位与乡镇排名")
     _stations(rep, aq, "空气质量点位排名")
     _townships(rep, aq, "乡镇（街道）空气质量参考排名")
-    _water(rep, wq, label, True, _coords(session))
+    _water(rep, wq, label, True, _coords(session), boundary_rings(session, region))
     _drinking(rep, wq, label)
     _groundwater(rep, wq)
     _noise(rep, wq, label)
