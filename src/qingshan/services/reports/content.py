@@ -96,11 +96,11 @@ def default_region(session: Session) -> str:
     return code
 
 
-def _issuer(name: str) -> str:
+def issuer(name: str) -> str:
     return f"{name}生态环境局"
 
 
-def _aqi_colour(standard: str | None, aqi: int | None) -> str | None:
+def aqi_colour(standard: str | None, aqi: int | None) -> str | None:
     if aqi is None or standard is None:
         return None
     r, g, b = aqi_table(standard).category_of(aqi).rgb
@@ -288,7 +288,7 @@ def _pollution_days(rep: Report, aq: AirQuality, title: str) -> None:
             for d in bad
         ]
         fills: list[list[str | None]] = [
-            [None, _aqi_colour(d.aqi_standard, d.aqi), None, None] for d in bad
+            [None, aqi_colour(d.aqi_standard, d.aqi), None, None] for d in bad
         ]
         rep.table(
             TableBlock(
@@ -585,11 +585,15 @@ def _noise(rep: Report, wq: WaterQuality, label: str) -> None:
     )
 
 
+def standards_text(ids: list[str]) -> str:
+    """The rule versions by title and id, as the appendix lists them."""
+    vers = all_versions()
+    return "；".join(f"{vers[i].title}（{i}）" for i in sorted(set(ids)) if i in vers)
+
+
 def _provenance(rep: Report, aq: AirQuality, wq_prov: list[dict[str, Any]]) -> None:
     rep.h1("附：数据来源与计算说明")
-    vers = all_versions()
-    ids = set(rep.standards)
-    std_text = "；".join(f"{vers[i].title}（{i}）" for i in sorted(ids) if i in vers)
+    std_text = standards_text(rep.standards)
     prov = aq.provenance
     rep.p(
         "1. 本报告全部数据取自青山平台已存储的环境质量计算结果（按国家标准由监测数据计算，"
@@ -635,7 +639,7 @@ def _coords(session: Session) -> dict[str, tuple[float, float]]:
     return out
 
 
-def _fingerprint(*parts: Any) -> str:
+def fingerprint(*parts: Any) -> str:
     blob = json.dumps(parts, ensure_ascii=False, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
@@ -681,7 +685,7 @@ def monthly(
     label = f"{year}年{month}月"
     nxt = end + timedelta(days=1)
     rep = Report(
-        issuer=_issuer(aq.region_name),
+        issuer=issuer(aq.region_name),
         title="环境质量月报",
         period_label=label,
         issue_label=f"{year}年第{month}期",
@@ -690,7 +694,7 @@ def monthly(
     )
     rep.standards = _standards(aq, wq)
     rep.provenance = {
-        "fingerprint": _fingerprint(_strip_times(aq.to_dict()), _strip_times(wq.to_dict())),
+        "fingerprint": fingerprint(_strip_times(aq.to_dict()), _strip_times(wq.to_dict())),
         "air": aq.provenance,
         "standards": rep.standards,
     }
@@ -717,7 +721,7 @@ def monthly(
         charts.daily_aqi_chart(
             days,
             [d.aqi for d in aq.daily],
-            [_aqi_colour(d.aqi_standard, d.aqi) or "#DDDDDD" for d in aq.daily],
+            [aqi_colour(d.aqi_standard, d.aqi) or "#DDDDDD" for d in aq.daily],
             f"{label}{aq.region_name}逐日空气质量指数（AQI）",
         ),
         "逐日 AQI（颜色为级别）",
@@ -753,7 +757,7 @@ def _calendar_table(rep: Report, aq: AirQuality, year: int, month: int) -> None:
             x = by.get(d.isoformat())
             aqi = x.aqi if x else None
             row.append(f"{d.day}日\n{'—' if aqi is None else aqi}")
-            fill.append(_aqi_colour(x.aqi_standard, aqi) if x else None)
+            fill.append(aqi_colour(x.aqi_standard, aqi) if x else None)
         rows.append(row)
         fills.append(fill)
     rep.table(
@@ -780,7 +784,7 @@ def annual(
     prev = _air_prev(session, region, start, end)
     label = f"{year}年"
     rep = Report(
-        issuer=_issuer(aq.region_name),
+        issuer=issuer(aq.region_name),
         title="环境质量年报",
         period_label=label,
         issue_label=f"{year}年度",
@@ -806,7 +810,7 @@ def annual(
         )
     rep.standards = _standards(aq, waters[0])
     rep.provenance = {
-        "fingerprint": _fingerprint(
+        "fingerprint": fingerprint(
             _strip_times(aq.to_dict()), [_strip_times(w.to_dict()) for w in waters]
         ),
         "air": aq.provenance,
@@ -857,7 +861,7 @@ def annual(
                 row.append(None)
                 continue
             x = by.get(date(year, m, dd).isoformat())
-            row.append((_aqi_colour(x.aqi_standard, x.aqi) if x else None) or "#E6E6E6")
+            row.append((aqi_colour(x.aqi_standard, x.aqi) if x else None) or "#E6E6E6")
         grid.append(row)
     std = (aq.daily[-1].aqi_standard if aq.daily else None) or "HJ633-2026"
     legend = [
