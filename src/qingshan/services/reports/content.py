@@ -28,9 +28,9 @@ from qingshan.services.figures import (
     air_quality,
     water_quality,
 )
+from qingshan.services.reports.common import POL_NAMES, rel_change
 from qingshan.services.reports.model import Report, ReportError, TableBlock
 from qingshan.standards.air.tables import aqi_table
-from qingshan.standards.rounding import round_half_even, to_fraction
 from qingshan.standards.versions import all_versions
 from qingshan.storage.models import Site, SiteKind
 
@@ -43,16 +43,6 @@ POL_ROWS = (  # (pollutant, statistic, display name, unit)
     ("O3", "p90", "臭氧（O₃）", "μg/m³"),
 )
 STAT_NAMES = {"mean": "平均浓度", "p95": "日均值第95百分位数", "p90": "日最大8小时平均第90百分位数"}
-POL_NAMES = {
-    "SO2": "SO₂",
-    "NO2": "NO₂",
-    "CO": "CO",
-    "O3_1H": "O₃",
-    "O3_8H": "O₃",
-    "PM10": "PM₁₀",
-    "PM2_5": "PM₂.₅",
-    "O3": "O₃",
-}
 # Colours of the 2011 method's status words (优 蓝, 良好 绿, 轻度 黄, 中度 橙, 重度 红).
 WATER_COLOURS = {
     "Ⅰ": "#3C8CE7",
@@ -125,22 +115,62 @@ def _air_prev(session: Session, region: str, start: date, end: date) -> AirQuali
         return None
 
 
-def _change(now: float | None, before: float | None, unit: str) -> str:
+def _air_month(session: Session, region: str, year: int, month: int) -> AirQuality | None:
+    """A month's stored air figures, None when not stored (环比 then says so)."""
+    try:
+        return air_quality(
+            session,
+            region_code=region,
+            start=date(year, month, 1),
+            end=date(year, month, calendar.monthrange(year, month)[1]),
+            stored_only=True,
+        )
+    except FiguresError:
+        return None
+
+
+def _water_prev(session: Session, region: str, year: int, month: int) -> WaterQuality | None:
+    """The same month's stored water figures of another year (同比), None when not stored."""
+    try:
+        wq = water_quality(
+            session, region_code=region, month=f"{year:04d}-{month:02d}", stored_only=True
+        )
+    except FiguresError:
+        return None
+    return wq if any(s.means for s in wq.sections) else None
+
+
+def _change(now: float | None, before: float | None, unit: str, than: str = "去年同期") -> str:
     if now is None or before is None:
-        return "去年同期无存储数据，不作比较"
+        return f"{than}无存储数据，不作比较"
     d = round(now - before, 1)
     if d == 0:
-        return f"与去年同期（{before}{unit}）持平"
-    return f"较去年同期（{before}{unit}）{'上升' if d > 0 else '下降'} {abs(d)} 个百分点"
+        return f"与{than}（{before}{unit}）持平"
+    return f"较{than}（{before}{unit}）{'上升' if d > 0 else '下降'} {abs(d)} 个百分点"
 
 
-def _air_summary(rep: Report, aq: AirQuality, prev: AirQuality | None, label: str) -> None:
+def _air_summary(
+    rep: Report,
+    aq: AirQuality,
+    prev: AirQuality | None,
+    label: str,
+    *,
+    month_on_month: bool = False,
+    last_month: AirQuality | None = None,
+) -> None:
+    """Summary and pollutant table; ``month_on_month`` adds 环比 (against ``last_month``)
+    beside 同比."""
     prim = "、".join(POL_NAMES.get(p, p) for p in aq.primary_pollutants) or "无"
     ratio = _fmt(aq.good_day_ratio)
+    mom = ""
+    if month_on_month:
+        mom = "，" + _change(
+            aq.good_day_ratio, last_month.good_day_ratio if last_month else None, "%", "上月"
+        )
     rep.p(
         f"{label}，{aq.region_name}环境空气质量有效监测天数 {aq.valid_days} 天，优良天数 "
         f"{aq.good_days} 天，优良天数比率 {ratio}%，"
-        f"{_change(aq.good_day_ratio, prev.good_day_ratio if prev else None, '%')}；"
+        f"{_change(aq.good_day_ratio, prev.good_day_ratio if prev else None, '%')}{mom}；"
         f"重污染天数 {aq.heavy_days} 天。环境空气质量综合指数 {_fmt(aq.composite_index)}，"
         f"首要污染物为 {prim}。" + _verdict_text(aq) + _incomplete_text(aq.incomplete_reasons)
     )
@@ -151,10 +181,10 @@ def _air_summary(rep: Report, aq: AirQuality, prev: AirQuality | None, label: st
         ps = _stat(prev, pol, stat) if prev else None
         if s is None:
             continue
-        yoy = "—"
-        if ps is not None and ps.value not in (None, 0) and s.value is not None:
-            change = (to_fraction(s.value) - to_fraction(ps.value)) / to_fraction(ps.value)
-            yoy = f"{round_half_even(change * 100, 1):+}%"
+        changes = [rel_change(s.value, ps.value if ps else None)]
+        if month_on_month:
+            ms = _stat(last_month, pol, stat) if last_month else None
+            changes.append(rel_change(s.value, ms.value if ms else None))
         daily = aq.exceedance_days.get(DAILY_OF[pol])
         rows.append(
             [
@@ -163,7 +193,7 @@ def _air_summary(rep: Report, aq: AirQuality, prev: AirQuality | None, label: st
                 unit,
                 _fmt(s.value),
                 _fmt(s.limit),
-                yoy,
+                *changes,
                 YES[s.attained],
                 _fmt(s.exceedance_multiple),
                 str(s.valid_days),
@@ -171,8 +201,8 @@ def _air_summary(rep: Report, aq: AirQuality, prev: AirQuality | None, label: st
                 _fmt(None if daily is None else daily.compliance_rate),
             ]
         )
-        fill: list[str | None] = [None] * 11
-        fill[6] = {False: "#F4CCCC", None: "#EEEEEE"}.get(s.attained)
+        fill: list[str | None] = [None] * (10 + len(changes))
+        fill[5 + len(changes)] = {False: "#F4CCCC", None: "#EEEEEE"}.get(s.attained)
         fills.append(fill)
     rep.table(
         TableBlock(
@@ -184,6 +214,7 @@ def _air_summary(rep: Report, aq: AirQuality, prev: AirQuality | None, label: st
                 "浓度",
                 "二级标准限值",
                 "同比",
+                *(["环比"] if month_on_month else []),
                 "达标情况",
                 "超标倍数",
                 "有效天数",
@@ -196,6 +227,7 @@ def _air_summary(rep: Report, aq: AirQuality, prev: AirQuality | None, label: st
             font_size=9,
             note=(
                 f"评价依据 {aq.standard}、{_limits_of(aq)}；SO₂、NO₂、PM₁₀、PM₂.₅ 为期间平均浓度；"
+                "同比、环比为浓度较去年同期、上月的变化率；"
                 "超标天数、日达标率按日均值（O₃ 为日最大8小时平均）与 24 小时（8 小时）限值比较；"
                 "不满足 GB 3095 表4 数据有效性的项目不作达标评价（数据不足）。"
             ),
@@ -668,6 +700,7 @@ def monthly(
 ) -> Report:
     """The 环境质量月报 of ``region`` (default: the one county in the database)."""
     from qingshan.services.reports import charts  # matplotlib only when a report is made
+    from qingshan.services.reports import monthly_parts as parts
 
     if not 1 <= month <= 12:
         raise ReportError(f"month {month} is not 1–12")
@@ -676,6 +709,8 @@ def monthly(
     end = date(year, month, calendar.monthrange(year, month)[1])
     aq = _air(session, region, start, end)
     prev = _air_prev(session, region, start, end)
+    last = start - timedelta(days=1)
+    last_month = _air_month(session, region, last.year, last.month)
     try:
         wq = water_quality(
             session, region_code=region, month=f"{year:04d}-{month:02d}", stored_only=True
@@ -700,7 +735,7 @@ def monthly(
     }
     rep.h1("一、环境空气质量")
     rep.h2("（一）总体状况")
-    _air_summary(rep, aq, prev, label)
+    _air_summary(rep, aq, prev, label, month_on_month=True, last_month=last_month)
     singles = [_stat(aq, p, s) for p, s, _n, _u in POL_ROWS]
     ratios = [
         None if (s is None or s.value is None or not s.limit) else s.value / s.limit
@@ -715,7 +750,8 @@ def monthly(
         "主要污染物浓度占标率（虚线为标准限值）",
         width_cm=13,
     )
-    rep.h2("（二）空气质量日历")
+    parts.year_to_date(rep, session, region, end)
+    rep.h2("（三）空气质量日历")
     days = [date.fromisoformat(d.date) for d in aq.daily]
     rep.image(
         charts.daily_aqi_chart(
@@ -728,15 +764,18 @@ def monthly(
     )
     _calendar_table(rep, aq, year, month)
     _category_table(rep, aq, "空气质量级别天数分布")
-    rep.h2("（三）超标天与首要污染物")
+    rep.h2("（四）超标天与首要污染物")
     _pollution_days(rep, aq, "超标天明细")
-    rep.h2("（四）点位与乡镇排名")
+    rep.h2("（五）点位与乡镇排名")
     _stations(rep, aq, "空气质量点位排名")
     _townships(rep, aq, "乡镇（街道）空气质量参考排名")
+    parts.county_ranking(rep, session, region, start, end, "（六）全市各县（市、区）排名")
     _water(rep, wq, label, True, _coords(session), boundary_rings(session, region))
+    parts.section_concentrations(rep, wq, _water_prev(session, region, year - 1, month))
     _drinking(rep, wq, label)
     _groundwater(rep, wq)
     _noise(rep, wq, label)
+    parts.online_monitoring(rep, session, region, start, end, "五、重点污染源自动监控")
     _provenance(rep, aq, [s.provenance for s in wq.sections + wq.drinking_sources])
     return rep
 
