@@ -180,8 +180,11 @@ def _masthead(doc: Any, rep: Report) -> None:
 
 
 TEXT_WIDTH_PT = 16.0 / 2.54 * 72  # A4 less 2.5 cm margins each side
-CELL_PAD_PT = 12.0  # Word's default cell margins (0.19 cm a side) and a little air
-NO_WRAP_CHARS = 10  # cell values up to this long (numbers, 同比, 达标, dates) stay on one line
+CELL_PAD_PT = 11.0  # Word's default cell margins, 0.19 cm a side
+# Cell values that stay on one line: numbers, 同比, dates (no CJK, up to 10 characters) and
+# short words (达标, 轻度污染: up to 4 characters); names and sentences may wrap.
+NO_WRAP_CHARS, NO_WRAP_WORD = 10, 4
+SMALLEST_PT = 7.5  # a crowded table's text is made smaller down to this, never below
 
 
 def _text_pt(text: str, size: float) -> float:
@@ -189,29 +192,44 @@ def _text_pt(text: str, size: float) -> float:
     return sum(size if ord(ch) >= 0x2E80 else 0.55 * size for ch in text)
 
 
-def column_widths(t: TableBlock) -> list[float]:
-    """Column widths (pt) that fill the text width: each column as wide as its longest line
-    when they all fit; otherwise short values (numbers, 同比, 达标 …) and short headers keep
-    their one-line width and the long text columns (names, causes) share what is left and
-    wrap."""
-    size = t.font_size
+def _one_line(text: str) -> bool:
+    if len(text) <= NO_WRAP_WORD:
+        return True
+    return len(text) <= NO_WRAP_CHARS and all(ord(ch) < 0x2E80 for ch in text)
+
+
+def _bounds(t: TableBlock, size: float) -> tuple[list[float], list[float]]:
+    """Each column's width on one line (natural) and the least it can take (minimum): short
+    values (numbers, 同比, 达标 …) on one line, a header of three or more characters on two."""
     natural: list[float] = []
     minimum: list[float] = []
     for i, head in enumerate(t.header):
         lines = [x for r in t.rows for x in r[i].split("\n")]
         body = max((_text_pt(x, size) for x in lines), default=0.0)
         natural.append(max(body, _text_pt(head, size)) + CELL_PAD_PT)
-        short = [_text_pt(x, size) for x in lines if len(x) <= NO_WRAP_CHARS]
-        # a header of up to four characters stays on one line; a longer one may take two
-        h = _text_pt(head, size) if len(head) <= 4 else _text_pt(head, size) / 2
-        minimum.append(max([h, 2 * size, *short]) + CELL_PAD_PT)
+        short = [_text_pt(x, size) for x in lines if _one_line(x)]
+        h = _text_pt(head, size) if len(head) <= 2 else _text_pt(head[: -(-len(head) // 2)], size)
+        minimum.append(max([h, *short]) + CELL_PAD_PT)
+    return natural, minimum
+
+
+def fit_table(t: TableBlock) -> tuple[float, list[float]]:
+    """Font size and column widths (pt) that fill the text width: each column as wide as its
+    longest line when they all fit; otherwise the short values keep their one-line width and
+    the long text columns (names, causes) share what is left and wrap. A table whose short
+    values alone are too wide for the page is set smaller (down to 7.5 pt)."""
+    size = t.font_size
+    natural, minimum = _bounds(t, size)
+    while sum(minimum) > TEXT_WIDTH_PT and size > SMALLEST_PT:
+        size -= 0.5
+        natural, minimum = _bounds(t, size)
     total_nat, total_min = sum(natural), sum(minimum)
     if total_nat <= TEXT_WIDTH_PT:
-        return [w * TEXT_WIDTH_PT / total_nat for w in natural]
+        return size, [w * TEXT_WIDTH_PT / total_nat for w in natural]
     if total_min >= TEXT_WIDTH_PT:
-        return [w * TEXT_WIDTH_PT / total_min for w in minimum]
+        return size, [w * TEXT_WIDTH_PT / total_min for w in minimum]
     k = (TEXT_WIDTH_PT - total_min) / (total_nat - total_min)
-    return [m + k * (n - m) for m, n in zip(minimum, natural, strict=True)]
+    return size, [m + k * (n - m) for m, n in zip(minimum, natural, strict=True)]
 
 
 def _docx_table(doc: Any, t: TableBlock) -> None:
@@ -223,13 +241,14 @@ def _docx_table(doc: Any, t: TableBlock) -> None:
     table = doc.add_table(rows=1, cols=len(t.header))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    widths = [Pt(w) for w in column_widths(t)]
+    size, fitted = fit_table(t)
+    widths = [Pt(w) for w in fitted]
     for i, h in enumerate(t.header):
         c = table.rows[0].cells[i]
         c.text = ""
         para = c.paragraphs[0]
         para.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        _fonts(para.add_run(h), HEAD_FONT, t.font_size, True)
+        _fonts(para.add_run(h), HEAD_FONT, size, True)
         _shade(c, "#D9E2F3")
     for r, row in enumerate(t.rows):
         cells = table.add_row().cells
@@ -244,7 +263,7 @@ def _docx_table(doc: Any, t: TableBlock) -> None:
                 _fonts(
                     run,
                     TABLE_FONT,
-                    t.font_size,
+                    size,
                     None,
                     None if _light(fill) else RGBColor(0xFF, 0xFF, 0xFF),
                 )
