@@ -167,7 +167,7 @@ def county_ranking(
     )
 
 
-def _mean_text(v: object, places: int) -> str:
+def _mean_text(v: float | int | None, places: int) -> str:
     return "—" if v is None else str(round_half_even(to_fraction(v), places))
 
 

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 
 from qingshan.services.figures import AirDay, FiguresError, air_days
 from qingshan.services.figures._common import check_region, regions, sites
+from qingshan.services.reports.common import POL_NAMES
 from qingshan.services.reports.content import (
-    POL_NAMES,
     WATER_COLOURS,
     aqi_colour,
     default_region,
@@ -180,7 +180,9 @@ def daily(
                 {True: "超标", False: "达标", None: "—"}[over],
             ]
         )
-        fills.append([None] * 6 + ["#F4CCCC" if over else None])
+        fill: list[str | None] = [None] * 7
+        fill[6] = "#F4CCCC" if over else None
+        fills.append(fill)
     rep.table(
         TableBlock(
             "主要污染物浓度（24 小时平均，O₃ 为日最大 8 小时平均）",
@@ -335,7 +337,7 @@ def _appendix(rep: Report, source: str) -> None:
 
 def _mean(days: list[AirDay], series: str, places: int) -> Fraction | None:
     """Exact mean of the stored daily values of the valid days, rounded once."""
-    vals = [to_fraction(d.values[series]) for d in days if d.values.get(series) is not None]
+    vals = [to_fraction(v) for d in days if (v := d.values.get(series)) is not None]
     if not vals:
         return None
     return Fraction(round_half_even(sum(vals, Fraction(0)) / len(vals), places))
@@ -395,14 +397,14 @@ def weekly(
     if ratio is None or pratio is None:
         change = "上周无可比的存储数据"
     else:
-        d = round_half_even(ratio, 1) - round_half_even(pratio, 1)
+        diff = round_half_even(ratio, 1) - round_half_even(pratio, 1)
         change = (
             f"与上周（{round_half_even(pratio, 1)}%）持平"
-            if d == 0
-            else f"较上周（{round_half_even(pratio, 1)}%）{'上升' if d > 0 else '下降'} "
-            f"{abs(d)} 个百分点"
+            if diff == 0
+            else f"较上周（{round_half_even(pratio, 1)}%）{'上升' if diff > 0 else '下降'} "
+            f"{abs(diff)} 个百分点"
         )
-    heavy = sum(1 for d in this if (d.aqi or 0) > 200)
+    heavy = sum(1 for x in this if (x.aqi or 0) > 200)
     rep.h1("一、环境空气质量")
     rep.p(
         f"{rep.period_label}，{name}环境空气质量有效监测天数 {n} 天，优良天数 {good} 天，"
@@ -413,17 +415,17 @@ def weekly(
     fills: list[list[str | None]] = []
     for i in range(7):
         day = week_start + timedelta(days=i)
-        d = by.get(day.isoformat())
+        dd = by.get(day.isoformat())
         rows.append(
             [
                 f"{day.month}月{day.day}日",
                 f"星期{WEEKDAYS[i]}",
-                "—" if d is None or d.aqi is None else str(d.aqi),
-                "无数据" if d is None else (d.category or "无效"),
-                _primary(d) if d is not None and (d.aqi or 0) > 50 else "—",
+                "—" if dd is None or dd.aqi is None else str(dd.aqi),
+                "无数据" if dd is None else (dd.category or "无效"),
+                _primary(dd) if dd is not None and (dd.aqi or 0) > 50 else "—",
             ]
         )
-        fills.append([None, None, aqi_colour(d.aqi_standard, d.aqi) if d else None, None, None])
+        fills.append([None, None, aqi_colour(dd.aqi_standard, dd.aqi) if dd else None, None, None])
     rep.table(
         TableBlock(
             "逐日空气质量",
