@@ -303,6 +303,28 @@ def test_monthly_additions(world: tuple[Engine, dict[str, Any]], february: Repor
     assert "1 家企业出现超标时段 1 段" in text
 
 
+def test_monthly_without_neighbours_last_month_or_pm_target(
+    world: tuple[Engine, dict[str, Any]],
+) -> None:
+    """February 2025: no sibling county has figures (no ranking at all), January 2025 is not
+    stored (环比 says so), the PM2.5 target starts in 2026 (the text says there is none)."""
+    engine, _ = world
+    with session_factory(engine)() as s:
+        rep = monthly_report(s, year=2025, month=2)
+    doc = _doc(rep)
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert "全市各县" not in text
+    assert not any(t.rows[0].cells[1].text == "县（市、区）" for t in doc.tables)
+    assert "上月无存储数据，不作比较" in text
+    pol = _table(doc, "污染物")
+    assert {r[6] for r in _rows(pol)} == {"—"}
+    days = _stored_days(engine, date(2025, 1, 1), date(2025, 2, 28))
+    valid = [r for r in days.values() if r.valid and r.aqi is not None]
+    assert f"2025年1—2月累计，有效监测天数 {len(valid)} 天" in text
+    assert "年度目标 ≥96.7%" in text and "本年未登记 PM₂.₅ 浓度目标" in text
+    assert "本月自动监控数据未发现超标时段" in text
+
+
 def test_word_structure(february: Report) -> None:
     rep = february
     doc = _doc(rep)

@@ -130,8 +130,13 @@ def county_ranking(
             )
         except FiguresError:
             continue
-    if not any(a.region_code != region for a in got):
-        return  # no sibling with stored figures: nothing to rank against
+    # a region's figures are stored for every month of the data range, with 0 valid days
+    # where it had no data: those are not figures to rank
+    got = [a for a in got if a.valid_days > 0]
+    if not any(a.region_code != region for a in got) or not any(
+        a.region_code == region for a in got
+    ):
+        return  # no sibling with figures: nothing to rank against
     parent = session.get(Region, own.parent_code)
     got.sort(key=lambda a: (a.composite_index is None, a.composite_index or 0.0, a.region_code))
     rep.h2(heading)
