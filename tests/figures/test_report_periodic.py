@@ -295,7 +295,7 @@ def test_monthly_additions(world: tuple[Engine, dict[str, Any]], february: Repor
             ep[0][1],
             "二氧化硫",
             "小时均值",
-            "02-12 10:00—02-12 13:00",
+            "02-12 10:00—13:00",
             f"{_round(out['peak'], 1)} mg/m³",
             f"{out['limit']} mg/m³",
         ]

@@ -205,6 +205,15 @@ def section_concentrations(rep: Report, wq: WaterQuality, last_year: WaterQualit
     )
 
 
+def _span(start: datetime, end: datetime) -> str:
+    """An episode's hours, Beijing time, the end exclusive: ``02-12 10:00—13:00``."""
+    if end.date() == start.date():
+        return f"{start:%m-%d %H:%M}—{end:%H:%M}"
+    if end == datetime.combine(start.date() + timedelta(days=1), datetime.min.time()):
+        return f"{start:%m-%d %H:%M}—24:00"
+    return f"{start:%m-%d %H:%M}—{end:%m-%d %H:%M}"
+
+
 def online_monitoring(
     rep: Report, session: Session, region: str, start: date, end: date, heading: str
 ) -> None:
@@ -260,7 +269,7 @@ def online_monitoring(
             o.name.removeprefix(e.name).strip() or o.code,
             names[ep.pollutant][0],
             ep.basis,
-            f"{ep.start:%m-%d %H:%M}—{ep.end:%m-%d %H:%M}",
+            _span(ep.start, ep.end),
             f"{round_half_even(ep.peak, 1)} {ep.unit}",
             f"{ep.limit} {ep.unit}",
         ]

@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 import zipfile
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -181,9 +182,9 @@ def _masthead(doc: Any, rep: Report) -> None:
 
 TEXT_WIDTH_PT = 16.0 / 2.54 * 72  # A4 less 2.5 cm margins each side
 CELL_PAD_PT = 11.0  # Word's default cell margins, 0.19 cm a side
-# Cell values that stay on one line: numbers, 同比, dates (no CJK, up to 10 characters) and
-# short words (达标, 轻度污染: up to 4 characters); names and sentences may wrap.
-NO_WRAP_CHARS, NO_WRAP_WORD = 10, 4
+# Cell values that stay on one line: numbers, 同比, dates and times (no CJK, up to 18
+# characters) and short words (达标, 轻度污染: up to 4 characters); names and sentences wrap.
+NO_WRAP_CHARS, NO_WRAP_WORD = 18, 4
 SMALLEST_PT = 7.5  # a crowded table's text is made smaller down to this, never below
 
 
@@ -198,38 +199,46 @@ def _one_line(text: str) -> bool:
     return len(text) <= NO_WRAP_CHARS and all(ord(ch) < 0x2E80 for ch in text)
 
 
-def _bounds(t: TableBlock, size: float) -> tuple[list[float], list[float]]:
-    """Each column's width on one line (natural) and the least it can take (minimum): short
-    values (numbers, 同比, 达标 …) on one line, a header of three or more characters on two."""
+def _levels(t: TableBlock, size: float) -> list[list[float]]:
+    """Three widths per column (pt), each at least the one before: the least it can take
+    (short values — numbers, 同比, 达标 … — on one line, a header of three or more characters
+    on two lines, text four characters a line), a comfortable width (the header on one line,
+    text six characters a line) and its natural width (everything on one line)."""
+    hard: list[float] = []
+    soft: list[float] = []
     natural: list[float] = []
-    minimum: list[float] = []
     for i, head in enumerate(t.header):
         lines = [x for r in t.rows for x in r[i].split("\n")]
         body = max((_text_pt(x, size) for x in lines), default=0.0)
-        natural.append(max(body, _text_pt(head, size)) + CELL_PAD_PT)
+        nat = max(body, _text_pt(head, size)) + CELL_PAD_PT
         short = [_text_pt(x, size) for x in lines if _one_line(x)]
         h = _text_pt(head, size) if len(head) <= 2 else _text_pt(head[: -(-len(head) // 2)], size)
-        minimum.append(max([h, *short]) + CELL_PAD_PT)
-    return natural, minimum
+        text = any(not _one_line(x) for x in lines)  # names, sentences: may wrap
+        lo = min(nat, max([h, 4 * size if text else 0.0, *short]) + CELL_PAD_PT)
+        mid = min(nat, max(lo, _text_pt(head, size) + CELL_PAD_PT, 6 * size + CELL_PAD_PT))
+        hard.append(lo)
+        soft.append(mid)
+        natural.append(nat)
+    return [hard, soft, natural]
 
 
 def fit_table(t: TableBlock) -> tuple[float, list[float]]:
-    """Font size and column widths (pt) that fill the text width: each column as wide as its
-    longest line when they all fit; otherwise the short values keep their one-line width and
-    the long text columns (names, causes) share what is left and wrap. A table whose short
-    values alone are too wide for the page is set smaller (down to 7.5 pt)."""
+    """Font size and column widths (pt) that fill the text width: the widest of
+    :func:`_levels` that fits, with what is left shared towards the next level (so short
+    values never wrap, headers and names wrap only when the page is too narrow for them). A
+    table whose least widths do not fit is set smaller, down to 7.5 pt."""
     size = t.font_size
-    natural, minimum = _bounds(t, size)
-    while sum(minimum) > TEXT_WIDTH_PT and size > SMALLEST_PT:
+    levels = _levels(t, size)
+    while sum(levels[0]) > TEXT_WIDTH_PT and size > SMALLEST_PT:
         size -= 0.5
-        natural, minimum = _bounds(t, size)
-    total_nat, total_min = sum(natural), sum(minimum)
-    if total_nat <= TEXT_WIDTH_PT:
-        return size, [w * TEXT_WIDTH_PT / total_nat for w in natural]
-    if total_min >= TEXT_WIDTH_PT:
-        return size, [w * TEXT_WIDTH_PT / total_min for w in minimum]
-    k = (TEXT_WIDTH_PT - total_min) / (total_nat - total_min)
-    return size, [m + k * (n - m) for m, n in zip(minimum, natural, strict=True)]
+        levels = _levels(t, size)
+    if sum(levels[0]) >= TEXT_WIDTH_PT:
+        return size, [w * TEXT_WIDTH_PT / sum(levels[0]) for w in levels[0]]
+    if sum(levels[-1]) <= TEXT_WIDTH_PT:
+        return size, [w * TEXT_WIDTH_PT / sum(levels[-1]) for w in levels[-1]]
+    lo, hi = next((a, b) for a, b in pairwise(levels) if sum(b) > TEXT_WIDTH_PT)
+    k = (TEXT_WIDTH_PT - sum(lo)) / (sum(hi) - sum(lo))
+    return size, [a + k * (b - a) for a, b in zip(lo, hi, strict=True)]
 
 
 def _docx_table(doc: Any, t: TableBlock) -> None:
@@ -243,6 +252,11 @@ def _docx_table(doc: Any, t: TableBlock) -> None:
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     size, fitted = fit_table(t)
     widths = [Pt(w) for w in fitted]
+    # the header row is repeated on each page a long table runs onto
+    head_pr = table.rows[0]._tr.get_or_add_trPr()
+    repeat = OxmlElement("w:tblHeader")
+    repeat.set(qn("w:val"), "true")
+    head_pr.append(repeat)
     for i, h in enumerate(t.header):
         c = table.rows[0].cells[i]
         c.text = ""
