@@ -25,6 +25,7 @@ from qingshan.services.figures import recompute_all
 from qingshan.services.permits import Basis, limits_by_site
 from qingshan.storage.db import session_factory, session_scope
 from qingshan.storage.models import Device, Resolution, Site
+from qingshan.storage.models_sources import SourceEpisode
 
 AIR_SITES = ("AQ01", "AQ02", "AQ03", "AQ04", "AQ05", "WZ01", "WZ02")
 SIBLING = "620821"  # 泾川县
@@ -70,6 +71,8 @@ def _outlet_rows(engine: Engine) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         dev = s.scalar(select(Device.id).where(Device.site_id == site_id, Device.active))
         assert dev is not None
         info = {
+            "site_id": site_id,
+            "enterprise_id": site.enterprise_id,
             "outlet": site.code,
             "enterprise": site.enterprise.name,
             "limit": lim.upper,
@@ -143,4 +146,31 @@ def seed(engine: Engine) -> dict[str, Any]:
     outlet, orow = _outlet_rows(engine)
     demo_loader.ingest_rows(engine, rows + orow)
     recompute_all(session_factory(engine))
+    _episodes(engine, outlet)
     return {"outlet": outlet}
+
+
+def _episodes(engine: Engine, outlet: dict[str, Any]) -> None:
+    """Stored alarm episodes as the detection leaves them: the 02-12 exceedance (confirmed),
+    a 离线 episode of the same outlet from 01-25 still open, one that ended in January."""
+    t0 = datetime(2026, 2, 12, 10)
+    stamp = datetime(2026, 2, 13)
+
+    def ep(kind: str, start: datetime, end: datetime | None, **kw: Any) -> SourceEpisode:
+        return SourceEpisode(
+            site_id=outlet["site_id"], enterprise_id=outlet["enterprise_id"], kind=kind,
+            started_at=start, last_at=start, ended_at=end, periods=kw.pop("periods", 1),
+            detected_at=stamp, updated_at=stamp, **kw,
+        )  # fmt: skip
+
+    with session_scope(engine) as s:
+        s.add_all(
+            [
+                ep("exceedance", t0, t0 + timedelta(hours=3), periods=3, pollutant="a21026",
+                   basis="小时均值", peak_value="300.00", limit_value="200.0", unit="mg/m³",
+                   status="closed", confirmed_name="张三", confirm_note="窑尾脱硫检修，已复测达标",
+                   confirmed_at=stamp),
+                ep("offline", datetime(2026, 1, 25, 8), None, status="open"),
+                ep("offline", datetime(2026, 1, 10, 8), datetime(2026, 1, 11), status="closed"),
+            ]
+        )  # fmt: skip

@@ -301,6 +301,26 @@ def test_monthly_additions(world: tuple[Engine, dict[str, Any]], february: Repor
         ]
     ]
     assert "1 家企业出现超标时段 1 段" in text
+    # the stored alarm episodes overlapping February (not the one that ended in January)
+    assert "本月自动监控报警事件 2 起（超标 1 起，离线 1 起）" in text
+    alarms = _rows(
+        next(
+            t
+            for t in doc.tables
+            if [c.text for c in t.rows[0].cells][:3] == ["企业", "排放口", "类型"]
+        )
+    )
+    assert [r[2:] for r in alarms] == [
+        ["离线", "—", "01-25 08:00—", "持续中", "—"],
+        [
+            "超标",
+            "二氧化硫",
+            "02-12 10:00—02-12 13:00",
+            "已确认关闭",
+            "张三；窑尾脱硫检修，已复测达标",
+        ],
+    ]
+    assert {r[0] for r in alarms} == {out["enterprise"]}
 
 
 def test_monthly_without_neighbours_last_month_or_pm_target(

@@ -10,7 +10,9 @@
   against the same month of last year when stored.
 * **重点污染源自动监控**: per enterprise of the region, the month's data rates, exceedance
   hours / days and exceedance episodes against its permits' limits
-  (:func:`qingshan.services.sources.stats.source_stats` over the month's stored hourly data).
+  (:func:`qingshan.services.sources.stats.source_stats` over the month's stored hourly data),
+  then the stored 超标 / 离线 alarm episodes of the month and how each was handled
+  (:func:`qingshan.services.sources.alarms.list_episodes`).
 """
 
 from __future__ import annotations
@@ -23,12 +25,12 @@ from sqlalchemy.orm import Session
 from qingshan.roles import Principal, Role
 from qingshan.services import cockpit
 from qingshan.services.figures import AirQuality, FiguresError, WaterQuality, air_quality
-from qingshan.services.observations import factor_names
+from qingshan.services.observations import FactorNames, factor_names
 from qingshan.services.reports.common import POL_NAMES, rel_change
 from qingshan.services.reports.model import Report, TableBlock
-from qingshan.services.sources import shape, stats
+from qingshan.services.sources import alarms, shape, stats
 from qingshan.standards.rounding import round_half_even, to_fraction
-from qingshan.storage.models import Region
+from qingshan.storage.models import Enterprise, Region
 
 # The bureau's own report covers every enterprise of its region (who may make a report is the
 # web app's and the CLI's concern).
@@ -224,6 +226,12 @@ def online_monitoring(
         return
     names = factor_names(session)
     rep.h1(heading)
+    _statistics(rep, rows_e, names)
+    alarm_episodes(rep, session, region, p)
+
+
+def _statistics(rep: Report, rows_e: list[stats.EnterpriseStats], names: FactorNames) -> None:
+    """Per enterprise the month's rates and exceedances, then every exceedance period."""
     episodes = list(stats.iter_episodes(rows_e))
     exceeding = sorted({e.name for e, _o, _ep in episodes})
     rep.p(
@@ -282,5 +290,64 @@ def online_monitoring(
             erows,
             "超标时段",
             font_size=9,
+        )
+    )
+
+
+def alarm_episodes(rep: Report, session: Session, region: str, p: stats.Period) -> None:
+    """The stored 超标 / 离线 alarm episodes of the month (the sources alarm detection's
+    records) with how each was handled: still open, recovered, or confirmed (by whom, note)."""
+    ents = set(
+        session.scalars(
+            select(Enterprise.id).where(
+                Enterprise.region_code.in_(sorted(stats.region_codes(session, region)))
+            )
+        )
+    )
+    rows = [
+        r
+        for r in alarms.list_episodes(
+            session,
+            REPORTER,
+            kinds=list(alarms.ALARM_KINDS),
+            overlapping=(p.start, p.end),
+            limit=10_000,
+        )
+        if r.enterprise_id in ents
+    ]
+    if not rows:
+        rep.p("本月无自动监控超标、离线报警事件记录。")
+        return
+    rows.sort(key=lambda r: (r.started_at, r.id))
+    names = factor_names(session)
+    shown = alarms.episodes_json(session, rows)
+    rep.p(
+        f"本月自动监控报警事件 {len(rows)} 起（超标 "
+        f"{sum(1 for r in rows if r.kind == 'exceedance')} 起，离线 "
+        f"{sum(1 for r in rows if r.kind == 'offline')} 起），处理情况见下表。"
+    )
+    out: list[list[str]] = []
+    for r, j in zip(rows, shown, strict=True):
+        end = r.ended_at
+        out.append(
+            [
+                j["enterprise"],
+                j["outlet_name"].removeprefix(j["enterprise"]).strip() or j["outlet"],
+                j["kind_label"],
+                names[r.pollutant][0] if r.pollutant else "—",
+                f"{r.started_at:%m-%d %H:%M}—" + ("" if end is None else f"{end:%m-%d %H:%M}"),
+                j["status_label"],
+                "；".join(x for x in (r.confirmed_name, r.confirm_note) if x) or "—",
+            ]
+        )
+    rep.table(
+        TableBlock(
+            "自动监控报警事件及处理情况",
+            ["企业", "排放口", "类型", "污染物", "起止（北京时间）", "状态", "核实"],
+            out,
+            "报警事件",
+            font_size=9,
+            note="报警事件为平台自动监控报警记录（超标按许可限值判定，离线按数据中断判定）；"
+            "止时为空表示事件在报告期末仍在持续。",
         )
     )
