@@ -33,7 +33,7 @@ def _report() -> Report:
     rep.p("优良天数比率 96.4%。")
     rep.table(
         TableBlock(
-            "表1  测试",
+            "测试",
             ["断面名称", "本期类别"],
             [["泾河八里桥", "Ⅲ"]],
             "测试",
@@ -60,3 +60,27 @@ def test_pdf_without_libreoffice_is_a_clear_error(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(shutil, "which", lambda _name: None)
     with pytest.raises(ReportError, match="needs LibreOffice"):
         docx_to_pdf(b"not used")
+
+
+@pytest.mark.slow
+@needs_lo
+def test_wide_table_keeps_changes_on_one_line(tmp_path: Path) -> None:
+    """The monthly pollutant table's twelve columns, rendered by LibreOffice: every 同比 /
+    环比 value and number is printed whole on one line (read back with pdftotext)."""
+    rep = _report()
+    header = ["污染物", "统计指标", "单位", "浓度", "二级标准限值", "同比", "环比", "达标情况",
+              "超标倍数", "有效天数", "超标天数", "日达标率%"]  # fmt: skip
+    rows = [
+        ["可吸入颗粒物（PM₁₀）", "平均浓度", "μg/m³", "73", "70", "+10.6%", "-18.0%", "超标",
+         "0.04", "28", "0", "100.0"],
+        ["臭氧（O₃）", "日最大8小时平均第90百分位数", "μg/m³", "163", "160", "-11.1%", "+123.5%",
+         "数据不足", "0.02", "28", "3", "89.3"],
+    ]  # fmt: skip
+    rep.table(TableBlock("主要污染物浓度统计", header, rows, "污染物统计", font_size=9))
+    (tmp_path / "r.pdf").write_bytes(docx_to_pdf(to_docx(rep)))
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(tmp_path / "r.pdf"), "-"], capture_output=True, check=True
+    ).stdout.decode("utf-8")
+    tokens = set(text.split())
+    for value in ("+10.6%", "-18.0%", "-11.1%", "+123.5%", "100.0", "数据不足", "μg/m³"):
+        assert value in tokens, value

@@ -241,11 +241,15 @@ def _indicator(
     )
 
 
-def year_progress(s: Session, region: str, today: date) -> YearProgress:
+def year_progress(
+    s: Session, region: str, today: date, *, through: date | None = None
+) -> YearProgress:
     """优良天数比率 and PM2.5 from 1 January to yesterday against this year's targets (see the
-    module docstring). One query over at most 365 stored daily figures."""
-    first, end = date(today.year, 1, 1), date(today.year, 12, 31)
-    last = min(end, today - timedelta(days=1))
+    module docstring). One query over at most 365 stored daily figures. ``through``: count
+    to that day of its year instead (a monthly report's 1–N月累计 to the month's end)."""
+    year = today.year if through is None else through.year
+    first, end = date(year, 1, 1), date(year, 12, 31)
+    last = min(end, today - timedelta(days=1)) if through is None else through
     through = last if last >= first else None
     remaining = (end - last).days if through else (end - first).days + 1
     d = AirDayFigure.__table__.c
@@ -268,14 +272,14 @@ def year_progress(s: Session, region: str, today: date) -> YearProgress:
     pm_mean = sum(pm, Fraction(0)) / len(pm) if pm else None
     ratio = Fraction(good * 100, len(valid)) if valid else None
 
-    gt = plan_assess.air_target(s, region, today.year, "air.good_day_ratio")
+    gt = plan_assess.air_target(s, region, year, "air.good_day_ratio")
     if gt is None:
         gst = Status("not_assessable", "本年没有优良天数比率目标")
     elif gt.comparison != "at_least":
         gst = value_status(gt.comparator, ratio, final=remaining == 0)
     else:
         gst = good_day_projection(good, len(valid), remaining, gt.comparator)
-    pt = plan_assess.air_target(s, region, today.year, "air.pm2_5")
+    pt = plan_assess.air_target(s, region, year, "air.pm2_5")
     if pt is None:
         pst = Status("not_assessable", "本年没有PM2.5浓度目标")
     elif pm_mean is None:
@@ -286,7 +290,7 @@ def year_progress(s: Session, region: str, today: date) -> YearProgress:
         pst = mean_projection(pm_mean, len(pm), remaining, pt.comparator)
     allowed = gst.projection.get("non_good_days_affordable") if gst.projection else None
     return YearProgress(
-        year=today.year,
+        year=year,
         first=first,
         through=through,
         remaining_days=remaining,

@@ -149,11 +149,20 @@ def calendar_heatmap(
 
 
 def site_map(
-    points: Sequence[tuple[float, float, str, str]], title: str, legend: Sequence[tuple[str, str]]
+    points: Sequence[tuple[float, float, str, str]],
+    title: str,
+    legend: Sequence[tuple[str, str]],
+    boundary: Sequence[Sequence[tuple[float, float]]] = (),
 ) -> bytes:
-    """Schematic map: (lon, lat, label, colour) points, equal-angle axes (示意图)."""
+    """Map of (lon, lat, label, colour) points on equal-angle axes, drawn over the region's
+    outline (``boundary``: its rings, WGS-84) when one is recorded."""
     _setup()
-    fig, ax = plt.subplots(figsize=(6.0, 3.6))
+    fig, ax = plt.subplots(figsize=(6.0, 4.2 if boundary else 3.6))
+    for ring in boundary:
+        xs = [p[0] for p in ring]
+        ys = [p[1] for p in ring]
+        ax.fill(xs, ys, color="#F3F1E7", zorder=1)
+        ax.plot(xs, ys, color="#7A6F5A", linewidth=0.9, zorder=2)
     for lon, lat, label, colour in points:
         ax.scatter([lon], [lat], s=90, color=colour, edgecolor="#333333", zorder=3)
         ax.annotate(label, (lon, lat), textcoords="offset points", xytext=(6, 5), fontsize=8)
@@ -161,11 +170,12 @@ def site_map(
     ax.set_ylabel("纬度（°N）", fontsize=8)
     ax.tick_params(labelsize=7)
     ax.grid(True, linewidth=0.3, color="#cccccc")
-    if points:
-        lons = [p[0] for p in points]
-        lats = [p[1] for p in points]
-        ax.set_xlim(min(lons) - 0.08, max(lons) + 0.12)
-        ax.set_ylim(min(lats) - 0.05, max(lats) + 0.06)
+    lons = [p[0] for p in points] + [q[0] for r in boundary for q in r]
+    lats = [p[1] for p in points] + [q[1] for r in boundary for q in r]
+    if lons:
+        pad = 0.02 if boundary else 0.08
+        ax.set_xlim(min(lons) - pad, max(lons) + pad + (0 if boundary else 0.04))
+        ax.set_ylim(min(lats) - pad, max(lats) + pad)
     ax.set_aspect(1.2)
     ax.set_title(title, fontsize=10)
     ax.legend(

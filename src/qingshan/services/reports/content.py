@@ -28,9 +28,9 @@ from qingshan.services.figures import (
     air_quality,
     water_quality,
 )
+from qingshan.services.reports.common import POL_NAMES, rel_change
 from qingshan.services.reports.model import Report, ReportError, TableBlock
 from qingshan.standards.air.tables import aqi_table
-from qingshan.standards.rounding import round_half_even, to_fraction
 from qingshan.standards.versions import all_versions
 from qingshan.storage.models import Site, SiteKind
 
@@ -43,16 +43,6 @@ POL_ROWS = (  # (pollutant, statistic, display name, unit)
     ("O3", "p90", "臭氧（O₃）", "μg/m³"),
 )
 STAT_NAMES = {"mean": "平均浓度", "p95": "日均值第95百分位数", "p90": "日最大8小时平均第90百分位数"}
-POL_NAMES = {
-    "SO2": "SO₂",
-    "NO2": "NO₂",
-    "CO": "CO",
-    "O3_1H": "O₃",
-    "O3_8H": "O₃",
-    "PM10": "PM₁₀",
-    "PM2_5": "PM₂.₅",
-    "O3": "O₃",
-}
 # Colours of the 2011 method's status words (优 蓝, 良好 绿, 轻度 黄, 中度 橙, 重度 红).
 WATER_COLOURS = {
     "Ⅰ": "#3C8CE7",
@@ -96,11 +86,11 @@ def default_region(session: Session) -> str:
     return code
 
 
-def _issuer(name: str) -> str:
+def issuer(name: str) -> str:
     return f"{name}生态环境局"
 
 
-def _aqi_colour(standard: str | None, aqi: int | None) -> str | None:
+def aqi_colour(standard: str | None, aqi: int | None) -> str | None:
     if aqi is None or standard is None:
         return None
     r, g, b = aqi_table(standard).category_of(aqi).rgb
@@ -125,22 +115,62 @@ def _air_prev(session: Session, region: str, start: date, end: date) -> AirQuali
         return None
 
 
-def _change(now: float | None, before: float | None, unit: str) -> str:
+def _air_month(session: Session, region: str, year: int, month: int) -> AirQuality | None:
+    """A month's stored air figures, None when not stored (环比 then says so)."""
+    try:
+        return air_quality(
+            session,
+            region_code=region,
+            start=date(year, month, 1),
+            end=date(year, month, calendar.monthrange(year, month)[1]),
+            stored_only=True,
+        )
+    except FiguresError:
+        return None
+
+
+def _water_prev(session: Session, region: str, year: int, month: int) -> WaterQuality | None:
+    """The same month's stored water figures of another year (同比), None when not stored."""
+    try:
+        wq = water_quality(
+            session, region_code=region, month=f"{year:04d}-{month:02d}", stored_only=True
+        )
+    except FiguresError:
+        return None
+    return wq if any(s.means for s in wq.sections) else None
+
+
+def _change(now: float | None, before: float | None, unit: str, than: str = "去年同期") -> str:
     if now is None or before is None:
-        return "去年同期无存储数据，不作比较"
+        return f"{than}无存储数据，不作比较"
     d = round(now - before, 1)
     if d == 0:
-        return f"与去年同期（{before}{unit}）持平"
-    return f"较去年同期（{before}{unit}）{'上升' if d > 0 else '下降'} {abs(d)} 个百分点"
+        return f"与{than}（{before}{unit}）持平"
+    return f"较{than}（{before}{unit}）{'上升' if d > 0 else '下降'} {abs(d)} 个百分点"
 
 
-def _air_summary(rep: Report, aq: AirQuality, prev: AirQuality | None, label: str) -> None:
+def _air_summary(
+    rep: Report,
+    aq: AirQuality,
+    prev: AirQuality | None,
+    label: str,
+    *,
+    month_on_month: bool = False,
+    last_month: AirQuality | None = None,
+) -> None:
+    """Summary and pollutant table; ``month_on_month`` adds 环比 (against ``last_month``)
+    beside 同比."""
     prim = "、".join(POL_NAMES.get(p, p) for p in aq.primary_pollutants) or "无"
     ratio = _fmt(aq.good_day_ratio)
+    mom = ""
+    if month_on_month:
+        mom = "，" + _change(
+            aq.good_day_ratio, last_month.good_day_ratio if last_month else None, "%", "上月"
+        )
     rep.p(
         f"{label}，{aq.region_name}环境空气质量有效监测天数 {aq.valid_days} 天，优良天数 "
         f"{aq.good_days} 天，优良天数比率 {ratio}%，"
-        f"{_change(aq.good_day_ratio, prev.good_day_ratio if prev else None, '%')}；"
+        f"{_change(aq.good_day_ratio, prev.good_day_ratio if prev else None, '%')}{mom}；"
         f"重污染天数 {aq.heavy_days} 天。环境空气质量综合指数 {_fmt(aq.composite_index)}，"
         f"首要污染物为 {prim}。" + _verdict_text(aq) + _incomplete_text(aq.incomplete_reasons)
     )
@@ -151,10 +181,10 @@ def _air_summary(rep: Report, aq: AirQuality, prev: AirQuality | None, label: st
         ps = _stat(prev, pol, stat) if prev else None
         if s is None:
             continue
-        yoy = "—"
-        if ps is not None and ps.value not in (None, 0) and s.value is not None:
-            change = (to_fraction(s.value) - to_fraction(ps.value)) / to_fraction(ps.value)
-            yoy = f"{round_half_even(change * 100, 1):+}%"
+        changes = [rel_change(s.value, ps.value if ps else None)]
+        if month_on_month:
+            ms = _stat(last_month, pol, stat) if last_month else None
+            changes.append(rel_change(s.value, ms.value if ms else None))
         daily = aq.exceedance_days.get(DAILY_OF[pol])
         rows.append(
             [
@@ -163,7 +193,7 @@ def _air_summary(rep: Report, aq: AirQuality, prev: AirQuality | None, label: st
                 unit,
                 _fmt(s.value),
                 _fmt(s.limit),
-                yoy,
+                *changes,
                 YES[s.attained],
                 _fmt(s.exceedance_multiple),
                 str(s.valid_days),
@@ -171,12 +201,12 @@ def _air_summary(rep: Report, aq: AirQuality, prev: AirQuality | None, label: st
                 _fmt(None if daily is None else daily.compliance_rate),
             ]
         )
-        fill: list[str | None] = [None] * 11
-        fill[6] = {False: "#F4CCCC", None: "#EEEEEE"}.get(s.attained)
+        fill: list[str | None] = [None] * (10 + len(changes))
+        fill[5 + len(changes)] = {False: "#F4CCCC", None: "#EEEEEE"}.get(s.attained)
         fills.append(fill)
     rep.table(
         TableBlock(
-            "表1  主要污染物浓度统计",
+            "主要污染物浓度统计",
             [
                 "污染物",
                 "统计指标",
@@ -184,6 +214,7 @@ def _air_summary(rep: Report, aq: AirQuality, prev: AirQuality | None, label: st
                 "浓度",
                 "二级标准限值",
                 "同比",
+                *(["环比"] if month_on_month else []),
                 "达标情况",
                 "超标倍数",
                 "有效天数",
@@ -193,10 +224,10 @@ def _air_summary(rep: Report, aq: AirQuality, prev: AirQuality | None, label: st
             rows,
             "污染物统计",
             fills=fills,
-            widths=[2.4, 2.2, 1.0, 0.9, 1.1, 0.9, 1.0, 0.9, 0.9, 0.9, 0.9],
             font_size=9,
             note=(
                 f"评价依据 {aq.standard}、{_limits_of(aq)}；SO₂、NO₂、PM₁₀、PM₂.₅ 为期间平均浓度；"
+                "同比、环比为浓度较去年同期、上月的变化率；"
                 "超标天数、日达标率按日均值（O₃ 为日最大8小时平均）与 24 小时（8 小时）限值比较；"
                 "不满足 GB 3095 表4 数据有效性的项目不作达标评价（数据不足）。"
             ),
@@ -260,7 +291,6 @@ def _category_table(rep: Report, aq: AirQuality, title: str) -> None:
             rows,
             "级别分布",
             fills=fills,
-            widths=[2, 1, 1.4],
         )
     )
 
@@ -290,7 +320,7 @@ def _pollution_days(rep: Report, aq: AirQuality, title: str) -> None:
             for d in bad
         ]
         fills: list[list[str | None]] = [
-            [None, _aqi_colour(d.aqi_standard, d.aqi), None, None] for d in bad
+            [None, aqi_colour(d.aqi_standard, d.aqi), None, None] for d in bad
         ]
         rep.table(
             TableBlock(
@@ -299,7 +329,6 @@ def _pollution_days(rep: Report, aq: AirQuality, title: str) -> None:
                 rows,
                 "超标天",
                 fills=fills,
-                widths=[1.6, 1, 1.4, 2],
             )
         )
 
@@ -354,7 +383,6 @@ def _stations(rep: Report, aq: AirQuality, title: str) -> None:
             ],
             rows,
             "点位排名",
-            widths=[0.8, 3.4, 1.6, 0.9, 1.1, 1.1, 0.9, 0.9, 1.4],
             font_size=9,
             note="评价点位按综合指数由低到高排名（越低越好）；对照点单独排名，仅供参考，"
             "不参与区域官方评价。",
@@ -387,7 +415,6 @@ def _townships(rep: Report, aq: AirQuality, title: str) -> None:
             ["排名", "乡镇（街道）", "点位数", "综合指数（均值）", "PM₂.₅"],
             rows,
             "乡镇排名",
-            widths=[0.8, 3, 1, 1.6, 1],
             note="含微站数据，为管理参考排名，非官方评价结果。",
         )
     )
@@ -399,6 +426,7 @@ def _water(
     label: str,
     with_map: bool,
     coords: dict[str, tuple[float, float]],
+    rings: list[list[tuple[float, float]]] | None = None,
 ) -> None:
     from qingshan.services.reports import charts  # matplotlib only when a report is made
 
@@ -450,7 +478,7 @@ def _water(
     if rows:
         rep.table(
             TableBlock(
-                "表7  地表水断面水质状况",
+                "地表水断面水质状况",
                 [
                     "断面名称",
                     "目标类别",
@@ -463,7 +491,6 @@ def _water(
                 rows,
                 "地表水断面",
                 fills=fills,
-                widths=[2.2, 1.1, 1.1, 1.2, 1.1, 3.4, 0.9],
                 note="评价依据 GB 3838-2002 及《地表水环境质量评价办法（试行）》，"
                 "水温、总氮、粪大肠菌群不参与评价。",
             )
@@ -488,8 +515,9 @@ def _water(
                 ("劣Ⅴ类", WATER_COLOURS["劣Ⅴ"]),
             ]
             rep.image(
-                charts.site_map(pts, f"{label}地表水断面水质类别示意图", legend),
-                "图3  地表水断面水质类别示意图（点位位置为示意）",
+                charts.site_map(pts, f"{label}地表水断面水质类别示意图", legend, rings or ()),
+                "地表水断面水质类别示意图"
+                + ("（底图为区界）" if rings else "（无区界数据，仅示点位）"),
                 width_cm=12.5,
             )
 
@@ -522,12 +550,11 @@ def _drinking(rep: Report, wq: WaterQuality, label: str) -> None:
     ]
     rep.table(
         TableBlock(
-            "表8  集中式饮用水水源地水质达标情况",
+            "集中式饮用水水源地水质达标情况",
             ["水源地", "类型", "水质类别", "达标情况", "超标项目", "样品数"],
             rows,
             "饮用水水源地",
             fills=fills,
-            widths=[2.6, 1, 1, 1, 2, 1],
             note="地表水水源按 GB 3838-2002 Ⅲ类（含表2补充项目）评价，地下水水源"
             "按 GB/T 14848-2017 Ⅲ类评价。",
         )
@@ -550,11 +577,10 @@ def _groundwater(rep: Report, wq: WaterQuality) -> None:
     ]
     rep.table(
         TableBlock(
-            "表9  地下水监测点水质类别（GB/T 14848-2017）",
+            "地下水监测点水质类别（GB/T 14848-2017）",
             ["监测点", "水质类别", "超Ⅲ类指标", "样品数"],
             rows,
             "地下水",
-            widths=[3, 1.2, 2, 1],
         )
     )
 
@@ -582,21 +608,24 @@ def _noise(rep: Report, wq: WaterQuality, label: str) -> None:
     ]
     rep.table(
         TableBlock(
-            "表10  功能区声环境监测结果（dB(A)）",
+            "功能区声环境监测结果（dB(A)）",
             ["监测点", "功能区", "昼间等效声级", "夜间等效声级", "昼间达标天数", "夜间达标天数"],
             rows,
             "声环境",
-            widths=[3, 0.9, 1.2, 1.2, 1.2, 1.2],
             note=f"评价依据 {nz.rules['GB3096']}；昼间 6:00—22:00，夜间 22:00—次日 6:00。",
         )
     )
 
 
+def standards_text(ids: list[str]) -> str:
+    """The rule versions by title and id, as the appendix lists them."""
+    vers = all_versions()
+    return "；".join(f"{vers[i].title}（{i}）" for i in sorted(set(ids)) if i in vers)
+
+
 def _provenance(rep: Report, aq: AirQuality, wq_prov: list[dict[str, Any]]) -> None:
     rep.h1("附：数据来源与计算说明")
-    vers = all_versions()
-    ids = set(rep.standards)
-    std_text = "；".join(f"{vers[i].title}（{i}）" for i in sorted(ids) if i in vers)
+    std_text = standards_text(rep.standards)
     prov = aq.provenance
     rep.p(
         "1. 本报告全部数据取自青山平台已存储的环境质量计算结果（按国家标准由监测数据计算，"
@@ -620,6 +649,18 @@ def _provenance(rep: Report, aq: AirQuality, wq_prov: list[dict[str, Any]]) -> N
     )
 
 
+def boundary_rings(session: Session, region: str) -> list[list[tuple[float, float]]]:
+    """The rings of the region's recorded outline (WGS-84), as the web map draws it
+    (:func:`qingshan.services.deployment.boundaries`); none recorded, none drawn."""
+    for f in deployment.boundaries(session)["features"]:
+        if f["id"] != region:
+            continue
+        g = f["geometry"]
+        polys = g["coordinates"] if g["type"] == "MultiPolygon" else [g["coordinates"]]
+        return [[(float(x), float(y)) for x, y, *_ in ring] for poly in polys for ring in poly]
+    return []
+
+
 def _coords(session: Session) -> dict[str, tuple[float, float]]:
     out: dict[str, tuple[float, float]] = {}
     for code, lon, lat in session.execute(
@@ -630,7 +671,7 @@ def _coords(session: Session) -> dict[str, tuple[float, float]]:
     return out
 
 
-def _fingerprint(*parts: Any) -> str:
+def fingerprint(*parts: Any) -> str:
     blob = json.dumps(parts, ensure_ascii=False, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
@@ -659,6 +700,7 @@ def monthly(
 ) -> Report:
     """The 环境质量月报 of ``region`` (default: the one county in the database)."""
     from qingshan.services.reports import charts  # matplotlib only when a report is made
+    from qingshan.services.reports import monthly_parts as parts
 
     if not 1 <= month <= 12:
         raise ReportError(f"month {month} is not 1–12")
@@ -667,6 +709,8 @@ def monthly(
     end = date(year, month, calendar.monthrange(year, month)[1])
     aq = _air(session, region, start, end)
     prev = _air_prev(session, region, start, end)
+    last = start - timedelta(days=1)
+    last_month = _air_month(session, region, last.year, last.month)
     try:
         wq = water_quality(
             session, region_code=region, month=f"{year:04d}-{month:02d}", stored_only=True
@@ -676,7 +720,7 @@ def monthly(
     label = f"{year}年{month}月"
     nxt = end + timedelta(days=1)
     rep = Report(
-        issuer=_issuer(aq.region_name),
+        issuer=issuer(aq.region_name),
         title="环境质量月报",
         period_label=label,
         issue_label=f"{year}年第{month}期",
@@ -685,13 +729,13 @@ def monthly(
     )
     rep.standards = _standards(aq, wq)
     rep.provenance = {
-        "fingerprint": _fingerprint(_strip_times(aq.to_dict()), _strip_times(wq.to_dict())),
+        "fingerprint": fingerprint(_strip_times(aq.to_dict()), _strip_times(wq.to_dict())),
         "air": aq.provenance,
         "standards": rep.standards,
     }
     rep.h1("一、环境空气质量")
     rep.h2("（一）总体状况")
-    _air_summary(rep, aq, prev, label)
+    _air_summary(rep, aq, prev, label, month_on_month=True, last_month=last_month)
     singles = [_stat(aq, p, s) for p, s, _n, _u in POL_ROWS]
     ratios = [
         None if (s is None or s.value is None or not s.limit) else s.value / s.limit
@@ -703,31 +747,35 @@ def monthly(
             ratios,
             f"{label}主要污染物浓度与二级标准限值之比",
         ),
-        "图1  主要污染物浓度占标率（虚线为标准限值）",
+        "主要污染物浓度占标率（虚线为标准限值）",
         width_cm=13,
     )
-    rep.h2("（二）空气质量日历")
+    parts.year_to_date(rep, session, region, end)
+    rep.h2("（三）空气质量日历")
     days = [date.fromisoformat(d.date) for d in aq.daily]
     rep.image(
         charts.daily_aqi_chart(
             days,
             [d.aqi for d in aq.daily],
-            [_aqi_colour(d.aqi_standard, d.aqi) or "#DDDDDD" for d in aq.daily],
+            [aqi_colour(d.aqi_standard, d.aqi) or "#DDDDDD" for d in aq.daily],
             f"{label}{aq.region_name}逐日空气质量指数（AQI）",
         ),
-        "图2  逐日 AQI（颜色为级别）",
+        "逐日 AQI（颜色为级别）",
     )
     _calendar_table(rep, aq, year, month)
-    _category_table(rep, aq, "表3  空气质量级别天数分布")
-    rep.h2("（三）超标天与首要污染物")
-    _pollution_days(rep, aq, "表4  超标天明细")
-    rep.h2("（四）点位与乡镇排名")
-    _stations(rep, aq, "表5  空气质量点位排名")
-    _townships(rep, aq, "表6  乡镇（街道）空气质量参考排名")
-    _water(rep, wq, label, True, _coords(session))
+    _category_table(rep, aq, "空气质量级别天数分布")
+    rep.h2("（四）超标天与首要污染物")
+    _pollution_days(rep, aq, "超标天明细")
+    rep.h2("（五）点位与乡镇排名")
+    _stations(rep, aq, "空气质量点位排名")
+    _townships(rep, aq, "乡镇（街道）空气质量参考排名")
+    parts.county_ranking(rep, session, region, start, end, "（六）全市各县（市、区）排名")
+    _water(rep, wq, label, True, _coords(session), boundary_rings(session, region))
+    parts.section_concentrations(rep, wq, _water_prev(session, region, year - 1, month))
     _drinking(rep, wq, label)
     _groundwater(rep, wq)
     _noise(rep, wq, label)
+    parts.online_monitoring(rep, session, region, start, end, "五、重点污染源自动监控")
     _provenance(rep, aq, [s.provenance for s in wq.sections + wq.drinking_sources])
     return rep
 
@@ -748,12 +796,12 @@ def _calendar_table(rep: Report, aq: AirQuality, year: int, month: int) -> None:
             x = by.get(d.isoformat())
             aqi = x.aqi if x else None
             row.append(f"{d.day}日\n{'—' if aqi is None else aqi}")
-            fill.append(_aqi_colour(x.aqi_standard, aqi) if x else None)
+            fill.append(aqi_colour(x.aqi_standard, aqi) if x else None)
         rows.append(row)
         fills.append(fill)
     rep.table(
         TableBlock(
-            "表2  空气质量日历（日期/AQI，颜色表示空气质量级别）",
+            "空气质量日历（日期/AQI，颜色表示空气质量级别）",
             ["一", "二", "三", "四", "五", "六", "日"],
             rows,
             "AQI日历",
@@ -775,7 +823,7 @@ def annual(
     prev = _air_prev(session, region, start, end)
     label = f"{year}年"
     rep = Report(
-        issuer=_issuer(aq.region_name),
+        issuer=issuer(aq.region_name),
         title="环境质量年报",
         period_label=label,
         issue_label=f"{year}年度",
@@ -801,7 +849,7 @@ def annual(
         )
     rep.standards = _standards(aq, waters[0])
     rep.provenance = {
-        "fingerprint": _fingerprint(
+        "fingerprint": fingerprint(
             _strip_times(aq.to_dict()), [_strip_times(w.to_dict()) for w in waters]
         ),
         "air": aq.provenance,
@@ -820,7 +868,7 @@ def annual(
             "逐月优良天数比率",
             "%",
         ),
-        "图1  逐月优良天数比率及同比",
+        "逐月优良天数比率及同比",
     )
     rows = [
         [
@@ -836,11 +884,10 @@ def annual(
     ]
     rep.table(
         TableBlock(
-            "表2  逐月空气质量",
+            "逐月空气质量",
             ["月份", "有效天", "优良天", "优良率%", "重污染天", "综合指数", "首要污染物"],
             rows,
             "逐月空气质量",
-            widths=[0.9, 1, 1, 1, 1, 1, 1.6],
         )
     )
     rep.h2("（二）空气质量日历")
@@ -853,7 +900,7 @@ def annual(
                 row.append(None)
                 continue
             x = by.get(date(year, m, dd).isoformat())
-            row.append((_aqi_colour(x.aqi_standard, x.aqi) if x else None) or "#E6E6E6")
+            row.append((aqi_colour(x.aqi_standard, x.aqi) if x else None) or "#E6E6E6")
         grid.append(row)
     std = (aq.daily[-1].aqi_standard if aq.daily else None) or "HJ633-2026"
     legend = [
@@ -864,14 +911,14 @@ def annual(
         charts.calendar_heatmap(
             grid, [f"{m}月" for m in range(1, 13)], f"{label}空气质量日历", legend
         ),
-        "图2  全年空气质量日历（每格一天）",
+        "全年空气质量日历（每格一天）",
     )
-    _category_table(rep, aq, "表3  空气质量级别天数分布")
+    _category_table(rep, aq, "空气质量级别天数分布")
     rep.h2("（三）超标天与首要污染物")
-    _pollution_days(rep, aq, "表4  超标天明细")
+    _pollution_days(rep, aq, "超标天明细")
     rep.h2("（四）点位与乡镇排名")
-    _stations(rep, aq, "表5  空气质量点位排名")
-    _townships(rep, aq, "表6  乡镇（街道）空气质量参考排名")
+    _stations(rep, aq, "空气质量点位排名")
+    _townships(rep, aq, "乡镇（街道）空气质量参考排名")
     # Water: monthly classes per section.
     rep.h1("二、地表水环境质量")
     names = [s.name for s in waters[0].sections] or sorted(
@@ -898,13 +945,12 @@ def annual(
         rep.p(f"{label}，地表水断面逐月水质类别见下表（达标月数/有监测月数）。")
         rep.table(
             TableBlock(
-                "表7  地表水断面逐月水质类别",
+                "地表水断面逐月水质类别",
                 ["断面", *[f"{m}月" for m in range(1, 13)], "达标月数"],
                 wrows,
                 "断面逐月类别",
                 fills=wfills,
                 font_size=8,
-                widths=[2.2] + [0.75] * 12 + [1.1],
             )
         )
     else:
@@ -923,11 +969,10 @@ def annual(
         )
     rep.table(
         TableBlock(
-            "表8  饮用水水源地逐月达标情况",
+            "饮用水水源地逐月达标情况",
             ["月份", "监测水源地", "达标水源地", "达标率%"],
             srows,
             "水源地逐月",
-            widths=[1, 1.4, 1.4, 1.2],
         )
     )
     rep.h1("四、声环境质量")
@@ -942,11 +987,10 @@ def annual(
     ]
     rep.table(
         TableBlock(
-            "表9  功能区声环境逐月达标率（按点次）",
+            "功能区声环境逐月达标率（按点次）",
             ["月份", "昼间达标率%", "夜间达标率%", "监测点次"],
             nrows,
             "声环境逐月",
-            widths=[1, 1.4, 1.4, 1.2],
         )
     )
     _provenance(rep, aq, [s.provenance for w in waters for s in w.sections + w.drinking_sources])

@@ -17,7 +17,6 @@ class TableBlock:
     rows: list[list[str]]
     sheet: str  # Excel sheet name (≤ 31 characters)
     fills: list[list[str | None]] | None = None  # cell background colours "#RRGGBB"
-    widths: list[float] | None = None  # relative column widths
     note: str | None = None
     font_size: float = 10.5
 
@@ -42,6 +41,10 @@ class Report:
     blocks: list[Block] = field(default_factory=list)
     standards: list[str] = field(default_factory=list)
     provenance: dict[str, Any] = field(default_factory=dict)
+    # Tables and figures are numbered as they are added (表1…, 图1…), so the numbering runs on
+    # through the document whatever sections a period leaves out.
+    n_tables: int = 0
+    n_figures: int = 0
 
     def h1(self, text: str) -> None:
         self.blocks.append(Block("h1", text))
@@ -56,10 +59,17 @@ class Report:
         self.blocks.append(Block("note", text))
 
     def table(self, t: TableBlock) -> None:
+        """Add a table; its caption gets the next number (``表3  …``)."""
+        self.n_tables += 1
+        t.title = f"表{self.n_tables}  {t.title}"
         self.blocks.append(Block("table", table=t))
 
     def image(self, png: bytes, caption: str, width_cm: float = 15.5) -> None:
-        self.blocks.append(Block("image", caption, image=png, width_cm=width_cm))
+        """Add a figure; its caption gets the next number (``图2  …``)."""
+        self.n_figures += 1
+        self.blocks.append(
+            Block("image", f"图{self.n_figures}  {caption}", image=png, width_cm=width_cm)
+        )
 
     def tables(self) -> list[TableBlock]:
         return [b.table for b in self.blocks if b.table is not None]

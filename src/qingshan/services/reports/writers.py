@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 import zipfile
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -179,6 +180,67 @@ def _masthead(doc: Any, rep: Report) -> None:
     )
 
 
+TEXT_WIDTH_PT = 16.0 / 2.54 * 72  # A4 less 2.5 cm margins each side
+CELL_PAD_PT = 11.0  # Word's default cell margins, 0.19 cm a side
+# Cell values that stay on one line: numbers, 同比, dates and times (no CJK, up to 18
+# characters) and short words (达标, 轻度污染: up to 4 characters); names and sentences wrap.
+NO_WRAP_CHARS, NO_WRAP_WORD = 18, 4
+SMALLEST_PT = 7.5  # a crowded table's text is made smaller down to this, never below
+
+
+def _text_pt(text: str, size: float) -> float:
+    """Estimated printed width: CJK and full-width characters one em, others about half."""
+    return sum(size if ord(ch) >= 0x2E80 else 0.55 * size for ch in text)
+
+
+def _one_line(text: str) -> bool:
+    if len(text) <= NO_WRAP_WORD:
+        return True
+    return len(text) <= NO_WRAP_CHARS and all(ord(ch) < 0x2E80 for ch in text)
+
+
+def _levels(t: TableBlock, size: float) -> list[list[float]]:
+    """Three widths per column (pt), each at least the one before: the least it can take
+    (short values — numbers, 同比, 达标 … — on one line, a header of three or more characters
+    on two lines, text four characters a line), a comfortable width (the header on one line,
+    text six characters a line) and its natural width (everything on one line)."""
+    hard: list[float] = []
+    soft: list[float] = []
+    natural: list[float] = []
+    for i, head in enumerate(t.header):
+        lines = [x for r in t.rows for x in r[i].split("\n")]
+        body = max((_text_pt(x, size) for x in lines), default=0.0)
+        nat = max(body, _text_pt(head, size)) + CELL_PAD_PT
+        short = [_text_pt(x, size) for x in lines if _one_line(x)]
+        h = _text_pt(head, size) if len(head) <= 2 else _text_pt(head[: -(-len(head) // 2)], size)
+        text = any(not _one_line(x) for x in lines)  # names, sentences: may wrap
+        lo = min(nat, max([h, 4 * size if text else 0.0, *short]) + CELL_PAD_PT)
+        mid = min(nat, max(lo, _text_pt(head, size) + CELL_PAD_PT, 6 * size + CELL_PAD_PT))
+        hard.append(lo)
+        soft.append(mid)
+        natural.append(nat)
+    return [hard, soft, natural]
+
+
+def fit_table(t: TableBlock) -> tuple[float, list[float]]:
+    """Font size and column widths (pt) that fill the text width: the widest of
+    :func:`_levels` that fits, with what is left shared towards the next level (so short
+    values never wrap, headers and names wrap only when the page is too narrow for them). A
+    table whose least widths do not fit is set smaller, down to 7.5 pt."""
+    size = t.font_size
+    levels = _levels(t, size)
+    while sum(levels[0]) > TEXT_WIDTH_PT and size > SMALLEST_PT:
+        size -= 0.5
+        levels = _levels(t, size)
+    if sum(levels[0]) >= TEXT_WIDTH_PT:
+        return size, [w * TEXT_WIDTH_PT / sum(levels[0]) for w in levels[0]]
+    if sum(levels[-1]) <= TEXT_WIDTH_PT:
+        return size, [w * TEXT_WIDTH_PT / sum(levels[-1]) for w in levels[-1]]
+    lo, hi = next((a, b) for a, b in pairwise(levels) if sum(b) > TEXT_WIDTH_PT)
+    k = (TEXT_WIDTH_PT - sum(lo)) / (sum(hi) - sum(lo))
+    return size, [a + k * (b - a) for a, b in zip(lo, hi, strict=True)]
+
+
 def _docx_table(doc: Any, t: TableBlock) -> None:
     cap = doc.add_paragraph()
     cap.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -188,14 +250,19 @@ def _docx_table(doc: Any, t: TableBlock) -> None:
     table = doc.add_table(rows=1, cols=len(t.header))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    total = sum(t.widths) if t.widths else len(t.header)
-    widths = [Cm(16.0 * w / total) for w in (t.widths or [1.0] * len(t.header))]
+    size, fitted = fit_table(t)
+    widths = [Pt(w) for w in fitted]
+    # the header row is repeated on each page a long table runs onto
+    head_pr = table.rows[0]._tr.get_or_add_trPr()
+    repeat = OxmlElement("w:tblHeader")
+    repeat.set(qn("w:val"), "true")
+    head_pr.append(repeat)
     for i, h in enumerate(t.header):
         c = table.rows[0].cells[i]
         c.text = ""
         para = c.paragraphs[0]
         para.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        _fonts(para.add_run(h), HEAD_FONT, t.font_size, True)
+        _fonts(para.add_run(h), HEAD_FONT, size, True)
         _shade(c, "#D9E2F3")
     for r, row in enumerate(t.rows):
         cells = table.add_row().cells
@@ -210,7 +277,7 @@ def _docx_table(doc: Any, t: TableBlock) -> None:
                 _fonts(
                     run,
                     TABLE_FONT,
-                    t.font_size,
+                    size,
                     None,
                     None if _light(fill) else RGBColor(0xFF, 0xFF, 0xFF),
                 )
@@ -218,7 +285,7 @@ def _docx_table(doc: Any, t: TableBlock) -> None:
                     run.add_break()
             if t.fills and t.fills[r][i]:
                 _shade(cell, t.fills[r][i] or "")
-    table.autofit = False
+    table.autofit = False  # fixed layout: Word keeps the widths below
     grid = table._tbl.tblGrid
     for i, col in enumerate(grid.findall(qn("w:gridCol"))):
         col.set(qn("w:w"), str(int(widths[i].twips)))
@@ -231,18 +298,42 @@ def _docx_table(doc: Any, t: TableBlock) -> None:
         _fonts(n.add_run("注：" + t.note), BODY_FONT, 9)
 
 
+def _heading_styles(doc: Any) -> None:
+    """Word's built-in Heading 1 / Heading 2 (so the navigation pane and a table of contents
+    find the sections), restyled to the office fonts: 黑体 15 pt and 楷体 13 pt, black, no
+    theme fonts or colours."""
+    for name, east, size, indent in (
+        ("Heading 1", HEAD_FONT, 15, None),
+        ("Heading 2", SUB_FONT, 13, 24),
+    ):
+        st = doc.styles[name]
+        st.font.name = "Times New Roman"
+        st.font.size = Pt(size)
+        st.font.bold = True
+        st.font.italic = False
+        rpr = st.element.get_or_add_rPr()
+        rfonts = rpr.get_or_add_rFonts()
+        for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+            rfonts.attrib.pop(qn(attr), None)
+        rfonts.set(qn("w:eastAsia"), east)
+        rfonts.set(qn("w:ascii"), "Times New Roman")
+        rfonts.set(qn("w:hAnsi"), "Times New Roman")
+        colour = rpr.find(qn("w:color"))
+        if colour is not None:
+            rpr.remove(colour)
+        st.font.color.rgb = RGBColor(0, 0, 0)
+        pf = st.paragraph_format
+        pf.space_before = Pt(12 if name == "Heading 1" else 8)
+        pf.space_after = Pt(4)
+        pf.keep_with_next = True
+        pf.first_line_indent = None if indent is None else Pt(indent)
+
+
 def _docx_block(doc: Any, b: Block) -> None:
     if b.kind == "h1":
-        p = doc.add_paragraph()
-        p.paragraph_format.space_before = Pt(12)
-        p.paragraph_format.keep_with_next = True
-        _fonts(p.add_run(b.text), HEAD_FONT, 15, True)
+        doc.add_paragraph(b.text, style="Heading 1")
     elif b.kind == "h2":
-        p = doc.add_paragraph()
-        p.paragraph_format.first_line_indent = Pt(24)
-        p.paragraph_format.space_before = Pt(8)
-        p.paragraph_format.keep_with_next = True
-        _fonts(p.add_run(b.text), SUB_FONT, 13, True)
+        doc.add_paragraph(b.text, style="Heading 2")
     elif b.kind in ("p", "note"):
         p = doc.add_paragraph()
         p.paragraph_format.first_line_indent = Pt(24)
@@ -271,6 +362,7 @@ def to_docx(rep: Report) -> bytes:
     normal.font.name = "Times New Roman"
     normal.font.size = Pt(12)
     normal.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), BODY_FONT)
+    _heading_styles(doc)
     _page_number(sec)
     props = doc.core_properties
     props.title = f"{rep.issuer}{rep.period_label}{rep.title}"

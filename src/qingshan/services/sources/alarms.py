@@ -322,10 +322,18 @@ def list_episodes(
     kinds: Sequence[str] | None = None,
     enterprise_id: int | None = None,
     limit: int = 500,
+    overlapping: tuple[datetime, datetime] | None = None,
 ) -> list[SourceEpisode]:
     """Episodes within the principal's scope, newest first. ``open_only``: not yet closed
-    (``open`` or ``cleared``), i.e. what still needs attention."""
+    (``open`` or ``cleared``), i.e. what still needs attention. ``overlapping``: only those
+    that ran at some time in ``[start, end)`` (CST), e.g. a report's month."""
     q = select(SourceEpisode).where(_scoped(principal))
+    if overlapping is not None:
+        lo, hi = overlapping
+        q = q.where(
+            SourceEpisode.started_at < hi,
+            SourceEpisode.ended_at.is_(None) | (SourceEpisode.ended_at > lo),
+        )
     if open_only:
         q = q.where(SourceEpisode.status != "closed")
     if kinds:
