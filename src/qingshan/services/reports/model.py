@@ -42,6 +42,8 @@ class Report:
     blocks: list[Block] = field(default_factory=list)
     standards: list[str] = field(default_factory=list)
     provenance: dict[str, Any] = field(default_factory=dict)
+    # 审核/签发 lines printed at the end, right-aligned (services.reports.editorial)
+    signoff: list[str] = field(default_factory=list)
 
     def h1(self, text: str) -> None:
         self.blocks.append(Block("h1", text))
