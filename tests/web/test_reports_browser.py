@@ -1,0 +1,130 @@
+"""The 报告 page in real headless Chromium against a real ``qingshan serve``: a member of staff
+types 问题与建议 and saves it, a leader records 审核 and 签发, and the monthly report downloaded
+from the page as Word holds the title, the typed text and the 签发 line (read back with
+python-docx); a bad period and a month without stored figures show their Chinese messages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import docx
+import pytest
+
+from conftest import migrated_sqlite_url
+from qingshan.clock import cst_today
+from qingshan.services.figures import recompute_all
+from qingshan.storage.db import make_engine, session_factory, session_scope
+from support.web_seed import PASSWORD, seed
+from web.live import serve
+from web.test_registry_browser import ARGS, CHROMIUM
+
+pytestmark = pytest.mark.browser
+sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+
+TYPED = "一是本月城区臭氧浓度偏高，建议加强挥发性有机物治理。\n二是请各乡镇落实扬尘管控责任。"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} missing: run `make test`", pytrace=False)
+    url = migrated_sqlite_url(tmp_path_factory.mktemp("reports") / "web.db")
+    engine = make_engine(url)
+    with session_scope(engine) as s:
+        seed(s)  # two days of data: the figures of today's month are stored
+    recompute_all(session_factory(engine))
+    engine.dispose()
+    cwd = tmp_path_factory.mktemp("cwd")
+    with serve(url, cwd, attachments_dir=str(cwd / "files")) as (base, _hj212_port):
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+def _page(browser: Any, base: str, user: str, errors: list[str]) -> Any:
+    ctx = browser.new_context(locale="zh-CN", timezone_id="UTC", accept_downloads=True)
+    r = ctx.request.post(base + "/api/v1/auth/login", data={"username": user, "password": PASSWORD})
+    assert r.status == 200, r.text()
+    page = ctx.new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return page
+
+
+def _open(page: Any, base: str, kind: str, period: str) -> None:
+    page.goto(f"{base}/reports?kind={kind}&period={period}")
+    page.wait_for_selector("header nav a.active:text-is('报告')")
+    page.wait_for_selector("#issue:not([hidden]) #status[data-status]")
+
+
+def test_staff_writes_leader_signs_and_the_word_file_has_it(
+    browser: Any, server: str, tmp_path: Path
+) -> None:
+    month = cst_today().strftime("%Y-%m")
+    y, m = (int(x) for x in month.split("-"))
+    errors: list[str] = []
+    staff = _page(browser, server, "staff", errors)
+    _open(staff, server, "monthly", month)
+    assert staff.inner_text("#issue-title") == f"{y}年{m}月环境质量月报"
+    assert staff.inner_text("#status") == "草稿"
+    assert staff.locator("#approve").is_hidden()  # staff write, leaders approve
+    staff.fill("#advice", TYPED)
+    staff.click("#save")
+    staff.wait_for_selector("#saved:has-text('已保存')")
+
+    leader = _page(browser, server, "leader", errors)
+    _open(leader, server, "monthly", month)
+    assert leader.input_value("#advice") == TYPED
+    assert leader.locator("#save").is_hidden()  # leaders do not write the text
+    leader.fill("#approver", "李四")
+    leader.click("#review")
+    leader.wait_for_selector("#status:has-text('已审核')")
+    assert "审核：李四（" in leader.inner_text("#signoff")
+    leader.fill("#approver", "王五")
+    leader.click("#sign")
+    leader.wait_for_selector("#status:has-text('已签发')")
+    assert "签发：王五（" in leader.inner_text("#signoff")
+    assert leader.locator("#approve").is_hidden()
+
+    staff.reload()
+    staff.wait_for_selector("#status:has-text('已签发')")
+    assert staff.locator("#save").is_hidden()  # issued: frozen
+    with staff.expect_download(timeout=120_000) as dl:
+        staff.click("#docx")
+    download = dl.value
+    name = f"崆峒区{y}年{m}月环境质量月报.docx"
+    assert download.suggested_filename == name
+    path = tmp_path / name
+    download.save_as(path)
+    text = [p.text for p in docx.Document(str(path)).paragraphs]
+    assert "崆峒区环境质量月报" in text
+    assert "一是本月城区臭氧浓度偏高，建议加强挥发性有机物治理。" in text
+    assert "二是请各乡镇落实扬尘管控责任。" in text
+    assert any(t.startswith("签发：王五（") for t in text)
+    staff.wait_for_selector(f"#download-status:has-text('{name}')")
+    assert not errors, errors
+
+
+def test_bad_period_and_month_without_figures_show_messages(browser: Any, server: str) -> None:
+    errors: list[str] = []
+    page = _page(browser, server, "staff", errors)
+    _open(page, server, "monthly", "2019-02")  # a month is editable before its figures exist
+    page.click("#docx")
+    page.wait_for_selector("#download-error:has-text('2019年2月没有已存储的空气质量计算结果')")
+    page.fill("#period", "2026-13")
+    page.click("#pick button[type=submit]")
+    page.wait_for_selector("#pick-error:has-text('请按 YYYY-MM 填写')")
+    assert page.locator("#issue").is_hidden()
+    page.select_option("#kind", "annual")
+    assert page.inner_text("#period-name") == "年份"
+    page.fill("#period", "26")
+    page.click("#pick button[type=submit]")
+    page.wait_for_selector("#pick-error:has-text('请按 YYYY 填写')")
+    assert not errors, errors
