@@ -14,21 +14,34 @@ import docx
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from qingshan.clock import cst_today
 from qingshan.storage.db import make_engine, session_scope
+from qingshan.storage.models_figures import AirPeriodFigure
 from qingshan.storage.models_web import AuditEntry
 from web.conftest import login
 
 ADVICE = "一是城区PM₂.₅浓度同比上升，建议加强扬尘管控。\n\n二是泾河八里桥断面需持续监测。"
 
 
+def stored_month(url: str) -> str:
+    """The latest month whose region figures the seeded district has stored (its data are of
+    the last two days: this month, or also the last one on the first of a month)."""
+    engine = make_engine(url)
+    with session_scope(engine) as s:
+        months = s.scalars(
+            select(AirPeriodFigure.period).where(
+                AirPeriodFigure.scope == "region", func.length(AirPeriodFigure.period) == 7
+            )
+        ).all()
+    engine.dispose()
+    assert months, "no stored month figures"
+    return max(months)
+
+
 @pytest.fixture(scope="module")
-def month() -> str:
-    # The seeded district has data of the last two days; its figures are stored for the
-    # month of today (北京时间).
-    return cst_today().strftime("%Y-%m")
+def month(web_db: tuple[str, dict[str, int]]) -> str:
+    return stored_month(web_db[0])
 
 
 @pytest.fixture(scope="module")

@@ -13,12 +13,12 @@ import docx
 import pytest
 
 from conftest import migrated_sqlite_url
-from qingshan.clock import cst_today
 from qingshan.services.figures import recompute_all
 from qingshan.storage.db import make_engine, session_factory, session_scope
 from support.web_seed import PASSWORD, seed
 from web.live import serve
 from web.test_registry_browser import ARGS, CHROMIUM
+from web.test_reports_api import stored_month
 
 pytestmark = pytest.mark.browser
 sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
@@ -27,18 +27,19 @@ TYPED = "一是本月城区臭氧浓度偏高，建议加强挥发性有机物�
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} missing: run `make test`", pytrace=False)
     url = migrated_sqlite_url(tmp_path_factory.mktemp("reports") / "web.db")
     engine = make_engine(url)
     with session_scope(engine) as s:
-        seed(s)  # two days of data: the figures of today's month are stored
+        seed(s)  # two days of data: the figures of their month are stored
     recompute_all(session_factory(engine))
     engine.dispose()
+    month = stored_month(url)
     cwd = tmp_path_factory.mktemp("cwd")
     with serve(url, cwd, attachments_dir=str(cwd / "files")) as (base, _hj212_port):
-        yield base
+        yield base, month
 
 
 @pytest.fixture(scope="module")
@@ -60,18 +61,19 @@ def _page(browser: Any, base: str, user: str, errors: list[str]) -> Any:
 
 def _open(page: Any, base: str, kind: str, period: str) -> None:
     page.goto(f"{base}/reports?kind={kind}&period={period}")
-    page.wait_for_selector("header nav a.active:text-is('报告')")
-    page.wait_for_selector("#issue:not([hidden]) #status[data-status]")
+    # generous: the machine may be busy with other test runs
+    page.wait_for_selector("header nav a.active:text-is('报告')", timeout=60_000)
+    page.wait_for_selector("#issue:not([hidden]) #status[data-status]", timeout=60_000)
 
 
 def test_staff_writes_leader_signs_and_the_word_file_has_it(
-    browser: Any, server: str, tmp_path: Path
+    browser: Any, server: tuple[str, str], tmp_path: Path
 ) -> None:
-    month = cst_today().strftime("%Y-%m")
+    base, month = server
     y, m = (int(x) for x in month.split("-"))
     errors: list[str] = []
-    staff = _page(browser, server, "staff", errors)
-    _open(staff, server, "monthly", month)
+    staff = _page(browser, base, "staff", errors)
+    _open(staff, base, "monthly", month)
     assert staff.inner_text("#issue-title") == f"{y}年{m}月环境质量月报"
     assert staff.inner_text("#status") == "草稿"
     assert staff.locator("#approve").is_hidden()  # staff write, leaders approve
@@ -79,8 +81,8 @@ def test_staff_writes_leader_signs_and_the_word_file_has_it(
     staff.click("#save")
     staff.wait_for_selector("#saved:has-text('已保存')")
 
-    leader = _page(browser, server, "leader", errors)
-    _open(leader, server, "monthly", month)
+    leader = _page(browser, base, "leader", errors)
+    _open(leader, base, "monthly", month)
     assert leader.input_value("#advice") == TYPED
     assert leader.locator("#save").is_hidden()  # leaders do not write the text
     leader.fill("#approver", "李四")
@@ -112,10 +114,13 @@ def test_staff_writes_leader_signs_and_the_word_file_has_it(
     assert not errors, errors
 
 
-def test_bad_period_and_month_without_figures_show_messages(browser: Any, server: str) -> None:
+def test_bad_period_and_month_without_figures_show_messages(
+    browser: Any, server: tuple[str, str]
+) -> None:
+    base = server[0]
     errors: list[str] = []
-    page = _page(browser, server, "staff", errors)
-    _open(page, server, "monthly", "2019-02")  # a month is editable before its figures exist
+    page = _page(browser, base, "staff", errors)
+    _open(page, base, "monthly", "2019-02")  # a month is editable before its figures exist
     page.click("#docx")
     page.wait_for_selector("#download-error:has-text('2019年2月没有已存储的空气质量计算结果')")
     page.fill("#period", "2026-13")
