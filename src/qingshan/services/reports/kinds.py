@@ -233,7 +233,7 @@ def build(session: Session, kind: ReportKind, period: Period, region: str) -> Re
         raise ReportUnavailable(
             "服务器上没有中文字体，无法绘制报告图表（请管理员安装 fonts-noto-cjk）"
         ) from None
-    except ReportError as exc:
+    except (ReportError, FiguresError) as exc:  # the builder's own reasons, kept
         raise ReportUnavailable(f"{period.label}{kind.short}无法生成：{exc}") from None
 
 
