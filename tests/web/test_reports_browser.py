@@ -1,15 +1,19 @@
 """The 报告 page in real headless Chromium against a real ``qingshan serve``: a member of staff
 types 问题与建议 and saves it, a leader records 审核 and 签发, and the monthly report downloaded
 from the page as Word holds the title, the typed text and the 签发 line (read back with
-python-docx); a bad period and a month without stored figures show their Chinese messages."""
+python-docx); a bad period and a month without stored figures show their Chinese messages;
+the server answers other requests while it builds a report."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import docx
+import httpx
 import pytest
 
 from conftest import migrated_sqlite_url
@@ -133,3 +137,34 @@ def test_bad_period_and_month_without_figures_show_messages(
     page.click("#pick button[type=submit]")
     page.wait_for_selector("#pick-error:has-text('请按 YYYY 填写')")
     assert not errors, errors
+
+
+def test_generation_runs_off_the_event_loop(server: tuple[str, str]) -> None:
+    """While a year's report is being built, the same server answers other requests: the
+    build runs in a worker thread (on the event loop, /healthz would wait for it)."""
+    base, month = server
+    with httpx.Client(base_url=base, timeout=120) as c:
+        r = c.post("/api/v1/auth/login", json={"username": "leader", "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        # the session cookie is Secure: httpx keeps it off plain http, so send it by hand
+        cookie = "; ".join(f"{k}={v}" for k, v in r.cookies.items())
+        done: list[httpx.Response] = []
+        t = threading.Thread(
+            target=lambda: done.append(
+                c.get(
+                    f"/api/v1/reports/download?kind=annual&period={month[:4]}&format=docx",
+                    headers={"Cookie": cookie},
+                )
+            )
+        )
+        t.start()
+        answered_during = 0
+        while t.is_alive():
+            with httpx.Client(base_url=base, timeout=120) as other:
+                ok = other.get("/healthz").status_code == 200
+            if ok and t.is_alive():
+                answered_during += 1
+            time.sleep(0.05)
+        t.join()
+    assert done and done[0].status_code == 200, done and done[0].text
+    assert answered_during >= 1
