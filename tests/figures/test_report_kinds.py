@@ -66,6 +66,7 @@ def test_day_and_week() -> None:
         (parse_month, "1999-12", "超出范围"),
         (parse_year, "26", "请按 YYYY 填写"),
         (parse_year, "2101", "超出范围"),
+        (parse_year, "٢٠٢٦", "请按 YYYY 填写"),  # ASCII digits only
         (parse_day, "2026-02-30", "请按 YYYY-MM-DD 填写"),
         (parse_day, "2026/02/03", "请按 YYYY-MM-DD 填写"),
         (parse_week, "2026-02-30", "请按 YYYY-MM-DD 填写"),

@@ -89,7 +89,7 @@ def _year(text: str, what: str, example: str) -> int:
 
 def parse_year(text: str) -> Period:
     t = text.strip()
-    if not re.fullmatch(r"\d{4}", t):
+    if not re.fullmatch(r"[0-9]{4}", t):
         raise PeriodError(f"年份“{text}”无效，请按 YYYY 填写，如 2026")
     y = _year(t, "年份", "2026")
     return Period(t, date(y, 1, 1), date(y, 12, 31), f"{y}年")
@@ -97,7 +97,7 @@ def parse_year(text: str) -> Period:
 
 def parse_month(text: str) -> Period:
     t = text.strip()
-    m = re.fullmatch(r"(\d{4})-(\d{2})", t)
+    m = re.fullmatch(r"([0-9]{4})-([0-9]{2})", t)
     if m is None or not 1 <= int(m[2]) <= 12:
         raise PeriodError(f"月份“{text}”无效，请按 YYYY-MM 填写，如 2026-02")
     y, mo = _year(m[1], "月份", "2026-02"), int(m[2])
@@ -107,7 +107,7 @@ def parse_month(text: str) -> Period:
 
 def _date(text: str, what: str, example: str) -> date:
     t = text.strip()
-    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", t)
+    m = re.fullmatch(r"([0-9]{4})-([0-9]{2})-([0-9]{2})", t)
     bad = f"{what}“{text}”无效，请按 YYYY-MM-DD 填写，如 {example}"
     if m is None:
         raise PeriodError(bad)

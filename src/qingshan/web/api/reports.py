@@ -21,7 +21,7 @@ COMMITTED = Depends(write_db, scope="function")
 RETRY_SECONDS = 10
 KIND = Query(..., max_length=16, description="report kind: monthly, annual (GET /reports/kinds)")
 PERIOD = Query(..., max_length=10, description="2026-02 (月报), 2026 (年报)")
-REGION = Query(None, pattern=r"^\d{6,12}$", description="default: the deployment's own region")
+REGION = Query(None, pattern=r"^[0-9]{6,12}$", description="default: the deployment's own region")
 
 
 def _out(p: Principal, key: kinds.ReportRef, row: ReportIssue | None) -> IssueOut:
