@@ -133,6 +133,7 @@ if (m) {
     if (await step("", { advice: $("advice").value, version: issue.version }, "advice-error")) $("saved").textContent = "已保存";
   });
   const approve = (path) => step(path, { name: $("approver").value.trim() || null, version: issue.version }, "approve-error");
+  $("approve").addEventListener("submit", (ev) => ev.preventDefault()); // Enter in the name field
   $("review").addEventListener("click", () => approve("/review"));
   $("sign").addEventListener("click", () => approve("/sign"));
   $("docx").addEventListener("click", () => download("docx"));
