@@ -140,7 +140,7 @@ def test_bad_period_and_month_without_figures_show_messages(
 
 
 def test_generation_runs_off_the_event_loop(server: tuple[str, str]) -> None:
-    """While a year's report is being built, the same server answers other requests: the
+    """While a report is being built, the same server answers other requests: the
     build runs in a worker thread (on the event loop, /healthz would wait for it)."""
     base, month = server
     with httpx.Client(base_url=base, timeout=120) as c:
@@ -152,7 +152,7 @@ def test_generation_runs_off_the_event_loop(server: tuple[str, str]) -> None:
         t = threading.Thread(
             target=lambda: done.append(
                 c.get(
-                    f"/api/v1/reports/download?kind=annual&period={month[:4]}&format=docx",
+                    f"/api/v1/reports/download?kind=monthly&period={month}&format=docx",
                     headers={"Cookie": cookie},
                 )
             )
@@ -167,4 +167,5 @@ def test_generation_runs_off_the_event_loop(server: tuple[str, str]) -> None:
             time.sleep(0.05)
         t.join()
     assert done and done[0].status_code == 200, done and done[0].text
-    assert answered_during >= 1
+    # on the event loop, at most one answer could slip in before the build and one after
+    assert answered_during >= 3, answered_during
