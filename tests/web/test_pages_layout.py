@@ -52,6 +52,7 @@ PAGES: list[tuple[str, str | None, str, tuple[str, str] | None]] = [
     ("/warnings", "staff", "warnings", None),
     ("/enterprise?code=" + ENT, "staff", "sources", ("/sources", "a[href^='enterprise?code=']")),
     ("/plans", "staff", "plans", None),
+    ("/reports", "leader", "reports", None),
     ("/cases", "staff", "cases", None),
     ("/case?code=" + CASE, "staff", "cases", ("/cases", f"a[href='case?code={CASE}']")),
     ("/report", "grid", "report", None),

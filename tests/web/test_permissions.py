@@ -213,6 +213,14 @@ def test_grants_match_the_documented_roles_table(app: FastAPI) -> None:
         ("POST", "/api/v1/cases/{code}/extend"): bureau,
         ("POST", "/api/v1/cases/{code}/supervise"): bureau,
         ("POST", "/api/v1/cases/{code}/accountability"): bureau,
+        # reports (issue 17): the bureau and its leaders read and download; staff write
+        # 问题与建议, leaders record 审核 and 签发
+        ("GET", "/api/v1/reports/kinds"): registry_readers,
+        ("GET", "/api/v1/reports/issue"): registry_readers,
+        ("GET", "/api/v1/reports/download"): registry_readers,
+        ("PUT", "/api/v1/reports/issue"): bureau,
+        ("POST", "/api/v1/reports/issue/review"): frozenset({Role.LEADER}),
+        ("POST", "/api/v1/reports/issue/sign"): frozenset({Role.LEADER}),
     }
     assert {k: routes.get(k) for k in expected} == expected
     # enterprise users read their own enterprise's cases (scoped by the case service), and
@@ -253,6 +261,13 @@ def test_grants_match_the_documented_roles_table(app: FastAPI) -> None:
         ("POST", "/api/v1/plans/progress/{report_id}/submit"): bureau | {Role.UNIT},
         ("POST", "/api/v1/plans/progress/{report_id}/review"): bureau,
     }
+    # A report issue's editorial fields: staff write 问题与建议, leaders approve; neither
+    # changes any data the reports are made from.
+    report_work = {
+        ("PUT", "/api/v1/reports/issue"): bureau,
+        ("POST", "/api/v1/reports/issue/review"): frozenset({Role.LEADER}),
+        ("POST", "/api/v1/reports/issue/sign"): frozenset({Role.LEADER}),
+    }
     # Case work is everybody's who works cases (the case service checks role and unit per
     # case and transition, as the workflow definitions say).
     case_work = {k for k in expected if k[1].startswith("/api/v1/cases")}
@@ -261,6 +276,8 @@ def test_grants_match_the_documented_roles_table(app: FastAPI) -> None:
             continue
         if (method, path) in plan_work:
             assert roles == plan_work[(method, path)], (method, path)
+        elif (method, path) in report_work:
+            assert roles == report_work[(method, path)], (method, path)
         elif (method, path) in bureau_work:
             assert roles == bureau, (method, path)
         elif method != "GET" and (method, path) not in PUBLIC_ROUTES and path not in own:

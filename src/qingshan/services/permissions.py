@@ -75,6 +75,13 @@ ALARM_LEAD_SETTERS: tuple[Role, ...] = (Role.ADMIN,)
 # Registry detail pages: the bureau and its leaders read every record (leaders only read);
 # other roles reach the detail routes but see only their own records (registry_visible).
 REGISTRY_READERS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF, Role.LEADER)
+# Environmental-quality reports (月报, 年报 …; issue 17): the bureau and its leaders read and
+# download them (drafts with their 问题与建议 are internal: not units, grid or enterprises);
+# the bureau's staff write 问题与建议; the leaders record 审核 and 签发 — approving a
+# bulletin is a leader's act, and it changes no data (leaders stay read-only elsewhere).
+REPORT_READERS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF, Role.LEADER)
+REPORT_EDITORS: tuple[Role, ...] = (Role.ADMIN, Role.STAFF)
+REPORT_APPROVERS: tuple[Role, ...] = (Role.LEADER,)
 
 
 def sees_district(p: Principal) -> bool:

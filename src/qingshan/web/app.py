@@ -30,6 +30,7 @@ from qingshan.web.api import (
     overview,
     plans,
     registry,
+    reports,
     sites,
     sources,
     timeline,
@@ -55,6 +56,7 @@ PAGES = {
     "/cases": "cases.html",
     "/case": "case.html",
     "/report": "report.html",
+    "/reports": "reports.html",
     "/registry-item": "registry-item.html",
     "/inbox": "inbox.html",
     "/public": "public.html",
@@ -226,6 +228,7 @@ def create_app(
         plans.router,
         cases.router,
         cases.public_router,
+        reports.router,
     ):
         app.include_router(r, prefix="/api/v1")
 

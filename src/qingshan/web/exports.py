@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from urllib.parse import quote
 
 
 class ExportGate:
@@ -39,3 +40,10 @@ def gated(chunks: Iterator[bytes], gate: ExportGate) -> Iterator[bytes]:
         yield from chunks
     finally:
         gate.leave()
+
+
+def attachment_disposition(name: str) -> str:
+    """``Content-Disposition`` of a download named ``name`` (Chinese too): an ASCII fallback
+    for old clients and the real name in ``filename*`` (RFC 6266, RFC 5987)."""
+    ascii_name = name.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"

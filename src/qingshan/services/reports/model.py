@@ -45,6 +45,8 @@ class Report:
     # through the document whatever sections a period leaves out.
     n_tables: int = 0
     n_figures: int = 0
+    # 审核/签发 lines printed at the end, right-aligned (services.reports.editorial)
+    signoff: list[str] = field(default_factory=list)
 
     def h1(self, text: str) -> None:
         self.blocks.append(Block("h1", text))

@@ -378,6 +378,11 @@ def to_docx(rep: Report) -> bytes:
     _masthead(doc, rep)
     for b in rep.blocks:
         _docx_block(doc, b)
+    for i, line in enumerate(rep.signoff):
+        p = doc.add_paragraph()
+        p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+        p.paragraph_format.space_before = Pt(18 if i == 0 else 4)
+        _fonts(p.add_run(line), BODY_FONT, 14)
     buf = io.BytesIO()
     doc.save(buf)
     return _normalise_zip(buf.getvalue(), FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ"))
@@ -421,6 +426,7 @@ def to_xlsx(rep: Report) -> bytes:
                     ),
                 )
             )
+    lines += [(line, Font(name="仿宋", size=12)) for line in rep.signoff]
     for i, (text, font) in enumerate(lines, start=1):
         c = ws.cell(row=i, column=1, value=text)
         c.font = font

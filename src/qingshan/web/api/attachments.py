@@ -8,7 +8,6 @@ from a static directory.
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse
@@ -20,6 +19,7 @@ from qingshan.services.attachments import AttachmentStore, TooLarge
 from qingshan.services.permissions import ATTACHMENT_READERS, ATTACHMENT_UPLOADERS
 from qingshan.storage.models_casework import Attachment, AttachmentLink
 from qingshan.web.deps import PathId, ctx, read_db, require, write_db
+from qingshan.web.exports import attachment_disposition
 from qingshan.web.schemas.casework import (
     ENTITY_ID_PATTERN,
     ENTITY_TYPE_PATTERN,
@@ -146,11 +146,6 @@ def metadata(
     return attachment_out(link, att)
 
 
-def _disposition(name: str) -> str:
-    ascii_name = name.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
-
-
 @router.get(
     "/attachments/{link_id}/content",
     response_class=FileResponse,
@@ -168,7 +163,7 @@ def download(
     return FileResponse(
         path,
         media_type=att.media_type,
-        headers={"Content-Disposition": _disposition(link.file_name)},
+        headers={"Content-Disposition": attachment_disposition(link.file_name)},
     )
 
 

@@ -125,17 +125,18 @@ const NAV = [
   ["./", "驾驶舱", "cockpit"], ["map", "一张图", "map"], ["query", "数据查询", "query"],
   ["devices", "设备管理", "devices"], ["sources", "污染源监管", "sources"],
   ["warnings", "重污染预警", "warnings"], ["cases", "案件督办", "cases"],
-  ["report", "巡查上报", "report"], ["plans", "规划指标", "plans"], ["registry", "登记管理", "registry"],
+  ["report", "巡查上报", "report"], ["plans", "规划指标", "plans"], ["reports", "报告", "reports"], ["registry", "登记管理", "registry"],
   ["users", "用户管理", "users"], ["public", "信息公开", "public"],
 ];
 // Pages only some roles may use (the registry is the bureau's: administrators and staff edit,
 // leaders read; the phone report page is the grid members' own entry, the bureau reaches it
-// from 案件督办; accounts are the administrators').
+// from 案件督办; reports are the bureau's and its leaders'; accounts are the administrators').
 const NAV_ROLES = {
   registry: ["admin", "staff", "leader"],
   plans: ["admin", "staff", "unit", "grid", "leader"],
   cases: ["admin", "staff", "unit", "grid", "leader", "enterprise"],
   report: ["grid"],
+  reports: ["admin", "staff", "leader"],
   users: ["admin"],
 };
 
