@@ -68,7 +68,7 @@ def seeded(web_db: tuple[str, dict[str, int]]) -> dict[str, Any]:
                     flag=flag,
                     derived=False,
                 )
-            )  # noqa: E501
+            )
             rows.append(
                 Observation(
                     device_id=air_dev.id,
@@ -79,7 +79,7 @@ def seeded(web_db: tuple[str, dict[str, int]]) -> dict[str, Any]:
                     flag="N",
                     derived=False,
                 )
-            )  # noqa: E501
+            )
         for dev, v in ((w1, "0.1235"), (w2, "0.1225")):
             rows.append(
                 Observation(
@@ -91,7 +91,7 @@ def seeded(web_db: tuple[str, dict[str, int]]) -> dict[str, Any]:
                     flag="N",
                     derived=False,
                 )
-            )  # noqa: E501
+            )
         s.add_all(rows)
         out = {"air": air.id, "water": water.id, "w1": w1.mn, "w2": w2.mn}
     engine.dispose()
@@ -192,7 +192,8 @@ def test_chinese_messages_for_bad_queries(app: Any, seeded: dict[str, Any]) -> N
     )
     assert r.status_code == 422
     assert r.json()["detail"] == (
-        "结束时间 2026-01-15 08:00 早于 开始时间 2026-01-15 10:00（北京时间）：结束时间不能早于开始时间"
+        "结束时间 2026-01-15 08:00 早于 开始时间 2026-01-15 10:00（北京时间）："
+        "结束时间不能早于开始时间"
     )
     r = c.get(
         "/api/v1/observations/table",

@@ -3,7 +3,6 @@
 // flags marked in the cell, paging by time; CSV/Excel export of the same selection.
 import { api, ApiError, errorMessage, esc, fmtTime, header, isoLocal, withOffset } from "./common.js";
 
-const PAGE_ROWS = 100;
 const FIELD_NAMES = {
   site_id: "点位", start: "开始时间", end: "结束时间", resolution: "数据类型", codes: "监测因子",
   limit: "每页行数", cursor: "分页标记", format: "导出格式",
@@ -83,7 +82,7 @@ async function load(page) {
   err.textContent = "";
   const [p, problem] = params();
   if (!p) { err.textContent = problem; return; }
-  p.set("limit", String(PAGE_ROWS));
+  p.set("limit", document.getElementById("rows").value);
   if (cursors[page]) p.set("cursor", cursors[page]);
   try {
     const t = await api("observations/table?" + p);
