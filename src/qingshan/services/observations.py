@@ -847,6 +847,39 @@ def open_export(
     return Export(label, reader, q, mns, names)
 
 
+def resolve_target(engine: Engine, text: str) -> tuple[str | None, str | None]:
+    """What ``qingshan data export TEXT`` names: ``(None, mn)`` for a device's MN, ``(code,
+    None)`` for a site's code; refused when it names neither, or both (a site coded like a
+    device's MN: say which with --mn or --site)."""
+    with Session(engine) as s:
+        is_device = s.scalar(select(Device.id).where(Device.mn == text)) is not None
+        is_site = s.scalar(select(Site.id).where(Site.code == text)) is not None
+    if is_device and is_site:
+        raise QueryError(f"“{text}” 既是设备MN又是点位编码：请用 --mn 或 --site 指明")
+    if is_device:
+        return None, text
+    if is_site:
+        return text, None
+    raise NotFound(f"没有 MN 或编码为 “{text}” 的设备或点位")
+
+
+def device_of_site(engine: Engine, site_code: str, mn: str) -> str:
+    """``mn`` when that device belongs to the site ``site_code``; else a message naming the
+    site's devices."""
+    with Session(engine) as s:
+        site_id = s.scalar(select(Site.id).where(Site.code == site_code))
+        if site_id is None:
+            raise NotFound(f"没有编码为 “{site_code}” 的点位")
+        mns = list(
+            s.scalars(select(Device.mn).where(Device.site_id == site_id).order_by(Device.mn))
+        )
+    if mn not in mns:
+        raise QueryError(
+            f"设备 {mn} 不属于点位 {site_code}；该点位的设备：{'、'.join(mns) or '无'}"
+        )
+    return mn
+
+
 def export_observations(
     engine: Engine, *, mn: str, resolution: Resolution, start: datetime, end: datetime
 ) -> Iterator[Record]:
