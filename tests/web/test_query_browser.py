@@ -104,10 +104,11 @@ def test_pick_two_factors_by_name_and_read_a_wide_table(browser: Any, server: st
     assert mark.inner_text() == "M" and mark.get_attribute("title") == "维护"
     assert "M 维护" in page.inner_text("#flags-legend")
     # the stored value one click away (and in the title)
-    cell = rows.first.locator("td.num").first
-    assert "存储值：" in (cell.get_attribute("title") or "")
-    cell.click()
-    assert "exact" in (cell.get_attribute("class") or "")
+    val = rows.first.locator("td.num .val").first
+    assert (val.get_attribute("title") or "").startswith("存储值：")
+    val.click()
+    assert "exact" in (val.get_attribute("class") or "")
+    assert val.inner_text() == val.get_attribute("data-exact")
     # a time beyond the page is one more request away
     page.fill("#start", _cst(now - timedelta(hours=47)))
     page.select_option("#rows", "20")

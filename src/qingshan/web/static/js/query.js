@@ -1,7 +1,7 @@
 // 数据查询: one site's data as a time × factor table (factors picked by name, header
 // "名称 (单位)"), values at their display precision with the stored value one click away,
 // flags marked in the cell, paging by time; CSV/Excel export of the same selection.
-import { api, ApiError, errorMessage, esc, fmtTime, header, isoLocal, withOffset } from "./common.js";
+import { api, ApiError, errorMessage, esc, fmtTime, header, isoLocal, valueHtml, withOffset } from "./common.js";
 
 const FIELD_NAMES = {
   site_id: "点位", start: "开始时间", end: "结束时间", resolution: "数据类型", codes: "监测因子",
@@ -56,14 +56,9 @@ function cellHtml(c, flags) {
   if (!c) return '<td class="num empty">—</td>';
   const flagged = c.flag && c.flag !== "N";
   const meaning = flagged ? (flags[c.flag] || c.flag) : "";
-  const title = [`存储值：${c.value ?? "—"}`];
-  if (c.zs !== null && c.zs !== undefined) title.push(`折算值：${c.zs}`);
-  if (c.flag) title.push(`数据标记：${c.flag}（${flags[c.flag] || c.flag}）`);
   const mark = flagged ? `<abbr class="flag-mark" title="${esc(meaning)}">${esc(c.flag)}</abbr>` : "";
-  const zs = c.zs !== null && c.zs !== undefined
-    ? `<span class="zs" data-exact="${esc(c.zs)}" data-shown="${esc(c.zs_display ?? c.zs)}">折算 ${esc(c.zs_display ?? c.zs)}</span>` : "";
-  return `<td class="num${flagged ? " flagged" : ""}" tabindex="0" title="${esc(title.join("；"))}">`
-    + `<span class="v" data-exact="${esc(c.value ?? "—")}" data-shown="${esc(c.display ?? "—")}">${esc(c.display ?? "—")}</span>${mark}${zs}</td>`;
+  const zs = c.zs !== null && c.zs !== undefined ? `<span class="zs">${valueHtml(c.zs_display, c.zs, "折算 ")}</span>` : "";
+  return `<td class="num${flagged ? " flagged" : ""}">${valueHtml(c.display, c.value)}${mark}${zs}</td>`;
 }
 
 function render(t) {
@@ -125,20 +120,6 @@ if (m) {
       document.querySelectorAll("#factor-list input").forEach((i) => { i.checked = on; });
     });
   }
-  // A click (or Enter) on a value shows the stored value in place of the rounded one; again: back.
-  const toggle = (td) => {
-    const exact = td.classList.toggle("exact");
-    td.querySelectorAll("[data-exact]").forEach((s) => {
-      const v = exact ? s.dataset.exact : s.dataset.shown;
-      s.textContent = s.classList.contains("zs") ? "折算 " + v : v;
-    });
-  };
-  const body = document.querySelector("#results tbody");
-  body.addEventListener("click", (ev) => { const td = ev.target.closest("td.num:not(.empty)"); if (td) toggle(td); });
-  body.addEventListener("keydown", (ev) => {
-    const td = ev.target.closest("td.num:not(.empty)");
-    if (td && (ev.key === "Enter" || ev.key === " ")) { ev.preventDefault(); toggle(td); }
-  });
   for (const fmt of ["csv", "xlsx"]) {
     document.getElementById(fmt).addEventListener("click", async () => {
       const err = document.getElementById("error");
