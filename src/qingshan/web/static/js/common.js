@@ -263,6 +263,11 @@ export function isoLocal(d) {
   return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}`;
 }
 
+// Today's date (YYYY-MM-DD) and year in 北京时间, whatever the browser's zone.
+export function todayCst() {
+  return isoLocal(new Date()).slice(0, 10);
+}
+
 // A datetime-local input's value (北京时间) → ISO 8601 in UTC.
 export function withOffset(local) {
   return new Date(local + (local.length === 16 ? ":00" : "") + "+08:00").toISOString();
