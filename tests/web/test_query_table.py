@@ -24,6 +24,18 @@ TIES_AIR = [  # (hour offset, PM2.5, CO, flag of PM2.5): ties round to even (GB/
 ]
 
 
+def _hour(device_id: int, t: datetime, code: str, value: str, flag: str = "N") -> Observation:
+    return Observation(
+        device_id=device_id,
+        resolution=int(Resolution.HOUR),
+        data_time=t,
+        code=code,
+        value=value,
+        flag=flag,
+        derived=False,
+    )
+
+
 @pytest.fixture(scope="module")
 def seeded(web_db: tuple[str, dict[str, int]]) -> dict[str, Any]:
     url, _ = web_db
@@ -58,40 +70,8 @@ def seeded(web_db: tuple[str, dict[str, int]]) -> dict[str, Any]:
         rows = []
         for h, pm, co, flag in TIES_AIR:
             t = T0 + timedelta(hours=h)
-            rows.append(
-                Observation(
-                    device_id=air_dev.id,
-                    resolution=int(Resolution.HOUR),
-                    data_time=t,
-                    code="a34004",
-                    value=pm,
-                    flag=flag,
-                    derived=False,
-                )
-            )
-            rows.append(
-                Observation(
-                    device_id=air_dev.id,
-                    resolution=int(Resolution.HOUR),
-                    data_time=t,
-                    code="a21005",
-                    value=co,
-                    flag="N",
-                    derived=False,
-                )
-            )
-        for dev, v in ((w1, "0.1235"), (w2, "0.1225")):
-            rows.append(
-                Observation(
-                    device_id=dev.id,
-                    resolution=int(Resolution.HOUR),
-                    data_time=T0,
-                    code="w21003",
-                    value=v,
-                    flag="N",
-                    derived=False,
-                )
-            )
+            rows += [_hour(air_dev.id, t, "a34004", pm, flag), _hour(air_dev.id, t, "a21005", co)]
+        rows += [_hour(w1.id, T0, "w21003", "0.1235"), _hour(w2.id, T0, "w21003", "0.1225")]
         s.add_all(rows)
         out = {"air": air.id, "water": water.id, "w1": w1.mn, "w2": w2.mn}
     engine.dispose()
