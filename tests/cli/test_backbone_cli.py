@@ -131,10 +131,10 @@ def test_init_device_and_export_round_trip(url: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--resolution", "weekly"], "unknown resolution 'weekly'"),
-        (["--from", "yesterday"], "--from 'yesterday' is not an ISO 8601 time"),
-        (["--to", "2020-01-01"], "is before --from"),
-        (["--format", "xml"], "use csv, json or xlsx"),
+        (["--resolution", "weekly"], "数据类型 “weekly” 无效"),
+        (["--from", "yesterday"], "--from “yesterday” 不是 ISO 8601 时间"),
+        (["--to", "2020-01-01"], "早于 --from"),
+        (["--format", "xml"], "可选 csv、json、xlsx"),
         (["--mn", "NOPE"], "no device with MN NOPE"),
     ],
 )

@@ -203,7 +203,7 @@ def test_series_with_flags_and_bounds(app: Any, ids: dict[str, int]) -> None:
         f"/api/v1/sites/{ids['site_air']}/series",
         params={"resolution": "minute", **_range(24 * 30)},
     )
-    assert too_long.status_code == 422 and "at most 7 days" in too_long.json()["detail"]
+    assert too_long.status_code == 422 and "分钟数据每次最多查询 7 天" in too_long.json()["detail"]
     backwards = {"start": "2026-02-01T00:00:00", "end": "2026-01-01T00:00:00"}
     assert c.get(f"/api/v1/sites/{ids['site_air']}/series", params=backwards).status_code == 422
 

@@ -242,7 +242,9 @@ def test_query_and_export_csv(browser: Any, server: dict[str, Any]) -> None:
     page.goto(server["base"] + "/query")
     page.wait_for_selector("#site option", state="attached")
     page.select_option("#site", str(server["ids"]["site_air"]))
-    page.fill("#codes", "a34004")
+    page.wait_for_selector("#factor-list label:has-text('PM2.5')")
+    page.click("#none")  # factors by name, not by code
+    page.check("#factor-list label:has-text('PM2.5') input")
     page.click("#query-form button[type=submit]")
     page.wait_for_selector("#results tbody tr")
     assert page.locator("#results tbody tr").count() >= 24

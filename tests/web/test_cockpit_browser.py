@@ -165,6 +165,12 @@ def test_map_search_popup_latest_values_and_distinct_colours(browser: Any, base:
     page.wait_for_selector(".pop-latest table")
     popup = page.inner_text(".leaflet-popup-content")
     assert "化学需氧量" in popup and "35.0 毫克/升" in popup and "小时数据" in popup
+    assert "北京时间" in popup  # the data time in 北京时间, whatever the browser's zone
+    # the value at its display precision, the stored value one click away (issue 17)
+    val = page.locator(".pop-latest .val").first
+    assert val.get_attribute("title") == "存储值：35.0"
+    val.click()
+    assert "exact" in (val.get_attribute("class") or "")
     page.fill("#map-search", "E1-DA001")  # by code
     assert "甲化工 1#排气筒" in page.inner_text("#map-hits")
     page.fill("#map-search", "没有这个")

@@ -295,10 +295,52 @@ def test_json_export_is_streamed_in_chunks(loaded: str) -> None:
 def test_export_selection_errors(loaded: str) -> None:
     base = ["data", "export", "--resolution", "hour", "--from", "2026-03-01", "--to", "2026-03-02"]
     code, out, err = cli(*base, "--db", loaded)
-    assert code == 2 and "exactly one of --mn and --site" in err and out == b""
+    assert code == 2 and "请给出一个设备MN或点位编码" in err and out == b""
     code, out, err = cli(*base, "--mn", MN, "--site", "DA001", "--db", loaded)
-    assert code == 2 and "exactly one of --mn and --site" in err
+    assert code == 2 and "请给出一个设备MN或点位编码" in err
     code, out, err = cli(*base, "--site", "NOPE", "--db", loaded)
-    assert code == 2 and "no site with code 'NOPE'" in err and out == b""
+    assert code == 2 and "没有编码为 “NOPE” 的点位" in err and out == b""
     code, out, err = cli(*base, "--mn", MN, "--codes", ",".join(["a"] * 41), "--db", loaded)
-    assert code == 2 and "at most 40 factor codes" in err
+    assert code == 2 and "最多 40 个" in err
+
+
+def test_export_by_site_code_or_mn_without_option(loaded: str, tmp_path: Path) -> None:
+    """``data export X``: X a device's MN or a site's code; a site's export holds all its
+    devices' records, ``--device`` keeps one of them."""
+    stored = _stored(loaded)
+    by_mn = _from_json(_cli_export(loaded, "json", tmp_path, MN))
+    by_site = _from_json(_cli_export(loaded, "json", tmp_path, "DA001"))
+    assert by_mn == by_site == stored
+    # a second analyser at the same outlet, with a record of its own
+    mn2 = "620802310002FFFFFFFFFFFF"
+    add = ["device", "add", "--mn", mn2, "--pw", PW, "--st", "31", "--site", "DA001"]
+    assert cli(*add, "--db", loaded)[0] == 0
+    engine = make_engine(loaded)
+    with session_scope(engine) as s:
+        dev2 = s.scalar(select(Device.id).where(Device.mn == mn2))
+        s.add(
+            Observation(
+                device_id=dev2,
+                resolution=2,
+                data_time=T0,
+                code="a34013",
+                value="12.5",
+                flag="N",
+                derived=False,
+            )
+        )
+    engine.dispose()
+    both = _from_json(_cli_export(loaded, "json", tmp_path, "DA001"))
+    assert {r["mn"] for r in both} == {MN, mn2} and len(both) == len(stored) + 1
+    only = _from_json(_cli_export(loaded, "json", tmp_path, "DA001", "--device", mn2))
+    assert [(r["mn"], r["code"], r["value"]) for r in only] == [(mn2, "a34013", "12.5")]
+    assert _from_json(_cli_export(loaded, "json", tmp_path, "--site", "DA001", "--device", MN)) == (
+        stored
+    )
+    base = ["data", "export", "--resolution", "hour", "--from", "2026-03-01", "--to", "2026-03-02"]
+    code, out, err = cli(*base, "DA001", "--device", "NOPE", "--db", loaded)
+    assert code == 2 and f"该点位的设备：{MN}、{mn2}" in err and out == b""
+    code, _, err = cli(*base, MN, "--device", mn2, "--db", loaded)
+    assert code == 2 and "--device 只能与点位一起使用" in err
+    code, _, err = cli(*base, "NOPE", "--db", loaded)
+    assert code == 2 and "没有 MN 或编码为 “NOPE” 的设备或点位" in err

@@ -115,6 +115,8 @@ def test_grants_match_the_documented_roles_table(app: FastAPI) -> None:
         ("GET", "/api/v1/sites/{site_id}"): readers,
         ("GET", "/api/v1/sites/{site_id}/series"): readers,
         ("GET", "/api/v1/sites/{site_id}/completeness"): readers,
+        ("GET", "/api/v1/sites/{site_id}/factors"): readers,
+        ("GET", "/api/v1/observations/table"): readers,
         ("GET", "/api/v1/observations"): readers,
         ("GET", "/api/v1/export"): readers,
         ("GET", "/api/v1/devices"): readers,

@@ -8,7 +8,7 @@ from datetime import timedelta
 import typer
 
 from qingshan.cli._db import DB_OPTION_HELP, fail, open_engine
-from qingshan.clock import utcnow
+from qingshan.clock import to_cst, utcnow
 from qingshan.services.refusals import KINDS, refusal_summary
 
 app = typer.Typer(help="The HJ 212 gateway's limits (docs/operations.md).", no_args_is_help=True)
@@ -42,20 +42,28 @@ def refusals(
     from rich.console import Console
     from rich.table import Table
 
+    # Times for people in 北京时间 (stored as UTC); --json keeps the stored UTC values.
     table = Table(
-        "kind", "类别", "subject", "count", "first (UTC)", "last (UTC)", "封禁至", "detail"
+        "kind",
+        "类别",
+        "subject",
+        "count",
+        "首次（北京时间）",
+        "最近（北京时间）",
+        "封禁至（北京时间）",
+        "detail",
     )
     for r in rows:
         blocked = ""
         if r.blocked_until is not None and r.blocked_until > now:
-            blocked = f"{r.blocked_until:%Y-%m-%d %H:%M:%S}"
+            blocked = f"{to_cst(r.blocked_until):%Y-%m-%d %H:%M:%S}"
         table.add_row(
             r.kind,
             r.label,
             r.subject,
             str(r.count),
-            f"{r.first_at:%Y-%m-%d %H:%M:%S}",
-            f"{r.last_at:%Y-%m-%d %H:%M:%S}",
+            f"{to_cst(r.first_at):%Y-%m-%d %H:%M:%S}",
+            f"{to_cst(r.last_at):%Y-%m-%d %H:%M:%S}",
             blocked,
             r.detail or "",
         )

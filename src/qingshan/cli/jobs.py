@@ -13,6 +13,7 @@ import time
 import typer
 
 from qingshan.cli._db import DB_OPTION_HELP, fail, open_engine
+from qingshan.clock import to_cst
 from qingshan.services import scheduler
 from qingshan.services.job_kinds import JOB_HANDLERS
 from qingshan.services.notifications import Senders
@@ -96,7 +97,7 @@ def list_jobs(
                 else:
                     typer.echo(
                         f"{j.id}\t{j.kind}\t{STATUS_LABELS[j.status]}"
-                        f"\t{j.run_at:%Y-%m-%d %H:%M} UTC"
+                        f"\t{to_cst(j.run_at):%Y-%m-%d %H:%M}（北京时间）"
                         f"\t尝试 {j.attempts} 次" + (f"\t{j.last_error}" if j.last_error else "")
                     )
     finally:

@@ -104,7 +104,7 @@ def air(
                 _v(e_.compliance_rate, " %"),
             )
         con.print(e)
-    st = Table("排名", "站点", "类型", "有效天", "优良天", "优良率%", "综合指数", "PM2.5")
+    st = Table("排名", "站点", "类型", "有效天", "优良天", "优良天数比率%", "综合指数", "PM2.5")
     for x in sorted(aq.stations, key=lambda x: (not x.official, x.rank or 999)):
         st.add_row(
             _v(x.rank),

@@ -40,10 +40,11 @@ from qingshan.plans.status import (
     mean_projection,
     value_status,
 )
-from qingshan.services.figures._common import loads
+from qingshan.services.figures._common import air_codes, loads
 from qingshan.services.plans import assess as plan_assess
 from qingshan.services.sources import alarms
 from qingshan.standards.air.tables import aqi_table
+from qingshan.standards.display import decimals_for
 from qingshan.standards.rounding import round_half_even, to_fraction
 from qingshan.standards.versions import AUTO
 from qingshan.storage.models import Device, Enterprise, Observation, Region, Resolution, Site
@@ -67,9 +68,23 @@ __all__ = [
 ]
 
 GOOD_AQI = 100  # HJ 633: AQI 0–100 is 优 or 良
-# The six pollutants of the real-time report, as national 实时发布 pages show them: μg/m³ as
-# integers, CO mg/m³ to 1 decimal (HJ 633 附录; GB/T 8170 half-even on the stored value).
-PUBLISHED = {"PM2_5": 0, "PM10": 0, "SO2": 0, "NO2": 0, "O3": 0, "CO": 1}
+
+
+def _published() -> dict[str, int]:
+    """The six pollutants of the real-time report with the decimals the national 实时发布 pages
+    show (μg/m³ integers, CO mg/m³ 1 decimal): the ambient-air display precision of
+    ``standards/data/display-precision.toml`` (HJ 633-2026 §4.2.2/§4.2.3)."""
+    code_of = {name: code for code, name in air_codes().items()}
+    out = {}
+    for k in ("PM2_5", "PM10", "SO2", "NO2", "O3", "CO"):
+        d = decimals_for("air_station", code_of[k])
+        if d is None:
+            raise ValueError(f"no display precision for ambient {k} ({code_of[k]})")
+        out[k] = d
+    return out
+
+
+PUBLISHED = _published()
 
 
 def published_concentrations(conc: dict[str, Any]) -> dict[str, str | None]:

@@ -21,8 +21,9 @@ import io
 import json
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import cache
 from math import isfinite
 from typing import Any
 
@@ -30,12 +31,13 @@ from sqlalchemy import Engine, String, func, select, tuple_, type_coerce
 from sqlalchemy.orm import Session
 
 from qingshan.clock import CST
-from qingshan.protocol.hj212.codes import pollutant_info
+from qingshan.protocol.hj212.codes import data_flags, map_2005_to_2017, pollutant_info
 from qingshan.roles import CLI, Principal
 from qingshan.services.errors import NotFound, ServiceError
 from qingshan.services.permissions import record_scope, visible_devices
+from qingshan.standards.display import decimals_for, display_text
 from qingshan.storage.db import READONLY
-from qingshan.storage.models import Device, Factor, Observation, Resolution, Site
+from qingshan.storage.models import Device, DeviceFactor, Factor, Observation, Resolution, Site
 
 # Longest time range one web request may cover, per resolution: bounds every response (one
 # day of realtime data, a week of minute data, about a year of hours, ten years of days).
@@ -46,6 +48,13 @@ MAX_SPAN = {
     Resolution.DAY: timedelta(days=3700),
 }
 PAGE_MAX = 20000
+# Names of the resolutions in messages (HJ 212-2017 数据类型).
+RESOLUTION_NAMES = {
+    Resolution.REALTIME: "实时数据",
+    Resolution.MINUTE: "分钟数据",
+    Resolution.HOUR: "小时数据",
+    Resolution.DAY: "日数据",
+}
 # Downsampling of chart series asked for with ``resolution=auto`` (docs/web.md): the finest
 # stored resolution that keeps a chart readable and cheap. Up to 2 days: minute data (a day of
 # 1-minute data is 1,440 points per factor); up to 60 days: the hourly roll-ups (or the
@@ -84,7 +93,7 @@ def parse_time(text: str, what: str) -> datetime:
         t = datetime.fromisoformat(text)
     except ValueError:
         raise QueryError(
-            f"{what} {text!r} is not an ISO 8601 time (e.g. 2026-01-01T08:00 or 2026-01-01)"
+            f"{what} “{text}” 不是 ISO 8601 时间（例如 2026-01-01T08:00 或 2026-01-01）"
         ) from None
     return _naive_cst(t)
 
@@ -93,7 +102,7 @@ def _naive_cst(t: datetime) -> datetime:
     try:
         return t.astimezone(CST).replace(tzinfo=None) if t.tzinfo else t
     except (OverflowError, ValueError):
-        raise QueryError("start/end out of the representable time range") from None
+        raise QueryError("开始或结束时间超出可表示的范围") from None
 
 
 def auto_resolution(start: datetime, end: datetime) -> Resolution:
@@ -132,7 +141,7 @@ def time_range(
     end: datetime,
     *,
     bounded: bool = True,
-    names: tuple[str, str] = ("start", "end"),
+    names: tuple[str, str] = ("开始时间", "结束时间"),
 ) -> TimeRange:
     """A checked range: ``end`` not before ``start`` and, when ``bounded`` (web requests),
     no longer than :data:`MAX_SPAN` of the resolution. ``names`` name the two parameters in
@@ -144,15 +153,21 @@ def time_range(
     else:
         try:
             res = Resolution.parse(resolution)
-        except ValueError as exc:
-            raise QueryError(str(exc)) from None
+        except ValueError:
+            raise QueryError(
+                f"数据类型 “{resolution}” 无效：可选 realtime（实时数据）、minute（分钟数据）、"
+                "hour（小时数据）、day（日数据）"
+            ) from None
     a, b = _naive_cst(start), _naive_cst(end)
     if b < a:
-        raise QueryError(f"{names[1]} {b.isoformat()} is before {names[0]} {a.isoformat()}")
+        raise QueryError(
+            f"{names[1]} {b:%Y-%m-%d %H:%M} 早于 {names[0]} {a:%Y-%m-%d %H:%M}（北京时间）："
+            "结束时间不能早于开始时间"
+        )
     if bounded and b - a > MAX_SPAN[res]:
         raise QueryError(
-            f"time range too long for {res.name.lower()} data: at most {MAX_SPAN[res].days} "
-            "days per request; use a coarser resolution or several requests"
+            f"时间范围过长：{RESOLUTION_NAMES[res]}每次最多查询 {MAX_SPAN[res].days} 天，"
+            "请缩短时间范围或改用更粗的数据类型"
         )
     return TimeRange(res, a, b)
 
@@ -163,7 +178,7 @@ def parse_codes(codes: str | None) -> list[str] | None:
         return None
     out = [c.strip() for c in codes.split(",") if c.strip()]
     if len(out) > 40 or any(len(c) > 16 for c in out):
-        raise QueryError("codes: at most 40 factor codes of up to 16 characters")
+        raise QueryError("因子编码：最多 40 个，每个不超过 16 个字符")
     return out
 
 
@@ -214,6 +229,43 @@ def factor_names(s: Session, kind: str | None = None) -> FactorNames:
             if code in reg:
                 reg[code] = (reg[code][0], unit)
     return FactorNames(reg, kind == "air_station")
+
+
+# ---------------------------------------------------------------------------- display
+
+
+def _type_decimals(data_type: str) -> int | None:
+    """Decimals of an HJ 212 data type: ``N4.2`` → 2, ``N4`` → 0; None for text (``C6``)."""
+    if not data_type.startswith("N"):
+        return None
+    _, _, dec = data_type[1:].partition(".")
+    return int(dec) if dec.isdigit() else 0
+
+
+@cache
+def display_decimals(kind: str | None, code: str) -> int | None:
+    """Decimals a factor is shown with at a site of ``kind``: the standards' reporting precision
+    (``standards/data/display-precision.toml``), else the decimals of the code's HJ 212-2017
+    附录B data type; None (shown as stored) for a code in neither. An HJ/T 212-2005 code is
+    read as the 2017 code it became."""
+    code17 = code if pollutant_info(code) else map_2005_to_2017().get(code, code)
+    d = decimals_for(kind, code17)
+    if d is not None:
+        return d
+    info = pollutant_info(code17)
+    return _type_decimals(info.data_type) if info else None
+
+
+def display_value(kind: str | None, code: str, value: str | None) -> str | None:
+    """The one way a stored value is shown to people (query table, site page, map popups):
+    rounded once, GB/T 8170 half-even, to the factor's display precision
+    (:func:`display_decimals`); a value that is not a number is shown as stored."""
+    return display_text(value, display_decimals(kind, code))
+
+
+def flag_labels() -> dict[str, str]:
+    """HJ 212-2017 data flag → its short Chinese name (校准, 维护 …)."""
+    return {k: v[0] for k, v in data_flags().items()}
 
 
 # ---------------------------------------------------------------------------- records
@@ -360,7 +412,7 @@ def series(
     by: dict[str, SeriesData] = {}
     rows = s.connection().execute(q).all()
     if len(rows) > SERIES_MAX_POINTS:
-        raise QueryError("too many points: narrow the range or the factors")
+        raise QueryError("数据点过多：请缩短时间范围或减少因子")
     for code, t, v, f in rows:
         ser = by.get(code)
         if ser is None:
@@ -406,7 +458,7 @@ def completeness(
     """Records received per factor against the hours (or days) in the range: the expected
     count and one line per factor."""
     if rng.resolution not in (Resolution.HOUR, Resolution.DAY):
-        raise QueryError("completeness is counted for hour or day data")
+        raise QueryError("数据完整率只按小时数据或日数据统计")
     step = timedelta(hours=1) if rng.resolution == Resolution.HOUR else timedelta(days=1)
     expected = int((rng.end - rng.start) // step) + 1
     o = Observation
@@ -443,7 +495,7 @@ def _uncursor(c: str) -> tuple[datetime, str, int]:
             raise ValueError(dev)
         return datetime.fromisoformat(t), code, int(dev)
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise QueryError("cursor is not one this API gave out") from None
+        raise QueryError("分页标记无效：请重新查询") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -479,6 +531,169 @@ def record_page(
         last = rows[-1]
         nxt = _cursor(last[0], last[2], last[1])
     return RecordPage([_record(r, mns, None) for r in rows], nxt)
+
+
+# ---------------------------------------------------------------------------- wide table
+
+
+@dataclass(frozen=True, slots=True)
+class SiteFactor:
+    """A factor one device of a site measures, with its name and unit as the site reports it."""
+
+    code: str
+    mn: str
+    name: str
+    unit: str | None
+    decimals: int | None
+
+
+def site_factors(s: Session, p: Principal, site_id: int) -> tuple[str, list[SiteFactor]]:
+    """The site's kind and the factors its devices measure (within the principal's scope): the
+    registry's device factors and every code of the devices' latest records (a device that
+    sends a factor the registry does not list still shows it), by code then MN."""
+    mns = visible_devices(s, p, site_id=site_id)
+    kind = s.scalar(select(Site.kind).where(Site.id == site_id)) or ""
+    pairs = set(
+        s.execute(
+            select(DeviceFactor.device_id, DeviceFactor.code).where(
+                DeviceFactor.device_id.in_(list(mns))
+            )
+        ).tuples()
+    )
+    for x in latest(s, list(mns)):
+        pairs.update((r.device_id, r.code) for r in x.records)
+    names = factor_names(s, kind)
+    out = [
+        SiteFactor(code, mns[dev], names[code][0], names[code][1], display_decimals(kind, code))
+        for dev, code in pairs
+    ]
+    return kind, sorted(out, key=lambda f: (f.code, f.mn))
+
+
+@dataclass(frozen=True, slots=True)
+class WideColumn:
+    """One column of the time × factor table: a factor (of one device, when several devices
+    of the site measure it)."""
+
+    key: str  # code, or code@MN when the code is measured by several devices
+    code: str
+    mn: str | None
+    name: str
+    unit: str | None
+    header: str  # 名称 (单位)
+
+
+@dataclass(frozen=True, slots=True)
+class WideCell:
+    value: str | None  # as stored (exact text)
+    display: str | None  # rounded to the display precision (display_value)
+    flag: str | None
+    zs: str | None
+    zs_display: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class WideRow:
+    time: datetime  # naive CST
+    cells: list[WideCell | None]
+
+
+@dataclass(frozen=True, slots=True)
+class WidePage:
+    kind: str
+    columns: list[WideColumn]
+    rows: list[WideRow]
+    next_cursor: str | None
+    flag_labels: dict[str, str] = field(default_factory=flag_labels)
+
+
+def _time_cursor(t: datetime) -> str:
+    return base64.urlsafe_b64encode(f"T|{t.isoformat()}".encode()).decode()
+
+
+def _time_uncursor(c: str) -> datetime:
+    try:
+        tag, t = base64.urlsafe_b64decode(c.encode()).decode().split("|")
+        if tag != "T":
+            raise ValueError(tag)
+        return datetime.fromisoformat(t)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise QueryError("分页标记无效：请重新查询") from None
+
+
+def _header(name: str, unit: str | None) -> str:
+    return f"{name} ({unit})" if unit else name
+
+
+def wide_page(
+    s: Session,
+    p: Principal,
+    rng: TimeRange,
+    *,
+    site_id: int,
+    codes: list[str] | None = None,
+    limit: int = 100,
+    cursor: str | None = None,
+) -> WidePage:
+    """One page of a site's records as a time × factor table: ``limit`` times per page (each
+    row one time, every factor of that time), columns the asked ``codes`` in their order (all
+    the site's factors when None), headed "名称 (单位)"; each cell the stored value, its
+    display text and flag. Pass ``next_cursor`` back for the next page."""
+    kind, factors = site_factors(s, p, site_id)
+    mns = visible_devices(s, p, site_id=site_id)
+    by_code: dict[str, list[SiteFactor]] = {}
+    for f in factors:
+        by_code.setdefault(f.code, []).append(f)
+    names = factor_names(s, kind)
+    columns: list[WideColumn] = []
+
+    def add(code: str, mn: str | None) -> None:
+        name, unit = names[code]
+        head = _header(name, unit) + (f" [{mn}]" if mn else "")
+        columns.append(WideColumn(f"{code}@{mn}" if mn else code, code, mn, name, unit, head))
+
+    for code in codes if codes is not None else list(by_code):
+        measured = by_code.get(code, [])
+        if len(measured) > 1:
+            for f in measured:
+                add(code, f.mn)
+        else:
+            add(code, None)
+    o = Observation
+    tq = _in_range(select(o.data_time), list(mns), rng, codes).where(record_scope(p))
+    if cursor:
+        tq = tq.where(o.data_time > _time_uncursor(cursor))
+    times = list(s.scalars(tq.group_by(o.data_time).order_by(o.data_time).limit(limit + 1)))
+    nxt = None
+    if len(times) > limit:
+        times = times[:limit]
+        nxt = _time_cursor(times[-1])
+    rows: list[WideRow] = []
+    if times:
+        page = TimeRange(rng.resolution, times[0], times[-1])
+        q = _in_range(
+            select(o.data_time, o.device_id, o.code, o.value, o.flag, o.zs),
+            list(mns),
+            page,
+            codes,
+        ).where(record_scope(p))
+        index = {c.key: i for i, c in enumerate(columns)}
+        grid: dict[datetime, list[WideCell | None]] = {}
+        for t, dev, code, v, flag, zs in s.execute(q.order_by(o.data_time, o.code, o.device_id)):
+            mn = mns[dev]
+            key = f"{code}@{mn}" if f"{code}@{mn}" in index else code
+            if key not in index:  # a factor the registry does not list, sent by a device
+                add(code, None)
+                index[code] = len(columns) - 1
+            cells = grid.setdefault(t, [])
+            cells.extend([None] * (len(columns) - len(cells)))
+            cells[index[key]] = WideCell(
+                v, display_value(kind, code, v), flag, zs, display_value(kind, code, zs)
+            )
+        for t in times:
+            cells = grid.get(t, [])
+            rows.append(WideRow(t, cells + [None] * (len(columns) - len(cells))))
+    return WidePage(kind, columns, rows, nxt)
 
 
 # ---------------------------------------------------------------------------- export
@@ -591,7 +806,7 @@ class Export:
             return json_chunks(self.records())
         if fmt == "xlsx":
             return xlsx_chunks(self.records())
-        raise QueryError(f"format {fmt!r}: use csv, json or xlsx")
+        raise QueryError(f"导出格式 “{fmt}” 无效：可选 csv、json、xlsx")
 
 
 def open_export(
@@ -610,10 +825,10 @@ def open_export(
     with Session(reader) as s:
         if site_code is not None:
             if site_id is not None or mn is not None:
-                raise QueryError("give exactly one of site and mn")
+                raise QueryError("点位和设备MN只能给出其中一个")
             site_id = s.scalar(select(Site.id).where(Site.code == site_code))
             if site_id is None:
-                raise NotFound(f"no site with code {site_code!r}")
+                raise NotFound(f"没有编码为 “{site_code}” 的点位")
         mns = visible_devices(s, p, site_id=site_id, mn=mn)
         # Units as the site reports them (ambient air: μg/m³, not the emission units).
         kinds = set(
@@ -630,6 +845,39 @@ def open_export(
     what = site_code or (str(site_id) if site_id is not None else mn)
     label = f"{what}_{rng.resolution.name.lower()}_{rng.start:%Y%m%d%H%M}-{rng.end:%Y%m%d%H%M}"
     return Export(label, reader, q, mns, names)
+
+
+def resolve_target(engine: Engine, text: str) -> tuple[str | None, str | None]:
+    """What ``qingshan data export TEXT`` names: ``(None, mn)`` for a device's MN, ``(code,
+    None)`` for a site's code; refused when it names neither, or both (a site coded like a
+    device's MN: say which with --mn or --site)."""
+    with Session(engine) as s:
+        is_device = s.scalar(select(Device.id).where(Device.mn == text)) is not None
+        is_site = s.scalar(select(Site.id).where(Site.code == text)) is not None
+    if is_device and is_site:
+        raise QueryError(f"“{text}” 既是设备MN又是点位编码：请用 --mn 或 --site 指明")
+    if is_device:
+        return None, text
+    if is_site:
+        return text, None
+    raise NotFound(f"没有 MN 或编码为 “{text}” 的设备或点位")
+
+
+def device_of_site(engine: Engine, site_code: str, mn: str) -> str:
+    """``mn`` when that device belongs to the site ``site_code``; else a message naming the
+    site's devices."""
+    with Session(engine) as s:
+        site_id = s.scalar(select(Site.id).where(Site.code == site_code))
+        if site_id is None:
+            raise NotFound(f"没有编码为 “{site_code}” 的点位")
+        mns = list(
+            s.scalars(select(Device.mn).where(Device.site_id == site_id).order_by(Device.mn))
+        )
+    if mn not in mns:
+        raise QueryError(
+            f"设备 {mn} 不属于点位 {site_code}；该点位的设备：{'、'.join(mns) or '无'}"
+        )
+    return mn
 
 
 def export_observations(

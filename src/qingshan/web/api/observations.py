@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
@@ -13,13 +14,19 @@ from qingshan.clock import CST
 from qingshan.roles import Principal
 from qingshan.services import observations as obs
 from qingshan.services.permissions import READERS
-from qingshan.web.deps import QueryId, ctx, read_db, require
+from qingshan.web.deps import MAX_ID, PathId, QueryId, ctx, read_db, require
 from qingshan.web.exports import gated
 from qingshan.web.schemas.sites import (
     ExportFormat,
     ObservationOut,
     ObservationPage,
+    ObservationTable,
     ResolutionName,
+    SiteFactorOut,
+    SiteFactors,
+    TableCell,
+    TableColumn,
+    TableRow,
 )
 
 router = APIRouter(tags=["sites"])
@@ -72,6 +79,80 @@ def observations(
             for r in page.records
         ],
         next_cursor=page.next_cursor,
+    )
+
+
+@router.get("/sites/{site_id}/factors", response_model=SiteFactors)
+def site_factors(
+    site_id: PathId, p: Principal = Depends(require(*READERS)), s: Session = Depends(read_db)
+) -> SiteFactors:
+    """The factors the site's devices measure, with names and units as the site reports them
+    (HJ 212-2017 附录B, ambient air in μg/m³) and their display precision."""
+    kind, factors = obs.site_factors(s, p, site_id)
+    return SiteFactors(
+        site_id=site_id,
+        kind=kind,
+        factors=[
+            SiteFactorOut(
+                code=f.code,
+                mn=f.mn,
+                name=f.name,
+                unit=f.unit,
+                header=f"{f.name} ({f.unit})" if f.unit else f.name,
+                decimals=f.decimals,
+            )
+            for f in factors
+        ],
+    )
+
+
+@router.get("/observations/table", response_model=ObservationTable)
+def observation_table(
+    site_id: Annotated[int, Query(ge=1, le=MAX_ID)],
+    start: datetime,
+    end: datetime,
+    resolution: ResolutionName = "hour",
+    codes: str | None = Query(None, description="comma-separated factor codes; default all"),
+    limit: int = Query(100, ge=1, le=1000, description="times (rows) per page"),
+    cursor: str | None = Query(None, max_length=200),
+    p: Principal = Depends(require(*READERS)),
+    s: Session = Depends(read_db),
+) -> ObservationTable:
+    """A site's records as a time × factor table: one row per time, one column per factor
+    (header 名称 (单位)), each cell the stored value, its display text (the factor's display
+    precision, GB/T 8170) and its flag; paginated by time (``next_cursor``)."""
+    rng = obs.time_range(resolution, start, end)
+    page = obs.wide_page(
+        s, p, rng, site_id=site_id, codes=obs.parse_codes(codes), limit=limit, cursor=cursor
+    )
+    return ObservationTable(
+        site_id=site_id,
+        kind=page.kind,
+        resolution=rng.resolution.name.lower(),
+        columns=[
+            TableColumn(key=c.key, code=c.code, mn=c.mn, name=c.name, unit=c.unit, header=c.header)
+            for c in page.columns
+        ],
+        rows=[
+            TableRow(
+                time=r.time.replace(tzinfo=CST),
+                cells=[
+                    None
+                    if c is None
+                    else TableCell(
+                        value=c.value,
+                        display=c.display,
+                        flag=c.flag,
+                        zs=c.zs,
+                        zs_display=c.zs_display,
+                    )
+                    for c in r.cells
+                ],
+            )
+            for r in page.rows
+        ],
+        next_cursor=page.next_cursor,
+        flag_labels=page.flag_labels,
     )
 
 

@@ -90,7 +90,9 @@ def site_detail(
                     name=names[r.code][0],
                     unit=names[r.code][1],
                     value=r.value,
+                    display=obs.display_value(site.kind, r.code, r.value),
                     zs=r.zs,
+                    zs_display=obs.display_value(site.kind, r.code, r.zs),
                     flag=r.flag,
                 )
                 for r in x.records

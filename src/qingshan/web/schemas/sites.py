@@ -46,8 +46,12 @@ class LatestValue(BaseModel):
     code: str
     name: str | None
     unit: str | None
-    value: str | None
+    value: str | None = Field(description="as stored (exact decimal text)")
+    display: str | None = Field(
+        None, description="value rounded to the factor's display precision (GB/T 8170)"
+    )
     zs: str | None
+    zs_display: str | None = None
     flag: str | None
 
 
@@ -132,3 +136,50 @@ class ObservationOut(BaseModel):
 class ObservationPage(BaseModel):
     items: list[ObservationOut]
     next_cursor: str | None = Field(description="pass as cursor for the next page; null at end")
+
+
+class SiteFactorOut(BaseModel):
+    code: str
+    mn: str = Field(description="the device that measures it")
+    name: str
+    unit: str | None
+    header: str = Field(description="名称 (单位)")
+    decimals: int | None = Field(description="display precision; null: shown as stored")
+
+
+class SiteFactors(BaseModel):
+    site_id: int
+    kind: str
+    factors: list[SiteFactorOut]
+
+
+class TableColumn(BaseModel):
+    key: str = Field(description="factor code, or code@MN when several devices measure it")
+    code: str
+    mn: str | None
+    name: str
+    unit: str | None
+    header: str = Field(description="名称 (单位)")
+
+
+class TableCell(BaseModel):
+    value: str | None = Field(description="as stored (exact decimal text)")
+    display: str | None = Field(description="rounded to the display precision (GB/T 8170)")
+    flag: str | None
+    zs: str | None
+    zs_display: str | None
+
+
+class TableRow(BaseModel):
+    time: datetime = Field(description="China Standard Time (UTC+8)")
+    cells: list[TableCell | None] = Field(description="one per column; null: no record")
+
+
+class ObservationTable(BaseModel):
+    site_id: int
+    kind: str
+    resolution: str
+    columns: list[TableColumn]
+    rows: list[TableRow]
+    next_cursor: str | None = Field(description="pass as cursor for the next page; null at end")
+    flag_labels: dict[str, str] = Field(description="HJ 212-2017 data flags (数据标记)")

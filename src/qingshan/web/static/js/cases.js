@@ -2,7 +2,7 @@
 // an enterprise user's its own enterprise's), overdue first, with filters, and the same cases
 // on a map coloured by warning; opening a case (the bureau); the unit answering for automatic
 // alarms (administrators set it); the statistics per origin, round and kind, and year on year.
-import { api, esc, header } from "./common.js";
+import { api, esc, header, todayCst } from "./common.js";
 
 const ORIGINS = {
   central_inspection: "中央生态环境保护督察", provincial_inspection: "省级生态环境保护督察",
@@ -176,9 +176,7 @@ async function setupOpening() {
   origin.addEventListener("change", kindChoices);
   document.getElementById("n-kind").addEventListener("change", fieldsShown);
   document.getElementById("n-deadline_mode").addEventListener("change", fieldsShown);
-  const today = new Date();
-  const p = (n) => String(n).padStart(2, "0");
-  document.getElementById("n-received_on").value = `${today.getFullYear()}-${p(today.getMonth() + 1)}-${p(today.getDate())}`;
+  document.getElementById("n-received_on").value = todayCst();
   kindChoices();
   document.getElementById("new-toggle").addEventListener("click", () => {
     const f = document.getElementById("new-form");
@@ -214,7 +212,7 @@ async function loadAlarmLeads() {
 }
 
 if (m) {
-  document.getElementById("yoy-year").value = String(new Date().getFullYear());
+  document.getElementById("yoy-year").value = todayCst().slice(0, 4);
   if (manager) {
     document.getElementById("alarm-leads-panel").hidden = false;
     await fillRegistryChoices();

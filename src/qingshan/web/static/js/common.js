@@ -264,6 +264,11 @@ export function isoLocal(d) {
   return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}`;
 }
 
+// Today's date (YYYY-MM-DD) and year in 北京时间, whatever the browser's zone.
+export function todayCst() {
+  return isoLocal(new Date()).slice(0, 10);
+}
+
 // A datetime-local input's value (北京时间) → ISO 8601 in UTC.
 export function withOffset(local) {
   return new Date(local + (local.length === 16 ? ":00" : "") + "+08:00").toISOString();
@@ -274,3 +279,27 @@ export const KIND_LABELS = {
   drinking_water_source: "集中式饮用水水源地", groundwater_point: "地下水监测点",
   noise_station: "声环境质量监测点", enterprise_outlet: "排放口",
 };
+
+// A measured value as people read it: the server's display text (the factor's reporting
+// precision, GB/T 8170 四舍六入五成双; never rounded here) with the exact stored value one
+// click, tap or Enter away (and in the title). `prefix` precedes both texts (e.g. "折算 ").
+export function valueHtml(shown, stored, prefix = "") {
+  const s = shown ?? stored;
+  if (s === null || s === undefined) return "—";
+  const exact = stored ?? s;
+  const same = String(exact) === String(s);
+  return `<span class="val${same ? " same" : ""}" tabindex="0" title="存储值：${esc(exact)}" data-exact="${esc(prefix + exact)}" data-shown="${esc(prefix + s)}">${esc(prefix + s)}</span>`;
+}
+
+function toggleValue(el) {
+  const exact = el.classList.toggle("exact");
+  el.textContent = exact ? el.dataset.exact : el.dataset.shown;
+}
+document.addEventListener("click", (ev) => { // capture: Leaflet popups stop click propagation
+  const el = ev.target instanceof Element ? ev.target.closest(".val[data-exact]") : null;
+  if (el) toggleValue(el);
+}, true);
+document.addEventListener("keydown", (ev) => {
+  const el = ev.target instanceof Element ? ev.target.closest(".val[data-exact]") : null;
+  if (el && (ev.key === "Enter" || ev.key === " ")) { ev.preventDefault(); toggleValue(el); }
+}, true);

@@ -1,5 +1,5 @@
 // 一张图: offline vector boundaries + site markers (Leaflet); optional tile layer from settings.
-import { api, esc, header, KIND_LABELS } from "./common.js";
+import { api, esc, fmtTime, header, KIND_LABELS, valueHtml } from "./common.js";
 
 const RES_ORDER = ["hour", "day", "minute", "realtime"];
 const RES_LABELS = { hour: "小时数据", day: "日数据", minute: "分钟数据", realtime: "实时数据" };
@@ -11,12 +11,10 @@ function latestHtml(detail) {
   const recs = [...detail.latest].sort((a, b) => RES_ORDER.indexOf(a.resolution) - RES_ORDER.indexOf(b.resolution));
   const r = recs[0];
   if (!r) return '<div class="pop-latest">暂无数据</div>';
-  const t = new Date(r.time);
-  const p = (n) => String(n).padStart(2, "0");
-  const when = `${t.getFullYear()}-${p(t.getMonth() + 1)}-${p(t.getDate())} ${p(t.getHours())}:${p(t.getMinutes())}`;
+  const when = fmtTime(r.time) + "（北京时间）"; // never the browser's own zone
   const rows = r.values.slice(0, 12).map((v) => {
     const flag = v.flag && v.flag !== "N" ? `（${esc(detail.flag_labels[v.flag] || v.flag)}）` : "";
-    return `<tr><td>${esc(v.name || v.code)}</td><td>${esc(v.value ?? "—")} ${esc(v.unit || "")}${flag}</td></tr>`;
+    return `<tr><td>${esc(v.name || v.code)}</td><td>${valueHtml(v.display, v.value)} ${esc(v.unit || "")}${flag}</td></tr>`;
   }).join("");
   return `<div class="pop-latest"><div class="muted">${RES_LABELS[r.resolution] || ""} ${when}</div><table>${rows}</table></div>`;
 }

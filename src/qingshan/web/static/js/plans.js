@@ -1,5 +1,5 @@
 // 规划指标: the plan board (status colours), a unit's reporting with evidence, the review queue.
-import { api, ApiError, esc, header, whoami } from "./common.js";
+import { api, ApiError, esc, header, todayCst, whoami } from "./common.js";
 
 let status = null;
 
@@ -170,7 +170,7 @@ async function main() {
   const plans = await api("plans");
   document.getElementById("plan").innerHTML = plans
     .map((p) => `<option value="${p.id}">${esc(p.title)}（${esc(p.period)}）</option>`).join("");
-  document.getElementById("year").value = new Date().getFullYear();
+  document.getElementById("year").value = todayCst().slice(0, 4);
   document.getElementById("plan").addEventListener("change", () => { loadBoard(); loadTasks(); });
   document.getElementById("year").addEventListener("change", () => { loadBoard(); loadTasks(); });
   document.getElementById("report-panel").hidden = !["unit", "staff", "admin"].includes(m.role);
@@ -180,8 +180,7 @@ async function main() {
     if (!no || !ev.target.classList.contains("done")) return;
     const err = document.getElementById("task-error");
     err.textContent = "";
-    const d = new Date();
-    const on = `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+    const on = todayCst();
     const plan = document.getElementById("plan").value;
     try {
       await api(`plans/${encodeURIComponent(plan)}/tasks/${encodeURIComponent(no)}/complete`, { method: "POST", body: { on } });

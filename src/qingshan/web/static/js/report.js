@@ -2,7 +2,7 @@
 // position or typed in), a photo. Without signal the report is kept as a draft on the phone
 // (localStorage, photo included) and sent later; a draft leaves the phone only once the
 // platform has stored both the case and its photo.
-import { api, ApiError, esc, header, whoami } from "./common.js";
+import { api, ApiError, esc, header, todayCst, whoami } from "./common.js";
 
 const KEY = "qingshan.report.drafts";
 const MAX_PHOTO = 3 * 1024 * 1024; // what a draft can hold on the phone
@@ -29,9 +29,7 @@ function readPhoto(file) {
 }
 
 function today() {
-  const d = new Date();
-  const p = (n) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+  return todayCst();
 }
 
 class Offline extends Error {}

@@ -1,5 +1,5 @@
 // Site detail: latest values, a time-series chart per resolution with flags, completeness.
-import { api, esc, fmtTime, header } from "./common.js";
+import { api, esc, fmtTime, header, valueHtml } from "./common.js";
 
 const id = new URLSearchParams(location.search).get("id");
 const m = await header("map");
@@ -102,7 +102,7 @@ if (d) {
   const labels = { realtime: "实时数据", minute: "分钟数据", hour: "小时数据", day: "日数据" };
   document.getElementById("latest").innerHTML = d.latest.map((r) => `<h3 class="muted">${labels[r.resolution]} · ${fmtTime(r.time)}</h3>
     <table><tr><th>因子</th><th>数值</th><th>单位</th><th>标记</th></tr>${r.values.map((v) => `<tr><td>${esc(v.name || v.code)}</td>
-    <td>${esc(v.value ?? "—")}</td><td>${esc(v.unit || "")}</td><td>${esc(v.flag || "")}</td></tr>`).join("")}</table>`).join("") || "<p class='muted'>暂无数据</p>";
+    <td>${valueHtml(v.display, v.value)}</td><td>${esc(v.unit || "")}</td><td>${esc(v.flag || "")}</td></tr>`).join("")}</table>`).join("") || "<p class='muted'>暂无数据</p>";
   document.getElementById("resolution").addEventListener("change", drawSeries);
   document.getElementById("show-flags").addEventListener("change", (ev) => {
     showFlags = ev.target.checked;
