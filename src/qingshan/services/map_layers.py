@@ -107,8 +107,13 @@ def _positions(geom: Mapping[str, Any], where: str) -> int:
         check_geometry(geom, where)
     except DeploymentError as e:
         raise MapLayerError(str(e)) from None
-    polys = coords if kind == "MultiPolygon" else [coords]
-    return sum(_position(p, where) for poly in polys for ring in poly for p in ring)
+    polys: list[Any] = list(coords or []) if kind == "MultiPolygon" else [coords]
+    n = 0
+    for poly in polys:
+        for ring in poly:
+            for p in ring:
+                n += _position(p, where)
+    return n
 
 
 def _rank(v: Any, where: str) -> int | None:
@@ -136,9 +141,9 @@ def parse_features(
         raise MapLayerError("文件不是 GeoJSON FeatureCollection")
     crs = data.get("crs")
     if isinstance(crs, Mapping):
-        name = str((crs.get("properties") or {}).get("name", ""))
-        if name and not name.endswith(("CRS84", "4326", "4490")):
-            raise MapLayerError(f"坐标系 {name} 不是 WGS-84 经纬度（EPSG:4326）；请先转换")
+        crs_name = str((crs.get("properties") or {}).get("name", ""))
+        if crs_name and not crs_name.endswith(("CRS84", "4326", "4490")):
+            raise MapLayerError(f"坐标系 {crs_name} 不是 WGS-84 经纬度（EPSG:4326）；请先转换")
     raw = data.get("features")
     if not isinstance(raw, list) or not raw:
         raise MapLayerError("文件中没有要素（features 为空）")
@@ -154,8 +159,8 @@ def parse_features(
         props = f.get("properties") or {}
         if not isinstance(props, Mapping):
             raise MapLayerError(f"{where}：properties 不是对象")
-        name = props.get(name_field)
-        name = str(name).strip() if name not in (None, "") else None
+        raw_name = props.get(name_field)
+        name = str(raw_name).strip() if raw_name not in (None, "") else None
         if name:
             where = f"{where}（{name}）"
         geom = f.get("geometry")
@@ -194,6 +199,11 @@ def load_file_text(text: str) -> Any:
         ) from None
 
 
+def _delete(s: Session, kind: str) -> int:
+    result = s.execute(delete(MapFeature).where(MapFeature.kind == kind))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def import_features(
     s: Session,
     actor: Principal,
@@ -211,7 +221,7 @@ def import_features(
         raise MapLayerError("要素的图层类型与导入的类型不一致")
     removed = 0
     if not append:
-        removed = s.execute(delete(MapFeature).where(MapFeature.kind == kind)).rowcount or 0
+        removed = _delete(s, kind)
     now = utcnow()
     s.add_all(
         MapFeature(
@@ -243,7 +253,7 @@ def clear(s: Session, actor: Principal, kind: str) -> int:
     """Remove layer ``kind`` (audited); returns how many features it had."""
     if kind not in GEOMETRY_TYPES:
         raise MapLayerError(f"未知的图层类型 {kind!r}；可选 {', '.join(GEOMETRY_TYPES)}")
-    n = s.execute(delete(MapFeature).where(MapFeature.kind == kind)).rowcount or 0
+    n = _delete(s, kind)
     audit.record(
         s,
         actor,
