@@ -8,12 +8,9 @@ by their latest stored month."""
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -30,6 +27,10 @@ from qingshan.storage.models import Site
 from qingshan.storage.models_figures import WaterMonthFigure
 from qingshan.web import create_app
 from web.conftest import login
+from web.test_secrets import (
+    _Tiles,
+    tile_server,  # noqa: F401  (the local tile server fixture)
+)
 
 RIVER = [[106.52, 35.53], [106.66, 35.545], [106.715, 35.542], [106.88, 35.49]]
 ROAD = [[106.50, 35.56], [106.70, 35.55], [106.90, 35.50]]
@@ -203,34 +204,9 @@ def test_layers_api_is_cached_with_an_etag_and_sees_a_new_import(
     assert "香莲乡" in [f["properties"]["name"] for f in r2.json()["features"]]
 
 
-class _Wmts(BaseHTTPRequestHandler):
-    seen: ClassVar[list[str]] = []
-
-    def do_GET(self) -> None:
-        _Wmts.seen.append(self.path)
-        body = b"\x89PNG\r\n\x1a\n" + self.path.split("?")[0].encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "image/png")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def wmts() -> Iterator[str]:
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Wmts)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}"
-    srv.shutdown()
-    srv.server_close()
-
-
 def test_tianditu_vector_and_labels_through_the_proxy(
-    web_db: tuple[str, dict[str, int]], wmts: str
+    web_db: tuple[str, dict[str, int]],
+    tile_server: str,  # noqa: F811  (the imported fixture)
 ) -> None:
     engine = make_engine(web_db[0])
     key = "tdt-k3y-0f-the-county"
@@ -238,7 +214,7 @@ def test_tianditu_vector_and_labels_through_the_proxy(
         db_url=web_db[0],
         web_cookie_secure=False,
         map_tianditu_key=key,
-        map_tianditu_url=wmts + "/{s}",
+        map_tianditu_url=tile_server + "/{s}",
         map_tile_url="https://elsewhere.example/{z}/{x}/{y}.png",  # 天地图 wins when set
     )
     assert key not in repr(settings)
@@ -257,7 +233,7 @@ def test_tianditu_vector_and_labels_through_the_proxy(
         r = c.get(f"/api/v1/map/tianditu/{layer}/3/6/2")
         assert r.status_code == 200 and r.headers["content-type"] == "image/png"
         assert key not in r.text
-        u = urlsplit(_Wmts.seen[-1])
+        u = urlsplit(_Tiles.seen[-1])
         q = {k: v[0] for k, v in parse_qs(u.query).items()}
         assert u.path == f"/t0/{layer}_w/wmts"  # subdomain spread: (6 + 2) % 8 = t0
         assert q == {

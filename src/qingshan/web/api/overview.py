@@ -248,9 +248,8 @@ def _shift(coords: Any, datum: str) -> Any:
     return [_shift(c, datum) for c in coords]
 
 
-def _boundaries(c: WebContext, datum: str) -> FeatureCollection:
-    with c.read() as s:
-        fc = deployment.boundaries(s)
+def _in_datum(fc: dict[str, Any], datum: str) -> FeatureCollection:
+    """A WGS-84 GeoJSON collection from a service, shifted to ``datum``."""
     feats = []
     for f in fc["features"]:
         geom = dict(f["geometry"])
@@ -258,6 +257,11 @@ def _boundaries(c: WebContext, datum: str) -> FeatureCollection:
             geom["coordinates"] = _shift(geom["coordinates"], datum)
         feats.append(Feature(id=f["id"], geometry=geom, properties=f["properties"]))
     return FeatureCollection(datum=datum, features=feats)
+
+
+def _boundaries(c: WebContext, datum: str) -> FeatureCollection:
+    with c.read() as s:
+        return _in_datum(deployment.boundaries(s), datum)
 
 
 @public_router.get("/map/boundaries", response_model=FeatureCollection)
@@ -352,16 +356,10 @@ async def map_tianditu_tile(
 LAYERS_SECONDS = 300.0  # payloads kept per layer version (a new import changes the version)
 
 
-def _layers(c: WebContext, datum: str, version: str) -> tuple[bytes, str]:
+def _layers(c: WebContext, datum: str) -> tuple[bytes, str]:
     with c.read() as s:
         fc = map_layers.layers(s)
-    feats = []
-    for f in fc["features"]:
-        geom = dict(f["geometry"])
-        if datum != "wgs84":
-            geom["coordinates"] = _shift(geom["coordinates"], datum)
-        feats.append(Feature(id=f["id"], geometry=geom, properties=f["properties"]))
-    body = FeatureCollection(datum=datum, features=feats).model_dump_json().encode()
+    body = _in_datum(fc, datum).model_dump_json().encode()
     return body, strong_etag(body)
 
 
@@ -379,7 +377,7 @@ def map_layers_api(
     with c.read() as s:
         version = map_layers.version(s)
     body, etag = app_cache(request).get(
-        f"layers:{version}:{datum}", lambda: _layers(c, datum, version), ttl=LAYERS_SECONDS
+        f"layers:{version}:{datum}", lambda: _layers(c, datum), ttl=LAYERS_SECONDS
     )
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
     if etag in (request.headers.get("if-none-match") or ""):

@@ -133,10 +133,12 @@ function referenceLayers(map, fc) {
     for (const f of places) {
       const [lon, lat] = f.geometry.coordinates;
       const rank = Math.max(1, Math.min(f.properties.rank || 1, 3));
-      g.addLayer(L.marker([lat, lon], {
+      const mk = L.marker([lat, lon], {
         pane: "places", interactive: false, keyboard: false,
         icon: L.divIcon({ className: `map-place rank-${rank}`, html: `<span>${esc(f.properties.name)}</span>`, iconSize: null }),
-      }));
+      });
+      mk.placeName = f.properties.name;  // for the search
+      g.addLayer(mk);
     }
     out.place = g;
   }
@@ -218,7 +220,7 @@ if (m) {
   for (const [k, layer] of Object.entries(refLayers)) groups["ref_" + k] = layer;
   if (refLayers.place) {
     for (const mk of refLayers.place.getLayers()) {
-      const name = mk.options.icon.options.html.replace(/<[^>]+>/g, "");
+      const name = mk.placeName;
       index.push({ p: { name, kind: "ref_place", kind_label: "地名" }, marker: mk, text: name.toLowerCase() });
     }
   }
