@@ -2,11 +2,17 @@
 reference layers imported: the river is drawn as an SVG path under the markers, place names
 are visible labels, the layer switches hide and show them, an enterprise outlet over its
 limit is a red triangle with the alert ring, a search finds a place, the legend explains the
-channels — and no request leaves 127.0.0.1."""
+channels — and no request leaves 127.0.0.1. With a 天地图 key (a local fake WMTS server
+standing in for 天地图) the page shows the vector map and its labels through the server's
+proxy and starts with the database layers switched off."""
 
 from __future__ import annotations
 
+import struct
+import threading
+import zlib
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +41,7 @@ LAYERS = {
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} missing: run `make test`", pytrace=False)
     url = migrated_sqlite_url(tmp_path_factory.mktemp("map") / "web.db")
@@ -57,9 +63,67 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             map_layers.import_features(s, CLI, map_layers.parse_features(fc, kind), kind)
     recompute_all(session_factory(engine))
     engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="module")
+def base(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     cwd = tmp_path_factory.mktemp("cwd")
-    with serve(url, cwd, attachments_dir=str(cwd / "files")) as (web, _port):
+    with serve(db_url, cwd, attachments_dir=str(cwd / "files")) as (web, _port):
         yield web
+
+
+def _png() -> bytes:
+    """A valid 1 × 1 grey PNG (a tile the browser decodes)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00\xc0"))
+        + chunk(b"IEND", b"")
+    )
+
+
+class _Tianditu(BaseHTTPRequestHandler):
+    """Answers 天地图's WMTS GetTile URLs (``/t0/vec_w/wmts?…&tk=…``) with a PNG."""
+
+    seen: list[str] = []  # noqa: RUF012  (one module, one server)
+
+    def do_GET(self) -> None:
+        _Tianditu.seen.append(self.path)
+        body = _png()
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def tianditu_base(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Tianditu)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    cwd = tmp_path_factory.mktemp("cwd-tdt")
+    try:
+        with serve(
+            db_url,
+            cwd,
+            attachments_dir=str(cwd / "files"),
+            map_tianditu_key="tdt-test-key",
+            map_tianditu_url=f"http://127.0.0.1:{srv.server_address[1]}/{{s}}",
+        ) as (web, _port):
+            yield web
+    finally:
+        srv.shutdown()
+        srv.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -121,5 +185,32 @@ def test_offline_map_has_bearings_shapes_and_switches(browser: Any, base: str) -
     page.click("#map-hits button")
     page.wait_for_selector(".leaflet-popup-content .pop-latest table", timeout=15000)
     assert "超标" in page.inner_text(".leaflet-popup-content")
+    assert w.errors == [] and w.external == []
+    w.ctx.close()
+
+
+def test_tianditu_vector_map_and_labels_through_the_proxy(browser: Any, tianditu_base: str) -> None:
+    base = tianditu_base
+    w = Watch(browser, base, DESK, "grid")
+    page = w.page()
+    tiles: list[str] = []
+    page.on("requestfinished", lambda r: tiles.append(r.url) if "/map/tianditu/" in r.url else None)
+    page.goto(base + "/map")
+    page.wait_for_selector("#map[data-count='5']", timeout=30000)
+    page.wait_for_selector("img.leaflet-tile-loaded", timeout=20000)
+    page.wait_for_load_state("networkidle")
+    assert "天地图" in page.inner_text("#tiles-note")
+    # both layers, each through the app's own proxy; the key only ever on the server side
+    assert any("/api/v1/map/tianditu/vec/" in u for u in tiles)
+    assert any("/api/v1/map/tianditu/cva/" in u for u in tiles)
+    assert all(u.startswith(base) and "tdt-test-key" not in u for u in tiles)
+    assert any("/vec_w/wmts?" in p and "tk=tdt-test-key" in p for p in _Tianditu.seen)
+    assert any("/cva_w/wmts?" in p for p in _Tianditu.seen)
+    assert page.locator(".tile-labels img.leaflet-tile-loaded").count() > 0
+    # the base map has its own rivers and names: the database layers start switched off
+    assert not page.is_checked("#layers input[data-kind='ref_river']")
+    assert page.locator("path.ref-river").count() == 0
+    page.check("#layers input[data-kind='ref_river']")
+    assert page.locator("path.ref-river").count() == 1
     assert w.errors == [] and w.external == []
     w.ctx.close()
