@@ -25,6 +25,7 @@ from qingshan.settings import get_settings
 from qingshan.storage.db import make_engine, session_factory, session_scope
 from qingshan.storage.models import Site
 from qingshan.storage.models_figures import WaterMonthFigure
+from qingshan.storage.models_sources import SourceEpisode
 from qingshan.web import create_app
 from web.conftest import login
 from web.test_secrets import (
@@ -262,7 +263,7 @@ def test_tianditu_vector_and_labels_through_the_proxy(
 def test_markers_carry_value_fill_and_online_outline(
     app: Any, web_db: tuple[str, dict[str, int]]
 ) -> None:
-    url, _ = web_db
+    url, ids = web_db
     engine = make_engine(url)
     now = datetime(2026, 1, 1)
     with session_scope(engine) as s:
@@ -293,6 +294,24 @@ def test_markers_carry_value_fill_and_online_outline(
         )
         s.add_all([src, ground, fresh])
         s.flush()
+        # the supervision board's episode of the silent outlet still holds (services/sources)
+        out2 = s.get(Site, ids["site_out2"])
+        assert out2 is not None and out2.enterprise_id is not None
+        s.add(
+            SourceEpisode(
+                site_id=out2.id,
+                enterprise_id=out2.enterprise_id,
+                kind="exceedance",
+                pollutant="w01018",
+                basis="日均值",
+                started_at=now,
+                last_at=now,
+                periods=1,
+                status="open",
+                detected_at=now,
+                updated_at=now,
+            )
+        )
 
         def fig(site: Site, month: str, cls: int, ok: bool | None) -> WaterMonthFigure:
             return WaterMonthFigure(
@@ -336,7 +355,12 @@ def test_markers_carry_value_fill_and_online_outline(
     # an outlet over its permit limit: red fill and the alert ring; online on its own channel
     assert every["E1-DA001"]["colour"] == "#E60012" and every["E1-DA001"]["alert"] is True
     assert every["E1-DA001"]["online"] is True
-    assert every["E2-DW001"]["online"] is False and every["E2-DW001"]["colour"] == "#999999"
+    assert every["E1-DA001"]["status_label"] == "超标（超标：二氧化硫）"
+    # silent: grey and offline, yet its holding episode keeps the ring and names the pollutant
+    out2 = every["E2-DW001"]
+    assert out2["online"] is False and out2["colour"] == "#999999"
+    assert out2["exceeding"] == ["w01018"] and out2["alert"] is True
+    assert out2["status_label"] == "离线（超标：化学需氧量）"
     # an air station's AQI colour is never the online colour
     assert every["A01"]["status"] == "aqi" and every["A01"]["online"] is True
     assert every["A01"]["colour"] != "#1E88E5"

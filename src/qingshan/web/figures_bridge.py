@@ -253,27 +253,28 @@ def marker_status(
     off: timedelta,
     online: bool | None = None,
     latest: dict[int, figures.LatestWaterFigure] | None = None,
+    held: dict[int, set[str]] | None = None,
 ) -> dict[str, Any]:
     """The status properties of one map marker, on two channels: ``colour`` (the fill) says
     what the site's values are worth (AQI category, water class, 超标 / 正常 of an outlet; grey
     when there is nothing to judge), ``online`` (the outline) whether it reports now (None: no
     online device, e.g. a manually sampled groundwater point). ``alert``: the value breaks
     its limit or target (drawn with a ring). ``online`` argument: whether a device of a site
-    other than an outlet reports at its interval; None: judged from ``last`` against ``off``."""
+    other than an outlet reports at its interval; None: judged from ``last`` against ``off``.
+    An outlet exceeds when its latest value breaks a permit limit (:func:`outlet_states`) or
+    when an exceedance episode of the supervision board still holds (``held``: site id →
+    pollutant codes, from :func:`qingshan.services.cockpit.exceeding_now`)."""
     if site.kind == "enterprise_outlet":
         st = outlets.get(site.id)
-        key = (
-            "offline"
-            if st is None or not st.online
-            else ("exceeding" if st.exceeding else "online")
-        )
+        exceeding = sorted(set(st.exceeding if st else ()) | (held or {}).get(site.id, set()))
+        key = "offline" if st is None or not st.online else ("exceeding" if exceeding else "online")
         return {
             "status": key,
             "status_label": OUTLET_STATUS[key] if key != "online" else "在线，未超标",
             "colour": OUTLET_COLOURS[key],
-            "exceeding": st.exceeding if st else [],
+            "exceeding": exceeding,
             "online": bool(st and st.online),
-            "alert": key == "exceeding",
+            "alert": bool(exceeding),
         }
     if online is None and last is None:
         reports: bool | None = None  # no online device at this site

@@ -172,6 +172,11 @@ def _map_features(
             else {}
         )
         latest = fb.latest_water(s) if sees_district(p) else {}
+        held: dict[int, set[str]] = {}
+        for x in cockpit_svc.exceeding_now(s):  # the supervision board's episodes
+            if x.pollutant:
+                held.setdefault(x.site_id, set()).add(x.pollutant)
+        names = factor_names(s)
         seen: dict[int | None, datetime | None] = {
             sid: last
             for sid, last in s.execute(
@@ -211,8 +216,12 @@ def _map_features(
                 off,
                 reporting.get(site.id),
                 latest,
+                held,
             ),
         }
+        if props.get("exceeding"):  # name what exceeds (HJ 212 names)
+            what = "、".join(names[c][0] for c in props["exceeding"])
+            props["status_label"] = f"{props['status_label']}（超标：{what}）"
         geom = {"type": "Point", "coordinates": _pt(float(lon), float(lat), datum)}
         feats.append(Feature(id=site.id, geometry=geom, properties=props))
     return FeatureCollection(datum=datum, features=feats)
