@@ -188,8 +188,22 @@ class Settings(BaseSettings):
         "",
         description="tile URL template ({x},{y},{z},{s},{key}); empty = offline vector map only",
     )
-    map_tile_key: str = Field("", description="key substituted for {key} (e.g. 天地图 tk)")
+    # keys stay on the server (repr=False keeps them out of logged settings too)
+    map_tile_key: str = Field(
+        "", repr=False, description="key substituted for {key} (e.g. 天地图 tk)"
+    )
     map_tile_datum: str = Field("wgs84", description="datum of the tiles: wgs84 or gcj02")
+    map_tianditu_key: str = Field(
+        "",
+        repr=False,
+        description="天地图 key (tk): when set, the map shows 天地图's vector map (vec_w) and its "
+        "labels (cva_w) through the server's tile proxy; wins over map_tile_url",
+    )
+    map_tianditu_url: str = Field(
+        "https://{s}.tianditu.gov.cn",
+        description="base URL of 天地图's WMTS services ({s}: t0 … t7); change only for a "
+        "mirror inside the network",
+    )
     # Casework foundation: attachments, notifications, the job scheduler (docs/casework.md)
     attachments_dir: str = Field(
         default_factory=lambda: str(Path.cwd() / "var" / "attachments"),

@@ -16,7 +16,7 @@ from qingshan.clock import utcnow
 from qingshan.demo import loader as dl
 from qingshan.demo.district import load_district
 from qingshan.roles import CLI
-from qingshan.services import deployment, permits
+from qingshan.services import deployment, map_layers, permits
 from qingshan.services.accounts import create_user
 from qingshan.services.permits import Basis
 from qingshan.settings import get_settings
@@ -48,6 +48,7 @@ def _snapshot(engine: Engine) -> tuple[object, ...]:
                 (p.number, p.management_class, p.valid_from, p.valid_to, p.note)
                 for p in s.scalars(select(Permit))
             ),
+            [(f["properties"], f["geometry"]) for f in map_layers.layers(s)["features"]],
         )
 
 
@@ -57,6 +58,13 @@ def test_loader_writes_region_outlines_target_and_permits(engine: Engine) -> Non
     c = dl.counts(engine)
     assert (c["permits"], c["boundaries"], c["targets"]) == (24, 7, 1)
     assert c["permit_limits"] == _expected_limits()
+    # the schematic reference layers, imported like any deployment's files
+    assert c["map_features"] == 27
+    with session_scope(engine) as s:
+        assert map_layers.summary(s) == {"place": 21, "river": 2, "road": 4}
+        places = map_layers.layers(s, ["place"])["features"]
+    assert all(d.contains(*f["geometry"]["coordinates"]) for f in places)
+    assert {f["properties"]["name"] for f in places} >= {"东关街道", "崆峒镇", "峡门乡"}
     raw = resources.files("qingshan.demo").joinpath("data/boundaries.geojson").read_text("utf-8")
     shipped = {f["properties"]["code"]: f["geometry"] for f in json.loads(raw)["features"]}
     with session_scope(engine) as s:

@@ -177,6 +177,10 @@ def test_grants_match_the_documented_roles_table(app: FastAPI) -> None:
         ("GET", "/api/v1/sources/emissions"): readers,
         ("GET", "/api/v1/sources/board/export"): readers,
         ("GET", "/api/v1/sources/map"): readers,
+        # 一张图: reference layers and tiles (the tile key's quota) for logged-in users
+        ("GET", "/api/v1/map/layers"): readers,
+        ("GET", "/api/v1/map/tiles/{z}/{x}/{y}"): readers,
+        ("GET", "/api/v1/map/tianditu/{layer}/{z}/{x}/{y}"): readers,
         ("GET", "/api/v1/sources/warnings/{warning_id}/export"): readers,
         # plans: district roles read the status; units report values with evidence, the
         # bureau reviews them

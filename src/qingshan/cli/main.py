@@ -33,6 +33,7 @@ from qingshan.cli import (
     web,
     writer,
 )
+from qingshan.cli import map as map_cli
 from qingshan.cli import water as water_cli
 
 app = typer.Typer(
@@ -69,6 +70,7 @@ app.command("web")(web.web)
 app.add_typer(data.app, name="data")
 app.add_typer(device.app, name="device")
 app.add_typer(region.app, name="region")
+app.add_typer(map_cli.app, name="map")
 app.add_typer(unit.app, name="unit")
 app.add_typer(enterprise.app, name="enterprise")
 app.add_typer(site.app, name="site")

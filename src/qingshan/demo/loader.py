@@ -40,6 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -64,6 +65,7 @@ from qingshan.demo.synth import (
 from qingshan.demo.workbook import credit_code, district_records
 from qingshan.protocol.hj212.codes import pollutant_info
 from qingshan.roles import Principal, Role
+from qingshan.services import map_layers
 from qingshan.services.registry.workbook import apply as apply_workbook
 from qingshan.services.registry.workbook import workbook_from_records
 from qingshan.services.rollups import RollupRules, default_rules
@@ -79,7 +81,13 @@ from qingshan.storage.models import (
     Site,
     SiteKind,
 )
-from qingshan.storage.models_registry import IndicatorTarget, Permit, PermitLimit, RegionBoundary
+from qingshan.storage.models_registry import (
+    IndicatorTarget,
+    MapFeature,
+    Permit,
+    PermitLimit,
+    RegionBoundary,
+)
 from qingshan.storage.writes import dirty_marks, mark_dirty, upsert_observations
 
 DEFAULT_SEED = 2020
@@ -284,7 +292,36 @@ def load_registry(engine: Engine, d: District) -> dict[str, int]:
             if (fr["code"], fr["edition"]) not in known:
                 s.add(Factor(**fr))
         ids = {mn: i for mn, i in s.execute(select(Device.mn, Device.id))}
+    load_map_layers(engine)
     return {p.mn: ids[p.mn] for p in device_plan(d)}
+
+
+# The demo's schematic reference layers (data/SOURCES.md), imported like any deployment's
+# files (``qingshan map import``): layer kind → file in the data folder.
+MAP_LAYER_FILES = {
+    "river": "map_rivers.geojson",
+    "road": "map_roads.geojson",
+    "place": "map_places.geojson",
+}
+
+
+def load_map_layers(engine: Engine) -> dict[str, int]:
+    """Import the district's schematic rivers, roads and place names through the map layer
+    service (each layer replaced, so a second load leaves no duplicates); kind → features."""
+    root = resources.files("qingshan.demo").joinpath("data")
+    parsed = {
+        kind: map_layers.parse_features(
+            map_layers.load_file_text(root.joinpath(name).read_text("utf-8")), kind
+        )
+        for kind, name in MAP_LAYER_FILES.items()
+    }
+    with session_scope(engine) as s:
+        return {
+            kind: map_layers.import_features(
+                s, DEMO, feats, kind, source=f"{MAP_LAYER_FILES[kind]}（演示区县示意图层）"
+            ).total
+            for kind, feats in parsed.items()
+        }
 
 
 def history_end(engine: Engine, device_ids: Iterable[int]) -> datetime | None:
@@ -728,6 +765,7 @@ def counts(engine: Engine) -> dict[str, Any]:
             "permits": s.scalar(select(func.count()).select_from(Permit)),
             "permit_limits": s.scalar(select(func.count()).select_from(PermitLimit)),
             "boundaries": s.scalar(select(func.count()).select_from(RegionBoundary)),
+            "map_features": s.scalar(select(func.count()).select_from(MapFeature)),
             "targets": s.scalar(select(func.count()).select_from(IndicatorTarget)),
         }
 

@@ -39,6 +39,7 @@ from qingshan.storage.models import Base
 
 MANAGEMENT_CLASSES = ("重点管理", "简化管理", "登记管理")  # 排污许可分类管理
 AVERAGING_BASES = ("小时均值", "日均值")
+MAP_LAYER_KINDS = ("river", "road", "place")  # 河流, 道路, 地名 (the map's reference layers)
 COMPARISONS = ("at_least", "at_most")  # a target is a floor (≥) or a ceiling (≤)
 # 责任单位 kinds: 部门, 乡镇（街道）, 园区, 县（区）
 ORG_UNIT_KINDS = ("department", "township", "park", "county")
@@ -68,6 +69,22 @@ class RegionBoundary(Base):
     geometry: Mapped[str] = mapped_column(Text)  # GeoJSON geometry object, as JSON text
     source: Mapped[str | None] = mapped_column(Text)  # where the outline comes from, licence
     updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class MapFeature(Base):
+    """A reference feature of the deployment's map (a river, a road, a place name): GeoJSON
+    geometry text, WGS-84, drawn under the markers so the map has bearings offline."""
+
+    __tablename__ = "map_feature"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), index=True)  # MAP_LAYER_KINDS
+    name: Mapped[str | None] = mapped_column(String(100))
+    geometry: Mapped[str] = mapped_column(Text)  # GeoJSON geometry object, as JSON text
+    # drawing order / importance (a 国道 above a 县道, a town above a village); larger = more
+    rank: Mapped[int | None] = mapped_column(SmallInteger)
+    source: Mapped[str | None] = mapped_column(Text)  # the file it came from, its licence
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    __table_args__ = (CheckConstraint(_in("kind", MAP_LAYER_KINDS), name="kind"),)
 
 
 class Permit(Base):
@@ -168,9 +185,11 @@ __all__ = [
     "AVERAGING_BASES",
     "COMPARISONS",
     "MANAGEMENT_CLASSES",
+    "MAP_LAYER_KINDS",
     "ORG_UNIT_KINDS",
     "Deployment",
     "IndicatorTarget",
+    "MapFeature",
     "OrgUnit",
     "Permit",
     "PermitAnnualAmount",

@@ -220,6 +220,29 @@ def water_summary(s: Session, region: str | None) -> WaterSummary:
     )
 
 
+def latest_water(s: Session) -> dict[int, figures.LatestWaterFigure]:
+    """The latest stored month of each drinking-water source and groundwater point."""
+    kinds = (SiteKind.DRINKING_WATER.value, SiteKind.GROUNDWATER.value)
+    return figures.latest_month_figures(s, kinds)
+
+
+def _water_figure_status(site: Site, w: figures.LatestWaterFigure) -> dict[str, Any]:
+    colour = WaterClass(w.class_number).colour if w.class_number else None
+    if site.kind == SiteKind.DRINKING_WATER.value:
+        verdict = {True: "达标", False: "不达标"}.get(w.complies, "未评价")  # type: ignore[arg-type]
+        label = f"{w.water_class}类 {verdict}（{w.month}）"
+        alert = w.complies is False
+    else:  # groundwater: GB/T 14848-2017 class; worse than Ⅲ is flagged
+        label = f"{w.water_class}类（GB/T 14848，{w.month}）"
+        alert = (w.class_number or 0) > 3
+    return {
+        "status": "class",
+        "status_label": label,
+        "colour": hex_colour(colour) or NO_DATA_COLOUR,
+        "alert": alert,
+    }
+
+
 def marker_status(
     site: Site,
     outlets: dict[int, OutletState],
@@ -229,35 +252,72 @@ def marker_status(
     now: datetime,
     off: timedelta,
     online: bool | None = None,
+    latest: dict[int, figures.LatestWaterFigure] | None = None,
+    held: dict[int, set[str]] | None = None,
 ) -> dict[str, Any]:
-    """The status properties of one map marker (``online``: whether a device of a site other
-    than an outlet reports at its interval; None: judged from ``last`` against ``off``)."""
+    """The status properties of one map marker, on two channels: ``colour`` (the fill) says
+    what the site's values are worth (AQI category, water class, 超标 / 正常 of an outlet; grey
+    when there is nothing to judge), ``online`` (the outline) whether it reports now (None: no
+    online device, e.g. a manually sampled groundwater point). ``alert``: the value breaks
+    its limit or target (drawn with a ring). ``online`` argument: whether a device of a site
+    other than an outlet reports at its interval; None: judged from ``last`` against ``off``.
+    An outlet exceeds when its latest value breaks a permit limit (:func:`outlet_states`) or
+    when an exceedance episode of the supervision board still holds (``held``: site id →
+    pollutant codes, from :func:`qingshan.services.cockpit.exceeding_now`)."""
     if site.kind == "enterprise_outlet":
         st = outlets.get(site.id)
-        key = (
-            "offline"
-            if st is None or not st.online
-            else ("exceeding" if st.exceeding else "online")
-        )
+        exceeding = sorted(set(st.exceeding if st else ()) | (held or {}).get(site.id, set()))
+        key = "offline" if st is None or not st.online else ("exceeding" if exceeding else "online")
         return {
             "status": key,
-            "status_label": OUTLET_STATUS[key],
+            "status_label": OUTLET_STATUS[key] if key != "online" else "在线，未超标",
             "colour": OUTLET_COLOURS[key],
-            "exceeding": st.exceeding if st else [],
+            "exceeding": exceeding,
+            "online": bool(st and st.online),
+            "alert": bool(exceeding),
         }
+    if online is None and last is None:
+        reports: bool | None = None  # no online device at this site
+    else:
+        reports = last is not None and now - last <= off
+        if online is not None:  # the device's own reporting interval decided (services.cockpit)
+            reports = online
     a = aqi.get(site.id)
     if site.kind == "air_station" and a is not None and a["aqi"] is not None:
         label = f"AQI {a['aqi']} {a['category']}"
-        return {"status": "aqi", "aqi": a["aqi"], "status_label": label, "colour": a["colour"]}
+        return {
+            "status": "aqi",
+            "aqi": a["aqi"],
+            "status_label": label,
+            "colour": a["colour"],
+            "online": reports,
+            "alert": False,
+        }
     w = water.get(site.id, {})
     if site.kind == "surface_water_section" and w.get("class"):
         return {
             "status": "class",
             "status_label": f"{w['class']}类（目标{w['target_class']}类）",
             "colour": hex_colour(w.get("colour")) or NO_DATA_COLOUR,
+            "online": reports,
+            "alert": w.get("meets_target") is False,
         }
-    key = "online" if last is not None and now - last <= off else "offline"
-    if online is not None:  # the device's own reporting interval decided (services.cockpit)
-        key = "online" if online else "offline"
-    colour = OUTLET_COLOURS["online"] if key == "online" else NO_DATA_COLOUR
-    return {"status": key, "status_label": OUTLET_STATUS[key], "colour": colour}
+    fig = (latest or {}).get(site.id)
+    if fig is not None and fig.class_number:
+        return {**_water_figure_status(site, fig), "online": reports}
+    if reports is None:
+        return {
+            "status": "nodata",
+            "status_label": "暂无监测结果（无在线设备）",
+            "colour": NO_DATA_COLOUR,
+            "online": None,
+            "alert": False,
+        }
+    key = "online" if reports else "offline"
+    return {
+        "status": key,
+        "status_label": "在线" if reports else "离线",
+        "colour": NO_DATA_COLOUR,
+        "online": reports,
+        "alert": False,
+    }

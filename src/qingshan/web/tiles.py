@@ -23,6 +23,20 @@ TIMEOUT = 5.0
 SUBDOMAINS = tuple(f"t{i}" for i in range(8))  # 天地图's t0 … t7
 
 Tile = tuple[bytes, str]
+# 天地图's Web-Mercator ("_w") WMTS layers: vec = 矢量底图, cva = 矢量注记 (labels over it)
+TIANDITU_LAYERS = ("vec", "cva")
+
+
+def tianditu_template(base: str, layer: str) -> str:
+    """The WMTS GetTile URL template of 天地图 layer ``layer`` (``vec`` or ``cva``) under
+    ``base`` (``https://{s}.tianditu.gov.cn``), with ``{z} {x} {y} {key}`` left to fill."""
+    if layer not in TIANDITU_LAYERS:
+        raise ValueError(f"not a 天地图 layer: {layer!r}")
+    return (
+        f"{base.rstrip('/')}/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+        f"&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
+        "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk={key}"
+    )
 
 
 def tile_url(template: str, key: str, z: int, x: int, y: int) -> str:

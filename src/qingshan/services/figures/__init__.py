@@ -35,10 +35,12 @@ from qingshan.services.figures.jobs import RecomputeStats, recompute_all, update
 from qingshan.services.figures.noise import NoiseMonth, NoiseStationMonth
 from qingshan.services.figures.water_reads import (
     GroundwaterFigures,
+    LatestWaterFigure,
     MainPollutantFigure,
     SectionFigures,
     SourceFigures,
     WaterQuality,
+    latest_month_figures,
     water_quality,
 )
 
@@ -48,6 +50,7 @@ __all__ = [
     "ExceedanceDays",
     "FiguresError",
     "GroundwaterFigures",
+    "LatestWaterFigure",
     "MainPollutantFigure",
     "NoiseMonth",
     "NoiseStationMonth",
@@ -62,6 +65,7 @@ __all__ = [
     "WaterQuality",
     "air_days",
     "air_quality",
+    "latest_month_figures",
     "recompute_all",
     "station_aqi_now",
     "update_dirty",

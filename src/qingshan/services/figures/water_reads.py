@@ -38,10 +38,12 @@ from qingshan.storage.models_figures import WaterMonthFigure, WaterSampleFigure
 
 __all__ = [
     "GroundwaterFigures",
+    "LatestWaterFigure",
     "MainPollutantFigure",
     "SectionFigures",
     "SourceFigures",
     "WaterQuality",
+    "latest_month_figures",
     "water_quality",
 ]
 
@@ -312,3 +314,43 @@ def water_quality(
             "method": "地表水环境质量评价办法（试行）环办〔2011〕22号",
         },
     )
+
+
+@dataclass(frozen=True, slots=True)
+class LatestWaterFigure:
+    """The latest stored month of a water site (what the map colours it by)."""
+
+    site_id: int
+    kind: str
+    month: str  # YYYY-MM
+    water_class: str | None  # Ⅰ … 劣Ⅴ (GB 3838) or Ⅰ … Ⅴ (GB/T 14848 for groundwater)
+    class_number: int | None
+    complies: bool | None  # sections: meets target; drinking-water sources: 达标
+
+
+def latest_month_figures(
+    session: Session, kinds: tuple[str, ...] | list[str]
+) -> dict[int, LatestWaterFigure]:
+    """Each water site's latest stored month figure (by the figures jobs), by site id, for
+    sites of ``kinds``; a site with no stored month is absent (one query)."""
+    wm = WaterMonthFigure
+    last = (
+        select(wm.site_id, func.max(wm.month).label("m"))
+        .where(wm.kind.in_(list(kinds)))
+        .group_by(wm.site_id)
+        .subquery()
+    )
+    rows = session.scalars(
+        select(wm).join(last, (wm.site_id == last.c.site_id) & (wm.month == last.c.m))
+    )
+    return {
+        r.site_id: LatestWaterFigure(
+            site_id=r.site_id,
+            kind=r.kind,
+            month=r.month,
+            water_class=_roman(r.water_class),
+            class_number=r.water_class,
+            complies=r.meets_target,
+        )
+        for r in rows
+    }

@@ -147,10 +147,12 @@ def dossier(
     }
 
 
-MAP_STATUS = {  # worst first: 超标 over 离线 over 正常
+# worst first: 超标 over 离线 over 正常. 正常 is blue, never a green that reads as AQI 优 on
+# the map (the outlets' colours, web.labels.OUTLET_COLOURS).
+MAP_STATUS = {
     "exceeding": ("超标", "#E60012"),
     "offline": ("离线", "#999999"),
-    "normal": ("正常", "#00A651"),
+    "normal": ("正常", "#1E88E5"),
 }
 
 

@@ -18,12 +18,12 @@ from qingshan.clock import utcnow
 from qingshan.geo import wgs84_to_gcj02
 from qingshan.roles import Principal
 from qingshan.services import cockpit as cockpit_svc
-from qingshan.services import deployment
+from qingshan.services import deployment, map_layers
 from qingshan.services.observations import factor_names
 from qingshan.services.permissions import sees_district, site_scope
 from qingshan.storage.models import Device, Enterprise, Quarantine, Site
 from qingshan.web import figures_bridge as fb
-from qingshan.web.cache import TTLCache, app_cache, cached_json
+from qingshan.web.cache import TTLCache, app_cache, cached_json, strong_etag
 from qingshan.web.deps import DISTRICT, READERS, WebContext, ctx, require
 from qingshan.web.labels import KIND_LABELS
 from qingshan.web.schemas.overview import (
@@ -40,7 +40,7 @@ from qingshan.web.schemas.overview import (
     RegionAqiOut,
     YearProgressOut,
 )
-from qingshan.web.tiles import MAX_ZOOM
+from qingshan.web.tiles import MAX_ZOOM, tianditu_template
 
 router = APIRouter(tags=["overview"])
 public_router = APIRouter(tags=["public"])
@@ -171,6 +171,12 @@ def _map_features(
             if sees_district(p)
             else {}
         )
+        latest = fb.latest_water(s) if sees_district(p) else {}
+        held: dict[int, set[str]] = {}
+        for x in cockpit_svc.exceeding_now(s):  # the supervision board's episodes
+            if x.pollutant:
+                held.setdefault(x.site_id, set()).add(x.pollutant)
+        names = factor_names(s)
         seen: dict[int | None, datetime | None] = {
             sid: last
             for sid, last in s.execute(
@@ -201,9 +207,21 @@ def _map_features(
             "enterprise": en,
             "control_level": site.control_level,
             **fb.marker_status(
-                site, outlets, aqi, water, seen.get(site.id), now, off, reporting.get(site.id)
+                site,
+                outlets,
+                aqi,
+                water,
+                seen.get(site.id),
+                now,
+                off,
+                reporting.get(site.id),
+                latest,
+                held,
             ),
         }
+        if props.get("exceeding"):  # name what exceeds (HJ 212 names)
+            what = "、".join(names[c][0] for c in props["exceeding"])
+            props["status_label"] = f"{props['status_label']}（超标：{what}）"
         geom = {"type": "Point", "coordinates": _pt(float(lon), float(lat), datum)}
         feats.append(Feature(id=site.id, geometry=geom, properties=props))
     return FeatureCollection(datum=datum, features=feats)
@@ -239,9 +257,8 @@ def _shift(coords: Any, datum: str) -> Any:
     return [_shift(c, datum) for c in coords]
 
 
-def _boundaries(c: WebContext, datum: str) -> FeatureCollection:
-    with c.read() as s:
-        fc = deployment.boundaries(s)
+def _in_datum(fc: dict[str, Any], datum: str) -> FeatureCollection:
+    """A WGS-84 GeoJSON collection from a service, shifted to ``datum``."""
     feats = []
     for f in fc["features"]:
         geom = dict(f["geometry"])
@@ -249,6 +266,11 @@ def _boundaries(c: WebContext, datum: str) -> FeatureCollection:
             geom["coordinates"] = _shift(geom["coordinates"], datum)
         feats.append(Feature(id=f["id"], geometry=geom, properties=f["properties"]))
     return FeatureCollection(datum=datum, features=feats)
+
+
+def _boundaries(c: WebContext, datum: str) -> FeatureCollection:
+    with c.read() as s:
+        return _in_datum(deployment.boundaries(s), datum)
 
 
 @public_router.get("/map/boundaries", response_model=FeatureCollection)
@@ -263,14 +285,39 @@ def map_boundaries(request: Request, datum: Datum = "wgs84") -> FeatureCollectio
 
 
 TILES_PATH = "api/v1/map/tiles/{z}/{x}/{y}"
+TIANDITU_PATH = "api/v1/map/tianditu/{layer}/{{z}}/{{x}}/{{y}}"
 
 
 @public_router.get("/map/config", response_model=MapConfig)
 def map_config(request: Request) -> MapConfig:
-    """Tile source for the map page (empty url: offline vector map only). Tiles come through
-    this app's proxy (relative URL), so the tile service's key never reaches the browser."""
+    """Tile source for the map page (empty url: offline vector map only): 天地图 (vector map
+    and its labels) when its key is set, else the configured tile service. Tiles come through
+    this app's proxy (relative URLs), so the tile service's key never reaches the browser."""
     st = ctx(request).settings
-    return MapConfig(tile_url=TILES_PATH if st.map_tile_url else "", tile_datum=st.map_tile_datum)
+    if st.map_tianditu_key:
+        return MapConfig(
+            tile_url=TIANDITU_PATH.format(layer="vec"),
+            label_url=TIANDITU_PATH.format(layer="cva"),
+            tile_datum="wgs84",  # 天地图 is CGCS2000, within a metre of WGS-84
+            tile_source="天地图",
+        )
+    if st.map_tile_url:
+        return MapConfig(
+            tile_url=TILES_PATH, tile_datum=st.map_tile_datum, tile_source="已配置的瓦片服务"
+        )
+    return MapConfig(tile_url="", tile_datum=st.map_tile_datum)
+
+
+async def _tile(c: WebContext, template: str, key: str, z: int, x: int, y: int) -> Response:
+    if x >= 2**z or y >= 2**z:
+        raise HTTPException(404, "no such tile")
+    tile = await c.tiles.get(template, key, z, x, y)
+    if tile is None:
+        raise HTTPException(502, "瓦片服务暂不可用")
+    body, media_type = tile
+    return Response(
+        body, media_type=media_type, headers={"Cache-Control": "private, max-age=86400"}
+    )
 
 
 @router.get(
@@ -290,15 +337,61 @@ async def map_tile(
     st = c.settings
     if not st.map_tile_url:
         raise HTTPException(404, "no tile service configured")
-    if x >= 2**z or y >= 2**z:
-        raise HTTPException(404, "no such tile")
-    tile = await c.tiles.get(st.map_tile_url, st.map_tile_key, z, x, y)
-    if tile is None:
-        raise HTTPException(502, "瓦片服务暂不可用")
-    body, media_type = tile
-    return Response(
-        body, media_type=media_type, headers={"Cache-Control": "private, max-age=86400"}
+    return await _tile(c, st.map_tile_url, st.map_tile_key, z, x, y)
+
+
+@router.get(
+    "/map/tianditu/{layer}/{z}/{x}/{y}",
+    responses={200: {"content": {"image/png": {}}}, 404: {}, 502: {}},
+)
+async def map_tianditu_tile(
+    request: Request,
+    layer: Literal["vec", "cva"],
+    z: int = Path(ge=1, le=18),  # 天地图's w matrix set: levels 1 … 18
+    x: int = Path(ge=0),
+    y: int = Path(ge=0),
+    _: Principal = Depends(require(*READERS)),
+) -> Response:
+    """One 天地图 tile (``vec``: 矢量底图, ``cva``: 矢量注记) fetched by the server with the
+    deployment's 天地图 key (logged-in users only); cached in memory."""
+    c = ctx(request)
+    st = c.settings
+    if not st.map_tianditu_key:
+        raise HTTPException(404, "未配置天地图密钥")
+    template = tianditu_template(st.map_tianditu_url, layer)
+    return await _tile(c, template, st.map_tianditu_key, z, x, y)
+
+
+LAYERS_SECONDS = 300.0  # payloads kept per layer version (a new import changes the version)
+
+
+def _layers(c: WebContext, datum: str) -> tuple[bytes, str]:
+    with c.read() as s:
+        fc = map_layers.layers(s)
+    body = _in_datum(fc, datum).model_dump_json().encode()
+    return body, strong_etag(body)
+
+
+@router.get("/map/layers", response_model=FeatureCollection)
+def map_layers_api(
+    request: Request,
+    datum: Datum = "wgs84",
+    _: Principal = Depends(require(*READERS)),
+) -> Response:
+    """The deployment's reference layers (河流 lines and water areas, 道路 lines, 地名 points;
+    ``properties.kind`` river / road / place, ``name``, ``rank``) as one GeoJSON collection,
+    from the database (``qingshan map import``). Served with an ETag (``If-None-Match`` →
+    304); a new import is seen at the next request (the layers' version is read each time)."""
+    c = ctx(request)
+    with c.read() as s:
+        version = map_layers.version(s)
+    body, etag = app_cache(request).get(
+        f"layers:{version}:{datum}", lambda: _layers(c, datum), ttl=LAYERS_SECONDS
     )
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if etag in (request.headers.get("if-none-match") or ""):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
 
 
 # --------------------------------------------------------------------------- public

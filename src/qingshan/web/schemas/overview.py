@@ -189,6 +189,10 @@ class MapConfig(BaseModel):
         "empty: offline vector map only"
     )
     tile_datum: str
+    label_url: str = Field(
+        "", description="tile URL template of a label layer drawn over the base (天地图 cva_w)"
+    )
+    tile_source: str = Field("", description="who the tiles come from (天地图 / 已配置的瓦片服务)")
 
 
 class PublicAir(BaseModel):
