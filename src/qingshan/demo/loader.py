@@ -66,7 +66,7 @@ from qingshan.protocol.hj212.codes import pollutant_info
 from qingshan.roles import Principal, Role
 from qingshan.services.registry.workbook import apply as apply_workbook
 from qingshan.services.registry.workbook import workbook_from_records
-from qingshan.services.rollups import RollupRules, default_rules
+from qingshan.services.rollups import RollupRules, day_coverage, default_rules
 from qingshan.storage import bulk, partitions
 from qingshan.storage.db import READONLY, session_scope
 from qingshan.storage.models import (
@@ -404,7 +404,9 @@ def day_rollups(
             zints = np.rint(zv[zok] * 10**zd).astype(np.int64)
             zs_means, zs_cnt = _exact_means(zints, idx[zok], n_days)
     times = _times(t_days, text_times)
-    ok = cnt_valid >= rules.day_min_hours
+    # each value covers the series' interval: 20 hourly values, or 5 of a water station's 6
+    unit, needed = day_coverage(rules, timedelta(seconds=s.interval_s))
+    ok = cnt_valid * unit >= needed
     order = {f: i for i, f in enumerate(rules.invalid_flag_order)}
     rows: list[dict[str, Any]] = []
     bad_by_day: dict[int, Counter[str]] = {}

@@ -20,9 +20,9 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 
-from qingshan.clock import utcnow
+from qingshan.clock import to_cst, utcnow
 from qingshan.roles import CLI, Principal
-from qingshan.services import audit
+from qingshan.services import audit, intervals
 from qingshan.services.errors import Conflict, NotFound
 from qingshan.services.permissions import device_scope, reject_scope, site_scope
 from qingshan.services.registry.common import RegistryError, record_change
@@ -312,12 +312,15 @@ def update_device(
 
 @dataclass(frozen=True, slots=True)
 class DeviceState:
-    """A device as an operator sees it: its site and group, and whether it is online."""
+    """A device as an operator sees it: its site and group, whether it is online, how often it
+    reports and its last stored data (:mod:`qingshan.services.intervals`)."""
 
     device: Device
     site: Site | None
     group: str | None
     online: bool
+    interval: intervals.Interval = intervals.DEFAULT
+    last_report: datetime | None = None  # latest stored data time, naive Beijing time
 
 
 def is_online(d: Device, offline_after: timedelta, now: datetime) -> bool:
@@ -326,9 +329,16 @@ def is_online(d: Device, offline_after: timedelta, now: datetime) -> bool:
 
 
 def _states(s: Session, q: Any, offline_after: timedelta, now: datetime) -> list[DeviceState]:
+    rows = s.execute(q.order_by(Device.mn)).all()
+    ids = [d.id for d, _site, _g in rows]
+    # online at the device's own interval: a section sampling every 4 hours is not 离线
+    # between samples (the rule of the cockpit and the map)
+    silent = intervals.silent_devices(s, offline_after, now, ids)
+    steps = intervals.device_intervals(s, ids, to_cst(now))
+    last = intervals.last_reports(s, ids)
     return [
-        DeviceState(d, site, g, is_online(d, offline_after, now))
-        for d, site, g in s.execute(q.order_by(Device.mn))
+        DeviceState(d, site, g, d.active and d.id not in silent, steps[d.id], last.get(d.id))
+        for d, site, g in rows
     ]
 
 

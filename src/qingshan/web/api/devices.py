@@ -9,6 +9,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 
+from qingshan.clock import CST
 from qingshan.roles import Principal
 from qingshan.services import registry
 from qingshan.services.permissions import DEVICE_ADMINS, READERS
@@ -59,6 +60,8 @@ def device_out(x: registry.DeviceState) -> DeviceOut:
         created_at=d.created_at,
         last_seen_at=d.last_seen_at,
         last_peer=d.last_peer,
+        last_report=None if x.last_report is None else x.last_report.replace(tzinfo=CST),
+        interval_minutes=x.interval.minutes,
         status=status,
         status_label=OUTLET_STATUS[status],
     )
@@ -73,7 +76,9 @@ def list_devices(
     s: Session = Depends(read_db),
 ) -> list[DeviceOut]:
     """Devices with online/offline status (offline: silent longer than the configured
-    ``device_offline_minutes``); enterprise users see only their own outlets' devices."""
+    ``device_offline_minutes``, or than the reporting interval plus that for a device slower
+    than hourly), the interval and the last stored data time; enterprise users see only their
+    own outlets' devices."""
     states = registry.device_states(
         s,
         p,

@@ -28,6 +28,12 @@ class DeviceOut(BaseModel):
     created_at: datetime
     last_seen_at: datetime | None = Field(description="last packet, UTC")
     last_peer: str | None
+    last_report: datetime | None = Field(
+        None, description="latest stored data time, Beijing time; null: no data ever stored"
+    )
+    interval_minutes: int = Field(
+        60, description="reporting interval of its hourly records (registry, else inferred)"
+    )
     status: Literal["online", "offline"]
     status_label: str
 
