@@ -7,9 +7,10 @@ cockpit, the map, the devices and site pages, data completeness and the daily ro
   minute data, rolled up every hour, so its interval is one hour. Otherwise the interval is
   inferred from the stored data: the median gap between its latest 10 distinct hourly records
   up to the reference time (however old: a device silent for a month keeps its interval), at
-  least one hour; fewer than two such records: one hour. An automatic water station sampling every 4 hours is thus expected every
-  4 hours, not every hour. The inferred interval also has a *phase* (a record time on the
-  device's grid), so the records due in a range are counted exactly (:func:`expected_slots`).
+  least one hour; fewer than two such records: one hour. An automatic water station sampling
+  every 4 hours is thus expected every 4 hours, not every hour. The inferred interval also
+  has a *phase* (a record time on the device's grid), so the records due in a range are
+  counted exactly (:func:`expected_slots`).
 * **Last report** (:func:`last_reports`): the latest stored data time of a device (any
   resolution), Beijing time — from the data, not from the connection log, so a device whose
   history was loaded from a file or whose packets stopped 9 days ago says when, and only a
