@@ -202,6 +202,10 @@ def test_silent_device_says_when_it_last_reported(db_url: str) -> None:
             for x in registry.device_states(s, CLI, offline_after=timedelta(minutes=30), now=now)
         }
         other = section_status(s, states[silent].device.site_id or 0, D3)
+        # the registry's interval wins over the data's (none here): 4 hours, 6 records a day
+        registry.update_device(s, CLI, states[never].device.mn, report_interval=240)
+        s.flush()
+        recorded = intervals.device_intervals(s, [never], datetime(2026, 3, 3))[never]
     engine.dispose()
     nine = (now + timedelta(hours=8) - timedelta(days=9)).replace(minute=0, second=0, microsecond=0)
     assert last == {section: datetime(2026, 3, 3, 20), silent: nine}  # never: no stored data
@@ -209,3 +213,10 @@ def test_silent_device_says_when_it_last_reported(db_url: str) -> None:
     assert states[never].last_report is None and states[never].online is False
     assert states[section].interval.step == timedelta(hours=4)
     assert other is None  # a groundwater point is not a section
+    assert (recorded.step, recorded.phase, recorded.source) == (
+        timedelta(hours=4),
+        None,
+        "registry",
+    )
+    day = (datetime(2026, 3, 1), datetime(2026, 3, 1, 23))
+    assert intervals.expected_slots(recorded, *day) == 6

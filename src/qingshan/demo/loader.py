@@ -56,6 +56,7 @@ from qingshan.demo.synth import (
     MINUTE,
     NOISE_CODE,
     SECTION_CODES,
+    WATER_STEP,
     WATER_UNITS,
     Series,
     SynthResult,
@@ -87,6 +88,7 @@ DEFAULT_MONTHS = 13
 DEFAULT_MINUTE_DAYS = 3
 HOURLY_KINDS = ("air", "micro", "section", "source", "outlet", "noise")
 MINUTE_KINDS = ("air", "micro", "outlet", "noise")
+WATER_KINDS = ("section", "source")  # sampled every WATER_STEP
 NOISE_NAME = "等效连续A声级"
 Progress = Callable[[int, int], None]  # (hours done, hours total)
 _TIME_INDEX = "ix_observation_resolution_data_time"  # declared on Observation
@@ -241,6 +243,8 @@ def device_rows(d: District) -> list[dict[str, Any]]:
             "encoding": "gbk",
             "site": p.label,
             "minute_interval": 1 if p.kind in MINUTE_KINDS else None,
+            # automatic water stations sample every 4 hours (synth.WATER_STEP)
+            "report_interval": WATER_STEP // 60 if p.kind in WATER_KINDS else None,
             "factors": ",".join(sorted(set(p.codes))),
             "status": "在用",
         }

@@ -2,9 +2,10 @@
 cockpit, the map, the devices and site pages, data completeness and the daily roll-ups.
 
 * **Interval** (:func:`device_intervals`): how often a device's hourly-or-coarser records
-  (HJ 212 2061 data, or the hour a water analyser's sample is stamped with) come. The registry
-  records only the minute-data interval (``device.minute_interval``): a device with one sends
-  minute data, rolled up every hour, so its interval is one hour. Otherwise the interval is
+  (HJ 212 2061 data, or the hour a water analyser's sample is stamped with) come. The
+  registry's ``device.report_interval`` (minutes, 60–1440; 240 for a water station sampling
+  every 4 hours) when recorded; else a device with a ``minute_interval`` sends minute data,
+  rolled up every hour, so its interval is one hour. Otherwise the interval is
   inferred from the stored data: the median gap between its latest 10 distinct hourly records
   up to the reference time (however old: a device silent for a month keeps its interval), at
   least one hour; fewer than two such records: one hour. An automatic water station sampling
@@ -69,20 +70,20 @@ def device_intervals(s: Any, device_ids: Iterable[int], at_cst: datetime) -> dic
     out = dict.fromkeys(ids, DEFAULT)
     if not ids:
         return out
-    recorded = {
-        did
-        for did, minute in s.execute(
-            select(Device.id, Device.minute_interval).where(Device.id.in_(ids))
-        )
-        if minute
-    }
-    for did in recorded:
-        out[did] = Interval(HOUR, None, "registry")
-    infer = [d for d in ids if d not in recorded]
-    if not infer:
-        return out
+    recorded: dict[int, timedelta] = {}
+    for did, minute, report in s.execute(
+        select(Device.id, Device.minute_interval, Device.report_interval).where(Device.id.in_(ids))
+    ):
+        if report:
+            recorded[did] = timedelta(minutes=report)
+        elif minute:  # minute data, rolled up every hour
+            recorded[did] = HOUR
     o = Observation
-    for did in infer:
+    for did in ids:
+        step = recorded.get(did)
+        if step == HOUR:
+            out[did] = Interval(HOUR, None, "registry")
+            continue
         # the latest distinct record times: a short backward walk of the primary key
         # (device, resolution, time, code) per device, whatever the history's length
         latest = sorted(
@@ -95,9 +96,12 @@ def device_intervals(s: Any, device_ids: Iterable[int], at_cst: datetime) -> dic
                 )
                 .distinct()
                 .order_by(o.data_time.desc())
-                .limit(SAMPLES)
+                .limit(SAMPLES if step is None else 1)
             )
         )
+        if step is not None:  # the registry's interval, on the grid of the latest record
+            out[did] = Interval(step, latest[-1] if latest else None, "registry")
+            continue
         gaps = sorted(b - a for a, b in pairwise(latest))
         if gaps:
             step = max(HOUR, gaps[len(gaps) // 2])

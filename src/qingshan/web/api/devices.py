@@ -57,6 +57,7 @@ def device_out(x: registry.DeviceState) -> DeviceOut:
         group=x.group,
         sm4_key_set=d.sm4_key is not None,
         minute_interval=d.minute_interval,
+        report_interval=d.report_interval,
         created_at=d.created_at,
         last_seen_at=d.last_seen_at,
         last_peer=d.last_peer,
@@ -164,6 +165,7 @@ def add_device(
         group=body.group,
         sm4_key=body.sm4_key,
         minute_interval=body.minute_interval,
+        report_interval=body.report_interval,
         client=client_of(request),
     )
     if reg.reactivated:
@@ -194,6 +196,7 @@ def edit_device(
         sm4_key=body.sm4_key,
         active=body.active,
         minute_interval=body.minute_interval,
+        report_interval=body.report_interval,
         client=client_of(request),
     )
     return device_out(registry.device_state(s, p, mn, offline_after=_offline_after(request)))
