@@ -10,7 +10,7 @@ async function loadDevices() {
   document.querySelector("#devices tbody").innerHTML = devs.map((d) => `<tr>
     <td>${esc(d.mn)}</td><td>${d.site_id ? `<a href="site?id=${d.site_id}">${esc(d.site_name)}</a>` : "—"}</td>
     <td><span class="tag ${d.status === "online" ? "ok" : "off"}">${esc(d.status_label)}</span>${d.active ? "" : "（已停用）"}</td>
-    <td>${esc(fmtAgo(d.last_report))}${!d.last_report && d.last_seen_at ? `（最后通信 ${fmtTime(d.last_seen_at + "Z")}）` : ""}</td>
+    <td>${esc(fmtAgo(d.last_report, { prefix: "" }))}${!d.last_report && d.last_seen_at ? `（最后通信 ${fmtTime(d.last_seen_at + "Z")}）` : ""}</td>
     <td>每${fmtInterval(d.interval_minutes)}</td><td>HJ 212-${esc(d.edition)}</td>
     <td>${m.role === "admin" ? `<button data-mn="${esc(d.mn)}" data-active="${d.active}">${d.active ? "停用" : "启用"}</button>` : ""}</td></tr>`).join("");
 }

@@ -131,19 +131,20 @@ async function drawSeries() {
 const WQ = { "Ⅰ": "wq1", "Ⅱ": "wq2", "Ⅲ": "wq3", "Ⅳ": "wq4", "Ⅴ": "wq5", "劣Ⅴ": "wq6" };
 const classTag = (c) => c ? `<span class="tag ${WQ[c] || "off"}">${esc(c)}类</span>` : `<span class="tag off">无类别</span>`;
 function periodHtml(title, p) {
-  if (!p) return `<h3>${title}</h3><p class="muted">暂无有效样品</p>`;
+  if (!p) return `<div><h3>${title}</h3><p class="muted">暂无有效样品</p></div>`;
   const verdict = p.meets_target === null ? "" : p.meets_target ? `<span class="tag ok">达标</span>` : `<span class="tag bad">超标</span>`;
-  return `<h3>${title}：${esc(p.label)}（${p.samples} 个样品）</h3>
+  const span = p.period === "month" ? `${esc(p.first)} 至 ${esc(p.last)}` : esc(p.label);
+  return `<div><h3>${title}：${span}（${p.samples} 个样品）</h3>
     <p class="wq-line" data-period="${p.period}">水质类别 ${classTag(p.water_class)} ${esc(p.status || "")}
     ${p.target_class ? ` · 目标 ${esc(p.target_class)}类 ${verdict}` : ""}
     ${p.main_pollutants.length ? ` · 主要污染指标：${p.main_pollutants.map(esc).join("、")}` : ""}</p>
     <table class="wq-factors"><thead><tr><th>因子</th><th>均值</th><th>样品数</th><th>类别</th></tr></thead><tbody>
     ${p.factors.map((f) => `<tr><td>${esc(f.name)}${f.unit && f.unit !== "无量纲" ? "（" + esc(f.unit) + "）" : ""}</td><td>${esc(f.mean)}</td>
-      <td>${f.samples}</td><td>${classTag(f.water_class)}${f.counted ? "" : " <span class=\"muted\">参考，不参与评价</span>"}</td></tr>`).join("")}</tbody></table>`;
+      <td>${f.samples}</td><td>${classTag(f.water_class)}${f.counted ? "" : " <span class=\"muted\">参考，不参与评价</span>"}</td></tr>`).join("")}</tbody></table></div>`;
 }
 function drawWater(w) {
   document.getElementById("water-panel").hidden = false;
-  document.getElementById("water-class").innerHTML = periodHtml("最新一日", w.day) + periodHtml("本月累计", w.month)
+  document.getElementById("water-class").innerHTML = `<div class="grid cols-1-1">${periodHtml("最新一日", w.day) + periodHtml("本月累计", w.month)}</div>`
     + `<p class="muted">GB 3838-2002 单因子评价：各因子取时段内有效样品的算术平均值（精确计算）定类，断面类别取最差因子类别；均值按样品的小数位数修约显示（GB/T 8170）。</p>`;
 }
 
