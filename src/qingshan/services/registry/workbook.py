@@ -205,9 +205,10 @@ DEVICES = SheetSpec(
         _c("group", "设备组"),
         _c("sm4_key", "SM4密钥"),
         _c("minute_interval", "分钟数据间隔", "int"),
-        _c("report_interval", "数据上报间隔（分钟）", "int", alias="上报间隔"),
         _c("factors", "监测因子", alias="监测因子编码"),
         _c("status", "状态", alias="在用状态"),
+        # last: workbooks filled by position before this column existed still read right
+        _c("report_interval", "数据上报间隔（分钟）", "int", alias="上报间隔"),
     ),
     key=("mn",),
     aliases=("数采仪",),
