@@ -217,9 +217,20 @@ def test_completeness(app: Any, ids: dict[str, int]) -> None:
         f"/api/v1/sites/{ids['site_air']}/completeness",
         params={"start": start.isoformat(), "end": end.isoformat()},
     ).json()
-    assert r["expected"] == 96
+    # 96 hours in the range, the running one not yet due: 95 expected
+    assert r["expected"] == 95
     pm10 = next(f for f in r["factors"] if f["code"] == "a34002")
-    assert pm10["received"] == 48 and pm10["valid"] == 47 and pm10["ratio"] == 0.5
+    assert pm10["received"] == 48 and pm10["valid"] == 47 and pm10["ratio"] == 0.5053
+    assert pm10["interval_minutes"] == 60
+    # the automatic water station samples every 4 hours: in the last 24 hours 5 samples are
+    # due (the latest one's 4 hours have not closed) and 5 of them arrived, 100 %
+    w = c.get(
+        f"/api/v1/sites/{ids['site_water']}/completeness",
+        params={"start": (end - timedelta(hours=23)).isoformat(), "end": end.isoformat()},
+    ).json()
+    nh3n = next(f for f in w["factors"] if f["code"] == "w21003")
+    assert (nh3n["expected"], nh3n["received"], nh3n["ratio"]) == (5, 5, 1.0)
+    assert nh3n["interval_minutes"] == 240
 
 
 def test_observations_paginate_by_cursor(app: Any, ids: dict[str, int]) -> None:

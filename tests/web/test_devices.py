@@ -95,12 +95,14 @@ def _scenario(do: dict[str, Callable[..., Outcome]], mn: str) -> list[str]:
         "group": "省平台",
         "sm4_key": KEY,
         "minute_interval": 5,
+        "report_interval": 240,
     }
     steps: list[Outcome] = [
         do["add"]({**first, "pw": "a;b"}),  # PW with an HJ 212 separator
         do["add"]({**first, "sm4_key": "XYZ"}),
         do["add"]({**first, "site_code": "NOPE"}),
         do["add"]({**first, "st": "3"}),
+        do["add"]({**first, "report_interval": 30}),  # under an hour: minute data
         do["add"](first),
         do["add"](first),  # the MN is in use
         do["retire"](mn),
@@ -155,6 +157,7 @@ def _state(engine: Engine, mn: str) -> dict[str, Any]:
                 groups.get(d.group_id or 0),
                 d.active,
                 d.minute_interval,
+                d.report_interval,
             ),
             "history": history,
             "audit": audit,
@@ -174,6 +177,7 @@ def test_cli_and_web_register_devices_identically(
             "refused",
             "refused",
             "refused",
+            "refused",
             "ok",
             "conflict",
             "ok",
@@ -184,11 +188,12 @@ def test_cli_and_web_register_devices_identically(
     b = _state(engine, "620802310001BBBBBBBBBBBB")
     assert a == b
     # Re-activated with the second registration's settings, SM4 key and interval cleared.
-    assert a["row"] == ("pw-2", "32", "2017", "gbk", None, "S2", "市平台", True, None)
+    assert a["row"] == ("pw-2", "32", "2017", "gbk", None, "S2", "市平台", True, None, None)
     assert a["history"] == [("added", "S1"), ("retired", "S1"), ("reactivated", "S2")]
     assert [x[0] for x in a["audit"]] == ["create", "update", "update"]
     created = a["audit"][0][2]
     assert created["sm4_key"] == "set" and created["group_id"] == "省平台"
+    assert created["report_interval"] == 240
     assert "pw-1" not in json.dumps(a["audit"]) and KEY not in json.dumps(a["audit"])
 
 
@@ -207,6 +212,19 @@ def test_group_and_sm4_key_reach_the_gateway_directory(engine: Engine, web: Test
     assert r.json()["group"] is None
     info = Directory(engine).get("AB01")
     assert info is not None and info.sm4_key is None and info.group is None
+
+
+def test_report_interval_is_recorded_edited_and_cleared(engine: Engine, web: TestClient) -> None:
+    r = web.post("/api/v1/devices", json={"mn": "AB03", "pw": "pw-1", "st": "21"})
+    assert r.status_code == 201 and r.json()["report_interval"] is None
+    assert r.json()["interval_minutes"] == 60  # nothing recorded, no data: hourly
+    r = web.patch("/api/v1/devices/AB03", json={"report_interval": 240})
+    assert r.status_code == 200 and r.json()["report_interval"] == 240
+    assert r.json()["interval_minutes"] == 240  # the registry's interval is used
+    assert web.patch("/api/v1/devices/AB03", json={"report_interval": 2000}).status_code == 422
+    r = web.patch("/api/v1/devices/AB03", json={"report_interval": 0})
+    assert r.status_code == 200 and r.json()["report_interval"] is None
+    assert r.json()["interval_minutes"] == 60
 
 
 def test_cli_retire_refuses_what_is_not_active(db_url: str) -> None:

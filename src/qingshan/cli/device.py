@@ -36,6 +36,12 @@ def add(
     minute_interval: int | None = typer.Option(
         None, "--minute-interval", help="Minutes between minute records (default: inferred)"
     ),
+    report_interval: int | None = typer.Option(
+        None,
+        "--report-interval",
+        help="Minutes between hourly-or-coarser records, 60-1440, e.g. 240 for a water station "
+        "sampling every 4 hours (default: inferred from the data)",
+    ),
     db: str | None = typer.Option(None, "--db", help=DB_OPTION_HELP),
 ) -> None:
     """Register a device (a retired device with the same MN is reactivated)."""
@@ -54,6 +60,7 @@ def add(
                 group=group,
                 sm4_key=sm4_key,
                 minute_interval=minute_interval,
+                report_interval=report_interval,
             )
             d = reg.device
             what = "reactivated" if reg.reactivated else "registered"

@@ -57,6 +57,7 @@ from qingshan.demo.synth import (
     MINUTE,
     NOISE_CODE,
     SECTION_CODES,
+    WATER_STEP,
     WATER_UNITS,
     Series,
     SynthResult,
@@ -68,7 +69,7 @@ from qingshan.roles import Principal, Role
 from qingshan.services import map_layers
 from qingshan.services.registry.workbook import apply as apply_workbook
 from qingshan.services.registry.workbook import workbook_from_records
-from qingshan.services.rollups import RollupRules, default_rules
+from qingshan.services.rollups import RollupRules, day_coverage, default_rules
 from qingshan.storage import bulk, partitions
 from qingshan.storage.db import READONLY, session_scope
 from qingshan.storage.models import (
@@ -95,6 +96,7 @@ DEFAULT_MONTHS = 13
 DEFAULT_MINUTE_DAYS = 3
 HOURLY_KINDS = ("air", "micro", "section", "source", "outlet", "noise")
 MINUTE_KINDS = ("air", "micro", "outlet", "noise")
+WATER_KINDS = ("section", "source")  # sampled every WATER_STEP
 NOISE_NAME = "等效连续A声级"
 Progress = Callable[[int, int], None]  # (hours done, hours total)
 _TIME_INDEX = "ix_observation_resolution_data_time"  # declared on Observation
@@ -249,6 +251,8 @@ def device_rows(d: District) -> list[dict[str, Any]]:
             "encoding": "gbk",
             "site": p.label,
             "minute_interval": 1 if p.kind in MINUTE_KINDS else None,
+            # automatic water stations sample every 4 hours (synth.WATER_STEP)
+            "report_interval": WATER_STEP // 60 if p.kind in WATER_KINDS else None,
             "factors": ",".join(sorted(set(p.codes))),
             "status": "在用",
         }
@@ -441,7 +445,9 @@ def day_rollups(
             zints = np.rint(zv[zok] * 10**zd).astype(np.int64)
             zs_means, zs_cnt = _exact_means(zints, idx[zok], n_days)
     times = _times(t_days, text_times)
-    ok = cnt_valid >= rules.day_min_hours
+    # each value covers the series' interval: 20 hourly values, or 5 of a water station's 6
+    unit, needed = day_coverage(rules, timedelta(seconds=s.interval_s))
+    ok = cnt_valid * unit >= needed
     order = {f: i for i, f in enumerate(rules.invalid_flag_order)}
     rows: list[dict[str, Any]] = []
     bad_by_day: dict[int, Counter[str]] = {}

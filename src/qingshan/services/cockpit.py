@@ -26,13 +26,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from fractions import Fraction
-from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from qingshan.clock import to_cst
 from qingshan.plans.status import (
     STATUS_LABELS,
     Status,
@@ -41,13 +39,14 @@ from qingshan.plans.status import (
     value_status,
 )
 from qingshan.services.figures._common import air_codes, loads
+from qingshan.services.intervals import last_reports, reporting_intervals, silent_devices
 from qingshan.services.plans import assess as plan_assess
 from qingshan.services.sources import alarms
 from qingshan.standards.air.tables import aqi_table
 from qingshan.standards.display import decimals_for
 from qingshan.standards.rounding import round_half_even, to_fraction
 from qingshan.standards.versions import AUTO
-from qingshan.storage.models import Device, Enterprise, Observation, Region, Resolution, Site
+from qingshan.storage.models import Device, Enterprise, Region, Site
 from qingshan.storage.models_figures import AirDayFigure, AirHourFigure
 from qingshan.storage.models_sources import SourceEpisode
 
@@ -346,67 +345,6 @@ class OfflineItem:
     episode_id: int | None = None  # the open 离线 alarm episode, if one
 
 
-INTERVAL_LOOKBACK = timedelta(days=7)
-INTERVAL_SAMPLES = 10  # the latest distinct hourly-or-coarser record times looked at
-HOUR = timedelta(hours=1)
-
-
-def reporting_intervals(
-    s: Session, device_ids: list[int], now_cst: datetime
-) -> dict[int, timedelta]:
-    """Each device's reporting interval, inferred from its stored data (the registry records
-    only the minute-data interval): the median gap between its latest distinct hourly
-    records (HJ 212 2061 data, or the hour a water analyser's sample is stamped with) of the
-    last 7 days, at least one hour. A device with fewer than two such records: one hour. An
-    automatic water station sampling every 4 hours is thus expected every 4 hours, not
-    every hour."""
-    out = {d: HOUR for d in device_ids}
-    if not device_ids:
-        return out
-    times: dict[int, list[datetime]] = {}
-    for did, t in s.execute(
-        select(Observation.device_id, Observation.data_time)
-        .where(
-            Observation.device_id.in_(sorted(set(device_ids))),
-            Observation.resolution == int(Resolution.HOUR),
-            Observation.data_time >= now_cst - INTERVAL_LOOKBACK,
-        )
-        .distinct()
-    ):
-        times.setdefault(did, []).append(t)
-    for did, ts in times.items():
-        latest = sorted(set(ts))[-INTERVAL_SAMPLES:]
-        gaps = sorted(b - a for a, b in pairwise(latest))
-        if gaps:
-            out[did] = max(HOUR, gaps[len(gaps) // 2])
-    return out
-
-
-def silent_devices(
-    s: Session, offline_after: timedelta, now: datetime, device_ids: list[int] | None = None
-) -> set[int]:
-    """Active devices (of ``device_ids``, default all) that are offline (``now`` UTC, naive):
-    silent for longer than ``offline_after``, or, for a device reporting less often than
-    hourly (:func:`reporting_intervals`), than its interval plus ``offline_after``. A device
-    never seen is offline."""
-    q = select(Device.id, Device.last_seen_at).where(Device.active.is_(True))
-    if device_ids is not None:
-        q = q.where(Device.id.in_(sorted(set(device_ids))))
-    late = {did: seen for did, seen in s.execute(q) if seen is None or now - seen > offline_after}
-    gaps = reporting_intervals(s, [d for d, seen in late.items() if seen is not None], to_cst(now))
-    return {
-        did
-        for did, seen in late.items()
-        if seen is None or now - seen > _allowed(offline_after, gaps.get(did, HOUR))
-    }
-
-
-def _allowed(offline_after: timedelta, interval: timedelta) -> timedelta:
-    """How long a device may be silent: ``offline_after`` for a device reporting hourly or
-    more often (as before), its interval plus ``offline_after`` for a slower one."""
-    return offline_after if interval <= HOUR else interval + offline_after
-
-
 def _open_episodes(s: Session, kind: str) -> list[dict[str, Any]]:
     rows = s.scalars(
         select(SourceEpisode)
@@ -468,15 +406,7 @@ def offline_now(s: Session, offline_after: timedelta, now: datetime) -> list[Off
     off = silent_devices(s, offline_after, now)
     silent = [d for d in devs if d[0] in off]
     ids = [d[0] for d in silent]
-    last: dict[int, datetime] = {}
-    if ids:
-        last = dict(
-            s.execute(
-                select(Observation.device_id, func.max(Observation.data_time))
-                .where(Observation.device_id.in_(ids))
-                .group_by(Observation.device_id)
-            ).all()
-        )
+    last = last_reports(s, ids)
     by_site = {x.site_id: x for x in out}
     for did, mn, _seen, sid, code, name, kind, ent in silent:
         if sid is not None and sid in seen_sites:

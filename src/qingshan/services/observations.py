@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from qingshan.clock import CST
 from qingshan.protocol.hj212.codes import data_flags, map_2005_to_2017, pollutant_info
 from qingshan.roles import CLI, Principal
+from qingshan.services import intervals
 from qingshan.services.errors import NotFound, ServiceError
 from qingshan.services.permissions import record_scope, visible_devices
 from qingshan.standards.display import decimals_for, display_text
@@ -450,23 +451,30 @@ class FactorCompleteness:
     valid: int  # flag N or absent
     expected: int
     ratio: float  # received / expected, 4 decimals
+    interval_minutes: int  # the reporting interval the expected count is based on
 
 
 def completeness(
-    s: Session, device_ids: Sequence[int], rng: TimeRange
+    s: Session, device_ids: Sequence[int], rng: TimeRange, now: datetime | None = None
 ) -> tuple[int, list[FactorCompleteness]]:
-    """Records received per factor against the hours (or days) in the range: the expected
-    count and one line per factor."""
+    """Records received per factor against the records due in the range: the largest expected
+    count and one line per factor.
+
+    Hour data: each device owes one record per reporting interval
+    (:func:`qingshan.services.intervals.device_intervals`, as of the end of the range) — 24 a
+    day from an hourly station, 6 from a water station sampling every 4 hours — counted on
+    whole hours within [start, end] and only for periods that have closed by ``now`` (naive
+    CST; default: the current time). Day data: one record per day."""
     if rng.resolution not in (Resolution.HOUR, Resolution.DAY):
         raise QueryError("数据完整率只按小时数据或日数据统计")
-    step = timedelta(hours=1) if rng.resolution == Resolution.HOUR else timedelta(days=1)
-    expected = int((rng.end - rng.start) // step) + 1
     o = Observation
     names = factor_names(s)
     valid_flag = (o.flag.is_(None)) | (o.flag == "N")
+    rng = chart_range(rng)  # whole hours (days): the records that can fall in the range
     q = _in_range(
         select(
             o.code,
+            o.device_id,
             func.count(func.distinct(o.data_time)),
             func.count(func.distinct(o.data_time)).filter(valid_flag),
         ),
@@ -474,11 +482,36 @@ def completeness(
         rng,
         None,
     )
-    rows = s.execute(q.group_by(o.code).order_by(o.code))
-    return expected, [
-        FactorCompleteness(c, names[c][0], n, v, expected, round(min(n, expected) / expected, 4))
-        for c, n, v in rows
-    ]
+    rows = s.execute(q.group_by(o.code, o.device_id).order_by(o.code, o.device_id)).all()
+    day = intervals.Interval(timedelta(days=1), None, "default")
+    grid = (
+        intervals.device_intervals(s, device_ids, rng.end)
+        if rng.resolution == Resolution.HOUR
+        else dict.fromkeys(device_ids, day)
+    )
+    current = now or datetime.now(CST).replace(tzinfo=None)
+
+    def owed(x: intervals.Interval) -> int:
+        # a period is due once it has closed (the hour 08:00 at 09:00, a day at midnight)
+        return intervals.expected_slots(x, rng.start, min(rng.end, current - x.step))
+
+    per_code: dict[str, list[tuple[int, int, int]]] = {}
+    for code, did, n, v in rows:
+        per_code.setdefault(code, []).append((did, n, v))
+    out: list[FactorCompleteness] = []
+    for code, devs in per_code.items():
+        # several devices sending one factor: the most frequent one sets what is due
+        x = min((grid.get(d, intervals.DEFAULT) for d, _n, _v in devs), key=lambda i: i.step)
+        expected = owed(x)
+        received = min(sum(n for _d, n, _v in devs), expected)
+        valid = min(sum(v for _d, _n, v in devs), expected)
+        ratio = round(received / expected, 4) if expected else 0.0
+        out.append(
+            FactorCompleteness(code, names[code][0], received, valid, expected, ratio, x.minutes)
+        )
+    fallback = grid.get(device_ids[0], intervals.DEFAULT) if device_ids else intervals.DEFAULT
+    expected_all = max((f.expected for f in out), default=owed(fallback))
+    return expected_all, out
 
 
 # ---------------------------------------------------------------------------- record pages

@@ -9,7 +9,12 @@ Rules (numbers in ``data/rollup.toml``, source GB 3095-2012 §8 表4):
   Coverage = number of valid records × the device's minute interval (``device.minute_interval``;
   if unset, the smallest gap between record times in that hour; if there is no gap to see,
   ``fallback_minute_interval``).
-* **Day** from hour values (sent by the device or derived): valid with at least 20 valid hours.
+* **Day** from hour values (sent by the device or derived): valid when the valid values cover
+  at least 20 hours, each value covering the device's reporting interval
+  (:func:`qingshan.services.intervals.device_intervals`: one hour for an hourly device, so 20
+  valid hours as before; 4 hours for a water station sampling every 4 hours, so 5 of its 6
+  samples) — GB 3095 表4's "20个小时平均浓度值或采样时间" read as sampling time, see
+  :func:`day_coverage`.
 * Value = arithmetic mean x̄ = Σxᵢ / n of the valid values, computed in exact decimal
   arithmetic and rounded half-to-even (GB/T 8170 "四舍六入五成双") to the largest number of
   decimals among the inputs. Min/Max = extremes of the valid records' Min/Max (or values).
@@ -43,8 +48,11 @@ from typing import Any
 from sqlalchemy import Engine, Row, select
 
 from qingshan.clock import to_cst, utcnow
+from qingshan.services import intervals
 from qingshan.storage import partitions, writes
 from qingshan.storage.models import Device, Observation, Resolution
+
+HOUR = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +155,13 @@ def infer_interval(times: Sequence[datetime], configured: int | None, fallback: 
     return min(min(gaps), 60) if gaps else fallback
 
 
+def day_coverage(rules: RollupRules, interval: timedelta) -> tuple[int, int]:
+    """(unit, needed) of a day roll-up, in minutes: each valid record covers the device's
+    reporting interval, and the day needs ``day_min_hours`` of cover (an hourly device: 20
+    records; a 4-hourly one: ⌈20 / 4⌉ = 5 of 6)."""
+    return max(1, int(interval.total_seconds() // 60)), rules.day_min_hours * 60
+
+
 def _rows(conn: Any, device_id: int, res: Resolution, lo: datetime, hi: datetime) -> list[Row[Any]]:
     o = Observation.__table__.c
     q = select(o.code, o.data_time, o.value, o.vmin, o.vmax, o.cou, o.zs, o.flag, o.derived).where(
@@ -166,8 +181,10 @@ def recompute_bucket(
     *,
     minute_interval: int | None,
     rules: RollupRules,
+    interval: timedelta = HOUR,
 ) -> int:
-    """Recompute one derived bucket; returns the number of rows written."""
+    """Recompute one derived bucket; returns the number of rows written. ``interval``: the
+    device's reporting interval of hourly records (day buckets, :func:`day_coverage`)."""
     if target == Resolution.HOUR:
         source, span = Resolution.MINUTE, timedelta(hours=1)
     elif target == Resolution.DAY:
@@ -191,7 +208,7 @@ def recompute_bucket(
         )
         needed = rules.hour_min_minutes
     else:
-        unit, needed = 1, rules.day_min_hours
+        unit, needed = day_coverage(rules, interval)
     rows = []
     for code, records in by_code.items():
         if existing.get(code) is False:  # the device sends this resolution itself
@@ -213,6 +230,20 @@ def recompute_bucket(
     if target == Resolution.HOUR and (rows or stale):
         writes.mark_dirty(conn, [(device_id, int(Resolution.DAY), writes.day_floor(bucket))])
     return len(rows)
+
+
+def _day_intervals(conn: Any, marks: Sequence[Any]) -> dict[int, timedelta]:
+    """Reporting interval of each device with a day mark, as of the end of its latest marked
+    day (so a backfilled year is judged by the interval it had then)."""
+    ends: dict[int, datetime] = {}
+    for m in marks:
+        if Resolution(m.resolution) == Resolution.DAY:
+            end = m.bucket + timedelta(days=1)
+            ends[m.device_id] = max(end, ends.get(m.device_id, end))
+    out: dict[int, timedelta] = {}
+    for did, end in ends.items():
+        out.update(intervals.reporting_intervals(conn, [did], end))
+    return out
 
 
 def run_rollups(
@@ -260,21 +291,23 @@ def run_rollups(
         months = {partitions.month_of(m.bucket) for m in marks}
         partitions.ensure_months(engine, months)
         with engine.begin() as conn:
-            intervals = dict(
+            minutes = dict(
                 conn.execute(
                     select(Device.id, Device.minute_interval).where(
                         Device.id.in_({m.device_id for m in marks})
                     )
                 ).all()
             )
+            steps = _day_intervals(conn, marks)
             for m in marks:
                 written += recompute_bucket(
                     conn,
                     m.device_id,
                     Resolution(m.resolution),
                     m.bucket,
-                    minute_interval=intervals.get(m.device_id),
+                    minute_interval=minutes.get(m.device_id),
                     rules=rules,
+                    interval=steps.get(m.device_id, HOUR),
                 )
                 writes.clear_dirty(conn, m)
         done += 1

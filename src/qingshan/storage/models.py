@@ -236,6 +236,9 @@ class Device(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Minutes between minute-data records; None = infer from the data (see rollups).
     minute_interval: Mapped[int | None] = mapped_column(SmallInteger)
+    # Minutes between hourly-or-coarser records (240: a water station sampling every 4 hours);
+    # None = infer from the data (qingshan.services.intervals).
+    report_interval: Mapped[int | None] = mapped_column(SmallInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_peer: Mapped[str | None] = mapped_column(String(64))

@@ -46,7 +46,7 @@ from qingshan.storage.models_registry import (
 
 # The registry entity types with a detail page (timeline entity type = these names).
 ENTITY_TYPES = ("region", "org_unit", "enterprise", "site", "permit", "device")
-DEVICE_FIELDS = ("mn", "st", "edition", "encoding", "active", "minute_interval")
+DEVICE_FIELDS = ("mn", "st", "edition", "encoding", "active", "minute_interval", "report_interval")
 
 
 @dataclass

@@ -20,9 +20,9 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 
-from qingshan.clock import utcnow
+from qingshan.clock import to_cst, utcnow
 from qingshan.roles import CLI, Principal
-from qingshan.services import audit
+from qingshan.services import audit, intervals
 from qingshan.services.errors import Conflict, NotFound
 from qingshan.services.permissions import device_scope, reject_scope, site_scope
 from qingshan.services.registry.common import RegistryError, record_change
@@ -169,9 +169,15 @@ def _check_interval(minutes: int) -> None:
         raise RegistryError("minute interval must be 1-60 minutes")
 
 
+def _check_report_interval(minutes: int) -> None:
+    if not 60 <= minutes <= 1440:
+        raise RegistryError("report interval must be 60-1440 minutes (hourly to daily)")
+
+
 def _audited(d: Device) -> dict[str, Any]:
     out = audit.snapshot(d, DEVICE_FIELDS)
     out["minute_interval"] = d.minute_interval
+    out["report_interval"] = d.report_interval
     out["sm4_key"] = "set" if d.sm4_key else None
     return out
 
@@ -196,6 +202,7 @@ def register_device(
     sm4_key: str | None = None,
     minute_interval: int | None = None,
     client: str | None = None,
+    report_interval: int | None = None,
 ) -> Registration:
     """Register a device, or re-activate the retired device with the same MN (its history and
     data stay attached). An active device with that MN is :class:`DeviceExists`.
@@ -203,7 +210,9 @@ def register_device(
     ``site``: the code of the site it serves; ``group``: its device group (created on first
     use; the group's upstream platforms receive its data); ``sm4_key``: 32 hex digits, for
     HJ 212-2025 devices that SM4-encrypt their CP (§6.4); ``minute_interval``: minutes between
-    its minute records (None: inferred from the data).
+    its minute records (None: inferred from the data); ``report_interval``: minutes between
+    its hourly-or-coarser records, 60–1440 (240 for a water station sampling every 4 hours;
+    None: inferred from the data, :mod:`qingshan.services.intervals`).
     """
     if not _MN.match(mn):
         raise RegistryError(f"MN {mn!r} must be 1-32 letters/digits (HJ 212: 24 hex digits)")
@@ -214,6 +223,8 @@ def register_device(
     key = _check_sm4(sm4_key) if sm4_key else None
     if minute_interval is not None:
         _check_interval(minute_interval)
+    if report_interval is not None:
+        _check_report_interval(report_interval)
     site_id = _site_id(s, site)
     dev = s.scalar(select(Device).where(Device.mn == mn))
     if dev is not None and dev.active:
@@ -228,6 +239,7 @@ def register_device(
     dev.site_id = site_id
     dev.group_id = _group_id(s, group)
     dev.minute_interval = minute_interval
+    dev.report_interval = report_interval
     s.flush()
     change = "added" if before is None else "reactivated"
     s.add(DeviceHistory(device_id=dev.id, at=now, change=change, site_id=site_id, note=actor.via))
@@ -253,8 +265,10 @@ def update_device(
     minute_interval: int | None = None,
     note: str | None = None,
     client: str | None = None,
+    report_interval: int | None = None,
 ) -> Device:
-    """Change what is given (None: unchanged; ``site``, ``group``, ``sm4_key`` = "": remove).
+    """Change what is given (None: unchanged; ``site``, ``group``, ``sm4_key`` = "": remove;
+    ``report_interval`` = 0: remove, inferred from the data again).
     Moves and (de)activations go into the device's history; the audit entry shows the access
     password and SM4 key only as ``"changed"``."""
     d = s.scalar(select(Device).where(Device.mn == mn))
@@ -276,6 +290,10 @@ def update_device(
     if minute_interval is not None:
         _check_interval(minute_interval)
         d.minute_interval = minute_interval
+    if report_interval is not None:
+        if report_interval:
+            _check_report_interval(report_interval)
+        d.report_interval = report_interval or None
     if sm4_key is not None:
         d.sm4_key = _check_sm4(sm4_key) if sm4_key else None
     if group is not None:
@@ -312,12 +330,15 @@ def update_device(
 
 @dataclass(frozen=True, slots=True)
 class DeviceState:
-    """A device as an operator sees it: its site and group, and whether it is online."""
+    """A device as an operator sees it: its site and group, whether it is online, how often it
+    reports and its last stored data (:mod:`qingshan.services.intervals`)."""
 
     device: Device
     site: Site | None
     group: str | None
     online: bool
+    interval: intervals.Interval = intervals.DEFAULT
+    last_report: datetime | None = None  # latest stored data time, naive Beijing time
 
 
 def is_online(d: Device, offline_after: timedelta, now: datetime) -> bool:
@@ -326,9 +347,16 @@ def is_online(d: Device, offline_after: timedelta, now: datetime) -> bool:
 
 
 def _states(s: Session, q: Any, offline_after: timedelta, now: datetime) -> list[DeviceState]:
+    rows = s.execute(q.order_by(Device.mn)).all()
+    ids = [d.id for d, _site, _g in rows]
+    # online at the device's own interval: a section sampling every 4 hours is not 离线
+    # between samples (the rule of the cockpit and the map)
+    silent = intervals.silent_devices(s, offline_after, now, ids)
+    steps = intervals.device_intervals(s, ids, to_cst(now))
+    last = intervals.last_reports(s, ids)
     return [
-        DeviceState(d, site, g, is_online(d, offline_after, now))
-        for d, site, g in s.execute(q.order_by(Device.mn))
+        DeviceState(d, site, g, d.active and d.id not in silent, steps[d.id], last.get(d.id))
+        for d, site, g in rows
     ]
 
 
@@ -443,6 +471,7 @@ def add_device(
     sm4_key: str | None = None,
     minute_interval: int | None = None,
     actor: Principal = CLI,
+    report_interval: int | None = None,
 ) -> DeviceInfo:
     """:func:`register_device` in a transaction of its own (command line, tests, loaders)."""
     with session_scope(engine) as s:
@@ -458,6 +487,7 @@ def add_device(
             group=group,
             sm4_key=sm4_key,
             minute_interval=minute_interval,
+            report_interval=report_interval,
         )
     info = get_device(engine, mn)
     assert info is not None

@@ -207,6 +207,8 @@ DEVICES = SheetSpec(
         _c("minute_interval", "分钟数据间隔", "int"),
         _c("factors", "监测因子", alias="监测因子编码"),
         _c("status", "状态", alias="在用状态"),
+        # last: workbooks filled by position before this column existed still read right
+        _c("report_interval", "数据上报间隔（分钟）", "int", alias="上报间隔"),
     ),
     key=("mn",),
     aliases=("数采仪",),
@@ -518,6 +520,7 @@ def _device_state(s: Session, d: Device) -> dict[str, Any]:
         "group": group.name if group else None,
         "sm4_key": d.sm4_key,
         "minute_interval": d.minute_interval,
+        "report_interval": d.report_interval,
         "active": d.active,
         "factors": sorted(links),
     }
@@ -551,6 +554,7 @@ def _save_device(s: Session, actor: Principal, v: dict[str, Any]) -> str:
                 group=v["group"],
                 sm4_key=v["sm4_key"],
                 minute_interval=v["minute_interval"],
+                report_interval=v["report_interval"],
                 client=CLIENT,
             ).device
             if not active:
@@ -566,6 +570,7 @@ def _save_device(s: Session, actor: Principal, v: dict[str, Any]) -> str:
                 "group": v["group"],
                 "sm4_key": (v["sm4_key"] or "").upper() or None,
                 "minute_interval": v["minute_interval"],
+                "report_interval": v["report_interval"],
                 "active": active,
             }
             assert before is not None
@@ -586,6 +591,7 @@ def _save_device(s: Session, actor: Principal, v: dict[str, Any]) -> str:
                     minute_interval=v["minute_interval"],
                     active=active,
                     client=CLIENT,
+                    report_interval=v["report_interval"] or 0,  # empty cell: inferred
                 )
                 if v["minute_interval"] is None:
                     d.minute_interval = None
@@ -613,6 +619,7 @@ def _device_field(message: str) -> str | None:
         ("encoding", "encoding"),
         ("site", "site"),
         ("SM4", "sm4_key"),
+        ("report interval", "report_interval"),
         ("interval", "minute_interval"),
         ("group", "group"),
     ):
@@ -775,6 +782,7 @@ def records(s: Session) -> list[tuple[SheetSpec, list[dict[str, Any]]]]:
                 "group": st["group"],
                 "sm4_key": st["sm4_key"],
                 "minute_interval": st["minute_interval"],
+                "report_interval": st["report_interval"],
                 "factors": ",".join(st["factors"]) or None,
                 "status": STATUS_LABELS[bool(d.active)],
             }

@@ -9,6 +9,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 
+from qingshan.clock import CST
 from qingshan.roles import Principal
 from qingshan.services import registry
 from qingshan.services.permissions import DEVICE_ADMINS, READERS
@@ -56,9 +57,12 @@ def device_out(x: registry.DeviceState) -> DeviceOut:
         group=x.group,
         sm4_key_set=d.sm4_key is not None,
         minute_interval=d.minute_interval,
+        report_interval=d.report_interval,
         created_at=d.created_at,
         last_seen_at=d.last_seen_at,
         last_peer=d.last_peer,
+        last_report=None if x.last_report is None else x.last_report.replace(tzinfo=CST),
+        interval_minutes=x.interval.minutes,
         status=status,
         status_label=OUTLET_STATUS[status],
     )
@@ -73,7 +77,9 @@ def list_devices(
     s: Session = Depends(read_db),
 ) -> list[DeviceOut]:
     """Devices with online/offline status (offline: silent longer than the configured
-    ``device_offline_minutes``); enterprise users see only their own outlets' devices."""
+    ``device_offline_minutes``, or than the reporting interval plus that for a device slower
+    than hourly), the interval and the last stored data time; enterprise users see only their
+    own outlets' devices."""
     states = registry.device_states(
         s,
         p,
@@ -159,6 +165,7 @@ def add_device(
         group=body.group,
         sm4_key=body.sm4_key,
         minute_interval=body.minute_interval,
+        report_interval=body.report_interval,
         client=client_of(request),
     )
     if reg.reactivated:
@@ -189,6 +196,7 @@ def edit_device(
         sm4_key=body.sm4_key,
         active=body.active,
         minute_interval=body.minute_interval,
+        report_interval=body.report_interval,
         client=client_of(request),
     )
     return device_out(registry.device_state(s, p, mn, offline_after=_offline_after(request)))

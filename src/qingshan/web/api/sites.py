@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Literal
 
@@ -10,11 +11,12 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
-from qingshan.clock import CST
+from qingshan.clock import CST, cst_today, to_cst, utcnow
 from qingshan.protocol.hj212.codes import data_flags
 from qingshan.roles import Principal
+from qingshan.services import intervals, registry
 from qingshan.services import observations as obs
-from qingshan.services import registry
+from qingshan.services.figures.section import section_status
 from qingshan.services.permissions import READERS, visible_site
 from qingshan.storage.models import Site
 from qingshan.web.cache import cached_json
@@ -27,6 +29,7 @@ from qingshan.web.schemas.sites import (
     KindName,
     LatestRecord,
     LatestValue,
+    SectionClassOut,
     SeriesOut,
     SeriesResolution,
     SiteDetail,
@@ -100,14 +103,31 @@ def site_detail(
         )
         for x in obs.latest(s, [d.id for d in devices])
     ]
+    ids = [d.id for d in devices]
+    steps = intervals.device_intervals(s, ids, to_cst(utcnow()))
+    last = intervals.last_reports(s, ids)
+    water = section_status(s, site_id, cst_today())
     return SiteDetail(
         site=site_out(site, registry.enterprise_name(s, site)),
         devices=[
-            DeviceBrief(mn=d.mn, active=d.active, last_seen_at=d.last_seen_at) for d in devices
+            DeviceBrief(
+                mn=d.mn,
+                active=d.active,
+                last_seen_at=d.last_seen_at,
+                last_report=_cst(last.get(d.id)),
+                interval_minutes=steps[d.id].minutes,
+                interval_source=steps[d.id].source,
+            )
+            for d in devices
         ],
         latest=latest,
         flag_labels={k: v[0] for k, v in data_flags().items()},
+        water=None if water is None else SectionClassOut.model_validate(asdict(water)),
     )
+
+
+def _cst(t: datetime | None) -> datetime | None:
+    return None if t is None else t.replace(tzinfo=CST)
 
 
 @router.get("/sites/{site_id}/series", response_model=SeriesOut)
@@ -192,8 +212,9 @@ def completeness(
     p: Principal = Depends(require(*READERS)),
     s: Session = Depends(read_db),
 ) -> CompletenessOut:
-    """Data completeness: records received per factor against the number of hours (or days)
-    in [start, end]."""
+    """Data completeness: records received per factor against the records due in [start, end]
+    at the device's reporting interval (hour data; a 4-hourly section owes 6 a day) or one
+    a day (day data); only periods closed by now count."""
     visible_site(s, p, site_id)
     rng = obs.time_range(resolution, start, end)
     ids = [d.id for d in registry.site_devices(s, site_id)]
@@ -210,6 +231,7 @@ def completeness(
                 valid=f.valid,
                 expected=f.expected,
                 ratio=f.ratio,
+                interval_minutes=f.interval_minutes,
             )
             for f in factors
         ],

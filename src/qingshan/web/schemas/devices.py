@@ -25,9 +25,18 @@ class DeviceOut(BaseModel):
     group: str | None = Field(description="device group (its upstream platforms get the data)")
     sm4_key_set: bool = Field(description="an SM4 key is registered (never shown)")
     minute_interval: int | None
+    report_interval: int | None = Field(
+        None, description="recorded minutes between hourly-or-coarser records; null: inferred"
+    )
     created_at: datetime
     last_seen_at: datetime | None = Field(description="last packet, UTC")
     last_peer: str | None
+    last_report: datetime | None = Field(
+        None, description="latest stored data time, Beijing time; null: no data ever stored"
+    )
+    interval_minutes: int = Field(
+        60, description="reporting interval of its hourly records (registry, else inferred)"
+    )
     status: Literal["online", "offline"]
     status_label: str
 
@@ -68,6 +77,9 @@ class DeviceIn(BaseModel):
         None, pattern=SM4_PATTERN, description="SM4 key of a 2025 device that encrypts its CP"
     )
     minute_interval: int | None = Field(None, ge=1, le=60)
+    report_interval: int | None = Field(
+        None, ge=60, le=1440, description="minutes between hourly-or-coarser records"
+    )
 
 
 class DevicePatch(BaseModel):
@@ -82,3 +94,6 @@ class DevicePatch(BaseModel):
     )
     active: bool | None = None
     minute_interval: int | None = Field(None, ge=1, le=60)
+    report_interval: int | None = Field(
+        None, description="60-1440 minutes between hourly-or-coarser records; 0: inferred"
+    )

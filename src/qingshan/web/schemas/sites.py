@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -65,6 +65,44 @@ class DeviceBrief(BaseModel):
     mn: str
     active: bool
     last_seen_at: datetime | None
+    last_report: datetime | None = Field(
+        None, description="latest stored data time, Beijing time; null: no data ever stored"
+    )
+    interval_minutes: int = Field(
+        60, description="reporting interval of its hourly records (registry, else inferred)"
+    )
+    interval_source: Literal["registry", "data", "default"] = "default"
+
+
+class FactorClassOut(BaseModel):
+    item: str = Field(description="GB 3838 item code")
+    code: str = Field(description="HJ 212 code")
+    name: str
+    unit: str
+    mean: str = Field(description="exact mean rounded once, half-even, to the samples' decimals")
+    samples: int
+    water_class: str | None = Field(description="class of the exact mean: Ⅰ … Ⅴ, 劣Ⅴ")
+    counted: bool = Field(description="counted in the section's class (false: reference item)")
+
+
+class PeriodClassOut(BaseModel):
+    period: Literal["day", "month"]
+    label: str
+    first: date
+    last: date
+    samples: int
+    water_class: str | None = Field(description="水质类别 Ⅰ … Ⅴ, 劣Ⅴ")
+    status: str | None
+    target_class: str | None
+    meets_target: bool | None = Field(description="达标 (true) / 超标 (false)")
+    main_pollutants: list[str]
+    factors: list[FactorClassOut]
+
+
+class SectionClassOut(BaseModel):
+    latest_sample: datetime | None = Field(description="Beijing time")
+    day: PeriodClassOut | None = Field(description="the latest day with a valid sample")
+    month: PeriodClassOut | None = Field(description="that day's month, to that day")
 
 
 class SiteDetail(BaseModel):
@@ -73,6 +111,9 @@ class SiteDetail(BaseModel):
     latest: list[LatestRecord]
     flag_labels: dict[str, str] = Field(
         default_factory=dict, description="HJ 212-2017 data flags (数据标记)"
+    )
+    water: SectionClassOut | None = Field(
+        None, description="a surface-water section's class (GB 3838-2002, 2011 method)"
     )
 
 
@@ -106,8 +147,9 @@ class FactorCompleteness(BaseModel):
     name: str | None
     received: int
     valid: int = Field(description="records whose flag is N (normal) or absent")
-    expected: int
+    expected: int = Field(description="records due at the device's reporting interval")
     ratio: float = Field(description="received / expected")
+    interval_minutes: int = Field(description="the reporting interval expected counts use")
 
 
 class CompletenessOut(BaseModel):

@@ -115,6 +115,21 @@ export function fmtTime(iso, { seconds = false } = {}) {
   return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}${seconds ? ":" + p.second : ""}`;
 }
 
+// "最后上报 9天前（2026-03-01 08:00）" from the latest stored data time; 从未上报 only when a
+// device has no stored data at all.
+export function fmtAgo(iso, { prefix = "最后上报 ", now = Date.now() } = {}) {
+  if (!iso) return "从未上报";
+  const ms = now - parseTime(iso).getTime();
+  const min = Math.floor(ms / 60000);
+  const ago = min < 1 ? "刚刚" : min < 60 ? `${min}分钟前` : min < 1440 ? `${Math.floor(min / 60)}小时前` : `${Math.floor(min / 1440)}天前`;
+  return `${prefix}${ago}（${fmtTime(iso)}）`;
+}
+
+export function fmtInterval(minutes) {
+  if (!minutes) return "—";
+  return minutes % 60 ? `${minutes}分钟` : `${minutes / 60}小时`;
+}
+
 export function fmtDate(iso) {
   if (!iso) return "—";
   const p = cstParts(parseTime(iso));

@@ -1,6 +1,6 @@
 // Devices: status, last packet, reject log; registration (a retired MN is re-activated) and
 // (de)activation by administrators.
-import { api, esc, fmtTime, header } from "./common.js";
+import { api, esc, fmtAgo, fmtInterval, fmtTime, header } from "./common.js";
 
 const m = await header("devices");
 
@@ -10,7 +10,8 @@ async function loadDevices() {
   document.querySelector("#devices tbody").innerHTML = devs.map((d) => `<tr>
     <td>${esc(d.mn)}</td><td>${d.site_id ? `<a href="site?id=${d.site_id}">${esc(d.site_name)}</a>` : "—"}</td>
     <td><span class="tag ${d.status === "online" ? "ok" : "off"}">${esc(d.status_label)}</span>${d.active ? "" : "（已停用）"}</td>
-    <td>${d.last_seen_at ? fmtTime(d.last_seen_at + "Z") : "从未上报"}</td><td>HJ 212-${esc(d.edition)}</td>
+    <td>${esc(fmtAgo(d.last_report, { prefix: "" }))}${!d.last_report && d.last_seen_at ? `（最后通信 ${fmtTime(d.last_seen_at + "Z")}）` : ""}</td>
+    <td>每${fmtInterval(d.interval_minutes)}</td><td>HJ 212-${esc(d.edition)}</td>
     <td>${m.role === "admin" ? `<button data-mn="${esc(d.mn)}" data-active="${d.active}">${d.active ? "停用" : "启用"}</button>` : ""}</td></tr>`).join("");
 }
 

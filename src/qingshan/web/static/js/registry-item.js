@@ -69,7 +69,8 @@ const SPECS = {
     fields: [
       ["mn", "设备编号（MN）", { ro: true }], ["st", "系统编码（ST）", { ro: true }], ["edition", "协议版本", { ro: true }],
       ["encoding", "字符编码", { ro: true }], ["site", "点位编码", { ro: true }], ["group", "设备组", { ro: true }],
-      ["minute_interval", "分钟数据间隔", { ro: true }], ["active", "在用", { ro: true, bool: true }],
+      ["minute_interval", "分钟数据间隔", { ro: true }], ["report_interval", "数据上报间隔（分钟）", { ro: true }],
+      ["active", "在用", { ro: true, bool: true }],
       ["sm4_key_set", "已设置 SM4 密钥", { ro: true, bool: true }],
     ],
   },
