@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0855_map_layers"
-down_revision: str | None = "0845_cases_more"
+down_revision: str | None = "0850_report_issues"
 branch_labels = None
 depends_on = None
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0860_intervals"
-down_revision: str | None = "0845_cases_more"
+down_revision: str | None = "0855_map_layers"
 branch_labels = None
 depends_on = None
 
