@@ -82,10 +82,13 @@ def test_registry() -> None:
     assert {k: (v.short, v.period_hint) for k, v in kinds.KINDS.items()} == {
         "monthly": ("月报", "YYYY-MM"),
         "annual": ("年报", "YYYY"),
+        "daily": ("日报", "YYYY-MM-DD"),
+        "weekly": ("周报", "YYYY-MM-DD（周一）"),
     }
     assert kinds.get("monthly").parse is parse_month
-    with pytest.raises(PeriodError, match="可选：月报（monthly）、年报（annual）"):
-        kinds.get("weekly")
+    assert kinds.get("weekly").parse is parse_week
+    with pytest.raises(PeriodError, match="可选：月报（monthly）、年报（annual）、日报（daily）"):
+        kinds.get("hourly")
 
 
 def _ours(obj: Any, name: str | None, type_: str, _reflected: bool, _other: Any) -> bool:

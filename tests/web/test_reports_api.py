@@ -7,6 +7,7 @@ figures."""
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -17,7 +18,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from qingshan.storage.db import make_engine, session_scope
-from qingshan.storage.models_figures import AirPeriodFigure
+from qingshan.storage.models_figures import AirDayFigure, AirPeriodFigure
 from qingshan.storage.models_web import AuditEntry
 from web.conftest import login
 
@@ -188,3 +189,34 @@ def test_generations_are_bounded(app: Any, clients: dict[str, TestClient], month
     assert held >= 1
     r = clients["staff"].get("/api/v1/reports/download?" + _q(month) + "&format=xlsx")
     assert r.status_code == 200
+
+
+def test_daily_and_weekly_reports_download(
+    web_db: tuple[str, dict[str, int]], clients: dict[str, TestClient]
+) -> None:
+    """The 日报 and 周报 kinds: a stored day's report and its week's, read back from Word."""
+    engine = make_engine(web_db[0])
+    with session_scope(engine) as s:
+        day = s.scalar(
+            select(func.max(AirDayFigure.day)).where(
+                AirDayFigure.scope == "region", AirDayFigure.valid.is_(True)
+            )
+        )
+    engine.dispose()
+    assert day is not None, "no stored valid day"
+    r = clients["staff"].get(f"/api/v1/reports/download?kind=daily&period={day.isoformat()}")
+    assert r.status_code == 200, r.text
+    name = f"{day.year}年{day.month}月{day.day}日"
+    assert quote(name) in r.headers["content-disposition"]
+    text = "\n".join(p.text for p in docx.Document(io.BytesIO(r.content)).paragraphs)
+    assert "日报" in text and "首要污染物" in text
+    monday = day - timedelta(days=day.weekday())
+    r = clients["leader"].get(f"/api/v1/reports/download?kind=weekly&period={monday}")
+    assert r.status_code == 200, r.text
+    text = "\n".join(p.text for p in docx.Document(io.BytesIO(r.content)).paragraphs)
+    assert "周报" in text
+    if day.weekday():  # another day of the week is refused with its Monday
+        r = clients["staff"].get(f"/api/v1/reports/download?kind=weekly&period={day}")
+        assert r.status_code == 422 and monday.isoformat() in r.text
+    r = clients["staff"].get("/api/v1/reports/download?kind=daily&period=2019-02-03")
+    assert r.status_code == 422 and "日报" in r.text
