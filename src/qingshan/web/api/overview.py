@@ -142,6 +142,12 @@ async def cockpit(request: Request, _: Principal = Depends(require(*DISTRICT))) 
     )
 
 
+def cockpit_fast(_request: Request, _p: Principal, _m: Any) -> tuple[str, bytes]:
+    """The cockpit's payload key for the ASGI fast path (:mod:`qingshan.web.fastpath`): one
+    payload for every district reader, no per-request part."""
+    return "cockpit", b""
+
+
 # --------------------------------------------------------------------------- map
 
 
