@@ -242,3 +242,38 @@ def test_credential_revalidated_ahead_and_revocation_seen(app: Any) -> None:
         time.sleep(0.05)
     assert c.auth_cache.entry(key) is None
     assert client.get("/api/v1/cockpit").status_code == 401
+
+
+def test_concurrent_misses_read_a_credential_once(app: Any, monkeypatch: Any) -> None:
+    """A page of clients arriving at once at a worker whose cache lacks their credential:
+    one database read, the others wait for it (before, each queued its own)."""
+    import qingshan.web.deps as deps
+
+    c = app.state.qingshan
+    with c.write() as s, s.begin():
+        user = s.query(WebUser).filter_by(username="staff").one()
+        token, _ = create_token(s, principal_of(user, "session"), "storm")
+    reads: list[str] = []
+    real = deps._token_lookup
+
+    def counted(ctx: Any, secret: str) -> Any:
+        reads.append(secret)
+        time.sleep(0.2)  # a slow database: the others arrive meanwhile
+        return real(ctx, secret)
+
+    monkeypatch.setattr(deps, "_token_lookup", counted)
+    key = "t:" + sha256(token)
+    barrier = threading.Barrier(8)
+    got: list[Any] = []
+
+    def caller() -> None:
+        barrier.wait()
+        got.append(c.auth_cache.load(c, key, token))
+
+    threads = [threading.Thread(target=caller) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert len(reads) == 1
+    assert len(got) == 8 and all(g is not None and g[0].username == "staff" for g in got)

@@ -143,6 +143,8 @@ class VersionedCache:
         self._makers: dict[str, Callable[[], bytes]] = {}
         self._busy: dict[str, threading.Lock] = {}
         self._pool = ThreadPoolExecutor(2, thread_name_prefix="qingshan-payloads")
+        # Probes apart: two long recomputations must not hold the next probe back.
+        self._prober = ThreadPoolExecutor(1, thread_name_prefix="qingshan-version")
 
     def _probe(self) -> str:
         fresh = self.probe()
@@ -193,7 +195,7 @@ class VersionedCache:
         if age >= 2 * self.probe_seconds:
             return None  # too old to judge by (or probe_seconds = 0: every request probes)
         if age >= self.probe_seconds and self._probing.acquire(blocking=False):
-            self._pool.submit(self._probe_in_background)
+            self._prober.submit(self._probe_in_background)
         if not self._current(hit, v[1]):
             self._start_refresh(key, make, v[1])
         return hit

@@ -126,6 +126,7 @@ class AuthCache:
         self._data: dict[str, tuple[float, Principal, datetime | None, str | None]] = {}
         self._sites: dict[tuple[Principal, int], tuple[float, str, tuple[int, ...]]] = {}
         self._refreshing: set[str] = set()
+        self._loading: dict[str, threading.Lock] = {}  # one database read per missing key
         self._generation = 0  # moves on clear(): a revalidation read before it is dropped
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="qingshan-auth")
 
@@ -159,6 +160,7 @@ class AuthCache:
                 return  # read before an account change in this process: not kept
             if len(self._data) > 10000:
                 self._data.clear()
+                self._loading.clear()
             self._data[key] = (time.monotonic(), p, expires, scope)
 
     def drop(self, key: str) -> None:
@@ -199,6 +201,27 @@ class AuthCache:
         finally:
             with self._lock:
                 self._refreshing.discard(key)
+
+    def load(self, c: WebContext, key: str, secret: str) -> tuple[Principal, str | None] | None:
+        """A credential not in the cache, read from the database (in a worker thread) once
+        for all concurrent callers of the same key: the others wait and take the result from
+        the cache (at a worker's start, or after a revocation, a whole page of clients
+        asks at once). A token refused raises its 401; a session not found is None."""
+        with self._lock:
+            gate = self._loading.setdefault(key, threading.Lock())
+        with gate:
+            hit = self.get(key)
+            if hit is not None:
+                return hit
+            if key.startswith("t:"):
+                p, scope, expires = _token_lookup(c, secret)
+                self.put(key, p, expires, scope)
+                return p, scope
+            found = _session_lookup(c, secret)
+            if found is None:
+                return None
+            self.put(key, found[0], found[1])
+            return found[0], None
 
     def site(self, p: Principal, site_id: int) -> tuple[str, tuple[int, ...]] | None:
         """A site ``p`` was allowed to see within AUTH_CACHE_SECONDS: its kind, device ids."""
@@ -273,8 +296,9 @@ async def principal(request: Request) -> Principal:
         hit = c.auth_cache.entry(key)
         scope: str | None
         if hit is None:
-            p, scope, expires = await run_in_threadpool(_token_lookup, c, token)
-            c.auth_cache.put(key, p, expires, scope)
+            loaded = await run_in_threadpool(c.auth_cache.load, c, key, token)
+            assert loaded is not None  # a refused token raised its 401
+            p, scope = loaded
         else:
             p, scope, age = hit
             if age > AUTH_REFRESH_SECONDS:
@@ -290,10 +314,8 @@ async def principal(request: Request) -> Principal:
             if cached_s is not None and cached_s[2] > AUTH_REFRESH_SECONDS:
                 c.auth_cache.refresh(c, key, sid)
             if found_p is None:
-                found = await run_in_threadpool(_session_lookup, c, sid)
-                if found is not None:
-                    found_p = found[0]
-                    c.auth_cache.put(key, found_p, found[1])
+                loaded = await run_in_threadpool(c.auth_cache.load, c, key, sid)
+                found_p = None if loaded is None else loaded[0]
             if found_p is not None:
                 p = found_p
                 if request.method not in SAFE_METHODS:
