@@ -277,3 +277,27 @@ def test_concurrent_misses_read_a_credential_once(app: Any, monkeypatch: Any) ->
         t.join(20)
     assert len(reads) == 1
     assert len(got) == 8 and all(g is not None and g[0].username == "staff" for g in got)
+
+
+def test_token_use_not_recorded_when_sqlite_is_locked(
+    app: Any, web_db: tuple[str, dict[str, int]]
+) -> None:
+    """Recording a token's use is bookkeeping: with SQLite's write lock held past the busy
+    timeout (the gateway's commits, a roll-up) the read is answered, not failed with 500."""
+    import sqlite3
+
+    url = web_db[0]
+    if not url.startswith("sqlite"):
+        pytest.skip("SQLite's single write lock")
+    c = app.state.qingshan
+    with c.write() as s, s.begin():
+        user = s.query(WebUser).filter_by(username="staff").one()
+        token, _ = create_token(s, principal_of(user, "session"), "locked")
+    holder = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        r = TestClient(app).get("/api/v1/cockpit", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200, r.text
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from qingshan.clock import utcnow
@@ -269,8 +270,13 @@ def _token_lookup(c: WebContext, token: str) -> tuple[Principal, str, datetime |
         raise HTTPException(401, "invalid, expired or revoked API token")
     p, row = found
     if row.last_used_at is None or utcnow() - row.last_used_at > timedelta(minutes=5):
-        with c.write() as s, s.begin():  # coarse, so tokens do not cost a write per call
-            touch_token(s, row.id)
+        try:
+            with c.write() as s, s.begin():  # coarse, so tokens do not cost a write per call
+                touch_token(s, row.id)
+        except OperationalError as exc:
+            # Bookkeeping only: SQLite's write lock held past the busy timeout (the gateway's
+            # commits, a roll-up) must not fail a read with 500; the next lookup tries again.
+            log.warning("could not record the use of API token %s: %s", row.id, exc)
     return p, row.scope, row.expires_at
 
 
