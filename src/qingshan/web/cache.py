@@ -101,12 +101,13 @@ class VersionedCache:
 
     ``probe`` returns the current data version (:func:`qingshan.services.data_version.
     data_version`); it runs at most once per ``probe_seconds`` per process. :meth:`lookup`
-    probes in the background and judges by the last probe meanwhile, as long as that is
-    younger than twice ``probe_seconds`` (the database slow or stuck: requests then go to
-    :meth:`get`, which probes itself). A payload whose version is current is served as it
-    is. When the version has moved, the previous payload is still served at once while one
-    background thread computes the new one (single flight per key; viewers never wait for a
-    recomputation). Only the very first
+    probes in the background and judges by the last probe meanwhile (as :meth:`get` does
+    while another thread probes); with no probe running and the last one older than twice
+    ``probe_seconds``, requests go to :meth:`get`, which probes first.
+
+    A payload whose version is current is served as it is. When the version has moved, the
+    previous payload is still served at once while one background thread computes the new
+    one (single flight per key; viewers never wait for a recomputation). Only the very first
     request of a key (after start-up) waits. A payload is recomputed at most every
     ``min_seconds`` (data arriving every second must not keep a core busy) and at least every
     ``max_seconds``.
@@ -184,7 +185,8 @@ class VersionedCache:
     def lookup(self, key: str) -> Payload | None:
         """The payload to serve for ``key`` now, without blocking or touching the database:
         current, or the previous one while a background thread recomputes it (started here
-        when needed). None when the caller must wait: no payload yet, or no recent probe."""
+        when needed). None when the caller must wait: no payload yet, or the last probe older
+        than twice ``probe_seconds`` with none running."""
         with self._lock:
             hit = self._data.get(key)
             v = self._version
@@ -192,10 +194,14 @@ class VersionedCache:
         if hit is None or v is None or make is None:
             return None
         age = self.clock() - v[0]
-        if age >= 2 * self.probe_seconds:
-            return None  # too old to judge by (or probe_seconds = 0: every request probes)
         if age >= self.probe_seconds and self._probing.acquire(blocking=False):
+            if age >= 2 * self.probe_seconds:
+                # Too old to judge by and nobody probing (or probe_seconds = 0, as in tests:
+                # every request probes): the caller goes to get(), which probes first.
+                self._probing.release()
+                return None
             self._prober.submit(self._probe_in_background)
+        # (A probe already running: judged by the last version meanwhile, as get() would.)
         if not self._current(hit, v[1]):
             self._start_refresh(key, make, v[1])
         return hit
