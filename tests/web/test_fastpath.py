@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from qingshan.services.accounts import create_token, principal_of, revoke_token, sha256
+from qingshan.storage.models import Device
 from qingshan.storage.models_web import WebUser
 from qingshan.web.cache import VersionedCache, payload_cache
 from qingshan.web.deps import AUTH_REFRESH_SECONDS, cached_principal
@@ -301,3 +303,30 @@ def test_token_use_not_recorded_when_sqlite_is_locked(
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+def test_cockpit_keeps_reporting_intervals(app: Any, monkeypatch: Any) -> None:
+    """The cockpit's recomputation reads the devices' reporting intervals once per
+    INTERVALS_SECONDS (every active device), and a device not among them at once."""
+    from qingshan.services import cockpit as cockpit_svc
+    from qingshan.web.api import overview
+    from qingshan.web.cache import TTLCache
+
+    calls: list[list[int]] = []
+    real = cockpit_svc.reporting_intervals
+
+    def counted(s: Any, ids: list[int], now_cst: datetime) -> Any:
+        calls.append(sorted(ids))
+        return real(s, ids, now_cst)
+
+    monkeypatch.setattr(cockpit_svc, "reporting_intervals", counted)
+    intervals = overview._cached_intervals(TTLCache())
+    now_cst = datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=8)
+    with app.state.qingshan.read() as s:
+        active = sorted(s.scalars(select(Device.id).where(Device.active.is_(True))))
+        first = intervals(s, active[:1], now_cst)
+        again = intervals(s, active, now_cst)
+        unknown = intervals(s, [2**31 - 1], now_cst)
+    assert calls[0] == active and len(calls) == 2 and calls[1] == [2**31 - 1]
+    assert first == {active[0]: again[active[0]]} and set(again) == set(active)
+    assert unknown == {2**31 - 1: timedelta(hours=1)}

@@ -23,6 +23,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from fractions import Fraction
@@ -363,18 +364,27 @@ def reporting_intervals(
     return out
 
 
+Intervals = Callable[[Session, list[int], datetime], dict[int, timedelta]]
+
+
 def silent_devices(
-    s: Session, offline_after: timedelta, now: datetime, device_ids: list[int] | None = None
+    s: Session,
+    offline_after: timedelta,
+    now: datetime,
+    device_ids: list[int] | None = None,
+    *,
+    intervals: Intervals = reporting_intervals,
 ) -> set[int]:
     """Active devices (of ``device_ids``, default all) that are offline (``now`` UTC, naive):
     silent for longer than ``offline_after``, or, for a device reporting less often than
     hourly (:func:`reporting_intervals`), than its interval plus ``offline_after``. A device
-    never seen is offline."""
+    never seen is offline. ``intervals``: :func:`reporting_intervals` or a cached form of it
+    (the cockpit's; the intervals move only with new hourly records)."""
     q = select(Device.id, Device.last_seen_at).where(Device.active.is_(True))
     if device_ids is not None:
         q = q.where(Device.id.in_(sorted(set(device_ids))))
     late = {did: seen for did, seen in s.execute(q) if seen is None or now - seen > offline_after}
-    gaps = reporting_intervals(s, [d for d, seen in late.items() if seen is not None], to_cst(now))
+    gaps = intervals(s, [d for d, seen in late.items() if seen is not None], to_cst(now))
     return {
         did
         for did, seen in late.items()
@@ -417,7 +427,13 @@ def exceeding_now(s: Session) -> list[ExceedingItem]:
     ]
 
 
-def offline_now(s: Session, offline_after: timedelta, now: datetime) -> list[OfflineItem]:
+def offline_now(
+    s: Session,
+    offline_after: timedelta,
+    now: datetime,
+    *,
+    intervals: Intervals = reporting_intervals,
+) -> list[OfflineItem]:
     """Outlets with an open 离线 episode, and active devices silent for longer than their
     reporting interval plus ``offline_after`` (:func:`silent_devices`; ``now`` UTC, naive).
     The last report is the latest stored data time of the device (any resolution), so a
@@ -446,7 +462,7 @@ def offline_now(s: Session, offline_after: timedelta, now: datetime) -> list[Off
         .where(Device.active.is_(True))
         .order_by(Site.code, Device.mn)
     ).all()
-    off = silent_devices(s, offline_after, now)
+    off = silent_devices(s, offline_after, now, intervals=intervals)
     silent = [d for d in devs if d[0] in off]
     ids = [d[0] for d in silent]
     last: dict[int, datetime] = {}
