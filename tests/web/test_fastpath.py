@@ -118,7 +118,7 @@ def fast(app: Any) -> FastPayloads:
 def _same(a: Any, b: Any) -> None:
     assert a.status_code == b.status_code
     assert a.content == b.content
-    for h in ("etag", "cache-control", "content-type", "content-security-policy"):
+    for h in ("etag", "cache-control", "content-type", "content-length", "content-security-policy"):
         assert a.headers.get(h) == b.headers.get(h), h
 
 
