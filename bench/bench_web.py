@@ -1,14 +1,23 @@
 """Web API under load: cockpit p99 and a site's 30-day chart data, 50 concurrent clients.
 
-Builds a temporary SQLite database (or uses --db): the district's region, ``--devices``
-devices (20 air stations, 5 water sections, the rest enterprise outlets) with ``--days`` of
-hourly data for 6 factors each, plus ``--minute-days`` of 10-minute data for every device;
-computes the figures; starts the real ``qingshan serve`` on 127.0.0.1 (with ``--web-workers
-N`` > 0: ``qingshan serve --no-web`` for the gateway and ``qingshan web --workers N`` for the
-web app; 0: the web app inside ``serve``); then ``--clients`` asyncio/httpx clients hammer
-``GET /api/v1/cockpit`` and ``GET /api/v1/sites/{id}/series`` (30 days of hourly data, all
-factors) while every device keeps uploading real-time packets over HJ 212 (``--upload-rate``
-packets/s in all). Prints latency percentiles, throughput and the load average.
+Builds a temporary SQLite database (or reuses the one in ``--keep DIR``): the district's
+region, ``--devices`` devices (20 air stations, 5 water sections, the rest enterprise outlets)
+with ``--days`` of hourly data for 6 factors each, plus ``--minute-days`` of 10-minute data
+for every device; computes the figures; starts the real ``qingshan serve`` on 127.0.0.1 (with
+``--web-workers N`` > 0: ``qingshan serve --no-web`` for the gateway and ``qingshan web
+--workers N`` for the web app; 0: the web app inside ``serve``); then ``--clients``
+closed-loop clients hammer ``GET /api/v1/cockpit`` and ``GET /api/v1/sites/{id}/series`` (30
+days of hourly data, all factors), each for ``--seconds``, while devices keep uploading
+real-time packets over HJ 212 (``--upload-rate`` packets/s in all). Prints latency
+percentiles, throughput, the CPU time per request of the web workers, of all server
+processes and of the load generator, and the load average; ``--profile`` samples the web
+workers with py-spy (a developer tool: ``pip install py-spy``) and prints where their time
+went.
+
+The clients are a raw asyncio HTTP/1.1 keep-alive client (:class:`Http`), not httpx: on
+these two shared cores httpx spent about as much CPU per request as the server's cached path,
+so the figures measured the load generator. ``--revalidate`` makes them send the ETag they
+hold (``If-None-Match``), as browsers do.
 
 The machine has 2 cores shared with other work: read the figures with that caveat.
 """
