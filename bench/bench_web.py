@@ -1,14 +1,23 @@
 """Web API under load: cockpit p99 and a site's 30-day chart data, 50 concurrent clients.
 
-Builds a temporary SQLite database (or uses --db): the district's region, ``--devices``
-devices (20 air stations, 5 water sections, the rest enterprise outlets) with ``--days`` of
-hourly data for 6 factors each, plus ``--minute-days`` of 10-minute data for every device;
-computes the figures; starts the real ``qingshan serve`` on 127.0.0.1 (with ``--web-workers
-N`` > 0: ``qingshan serve --no-web`` for the gateway and ``qingshan web --workers N`` for the
-web app; 0: the web app inside ``serve``); then ``--clients`` asyncio/httpx clients hammer
-``GET /api/v1/cockpit`` and ``GET /api/v1/sites/{id}/series`` (30 days of hourly data, all
-factors) while every device keeps uploading real-time packets over HJ 212 (``--upload-rate``
-packets/s in all). Prints latency percentiles, throughput and the load average.
+Builds a temporary SQLite database (or reuses the one in ``--keep DIR``): the district's
+region, ``--devices`` devices (20 air stations, 5 water sections, the rest enterprise outlets)
+with ``--days`` of hourly data for 6 factors each, plus ``--minute-days`` of 10-minute data
+for every device; computes the figures; starts the real ``qingshan serve`` on 127.0.0.1 (with
+``--web-workers N`` > 0: ``qingshan serve --no-web`` for the gateway and ``qingshan web
+--workers N`` for the web app; 0: the web app inside ``serve``); then ``--clients``
+closed-loop clients hammer ``GET /api/v1/cockpit`` and ``GET /api/v1/sites/{id}/series`` (30
+days of hourly data, all factors), each for ``--seconds``, while devices keep uploading
+real-time packets over HJ 212 (``--upload-rate`` packets/s in all). Prints latency
+percentiles, throughput, the CPU time per request of the web workers, of all server
+processes and of the load generator, and the load average; ``--profile`` samples the web
+workers with py-spy (a developer tool: ``pip install py-spy``) and prints where their time
+went.
+
+The clients are a raw asyncio HTTP/1.1 keep-alive client (:class:`Http`), not httpx: on
+these two shared cores httpx spent about as much CPU per request as the server's cached path,
+so the figures measured the load generator. ``--revalidate`` makes them send the ETag they
+hold (``If-None-Match``), as browsers do.
 
 The machine has 2 cores shared with other work: read the figures with that caveat.
 """
@@ -17,15 +26,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import shutil
+import signal
 import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -193,31 +205,92 @@ def loadavg() -> str:
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f}"
 
 
-async def load(base: str, token: str, path: str, clients: int, total: int) -> list[float]:
-    lat: list[float] = []
-    left = total
-    errors = 0
+class Http:
+    """A minimal HTTP/1.1 keep-alive client (GET only, Content-Length bodies).
 
-    async def worker(c: httpx.AsyncClient) -> None:
-        nonlocal left, errors
-        while left > 0:
+    The load generator runs on the same two cores as the server: httpx spent about as much
+    CPU per request as the server's cached path does, so the figures measured the client.
+    This one costs a few tens of microseconds per request (one write, reads until the
+    announced length), and it keeps the ``ETag`` of each answer so that ``--revalidate``
+    clients can send ``If-None-Match`` as browsers do."""
+
+    def __init__(self, port: int, token: str) -> None:
+        self.port = port
+        self.token = token
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def get(self, path: str, etag: str | None = None) -> tuple[int, bytes, str | None]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        assert self.reader is not None
+        inm = f"If-None-Match: {etag}\r\n" if etag else ""
+        self.writer.write(
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Authorization: Bearer {self.token}\r\n{inm}\r\n".encode()
+        )
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        length, tag, close = 0, None, False
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            name = name.lower()
+            if name == "content-length":
+                length = int(value)
+            elif name == "etag":
+                tag = value.strip()
+            elif name == "connection" and value.strip().lower() == "close":
+                close = True
+        body = await self.reader.readexactly(length) if length else b""
+        if close:
+            self.close()
+        return status, body, tag
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+async def load(
+    port: int, token: str, path: str, clients: int, total: int, seconds: float, revalidate: bool
+) -> tuple[list[float], int]:
+    """``clients`` closed-loop clients, ``total`` requests in all (0: as many as fit in
+    ``seconds``); latencies in ms and the number of 304 answers (``revalidate``: each client
+    sends the ETag it holds)."""
+    lat: list[float] = []
+    left = total or 1 << 62
+    until = time.perf_counter() + seconds if not total else float("inf")
+    errors = 0
+    not_modified = 0
+
+    async def worker(c: Http) -> None:
+        nonlocal left, errors, not_modified
+        etag = None
+        while left > 0 and time.perf_counter() < until:
             left -= 1
             t = time.perf_counter()
-            r = await c.get(path)
+            status, _, tag = await c.get(path, etag if revalidate else None)
             lat.append((time.perf_counter() - t) * 1000)
-            if r.status_code != 200:
+            if status == 304:
+                not_modified += 1
+            elif status == 200:
+                etag = tag
+            else:
                 errors += 1
 
-    limits = httpx.Limits(max_connections=clients)
-    async with httpx.AsyncClient(
-        base_url=base, headers={"Authorization": f"Bearer {token}"}, limits=limits, timeout=60
-    ) as c:
+    conns = [Http(port, token) for _ in range(clients)]
+    try:
         # warm-up: concurrent requests reach every worker process (each computes its payload once)
-        await asyncio.gather(*(c.get(path) for _ in range(8)))
-        await asyncio.gather(*(worker(c) for _ in range(clients)))
+        await asyncio.gather(*(c.get(path) for c in conns[:8]))
+        await asyncio.gather(*(worker(c) for c in conns))
+    finally:
+        for c in conns:
+            c.close()
     if errors:
         raise SystemExit(f"{errors} requests to {path} failed")
-    return lat
+    return lat, not_modified
 
 
 def report(name: str, lat: list[float], wall: float) -> None:
@@ -226,6 +299,99 @@ def report(name: str, lat: list[float], wall: float) -> None:
         f"{name}: n={len(lat)} p50={q[49]:.1f} ms p95={q[94]:.1f} ms p99={q[98]:.1f} ms "
         f"max={max(lat):.1f} ms throughput={len(lat) / wall:.0f} req/s"
     )
+
+
+def children(pid: int) -> list[int]:
+    """The process ``pid`` and all its descendants (Linux /proc)."""
+    out = [pid]
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            kids = [int(x) for x in f.read().split()]
+    except OSError:
+        return out
+    for k in kids:
+        out += children(k)
+    return out
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of ``pids`` (Linux /proc; a vanished process counts 0)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def profile_start(pids: list[int], out: Path) -> list[subprocess.Popen[bytes]]:
+    """py-spy (a developer tool, not a dependency: ``pip install py-spy``) sampling each
+    web worker process while a phase runs, as collapsed stacks."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(spy).exists():
+        raise SystemExit("--profile needs py-spy (pip install py-spy)")
+    return [
+        subprocess.Popen(
+            [
+                spy,
+                "record",
+                "--pid",
+                str(pid),
+                "--rate",
+                "200",
+                "--format",
+                "raw",
+                "--threads",
+                "--gil",
+                "--nonblocking",
+                "--output",
+                str(out / f"{pid}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for pid in pids
+    ]
+
+
+# Frames under every sample (process start, the event loop, threads): not worth listing.
+_PLUMBING = ("multiprocessing/", "asyncio/", "uvicorn/_", "uvicorn/server", "threading.py", "<")
+
+
+def profile_report(spies: list[subprocess.Popen[bytes]], out: Path, top: int) -> None:
+    """Stop the samplers; print the functions with the most samples, own and inclusive."""
+    for p in spies:
+        p.send_signal(signal.SIGINT)
+    for p in spies:
+        p.wait(60)
+    own: Counter[str] = Counter()
+    incl: Counter[str] = Counter()
+    total = 0
+    for f in out.glob("*.txt"):
+        for line in f.read_text().splitlines():
+            stack, _, n = line.rpartition(" ")
+            if not stack or not n.isdigit():
+                continue
+            frames = stack.split(";")
+            if "(idle)" in frames[-1] or "epoll" in frames[-1] or "wait (threading" in frames[-1]:
+                continue  # waiting, not working
+            k = int(n)
+            total += k
+            own[frames[-1]] += k
+            for fr in set(frames[1:]):
+                if not any(x in fr for x in _PLUMBING):
+                    incl[fr] += k
+    print(f"  profile: {total} busy samples (200/s) over the web workers")
+    for title, counts in (("own", own), ("inclusive", incl)):
+        print(f"  -- top {top} by {title} samples")
+        for fr, k in counts.most_common(top):
+            print(f"  {k / max(total, 1) * 100:5.1f}%  {fr[:150]}")
+    for f in out.glob("*.txt"):
+        f.unlink()
 
 
 def _ports(proc: subprocess.Popen[str], want: set[str]) -> dict[str, int]:
@@ -256,13 +422,40 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=60, help="days of hourly data per device")
     ap.add_argument("--minute-days", type=int, default=3, help="days of 10-minute data")
     ap.add_argument("--clients", type=int, default=50)
-    ap.add_argument("--requests", type=int, default=2000)
+    ap.add_argument(
+        "--requests", type=int, default=0, help="requests per phase (0: run --seconds each)"
+    )
+    ap.add_argument(
+        "--seconds",
+        type=float,
+        default=20.0,
+        help="length of each phase: long enough for several payload recomputations (every 5 s)",
+    )
     ap.add_argument("--web-workers", type=int, default=2, help="0 = web app inside serve")
     ap.add_argument("--upload-rate", type=float, default=50.0, help="packets/s, all devices")
+    ap.add_argument(
+        "--revalidate", action="store_true", help="clients send If-None-Match (as browsers do)"
+    )
+    ap.add_argument(
+        "--keep",
+        type=Path,
+        help="directory holding the database between runs (built on the first run, reused)",
+    )
+    ap.add_argument(
+        "--profile", action="store_true", help="sample the web workers with py-spy per phase"
+    )
+    ap.add_argument("--top", type=int, default=20, help="functions shown by --profile")
     args = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="qingshan-bench-web-"))
+    tmp = args.keep or Path(tempfile.mkdtemp(prefix="qingshan-bench-web-"))
+    tmp.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{tmp / 'bench.db'}"
-    site, token = build(url, args.devices, args.days, args.minute_days)
+    meta = tmp / "bench.json"
+    if args.keep and meta.exists():
+        site, token = json.loads(meta.read_text())
+        print(f"data: reusing {tmp / 'bench.db'}", flush=True)
+    else:
+        site, token = build(url, args.devices, args.days, args.minute_days)
+        meta.write_text(json.dumps([site, token]))
     env = {**os.environ, "QINGSHAN_DB_URL": url, "QINGSHAN_LOG_LEVEL": "WARNING"}
     cli = [sys.executable, "-c", "from qingshan.cli.main import main; main()"]
     ports = ["--hj212-port", "0", "--http-port", "0", "--hj212-host", "127.0.0.1"]
@@ -295,26 +488,46 @@ def main() -> None:
         )
         series = series.replace("+", "%2B")
         mode = f"{args.web_workers} web worker processes" if args.web_workers else "web in serve"
-        print(f"{mode}; devices uploading {args.upload_rate:g} packets/s; {loadavg()}")
+        extra = "; clients revalidate (If-None-Match)" if args.revalidate else ""
+        print(f"{mode}; devices uploading {args.upload_rate:g} packets/s{extra}; {loadavg()}")
+        web_root = procs[-1].pid
+        workers = [p for p in children(web_root) if p != web_root] or [web_root]
 
-        async def phase(path: str, n: int) -> tuple[list[float], int]:
+        async def phase(path: str, n: int) -> tuple[list[float], int, int]:
             stop = asyncio.Event()
             up = asyncio.create_task(upload(hj_port, args.devices, args.upload_rate, stop))
             try:
-                lat = await load(base, token, path, args.clients, n)
+                lat, n304 = await load(
+                    port, token, path, args.clients, n, args.seconds, args.revalidate
+                )
             finally:
                 stop.set()
-            return lat, await up
+            return lat, n304, await up
 
         for name, path, n in (
             ("cockpit", "/api/v1/cockpit", args.requests),
-            ("30-day chart", series, args.requests // 4),
+            ("30-day chart", series, args.requests // 4),  # (0 stays 0: by time)
         ):
+            spies = profile_start(workers, tmp) if args.profile else []
+            server = [q for p in procs for q in children(p.pid)]
+            s0, w0, c0 = cpu_seconds(server), cpu_seconds(workers), time.process_time()
             t0 = time.perf_counter()
-            lat, sent = asyncio.run(phase(path, n))
+            lat, n304, sent = asyncio.run(phase(path, n))
             wall = time.perf_counter() - t0
+            s1, w1, c1 = cpu_seconds(server), cpu_seconds(workers), time.process_time()
             report(f"{name} ({args.clients} clients)", lat, wall)
-            print(f"  while {sent} packets were uploaded ({sent / wall:.0f}/s); {loadavg()}")
+            print(
+                f"  while {sent} packets were uploaded ({sent / wall:.0f}/s); {loadavg()}"
+                + (f"; {n304} answers 304" if n304 else "")
+            )
+            print(
+                f"  CPU per request: web workers {(w1 - w0) / len(lat) * 1e6:.0f} us, "
+                f"all server processes {(s1 - s0) / len(lat) * 1e6:.0f} us "
+                f"(gateway and uploads included), load generator "
+                f"{(c1 - c0) / len(lat) * 1e6:.0f} us"
+            )
+            if spies:
+                profile_report(spies, tmp, args.top)
     finally:
         for proc in reversed(procs):
             proc.terminate()
@@ -323,7 +536,8 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(10)
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
     print("caveat: 2-core machine shared with other work; server and clients on one host")
 
 

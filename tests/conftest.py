@@ -18,6 +18,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import settings
 from sqlalchemy import Engine, make_url, text
 
 from qingshan.storage import (  # noqa: F401  (every table in Base.metadata, for the reset)
@@ -33,6 +34,11 @@ from qingshan.storage import (  # noqa: F401  (every table in Base.metadata, for
 )
 from qingshan.storage.db import init_db, make_engine
 from qingshan.storage.models import Base
+
+# Property tests assert behaviour, never time: hypothesis' per-example deadline (200 ms) only
+# fails them on a loaded machine (CI shares two cores with servers and browsers).
+settings.register_profile("qingshan", deadline=None)
+settings.load_profile("qingshan")
 
 PG_URL = os.environ.get(
     "QINGSHAN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

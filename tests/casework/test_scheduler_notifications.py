@@ -233,10 +233,15 @@ def test_a_lost_lease_rolls_the_slow_runner_back(engine: Engine) -> None:
     users = make_users(engine)
     _notify_jobs(engine, users["admin"].user_id or 0, 1)
     a, b = _ctx(), _ctx()
-    job = scheduler.claim(engine, a.worker, lease_seconds=0.2)
+    job = scheduler.claim(engine, a.worker, lease_seconds=300)
     assert job is not None
     assert scheduler.claim(engine, b.worker) is None  # leased: nobody else takes it
-    time.sleep(0.4)
+    with session_scope(engine) as s:  # the lease runs out (a's runner stalled past it)
+        s.execute(
+            update(ScheduledJob)
+            .where(ScheduledJob.id == job)
+            .values(lease_expires_at=utcnow() - timedelta(seconds=1))
+        )
     assert scheduler.claim(engine, b.worker) == job  # lease expired: taken over
     assert scheduler.run_one(engine, job, a, workflows.JOB_HANDLERS) == "lost"
     assert scheduler.run_one(engine, job, b, workflows.JOB_HANDLERS) == "done"

@@ -39,7 +39,12 @@ from qingshan.plans.status import (
     value_status,
 )
 from qingshan.services.figures._common import air_codes, loads
-from qingshan.services.intervals import last_reports, reporting_intervals, silent_devices
+from qingshan.services.intervals import (
+    Intervals,
+    last_reports,
+    reporting_intervals,
+    silent_devices,
+)
 from qingshan.services.plans import assess as plan_assess
 from qingshan.services.sources import alarms
 from qingshan.standards.air.tables import aqi_table
@@ -54,6 +59,7 @@ __all__ = [
     "AqiNow",
     "DailyReport",
     "ExceedingItem",
+    "Intervals",
     "OfflineItem",
     "YearProgress",
     "aqi_now",
@@ -374,7 +380,13 @@ def exceeding_now(s: Session) -> list[ExceedingItem]:
     ]
 
 
-def offline_now(s: Session, offline_after: timedelta, now: datetime) -> list[OfflineItem]:
+def offline_now(
+    s: Session,
+    offline_after: timedelta,
+    now: datetime,
+    *,
+    intervals: Intervals = reporting_intervals,
+) -> list[OfflineItem]:
     """Outlets with an open 离线 episode, and active devices silent for longer than their
     reporting interval plus ``offline_after`` (:func:`silent_devices`; ``now`` UTC, naive).
     The last report is the latest stored data time of the device (any resolution), so a
@@ -403,7 +415,7 @@ def offline_now(s: Session, offline_after: timedelta, now: datetime) -> list[Off
         .where(Device.active.is_(True))
         .order_by(Site.code, Device.mn)
     ).all()
-    off = silent_devices(s, offline_after, now)
+    off = silent_devices(s, offline_after, now, intervals=intervals)
     silent = [d for d in devs if d[0] in off]
     ids = [d[0] for d in silent]
     last = last_reports(s, ids)

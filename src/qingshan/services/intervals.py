@@ -22,7 +22,7 @@ cockpit, the map, the devices and site pages, data completeness and the daily ro
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -150,18 +150,27 @@ def last_reports(s: Any, device_ids: Iterable[int]) -> dict[int, datetime]:
     return out
 
 
+Intervals = Callable[[Any, list[int], datetime], dict[int, timedelta]]
+
+
 def silent_devices(
-    s: Any, offline_after: timedelta, now: datetime, device_ids: Iterable[int] | None = None
+    s: Any,
+    offline_after: timedelta,
+    now: datetime,
+    device_ids: Iterable[int] | None = None,
+    *,
+    intervals: Intervals = reporting_intervals,
 ) -> set[int]:
     """Active devices (of ``device_ids``, default all) that are offline (``now`` UTC, naive):
     silent for longer than ``offline_after``, or, for a device reporting less often than
     hourly (:func:`device_intervals`), than its interval plus ``offline_after``. A device
-    never seen is offline."""
+    never seen is offline. ``intervals``: :func:`reporting_intervals` or a cached form of it
+    (the cockpit's; the intervals move only with new hourly records)."""
     q = select(Device.id, Device.last_seen_at).where(Device.active.is_(True))
     if device_ids is not None:
         q = q.where(Device.id.in_(sorted(set(device_ids))))
     late = {did: seen for did, seen in s.execute(q) if seen is None or now - seen > offline_after}
-    gaps = reporting_intervals(s, [d for d, seen in late.items() if seen is not None], to_cst(now))
+    gaps = intervals(s, [d for d, seen in late.items() if seen is not None], to_cst(now))
     return {
         did
         for did, seen in late.items()

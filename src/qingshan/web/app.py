@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from importlib import resources
 from typing import Any
@@ -17,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from qingshan import __version__
 from qingshan.roles import PUBLIC
 from qingshan.services.errors import Conflict, NotFound
-from qingshan.services.permissions import GATEWAY_OPERATORS, READERS
+from qingshan.services.permissions import DISTRICT, GATEWAY_OPERATORS, READERS
 from qingshan.settings import Settings
 from qingshan.storage.db import READONLY
 from qingshan.web.api import (
@@ -38,6 +39,7 @@ from qingshan.web.api import (
 from qingshan.web.auth import LoginLimiter
 from qingshan.web.deps import WebContext, principal
 from qingshan.web.exports import ExportGate
+from qingshan.web.fastpath import FastPayloads, FastRoute
 
 log = logging.getLogger("qingshan.web")
 
@@ -184,6 +186,18 @@ def create_app(
         redoc_url=None,
     )
     app.state.qingshan = ctx
+    # Inside SecurityHeaders (added last = outermost): the fast answers get the same headers.
+    app.add_middleware(
+        FastPayloads,
+        routes=(
+            FastRoute(re.compile(r"/api/v1/cockpit"), frozenset(DISTRICT), overview.cockpit_fast),
+            FastRoute(
+                re.compile(r"/api/v1/sites/(\d{1,10})/series"),
+                frozenset(READERS),
+                sites.series_fast,
+            ),
+        ),
+    )
     app.add_middleware(
         SecurityHeaders,
         headers=_security_headers(),

@@ -89,7 +89,7 @@ class Payload:
     body: bytes
     etag: str
     version: str
-    made: float  # time.monotonic() when computed
+    made: float  # the cache's clock when computed
 
 
 def strong_etag(body: bytes) -> str:
@@ -100,12 +100,20 @@ class VersionedCache:
     """Payloads computed once per data version and served with validators.
 
     ``probe`` returns the current data version (:func:`qingshan.services.data_version.
-    data_version`); it runs at most once per ``probe_seconds`` per process. A payload whose
-    version is current is served as it is. When the version has moved, the previous payload is
-    still served at once while one background thread computes the new one (single flight per
-    key; viewers never wait for a recomputation). Only the very first request of a key (after
-    start-up) waits. A payload is recomputed at most every ``min_seconds`` (data arriving every
-    second must not keep a core busy) and at least every ``max_seconds``.
+    data_version`); it runs at most once per ``probe_seconds`` per process. :meth:`lookup`
+    probes in the background and judges by the last probe meanwhile (as :meth:`get` does
+    while another thread probes); with no probe running and the last one older than twice
+    ``probe_seconds``, requests go to :meth:`get`, which probes first.
+
+    A payload whose version is current is served as it is. When the version has moved, the
+    previous payload is still served at once while one background thread computes the new
+    one (single flight per key; viewers never wait for a recomputation). Only the very first
+    request of a key (after start-up) waits. A payload is recomputed at most every
+    ``min_seconds`` (data arriving every second must not keep a core busy) and at least every
+    ``max_seconds``.
+
+    :meth:`lookup` never blocks and never touches the database: the ASGI fast path
+    (:mod:`qingshan.web.fastpath`) answers from it in the event loop.
 
     The ETag is a digest of the bytes (strong: equal tags, equal bytes), so a client holding a
     payload that is still current gets ``304 Not Modified`` (:func:`cached_json`).
@@ -119,51 +127,100 @@ class VersionedCache:
         min_seconds: float = MIN_RECOMPUTE_SECONDS,
         max_seconds: float = MAX_AGE_SECONDS,
         max_entries: int = MAX_ENTRIES,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.probe = probe
         self.max_entries = max_entries
         self.probe_seconds = probe_seconds
         self.min_seconds = min_seconds
         self.max_seconds = max_seconds
+        self.clock = clock
         self.computations = 0  # how many payloads were computed (tests, health)
+        self.probes = 0  # how many times the version was read (tests)
         self._lock = threading.Lock()
         self._version: tuple[float, str] | None = None
         self._probing = threading.Lock()
         self._data: dict[str, Payload] = {}
+        self._makers: dict[str, Callable[[], bytes]] = {}
         self._busy: dict[str, threading.Lock] = {}
         self._pool = ThreadPoolExecutor(2, thread_name_prefix="qingshan-payloads")
+        # Probes apart: two long recomputations must not hold the next probe back.
+        self._prober = ThreadPoolExecutor(1, thread_name_prefix="qingshan-version")
+
+    def _probe(self) -> str:
+        fresh = self.probe()
+        with self._lock:
+            self._version = (self.clock(), fresh)
+            self.probes += 1
+        return fresh
+
+    def _probe_in_background(self) -> None:
+        try:
+            self._probe()
+        except Exception:  # the last version stays; the next request tries again
+            log.exception("probing the data version failed")
+        finally:
+            self._probing.release()
 
     def version(self) -> str:
-        """The current data version (a probe at most every ``probe_seconds``)."""
+        """The current data version (a probe at most every ``probe_seconds``; while another
+        thread probes, the last version)."""
         with self._lock:
             v = self._version
-        if v is not None and time.monotonic() - v[0] < self.probe_seconds:
+        if v is not None and self.clock() - v[0] < self.probe_seconds:
             return v[1]
         if v is not None and not self._probing.acquire(blocking=False):
             return v[1]  # another thread is probing: the last version will do
         if v is None:
             self._probing.acquire()
         try:
-            fresh = self.probe()
-            with self._lock:
-                self._version = (time.monotonic(), fresh)
-            return fresh
+            return self._probe()
         finally:
             self._probing.release()
 
-    def peek(self, key: str) -> Payload | None:
-        """The payload of ``key`` if it is current (never touches the database)."""
+    def _current(self, hit: Payload, version: str) -> bool:
+        age = self.clock() - hit.made
+        return (hit.version == version and age < self.max_seconds) or age < self.min_seconds
+
+    def lookup(self, key: str) -> Payload | None:
+        """The payload to serve for ``key`` now, without blocking or touching the database:
+        current, or the previous one while a background thread recomputes it (started here
+        when needed). None when the caller must wait: no payload yet, or the last probe older
+        than twice ``probe_seconds`` with none running."""
         with self._lock:
             hit = self._data.get(key)
             v = self._version
-        if hit is None or v is None:
+            make = self._makers.get(key)
+        if hit is None or v is None or make is None:
             return None
-        age = time.monotonic() - hit.made
-        if time.monotonic() - v[0] >= self.probe_seconds:
+        age = self.clock() - v[0]
+        if age >= self.probe_seconds and self._probing.acquire(blocking=False):
+            if age >= 2 * self.probe_seconds:
+                # Too old to judge by and nobody probing (or probe_seconds = 0, as in tests:
+                # every request probes): the caller goes to get(), which probes first.
+                self._probing.release()
+                return None
+            self._prober.submit(self._probe_in_background)
+        # (A probe already running: judged by the last version meanwhile, as get() would.)
+        if not self._current(hit, v[1]):
+            self._start_refresh(key, make, v[1])
+        return hit
+
+    def peek(self, key: str) -> Payload | None:
+        """The payload of ``key`` if it is current by the last probe (never blocks, never
+        starts anything)."""
+        with self._lock:
+            hit = self._data.get(key)
+            v = self._version
+        if hit is None or v is None or self.clock() - v[0] >= self.probe_seconds:
             return None
-        if (hit.version == v[1] and age < self.max_seconds) or age < self.min_seconds:
-            return hit
-        return None
+        return hit if self._current(hit, v[1]) else None
+
+    def _start_refresh(self, key: str, make: Callable[[], bytes], version: str) -> None:
+        with self._lock:
+            busy = self._busy.setdefault(key, threading.Lock())
+        if busy.acquire(blocking=False):  # this caller starts the recomputation
+            self._pool.submit(self._refresh, key, make, version, busy)
 
     def get(self, key: str, make: Callable[[], bytes]) -> Payload:
         """The payload of ``key``: current, or the previous one while a new one computes."""
@@ -171,9 +228,9 @@ class VersionedCache:
         with self._lock:
             hit = self._data.get(key)
             busy = self._busy.setdefault(key, threading.Lock())
+            self._makers.setdefault(key, make)
         if hit is not None:
-            age = time.monotonic() - hit.made
-            if (hit.version == version and age < self.max_seconds) or age < self.min_seconds:
+            if self._current(hit, version):
                 return hit
             if busy.acquire(blocking=False):  # this caller starts the recomputation
                 self._pool.submit(self._refresh, key, make, version, busy)
@@ -187,13 +244,15 @@ class VersionedCache:
 
     def _compute(self, key: str, make: Callable[[], bytes], version: str) -> Payload:
         body = make()
-        out = Payload(body, strong_etag(body), version, time.monotonic())
+        out = Payload(body, strong_etag(body), version, self.clock())
         with self._lock:
             self._data[key] = out
+            self._makers[key] = make
             self.computations += 1
             if len(self._data) > self.max_entries:  # drop the oldest (never a busy key's lock)
                 oldest = min(self._data, key=lambda k: self._data[k].made)
                 del self._data[oldest]
+                self._makers.pop(oldest, None)
         return out
 
     def _refresh(
@@ -207,10 +266,10 @@ class VersionedCache:
             busy.release()
 
     def wait_idle(self, timeout: float = 30.0) -> None:
-        """Block until no recomputation is running (tests)."""
+        """Block until no recomputation or probe is running (tests)."""
         deadline = time.monotonic() + timeout
         with self._lock:
-            locks = list(self._busy.values())
+            locks = [*self._busy.values(), self._probing]
         for lk in locks:
             if lk.acquire(timeout=max(0.0, deadline - time.monotonic())):
                 lk.release()
@@ -254,11 +313,23 @@ async def cached_json(
     no-cache``: browsers keep the payload but revalidate every time (cheap: no database work
     while the payload is current)."""
     vc = payloads(request)
-    hit = vc.peek(key)
+    hit = vc.lookup(key)
     if hit is None:  # probing and computing touch the database: in a worker thread
         hit = await run_in_threadpool(vc.get, key, make)
+    status, headers, body = answer(hit, head, request.headers.get("if-none-match"))
+    if status == 304:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+def answer(
+    hit: Payload, head: bytes, if_none_match: str | None
+) -> tuple[int, dict[str, str], bytes]:
+    """Status, validator headers and body of a cached payload (the route and the ASGI fast
+    path answer alike): ``head`` (the per-request part) goes in front of the payload and
+    into its ETag; ``304`` when ``If-None-Match`` names the tag."""
     etag = strong_etag(head + hit.etag.encode()) if head else hit.etag
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
-    if _matches(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers=headers)
-    return Response(head + hit.body, media_type="application/json", headers=headers)
+    if _matches(if_none_match, etag):
+        return 304, headers, b""
+    return 200, headers, head + hit.body if head else hit.body

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -20,7 +21,7 @@ from qingshan.services.figures.section import section_status
 from qingshan.services.permissions import READERS, visible_site
 from qingshan.storage.models import Site
 from qingshan.web.cache import cached_json
-from qingshan.web.deps import PathId, ctx, read_db, require
+from qingshan.web.deps import MAX_ID, PathId, ctx, read_db, require
 from qingshan.web.labels import KIND_LABELS, RESOLUTION_LABELS, water_class_label
 from qingshan.web.schemas.sites import (
     CompletenessOut,
@@ -151,17 +152,21 @@ async def site_series(
     rng = obs.time_range(resolution, start, end)
     wanted = obs.parse_codes(codes)
 
-    def visible() -> tuple[str, list[int]]:
+    def visible() -> tuple[str, tuple[int, ...]]:
         with c.read() as s:
             site = visible_site(s, p, site_id)
-            return site.kind, [d.id for d in registry.site_devices(s, site_id)]
+            return site.kind, tuple(d.id for d in registry.site_devices(s, site_id))
 
-    kind, ids = await run_in_threadpool(visible)
+    seen = c.auth_cache.site(p, site_id)
+    if seen is None:
+        seen = await run_in_threadpool(visible)
+        c.auth_cache.put_site(p, site_id, *seen)
+    kind, ids = seen
     chart = obs.chart_range(rng)
 
     def make() -> bytes:
         with c.read() as s:
-            data = obs.series(s, ids, chart, wanted, obs.factor_names(s, kind))
+            data = obs.series(s, list(ids), chart, wanted, obs.factor_names(s, kind))
         # Plain JSON (no per-point model validation): a month of hourly data of a dozen
         # factors is tens of thousands of points; the shape is SeriesOut, as documented.
         tail = {
@@ -180,6 +185,18 @@ async def site_series(
         }
         return _json(tail)[1:]  # without its "{": the head below goes in front
 
+    key, head = _series_key(site_id, rng, resolution, wanted)
+    return await cached_json(request, key, make, head=head)
+
+
+def _series_key(
+    site_id: int, rng: obs.TimeRange, resolution: str, wanted: list[str] | None
+) -> tuple[str, bytes]:
+    """The cache key of a series request and the head put in front of the cached part.
+
+    One cached payload per site, whole-unit range, factors and data version; the echo of the
+    request (``start``, ``end``, ``requested_resolution``) is put in front of it."""
+    chart = obs.chart_range(rng)
     head = {
         "site_id": site_id,
         "resolution": rng.resolution.name.lower(),
@@ -189,10 +206,39 @@ async def site_series(
         "start": rng.start.isoformat() + "+08:00",
         "end": rng.end.isoformat() + "+08:00",
     }
-    # One cached payload per site, whole-unit range, factors and data version; the echo of
-    # the request (``start``, ``end``, ``requested_resolution``) is put in front of it.
     key = f"series:{site_id}:{chart.resolution.name}:{chart.start}:{chart.end}:{codes_key(wanted)}"
-    return await cached_json(request, key, make, head=_json(head)[:-1] + b",")
+    return key, _json(head)[:-1] + b","
+
+
+# Times the fast path reads itself: the plain ISO 8601 forms (what the pages and the bench
+# send); anything else goes to FastAPI's own parsing.
+_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?")
+_SERIES_PARAMS = frozenset({"start", "end", "resolution", "codes"})
+_RESOLUTIONS = frozenset(get_args(SeriesResolution))
+
+
+def series_fast(request: Request, p: Principal, m: re.Match[str]) -> tuple[str, bytes] | None:
+    """The payload key and head of ``GET /sites/{id}/series`` for the ASGI fast path
+    (:mod:`qingshan.web.fastpath`), or None to let the route answer: only well-formed
+    requests for a site this caller was allowed to see within the credential cache's time."""
+    site_id = int(m[1])
+    if not 1 <= site_id <= MAX_ID or ctx(request).auth_cache.site(p, site_id) is None:
+        return None
+    q = request.query_params
+    if not set(q) <= _SERIES_PARAMS or len(q.multi_items()) != len(q):
+        return None
+    start, end = q.get("start", ""), q.get("end", "")
+    resolution = q.get("resolution", "hour")
+    if resolution not in _RESOLUTIONS or not (
+        _ISO_TIME.fullmatch(start) and _ISO_TIME.fullmatch(end)
+    ):
+        return None
+    try:
+        wanted = obs.parse_codes(q.get("codes"))
+        rng = obs.time_range(resolution, datetime.fromisoformat(start), datetime.fromisoformat(end))
+    except ValueError:
+        return None
+    return _series_key(site_id, rng, resolution, wanted)
 
 
 def _json(x: Any) -> bytes:
