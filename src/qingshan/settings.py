@@ -14,7 +14,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_CONFIG_FILE = "qingshan.toml"
@@ -279,6 +279,13 @@ class Settings(BaseSettings):
         20000, ge=1, description="messages handed to the writers and not yet acknowledged"
     )
     bus_batch: int = Field(500, ge=1, description="messages a writer fetches and commits at once")
+    password_hash_time_cost: int = Field(
+        3, ge=1, le=20, description="Argon2id passes per password hash (log-in, new password)"
+    )
+    password_hash_memory_kib: int = Field(
+        65536, ge=64, le=4 * 1024 * 1024, description="Argon2id memory per password hash, KiB"
+    )
+    password_hash_parallelism: int = Field(4, ge=1, le=16, description="Argon2id lanes")
     bus_connect_timeout_seconds: float = Field(
         30.0,
         gt=0,
@@ -299,6 +306,15 @@ class Settings(BaseSettings):
     web_workers: int = Field(
         1, ge=1, le=64, description="worker processes of `qingshan web` (--workers)"
     )
+
+    @model_validator(mode="after")
+    def _argon2_memory(self) -> Settings:
+        # Argon2 needs at least 8 KiB of memory per lane.
+        if self.password_hash_memory_kib < 8 * self.password_hash_parallelism:
+            raise ValueError(
+                "password_hash_memory_kib must be at least 8 × password_hash_parallelism"
+            )
+        return self
 
     @field_validator("hj212_auth_refusal_qnrtn")
     @classmethod

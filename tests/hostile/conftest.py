@@ -42,6 +42,11 @@ LIMITS = {
     "hj212_split_budget_bytes": str(64 * 1024),
     "hj212_split_max_pnum": "100",
     "hj212_write_buffer_bytes": str(16 * 1024),
+    # A deployment's Argon2id cost (the suite runs with the lowest, tests/conftest.py): the
+    # log-in storm of test_web_work.py must cost what it costs in production.
+    "password_hash_time_cost": "3",
+    "password_hash_memory_kib": "65536",
+    "password_hash_parallelism": "4",
 }
 
 

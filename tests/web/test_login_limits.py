@@ -193,7 +193,7 @@ def test_password_hash_runs_outside_the_write_transaction(
     url = seeded[0]
     engine = make_engine(url)
     app = create_app(get_settings(db_url=url, web_cookie_secure=False), session_factory(engine))
-    real = accounts._hasher
+    real = accounts.hasher()
     hashing = threading.Event()
 
     class SlowHasher:
