@@ -126,7 +126,9 @@ def test_air_ties_and_an_incomplete_month(engine: Engine) -> None:
     assert any("不作达标评价" in p and "有效日数据 3 天" in p for p in paragraphs)
     pollutants = next(t for t in rep.tables() if t.header[0] == "污染物")
     pm25 = next(r for r in pollutants.rows if r[0].startswith("细颗粒物"))
-    assert pm25[6] == "数据不足" and pm25[9:] == ["3", "0.0"]
+    col = pollutants.header.index  # 环比 stands beside 同比 when last month is stored
+    assert pm25[col("达标情况")] == "数据不足"
+    assert [pm25[col("超标天数")], pm25[col("日达标率%")]] == ["3", "0.0"]
 
 
 def test_stored_text_that_is_not_an_exact_decimal_is_refused(engine: Engine) -> None:

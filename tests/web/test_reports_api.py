@@ -75,7 +75,9 @@ def test_bad_periods_and_kinds_are_explained(clients: dict[str, TestClient]) -> 
         ("monthly", "202602", "YYYY-MM"),
         ("monthly", "1999-02", "超出范围"),
         ("annual", "26", "YYYY"),
-        ("weekly", "2026-02-02", "没有“weekly”这种报告"),
+        ("hourly", "2026-02-02", "没有“hourly”这种报告"),
+        ("weekly", "2026-02-04", "周一：2026-02-04 所在周的周一是 2026-02-02"),
+        ("daily", "2026-02-30", "YYYY-MM-DD"),
     ]
     for kind, period, words in cases:
         for path in ("issue", "download"):
