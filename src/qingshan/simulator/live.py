@@ -1,6 +1,7 @@
 """The demo's live devices: every sample-district device speaks HJ 212 to a gateway over TCP.
 
-Each device holds its own connection, as a data acquisition unit (数采仪) does, and sends
+Each device holds its own connection, as a data acquisition unit (数采仪) does (opened when it
+has its first packet to send, and again after the gateway closed an idle one), and sends
 
 * CN 2011 real-time data (``Rtd``) every ``realtime_every`` seconds (stations, micro-stations,
   outlets, noise; no reply requested, as is usual for real-time data),
@@ -323,7 +324,18 @@ class LiveFleet:
         queue = self._queues[dev.mn]
         unacked: list[_Out] = []
         client: DeviceClient | None = None
+        pending: _Out | None = None
         while not stop.is_set():
+            if pending is None:
+                try:
+                    pending = await asyncio.wait_for(queue.get(), 1.0)
+                except TimeoutError:
+                    if client is not None and self.rng.random() < self.reconnect_p:
+                        await self._reconnect(client)
+                    continue
+            # Connect when there is something to send: a device whose next record is hours
+            # away does not sit on a connection that has sent nothing (the gateway closes
+            # those after hj212_unauth_idle_timeout, as it should).
             if client is None or client.closed.is_set():
                 if client is not None:
                     await client.close()
@@ -335,18 +347,13 @@ class LiveFleet:
                     await asyncio.sleep(2.0)
                     continue
                 self.stats.connected += 1
-                for out in list(unacked):  # resend what the platform never acknowledged
+                for old in list(unacked):  # resend what the platform never acknowledged
                     self.stats.resent += 1
                     try:
-                        await self._send_and_check(client, out, unacked, resend=True)
+                        await self._send_and_check(client, old, unacked, resend=True)
                     except (ConnectionError, OSError):
                         break  # the new link dropped too: try again on the next one
-            try:
-                out = await asyncio.wait_for(queue.get(), 1.0)
-            except TimeoutError:
-                if self.rng.random() < self.reconnect_p:
-                    await self._reconnect(client)
-                continue
+            out, pending = pending, None
             try:
                 await self._send_and_check(client, out, unacked, resend=False)
             except (ConnectionError, OSError):
