@@ -135,7 +135,7 @@ def test_init_device_and_export_round_trip(url: str, tmp_path: Path) -> None:
         (["--from", "yesterday"], "--from “yesterday” 不是 ISO 8601 时间"),
         (["--to", "2020-01-01"], "早于 --from"),
         (["--format", "xml"], "可选 csv、json、xlsx"),
-        (["--mn", "NOPE"], "no device with MN NOPE"),
+        (["--mn", "NOPE"], "没有MN为 NOPE 的设备"),
     ],
 )
 def test_export_errors_are_clear(url: str, args: list[str], message: str) -> None:

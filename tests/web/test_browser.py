@@ -271,6 +271,24 @@ def test_permission_refusals(browser: Any, server: dict[str, Any]) -> None:
     assert status == 403
 
 
+def test_admin_registers_a_device_with_its_reporting_interval(
+    browser: Any, server: dict[str, Any]
+) -> None:
+    page = _login(browser, server, "admin")
+    page.goto(server["base"] + "/devices")
+    page.wait_for_selector("#devices tbody tr")
+    mn = "010000A8900016F0001W4H01"
+    page.fill("#mn", mn)
+    page.fill("#pw", "123456")
+    page.fill("#st", "21")
+    page.fill("#report_interval", "240")  # a water station sampling every 4 hours
+    page.click("#add-form button[type=submit]")
+    row = page.locator("#devices tbody tr", has_text=mn)
+    row.wait_for()
+    assert "每4小时" in row.inner_text()
+    assert page.inner_text("#add-error") == ""
+
+
 def test_public_disclosure_without_login(browser: Any, server: dict[str, Any]) -> None:
     page = _page(browser)
     page.goto(server["base"] + "/public")

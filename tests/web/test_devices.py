@@ -237,4 +237,4 @@ def test_cli_retire_refuses_what_is_not_active(db_url: str) -> None:
     code, err = run("device", "retire", "AB02")
     assert code == 1 and "already retired" in err
     code, err = run("device", "retire", "NOPE")
-    assert code == 1 and "no device with MN NOPE" in err
+    assert code == 1 and "没有MN为 NOPE 的设备" in err

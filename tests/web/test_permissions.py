@@ -473,7 +473,7 @@ def test_visible_look_ups_answer_not_found_alike(district: Engine) -> None:
         assert perm.visible_devices(s, ent, site_id=4) == {4: "MN4"}
         assert perm.visible_devices(s, ent, mn="MN3") == {3: "MN3"}
         for mn in ("MN5", "MN6", "NOPE"):
-            with pytest.raises(NotFound, match=f"no device with MN {mn}"):
+            with pytest.raises(NotFound, match=f"没有MN为 {mn} 的设备"):
                 perm.visible_devices(s, ent, mn=mn)
         assert perm.visible_devices(s, _principal("leader"), mn="MN6") == {6: "MN6"}
         with pytest.raises(ValueError, match="exactly one"):

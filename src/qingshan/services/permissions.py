@@ -203,5 +203,5 @@ def visible_devices(
         q = q.where(Device.mn == mn)
     devices = {d: m for d, m in s.execute(q)}
     if mn is not None and not devices:
-        raise NotFound(f"no device with MN {mn}")
+        raise NotFound(f"没有MN为 {mn} 的设备")
     return devices

@@ -273,7 +273,7 @@ def update_device(
     password and SM4 key only as ``"changed"``."""
     d = s.scalar(select(Device).where(Device.mn == mn))
     if d is None:
-        raise UnknownDevice(f"no device with MN {mn}")
+        raise UnknownDevice(f"没有MN为 {mn} 的设备")
     before = _audited(d)
     now = utcnow()
     if pw is not None:
@@ -392,7 +392,7 @@ def device_state(
     """One visible device; :class:`UnknownDevice` when absent or out of scope."""
     found = _states(s, _state_query(p).where(Device.mn == mn), offline_after, now or utcnow())
     if not found:
-        raise UnknownDevice(f"no device with MN {mn}")
+        raise UnknownDevice(f"没有MN为 {mn} 的设备")
     return found[0]
 
 
@@ -499,7 +499,7 @@ def retire_device(engine: Engine, mn: str, note: str | None = None, actor: Princ
     with session_scope(engine) as s:
         active = s.scalar(select(Device.active).where(Device.mn == mn))
         if active is None:
-            raise UnknownDevice(f"no device with MN {mn}")
+            raise UnknownDevice(f"没有MN为 {mn} 的设备")
         if not active:
             raise RegistryError(f"device {mn} is already retired")
         update_device(s, actor, mn, active=False, note=note)

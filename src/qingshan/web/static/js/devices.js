@@ -38,7 +38,7 @@ if (m) {
       err.textContent = "";
       const v = (k) => document.getElementById(k).value.trim();
       try {
-        await api("devices", { method: "POST", body: { mn: v("mn"), pw: v("pw"), st: v("st"), site_code: v("site_code") || null, edition: v("edition"), group: v("group") || null, sm4_key: v("sm4_key") || null } });
+        await api("devices", { method: "POST", body: { mn: v("mn"), pw: v("pw"), st: v("st"), site_code: v("site_code") || null, edition: v("edition"), group: v("group") || null, sm4_key: v("sm4_key") || null, report_interval: v("report_interval") ? Number(v("report_interval")) : null } });
         ev.target.reset();
         loadDevices();
       } catch (e) { err.textContent = e.message; }
