@@ -5,10 +5,11 @@ the drinking-water compliance opens its sources; an indicator without data says 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -32,6 +33,8 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--n
 
 pytestmark = pytest.mark.browser
 sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+if TYPE_CHECKING:
+    from playwright.sync_api import APIResponse, Route
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +107,19 @@ def test_drill_down_from_the_board_to_the_sections(server: dict[str, Any]) -> No
 
 
 def test_staff_enter_an_assigned_target_with_its_letter(server: dict[str, Any]) -> None:
+    """The board drawn after the save shows the new target even when the board asked for
+    before the save answers last (CI once saw exactly that under load): the first 2025 status
+    answer is held back and delivered after the fresh one, and must not be drawn."""
+    held: list[tuple[Route, APIResponse]] = []
+    asked: list[str] = []
+
+    def hold_first(route: Route) -> None:
+        asked.append(route.request.url)
+        if len(asked) > 1:
+            route.continue_()
+        else:
+            held.append((route, route.fetch()))  # fetched now: the board before the save
+
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         page = browser.new_context(locale="zh-CN").new_page()
@@ -114,8 +130,11 @@ def test_staff_enter_an_assigned_target_with_its_letter(server: dict[str, Any]) 
         page.wait_for_url(lambda u: "/login" not in u, timeout=10000)
         page.goto(server["base"] + "/plans")
         page.wait_for_selector("#board tbody tr[data-no='21']")
+        page.route(re.compile(r".*/api/v1/plans/[^/]+/status\?year=2025$"), hold_first)
         page.fill("#year", "2025")
         page.dispatch_event("#year", "change")
+        while not held:  # the request before the save has been answered by the server
+            page.wait_for_timeout(50)
         page.wait_for_selector("#assigned-indicator option[value='12']", state="attached")
         page.select_option("#assigned-indicator", "12")
         page.fill("#assigned-text", "320")
@@ -129,6 +148,13 @@ def test_staff_enter_an_assigned_target_with_its_letter(server: dict[str, Any]) 
         row = page.locator("#board tbody tr[data-no='12']")
         page.wait_for_selector("#board tbody tr[data-no='12']:has-text('上级下达目标320（staff于')")
         assert "尚缺佐证材料" not in row.inner_text()  # the letter was attached
+        assert len(held) == 1
+        stale_route, stale = held[0]
+        assert "上级下达目标320" not in stale.text()  # it really is the board before the save
+        with page.expect_response(lambda r: r.url == stale_route.request.url):
+            stale_route.fulfill(response=stale)
+        page.evaluate("() => new Promise((done) => setTimeout(done, 300))")  # let it be drawn
+        assert "上级下达目标320（staff于" in row.inner_text()
         browser.close()
 
 

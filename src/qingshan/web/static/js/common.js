@@ -77,6 +77,15 @@ export async function api(path, { method = "GET", body } = {}) {
   return data;
 }
 
+// A loader fired again before its last answer came (a control changed twice, a form saved
+// while the board was still loading) may see the answers return out of order; only the most
+// recent call may draw. Each call of the returned function takes a turn; `current()` says
+// whether that turn is still the newest.
+export function newestOnly() {
+  let turn = 0;
+  return () => { const mine = ++turn; return () => mine === turn; };
+}
+
 export function esc(s) {
   return String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }

@@ -1,12 +1,16 @@
 // Devices: status, last packet, reject log; registration (a retired MN is re-activated) and
 // (de)activation by administrators.
-import { api, esc, fmtAgo, fmtInterval, fmtTime, header } from "./common.js";
+import { api, esc, fmtAgo, fmtInterval, fmtTime, header, newestOnly } from "./common.js";
 
 const m = await header("devices");
 
+const devicesTurn = newestOnly();
+
 async function loadDevices() {
   const st = document.getElementById("status").value;
+  const current = devicesTurn();
   const devs = await api("devices" + (st ? "?status=" + st : ""));
+  if (!current()) return;
   document.querySelector("#devices tbody").innerHTML = devs.map((d) => `<tr>
     <td>${esc(d.mn)}</td><td>${d.site_id ? `<a href="site?id=${d.site_id}">${esc(d.site_name)}</a>` : "—"}</td>
     <td><span class="tag ${d.status === "online" ? "ok" : "off"}">${esc(d.status_label)}</span>${d.active ? "" : "（已停用）"}</td>

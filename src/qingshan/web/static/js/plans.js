@@ -1,7 +1,10 @@
 // 规划指标: the plan board (status colours), a unit's reporting with evidence, the review queue.
-import { api, ApiError, esc, header, todayCst, whoami } from "./common.js";
+import { api, ApiError, esc, header, newestOnly, todayCst, whoami } from "./common.js";
 
 let status = null;
+const boardTurn = newestOnly();
+const tasksTurn = newestOnly();
+const assessmentTurn = newestOnly();
 
 function cell(text) { return `<td>${esc(text ?? "—")}</td>`; }
 
@@ -12,9 +15,13 @@ async function loadBoard() {
   err.textContent = "";
   document.getElementById("drill").hidden = true;
   if (!plan) { err.textContent = "尚未载入规划（qingshan plan load）。"; return; }
+  const current = boardTurn();
+  let answer;
   try {
-    status = await api(`plans/${encodeURIComponent(plan)}/status` + (year ? `?year=${year}` : ""));
-  } catch (e) { err.textContent = e.message; return; }
+    answer = await api(`plans/${encodeURIComponent(plan)}/status` + (year ? `?year=${year}` : ""));
+  } catch (e) { if (current()) err.textContent = e.message; return; }
+  if (!current()) return;
+  status = answer;
   document.getElementById("through").textContent = status.through ? `统计至 ${status.through}` : "本年尚未开始";
   document.querySelector("#board tbody").innerHTML = status.indicators.map((i) => `<tr data-no="${esc(i.no)}">
     ${cell(i.no)}${cell(i.category)}<td>${i.actual || i.projection
@@ -82,10 +89,12 @@ async function loadAssessment() {
   document.getElementById("assessment-info").textContent = "";
   document.getElementById("assessment-xlsx").hidden = true;
   if (!plan || !year) return;
+  const current = assessmentTurn();
   let a;
   try {
     a = await api(`plans/${encodeURIComponent(plan)}/assessment?year=${year}`);
-  } catch (e) { err.textContent = e.message; return; }
+  } catch (e) { if (current()) err.textContent = e.message; return; }
+  if (!current()) return;
   document.getElementById("scheme-text").textContent = a.scheme.text;
   document.getElementById("assessment-info").textContent =
     `${a.scheme.year}年度考核方案（${a.scheme.entered_by}于${a.scheme.entered_at}录入）`;
@@ -103,7 +112,9 @@ let canComplete = false;
 async function loadTasks() {
   const plan = document.getElementById("plan").value;
   if (!plan) return;
+  const current = tasksTurn();
   const rows = await api(`plans/${encodeURIComponent(plan)}/tasks`);
+  if (!current()) return;
   document.getElementById("ics").href = `api/v1/plans/${encodeURIComponent(plan)}/tasks.ics`;
   const year = document.getElementById("year").value;
   document.getElementById("xlsx").href = `api/v1/plans/${encodeURIComponent(plan)}/export.xlsx` + (year ? `?year=${year}` : "");

@@ -1,7 +1,7 @@
 // 数据查询: one site's data as a time × factor table (factors picked by name, header
 // "名称 (单位)"), values at their display precision with the stored value one click away,
 // flags marked in the cell, paging by time; CSV/Excel export of the same selection.
-import { api, ApiError, errorMessage, esc, fmtTime, header, isoLocal, valueHtml, withOffset } from "./common.js";
+import { api, ApiError, errorMessage, esc, fmtTime, header, isoLocal, newestOnly, valueHtml, withOffset } from "./common.js";
 
 const FIELD_NAMES = {
   site_id: "点位", start: "开始时间", end: "结束时间", resolution: "数据类型", codes: "监测因子",
@@ -91,17 +91,21 @@ async function load(page) {
   } catch (e) { err.textContent = queryError(e); }
 }
 
+const factorsTurn = newestOnly();
+
 async function loadFactors() {
   const list = document.getElementById("factor-list");
   list.innerHTML = '<span class="muted">正在读取因子…</span>';
+  const current = factorsTurn();
   try {
     const f = await api(`sites/${document.getElementById("site").value}/factors`);
+    if (!current()) return;
     const seen = new Set();
     const items = f.factors.filter((x) => !seen.has(x.code) && seen.add(x.code));
     list.innerHTML = items.length
       ? items.map((x) => `<label class="factor" title="${esc(x.code)}"><input type="checkbox" value="${esc(x.code)}" checked> ${esc(x.header)}</label>`).join("")
       : '<span class="muted">该点位暂无监测因子</span>';
-  } catch (e) { list.innerHTML = `<span class="error">${esc(queryError(e))}</span>`; }
+  } catch (e) { if (current()) list.innerHTML = `<span class="error">${esc(queryError(e))}</span>`; }
 }
 
 if (m) {

@@ -1,5 +1,5 @@
 // Site detail: latest values, a time-series chart per resolution with flags, completeness.
-import { api, esc, fmtAgo, fmtInterval, fmtTime, header, valueHtml } from "./common.js";
+import { api, esc, fmtAgo, fmtInterval, fmtTime, header, newestOnly, valueHtml } from "./common.js";
 
 const id = new URLSearchParams(location.search).get("id");
 const m = await header("map");
@@ -90,6 +90,8 @@ function seriesOption(d) {
   };
 }
 
+const seriesTurn = newestOnly();
+
 async function drawSeries() {
   const res = document.getElementById("resolution");
   const daysSel = document.getElementById("days");
@@ -103,8 +105,10 @@ async function drawSeries() {
     }
   };
   exportLinks(res.value === "auto" ? "hour" : res.value);
+  const current = seriesTurn();
   try {
     const d = await api(`sites/${id}/series?${q}`);
+    if (!current()) return;
     exportLinks(d.resolution);  // auto: export what the chart shows
     chart ||= echarts.init(document.getElementById("series-chart"), "dark");
     chart.setOption(seriesOption(d), true);
@@ -115,7 +119,7 @@ async function drawSeries() {
     const long = new Date(d.end) - new Date(d.start) > LONG_RANGE_MS;
     note.textContent = `${d.resolution_label}${d.resolution_rule ? "（自动：" + d.resolution_rule + "）" : ""}，${d.series.length} 个因子，每个单位一个纵轴；`
       + (summary ? `非正常标记数据：${summary}，不画在数据线上（勾选“显示标记数据”${long ? "按日汇总各标记的个数" : "单独显示"}）` : "没有非正常标记数据");
-  } catch (e) { note.textContent = "无法加载：" + e.message; }
+  } catch (e) { if (current()) note.textContent = "无法加载：" + e.message; }
   if (res.value === "hour" || res.value === "day") {
     const c = await api(`sites/${id}/completeness?${q}`);
     document.querySelector("#completeness tbody").innerHTML = c.factors.map((f) => `<tr><td>${esc(f.name || f.code)}</td>
