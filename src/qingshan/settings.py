@@ -306,6 +306,11 @@ class Settings(BaseSettings):
     web_workers: int = Field(
         1, ge=1, le=64, description="worker processes of `qingshan web` (--workers)"
     )
+    web_status_socket: str | None = Field(
+        None,
+        description="the Unix socket on which a gateway answers its counters for the web "
+        "app's /healthz; set by `qingshan serve` for the web process it starts",
+    )
 
     @model_validator(mode="after")
     def _argon2_memory(self) -> Settings:

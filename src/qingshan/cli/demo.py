@@ -351,12 +351,8 @@ async def _live(
     )
     from qingshan.services.accounts import demo_account
     from qingshan.storage.db import session_factory
-    from qingshan.web import create_app
 
     login = demo_account(session_factory(engine))
-
-    def web_app(status: Any) -> Any:
-        return create_app(settings, session_factory(engine), status=status)
 
     server = asyncio.create_task(
         serve(
@@ -367,8 +363,7 @@ async def _live(
             retention_days=settings.raw_retention_days,
             ready=ready,
             stop_event=stop,
-            web_app=web_app,
-            forwarded_allow_ips=settings.web_forwarded_allow_ips,
+            web_settings=settings,
         )
     )
     waiting: set[asyncio.Future[Any]] = {server, ports}

@@ -93,3 +93,7 @@ app.command("writer")(writer.writer_command)
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":  # `python -m qingshan.cli.main`: how serve starts its web process
+    main()

@@ -70,12 +70,6 @@ def serve(
             raise fail(f"--bus: {exc}", 2) from None
     engine = open_engine(s.db_url)
     config = GatewayConfig.from_settings(s)
-    from qingshan.storage.db import session_factory
-    from qingshan.web import create_app
-
-    def web_app(status: Any) -> Any:
-        return create_app(s, session_factory(engine), status=status)
-
     # Reminders, escalations and deliveries (qingshan.services.scheduler): a thread beside the
     # event loop, so a slow SMTP server never delays an HJ 212 acknowledgement.
     jobs_thread = None
@@ -119,8 +113,7 @@ def serve(
                 http_port=s.http_port,
                 retention_days=s.raw_retention_days,
                 ready=print_ports,
-                web_app=None if no_web else web_app,
-                forwarded_allow_ips=s.web_forwarded_allow_ips,
+                web_settings=None if no_web else s,
                 bus=bus_config,
                 leadership=Leadership(engine),
                 leader_check_seconds=s.leader_check_seconds,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import socket
 import sys
+import threading
 
 import typer
 
@@ -21,6 +24,12 @@ def web(
     http_host: str | None = typer.Option(None, "--http-host", help="Address to listen on"),
     workers: int | None = typer.Option(
         None, "--workers", min=1, max=64, help="worker processes (default 1)"
+    ),
+    socket_fd: int | None = typer.Option(
+        None, "--socket-fd", hidden=True, help="serve on this inherited listening socket"
+    ),
+    exit_on_stdin_eof: bool = typer.Option(
+        False, "--exit-on-stdin-eof", hidden=True, help="stop when standard input closes"
     ),
 ) -> None:
     """Serve the web app without the gateway, in WORKERS processes sharing one socket.
@@ -41,19 +50,33 @@ def web(
     )
     open_engine(s.db_url).dispose()  # fail here, once, if the database is not ready
     os.environ["QINGSHAN_DB_URL"] = s.db_url  # the workers read their settings from here
-    family = socket.AF_INET6 if ":" in s.http_host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # see gateway.runner._start_web
-    try:
-        sock.bind((s.http_host, s.http_port))
-    except OSError as exc:
-        sock.close()
-        raise fail(f"cannot listen: {exc}", 2) from None
-    sock.listen(512)
+    if socket_fd is not None:
+        # `qingshan serve` bound it and runs this as its web process (gateway.web_process).
+        sock = socket.socket(fileno=socket_fd)
+    else:
+        family = socket.AF_INET6 if ":" in s.http_host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # see web_process
+        try:
+            sock.bind((s.http_host, s.http_port))
+        except OSError as exc:
+            sock.close()
+            raise fail(f"cannot listen: {exc}", 2) from None
+        sock.listen(512)
     sys.stdout.write(f"http_port={sock.getsockname()[1]}\n")
     sys.stdout.flush()
+    if exit_on_stdin_eof:
+        # The parent holds the other end: when it ends (even by kill -9) this process stops
+        # as on SIGTERM (uvicorn finishes the requests under way).
+        def watch() -> None:
+            with contextlib.suppress(OSError, ValueError):
+                while sys.stdin.buffer.read(4096):
+                    pass
+            os.kill(os.getpid(), signal.SIGTERM)
+
+        threading.Thread(target=watch, name="parent-watch", daemon=True).start()
     config = uvicorn.Config(
         "qingshan.web.worker:app",
         factory=True,

@@ -4,9 +4,10 @@ Background jobs (leader only, see :mod:`qingshan.services.leadership`): roll-ups
 buckets every ``rollup_interval`` seconds, and the purge of raw packets, idempotency keys and
 quarantine older than ``raw_retention_days`` once an hour; environmental-quality figures of
 the days that changed every ``figures_interval`` seconds.
-The HTTP port serves the web application (:mod:`qingshan.web`, run by uvicorn in the same
-event loop) when ``web_app`` is given, else only ``GET /healthz``; either way ``/healthz``
-answers JSON: database state, connections, queue, forwarding backlog.
+The HTTP port serves the web application (:mod:`qingshan.web`) in a child process
+(:mod:`qingshan.gateway.web_process`: web work never holds the gateway's interpreter) when
+``web_settings`` is given, else only ``GET /healthz``; either way ``/healthz`` answers JSON:
+database state, connections, queue, forwarding backlog.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ import contextlib
 import json
 import logging
 import signal
-import socket
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -27,10 +27,12 @@ from sqlalchemy import Engine
 from qingshan.gateway.bus import BusCommitQueue, BusConfig, bus_queue_factory
 from qingshan.gateway.forward import Forwarder
 from qingshan.gateway.server import Gateway, GatewayConfig
+from qingshan.gateway.web_process import WebProcess, bind_http_socket
 from qingshan.services.figures import update_dirty
 from qingshan.services.leadership import Leadership
 from qingshan.services.refusals import purge_refusals
 from qingshan.services.rollups import run_rollups
+from qingshan.settings import Settings
 from qingshan.storage.db import session_factory
 from qingshan.storage.writes import purge_raw
 
@@ -38,13 +40,21 @@ log = logging.getLogger("qingshan.serve")
 
 
 class HealthServer:
-    def __init__(self, status: Callable[[], dict[str, Any]]) -> None:
+    """``GET /healthz`` over raw HTTP/1.0: on the HTTP port without the web app (anonymous,
+    so without what the limits refused), or on the private Unix socket the web process reads
+    (``full``: everything; the web app decides who sees what)."""
+
+    def __init__(self, status: Callable[[], dict[str, Any]], *, full: bool = False) -> None:
         self.status = status
+        self.full = full
         self._server: asyncio.Server | None = None
 
     async def start(self, host: str, port: int) -> int:
         self._server = await asyncio.start_server(self._handle, host, port)
         return int(self._server.sockets[0].getsockname()[1])
+
+    async def start_unix(self, path: str) -> None:
+        self._server = await asyncio.start_unix_server(self._handle, path)
 
     async def stop(self) -> None:
         if self._server is not None:
@@ -57,8 +67,9 @@ class HealthServer:
                 pass
             parts = line.decode("latin-1").split()
             if len(parts) >= 2 and parts[0] == "GET" and parts[1] == "/healthz":
-                # No log-in here: never what the limits refused, and from whom.
-                status = {k: v for k, v in self.status().items() if k != "gateway_limits"}
+                status = self.status()
+                if not self.full:  # no log-in here: never what the limits refused, and from whom
+                    status = {k: v for k, v in status.items() if k != "gateway_limits"}
                 body = json.dumps(status, ensure_ascii=False).encode()
                 head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n"
             else:
@@ -72,48 +83,6 @@ class HealthServer:
             pass
         finally:
             writer.close()
-
-
-async def _start_web(
-    app: Any, host: str, port: int, forwarded_allow_ips: str
-) -> tuple[Any, asyncio.Task[None], int]:
-    """uvicorn serving ``app`` in this loop on a socket bound here (so port 0 works)."""
-    import uvicorn
-
-    class _Server(uvicorn.Server):
-        @contextlib.contextmanager
-        def capture_signals(self) -> Iterator[None]:
-            yield  # signals are ours (graceful gateway shutdown), not uvicorn's
-
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    # Inherited by accepted connections (Linux): small answers are not held back by Nagle's
-    # algorithm waiting for the client's delayed ACK (a 40 ms floor per keep-alive request).
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    try:
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    sock.listen(512)
-    sock.setblocking(False)
-    config = uvicorn.Config(
-        app,
-        log_level="warning",
-        access_log=False,  # query strings never carry secrets, but keep the log for errors
-        proxy_headers=True,
-        forwarded_allow_ips=forwarded_allow_ips,
-        lifespan="off",
-    )
-    server = _Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            task.result()  # re-raise a start-up failure
-            raise OSError("web server stopped during start-up")
-        await asyncio.sleep(0.01)
-    return server, task, int(sock.getsockname()[1])
 
 
 async def _periodic(name: str, every: float, job: Callable[[], object]) -> None:
@@ -139,8 +108,7 @@ async def serve(
     figures_interval: float = 60.0,
     ready: Callable[[int, int], None] | None = None,
     stop_event: asyncio.Event | None = None,
-    web_app: Callable[[Callable[[], dict[str, Any]]], Any] | None = None,
-    forwarded_allow_ips: str = "127.0.0.1",
+    web_settings: Settings | None = None,
     bus: BusConfig | None = None,
     leadership: Leadership | None = None,
     leader_check_seconds: float = 2.0,
@@ -241,10 +209,19 @@ async def serve(
         }
 
     health: HealthServer | None = None
-    web: tuple[Any, asyncio.Task[None], int] | None = None
-    if web_app is not None:
-        web = await _start_web(web_app(status), http_host, http_port, forwarded_allow_ips)
-        web_port = web[2]
+    web: WebProcess | None = None
+    if web_settings is not None:
+        web = WebProcess(web_settings, bind_http_socket(http_host, http_port))
+        health = HealthServer(status, full=True)
+        await health.start_unix(web.status_socket)
+        try:
+            await web.start()
+        except BaseException:
+            await web.stop()
+            await health.stop()
+            await gateway.stop()
+            raise
+        web_port = web.port
     else:
         health = HealthServer(status)
         web_port = await health.start(http_host, http_port)
@@ -260,12 +237,10 @@ async def serve(
         await stop.wait()
     finally:
         log.info("shutting down: draining in-flight packets")
+        if web is not None:
+            await web.stop()  # its requests finish first; /healthz is answered meanwhile
         if health is not None:
             await health.stop()
-        if web is not None:
-            web[0].should_exit = True
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(web[1], 10.0)
         await gateway.stop()
         leader_task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):

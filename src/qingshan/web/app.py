@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
 from collections.abc import Callable
@@ -40,6 +41,7 @@ from qingshan.web.auth import LoginLimiter
 from qingshan.web.deps import WebContext, principal
 from qingshan.web.exports import ExportGate
 from qingshan.web.fastpath import FastPayloads, FastRoute
+from qingshan.web.gateway_status import GatewayStatusSource
 
 log = logging.getLogger("qingshan.web")
 
@@ -147,11 +149,13 @@ def create_app(
     settings: Settings,
     session_factory: sessionmaker[Session],
     *,
-    status: Callable[[], dict[str, Any]] | None = None,
+    status: GatewayStatusSource | None = None,
 ) -> FastAPI:
     """The ASGI app over the database of ``session_factory`` (its engine).
 
-    ``status`` (optional) reports the gateway's health for ``GET /healthz``.
+    ``status`` (optional) reports the gateway's health for ``GET /healthz``: a function, or a
+    coroutine function such as :class:`~qingshan.web.gateway_status.GatewayStatus` (the
+    gateway in another process).
     """
     from qingshan.services.accounts import prepare_log_in
 
@@ -251,7 +255,10 @@ def create_app(
         """Liveness and the gateway's counters for anyone (``status``: ok / degraded,
         ``database``, whole numbers); texts such as the last forwarding error only for a
         logged-in reader (session or API token)."""
-        full = status() if status is not None else {"status": "ok"}
+        full: dict[str, Any] = {"status": "ok"}
+        if status is not None:
+            answer = status()
+            full = await answer if inspect.isawaitable(answer) else answer
         try:
             p = await principal(request)
         except HTTPException:

@@ -11,11 +11,11 @@ import hmac
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -29,6 +29,7 @@ from qingshan.services.permissions import DISTRICT, READERS
 from qingshan.settings import Settings
 from qingshan.web.auth import CSRF_HEADER, SESSION_COOKIE, LoginLimiter, session_principal
 from qingshan.web.exports import ExportGate
+from qingshan.web.gateway_status import GatewayStatusSource
 from qingshan.web.tiles import TileProxy
 
 # DISTRICT and READERS (the grants of qingshan.services.permissions) are importable from
@@ -66,7 +67,7 @@ class WebContext:
     read: sessionmaker[Session]  # deferred transactions: never take SQLite's write lock
     write: sessionmaker[Session]
     limiter: LoginLimiter
-    status: Callable[[], dict[str, Any]] | None = None  # gateway health, when served beside it
+    status: GatewayStatusSource | None = None  # the gateway's health, when served with one
     auth_cache: AuthCache = field(default_factory=lambda: AuthCache())
     tiles: TileProxy = field(default_factory=lambda: TileProxy())
     exports: ExportGate = field(default_factory=lambda: ExportGate(2))

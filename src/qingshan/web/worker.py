@@ -15,8 +15,11 @@ from typing import Any
 from qingshan.settings import get_settings
 from qingshan.storage.db import make_engine, session_factory
 from qingshan.web.app import create_app
+from qingshan.web.gateway_status import GatewayStatus
 
 
 def app() -> Any:
     s = get_settings()
-    return create_app(s, session_factory(make_engine(s.db_url)))
+    # Run by `qingshan serve`: /healthz reports that gateway's counters, read from its socket.
+    status = GatewayStatus(s.web_status_socket) if s.web_status_socket else None
+    return create_app(s, session_factory(make_engine(s.db_url)), status=status)
