@@ -5,7 +5,7 @@ region, ``--devices`` devices (20 air stations, 5 water sections, the rest enter
 with ``--days`` of hourly data for 6 factors each, plus ``--minute-days`` of 10-minute data
 for every device; computes the figures; starts the real ``qingshan serve`` on 127.0.0.1 (with
 ``--web-workers N`` > 0: ``qingshan serve --no-web`` for the gateway and ``qingshan web
---workers N`` for the web app; 0: the web app inside ``serve``); then ``--clients``
+--workers N`` for the web app; 0: the web process ``serve`` starts itself); then ``--clients``
 closed-loop clients hammer ``GET /api/v1/cockpit`` and ``GET /api/v1/sites/{id}/series`` (30
 days of hourly data, all factors), each for ``--seconds``, while devices keep uploading
 real-time packets over HJ 212 (``--upload-rate`` packets/s in all). Prints latency
@@ -431,7 +431,9 @@ def main() -> None:
         default=20.0,
         help="length of each phase: long enough for several payload recomputations (every 5 s)",
     )
-    ap.add_argument("--web-workers", type=int, default=2, help="0 = web app inside serve")
+    ap.add_argument(
+        "--web-workers", type=int, default=2, help="0 = the web process serve starts itself"
+    )
     ap.add_argument("--upload-rate", type=float, default=50.0, help="packets/s, all devices")
     ap.add_argument(
         "--revalidate", action="store_true", help="clients send If-None-Match (as browsers do)"
@@ -487,7 +489,11 @@ def main() -> None:
             f"&start={(now - timedelta(days=30)).isoformat()}&end={now.isoformat()}"
         )
         series = series.replace("+", "%2B")
-        mode = f"{args.web_workers} web worker processes" if args.web_workers else "web in serve"
+        mode = (
+            f"{args.web_workers} web worker processes"
+            if args.web_workers
+            else "the web process of serve"
+        )
         extra = "; clients revalidate (If-None-Match)" if args.revalidate else ""
         print(f"{mode}; devices uploading {args.upload_rate:g} packets/s{extra}; {loadavg()}")
         web_root = procs[-1].pid

@@ -1,9 +1,10 @@
-"""A bound on concurrent web exports, so that downloads cannot starve the gateway that runs
-in the same process.
+"""A bound on concurrent web exports, so that downloads cannot take the whole host.
 
 An export's rows are read and formatted in worker threads (Starlette iterates a synchronous
-stream there), but they share the interpreter with the gateway's event loop: eight
-year-long xlsx exports at once took device acknowledgements from 15 ms to 15 s. So at most
+stream there). When the web app shared the gateway's process, eight year-long xlsx exports
+at once took device acknowledgements from 15 ms to 15 s; it now runs in a process of its own
+(:mod:`qingshan.gateway.web_process`), but its exports still share the host's cores with the
+gateway and the web app's interpreter with its other users. So at most
 ``web_export_concurrency`` exports run at once; the next caller gets 503 with
 ``Retry-After`` at once (no thread waits for a slot).
 
