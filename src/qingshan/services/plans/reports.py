@@ -21,9 +21,15 @@ from qingshan.clock import utcnow
 from qingshan.roles import Principal, Role
 from qingshan.services import timeline, workflows
 from qingshan.services.errors import NotFound
-from qingshan.services.permissions import PLAN_REPORTERS, PLAN_REVIEWERS
+from qingshan.services.permissions import PLAN_REPORTERS
 from qingshan.services.plans import PlanError, find_plan
-from qingshan.services.plans.review import register_evidence, review_step, submit_step, visible
+from qingshan.services.plans.review import (
+    register_evidence,
+    review_state,
+    review_step,
+    submit_step,
+    visible,
+)
 from qingshan.storage.models_plans import Plan, PlanIndicator, PlanReport
 
 WORKFLOW = "plan_report"
@@ -143,19 +149,14 @@ def review(
     s: Session, actor: Principal, report_id: int, *, accept: bool, reason: str | None = None
 ) -> PlanReport:
     """Accept a submitted value, or return it with the reason."""
-    if actor.role not in PLAN_REVIEWERS:
-        raise PlanError("没有权限：只有局工作人员可以审核填报")
     r = _report(s, actor, report_id)
-    review_step(s, actor, WORKFLOW, r, accept=accept, reason=reason)
+    denied = "没有权限：只有局工作人员可以审核填报"
+    review_step(s, actor, WORKFLOW, r, accept=accept, reason=reason, denied=denied)
     return r
 
 
 def _view(s: Session, r: PlanReport, ind: PlanIndicator, plan: Plan) -> ReportView:
-    inst = workflows.find(s, WORKFLOW, ENTITY, r.id)
-    wf = workflows.definition(WORKFLOW)
-    rec = workflows.record_of(s, inst) if inst is not None else None
-    fields = dict(rec.fields) if rec is not None else {}
-    ev = rec.evidence.get("evidence", 0) if rec is not None else 0
+    st = review_state(s, WORKFLOW, r)
     return ReportView(
         id=r.id,
         plan_id=plan.id,
@@ -168,9 +169,9 @@ def _view(s: Session, r: PlanReport, ind: PlanIndicator, plan: Plan) -> ReportVi
         note=r.note,
         unit_code=r.unit_code,
         state=r.state,
-        state_label=wf.states[r.state].label,
-        reason=str(fields.get("reason")) if r.state == "returned" else None,
-        evidence=int(ev),
+        state_label=st.state_label,
+        reason=st.reason,
+        evidence=st.evidence,
     )
 
 

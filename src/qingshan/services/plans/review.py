@@ -5,6 +5,7 @@ started with the report; the row's ``state`` mirrors the instance's, for listing
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
@@ -12,7 +13,8 @@ from sqlalchemy.orm import Session
 from qingshan.roles import Principal, Role
 from qingshan.services import attachments, workflows
 from qingshan.services.errors import NotFound
-from qingshan.services.permissions import PLAN_REPORTERS
+from qingshan.services.permissions import PLAN_REPORTERS, PLAN_REVIEWERS
+from qingshan.services.plans import PlanError
 
 
 class Reviewed(Protocol):
@@ -70,8 +72,12 @@ def review_step(
     *,
     accept: bool,
     reason: str | None,
+    denied: str,
 ) -> None:
-    """Accept a submitted report, or return it with the reason."""
+    """Accept a submitted report, or return it with the reason (the bureau's staff only;
+    ``denied`` says so to anyone else)."""
+    if actor.role not in PLAN_REVIEWERS:
+        raise PlanError(denied)
     inst = workflows.find(s, workflow, workflow, row.id)
     assert inst is not None  # started with the report
     if accept:
@@ -81,3 +87,24 @@ def review_step(
         workflows.fire(s, actor, inst.id, "return", fields={"reason": (reason or "").strip()})
         row.state = "returned"
     s.flush()
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewState:
+    """How a report stands in its workflow, as its views show it."""
+
+    state_label: str
+    reason: str | None  # why it was returned (only while it is)
+    evidence: int  # evidence files attached
+
+
+def review_state(s: Session, workflow: str, row: Reviewed) -> ReviewState:
+    inst = workflows.find(s, workflow, workflow, row.id)
+    rec = workflows.record_of(s, inst) if inst is not None else None
+    fields = dict(rec.fields) if rec is not None else {}
+    ev = rec.evidence.get("evidence", 0) if rec is not None else 0
+    return ReviewState(
+        state_label=workflows.definition(workflow).states[row.state].label,
+        reason=str(fields.get("reason")) if row.state == "returned" else None,
+        evidence=int(ev),
+    )
