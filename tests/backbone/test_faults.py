@@ -158,13 +158,15 @@ def test_kill_9_loses_nothing_acknowledged_and_duplicates_nothing(
 def test_sigterm_stops_cleanly_and_health_endpoint(db_url: str, engine: Engine) -> None:
     add_device(engine, mn=MN, pw=PW, st="22")
     proc, port, http_port = start_serve(db_url)
-    acked: set[int] = set()
-    asyncio.run(stream(port, MN, list(range(20)), acked))
-    assert acked == set(range(20))
-    with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/healthz", timeout=5) as r:
-        health = json.loads(r.read())
-    assert health["status"] == "ok" and health["committed_packets"] == 20
-    proc.send_signal(signal.SIGTERM)
+    try:
+        acked: set[int] = set()
+        asyncio.run(stream(port, MN, list(range(20)), acked))
+        assert acked == set(range(20))
+        with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/healthz", timeout=5) as r:
+            health = json.loads(r.read())
+        assert health["status"] == "ok" and health["committed_packets"] == 20
+    finally:  # a failed check must not leave the server (and its web process) running
+        proc.send_signal(signal.SIGTERM)
     assert proc.wait(30) == 0
     assert proc.stderr is not None and "Traceback" not in proc.stderr.read()
 
