@@ -18,7 +18,12 @@ from pathlib import Path
 import pytest
 
 from conftest import migrated_sqlite_url
-from qingshan.gateway.web_process import child_env
+from qingshan.gateway.web_process import (
+    WebProcess,
+    WebProcessFailed,
+    bind_http_socket,
+    child_env,
+)
 from qingshan.settings import get_settings
 from qingshan.web.gateway_status import UNREACHABLE, GatewayStatus
 
@@ -106,3 +111,26 @@ def test_status_unreachable_and_settings_passed_on(tmp_path: Path) -> None:
                 mp.setenv(k, v)
         back = get_settings()
     assert back.db_url == s.db_url and back.hj212_reuse_port and back.http_port == 0
+
+
+def test_a_web_process_that_cannot_start_is_reported(tmp_path: Path) -> None:
+    """``serve`` fails with the child's exit code instead of waiting (the CLI says "the web
+    app did not start: …" and exits 2)."""
+
+    class Broken(WebProcess):
+        async def _spawn(self) -> None:  # a child that dies while starting
+            self._proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-c", "import sys; sys.exit(3)"
+            )
+
+    async def start() -> None:
+        web = Broken(
+            get_settings(db_url=f"sqlite:///{tmp_path}/x.db"), bind_http_socket("127.0.0.1", 0)
+        )
+        try:
+            await web.start()
+        finally:
+            await web.stop()
+
+    with pytest.raises(WebProcessFailed, match="exited with code 3"):
+        asyncio.run(start())

@@ -122,9 +122,12 @@ def serve(
         )
     except OSError as exc:  # port in use, address not available; the bus not reachable
         from qingshan.gateway.bus import BusUnreachable
+        from qingshan.gateway.web_process import WebProcessFailed
 
         if isinstance(exc, BusUnreachable):
             raise fail(f"cannot reach the bus: {exc}", 2) from None
+        if isinstance(exc, WebProcessFailed):
+            raise fail(f"the web app did not start: {exc}", 2) from None
         raise fail(f"cannot listen: {exc}", 2) from None
     finally:
         if jobs_thread is not None:

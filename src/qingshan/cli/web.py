@@ -48,7 +48,8 @@ def web(
     logging.basicConfig(
         level=s.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    open_engine(s.db_url).dispose()  # fail here, once, if the database is not ready
+    if socket_fd is None:  # (as serve's web process: serve checked the database already)
+        open_engine(s.db_url).dispose()  # fail here, once, if the database is not ready
     os.environ["QINGSHAN_DB_URL"] = s.db_url  # the workers read their settings from here
     if socket_fd is not None:
         # `qingshan serve` bound it and runs this as its web process (gateway.web_process).

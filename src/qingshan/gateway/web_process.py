@@ -80,6 +80,10 @@ def child_env(settings: Settings, status_socket: str) -> dict[str, str]:
     return env
 
 
+class WebProcessFailed(OSError):
+    """The web process exited or did not answer while starting."""
+
+
 class WebProcess:
     """Starts, watches and stops the ``qingshan web`` child serving on ``sock``."""
 
@@ -96,7 +100,7 @@ class WebProcess:
 
     async def start(self) -> None:
         """Start the child and wait until it answers ``GET /healthz`` (raises
-        :class:`OSError` when it exits first or does not answer in time)."""
+        :class:`WebProcessFailed` when it exits first or does not answer in time)."""
         await self._spawn()
         await self._until_serving()
         self._watch = asyncio.create_task(self._supervise(), name="web-process")
@@ -127,11 +131,12 @@ class WebProcess:
         while True:
             assert self._proc is not None
             if self._proc.returncode is not None:
-                raise OSError(f"the web process exited with code {self._proc.returncode}")
+                code = self._proc.returncode
+                raise WebProcessFailed(f"the web process exited with code {code} (its log above)")
             if await _answers(host, self.port):
                 return
             if time.monotonic() > deadline:
-                raise OSError(f"the web process did not answer within {START_TIMEOUT:.0f} s")
+                raise WebProcessFailed(f"the web process did not answer in {START_TIMEOUT:.0f} s")
             await asyncio.sleep(0.1)
 
     async def _supervise(self) -> None:
