@@ -119,6 +119,9 @@ class WebProcess:
             stdout=asyncio.subprocess.DEVNULL,
             env=child_env(self.settings, self.status_socket),
             pass_fds=(fd,),
+            # Its own process group: Ctrl-C in a terminal reaches serve only, which stops the
+            # child in order (a child stopped by the same SIGINT would look like a crash).
+            start_new_session=True,
         )
 
     async def _until_serving(self) -> None:
