@@ -80,12 +80,16 @@ def test_the_web_child_reports_restarts_and_ends_with_its_parent(tmp_path: Path)
         assert status["connections"] == 0 and "committed_packets" in status, status
         wait_for(lambda: (healthz(base) or {}).get("leader") == 1)  # the gateway's own state
         [web] = children(proc.pid)
-        assert "web" in Path(f"/proc/{web}/cmdline").read_text()
+        # The first web process is forked with the web app imported (same command line);
+        cmdline = Path(f"/proc/{proc.pid}/cmdline").read_text()
+        assert Path(f"/proc/{web}/cmdline").read_text() == cmdline
 
         os.kill(web, signal.SIGKILL)  # the web process dies: started again, same port
         wait_for(lambda: children(proc.pid) not in ([], [web]))
         wait_for(lambda: healthz(base) is not None)
         [again] = children(proc.pid)
+        # a restart is a new `qingshan web` on the inherited socket.
+        assert "web\x00--socket-fd" in Path(f"/proc/{again}/cmdline").read_text()
 
         proc.send_signal(signal.SIGKILL)  # the parent dies: the child stops by itself
         proc.wait(10)

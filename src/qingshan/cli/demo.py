@@ -335,6 +335,7 @@ async def _live(
 ) -> None:
     from qingshan.gateway.runner import serve
     from qingshan.gateway.server import GatewayConfig
+    from qingshan.gateway.web_process import WebProcess, bind_http_socket
     from qingshan.simulator.live import LiveFleet
 
     stop = asyncio.Event()
@@ -363,7 +364,7 @@ async def _live(
             retention_days=settings.raw_retention_days,
             ready=ready,
             stop_event=stop,
-            web_settings=settings,
+            web=WebProcess(settings, bind_http_socket(settings.http_host, settings.http_port)),
         )
     )
     waiting: set[asyncio.Future[Any]] = {server, ports}

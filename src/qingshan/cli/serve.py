@@ -88,6 +88,18 @@ def serve(
             )
         except (ValueError, ImportError, AttributeError) as exc:
             raise fail(f"通知发送设置有误：{exc}", 2) from None
+    web = None
+    if not no_web:
+        from qingshan.gateway.web_process import WebProcess, bind_http_socket
+
+        try:
+            web = WebProcess(s, bind_http_socket(s.http_host, s.http_port))
+        except OSError as exc:
+            raise fail(f"cannot listen: {exc}", 2) from None
+        # Before this process starts any thread: the web process is forked with the web
+        # app already imported (the engine's connections stay the parent's).
+        web.fork(in_child=lambda: engine.dispose(close=False))
+    if jobs_thread is not None:
         jobs_thread.start()
     # Pollution-source alarms (qingshan.services.sources.alarms): detection over newly
     # arrived data every few seconds, beside the event loop like the scheduler; in the
@@ -113,7 +125,7 @@ def serve(
                 http_port=s.http_port,
                 retention_days=s.raw_retention_days,
                 ready=print_ports,
-                web_settings=None if no_web else s,
+                web=web,
                 bus=bus_config,
                 leadership=Leadership(engine),
                 leader_check_seconds=s.leader_check_seconds,

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import signal
 import socket
 import sys
-import threading
 
 import typer
 
@@ -37,8 +34,7 @@ def web(
     Safe to run several times, on one host (the port is opened with SO_REUSEPORT: a second
     `qingshan web` on the same port shares it) or on several hosts behind a proxy. Run the
     gateway with `qingshan serve --no-web`. Prints `http_port=M` on stdout; stops on SIGTERM."""
-    import uvicorn
-    from uvicorn.supervisors import Multiprocess
+    from qingshan.web.worker import serve_socket
 
     overrides = {"db_url": db, "http_port": http_port, "http_host": http_host}
     s = get_settings(**{k: v for k, v in overrides.items() if v is not None})
@@ -68,31 +64,4 @@ def web(
         sock.listen(512)
     sys.stdout.write(f"http_port={sock.getsockname()[1]}\n")
     sys.stdout.flush()
-    if exit_on_stdin_eof:
-        # The parent holds the other end: when it ends (even by kill -9) this process stops
-        # as on SIGTERM (uvicorn finishes the requests under way).
-        def watch() -> None:
-            with contextlib.suppress(OSError, ValueError):
-                while sys.stdin.buffer.read(4096):
-                    pass
-            os.kill(os.getpid(), signal.SIGTERM)
-
-        threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-    config = uvicorn.Config(
-        "qingshan.web.worker:app",
-        factory=True,
-        workers=n,
-        log_level="warning",
-        access_log=False,
-        proxy_headers=True,
-        forwarded_allow_ips=s.web_forwarded_allow_ips,
-        lifespan="off",
-        # A worker that does not answer the supervisor's ping in time is killed and replaced;
-        # a spawned worker's imports alone take longer than uvicorn's 5 s on a busy host.
-        timeout_worker_healthcheck=60,
-    )
-    server = uvicorn.Server(config)
-    if n == 1:
-        server.run(sockets=[sock])
-    else:
-        Multiprocess(config, sockets=[sock]).run()
+    serve_socket(s, sock, n, 0 if exit_on_stdin_eof else None)

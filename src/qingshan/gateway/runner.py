@@ -6,7 +6,7 @@ quarantine older than ``raw_retention_days`` once an hour; environmental-quality
 the days that changed every ``figures_interval`` seconds.
 The HTTP port serves the web application (:mod:`qingshan.web`) in a child process
 (:mod:`qingshan.gateway.web_process`: web work never holds the gateway's interpreter) when
-``web_settings`` is given, else only ``GET /healthz``; either way ``/healthz`` answers JSON:
+``web`` is given, else only ``GET /healthz``; either way ``/healthz`` answers JSON:
 database state, connections, queue, forwarding backlog.
 """
 
@@ -27,12 +27,11 @@ from sqlalchemy import Engine
 from qingshan.gateway.bus import BusCommitQueue, BusConfig, bus_queue_factory
 from qingshan.gateway.forward import Forwarder
 from qingshan.gateway.server import Gateway, GatewayConfig
-from qingshan.gateway.web_process import WebProcess, bind_http_socket
+from qingshan.gateway.web_process import WebProcess
 from qingshan.services.figures import update_dirty
 from qingshan.services.leadership import Leadership
 from qingshan.services.refusals import purge_refusals
 from qingshan.services.rollups import run_rollups
-from qingshan.settings import Settings
 from qingshan.storage.db import session_factory
 from qingshan.storage.writes import purge_raw
 
@@ -108,7 +107,7 @@ async def serve(
     figures_interval: float = 60.0,
     ready: Callable[[int, int], None] | None = None,
     stop_event: asyncio.Event | None = None,
-    web_settings: Settings | None = None,
+    web: WebProcess | None = None,
     bus: BusConfig | None = None,
     leadership: Leadership | None = None,
     leader_check_seconds: float = 2.0,
@@ -120,13 +119,18 @@ async def serve(
     of writing them; ``qingshan writer`` stores them. The forwarder, the periodic jobs and
     ``duties`` (e.g. the alarm detection thread) run only while this process is the leader
     (:mod:`qingshan.services.leadership`); without ``leadership`` it always is."""
-    factory = bus_queue_factory(engine, bus, lenient=config.lenient) if bus else None
-    gateway = Gateway(engine, config, commit_factory=factory)
-    queue = gateway.commit if isinstance(gateway.commit, BusCommitQueue) else None
-    if queue is not None:
-        await queue.connect()  # the stream exists before the first packet is accepted
-    forwarder = Forwarder(engine)
-    hj_port = await gateway.start()
+    try:
+        factory = bus_queue_factory(engine, bus, lenient=config.lenient) if bus else None
+        gateway = Gateway(engine, config, commit_factory=factory)
+        queue = gateway.commit if isinstance(gateway.commit, BusCommitQueue) else None
+        if queue is not None:
+            await queue.connect()  # the stream exists before the first packet is accepted
+        forwarder = Forwarder(engine)
+        hj_port = await gateway.start()
+    except BaseException:
+        if web is not None:  # forked already: it must not outlive a gateway that never ran
+            await web.stop()
+        raise
     leading = False
     jobs: list[asyncio.Task[None]] = []
     stops: list[Callable[[], None]] = []
@@ -209,9 +213,7 @@ async def serve(
         }
 
     health: HealthServer | None = None
-    web: WebProcess | None = None
-    if web_settings is not None:
-        web = WebProcess(web_settings, bind_http_socket(http_host, http_port))
+    if web is not None:
         health = HealthServer(status, full=True)
         await health.start_unix(web.status_socket)
         try:
