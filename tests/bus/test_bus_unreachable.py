@@ -91,3 +91,36 @@ def test_writer_stops_on_sigterm_while_still_connecting(
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_jetstream_set_up_is_retried_while_the_cluster_is_not_ready() -> None:
+    """A stream or consumer request that times out (a cluster still electing its leader) is
+    made again; one that keeps failing ends in BusUnreachable within connect_timeout_s."""
+    import asyncio
+    import dataclasses
+
+    from nats.errors import NoRespondersError
+
+    from qingshan.gateway.bus import BusConfig, BusUnreachable, until_ready
+
+    cfg = dataclasses.replace(BusConfig(servers=("nats://127.0.0.1:1",)), connect_timeout_s=1.0)
+    calls: list[int] = []
+
+    async def flaky() -> str:
+        calls.append(1)
+        if len(calls) == 1:
+            raise TimeoutError
+        if len(calls) == 2:
+            raise NoRespondersError
+        return "ready"
+
+    assert asyncio.run(until_ready("create the stream", flaky, cfg)) == "ready"
+    assert len(calls) == 3
+
+    async def never() -> str:
+        raise TimeoutError
+
+    started = time.monotonic()
+    with pytest.raises(BusUnreachable, match="could not create the consumer within 1 s"):
+        asyncio.run(until_ready("create the consumer", never, cfg))
+    assert time.monotonic() - started < 3

@@ -38,10 +38,10 @@ import logging
 import re
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Engine, select
 
@@ -239,6 +239,37 @@ async def connect(cfg: BusConfig, name: str, stop: asyncio.Event | None = None) 
     )
 
 
+T = TypeVar("T")
+
+
+async def until_ready(
+    what: str, setup: Callable[[], Awaitable[T]], cfg: BusConfig, stop: asyncio.Event | None = None
+) -> T:
+    """Run a JetStream set-up request (the stream, a durable consumer) again while the cluster
+    cannot answer it yet — a cluster just started, or electing its meta leader, answers with a
+    timeout, "no responders" or 503 — for at most ``cfg.connect_timeout_s``; then
+    :class:`BusUnreachable` names the last error. Gateways and writers started together with
+    the cluster must wait for it, not exit."""
+    from nats.errors import NoRespondersError
+    from nats.js.errors import ServiceUnavailableError
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + cfg.connect_timeout_s
+    delay = 0.2
+    while True:
+        try:
+            return await setup()
+        except (TimeoutError, NoRespondersError, ServiceUnavailableError) as exc:
+            if loop.time() + delay > deadline or (stop is not None and stop.is_set()):
+                raise BusUnreachable(
+                    f"JetStream could not {what} within {cfg.connect_timeout_s:g} s "
+                    f"(last error: {type(exc).__name__}: {exc})"
+                ) from exc
+            log.warning("JetStream not ready to %s (%s); trying again", what, type(exc).__name__)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
 async def ensure_stream(js: JetStreamContext, cfg: BusConfig) -> None:
     """Create the stream if it does not exist (an existing one is left as configured)."""
     from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
@@ -322,8 +353,9 @@ class BusCommitQueue(CommitQueue):
     async def connect(self) -> None:
         assert self.bus is not None
         self._nc = await connect(self.bus, "qingshan-gateway")
-        self._js = self._nc.jetstream(timeout=self.bus.publish_timeout)
-        await ensure_stream(self._js, self.bus)
+        self._js = js = self._nc.jetstream(timeout=self.bus.publish_timeout)
+        bus = self.bus
+        await until_ready("create the stream", lambda: ensure_stream(js, bus), bus)
 
     def start(self) -> None:
         super().start()
@@ -500,20 +532,26 @@ class Writer:
             return
         try:
             js = nc.jetstream(timeout=10.0)
-            await ensure_stream(js, self.cfg)
-            psub = await js.pull_subscribe(
-                self.cfg.all_subjects,
-                durable=self.durable,
-                stream=self.cfg.stream,
-                config=ConsumerConfig(
-                    durable_name=self.durable,
-                    ack_policy=AckPolicy.EXPLICIT,
-                    deliver_policy=DeliverPolicy.ALL,
-                    ack_wait=self.cfg.ack_wait_s,
-                    max_deliver=self.cfg.max_deliver,
-                    max_ack_pending=self.cfg.max_ack_pending,
-                    num_replicas=self.cfg.replicas,
+            cfg = self.cfg
+            await until_ready("create the stream", lambda: ensure_stream(js, cfg), cfg, self._stop)
+            psub = await until_ready(
+                "create the consumer",
+                lambda: js.pull_subscribe(
+                    cfg.all_subjects,
+                    durable=self.durable,
+                    stream=cfg.stream,
+                    config=ConsumerConfig(
+                        durable_name=self.durable,
+                        ack_policy=AckPolicy.EXPLICIT,
+                        deliver_policy=DeliverPolicy.ALL,
+                        ack_wait=cfg.ack_wait_s,
+                        max_deliver=cfg.max_deliver,
+                        max_ack_pending=cfg.max_ack_pending,
+                        num_replicas=cfg.replicas,
+                    ),
                 ),
+                cfg,
+                self._stop,
             )
             if ready is not None:
                 ready.set()
